@@ -1,0 +1,44 @@
+# The two set-up commands on a fresh machine: `make run` and `make test`. Both install what they need first.
+JOBS ?= 2
+RELEASE_DIR := build/release
+TEST_DIR := build/asan
+DATA_DIR ?= ./data/store
+
+.PHONY: deps build test test-tsan run bench bench-store clean format
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(RELEASE_DIR)/build.ninja:
+	cmake --preset release >/dev/null
+
+build: deps $(RELEASE_DIR)/build.ninja
+	cmake --build $(RELEASE_DIR) -j $(JOBS)
+
+$(TEST_DIR)/build.ninja:
+	cmake --preset asan-ubsan >/dev/null
+
+# Builds the whole suite under ASan+UBSan and runs every test (unit, fault, disk, e2e).
+test: deps $(TEST_DIR)/build.ninja
+	cmake --build $(TEST_DIR) -j $(JOBS)
+	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# The concurrency tests again under ThreadSanitizer.
+test-tsan: deps
+	cmake --preset tsan >/dev/null
+	cmake --build build/tsan -j $(JOBS)
+	cd build/tsan && ctest --output-on-failure -j $(JOBS) -L tsan --timeout 600
+
+run: build
+	@mkdir -p $(DATA_DIR)
+	$(RELEASE_DIR)/apps/thruster-broker --storePathRootDir=$(DATA_DIR)
+
+bench: build
+	$(RELEASE_DIR)/bench/store/thruster_store_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+	$(RELEASE_DIR)/apps/thruster bench store --dir build/bench-store --messages 2000000 --size 1024
+
+clean:
+	rm -rf build
+
+format:
+	find src tests bench apps -name '*.h' -o -name '*.cc' | xargs clang-format -i

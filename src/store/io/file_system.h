@@ -1,0 +1,91 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "common/status.h"
+
+// The file-system seam of the store. Every file access in store/ goes through FileSystem; only
+// posix_file_system.cc makes system calls. Tests substitute MemFileSystem / FaultFileSystem (tests/support).
+namespace thruster::store::io {
+
+enum class OpenMode {
+  kCreateOrOpen,  // create the file at `size` bytes if missing (preallocated), else open it as it is
+  kOpenExisting,  // the file must exist; it is mapped at `size` bytes
+  kReadOnly,      // must exist; mapped read-only
+};
+
+enum class Advice { kNormal, kWillNeed, kRandom, kDontNeed };
+
+// One mapped file. Not thread-safe for Sync/Lock calls (the owner decides who calls them); bytes() may be
+// read and written concurrently by the owner's rules. The mapping lives until this object is destroyed.
+class MappedRegion {
+ public:
+  virtual ~MappedRegion() = default;
+  virtual std::span<std::byte> bytes() = 0;
+  // Makes [begin, end) durable (msync). A failure means the bytes may never reach the disk.
+  virtual Status Sync(size_t begin, size_t end) = 0;
+  // mlock / munlock of the whole mapping; failures (RLIMIT_MEMLOCK) are reported, callers may only log them.
+  virtual Status Lock() = 0;
+  virtual Status Unlock() = 0;
+  virtual void Advise(Advice advice) = 0;
+  virtual const std::string& path() const = 0;
+};
+
+// Holds an exclusive lock on a file until destroyed.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
+struct DirEntry {
+  std::string name;  // not the path
+  uint64_t size = 0;
+  bool is_dir = false;
+};
+
+struct DiskUsage {
+  uint64_t total_bytes = 0;
+  uint64_t free_bytes = 0;   // f_bfree
+  uint64_t avail_bytes = 0;  // f_bavail
+};
+
+// Thread-safe.
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+
+  // Maps `path` whole, shared, at `size` bytes. With kCreateOrOpen a missing file is created and fully
+  // allocated first, so a full disk shows up here rather than as SIGBUS on a later page fault.
+  virtual Result<std::unique_ptr<MappedRegion>> Map(const std::string& path, size_t size, OpenMode mode) = 0;
+  virtual Result<std::vector<DirEntry>> ListDir(const std::string& dir) = 0;
+  virtual bool Exists(const std::string& path) = 0;
+  virtual Result<uint64_t> FileSize(const std::string& path) = 0;
+  virtual Result<int64_t> ModifiedTimeMs(const std::string& path) = 0;
+  // Creates `dir` and its parents; OK when it exists.
+  virtual Status CreateDirs(const std::string& dir) = 0;
+  virtual Status Rename(const std::string& from, const std::string& to) = 0;
+  virtual Status Remove(const std::string& path) = 0;
+  // Makes creations, renames and removals in `dir` durable.
+  virtual Status SyncDir(const std::string& dir) = 0;
+  // Whole small files (config JSON, abort): read all; write all and fsync.
+  virtual Result<std::string> ReadFile(const std::string& path) = 0;
+  virtual Status WriteFile(const std::string& path, std::string_view data) = 0;
+  // Takes an exclusive fcntl (OFD) write lock on byte [0, 1) of `path`, creating it, and writes "lock".
+  // Busy when another process (or another FileLock) holds it.
+  virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
+  virtual Result<DiskUsage> GetDiskUsage(const std::string& path) = 0;
+};
+
+// The process's real file system (POSIX); never destroyed.
+FileSystem* DefaultFileSystem();
+
+std::string JoinPath(const std::string& dir, const std::string& name);
+std::string DirName(const std::string& path);
+
+}  // namespace thruster::store::io

@@ -1,0 +1,263 @@
+#include "store/io/posix_file_system.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace thruster::store::io {
+namespace {
+
+class PosixMappedRegion final : public MappedRegion {
+ public:
+  PosixMappedRegion(std::string path, std::byte* addr, size_t size)
+      : path_(std::move(path)), addr_(addr), size_(size) {}
+  ~PosixMappedRegion() override {
+    if (addr_ != nullptr) ::munmap(addr_, size_);
+  }
+  std::span<std::byte> bytes() override { return {addr_, size_}; }
+  Status Sync(size_t begin, size_t end) override {
+    if (end > size_) end = size_;
+    if (begin >= end) return Status::OK();
+    size_t page = 4096;
+    size_t aligned = begin & ~(page - 1);
+    if (::msync(addr_ + aligned, end - aligned, MS_SYNC) != 0) return Status::IOError("msync " + path_, errno);
+    return Status::OK();
+  }
+  Status Lock() override {
+    if (::mlock(addr_, size_) != 0) return Status::IOError("mlock " + path_, errno);
+    return Status::OK();
+  }
+  Status Unlock() override {
+    if (::munlock(addr_, size_) != 0) return Status::IOError("munlock " + path_, errno);
+    return Status::OK();
+  }
+  void Advise(Advice advice) override {
+    int a = MADV_NORMAL;
+    switch (advice) {
+      case Advice::kNormal: a = MADV_NORMAL; break;
+      case Advice::kWillNeed: a = MADV_WILLNEED; break;
+      case Advice::kRandom: a = MADV_RANDOM; break;
+      case Advice::kDontNeed: a = MADV_DONTNEED; break;
+    }
+    ::madvise(addr_, size_, a);
+  }
+  const std::string& path() const override { return path_; }
+
+ private:
+  std::string path_;
+  std::byte* addr_;
+  size_t size_;
+};
+
+class PosixFileLock final : public FileLock {
+ public:
+  explicit PosixFileLock(int fd) : fd_(fd) {}
+  ~PosixFileLock() override { ::close(fd_); }
+
+ private:
+  int fd_;
+};
+
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+}  // namespace
+
+FileSystem* DefaultFileSystem() {
+  static PosixFileSystem* fs = new PosixFileSystem();
+  return fs;
+}
+
+std::string JoinPath(const std::string& dir, const std::string& name) {
+  if (dir.empty()) return name;
+  if (dir.back() == '/') return dir + name;
+  return dir + "/" + name;
+}
+
+std::string DirName(const std::string& path) {
+  auto pos = path.find_last_of('/');
+  if (pos == std::string::npos) return ".";
+  if (pos == 0) return "/";
+  return path.substr(0, pos);
+}
+
+Result<std::unique_ptr<MappedRegion>> PosixFileSystem::Map(const std::string& path, size_t size,
+                                                           OpenMode mode) {
+  int flags = O_CLOEXEC;
+  switch (mode) {
+    case OpenMode::kCreateOrOpen: flags |= O_RDWR | O_CREAT; break;
+    case OpenMode::kOpenExisting: flags |= O_RDWR; break;
+    case OpenMode::kReadOnly: flags |= O_RDONLY; break;
+  }
+  Fd f;
+  f.fd = ::open(path.c_str(), flags, 0644);
+  if (f.fd < 0) return Status::IOError("open " + path, errno);
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) return Status::IOError("fstat " + path, errno);
+  if (mode != OpenMode::kReadOnly && static_cast<size_t>(st.st_size) < size) {
+    // Allocate every block now: a full disk fails here instead of as SIGBUS on a page fault later.
+    int rc = ::posix_fallocate(f.fd, 0, static_cast<off_t>(size));
+    if (rc != 0) {
+      if (st.st_size == 0 && mode == OpenMode::kCreateOrOpen) ::unlink(path.c_str());
+      return Status::IOError("fallocate " + path, rc);
+    }
+  }
+  int prot = mode == OpenMode::kReadOnly ? PROT_READ : PROT_READ | PROT_WRITE;
+  void* addr = ::mmap(nullptr, size, prot, MAP_SHARED, f.fd, 0);
+  if (addr == MAP_FAILED) return Status::IOError("mmap " + path, errno);
+  return std::unique_ptr<MappedRegion>(
+      std::make_unique<PosixMappedRegion>(path, static_cast<std::byte*>(addr), size));
+}
+
+Result<std::vector<DirEntry>> PosixFileSystem::ListDir(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) return Status::NotFound("no directory " + dir);
+    return Status::IOError("opendir " + dir, errno);
+  }
+  std::vector<DirEntry> out;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st {};
+    if (::stat(JoinPath(dir, name).c_str(), &st) != 0) continue;
+    out.push_back(DirEntry{name, static_cast<uint64_t>(st.st_size), S_ISDIR(st.st_mode)});
+  }
+  ::closedir(d);
+  return out;
+}
+
+bool PosixFileSystem::Exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+Result<uint64_t> PosixFileSystem::FileSize(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Status::IOError("stat " + path, errno);
+  return static_cast<uint64_t>(st.st_size);
+}
+
+Result<int64_t> PosixFileSystem::ModifiedTimeMs(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Status::IOError("stat " + path, errno);
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
+Status PosixFileSystem::CreateDirs(const std::string& dir) {
+  if (dir.empty()) return Status::OK();
+  std::string cur;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = dir.find('/', pos + 1);
+    cur = dir.substr(0, pos);
+    if (cur.empty()) continue;
+    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return Status::IOError("mkdir " + cur, errno);
+  }
+  return Status::OK();
+}
+
+Status PosixFileSystem::Rename(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) return Status::IOError("rename " + from + " to " + to, errno);
+  return Status::OK();
+}
+
+Status PosixFileSystem::Remove(const std::string& path) {
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return Status::NotFound("no file " + path);
+    return Status::IOError("unlink " + path, errno);
+  }
+  return Status::OK();
+}
+
+Status PosixFileSystem::SyncDir(const std::string& dir) {
+  Fd f;
+  f.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (f.fd < 0) return Status::IOError("open dir " + dir, errno);
+  if (::fsync(f.fd) != 0) return Status::IOError("fsync dir " + dir, errno);
+  return Status::OK();
+}
+
+Result<std::string> PosixFileSystem::ReadFile(const std::string& path) {
+  Fd f;
+  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) {
+    if (errno == ENOENT) return Status::NotFound("no file " + path);
+    return Status::IOError("open " + path, errno);
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(f.fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError("read " + path, errno);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Status PosixFileSystem::WriteFile(const std::string& path, std::string_view data) {
+  Fd f;
+  f.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (f.fd < 0) return Status::IOError("open " + path, errno);
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(f.fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError("write " + path, errno);
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fdatasync(f.fd) != 0) return Status::IOError("fdatasync " + path, errno);
+  return Status::OK();
+}
+
+Result<std::unique_ptr<FileLock>> PosixFileSystem::LockFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("open " + path, errno);
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = 0;
+  fl.l_len = 1;
+  if (::fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EAGAIN || err == EACCES) {
+      return Status::Busy("store is in use by another process (lock held on " + path + ")");
+    }
+    return Status::IOError("lock " + path, err);
+  }
+  if (::pwrite(fd, "lock", 4, 0) != 4 || ::fsync(fd) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Status::IOError("write " + path, err);
+  }
+  return std::unique_ptr<FileLock>(std::make_unique<PosixFileLock>(fd));
+}
+
+Result<DiskUsage> PosixFileSystem::GetDiskUsage(const std::string& path) {
+  struct statvfs sv {};
+  if (::statvfs(path.c_str(), &sv) != 0) return Status::IOError("statvfs " + path, errno);
+  DiskUsage u;
+  u.total_bytes = static_cast<uint64_t>(sv.f_blocks) * sv.f_frsize;
+  u.free_bytes = static_cast<uint64_t>(sv.f_bfree) * sv.f_frsize;
+  u.avail_bytes = static_cast<uint64_t>(sv.f_bavail) * sv.f_frsize;
+  return u;
+}
+
+}  // namespace thruster::store::io

@@ -1,0 +1,102 @@
+#include "tests/support/fault_file_system.h"
+
+#include <cerrno>
+
+namespace thruster::testing {
+
+using store::io::MappedRegion;
+
+namespace {
+class FaultRegion final : public MappedRegion {
+ public:
+  FaultRegion(FaultFileSystem* fs, std::unique_ptr<MappedRegion> base) : fs_(fs), base_(std::move(base)) {}
+  std::span<std::byte> bytes() override { return base_->bytes(); }
+  Status Sync(size_t b, size_t e) override {
+    TH_RETURN_IF_ERROR(fs_->Check(FaultFileSystem::Op::kSync, base_->path()));
+    return base_->Sync(b, e);
+  }
+  Status Lock() override { return base_->Lock(); }
+  Status Unlock() override { return base_->Unlock(); }
+  void Advise(store::io::Advice a) override { base_->Advise(a); }
+  const std::string& path() const override { return base_->path(); }
+
+ private:
+  FaultFileSystem* fs_;
+  std::unique_ptr<MappedRegion> base_;
+};
+}  // namespace
+
+void FaultFileSystem::FailNth(Op op, int n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fail_at_[op] = calls_[op] + n;
+}
+
+void FaultFileSystem::FailPaths(std::string substr) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fail_paths_ = std::move(substr);
+}
+
+void FaultFileSystem::ClearFaults() {
+  std::lock_guard<std::mutex> lock(mu_);
+  fail_at_.clear();
+  fail_paths_.clear();
+}
+
+int FaultFileSystem::CallsForTesting(Op op) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return calls_[op];
+}
+
+void FaultFileSystem::SimulatePowerLoss() {
+  if (auto* m = mem()) m->SimulatePowerLoss();
+}
+
+Status FaultFileSystem::Check(Op op, const std::string& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  int n = ++calls_[op];
+  int err = op == Op::kMap ? ENOSPC : EIO;
+  auto it = fail_at_.find(op);
+  if (it != fail_at_.end() && it->second == n) {
+    fail_at_.erase(it);
+    return Status::IOError("injected fault on " + path, err);
+  }
+  if (!fail_paths_.empty() && path.find(fail_paths_) != std::string::npos) {
+    return Status::IOError("injected fault on " + path, err);
+  }
+  return Status::OK();
+}
+
+Result<std::unique_ptr<MappedRegion>> FaultFileSystem::Map(const std::string& path, size_t size,
+                                                           store::io::OpenMode mode) {
+  TH_RETURN_IF_ERROR(Check(Op::kMap, path));
+  auto r = base_->Map(path, size, mode);
+  if (!r.ok()) return r.status();
+  return std::unique_ptr<MappedRegion>(std::make_unique<FaultRegion>(this, std::move(r).value()));
+}
+
+Status FaultFileSystem::CreateDirs(const std::string& dir) {
+  TH_RETURN_IF_ERROR(Check(Op::kCreateDirs, dir));
+  return base_->CreateDirs(dir);
+}
+Status FaultFileSystem::Rename(const std::string& from, const std::string& to) {
+  TH_RETURN_IF_ERROR(Check(Op::kRename, from));
+  return base_->Rename(from, to);
+}
+Status FaultFileSystem::Remove(const std::string& path) {
+  TH_RETURN_IF_ERROR(Check(Op::kRemove, path));
+  return base_->Remove(path);
+}
+Status FaultFileSystem::SyncDir(const std::string& dir) {
+  TH_RETURN_IF_ERROR(Check(Op::kSyncDir, dir));
+  return base_->SyncDir(dir);
+}
+Status FaultFileSystem::WriteFile(const std::string& path, std::string_view data) {
+  TH_RETURN_IF_ERROR(Check(Op::kWriteFile, path));
+  return base_->WriteFile(path, data);
+}
+Result<std::unique_ptr<store::io::FileLock>> FaultFileSystem::LockFile(const std::string& path) {
+  TH_RETURN_IF_ERROR(Check(Op::kLock, path));
+  return base_->LockFile(path);
+}
+
+}  // namespace thruster::testing
