@@ -175,7 +175,7 @@ Status MemFileSystem::WriteFile(const std::string& path, std::string_view data) 
   }
   File& f = it->second;
   f.live = std::make_shared<std::vector<std::byte>>(data.size());
-  std::memcpy(f.live->data(), data.data(), data.size());
+  if (!data.empty()) std::memcpy(f.live->data(), data.data(), data.size());
   f.durable = *f.live;
   f.mtime_ms = clock_->NowMs();
   return Status::OK();

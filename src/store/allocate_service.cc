@@ -1,0 +1,103 @@
+#include "store/allocate_service.h"
+
+#include <chrono>
+
+#include "common/logging.h"
+
+namespace thruster::store {
+
+AllocateService::AllocateService(io::FileSystem* fs, TransientStorePool* pool, AllocateOptions options)
+    : ServiceThread("allocate"), fs_(fs), pool_(pool), options_(options) {}
+
+AllocateService::~AllocateService() { Shutdown(); }
+
+Result<std::shared_ptr<MappedFile>> AllocateService::Build(const std::string& path, int64_t file_size) {
+  TH_ASSIGN_OR_RETURN(auto file, MappedFile::Create(fs_, path, file_size, pool_));
+  if (!file->has_pool_buffer() && (options_.warm_mapped_file || options_.pre_touch)) {
+    file->Warm(options_.sync_flush, options_.flush_least_pages_when_warm, options_.warm_mapped_file);
+  }
+  return file;
+}
+
+Result<std::shared_ptr<MappedFile>> AllocateService::PutRequestAndReturnMappedFile(
+    const std::string& next_path, const std::string& next_next_path, int64_t file_size) {
+  if (!started() || stopped()) return Build(next_path, file_size);
+  std::shared_ptr<Request> req;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (const std::string* p : {&next_path, &next_next_path}) {
+      auto it = requests_.find(*p);
+      if (it != requests_.end() && it->second->done && !it->second->error.ok()) {
+        requests_.erase(it);  // an earlier attempt failed: try again
+        it = requests_.end();
+      }
+      if (it == requests_.end()) {
+        auto r = std::make_shared<Request>();
+        r->file_size = file_size;
+        requests_.emplace(*p, std::move(r));
+      }
+    }
+    req = requests_[next_path];
+  }
+  Wakeup();
+  std::unique_lock<std::mutex> lock(mu_);
+  bool done = cv_.wait_for(lock, std::chrono::milliseconds(options_.wait_timeout_ms),
+                           [&] { return req->done || stopped(); });
+  if (!done || !req->done) {
+    TH_LOG(store, kWarn, "allocate: {} not ready after {} ms", next_path, options_.wait_timeout_ms);
+    return Status::Timeout("segment " + next_path + " was not allocated in time");
+  }
+  requests_.erase(next_path);
+  if (!req->error.ok()) return req->error;
+  return req->file;
+}
+
+void AllocateService::Run() {
+  while (!stopped()) {
+    std::string path;
+    std::shared_ptr<Request> req;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& [p, r] : requests_) {
+        if (!r->done) {
+          path = p;
+          req = r;
+          break;
+        }
+      }
+    }
+    if (!req) {
+      WaitForRunning(100);
+      continue;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    auto built = Build(path, req->file_size);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (built.ok()) {
+        req->file = std::move(built).value();
+        req->error = Status::OK();
+      } else {
+        req->error = built.status();
+        TH_LOG(store, kError, "allocate: creating {} failed: {}", path, built.status().ToString());
+      }
+      req->done = true;
+    }
+    cv_.notify_all();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    TH_LOG(store, kDebug, "allocate: {} ready in {} ms", path, ms.count());
+  }
+}
+
+void AllocateService::OnStop() { cv_.notify_all(); }
+
+void AllocateService::Shutdown() {
+  Stop();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [p, r] : requests_) {
+    if (r->file) r->file->Destroy().IgnoreError();  // a pre-built segment nobody holds; gone at next start
+  }
+  requests_.clear();
+}
+
+}  // namespace thruster::store

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/result.h"
+#include "common/service_thread.h"
+#include "store/io/file_system.h"
+#include "store/mapped_file.h"
+
+// The `allocate` thread (store spec §7.4): creates the next and next-next CommitLog segments before they
+// are needed, and warms them, so a roll finds its file ready and its pages faulted in.
+// Lifecycle: construct → Start() → PutRequestAndReturnMappedFile()... → Shutdown(). Thread-safe.
+namespace thruster::store {
+
+class TransientStorePool;
+
+struct AllocateOptions {
+  bool warm_mapped_file = false;     // warmMapedFileEnable: touch, mlock, MADV_WILLNEED
+  bool pre_touch = true;             // Thruster: touch every page (no mlock) even without warm-up
+  bool sync_flush = false;           // SYNC_FLUSH: msync while warming so later syncs write no metadata
+  int flush_least_pages_when_warm = 4096;
+  int wait_timeout_ms = 5000;
+};
+
+class AllocateService : public ServiceThread {
+ public:
+  // `fs` and `pool` (may be null) must outlive the service.
+  AllocateService(io::FileSystem* fs, TransientStorePool* pool, AllocateOptions options);
+  ~AllocateService() override;
+
+  // Registers requests for `next_path` and `next_next_path` (each once), waits up to 5 s for `next_path`
+  // and returns it. Without a running thread the segment is created inline. IOError/Timeout when the
+  // segment could not be made.
+  Result<std::shared_ptr<MappedFile>> PutRequestAndReturnMappedFile(const std::string& next_path,
+                                                                    const std::string& next_next_path,
+                                                                    int64_t file_size);
+  // Stops the thread and destroys pre-built segments never handed out.
+  void Shutdown();
+
+ protected:
+  void Run() override;
+  void OnStop() override;
+
+ private:
+  struct Request {
+    int64_t file_size = 0;
+    std::shared_ptr<MappedFile> file;
+    Status error;
+    bool done = false;
+  };
+  Result<std::shared_ptr<MappedFile>> Build(const std::string& path, int64_t file_size);
+
+  io::FileSystem* fs_;
+  TransientStorePool* pool_;
+  AllocateOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  // Keyed by path: 20-digit names sort by offset, so begin() is the most urgent pending request.
+  std::map<std::string, std::shared_ptr<Request>> requests_;
+};
+
+}  // namespace thruster::store

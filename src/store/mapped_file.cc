@@ -1,0 +1,202 @@
+#include "store/mapped_file.h"
+
+#include <cstring>
+
+#include "common/logging.h"
+#include "store/transient_store_pool.h"
+
+namespace thruster::store {
+
+std::string OffsetToFileName(int64_t offset) { return fmt::format("{:020d}", offset); }
+
+Result<int64_t> FileNameToOffset(std::string_view name) {
+  if (name.empty() || name.size() > 20) return Status::InvalidArgument(fmt::format("bad segment name '{}'", name));
+  int64_t v = 0;
+  for (char c : name) {
+    if (c < '0' || c > '9') return Status::InvalidArgument(fmt::format("bad segment name '{}'", name));
+    if (v > (INT64_MAX - (c - '0')) / 10) return Status::InvalidArgument(fmt::format("segment name '{}' overflows", name));
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+namespace {
+std::string BaseName(const std::string& path) {
+  auto pos = path.find_last_of('/');
+  return pos == std::string::npos ? path : path.substr(pos + 1);
+}
+}  // namespace
+
+MappedFile::MappedFile(io::FileSystem* fs, std::string path, int64_t base_offset, int32_t file_size,
+                       std::unique_ptr<io::MappedRegion> region)
+    : fs_(fs),
+      path_(std::move(path)),
+      base_offset_(base_offset),
+      file_size_(file_size),
+      region_(std::move(region)),
+      data_(region_->bytes().data()) {}
+
+MappedFile::~MappedFile() {
+  std::byte* buf = pool_buffer_.exchange(nullptr);
+  if (buf != nullptr && pool_ != nullptr) pool_->Return(buf);
+}
+
+Result<std::shared_ptr<MappedFile>> MappedFile::Create(io::FileSystem* fs, const std::string& path,
+                                                       int64_t file_size, TransientStorePool* pool) {
+  if (file_size <= 0 || file_size > INT32_MAX) {
+    return Status::InvalidArgument(fmt::format("segment size {} out of range for {}", file_size, path));
+  }
+  TH_ASSIGN_OR_RETURN(int64_t base, FileNameToOffset(BaseName(path)));
+  TH_ASSIGN_OR_RETURN(auto region, fs->Map(path, static_cast<size_t>(file_size), io::OpenMode::kCreateOrOpen));
+  std::shared_ptr<MappedFile> f(
+      new MappedFile(fs, path, base, static_cast<int32_t>(file_size), std::move(region)));
+  if (pool != nullptr) {
+    f->pool_ = pool;
+    f->pool_buffer_.store(pool->Borrow(), std::memory_order_release);
+  }
+  return f;
+}
+
+Result<std::shared_ptr<MappedFile>> MappedFile::OpenExisting(io::FileSystem* fs, const std::string& path,
+                                                             int64_t file_size) {
+  if (file_size <= 0 || file_size > INT32_MAX) {
+    return Status::InvalidArgument(fmt::format("segment size {} out of range for {}", file_size, path));
+  }
+  TH_ASSIGN_OR_RETURN(int64_t base, FileNameToOffset(BaseName(path)));
+  TH_ASSIGN_OR_RETURN(auto region, fs->Map(path, static_cast<size_t>(file_size), io::OpenMode::kOpenExisting));
+  std::shared_ptr<MappedFile> f(
+      new MappedFile(fs, path, base, static_cast<int32_t>(file_size), std::move(region)));
+  f->SetPositions(static_cast<int32_t>(file_size));
+  return f;
+}
+
+std::string MappedFile::file_name() const { return BaseName(path_); }
+
+int32_t MappedFile::read_pos() const { return has_pool_buffer() ? commit_pos() : write_pos(); }
+
+std::span<std::byte> MappedFile::WritableSpan() {
+  std::byte* base = pool_buffer_.load(std::memory_order_relaxed);
+  if (base == nullptr) base = data_;
+  int32_t w = write_pos_.load(std::memory_order_relaxed);
+  return {base + w, static_cast<size_t>(file_size_ - w)};
+}
+
+void MappedFile::AdvanceWritePos(int32_t n) {
+  int32_t w = write_pos_.load(std::memory_order_relaxed) + n;
+  write_pos_.store(w, std::memory_order_release);
+  // Without a pool buffer the bytes are in the file as soon as they are written.
+  if (pool_buffer_.load(std::memory_order_relaxed) == nullptr) commit_pos_.store(w, std::memory_order_release);
+}
+
+bool MappedFile::AppendBytes(std::span<const std::byte> data) {
+  auto dest = WritableSpan();
+  if (data.size() > dest.size()) return false;
+  std::memcpy(dest.data(), data.data(), data.size());
+  AdvanceWritePos(static_cast<int32_t>(data.size()));
+  return true;
+}
+
+bool MappedFile::AppendBytesAt(int32_t pos, std::span<const std::byte> data) {
+  int32_t w = write_pos();
+  if (pos < w || static_cast<int64_t>(pos) + static_cast<int64_t>(data.size()) > file_size_) return false;
+  std::byte* base = pool_buffer_.load(std::memory_order_relaxed);
+  if (base == nullptr) base = data_;
+  std::memcpy(base + pos, data.data(), data.size());
+  AdvanceWritePos(pos + static_cast<int32_t>(data.size()) - w);
+  return true;
+}
+
+void MappedFile::SetPositions(int32_t pos) {
+  write_pos_.store(pos, std::memory_order_release);
+  commit_pos_.store(pos, std::memory_order_release);
+  flush_pos_.store(pos, std::memory_order_release);
+}
+
+bool MappedFile::IsAbleToFlushOrCommit(int32_t done, int32_t target, int least_pages) const {
+  if (target == file_size_ && done < target) return true;
+  if (least_pages > 0) return (target / kOsPageSize) - (done / kOsPageSize) >= least_pages;
+  return target > done;
+}
+
+Result<int32_t> MappedFile::Flush(int least_pages) {
+  int32_t flushed = flush_pos();
+  int32_t target = read_pos();
+  if (!IsAbleToFlushOrCommit(flushed, target, least_pages)) return flushed;
+  Status s = region_->Sync(static_cast<size_t>(flushed), static_cast<size_t>(target));
+  if (!s.ok()) return s;
+  flush_pos_.store(target, std::memory_order_release);
+  return target;
+}
+
+int32_t MappedFile::Commit(int least_pages) {
+  std::byte* buf = pool_buffer_.load(std::memory_order_acquire);
+  if (buf == nullptr) return write_pos();
+  int32_t committed = commit_pos();
+  int32_t target = write_pos();
+  if (IsAbleToFlushOrCommit(committed, target, least_pages)) {
+    std::memcpy(data_ + committed, buf + committed, static_cast<size_t>(target - committed));
+    commit_pos_.store(target, std::memory_order_release);
+    committed = target;
+  }
+  if (committed == file_size_) {
+    // Fully committed: readers now use the mapping; the buffer goes back to the pool.
+    pool_buffer_.store(nullptr, std::memory_order_release);
+    pool_->Return(buf);
+  }
+  return committed;
+}
+
+std::optional<SelectResult> MappedFile::Select(int32_t pos, int32_t size) {
+  int32_t r = read_pos();
+  if (pos < 0 || size < 0 || static_cast<int64_t>(pos) + size > r || !available()) return std::nullopt;
+  return SelectResult{shared_from_this(), base_offset_ + pos,
+                      std::span<const std::byte>(data_ + pos, static_cast<size_t>(size))};
+}
+
+std::optional<SelectResult> MappedFile::Select(int32_t pos) {
+  int32_t r = read_pos();
+  if (pos < 0 || pos > r || !available()) return std::nullopt;
+  return SelectResult{shared_from_this(), base_offset_ + pos,
+                      std::span<const std::byte>(data_ + pos, static_cast<size_t>(r - pos))};
+}
+
+void MappedFile::Warm(bool sync_flush, int flush_pages, bool lock) {
+  int64_t last_sync = 0;
+  for (int64_t i = 0; i < file_size_; i += kOsPageSize) {
+    // A plain write of zero would race with nothing (the segment is not handed out yet); volatile keeps
+    // the compiler from dropping the store.
+    reinterpret_cast<volatile char*>(data_)[i] = 0;
+    if (sync_flush && (i / kOsPageSize - last_sync / kOsPageSize) >= flush_pages) {
+      region_->Sync(static_cast<size_t>(last_sync), static_cast<size_t>(i)).IgnoreError();  // retried below
+      last_sync = i;
+    }
+  }
+  if (sync_flush) {
+    Status s = region_->Sync(0, static_cast<size_t>(file_size_));
+    if (!s.ok()) TH_LOG(store, kWarn, "warm-up msync of {} failed: {}", path_, s.ToString());
+  }
+  if (lock) {
+    Status s = region_->Lock();
+    if (!s.ok()) TH_LOG(store, kWarn, "mlock of {} failed: {}", path_, s.ToString());
+    region_->Advise(io::Advice::kWillNeed);
+  }
+}
+
+void MappedFile::Munlock() {
+  Status s = region_->Unlock();
+  if (!s.ok()) TH_LOG(store, kWarn, "munlock of {} failed: {}", path_, s.ToString());
+}
+
+void MappedFile::Advise(io::Advice advice) { region_->Advise(advice); }
+
+Status MappedFile::Destroy() {
+  available_.store(false, std::memory_order_release);
+  Status s = fs_->Remove(path_);
+  if (!s.ok() && !s.IsNotFound()) return s;
+  TH_LOG(store, kInfo, "destroyed segment {}", path_);
+  return Status::OK();
+}
+
+Result<int64_t> MappedFile::LastModifiedMs() const { return fs_->ModifiedTimeMs(path_); }
+
+}  // namespace thruster::store

@@ -1,0 +1,133 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "common/result.h"
+#include "store/io/file_system.h"
+
+// One fixed-size segment file mapped MAP_SHARED (store spec §7.1). Its name is its base offset.
+//
+// Positions are file positions (bytes from the file start):  flush pos <= commit pos <= write pos.
+//   write pos:  bytes appended (into the mapping, or into the transient pool buffer when one is attached)
+//   commit pos: bytes in the file (== write pos without a pool buffer)
+//   flush pos:  bytes known durable
+// Readers see [0, read pos): commit pos while a pool buffer is attached, else write pos (the 4.x rule).
+//
+// Lifecycle: Create/Open → append/flush/read → Destroy (unlinks the file) → last reference dropped (unmaps).
+// Ownership: shared_ptr. A reader's SelectResult holds the file, so the mapping outlives every reader even
+// after Destroy() (spec §7.6's forced unmap under readers is deliberately not reproduced).
+// Thread-safety: one appender at a time (the owner serialises appends, e.g. the CommitLog put lock); Flush
+// and Commit from one service thread each; Select and the position getters from any thread.
+namespace thruster::store {
+
+class TransientStorePool;
+class MappedFile;
+
+inline constexpr int kOsPageSize = 4096;
+
+// A readable slice of a segment plus the reference that keeps it mapped.
+struct SelectResult {
+  std::shared_ptr<MappedFile> file;
+  int64_t start_offset = 0;  // stream offset (phys offset for the CommitLog) of bytes[0]
+  std::span<const std::byte> bytes;
+};
+
+class MappedFile : public std::enable_shared_from_this<MappedFile> {
+ public:
+  // Creates (or opens, if present) `path` at `file_size` bytes; positions start at 0. With a pool, a
+  // buffer is borrowed from it if one is free (else appends go straight to the mapping).
+  static Result<std::shared_ptr<MappedFile>> Create(io::FileSystem* fs, const std::string& path,
+                                                    int64_t file_size, TransientStorePool* pool = nullptr);
+  // Opens an existing full-size file; every position starts at file_size (recovery moves them back).
+  static Result<std::shared_ptr<MappedFile>> OpenExisting(io::FileSystem* fs, const std::string& path,
+                                                          int64_t file_size);
+  ~MappedFile();
+
+  const std::string& path() const { return path_; }
+  std::string file_name() const;
+  int64_t base_offset() const { return base_offset_; }
+  int32_t file_size() const { return file_size_; }
+
+  int32_t write_pos() const { return write_pos_.load(std::memory_order_acquire); }
+  int32_t commit_pos() const { return commit_pos_.load(std::memory_order_acquire); }
+  int32_t flush_pos() const { return flush_pos_.load(std::memory_order_acquire); }
+  int32_t read_pos() const;
+  bool IsFull() const { return write_pos() == file_size_; }
+  bool has_pool_buffer() const { return pool_buffer_.load(std::memory_order_acquire) != nullptr; }
+
+  // --- appender side (callers serialise) ---
+  // The writable remainder [write pos, file size) of the buffer appends go to.
+  std::span<std::byte> WritableSpan();
+  // Publishes `n` more bytes written into WritableSpan().
+  void AdvanceWritePos(int32_t n);
+  // Copies `data` at write pos and publishes it; false (nothing written) when it does not fit.
+  bool AppendBytes(std::span<const std::byte> data);
+  // Writes `data` at file pos `pos` (must be >= write pos and fit) and sets write pos to its end.
+  bool AppendBytesAt(int32_t pos, std::span<const std::byte> data);
+  // Recovery/truncation: write = commit = flush = `pos`.
+  void SetPositions(int32_t pos);
+  int64_t store_timestamp() const { return store_timestamp_.load(std::memory_order_acquire); }
+  void set_store_timestamp(int64_t ts) { store_timestamp_.store(ts, std::memory_order_release); }
+
+  // Flush (§7.1): syncs [flush pos, read pos) when at least `least_pages` 4 KiB pages are pending (0: any
+  // byte), or the file is full. Returns the new flush pos; an error means the bytes may be lost, and the
+  // caller turns the store read-only.
+  Result<int32_t> Flush(int least_pages);
+  // Commit (§7.1): copies [commit pos, write pos) of the pool buffer into the mapping when at least
+  // `least_pages` pages are pending (0: any byte). Returns commit pos. When the file is fully committed
+  // the buffer goes back to the pool.
+  int32_t Commit(int least_pages);
+
+  // --- reader side (thread-safe) ---
+  // [pos, pos + size) if it lies below read pos and the file is not destroyed.
+  std::optional<SelectResult> Select(int32_t pos, int32_t size);
+  // [pos, read pos).
+  std::optional<SelectResult> Select(int32_t pos);
+  // The whole mapping (caller holds a reference). Reads beyond read pos see unpublished bytes.
+  std::span<const std::byte> mapping() const { return {data_, static_cast<size_t>(file_size_)}; }
+  std::span<std::byte> mutable_mapping() { return {data_, static_cast<size_t>(file_size_)}; }
+
+  // Warm-up (§7.5): touch every page; with sync_flush, msync every `flush_pages` pages (so later syncs
+  // overwrite written blocks and commit no metadata); with `lock`, mlock and MADV_WILLNEED (failures only
+  // logged). Call before the segment is handed to an appender.
+  void Warm(bool sync_flush, int flush_pages, bool lock);
+  void Munlock();
+  void Advise(io::Advice advice);
+
+  // Marks the file unavailable (Select fails from now on) and unlinks it. The mapping stays valid for
+  // readers that already hold it and goes away with the last reference.
+  Status Destroy();
+  bool available() const { return available_.load(std::memory_order_acquire); }
+  Result<int64_t> LastModifiedMs() const;
+
+ private:
+  MappedFile(io::FileSystem* fs, std::string path, int64_t base_offset, int32_t file_size,
+             std::unique_ptr<io::MappedRegion> region);
+  bool IsAbleToFlushOrCommit(int32_t done, int32_t target, int least_pages) const;
+
+  io::FileSystem* fs_;
+  std::string path_;
+  int64_t base_offset_;
+  int32_t file_size_;
+  std::unique_ptr<io::MappedRegion> region_;
+  std::byte* data_;
+  TransientStorePool* pool_ = nullptr;
+  std::atomic<std::byte*> pool_buffer_{nullptr};
+  std::atomic<int32_t> write_pos_{0};
+  std::atomic<int32_t> commit_pos_{0};
+  std::atomic<int32_t> flush_pos_{0};
+  std::atomic<int64_t> store_timestamp_{0};
+  std::atomic<bool> available_{true};
+};
+
+// Formats a base offset as the 20-digit zero-padded segment name (spec §1).
+std::string OffsetToFileName(int64_t offset);
+// Parses a segment name; InvalidArgument when it is not all digits.
+Result<int64_t> FileNameToOffset(std::string_view name);
+
+}  // namespace thruster::store
