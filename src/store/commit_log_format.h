@@ -22,6 +22,7 @@
 // BODYCRC = crc32r(body as stored). TOTALSIZE = 74 + bh + sh + tl + B + T + P (bh/sh 8 or 20, tl 1 or 2).
 // A reader finds the end of valid data at the first record that is torn (fewer bytes than TOTALSIZE), has
 // an unknown magic, a CRC mismatch, or a TOTALSIZE that disagrees with its parsed lengths (spec §2.9).
+// Background (v1/v2, RocketMQ 4.x/5.x differences): docs/formats/commit_log.md.
 namespace thruster::store {
 
 inline constexpr int32_t kMagicV1 = static_cast<int32_t>(0xDAA320A7);
@@ -99,6 +100,11 @@ struct RecordCheck {
 
 // checkMessageAndReturnSize (§2.9): validates the record at the start of `in` (which extends to the
 // segment's readable end). With check_crc, the body CRC is verified. Never reads outside `in`.
+// Checks in this order: fewer than 8 bytes → kTorn; unknown magic → kCorrupt (zero-filled space after the
+// last record lands here, error "zero bytes, no record"); TOTALSIZE < 0 → kCorrupt; TOTALSIZE > in.size()
+// → kTorn; BLANK → kBlank with size = TOTALSIZE (kCorrupt if < 8); then the fields are parsed against `in`:
+// a negative length or one running past `in` → kCorrupt, body CRC mismatch → kCorrupt, parsed length !=
+// TOTALSIZE → kLengthMismatch. kTorn and kCorrupt have size -1. Does not allocate.
 RecordCheck CheckRecord(std::span<const std::byte> in, bool check_crc);
 
 }  // namespace thruster::store

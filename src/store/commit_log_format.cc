@@ -1,0 +1,190 @@
+#include "store/commit_log_format.h"
+
+#include <cstring>
+#include <limits>
+
+#include "common/crc32.h"
+
+namespace thruster::store {
+namespace {
+
+// Header bytes that are neither hosts nor the topic-length field: 74 in every
+// version (spec §2.1).
+constexpr int64_t kFixedPart = 74;
+constexpr size_t kHeaderSize = 8;  // TOTALSIZE + MAGICCODE
+
+int HostSize(bool v6) { return v6 ? 20 : 8; }
+
+int64_t RecordSize64(const MessageToStore& m) {
+  const int64_t tl =
+      m.topic.size() > static_cast<size_t>(kMaxTopicLengthV1) ? 2 : 1;
+  return kFixedPart + HostSize(m.born_host.v6) + HostSize(m.store_host.v6) +
+         tl + static_cast<int64_t>(m.body.size()) +
+         static_cast<int64_t>(m.topic.size()) +
+         static_cast<int64_t>(m.properties.size());
+}
+
+void PutHost(ByteWriter& w, const HostAddress& h) {
+  w.Bytes(std::string_view(reinterpret_cast<const char*>(h.ip.data()),
+                           h.v6 ? 16 : 4));
+  w.I32(h.port);
+}
+
+HostAddress GetHost(const std::byte* p, bool v6) {
+  HostAddress h;
+  h.v6 = v6;
+  const size_t n = v6 ? 16 : 4;
+  std::memcpy(h.ip.data(), p, n);
+  h.port = LoadI32(p + n);
+  return h;
+}
+
+RecordCheck Fail(RecordStatus status, std::string_view error,
+                 int32_t size = -1) {
+  RecordCheck c;
+  c.status = status;
+  c.size = size;
+  c.error = error;
+  return c;
+}
+
+}  // namespace
+
+int32_t RecordSize(const MessageToStore& m) {
+  const int64_t size = RecordSize64(m);
+  return size > std::numeric_limits<int32_t>::max()
+             ? std::numeric_limits<int32_t>::max()
+             : static_cast<int32_t>(size);
+}
+
+Result<int32_t> EncodeRecord(const MessageToStore& m, int32_t max_message_size,
+                             std::string* out) {
+  if (m.topic.empty()) return Status::InvalidArgument("empty topic");
+  if (m.topic.size() >
+      static_cast<size_t>(std::numeric_limits<int16_t>::max())) {
+    return Status::InvalidArgument("topic longer than 32767 bytes");
+  }
+  if (m.properties.size() > static_cast<size_t>(kMaxPropertiesLength)) {
+    return Status::InvalidArgument("properties longer than 32767 bytes");
+  }
+  const int64_t size = RecordSize64(m);
+  if (size > max_message_size)
+    return Status::InvalidArgument("message larger than max message size");
+  const auto total_size = static_cast<int32_t>(size);
+  const bool v2 = m.topic.size() > static_cast<size_t>(kMaxTopicLengthV1);
+
+  int32_t sys_flag =
+      m.sys_flag & ~(sysflag::kBornHostV6 | sysflag::kStoreHostV6);
+  if (m.born_host.v6) sys_flag |= sysflag::kBornHostV6;
+  if (m.store_host.v6) sys_flag |= sysflag::kStoreHostV6;
+
+  out->reserve(out->size() + static_cast<size_t>(total_size));
+  ByteWriter w(out);
+  w.I32(total_size);
+  w.I32(v2 ? kMagicV2 : kMagicV1);
+  w.I32(Crc32R(m.body));
+  w.I32(m.queue_id);
+  w.I32(m.flag);
+  w.I64(0);  // QUEUEOFFSET, patched in the put lock
+  w.I64(0);  // PHYSICALOFFSET, patched in the put lock
+  w.I32(sys_flag);
+  w.I64(m.born_timestamp);
+  PutHost(w, m.born_host);
+  w.I64(0);  // STORETIMESTAMP, patched in the put lock
+  PutHost(w, m.store_host);
+  w.I32(m.reconsume_times);
+  w.I64(m.prepared_transaction_offset);
+  w.I32(static_cast<int32_t>(m.body.size()));
+  w.Bytes(m.body);
+  if (v2) {
+    w.I16(static_cast<int16_t>(m.topic.size()));
+  } else {
+    w.I8(static_cast<int8_t>(m.topic.size()));
+  }
+  w.Bytes(m.topic);
+  w.I16(static_cast<int16_t>(m.properties.size()));
+  w.Bytes(m.properties);
+  return total_size;
+}
+
+RecordCheck CheckRecord(std::span<const std::byte> in, bool check_crc) {
+  if (in.size() < kHeaderSize)
+    return Fail(RecordStatus::kTorn, "fewer than 8 bytes left");
+  const std::byte* p = in.data();
+  const int32_t total_size = LoadI32(p);
+  const int32_t magic = LoadI32(p + 4);
+  if (magic != kMagicV1 && magic != kMagicV2 && magic != kMagicBlank) {
+    return Fail(RecordStatus::kCorrupt, total_size == 0 && magic == 0
+                                            ? "zero bytes, no record"
+                                            : "bad magic code");
+  }
+  if (total_size < 0) return Fail(RecordStatus::kCorrupt, "negative TOTALSIZE");
+  if (static_cast<size_t>(total_size) > in.size())
+    return Fail(RecordStatus::kTorn, "record shorter than TOTALSIZE");
+  if (magic == kMagicBlank) {
+    if (total_size < kBlankMinLength)
+      return Fail(RecordStatus::kCorrupt, "blank record shorter than 8 bytes");
+    RecordCheck c;
+    c.status = RecordStatus::kBlank;
+    c.size = total_size;
+    return c;
+  }
+
+  // Fields are read against `in` (not TOTALSIZE), so a wrong TOTALSIZE surfaces
+  // as kLengthMismatch, as in RocketMQ; a length field that runs past `in` is
+  // kCorrupt.
+  RecordCheck c;
+  DecodedRecord& r = c.record;
+  ByteReader rd(in);
+  r.total_size = rd.I32();
+  r.magic = rd.I32();
+  r.body_crc = rd.I32();
+  r.queue_id = rd.I32();
+  r.flag = rd.I32();
+  r.queue_offset = rd.I64();
+  r.phys_offset = rd.I64();
+  r.sys_flag = rd.I32();
+  r.born_timestamp = rd.I64();
+  const bool born_v6 = (r.sys_flag & sysflag::kBornHostV6) != 0;
+  const bool store_v6 = (r.sys_flag & sysflag::kStoreHostV6) != 0;
+  ConstByteSpan born = rd.Bytes(static_cast<size_t>(HostSize(born_v6)));
+  r.store_timestamp = rd.I64();
+  ConstByteSpan store = rd.Bytes(static_cast<size_t>(HostSize(store_v6)));
+  r.reconsume_times = rd.I32();
+  r.prepared_transaction_offset = rd.I64();
+  const int32_t body_length = rd.I32();
+  if (!rd.ok())
+    return Fail(RecordStatus::kCorrupt, "header runs past the end of data");
+  r.born_host = GetHost(born.data(), born_v6);
+  r.store_host = GetHost(store.data(), store_v6);
+  if (body_length < 0)
+    return Fail(RecordStatus::kCorrupt, "negative BODYLENGTH");
+  r.body = rd.Bytes(static_cast<size_t>(body_length));
+  if (!rd.ok())
+    return Fail(RecordStatus::kCorrupt, "body runs past the end of data");
+  if (check_crc && Crc32R(r.body) != r.body_crc)
+    return Fail(RecordStatus::kCorrupt, "body CRC mismatch");
+
+  const bool v2 = r.magic == kMagicV2;
+  const int topic_length = v2 ? rd.I16() : rd.I8();
+  if (topic_length < 0)
+    return Fail(RecordStatus::kCorrupt, "negative TOPICLENGTH");
+  r.topic = AsStringView(rd.Bytes(static_cast<size_t>(topic_length)));
+  const int16_t properties_length = rd.I16();
+  if (properties_length < 0)
+    return Fail(RecordStatus::kCorrupt, "negative PROPERTIESLENGTH");
+  r.properties = AsStringView(rd.Bytes(static_cast<size_t>(properties_length)));
+  if (!rd.ok())
+    return Fail(RecordStatus::kCorrupt,
+                "topic or properties run past the end of data");
+
+  if (rd.pos() != static_cast<size_t>(total_size)) {
+    return Fail(RecordStatus::kLengthMismatch,
+                "TOTALSIZE disagrees with the field lengths", total_size);
+  }
+  c.status = RecordStatus::kOk;
+  c.size = total_size;
+  return c;
+}
+
+}  // namespace thruster::store
