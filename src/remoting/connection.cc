@@ -1,0 +1,354 @@
+#include "remoting/connection.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "common/logging.h"
+#include "common/service_thread.h"
+
+namespace thruster::remoting {
+namespace {
+
+constexpr size_t kInitialReadBuffer = 64 * 1024;
+// At most this many frames go into one gather write (keeps the iovec count well
+// under IOV_MAX).
+constexpr size_t kMaxFramesPerWrite = 64;
+
+std::atomic<uint64_t> g_next_connection_id{1};
+
+std::string EndpointString(const asio::ip::tcp::socket& socket) {
+  asio::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (ec) return {};
+  return fmt::format("{}:{}", ep.address().to_string(), ep.port());
+}
+
+}  // namespace
+
+size_t Connection::OutFrame::size() const {
+  size_t n = prefix.size();
+  for (const auto& s : segments) n += s.data.size();
+  return n;
+}
+
+Connection::Connection(asio::ip::tcp::socket socket, ConnectionHandler* handler,
+                       ConnectionOptions options)
+    : socket_(std::move(socket)),
+      idle_timer_(socket_.get_executor()),
+      handler_(handler),
+      options_(options),
+      id_(g_next_connection_id.fetch_add(1, std::memory_order_relaxed)),
+      remote_address_(EndpointString(socket_)) {
+  asio::error_code ec;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  read_buf_.resize(kInitialReadBuffer);
+  Touch();
+}
+
+Connection::~Connection() = default;
+
+void Connection::Start() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->ArmIdleTimer();
+    self->DoRead();
+  });
+}
+
+void Connection::DoRead() {
+  if (read_len_ == read_buf_.size()) read_buf_.resize(read_buf_.size() * 2);
+  socket_.async_read_some(
+      asio::buffer(read_buf_.data() + read_len_, read_buf_.size() - read_len_),
+      [self = shared_from_this()](const asio::error_code& ec, size_t n) {
+        self->OnRead(ec, n);
+      });
+}
+
+void Connection::OnRead(const asio::error_code& ec, size_t n) {
+  if (ec) {
+    CloseOnStrand(ec == asio::error::eof ? "peer closed" : ec.message());
+    return;
+  }
+  Touch();
+  read_len_ += n;
+  if (!ProcessFrames()) return;
+  if (closed_.load(std::memory_order_acquire)) return;
+  DoRead();
+}
+
+bool Connection::ProcessFrames() {
+  size_t consumed = 0;
+  while (true) {
+    auto avail = std::span<const std::byte>(read_buf_.data() + consumed,
+                                            read_len_ - consumed);
+    Result<size_t> frame_size = PeekFrameSize(avail, options_.max_frame_length);
+    if (!frame_size.ok()) {
+      TH_LOG(remoting, kWarn, "closing {}: {}", remote_address_,
+             frame_size.status().ToString());
+      CloseOnStrand("bad frame");
+      return false;
+    }
+    if (*frame_size == 0 || *frame_size > avail.size()) {
+      // Make room for the whole frame so the next read can complete it.
+      if (*frame_size > read_buf_.size()) {
+        std::memmove(read_buf_.data(), read_buf_.data() + consumed,
+                     read_len_ - consumed);
+        read_len_ -= consumed;
+        read_buf_.resize(*frame_size);
+        return true;
+      }
+      break;
+    }
+    Result<RemotingCommand> cmd = DecodeFramePayload(
+        avail.subspan(kLengthFieldSize, *frame_size - kLengthFieldSize));
+    consumed += *frame_size;
+    if (!cmd.ok()) {
+      TH_LOG(remoting, kWarn, "closing {}: undecodable frame: {}",
+             remote_address_, cmd.status().ToString());
+      CloseOnStrand("undecodable frame");
+      return false;
+    }
+    if (cmd->IsResponse()) {
+      HandleResponse(std::move(cmd).value());
+    } else {
+      handler_->OnRequest(shared_from_this(), std::move(cmd).value());
+    }
+    if (closed_.load(std::memory_order_acquire)) return false;
+  }
+  if (consumed > 0) {
+    std::memmove(read_buf_.data(), read_buf_.data() + consumed,
+                 read_len_ - consumed);
+    read_len_ -= consumed;
+  }
+  if (read_len_ == 0 && read_buf_.size() > 4 * kInitialReadBuffer) {
+    read_buf_.resize(kInitialReadBuffer);
+    read_buf_.shrink_to_fit();
+  }
+  return true;
+}
+
+void Connection::HandleResponse(RemotingCommand response) {
+  auto it = pending_.find(response.opaque());
+  if (it == pending_.end()) {
+    TH_LOG(remoting, kDebug, "{}: response with unknown opaque {} dropped",
+           remote_address_, response.opaque());
+    return;
+  }
+  Pending p = std::move(it->second);
+  pending_.erase(it);
+  asio::error_code ec;
+  p.timer->cancel(ec);
+  p.cb(std::move(response));
+}
+
+Status Connection::Send(const RemotingCommand& cmd) {
+  OutFrame frame;
+  TH_RETURN_IF_ERROR(EncodeFramePrefix(cmd, &frame.prefix));
+  frame.segments = cmd.body_segments();
+  if (closed_.load(std::memory_order_acquire)) return Status::OK();
+  asio::post(socket_.get_executor(),
+             [self = shared_from_this(), f = std::move(frame)]() mutable {
+               self->Enqueue(std::move(f));
+             });
+  return Status::OK();
+}
+
+void Connection::Enqueue(OutFrame frame) {
+  if (closed_.load(std::memory_order_acquire)) return;
+  queued_bytes_ += frame.size();
+  write_queue_.push_back(std::move(frame));
+  if (queued_bytes_ > options_.max_pending_write_bytes) {
+    TH_LOG(remoting, kWarn,
+           "closing {}: {} bytes queued for a peer that does not read",
+           remote_address_, queued_bytes_);
+    CloseOnStrand("write queue full");
+    return;
+  }
+  if (!writing_) DoWrite();
+}
+
+void Connection::DoWrite() {
+  in_flight_.clear();
+  write_bufs_.clear();
+  while (!write_queue_.empty() && in_flight_.size() < kMaxFramesPerWrite) {
+    in_flight_.push_back(std::move(write_queue_.front()));
+    write_queue_.pop_front();
+  }
+  if (in_flight_.empty()) {
+    writing_ = false;
+    return;
+  }
+  for (const auto& f : in_flight_) {
+    write_bufs_.emplace_back(f.prefix.data(), f.prefix.size());
+    for (const auto& s : f.segments) {
+      if (!s.data.empty())
+        write_bufs_.emplace_back(s.data.data(), s.data.size());
+    }
+  }
+  writing_ = true;
+  asio::async_write(
+      socket_, write_bufs_,
+      [self = shared_from_this()](const asio::error_code& ec, size_t n) {
+        self->queued_bytes_ -= std::min(self->queued_bytes_, n);
+        self->in_flight_.clear();  // releases the segments' keep-alives
+        if (ec) {
+          self->writing_ = false;
+          self->CloseOnStrand(ec.message());
+          return;
+        }
+        self->Touch();
+        self->DoWrite();
+      });
+}
+
+void Connection::InvokeAsync(RemotingCommand request,
+                             std::chrono::milliseconds timeout,
+                             ResponseCallback cb) {
+  request.set_opaque(handler_->NextOpaque());
+  request.set_flag(request.flag() & ~(kFlagResponse | kFlagOneway));
+  OutFrame frame;
+  if (Status s = EncodeFramePrefix(request, &frame.prefix); !s.ok()) {
+    cb(s);
+    return;
+  }
+  frame.segments = request.body_segments();
+  asio::post(socket_.get_executor(), [self = shared_from_this(),
+                                      f = std::move(frame),
+                                      opaque = request.opaque(), timeout,
+                                      cb = std::move(cb)]() mutable {
+    if (self->closed_.load(std::memory_order_acquire)) {
+      cb(Status::IOError(
+          fmt::format("connection to {} closed", self->remote_address_)));
+      return;
+    }
+    auto timer = std::make_unique<asio::steady_timer>(
+        self->socket_.get_executor(), timeout);
+    timer->async_wait([self, opaque](const asio::error_code& ec) {
+      if (ec) return;  // cancelled: the response came or the connection closed
+      auto it = self->pending_.find(opaque);
+      if (it == self->pending_.end()) return;
+      ResponseCallback pending_cb = std::move(it->second.cb);
+      self->pending_.erase(it);
+      pending_cb(Status::Timeout(fmt::format(
+          "no response from {} for opaque {}", self->remote_address_, opaque)));
+    });
+    self->pending_[opaque] = Pending{std::move(cb), std::move(timer)};
+    self->Enqueue(std::move(f));
+  });
+}
+
+Status Connection::InvokeOneway(RemotingCommand request) {
+  request.set_opaque(handler_->NextOpaque());
+  request.set_flag((request.flag() & ~kFlagResponse) | kFlagOneway);
+  if (closed_.load(std::memory_order_acquire)) {
+    return Status::IOError(
+        fmt::format("connection to {} closed", remote_address_));
+  }
+  return Send(request);
+}
+
+void Connection::Close() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->CloseOnStrand("closed locally");
+  });
+}
+
+void Connection::ArmIdleTimer() {
+  idle_timer_.expires_at(last_activity_ + options_.idle_timeout);
+  idle_timer_.async_wait(
+      [self = shared_from_this()](const asio::error_code& ec) {
+        if (ec || self->closed_.load(std::memory_order_acquire)) return;
+        if (std::chrono::steady_clock::now() - self->last_activity_ >=
+            self->options_.idle_timeout) {
+          TH_LOG(remoting, kInfo, "closing idle connection {}",
+                 self->remote_address_);
+          self->CloseOnStrand("idle");
+          return;
+        }
+        self->ArmIdleTimer();
+      });
+}
+
+void Connection::CloseOnStrand(std::string_view reason) {
+  if (close_notified_) return;
+  close_notified_ = true;
+  closed_.store(true, std::memory_order_release);
+  TH_LOG(remoting, kDebug, "connection {} closed: {}", remote_address_, reason);
+  asio::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  idle_timer_.cancel(ec);
+  write_queue_.clear();
+  queued_bytes_ = 0;
+  auto pending = std::move(pending_);
+  pending_.clear();
+  for (auto& [opaque, p] : pending) {
+    p.timer->cancel(ec);
+    p.cb(Status::IOError(
+        fmt::format("connection to {} closed: {}", remote_address_, reason)));
+  }
+  handler_->OnClose(shared_from_this());
+}
+
+void Responder::Send(RemotingCommand response) const {
+  if (oneway_) return;
+  auto conn = conn_.lock();
+  if (!conn) return;
+  response.set_opaque(opaque_);
+  response.set_flag((response.flag() | kFlagResponse) & ~kFlagOneway);
+  response.set_serialize_type(serialize_type_);
+  Status s = conn->Send(response);
+  if (!s.ok()) {
+    // The response itself could not be encoded (e.g. a code beyond a binary
+    // header's range); the client still gets an answer for its opaque.
+    TH_LOG(remoting, kWarn, "cannot encode response {}: {}",
+           response.DebugString(), s.ToString());
+    RemotingCommand fallback;
+    fallback.set_code(response_code::kSystemError);
+    fallback.set_remark(std::string(s.message()));
+    fallback.set_opaque(opaque_);
+    fallback.set_flag(kFlagResponse);
+    fallback.set_serialize_type(SerializeType::kJson);
+    conn->Send(fallback)
+        .IgnoreError();  // a JSON header with a short remark always encodes
+  }
+}
+
+void ProcessorTable::Register(int32_t code, RequestHandler handler) {
+  handlers_[code] = std::move(handler);
+}
+
+void ProcessorTable::Dispatch(const std::shared_ptr<Connection>& conn,
+                              RemotingCommand request) const {
+  Responder responder(conn, request);
+  auto it = handlers_.find(request.code());
+  if (it != handlers_.end()) {
+    it->second(std::move(request), std::move(responder));
+    return;
+  }
+  if (default_) {
+    default_(std::move(request), std::move(responder));
+    return;
+  }
+  TH_LOG(remoting, kDebug, "{}: request code {} not supported",
+         conn->remote_address(), request.code());
+  responder.Send(request.CreateResponse(
+      response_code::kRequestCodeNotSupported,
+      fmt::format(" request type {} not supported", request.code())));
+}
+
+std::vector<std::thread> StartIoThreads(asio::io_context& io, int n,
+                                        const std::string& prefix) {
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&io, name = fmt::format("{}-{}", prefix, i)] {
+      SetCurrentThreadName(name);
+      asio::error_code ec;
+      io.run(ec);
+      if (ec) TH_LOG(remoting, kError, "{} stopped: {}", name, ec.message());
+    });
+  }
+  return threads;
+}
+
+}  // namespace thruster::remoting

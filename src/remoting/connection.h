@@ -1,0 +1,212 @@
+#pragma once
+
+// One TCP connection carrying remoting frames in both directions
+// (spec/remoting.md §1.1, §2.3): requests and responses are pipelined and
+// matched by opaque, either side may originate requests.
+
+#ifndef ASIO_STANDALONE
+#define ASIO_STANDALONE
+#endif
+#include <asio.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "common/status.h"
+#include "remoting/frame_codec.h"
+#include "remoting/remoting_command.h"
+
+namespace thruster::remoting {
+
+class Connection;
+
+// Completion of a request this side sent: the response, or Timeout / IOError
+// ("connection closed") / InvalidArgument (could not encode). Runs on a net
+// thread: must not block.
+using ResponseCallback = std::function<void(Result<RemotingCommand>)>;
+
+struct ConnectionOptions {
+  // Largest `length` field accepted (§1.2); a larger frame closes the
+  // connection.
+  size_t max_frame_length = kDefaultMaxFrameLength;
+  // Close after this long without a completed read or write (§1.1: 120 s). A
+  // write stuck on a half-open peer counts as no traffic.
+  std::chrono::milliseconds idle_timeout{120000};
+  // Bytes queued for a peer that does not read; beyond this the connection is
+  // closed so one slow client cannot hold unbounded memory.
+  size_t max_pending_write_bytes = 256u * 1024 * 1024;
+};
+
+// What a Connection calls back into (RemotingServer, RemotingClient). Must
+// outlive every Connection it owns (the owner closes them and joins its io
+// threads before it goes away).
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  // A request (not a response) arrived. Runs on the connection's strand (a net
+  // thread): must not block.
+  virtual void OnRequest(const std::shared_ptr<Connection>& conn,
+                         RemotingCommand request) = 0;
+  // The connection closed (peer, idle, protocol error or Close()). Called once,
+  // on the strand.
+  virtual void OnClose(const std::shared_ptr<Connection>& conn) = 0;
+  // Opaque for a request this side originates.
+  virtual int32_t NextOpaque() = 0;
+};
+
+// Lifecycle: created around a connected socket → Start() → frames flow → closed
+// once (by either side, idle timeout, protocol error, Close()) → destroyed when
+// the last shared_ptr goes. Thread-safe: every public method may be called from
+// any thread; all socket work runs on the connection's strand. Reads and writes
+// are independent, so a peer that stops reading never delays reading, and never
+// delays other connections.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  // `socket` must be bound to a strand executor (asio::make_strand); `handler`
+  // must outlive the connection's activity (see ConnectionHandler).
+  Connection(asio::ip::tcp::socket socket, ConnectionHandler* handler,
+             ConnectionOptions options);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Starts reading and the idle timer. Call once.
+  void Start();
+
+  // Queues an encoded-on-the-caller's-thread frame for `cmd` (header, body,
+  // then its body segments, which are written straight from their memory; their
+  // keep-alives are released after the write or on close). Errors only for
+  // commands that cannot be encoded; a closed connection drops the frame
+  // silently (the peer is gone).
+  Status Send(const RemotingCommand& cmd);
+
+  // Sends a request originated by this side: assigns an opaque from the
+  // handler, then `cb` gets the matching response, or Timeout after `timeout`,
+  // or IOError when the connection closes first.
+  void InvokeAsync(RemotingCommand request, std::chrono::milliseconds timeout,
+                   ResponseCallback cb);
+  // Sends a oneway request (flag bit 1 set, opaque assigned); no response is
+  // expected.
+  Status InvokeOneway(RemotingCommand request);
+
+  // Closes the socket and fails pending requests. Idempotent; asynchronous
+  // (OnClose follows on the strand).
+  void Close();
+
+  bool is_open() const { return !closed_.load(std::memory_order_acquire); }
+  // "ip:port" of the peer, fixed at construction ("" if the socket had no
+  // peer).
+  const std::string& remote_address() const { return remote_address_; }
+  // Unique per process; stable key for maps of connections.
+  uint64_t id() const { return id_; }
+
+ private:
+  struct OutFrame {
+    std::string prefix;
+    std::vector<BodySegment> segments;
+    size_t size() const;
+  };
+  struct Pending {
+    ResponseCallback cb;
+    std::unique_ptr<asio::steady_timer> timer;
+  };
+
+  // All private methods run on the strand.
+  void DoRead();
+  void OnRead(const asio::error_code& ec, size_t n);
+  // Consumes every complete frame in the read buffer; false when the connection
+  // was closed for a bad frame.
+  bool ProcessFrames();
+  void HandleResponse(RemotingCommand response);
+  void Enqueue(OutFrame frame);
+  void DoWrite();
+  void ArmIdleTimer();
+  void CloseOnStrand(std::string_view reason);
+  void Touch() { last_activity_ = std::chrono::steady_clock::now(); }
+
+  asio::ip::tcp::socket socket_;
+  asio::steady_timer idle_timer_;
+  ConnectionHandler* const handler_;
+  const ConnectionOptions options_;
+  const uint64_t id_;
+  std::string remote_address_;
+  // Release store in CloseOnStrand; acquire loads from any thread (is_open,
+  // Send's fast path).
+  std::atomic<bool> closed_{false};
+
+  // Strand-confined state.
+  std::vector<std::byte> read_buf_;
+  size_t read_len_ = 0;
+  std::deque<OutFrame> write_queue_;
+  std::vector<OutFrame> in_flight_;
+  std::vector<asio::const_buffer> write_bufs_;
+  size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool close_notified_ = false;
+  std::chrono::steady_clock::time_point last_activity_;
+  std::unordered_map<int32_t, Pending> pending_;
+};
+
+// Answers one received request, now or later, from any thread. Copyable
+// (capture it in a long-poll holder or a task for another thread). Holds the
+// connection weakly: if the peer is gone by the time of Send(), the response is
+// dropped.
+class Responder {
+ public:
+  Responder() = default;
+  Responder(std::weak_ptr<Connection> conn, const RemotingCommand& request)
+      : conn_(std::move(conn)),
+        opaque_(request.opaque()),
+        serialize_type_(request.serialize_type()),
+        oneway_(request.IsOneway()) {}
+
+  // Sends `response` with the request's opaque, the response flag and the
+  // request's serialize type (§1.6). Does nothing for a oneway request (§2.4).
+  // Call at most once per request. Body segments in `response` are sent without
+  // copying (see BodySegment).
+  void Send(RemotingCommand response) const;
+  bool oneway() const { return oneway_; }
+  int32_t opaque() const { return opaque_; }
+  // The connection, or nullptr once it is gone.
+  std::shared_ptr<Connection> connection() const { return conn_.lock(); }
+
+ private:
+  std::weak_ptr<Connection> conn_;
+  int32_t opaque_ = 0;
+  SerializeType serialize_type_ = SerializeType::kJson;
+  bool oneway_ = false;
+};
+
+// Handles one request; runs on a net thread, so it must not block (hand slow
+// work to another thread and keep the Responder). Every non-oneway request must
+// eventually get exactly one Send().
+using RequestHandler =
+    std::function<void(RemotingCommand request, Responder responder)>;
+
+// Request code → handler, with a default that answers
+// REQUEST_CODE_NOT_SUPPORTED (§2.6). Not thread-safe for registration; lookups
+// are read-only, so register everything before traffic starts.
+class ProcessorTable {
+ public:
+  void Register(int32_t code, RequestHandler handler);
+  void SetDefault(RequestHandler handler) { default_ = std::move(handler); }
+  void Dispatch(const std::shared_ptr<Connection>& conn,
+                RemotingCommand request) const;
+
+ private:
+  std::unordered_map<int32_t, RequestHandler> handlers_;
+  RequestHandler default_;
+};
+
+// Starts `n` threads running `io`, named "<prefix>-0", "<prefix>-1", ...
+std::vector<std::thread> StartIoThreads(asio::io_context& io, int n,
+                                        const std::string& prefix);
+
+}  // namespace thruster::remoting

@@ -1,0 +1,299 @@
+#include "remoting/frame_codec.h"
+
+#include <fmt/format.h>
+
+#include <limits>
+
+#include "common/coding.h"
+#include "remoting/json.h"
+
+namespace thruster::remoting {
+namespace {
+
+void AppendInt(int64_t v, std::string* out) { out->append(std::to_string(v)); }
+
+bool FitsInt16(int64_t v) {
+  return v >= std::numeric_limits<int16_t>::min() &&
+         v <= std::numeric_limits<int16_t>::max();
+}
+
+Result<int32_t> ToInt32(const json::Value& v, std::string_view member) {
+  auto i = v.AsInt64();
+  if (!i || *i < std::numeric_limits<int32_t>::min() ||
+      *i > std::numeric_limits<int32_t>::max()) {
+    return Status::Corruption(fmt::format("json header: bad {}", member));
+  }
+  return static_cast<int32_t>(*i);
+}
+
+}  // namespace
+
+Result<size_t> PeekFrameSize(std::span<const std::byte> stream,
+                             size_t max_frame_length) {
+  if (stream.size() < kLengthFieldSize) return size_t{0};
+  int32_t length = LoadI32(stream.data());
+  if (length < static_cast<int32_t>(kHeaderLengthWordSize)) {
+    return Status::InvalidArgument(
+        fmt::format("frame length {} too small", length));
+  }
+  if (static_cast<size_t>(length) > max_frame_length) {
+    return Status::InvalidArgument(fmt::format("frame length {} exceeds max {}",
+                                               length, max_frame_length));
+  }
+  return kLengthFieldSize + static_cast<size_t>(length);
+}
+
+Result<RemotingCommand> DecodeFrame(std::span<const std::byte> frame) {
+  if (frame.size() < kLengthFieldSize + kHeaderLengthWordSize) {
+    return Status::Corruption(fmt::format(
+        "truncated frame: {} bytes, need at least 8", frame.size()));
+  }
+  int32_t length = LoadI32(frame.data());
+  if (length < static_cast<int32_t>(kHeaderLengthWordSize)) {
+    return Status::Corruption(fmt::format("bad frame length {}", length));
+  }
+  size_t have = frame.size() - kLengthFieldSize;
+  if (have < static_cast<size_t>(length)) {
+    return Status::Corruption(fmt::format(
+        "truncated frame: length {} but {} bytes follow", length, have));
+  }
+  if (have > static_cast<size_t>(length)) {
+    return Status::Corruption(fmt::format(
+        "trailing bytes: length {} but {} bytes follow", length, have));
+  }
+  return DecodeFramePayload(frame.subspan(kLengthFieldSize));
+}
+
+Result<RemotingCommand> DecodeFramePayload(std::span<const std::byte> payload) {
+  if (payload.size() < kHeaderLengthWordSize) {
+    return Status::Corruption(
+        fmt::format("truncated frame: {} payload bytes", payload.size()));
+  }
+  auto word = static_cast<uint32_t>(LoadI32(payload.data()));
+  auto type = static_cast<uint8_t>(word >> 24);
+  size_t header_length = word & 0xFFFFFFu;
+  size_t rest = payload.size() - kHeaderLengthWordSize;
+  if (header_length > rest) {
+    return Status::Corruption(fmt::format(
+        "header length {} beyond frame ({} bytes after the header-length word)",
+        header_length, rest));
+  }
+  auto header = payload.subspan(kHeaderLengthWordSize, header_length);
+  RemotingCommand cmd;
+  if (type == static_cast<uint8_t>(SerializeType::kJson)) {
+    TH_RETURN_IF_ERROR(DecodeJsonHeader(AsStringView(header), &cmd));
+    cmd.set_serialize_type(SerializeType::kJson);
+  } else if (type == static_cast<uint8_t>(SerializeType::kRocketMq)) {
+    TH_RETURN_IF_ERROR(DecodeBinaryHeader(header, &cmd));
+    cmd.set_serialize_type(SerializeType::kRocketMq);
+  } else {
+    return Status::Corruption(fmt::format("unknown serialize type {}", type));
+  }
+  cmd.set_body(payload.subspan(kHeaderLengthWordSize + header_length));
+  return cmd;
+}
+
+void EncodeJsonHeader(const RemotingCommand& cmd, std::string* out) {
+  out->append("{\"code\":");
+  AppendInt(cmd.code(), out);
+  if (!cmd.ext_fields().empty()) {
+    out->append(",\"extFields\":{");
+    bool first = true;
+    for (const auto& [k, v] : cmd.ext_fields()) {
+      if (!first) out->push_back(',');
+      first = false;
+      json::AppendQuoted(k, out);
+      out->push_back(':');
+      json::AppendQuoted(v, out);
+    }
+    out->push_back('}');
+  }
+  out->append(",\"flag\":");
+  AppendInt(cmd.flag(), out);
+  out->append(",\"language\":\"");
+  out->append(LanguageName(cmd.language()));
+  out->append("\",\"opaque\":");
+  AppendInt(cmd.opaque(), out);
+  if (!cmd.remark().empty()) {
+    out->append(",\"remark\":");
+    json::AppendQuoted(cmd.remark(), out);
+  }
+  out->append(",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":");
+  AppendInt(cmd.version(), out);
+  out->push_back('}');
+}
+
+Status DecodeJsonHeader(std::string_view text, RemotingCommand* cmd) {
+  auto parsed = json::Parse(text);
+  if (!parsed.ok())
+    return Status::Corruption(
+        fmt::format("json header: {}", parsed.status().message()));
+  const json::Value& h = *parsed;
+  if (!h.is_object()) return Status::Corruption("json header: not an object");
+  const json::Value* code = h.Find("code");
+  if (code == nullptr) return Status::Corruption("json header: no code");
+  TH_ASSIGN_OR_RETURN(int32_t c, ToInt32(*code, "code"));
+  cmd->set_code(c);
+  if (const json::Value* v = h.Find("language");
+      v != nullptr && !v->is_null()) {
+    if (v->is_string()) {
+      cmd->set_language(LanguageFromName(v->text()));
+    } else {
+      cmd->set_language(LanguageFromNumber(v->AsInt64().value_or(-1)));
+    }
+  }
+  for (auto [member, setter] :
+       {std::pair{"version", &RemotingCommand::set_version},
+        std::pair{"opaque", &RemotingCommand::set_opaque},
+        std::pair{"flag", &RemotingCommand::set_flag}}) {
+    const json::Value* v = h.Find(member);
+    if (v == nullptr || v->is_null()) continue;
+    TH_ASSIGN_OR_RETURN(int32_t i, ToInt32(*v, member));
+    (cmd->*setter)(i);
+  }
+  if (const json::Value* v = h.Find("remark"); v != nullptr) {
+    cmd->set_remark(v->AsText().value_or(""));
+  }
+  if (const json::Value* ext = h.Find("extFields");
+      ext != nullptr && !ext->is_null()) {
+    if (!ext->is_object())
+      return Status::Corruption("json header: extFields is not an object");
+    ExtFields& fields = cmd->mutable_ext_fields();
+    for (size_t i = 0; i < ext->size(); ++i) {
+      const json::Value& v = ext->value(i);
+      if (v.is_null()) continue;  // null means absent (§1.3)
+      auto key = ext->key(i).AsText();
+      if (!key)
+        return Status::Corruption("json header: extFields key is not a string");
+      auto text = v.AsText();
+      fields.insert_or_assign(std::move(*key),
+                              text ? std::move(*text) : json::Write(v));
+    }
+  }
+  return Status::OK();
+}
+
+Status EncodeBinaryHeader(const RemotingCommand& cmd, std::string* out) {
+  if (!FitsInt16(cmd.code())) {
+    return Status::InvalidArgument(
+        fmt::format("code {} does not fit a binary header", cmd.code()));
+  }
+  if (!FitsInt16(cmd.version())) {
+    return Status::InvalidArgument(
+        fmt::format("version {} does not fit a binary header", cmd.version()));
+  }
+  ByteWriter w(out);
+  w.I16(static_cast<int16_t>(cmd.code()));
+  w.I8(static_cast<int8_t>(cmd.language()));
+  w.I16(static_cast<int16_t>(cmd.version()));
+  w.I32(cmd.opaque());
+  w.I32(cmd.flag());
+  w.I32(static_cast<int32_t>(cmd.remark().size()));
+  w.Bytes(cmd.remark());
+  size_t ext_len_pos = out->size();
+  w.I32(0);
+  size_t ext_start = out->size();
+  for (const auto& [k, v] : cmd.ext_fields()) {
+    if (k.empty() || v.empty()) continue;  // would decode as absent anyway
+    if (k.size() > static_cast<size_t>(std::numeric_limits<int16_t>::max())) {
+      return Status::InvalidArgument(
+          "ext field name too long for a binary header");
+    }
+    w.I16(static_cast<int16_t>(k.size()));
+    w.Bytes(k);
+    w.I32(static_cast<int32_t>(v.size()));
+    w.Bytes(v);
+  }
+  StoreI32(out->data() + ext_len_pos,
+           static_cast<int32_t>(out->size() - ext_start));
+  return Status::OK();
+}
+
+Status DecodeBinaryHeader(std::span<const std::byte> header,
+                          RemotingCommand* cmd) {
+  ByteReader r(header);
+  int16_t code = r.I16();
+  int8_t language = r.I8();
+  int16_t version = r.I16();
+  int32_t opaque = r.I32();
+  int32_t flag = r.I32();
+  int32_t remark_len = r.I32();
+  if (!r.ok()) return Status::Corruption("binary header: truncated");
+  if (remark_len < 0 || static_cast<size_t>(remark_len) > r.remaining()) {
+    return Status::Corruption(fmt::format(
+        "binary header: remark length {} beyond header", remark_len));
+  }
+  cmd->set_code(code);
+  cmd->set_language(LanguageFromNumber(language));
+  cmd->set_version(version);
+  cmd->set_opaque(opaque);
+  cmd->set_flag(flag);
+  cmd->set_remark(
+      std::string(AsStringView(r.Bytes(static_cast<size_t>(remark_len)))));
+  int32_t ext_len = r.I32();
+  if (!r.ok())
+    return Status::Corruption("binary header: truncated before ext length");
+  if (ext_len < 0 || static_cast<size_t>(ext_len) > r.remaining()) {
+    return Status::Corruption(
+        fmt::format("binary header: ext length {} beyond header", ext_len));
+  }
+  ByteReader ext(r.Bytes(static_cast<size_t>(ext_len)));
+  ExtFields& fields = cmd->mutable_ext_fields();
+  while (ext.remaining() > 0) {
+    int16_t key_len = ext.I16();
+    if (!ext.ok() || key_len < 0)
+      return Status::Corruption("binary header: bad ext key length");
+    std::string_view key =
+        AsStringView(ext.Bytes(static_cast<size_t>(key_len)));
+    int32_t value_len = ext.I32();
+    if (!ext.ok() || value_len < 0 ||
+        static_cast<size_t>(value_len) > ext.remaining()) {
+      return Status::Corruption("binary header: bad ext value length");
+    }
+    std::string_view value =
+        AsStringView(ext.Bytes(static_cast<size_t>(value_len)));
+    if (key.empty() || value.empty())
+      continue;  // empty decodes as null: absent
+    fields.insert_or_assign(std::string(key), std::string(value));
+  }
+  return Status::OK();
+}
+
+Status EncodeFramePrefix(const RemotingCommand& cmd, std::string* out) {
+  size_t start = out->size();
+  out->append(kLengthFieldSize + kHeaderLengthWordSize, '\0');
+  if (cmd.serialize_type() == SerializeType::kRocketMq) {
+    Status s = EncodeBinaryHeader(cmd, out);
+    if (!s.ok()) {
+      out->resize(start);
+      return s;
+    }
+  } else {
+    EncodeJsonHeader(cmd, out);
+  }
+  size_t header_length =
+      out->size() - start - kLengthFieldSize - kHeaderLengthWordSize;
+  size_t length = kHeaderLengthWordSize + header_length + cmd.TotalBodySize();
+  if (header_length > kMaxHeaderLength ||
+      length > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+    out->resize(start);
+    return Status::InvalidArgument(fmt::format(
+        "frame too large: header {} bytes, length {}", header_length, length));
+  }
+  auto word = (static_cast<uint32_t>(cmd.serialize_type()) << 24) |
+              static_cast<uint32_t>(header_length);
+  StoreI32(out->data() + start, static_cast<int32_t>(length));
+  StoreI32(out->data() + start + kLengthFieldSize, static_cast<int32_t>(word));
+  out->append(cmd.body_view());
+  return Status::OK();
+}
+
+Result<std::string> EncodeFrame(const RemotingCommand& cmd) {
+  std::string out;
+  TH_RETURN_IF_ERROR(EncodeFramePrefix(cmd, &out));
+  for (const auto& seg : cmd.body_segments())
+    out.append(AsStringView(seg.data));
+  return out;
+}
+
+}  // namespace thruster::remoting

@@ -1,0 +1,140 @@
+#include "remoting/remoting_server.h"
+
+#include <fmt/format.h>
+
+#include "common/check.h"
+#include "common/logging.h"
+
+namespace thruster::remoting {
+
+RemotingServer::RemotingServer(RemotingServerOptions options)
+    : options_(std::move(options)), acceptor_(io_) {}
+
+RemotingServer::~RemotingServer() { Stop(); }
+
+void RemotingServer::RegisterProcessor(int32_t code, RequestHandler handler) {
+  TH_CHECK(!started_, "RegisterProcessor({}) after Start()", code);
+  processors_.Register(code, std::move(handler));
+}
+
+void RemotingServer::SetDefaultProcessor(RequestHandler handler) {
+  TH_CHECK(!started_, "SetDefaultProcessor after Start()");
+  processors_.SetDefault(std::move(handler));
+}
+
+void RemotingServer::SetCloseListener(
+    std::function<void(const std::shared_ptr<Connection>&)> listener) {
+  TH_CHECK(!started_, "SetCloseListener after Start()");
+  close_listener_ = std::move(listener);
+}
+
+Status RemotingServer::Start() {
+  TH_CHECK(!started_, "RemotingServer started twice");
+  asio::error_code ec;
+  auto address = asio::ip::make_address(options_.bind_address, ec);
+  if (ec)
+    return Status::InvalidArgument(fmt::format(
+        "bad bind address {}: {}", options_.bind_address, ec.message()));
+  asio::ip::tcp::endpoint endpoint(address, options_.port);
+  std::string where =
+      fmt::format("{}:{}", options_.bind_address, options_.port);
+  if (acceptor_.open(endpoint.protocol(), ec); ec)
+    return Status::IOError("open " + where, ec.value());
+  if (acceptor_.set_option(asio::socket_base::reuse_address(true), ec); ec) {
+    return Status::IOError("SO_REUSEADDR " + where, ec.value());
+  }
+  if (acceptor_.bind(endpoint, ec); ec)
+    return Status::IOError("bind " + where, ec.value());
+  if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec) {
+    return Status::IOError("listen " + where, ec.value());
+  }
+  port_.store(acceptor_.local_endpoint(ec).port(), std::memory_order_release);
+  started_ = true;
+  work_.emplace(io_.get_executor());
+  DoAccept();
+  int n =
+      options_.io_threads > 0
+          ? options_.io_threads
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  threads_ = StartIoThreads(io_, n, "net");
+  TH_LOG(remoting, kInfo,
+         "remoting server listening on {}:{} with {} io threads",
+         options_.bind_address, port(), n);
+  return Status::OK();
+}
+
+void RemotingServer::DoAccept() {
+  acceptor_.async_accept(
+      asio::make_strand(io_),
+      [this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
+        if (ec) {
+          if (ec == asio::error::operation_aborted || !acceptor_.is_open())
+            return;
+          TH_LOG(remoting, kWarn, "accept failed: {}", ec.message());
+        } else {
+          auto conn = std::make_shared<Connection>(
+              std::move(socket), static_cast<ConnectionHandler*>(this),
+              options_.connection);
+          {
+            MutexLock lock(&mu_);
+            if (stopping_)
+              return;  // Stop() already took its snapshot; the socket closes
+                       // with `conn`
+            connections_.emplace(conn->id(), conn);
+          }
+          TH_LOG(remoting, kDebug, "accepted {}", conn->remote_address());
+          conn->Start();
+        }
+        DoAccept();
+      });
+}
+
+void RemotingServer::Stop() {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  asio::post(io_, [this] {
+    asio::error_code ec;
+    acceptor_.close(ec);
+  });
+  std::vector<std::shared_ptr<Connection>> conns;
+  {
+    MutexLock lock(&mu_);
+    stopping_ = true;
+    for (auto& [id, c] : connections_) conns.push_back(c);
+  }
+  for (auto& c : conns) c->Close();
+  work_.reset();
+  // Closing lets every handler finish; the io threads return once nothing is
+  // left to run.
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  {
+    MutexLock lock(&mu_);
+    connections_.clear();
+  }
+  TH_LOG(remoting, kInfo, "remoting server on port {} stopped", port());
+}
+
+size_t RemotingServer::connection_count() const {
+  MutexLock lock(&mu_);
+  return connections_.size();
+}
+
+void RemotingServer::OnRequest(const std::shared_ptr<Connection>& conn,
+                               RemotingCommand request) {
+  processors_.Dispatch(conn, std::move(request));
+}
+
+void RemotingServer::OnClose(const std::shared_ptr<Connection>& conn) {
+  {
+    MutexLock lock(&mu_);
+    connections_.erase(conn->id());
+  }
+  if (close_listener_) close_listener_(conn);
+}
+
+int32_t RemotingServer::NextOpaque() {
+  return next_opaque_.fetch_add(1, std::memory_order_relaxed) & 0x7FFFFFFF;
+}
+
+}  // namespace thruster::remoting

@@ -1,0 +1,95 @@
+#pragma once
+
+// The TCP side that brokers and name servers listen with (spec/remoting.md §1,
+// §2).
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "common/mutex.h"
+#include "common/status.h"
+#include "remoting/connection.h"
+
+namespace thruster::remoting {
+
+struct RemotingServerOptions {
+  // Loopback by default; a deployed server passes "0.0.0.0".
+  std::string bind_address = "127.0.0.1";
+  // 0 picks an ephemeral port; port() tells which.
+  uint16_t port = 0;
+  // io threads ("net-0", ...); 0 means one per core.
+  int io_threads = 0;
+  ConnectionOptions connection;
+};
+
+// Accepts connections and dispatches each request to the handler registered for
+// its code; unknown codes get REQUEST_CODE_NOT_SUPPORTED (§2.6), oneway
+// requests never get an answer (§2.4). Responses may be sent later from any
+// thread through the Responder, so a parked request (long-polling pull) delays
+// nothing else.
+//
+// Lifecycle: construct → RegisterProcessor()… → Start() → Stop() (idempotent,
+// also run by the destructor). Registration is not thread-safe and must happen
+// before Start(); everything else is thread-safe.
+class RemotingServer : private ConnectionHandler {
+ public:
+  explicit RemotingServer(RemotingServerOptions options);
+  ~RemotingServer() override;
+  RemotingServer(const RemotingServer&) = delete;
+  RemotingServer& operator=(const RemotingServer&) = delete;
+
+  void RegisterProcessor(int32_t code, RequestHandler handler);
+  // Replaces the REQUEST_CODE_NOT_SUPPORTED default.
+  void SetDefaultProcessor(RequestHandler handler);
+  // Called on a net thread whenever a connection closes (a name server drops
+  // the broker registered on it, a broker forgets its clients, §1.1). Set
+  // before Start().
+  void SetCloseListener(
+      std::function<void(const std::shared_ptr<Connection>&)> listener);
+
+  // Binds, listens and starts the io threads. IOError when the address cannot
+  // be bound.
+  Status Start();
+  // Stops accepting, closes every connection (pending responses are dropped)
+  // and joins the io threads.
+  void Stop();
+
+  // The bound port (after Start()).
+  uint16_t port() const { return port_.load(std::memory_order_acquire); }
+  size_t connection_count() const;
+
+ private:
+  void DoAccept();
+  void OnRequest(const std::shared_ptr<Connection>& conn,
+                 RemotingCommand request) override;
+  void OnClose(const std::shared_ptr<Connection>& conn) override;
+  int32_t NextOpaque() override;
+
+  const RemotingServerOptions options_;
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>>
+      work_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  ProcessorTable processors_;
+  std::function<void(const std::shared_ptr<Connection>&)> close_listener_;
+  std::atomic<uint16_t> port_{0};
+  std::atomic<int32_t> next_opaque_{0};
+  bool started_ = false;
+  bool stopped_ = false;
+
+  mutable Mutex mu_;
+  std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_
+      TH_GUARDED_BY(mu_);
+  bool stopping_ TH_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace thruster::remoting
