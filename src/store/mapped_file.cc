@@ -146,6 +146,10 @@ int32_t MappedFile::Commit(int least_pages) {
   return committed;
 }
 
+Status MappedFile::SyncRange(int32_t begin, int32_t end) {
+  return region_->Sync(static_cast<size_t>(begin), static_cast<size_t>(end));
+}
+
 std::optional<SelectResult> MappedFile::Select(int32_t pos, int32_t size) {
   int32_t r = read_pos();
   if (pos < 0 || size < 0 || static_cast<int64_t>(pos) + size > r || !available()) return std::nullopt;
@@ -162,7 +166,9 @@ std::optional<SelectResult> MappedFile::Select(int32_t pos) {
 
 void MappedFile::Warm(bool sync_flush, int flush_pages, bool lock) {
   int64_t last_sync = 0;
-  for (int64_t i = 0; i < file_size_; i += kOsPageSize) {
+  // Without periodic syncs the kernel can fault every page in at once; else touch page by page.
+  bool populated = !sync_flush && region_->PopulateWrite().ok();
+  for (int64_t i = 0; !populated && i < file_size_; i += kOsPageSize) {
     // A plain write of zero would race with nothing (the segment is not handed out yet); volatile keeps
     // the compiler from dropping the store.
     reinterpret_cast<volatile char*>(data_)[i] = 0;

@@ -82,6 +82,8 @@ class MappedFile : public std::enable_shared_from_this<MappedFile> {
   // `least_pages` pages are pending (0: any byte). Returns commit pos. When the file is fully committed
   // the buffer goes back to the pool.
   int32_t Commit(int least_pages);
+  // Syncs file positions [begin, end) of the mapping regardless of the watermarks (recovery's zeroing).
+  Status SyncRange(int32_t begin, int32_t end);
 
   // --- reader side (thread-safe) ---
   // [pos, pos + size) if it lies below read pos and the file is not destroyed.

@@ -18,6 +18,7 @@ class FaultRegion final : public MappedRegion {
   Status Lock() override { return base_->Lock(); }
   Status Unlock() override { return base_->Unlock(); }
   void Advise(store::io::Advice a) override { base_->Advise(a); }
+  Status PopulateWrite() override { return base_->PopulateWrite(); }
   const std::string& path() const override { return base_->path(); }
 
  private:

@@ -227,7 +227,8 @@ void MemFileSystem::SimulatePowerLoss() {
   for (auto& [path, f] : files_) {
     // A fresh live buffer: mappings made before the "crash" keep the old one and are discarded.
     auto live = std::make_shared<std::vector<std::byte>>(f.live->size());
-    std::memcpy(live->data(), f.durable.data(), std::min(f.durable.size(), live->size()));
+    size_t n = std::min(f.durable.size(), live->size());
+    if (n > 0) std::memcpy(live->data(), f.durable.data(), n);
     f.live = live;
   }
   locks_.clear();

@@ -34,6 +34,9 @@ class MappedRegion {
   virtual Status Lock() = 0;
   virtual Status Unlock() = 0;
   virtual void Advise(Advice advice) = 0;
+  // Faults every page in writable (MADV_POPULATE_WRITE) so later writes hit warm pages; InvalidArgument
+  // when the kernel or the implementation cannot, and the caller touches the pages itself.
+  virtual Status PopulateWrite() { return Status::InvalidArgument("populate not supported"); }
   virtual const std::string& path() const = 0;
 };
 

@@ -47,6 +47,13 @@ class PosixMappedRegion final : public MappedRegion {
     }
     ::madvise(addr_, size_, a);
   }
+  Status PopulateWrite() override {
+#ifndef MADV_POPULATE_WRITE
+    constexpr int MADV_POPULATE_WRITE = 23;  // Linux 5.14+
+#endif
+    if (::madvise(addr_, size_, MADV_POPULATE_WRITE) != 0) return Status::IOError("madvise populate " + path_, errno);
+    return Status::OK();
+  }
   const std::string& path() const override { return path_; }
 
  private:

@@ -1,0 +1,626 @@
+#include "store/commit_log.h"
+
+#include <chrono>
+#include <cstring>
+#include <future>
+
+#include "common/coding.h"
+#include "common/logging.h"
+#include "common/service_thread.h"
+
+namespace thruster::store {
+
+std::string_view PutStatusName(PutStatus s) {
+  switch (s) {
+    case PutStatus::kPutOk: return "PUT_OK";
+    case PutStatus::kFlushDiskTimeout: return "FLUSH_DISK_TIMEOUT";
+    case PutStatus::kCreateMappedFileFailed: return "CREATE_MAPPED_FILE_FAILED";
+    case PutStatus::kMessageIllegal: return "MESSAGE_ILLEGAL";
+    case PutStatus::kPropertiesSizeExceeded: return "PROPERTIES_SIZE_EXCEEDED";
+    case PutStatus::kServiceNotAvailable: return "SERVICE_NOT_AVAILABLE";
+    case PutStatus::kOsPageCacheBusy: return "OS_PAGE_CACHE_BUSY";
+    case PutStatus::kUnknownError: return "UNKNOWN_ERROR";
+  }
+  return "UNKNOWN_ERROR";
+}
+
+// ---------------------------------------------------------------------------------------------------
+// `flush` (ASYNC_FLUSH, §8.1): every flushIntervalCommitLog ms, flush at least flushCommitLogLeastPages,
+// or everything once per thorough interval; then publish the flushed store time into the checkpoint.
+class CommitLog::FlushService final : public ServiceThread {
+ public:
+  explicit FlushService(CommitLog* log) : ServiceThread("flush"), log_(log) {}
+  ~FlushService() override { Stop(); }
+
+ protected:
+  void Run() override {
+    const auto& c = log_->config_;
+    int64_t last_thorough = log_->clock_->MonotonicNs();
+    while (!stopped()) {
+      WaitForRunning(c.flush_interval_commit_log);
+      int least = c.flush_commit_log_least_pages;
+      int64_t now = log_->clock_->MonotonicNs();
+      if (now - last_thorough >= int64_t{c.flush_commit_log_thorough_interval} * 1000000) {
+        last_thorough = now;
+        least = 0;
+      }
+      FlushOnce(least);
+    }
+    // Final pass: everything, retried a few times (a segment roll may sit between two calls).
+    for (int i = 0; i < 10; ++i) {
+      if (FlushOnce(0)) break;
+    }
+  }
+
+ private:
+  // Returns true when nothing was left to flush.
+  bool FlushOnce(int least) {
+    if (!log_->writeable()) return true;
+    auto r = log_->queue_.Flush(least);
+    if (!r.ok()) {
+      log_->MarkNotWriteable(r.status());
+      return true;
+    }
+    int64_t ts = log_->queue_.store_timestamp();
+    if (ts > 0) log_->checkpoint_->set_physic_msg_timestamp(ts);
+    return *r;
+  }
+  CommitLog* log_;
+};
+
+// `commit` (transient store pool only, §8.2): moves bytes from the pool buffers into the files.
+class CommitLog::CommitService final : public ServiceThread {
+ public:
+  CommitService(CommitLog* log, ServiceThread* flush) : ServiceThread("commit"), log_(log), flush_(flush) {}
+  ~CommitService() override { Stop(); }
+
+ protected:
+  void Run() override {
+    const auto& c = log_->config_;
+    int64_t last = log_->clock_->MonotonicNs();
+    while (!stopped()) {
+      int least = c.commit_commit_log_least_pages;
+      int64_t now = log_->clock_->MonotonicNs();
+      if (now - last >= int64_t{c.commit_commit_log_thorough_interval} * 1000000) least = 0;
+      bool unchanged = log_->queue_.Commit(least);
+      if (!unchanged) {
+        last = now;
+        if (flush_ != nullptr) flush_->Wakeup();
+      }
+      WaitForRunning(c.commit_interval_commit_log);
+    }
+    for (int i = 0; i < 10; ++i) {
+      if (log_->queue_.Commit(0)) break;
+    }
+  }
+
+ private:
+  CommitLog* log_;
+  ServiceThread* flush_;
+};
+
+// `group-commit` (SYNC_FLUSH, §8.3): requests arriving while one group is being synced form the next
+// group; one sync covers the whole group, then every request whose end offset is durable completes.
+class CommitLog::GroupCommitService final : public ServiceThread {
+ public:
+  explicit GroupCommitService(CommitLog* log) : ServiceThread("group-commit"), log_(log) {}
+  ~GroupCommitService() override { Stop(); }
+
+  void Add(FlushRequest req) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      writes_.push_back(std::move(req));
+    }
+    Wakeup();
+  }
+
+ protected:
+  void Run() override {
+    while (!stopped()) {
+      WaitForRunning(10);
+      DoCommit();
+    }
+    // Serve whatever arrived before the stop.
+    DoCommit();
+  }
+
+ private:
+  void DoCommit() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      reads_.swap(writes_);
+    }
+    int64_t target = 0;
+    for (const auto& r : reads_) target = std::max(target, r.next_offset);
+    // Flush until the group's end is durable; a group may span a segment roll (one segment per call),
+    // and with the pool the bytes must be committed first.
+    for (int i = 0; i < 1000 && log_->writeable(); ++i) {
+      if (log_->pool_ != nullptr) log_->queue_.Commit(0);
+      auto r = log_->queue_.Flush(0);
+      if (!r.ok()) {
+        log_->MarkNotWriteable(r.status());
+        break;
+      }
+      if (log_->queue_.flushed_where() >= target && *r) break;
+      if (*r && log_->queue_.flushed_where() < target) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    int64_t flushed = log_->queue_.flushed_where();
+    for (auto& r : reads_) r.done(flushed >= r.next_offset);
+    reads_.clear();
+    int64_t ts = log_->queue_.store_timestamp();
+    if (ts > 0) log_->checkpoint_->set_physic_msg_timestamp(ts);
+  }
+
+  CommitLog* log_;
+  std::mutex mu_;
+  std::vector<FlushRequest> writes_;  // guarded by mu_
+  std::vector<FlushRequest> reads_;   // confined to this thread
+};
+
+// ---------------------------------------------------------------------------------------------------
+
+CommitLog::CommitLog(io::FileSystem* fs, const MessageStoreConfig& config, Checkpoint* checkpoint,
+                     const Clock* clock)
+    : fs_(fs),
+      config_(config),
+      checkpoint_(checkpoint),
+      clock_(clock),
+      pool_(config.transient_store_pool_enable
+                ? std::make_unique<TransientStorePool>(config.transient_store_pool_size,
+                                                       config.mapped_file_size_commit_log)
+                : nullptr),
+      allocator_(std::make_unique<AllocateService>(
+          fs, pool_.get(),
+          AllocateOptions{config.warm_maped_file_enable, config.pre_touch_mapped_file,
+                          config.flush_disk_type == FlushDiskType::kSync,
+                          config.flush_least_pages_when_warm_maped_file, 5000})),
+      queue_(fs, config.CommitLogDir(), config.mapped_file_size_commit_log, allocator_.get(), pool_.get()) {}
+
+CommitLog::~CommitLog() { Shutdown(); }
+
+Status CommitLog::Load() {
+  TH_RETURN_IF_ERROR(queue_.Load());
+  if (!config_.data_read_ahead_enable) {
+    for (auto& f : queue_.Snapshot()) f->Advise(io::Advice::kRandom);
+  }
+  TH_LOG(store, kInfo, "commitlog: loaded {} segments from {}", queue_.size(), queue_.dir());
+  return Status::OK();
+}
+
+Status CommitLog::Start() {
+  if (started_) return Status::OK();
+  if (pool_ != nullptr) TH_RETURN_IF_ERROR(pool_->Init());
+  allocator_->Start();
+  if (config_.flush_disk_type == FlushDiskType::kSync) {
+    group_commit_service_ = std::make_unique<GroupCommitService>(this);
+    group_commit_service_->Start();
+  } else {
+    flush_service_ = std::make_unique<FlushService>(this);
+    flush_service_->Start();
+  }
+  if (pool_ != nullptr) {
+    commit_service_ = std::make_unique<CommitService>(
+        this, flush_service_ ? static_cast<ServiceThread*>(flush_service_.get()) : group_commit_service_.get());
+    commit_service_->Start();
+  }
+  started_ = true;
+  return Status::OK();
+}
+
+void CommitLog::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (commit_service_) commit_service_->Stop();
+  if (flush_service_) flush_service_->Stop();
+  if (group_commit_service_) group_commit_service_->Stop();
+  if (started_ && writeable()) {
+    if (pool_ != nullptr) {
+      for (int i = 0; i < 10 && !queue_.Commit(0); ++i) {
+      }
+    }
+    FlushAll().IgnoreError();  // a failure is logged by MarkNotWriteable and keeps `abort` in place
+  }
+  allocator_->Shutdown();
+}
+
+Status CommitLog::error() const {
+  MutexLock lock(&error_mu_);
+  return error_;
+}
+
+void CommitLog::MarkNotWriteable(const Status& s) {
+  {
+    MutexLock lock(&error_mu_);
+    if (!error_.ok()) return;
+    error_ = s;
+  }
+  writeable_.store(false, std::memory_order_release);
+  TH_LOG(store, kError, "commitlog is now read-only: {}", s.ToString());
+}
+
+Status CommitLog::FlushAll() {
+  for (int i = 0; i < 100000; ++i) {
+    if (!writeable()) return error();
+    if (pool_ != nullptr) queue_.Commit(0);
+    auto r = queue_.Flush(0);
+    if (!r.ok()) {
+      MarkNotWriteable(r.status());
+      return r.status();
+    }
+    if (*r && queue_.flushed_where() >= queue_.GetMaxWrotePosition()) break;
+  }
+  int64_t ts = queue_.store_timestamp();
+  if (ts > 0) checkpoint_->set_physic_msg_timestamp(ts);
+  return Status::OK();
+}
+
+int64_t CommitLog::GetConfirmOffset() const {
+  return config_.flush_disk_type == FlushDiskType::kSync ? queue_.flushed_where() : queue_.GetMaxOffset();
+}
+
+std::optional<SelectResult> CommitLog::GetData(int64_t offset) const {
+  auto f = queue_.FindMappedFileByOffset(offset, offset == 0);
+  if (f == nullptr) return std::nullopt;
+  int64_t pos = offset - f->base_offset();
+  if (pos < 0) return std::nullopt;
+  return f->Select(static_cast<int32_t>(pos));
+}
+
+std::optional<SelectResult> CommitLog::GetMessage(int64_t offset, int32_t size) const {
+  auto f = queue_.FindMappedFileByOffset(offset);
+  if (f == nullptr) return std::nullopt;
+  return f->Select(static_cast<int32_t>(offset - f->base_offset()), size);
+}
+
+namespace {
+void QueueKey(std::string* key, std::string_view topic, int32_t queue_id) {
+  key->assign(topic);
+  key->push_back('-');
+  char buf[16];
+  auto n = fmt::format_to_n(buf, sizeof(buf), "{}", queue_id).size;
+  key->append(buf, n);
+}
+}  // namespace
+
+void CommitLog::SetQueueOffset(std::string_view topic, int32_t queue_id, int64_t next) {
+  std::string key;
+  QueueKey(&key, topic, queue_id);
+  MutexLock lock(&put_mu_);
+  queue_offsets_[key] = next;
+}
+
+int64_t CommitLog::GetQueueOffset(std::string_view topic, int32_t queue_id) const {
+  std::string key;
+  QueueKey(&key, topic, queue_id);
+  MutexLock lock(&put_mu_);
+  auto it = queue_offsets_.find(key);
+  return it == queue_offsets_.end() ? 0 : it->second;
+}
+
+void CommitLog::RemoveQueueOffsets(std::string_view topic) {
+  std::string prefix(topic);
+  prefix.push_back('-');
+  MutexLock lock(&put_mu_);
+  for (auto it = queue_offsets_.begin(); it != queue_offsets_.end();) {
+    if (it->first.rfind(prefix, 0) == 0 && it->first.find('-', prefix.size()) == std::string::npos) {
+      it = queue_offsets_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+namespace {
+
+PutResult Failed(PutStatus status, std::string error) {
+  PutResult r;
+  r.status = status;
+  r.error = std::move(error);
+  return r;
+}
+
+// Expands a producer batch (§2.8) into full records appended to `out`; returns each record's size.
+Status EncodeBatch(const MessageToStore& header, int32_t max_message_size, std::string* out,
+                   std::vector<int32_t>* sizes) {
+  ByteReader in(header.body);
+  MessageToStore m = header;
+  while (in.remaining() > 0) {
+    int32_t total = in.I32();
+    in.I32();  // magic (unused in the compact form)
+    in.I32();  // body CRC (recomputed)
+    m.flag = in.I32();
+    int32_t body_len = in.I32();
+    if (!in.ok() || total < 20 || body_len < 0 || static_cast<size_t>(body_len) > in.remaining()) {
+      return Status::InvalidArgument("malformed batch entry (body length beyond the batch)");
+    }
+    m.body = in.Bytes(static_cast<size_t>(body_len));
+    int16_t props_len = in.I16();
+    if (!in.ok() || props_len < 0 || static_cast<size_t>(props_len) > in.remaining()) {
+      return Status::InvalidArgument("malformed batch entry (properties length beyond the batch)");
+    }
+    m.properties = AsStringView(in.Bytes(static_cast<size_t>(props_len)));
+    m.prepared_transaction_offset = 0;
+    TH_ASSIGN_OR_RETURN(int32_t size, EncodeRecord(m, max_message_size, out));
+    sizes->push_back(size);
+  }
+  if (sizes->empty()) return Status::InvalidArgument("empty batch");
+  return Status::OK();
+}
+
+}  // namespace
+
+PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
+  if (!writeable()) return Failed(PutStatus::kServiceNotAvailable, "store is not writeable: " + error().ToString());
+  thread_local std::string buf;
+  thread_local std::vector<int32_t> sizes;
+  thread_local std::string key;
+  buf.clear();
+  sizes.clear();
+  if (batch) {
+    if (sysflag::TransactionType(msg.sys_flag) != sysflag::kTransactionNotType) {
+      return Failed(PutStatus::kMessageIllegal, "a batch cannot be transactional");
+    }
+    if (static_cast<int64_t>(msg.body.size()) > config_.max_message_size) {
+      return Failed(PutStatus::kMessageIllegal, fmt::format("batch of {} bytes exceeds maxMessageSize {}",
+                                                            msg.body.size(), config_.max_message_size));
+    }
+    Status s = EncodeBatch(msg, config_.max_message_size, &buf, &sizes);
+    if (!s.ok()) return Failed(PutStatus::kMessageIllegal, std::string(s.message()));
+  } else {
+    auto r = EncodeRecord(msg, config_.max_message_size, &buf);
+    if (!r.ok()) {
+      bool props = msg.properties.size() > static_cast<size_t>(kMaxPropertiesLength);
+      return Failed(props ? PutStatus::kPropertiesSizeExceeded : PutStatus::kMessageIllegal,
+                    std::string(r.status().message()));
+    }
+    sizes.push_back(*r);
+  }
+  int32_t total = static_cast<int32_t>(buf.size());
+  if (static_cast<int64_t>(total) + kBlankMinLength > config_.mapped_file_size_commit_log) {
+    return Failed(PutStatus::kMessageIllegal,
+                  fmt::format("record of {} bytes does not fit a {}-byte segment", total,
+                              config_.mapped_file_size_commit_log));
+  }
+  int32_t tx_type = sysflag::TransactionType(msg.sys_flag);
+  bool takes_queue_offset =
+      tx_type == sysflag::kTransactionNotType || tx_type == sysflag::kTransactionCommitType;
+  QueueKey(&key, msg.topic, msg.queue_id);
+
+  PutResult result;
+  MutexLock lock(&put_mu_);
+  int64_t now = std::max(clock_->NowMs(), last_store_timestamp_);
+  last_store_timestamp_ = now;
+  auto file_r = queue_.GetLastMappedFile(0);
+  if (!file_r.ok()) {
+    return Failed(PutStatus::kCreateMappedFileFailed, "cannot create a CommitLog segment: " + file_r.status().ToString());
+  }
+  std::shared_ptr<MappedFile> file = std::move(file_r).value();
+  std::span<std::byte> dest = file->WritableSpan();
+  if (static_cast<int64_t>(total) + kBlankMinLength > static_cast<int64_t>(dest.size())) {
+    // END_OF_FILE: close the segment with a blank record and append at the start of the next one.
+    if (dest.size() >= static_cast<size_t>(kBlankMinLength)) EncodeBlank(dest.data(), static_cast<int32_t>(dest.size()));
+    file->AdvanceWritePos(static_cast<int32_t>(dest.size()));
+    file_r = queue_.GetLastMappedFile(0);
+    if (!file_r.ok()) {
+      return Failed(PutStatus::kCreateMappedFileFailed,
+                    "cannot create a CommitLog segment: " + file_r.status().ToString());
+    }
+    file = std::move(file_r).value();
+    dest = file->WritableSpan();
+  }
+  auto [it, inserted] = queue_offsets_.try_emplace(key, 0);
+  int64_t queue_offset = it->second;
+  int64_t phys = file->base_offset() + file->write_pos();
+  result.phys_offset = phys;
+  result.queue_offset = takes_queue_offset ? queue_offset : 0;
+  std::byte* rec = reinterpret_cast<std::byte*>(buf.data());
+  int64_t p = phys;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    PatchInLockFields(rec, takes_queue_offset ? queue_offset + static_cast<int64_t>(i) : 0, p, now);
+    if (batch) result.batch_phys_offsets.push_back(p);
+    rec += sizes[i];
+    p += sizes[i];
+  }
+  std::memcpy(dest.data(), buf.data(), buf.size());
+  file->AdvanceWritePos(total);
+  file->set_store_timestamp(now);
+  if (takes_queue_offset) it->second = queue_offset + static_cast<int64_t>(sizes.size());
+  result.status = PutStatus::kPutOk;
+  result.wrote_bytes = total;
+  result.msg_num = static_cast<int32_t>(sizes.size());
+  result.store_timestamp = now;
+  return result;
+}
+
+bool CommitLog::WaitsForFlush(const MessageToStore& msg) const {
+  auto wait = FindProperty(msg.properties, prop::kWait);
+  if (!wait) return true;
+  std::string v(*wait);
+  for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return v == "true";
+}
+
+void CommitLog::HandleDiskFlush(PutResult result, const MessageToStore& msg, std::function<void(PutResult)> done) {
+  if (!result.ok()) {
+    done(std::move(result));
+    return;
+  }
+  if (commit_service_ && config_.flush_disk_type == FlushDiskType::kAsync) commit_service_->Wakeup();
+  if (config_.flush_disk_type == FlushDiskType::kSync && group_commit_service_) {
+    if (!WaitsForFlush(msg)) {
+      group_commit_service_->Wakeup();
+      done(std::move(result));
+      return;
+    }
+    int64_t next = result.phys_offset + result.wrote_bytes;
+    int64_t deadline = clock_->MonotonicNs() + int64_t{config_.sync_flush_timeout} * 1000000;
+    auto shared = std::make_shared<PutResult>(std::move(result));
+    group_commit_service_->Add(FlushRequest{next, deadline, [this, shared, done = std::move(done)](bool flushed) {
+                                              if (!flushed) {
+                                                shared->status = writeable() ? PutStatus::kFlushDiskTimeout
+                                                                             : PutStatus::kServiceNotAvailable;
+                                                shared->error = writeable() ? "flush did not complete in time"
+                                                                            : error().ToString();
+                                              }
+                                              done(std::move(*shared));
+                                            }});
+    return;
+  }
+  done(std::move(result));
+}
+
+void CommitLog::AsyncPutMessage(const MessageToStore& msg, std::function<void(PutResult)> done) {
+  HandleDiskFlush(Append(msg, false), msg, std::move(done));
+}
+
+void CommitLog::AsyncPutMessages(const MessageToStore& msg, std::function<void(PutResult)> done) {
+  HandleDiskFlush(Append(msg, true), msg, std::move(done));
+}
+
+namespace {
+PutResult WaitFor(const std::function<void(std::function<void(PutResult)>)>& start, int64_t timeout_ms) {
+  auto promise = std::make_shared<std::promise<PutResult>>();
+  auto future = promise->get_future();
+  start([promise](PutResult r) { promise->set_value(std::move(r)); });
+  // The group-commit thread answers by syncFlushTimeout; the extra margin covers a stopped service.
+  if (future.wait_for(std::chrono::milliseconds(timeout_ms + 5000)) != std::future_status::ready) {
+    return Failed(PutStatus::kFlushDiskTimeout, "no flush confirmation");
+  }
+  return future.get();
+}
+}  // namespace
+
+PutResult CommitLog::PutMessage(const MessageToStore& msg) {
+  if (config_.flush_disk_type == FlushDiskType::kAsync || !group_commit_service_) {
+    PutResult r = Append(msg, false);
+    if (r.ok() && commit_service_) commit_service_->Wakeup();
+    return r;
+  }
+  return WaitFor([&](auto done) { AsyncPutMessage(msg, std::move(done)); }, config_.sync_flush_timeout);
+}
+
+PutResult CommitLog::PutMessages(const MessageToStore& msg) {
+  if (config_.flush_disk_type == FlushDiskType::kAsync || !group_commit_service_) {
+    PutResult r = Append(msg, true);
+    if (r.ok() && commit_service_) commit_service_->Wakeup();
+    return r;
+  }
+  return WaitFor([&](auto done) { AsyncPutMessages(msg, std::move(done)); }, config_.sync_flush_timeout);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Recovery
+
+namespace {
+
+// Validates the record at `pos` of a segment: §2.9 plus the hardening of §10.5 (stored phys offset
+// must equal the position).
+RecordCheck CheckAt(const MappedFile& f, int32_t pos, bool check_crc) {
+  auto bytes = f.mapping().subspan(static_cast<size_t>(pos));
+  RecordCheck c = CheckRecord(bytes, check_crc);
+  if (c.status == RecordStatus::kOk && c.record.phys_offset != f.base_offset() + pos) {
+    c.status = RecordStatus::kCorrupt;
+    c.error = "stored phys offset differs from the record's position";
+  }
+  return c;
+}
+
+}  // namespace
+
+Result<RecoveryStats> CommitLog::Recover(bool last_exit_ok, int64_t dispatch_from, const RecoveryDispatchFn& dispatch) {
+  auto t0 = std::chrono::steady_clock::now();
+  RecoveryStats stats;
+  auto files = queue_.Snapshot();
+  const bool crc = config_.check_crc_on_recover;
+  if (files.empty()) {
+    queue_.set_flushed_where(0);
+    queue_.set_committed_where(0);
+    TH_LOG(store, kInfo, "recovery: empty commitlog");
+    return stats;
+  }
+  // Start segment: walking back from the newest, the first whose first record is valid and old enough.
+  size_t start = 0;
+  int64_t min_ts = MinTimestamp(checkpoint_->Get());
+  for (size_t i = files.size(); i-- > 0;) {
+    RecordCheck c = CheckAt(*files[i], 0, crc);
+    if (c.status != RecordStatus::kOk || c.record.store_timestamp == 0) continue;
+    bool ok = last_exit_ok ? c.record.phys_offset <= std::max(dispatch_from, int64_t{0})
+                           : c.record.store_timestamp <= min_ts;
+    if (ok) {
+      start = i;
+      break;
+    }
+  }
+  int64_t process_offset = files[start]->base_offset();
+  std::string stop_reason = "end of data";
+  for (size_t i = start; i < files.size(); ++i) {
+    const MappedFile& f = *files[i];
+    ++stats.files_scanned;
+    int32_t pos = 0;
+    bool next_file = false;
+    while (pos < f.file_size()) {
+      RecordCheck c = CheckAt(f, pos, crc);
+      if (c.status == RecordStatus::kOk) {
+        int64_t phys = f.base_offset() + pos;
+        if (!last_exit_ok || phys >= dispatch_from) dispatch(c.record, phys, c.size);
+        ++stats.records;
+        pos += c.size;
+        process_offset = f.base_offset() + pos;
+        continue;
+      }
+      if (c.status == RecordStatus::kBlank) {
+        next_file = i + 1 < files.size();
+        if (next_file) process_offset = files[i + 1]->base_offset();
+        break;
+      }
+      bool all_zero = c.size <= 0 && f.mapping()[static_cast<size_t>(pos)] == std::byte{0};
+      if (!all_zero || c.status != RecordStatus::kTorn) {
+        stop_reason = fmt::format("{} at {} (file pos {}): {}", f.path(), f.base_offset() + pos, pos, c.error);
+      }
+      break;
+    }
+    if (!next_file) break;
+  }
+  // What lies beyond the recovered end and looked like data: from the cut (and from the start of every
+  // later segment) up to the first all-zero page.
+  for (auto& f : files) {
+    int64_t end = f->base_offset() + f->file_size();
+    if (end <= process_offset) continue;
+    int64_t from = std::max<int64_t>(0, process_offset - f->base_offset());
+    auto m = f->mapping();
+    int64_t p = from;
+    while (p < f->file_size()) {
+      int64_t page_end = std::min<int64_t>((p / kOsPageSize + 1) * kOsPageSize, f->file_size());
+      bool zero = true;
+      for (int64_t q = p; q < page_end && zero; ++q) zero = m[static_cast<size_t>(q)] == std::byte{0};
+      if (zero) break;
+      p = page_end;
+    }
+    stats.bytes_truncated += p - from;
+  }
+  stats.process_offset = process_offset;
+  queue_.set_flushed_where(process_offset);
+  queue_.set_committed_where(process_offset);
+  TH_RETURN_IF_ERROR(queue_.TruncateDirtyFiles(process_offset));
+  // Zero the 8 bytes at the new end so a second crash cannot resurrect a stale record behind the cut.
+  if (auto last = queue_.GetLastMappedFile(); last != nullptr) {
+    int32_t pos = last->write_pos();
+    if (pos + kBlankMinLength <= last->file_size()) {
+      auto m = last->mutable_mapping();
+      bool dirty = false;
+      for (int k = 0; k < kBlankMinLength; ++k) dirty |= m[static_cast<size_t>(pos + k)] != std::byte{0};
+      if (dirty) {
+        std::memset(m.data() + pos, 0, kBlankMinLength);
+        TH_RETURN_IF_ERROR(last->SyncRange(pos, pos + kBlankMinLength));
+      }
+    }
+  }
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  TH_LOG(store, kInfo,
+         "recovery ({}): scanned {} files, {} records, recovered end {}, dropped {} bytes ({}), {:.3f} s",
+         last_exit_ok ? "normal" : "abnormal", stats.files_scanned, stats.records, process_offset,
+         stats.bytes_truncated, stop_reason, stats.seconds);
+  return stats;
+}
+
+}  // namespace thruster::store
