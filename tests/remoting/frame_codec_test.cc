@@ -1,0 +1,386 @@
+#include "remoting/frame_codec.h"
+
+#include <gtest/gtest.h>
+
+#include "common/coding.h"
+#include "tests/support/test_util.h"
+
+namespace thruster::remoting {
+namespace {
+
+std::span<const std::byte> Bytes(const std::string& s) {
+  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
+
+std::string Be32(uint32_t v) {
+  std::string s(4, '\0');
+  StoreI32(s.data(), static_cast<int32_t>(v));
+  return s;
+}
+
+std::string FromHex(std::string_view hex) {
+  std::string out;
+  int hi = -1;
+  for (char c : hex) {
+    int v;
+    if (c >= '0' && c <= '9') {
+      v = c - '0';
+    } else if (c >= 'A' && c <= 'F') {
+      v = c - 'A' + 10;
+    } else {
+      continue;
+    }
+    if (hi < 0) {
+      hi = v;
+    } else {
+      out.push_back(static_cast<char>(hi * 16 + v));
+      hi = -1;
+    }
+  }
+  return out;
+}
+
+// spec/remoting.md §8.1.
+constexpr std::string_view kSendV2Header =
+    R"({"code":310,"extFields":{"a":"PG","b":"TopicTest","c":"TBW102","d":"4","e":"0","f":"0","g":"1700000000000",)"
+    R"("h":"0","i":"UNIQ_KEY\u00017F00000130391B6D358600A5E2C00001\u0002WAIT\u0001true\u0002TAGS\u0001A\u0002",)"
+    R"("j":"0","k":"false","m":"false","n":"broker-a"},"flag":0,"language":"JAVA","opaque":1,)"
+    R"("serializeTypeCurrentRPC":"JSON","version":479})";
+
+// spec/remoting.md §8.2.
+constexpr std::string_view kSendV2ResponseHeader =
+    R"({"code":0,"extFields":{"MSG_REGION":"DefaultRegion","TRACE_ON":"true",)"
+    R"("msgId":"7F00000100002A9F0000000000000000","queueId":"0","queueOffset":"0",)"
+    R"("transactionId":"7F00000130391B6D358600A5E2C00001"},"flag":1,"language":"JAVA","opaque":1,)"
+    R"("serializeTypeCurrentRPC":"JSON","version":479})";
+
+RemotingCommand SendV2Request() {
+  RemotingCommand cmd = RemotingCommand::CreateRequest(310);
+  cmd.set_version(479);
+  cmd.set_opaque(1);
+  cmd.SetExt("a", "PG");
+  cmd.SetExt("b", "TopicTest");
+  cmd.SetExt("c", "TBW102");
+  cmd.SetExt("d", int32_t{4});
+  cmd.SetExt("e", int32_t{0});
+  cmd.SetExt("f", int32_t{0});
+  cmd.SetExt("g", int64_t{1700000000000});
+  cmd.SetExt("h", int32_t{0});
+  cmd.SetExt(
+      "i",
+      std::string("UNIQ_KEY\x01"
+                  "7F00000130391B6D358600A5E2C00001\x02WAIT\x01true\x02TAGS\x01"
+                  "A\x02"));
+  cmd.SetExt("j", int32_t{0});
+  cmd.SetExtBool("k", false);
+  cmd.SetExtBool("m", false);
+  cmd.SetExt("n", "broker-a");
+  cmd.set_body(std::string_view("Hello"));
+  return cmd;
+}
+
+TEST(FrameCodecTest, GoldenSendMessageV2Request) {
+  ASSERT_EQ(kSendV2Header.size(), 344u);
+  std::string expected =
+      Be32(353) + Be32(344) + std::string(kSendV2Header) + "Hello";
+  ASSERT_EQ(expected.size(), 357u);
+  // The spec's hex dump starts and ends like this.
+  EXPECT_EQ(expected.substr(0, 16),
+            FromHex("00 00 01 61 00 00 01 58 7B 22 63 6F 64 65 22 3A"));
+  EXPECT_EQ(
+      expected.substr(0x150),
+      FromHex(
+          "22 2C 22 76 65 72 73 69 6F 6E 22 3A 34 37 39 7D 48 65 6C 6C 6F"));
+
+  ASSERT_OK_AND_ASSIGN(std::string encoded, EncodeFrame(SendV2Request()));
+  EXPECT_EQ(encoded, expected);
+
+  ASSERT_OK_AND_ASSIGN(RemotingCommand decoded, DecodeFrame(Bytes(expected)));
+  EXPECT_EQ(decoded.code(), 310);
+  EXPECT_EQ(decoded.opaque(), 1);
+  EXPECT_EQ(decoded.flag(), 0);
+  EXPECT_FALSE(decoded.IsResponse());
+  EXPECT_FALSE(decoded.IsOneway());
+  EXPECT_EQ(decoded.version(), 479);
+  EXPECT_EQ(decoded.language(), LanguageCode::kJava);
+  EXPECT_EQ(decoded.ExtOr("a", ""), "PG");
+  EXPECT_EQ(decoded.ExtInt64Or("g", 0), 1700000000000);
+  EXPECT_EQ(decoded.ExtOr("i", "").size(), 59u);
+  EXPECT_FALSE(decoded.ExtBoolOr("m", true));
+  EXPECT_EQ(decoded.body_view(), "Hello");
+  EXPECT_EQ(decoded.ext_fields(), SendV2Request().ext_fields());
+}
+
+TEST(FrameCodecTest, GoldenSendMessageV2Response) {
+  RemotingCommand request = SendV2Request();
+  RemotingCommand resp = request.CreateResponse(response_code::kSuccess);
+  resp.set_version(479);
+  resp.SetExt("queueId", "0");
+  resp.SetExt("transactionId", "7F00000130391B6D358600A5E2C00001");
+  resp.SetExt("msgId", "7F00000100002A9F0000000000000000");
+  resp.SetExt("TRACE_ON", "true");
+  resp.SetExt("MSG_REGION", "DefaultRegion");
+  resp.SetExt("queueOffset", "0");
+  EXPECT_TRUE(resp.IsResponse());
+  EXPECT_EQ(resp.opaque(), 1);
+  ASSERT_EQ(kSendV2ResponseHeader.size(), 282u);
+  ASSERT_OK_AND_ASSIGN(std::string encoded, EncodeFrame(resp));
+  EXPECT_EQ(encoded,
+            Be32(286) + Be32(282) + std::string(kSendV2ResponseHeader));
+  EXPECT_EQ(encoded.size(), 290u);
+}
+
+TEST(FrameCodecTest, GoldenBinaryHeaderResponse) {
+  // spec/remoting.md §8.3.
+  const std::string expected = FromHex(
+      "00 00 00 64 01 00 00 60 00 00 00 01 DF 00 00 00"
+      "01 00 00 00 01 00 00 00 00 00 00 00 4B 00 05 6D"
+      "73 67 49 64 00 00 00 20 37 46 30 30 30 30 30 31"
+      "30 30 30 30 32 41 39 46 30 30 30 30 30 30 30 30"
+      "30 30 30 30 30 30 30 30 00 07 71 75 65 75 65 49"
+      "64 00 00 00 01 30 00 0B 71 75 65 75 65 4F 66 66"
+      "73 65 74 00 00 00 01 30");
+  ASSERT_EQ(expected.size(), 104u);
+  RemotingCommand request = RemotingCommand::CreateRequest(310);
+  request.set_opaque(1);
+  request.set_serialize_type(SerializeType::kRocketMq);
+  RemotingCommand resp = request.CreateResponse(response_code::kSuccess);
+  EXPECT_EQ(resp.serialize_type(),
+            SerializeType::kRocketMq);  // answers in the request's type (§1.6)
+  resp.set_version(479);
+  resp.SetExt("msgId", "7F00000100002A9F0000000000000000");
+  resp.SetExt("queueId", "0");
+  resp.SetExt("queueOffset", "0");
+  ASSERT_OK_AND_ASSIGN(std::string encoded, EncodeFrame(resp));
+  EXPECT_EQ(encoded, expected);
+
+  ASSERT_OK_AND_ASSIGN(RemotingCommand decoded, DecodeFrame(Bytes(expected)));
+  EXPECT_EQ(decoded.serialize_type(), SerializeType::kRocketMq);
+  EXPECT_EQ(decoded.code(), 0);
+  EXPECT_EQ(decoded.version(), 479);
+  EXPECT_EQ(decoded.opaque(), 1);
+  EXPECT_TRUE(decoded.IsResponse());
+  EXPECT_EQ(decoded.remark(), "");
+  EXPECT_EQ(decoded.ext_fields(), resp.ext_fields());
+  EXPECT_TRUE(decoded.body().empty());
+}
+
+TEST(FrameCodecTest, BinaryHeaderLaterDuplicateKeyWinsAndEmptyValueIsAbsent) {
+  std::string header;
+  ByteWriter w(&header);
+  w.I16(34);
+  w.I8(9);  // GO
+  w.I16(317);
+  w.I32(7);
+  w.I32(0);
+  w.I32(3);
+  w.Bytes(std::string_view("abc"));
+  std::string ext;
+  ByteWriter e(&ext);
+  for (auto [k, v] :
+       {std::pair{"k", "1"}, std::pair{"k", "2"}, std::pair{"empty", ""}}) {
+    e.I16(static_cast<int16_t>(std::string_view(k).size()));
+    e.Bytes(std::string_view(k));
+    e.I32(static_cast<int32_t>(std::string_view(v).size()));
+    e.Bytes(std::string_view(v));
+  }
+  w.I32(static_cast<int32_t>(ext.size()));
+  w.Bytes(ext);
+  RemotingCommand cmd;
+  ASSERT_OK(DecodeBinaryHeader(Bytes(header), &cmd));
+  EXPECT_EQ(cmd.code(), 34);
+  EXPECT_EQ(cmd.language(), LanguageCode::kGo);
+  EXPECT_EQ(cmd.version(), 317);
+  EXPECT_EQ(cmd.opaque(), 7);
+  EXPECT_EQ(cmd.remark(), "abc");
+  EXPECT_EQ(cmd.ExtOr("k", ""), "2");
+  EXPECT_FALSE(cmd.FindExt("empty").has_value());
+}
+
+TEST(FrameCodecTest, BinaryHeaderRejectsLengthsBeyondHeader) {
+  std::string header;
+  ByteWriter w(&header);
+  w.I16(34);
+  w.I8(0);
+  w.I16(409);
+  w.I32(1);
+  w.I32(0);
+  w.I32(1000);  // remark length beyond the header
+  RemotingCommand cmd;
+  Status s = DecodeBinaryHeader(Bytes(header), &cmd);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  std::string ext_header = header.substr(0, 13) + Be32(0) + Be32(500);
+  s = DecodeBinaryHeader(Bytes(ext_header), &cmd);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+}
+
+TEST(FrameCodecTest, BinaryHeaderCannotCarryLargeCodes) {
+  RemotingCommand cmd = RemotingCommand::CreateRequest(200050);
+  cmd.set_serialize_type(SerializeType::kRocketMq);
+  EXPECT_FALSE(EncodeFrame(cmd).ok());
+  cmd.set_serialize_type(SerializeType::kJson);
+  EXPECT_TRUE(EncodeFrame(cmd).ok());
+}
+
+TEST(FrameCodecTest, TruncatedFrameIsCorruption) {
+  ASSERT_OK_AND_ASSIGN(std::string frame, EncodeFrame(SendV2Request()));
+  for (size_t cut :
+       {size_t{0}, size_t{3}, size_t{7}, size_t{100}, frame.size() - 1}) {
+    Result<RemotingCommand> r = DecodeFrame(Bytes(frame.substr(0, cut)));
+    ASSERT_FALSE(r.ok()) << cut;
+    EXPECT_TRUE(r.status().IsCorruption());
+    EXPECT_NE(r.status().message().find("truncated"), std::string_view::npos)
+        << r.status().ToString();
+  }
+  Result<RemotingCommand> trailing = DecodeFrame(Bytes(frame + "x"));
+  ASSERT_FALSE(trailing.ok());
+  EXPECT_NE(trailing.status().message().find("trailing"),
+            std::string_view::npos);
+}
+
+TEST(FrameCodecTest, HeaderLengthBeyondFrameIsCorruption) {
+  std::string frame = Be32(4 + 10) + Be32(11) + std::string(10, '{');
+  Result<RemotingCommand> r = DecodeFrame(Bytes(frame));
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsCorruption());
+  EXPECT_NE(r.status().message().find("header length 11 beyond frame"),
+            std::string_view::npos)
+      << r.status().ToString();
+}
+
+TEST(FrameCodecTest, UnknownSerializeTypeIsCorruption) {
+  std::string header = R"({"code":34,"flag":0,"opaque":1})";
+  std::string frame = Be32(static_cast<uint32_t>(4 + header.size())) +
+                      Be32((2u << 24) | static_cast<uint32_t>(header.size())) +
+                      header;
+  Result<RemotingCommand> r = DecodeFrame(Bytes(frame));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("unknown serialize type 2"),
+            std::string_view::npos)
+      << r.status().ToString();
+}
+
+TEST(FrameCodecTest, UnparsableJsonHeaderIsCorruption) {
+  std::string header = R"({"code":34,"flag":)";
+  std::string frame = Be32(static_cast<uint32_t>(4 + header.size())) +
+                      Be32(static_cast<uint32_t>(header.size())) + header;
+  Result<RemotingCommand> r = DecodeFrame(Bytes(frame));
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsCorruption());
+}
+
+TEST(FrameCodecTest, PeekFrameSizeEnforcesTheLimit) {
+  std::string small = Be32(100);
+  ASSERT_OK_AND_ASSIGN(size_t n, PeekFrameSize(Bytes(small)));
+  EXPECT_EQ(n, 104u);
+  ASSERT_OK_AND_ASSIGN(size_t none, PeekFrameSize(Bytes(small.substr(0, 3))));
+  EXPECT_EQ(none, 0u);
+  std::string max = Be32(static_cast<uint32_t>(kDefaultMaxFrameLength));
+  EXPECT_TRUE(
+      PeekFrameSize(Bytes(max)).ok());  // 16 MiB exactly is accepted (§1.2)
+  std::string over = Be32(static_cast<uint32_t>(kDefaultMaxFrameLength + 1));
+  EXPECT_FALSE(PeekFrameSize(Bytes(over)).ok());
+  EXPECT_FALSE(PeekFrameSize(Bytes(Be32(3))).ok());
+  EXPECT_FALSE(PeekFrameSize(Bytes(Be32(0xFFFFFFFFu))).ok());
+}
+
+TEST(FrameCodecTest, JsonHeaderLeniency) {
+  // C++ client style: trailing newline, numeric and boolean ext values, remark
+  // "", member order of its own.
+  std::string header =
+      "{\"version\":333,\"remark\":\"\",\"opaque\":5,\"language\":\"CPP\","
+      "\"flag\":2,\"extFields\":"
+      "{\"queueId\":0,\"commitOffset\":\"9223372036854775807\",\"big\":"
+      "9223372036854775807,\"k\":false,"
+      "\"gone\":null,\"u\":\"\\u00e9\\ud83d\\ude00\"},\"code\":15,\"unknown\":["
+      "1,{\"x\":2}]}\n";
+  RemotingCommand cmd;
+  ASSERT_OK(DecodeJsonHeader(header, &cmd));
+  EXPECT_EQ(cmd.code(), 15);
+  EXPECT_TRUE(cmd.IsOneway());
+  EXPECT_EQ(cmd.language(), LanguageCode::kCpp);
+  EXPECT_EQ(cmd.ExtOr("queueId", "x"), "0");
+  EXPECT_EQ(cmd.ExtOr("big", ""), "9223372036854775807");
+  EXPECT_EQ(cmd.ExtInt64Or("commitOffset", 0), INT64_MAX);
+  EXPECT_EQ(cmd.ExtOr("k", ""), "false");
+  EXPECT_FALSE(cmd.FindExt("gone").has_value());
+  EXPECT_EQ(cmd.ExtOr("u", ""), "\xC3\xA9\xF0\x9F\x98\x80");
+  // Java also accepts the language as an ordinal; unknown names become OTHER.
+  RemotingCommand by_number;
+  ASSERT_OK(DecodeJsonHeader(R"({"code":1,"language":9})", &by_number));
+  EXPECT_EQ(by_number.language(), LanguageCode::kGo);
+  RemotingCommand unknown;
+  ASSERT_OK(DecodeJsonHeader(
+      R"({"code":1,"language":"COBOL","extFields":null})", &unknown));
+  EXPECT_EQ(unknown.language(), LanguageCode::kOther);
+}
+
+TEST(FrameCodecTest, BodySegmentsAreCountedInTheLength) {
+  RemotingCommand resp =
+      SendV2Request().CreateResponse(response_code::kSuccess, "FOUND");
+  resp.set_body(std::string_view("ab"));
+  auto backing = std::make_shared<std::string>("cdefg");
+  auto span = std::span<const std::byte>(
+      reinterpret_cast<const std::byte*>(backing->data()), backing->size());
+  resp.AddBodySegment(span.subspan(0, 2), backing);
+  resp.AddBodySegment(span.subspan(2), backing);
+  EXPECT_EQ(resp.TotalBodySize(), 7u);
+  std::string prefix;
+  ASSERT_OK(EncodeFramePrefix(resp, &prefix));
+  EXPECT_EQ(static_cast<size_t>(LoadI32(prefix.data())), prefix.size() - 4 + 5);
+  ASSERT_OK_AND_ASSIGN(std::string whole, EncodeFrame(resp));
+  ASSERT_OK_AND_ASSIGN(RemotingCommand decoded, DecodeFrame(Bytes(whole)));
+  EXPECT_EQ(decoded.body_view(), "abcdefg");
+  EXPECT_EQ(decoded.remark(), "FOUND");
+}
+
+TEST(RemotingCommandTest, TypedExtAccessors) {
+  RemotingCommand cmd =
+      RemotingCommand::CreateRequest(request_code::kPullMessage);
+  cmd.SetExt("queueId", int32_t{3});
+  cmd.SetExt("offset", int64_t{-5});
+  cmd.SetExt("bad", "12x");
+  cmd.SetExt("flagT", "TRUE");
+  cmd.SetExt("empty", "");
+  EXPECT_EQ(*cmd.RequireExtInt32("queueId"), 3);
+  EXPECT_EQ(*cmd.RequireExtInt64("offset"), -5);
+  Result<int32_t> missing = cmd.RequireExtInt32("nope");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("missing header field nope"),
+            std::string_view::npos);
+  EXPECT_FALSE(cmd.RequireExtInt64("bad").ok());
+  EXPECT_EQ(cmd.ExtInt32Or("bad", 9), 9);
+  EXPECT_EQ(cmd.ExtInt32Or("empty", 8), 8);
+  EXPECT_TRUE(cmd.ExtBoolOr("flagT", false));
+  EXPECT_FALSE(cmd.ExtBoolOr("queueId", true));
+  EXPECT_TRUE(cmd.ExtBoolOr("nope", true));
+  cmd.SetExt("big", "4294967296");
+  EXPECT_FALSE(cmd.RequireExtInt32("big").ok());
+}
+
+TEST(RemotingCommandTest, CreateResponseCopiesOpaqueAndSetsTheResponseFlag) {
+  RemotingCommand req =
+      RemotingCommand::CreateRequest(request_code::kHeartBeat);
+  req.set_opaque(42);
+  req.MarkOneway();
+  RemotingCommand resp =
+      req.CreateResponse(response_code::kSystemError, "boom");
+  EXPECT_EQ(resp.opaque(), 42);
+  EXPECT_EQ(resp.flag(), kFlagResponse);
+  EXPECT_TRUE(resp.IsResponse());
+  EXPECT_FALSE(resp.IsOneway());
+  EXPECT_EQ(resp.remark(), "boom");
+  EXPECT_EQ(resp.version(), kThrusterVersion);
+  RemotingCommand err =
+      req.CreateErrorResponse(Status::Busy("[REJECTREQUEST] queue full"));
+  EXPECT_EQ(err.code(), response_code::kSystemBusy);
+  EXPECT_EQ(err.remark(), "[REJECTREQUEST] queue full");
+  EXPECT_EQ(ResponseCodeFromStatus(Status::Shutdown("x")),
+            response_code::kServiceNotAvailable);
+  EXPECT_EQ(ResponseCodeFromStatus(Status::Corruption("x")),
+            response_code::kSystemError);
+  EXPECT_EQ(ResponseCodeFromStatus(Status::OK()), response_code::kSuccess);
+}
+
+}  // namespace
+}  // namespace thruster::remoting
