@@ -13,6 +13,7 @@
 #include "store/consume_queue_format.h"
 #include "store/io/posix_file_system.h"
 #include "store/message.h"
+#include "tests/support/fault_file_system.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
 
@@ -395,6 +396,25 @@ TEST_F(ConsumeQueueTest, ReadersSeeWholeEntriesWhileDispatchAppends) {
   PutRange(*cq, 0, kCount);
   done.store(true);
   reader.join();
+}
+
+TEST(ConsumeQueueFaultTest, FailedSyncAndCreateAreReported) {
+  testing::FaultFileSystem fs(std::make_unique<MemFileSystem>());
+  ConsumeQueue cq(&fs, kRoot, "T", 0, kFileSize);
+  ASSERT_OK(cq.Load());
+  ASSERT_OK(cq.Recover());
+  ASSERT_OK(cq.PutMessagePositionInfo(0, 100, 0, 0));
+  fs.FailNth(testing::FaultFileSystem::Op::kSync, 1);
+  EXPECT_FALSE(cq.Flush(0).ok());
+  for (int64_t i = 1; i < kUnits; ++i)
+    ASSERT_OK(cq.PutMessagePositionInfo(i * 100, 100, 0, i));
+  fs.FailNth(testing::FaultFileSystem::Op::kMap,
+             1);  // the next file cannot be created
+  EXPECT_FALSE(cq.PutMessagePositionInfo(kUnits * 100, 100, 0, kUnits).ok());
+  EXPECT_EQ(cq.GetMaxOffsetInQueue(), kUnits);
+  EXPECT_EQ(cq.max_phys_offset(), kUnits * 100);
+  ASSERT_OK(cq.PutMessagePositionInfo(kUnits * 100, 100, 0, kUnits));  // retry
+  EXPECT_EQ(cq.GetMaxOffsetInQueue(), kUnits + 1);
 }
 
 // Copies the read-only fixture tree `from` to `to`, making everything writable

@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "store/io/posix_file_system.h"
 #include "store/message.h"
+#include "tests/support/fault_file_system.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
 
@@ -282,6 +283,29 @@ TEST_F(IndexServiceTest, LoadSkipsForeignNamesAndRejectsWrongSize) {
   EXPECT_EQ(Open()->SnapshotForTesting().size(), 1u);
   IndexService other(&fs_, kDir, &clock_, IndexServiceOptions{17, 8, 64});
   EXPECT_TRUE(other.Load(true, 0).IsCorruption());
+}
+
+TEST(IndexServiceFaultTest, FailedRollAndFlushAreReported) {
+  testing::FaultFileSystem fs(std::make_unique<MemFileSystem>());
+  ManualClock clock(kT0);
+  IndexService s(&fs, kDir, &clock, IndexServiceOptions{16, 8, 64});
+  ASSERT_OK(s.Load(true, 0));
+  fs.FailNth(testing::FaultFileSystem::Op::kMap, 1);
+  EXPECT_FALSE(
+      s.BuildIndex(IndexRecord{"T", "a", std::nullopt, 0, kT0, 0}).ok());
+  ASSERT_OK(
+      s.BuildIndex(IndexRecord{"T", "a", std::nullopt, 0, kT0, 0}));  // retry
+  for (int64_t i = 1; i < 8; ++i)
+    ASSERT_OK(s.BuildIndex(IndexRecord{"T", "a", std::nullopt, i, kT0, 0}));
+  ASSERT_EQ(s.SnapshotForTesting().size(), 2u);
+  fs.FailNth(testing::FaultFileSystem::Op::kSync, 1);
+  EXPECT_FALSE(s.FlushRolledFiles().ok());
+  EXPECT_EQ(s.index_msg_timestamp(), 0);
+  EXPECT_TRUE(s.SnapshotForTesting().front()->dirty());
+  ASSERT_OK(s.FlushRolledFiles());
+  EXPECT_EQ(s.index_msg_timestamp(), kT0);
+  EXPECT_THAT(s.QueryOffsets("T", "a", 64, 0, kMax).phys_offsets,
+              ElementsAre(7, 6, 5, 4, 3, 2, 1, 0));
 }
 
 // The index of a store written by RocketMQ itself: every key of every manifest
