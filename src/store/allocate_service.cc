@@ -1,5 +1,9 @@
 #include "store/allocate_service.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <chrono>
 
 #include "common/logging.h"
@@ -13,8 +17,10 @@ AllocateService::~AllocateService() { Shutdown(); }
 
 Result<std::shared_ptr<MappedFile>> AllocateService::Build(const std::string& path, int64_t file_size) {
   TH_ASSIGN_OR_RETURN(auto file, MappedFile::Create(fs_, path, file_size, pool_));
-  if (!file->has_pool_buffer() && (options_.warm_mapped_file || options_.pre_touch)) {
-    file->Warm(options_.sync_flush, options_.flush_least_pages_when_warm, options_.warm_mapped_file);
+  // A pooled segment is written through its buffer, so its pages need no pre-faulting; under SYNC_FLUSH
+  // its blocks still need writing out ahead.
+  if ((!file->has_pool_buffer() || options_.sync_flush) && (options_.warm_mapped_file || options_.pre_touch)) {
+    file->Warm(options_.sync_flush, options_.warm_mapped_file);
   }
   return file;
 }
@@ -53,6 +59,11 @@ Result<std::shared_ptr<MappedFile>> AllocateService::PutRequestAndReturnMappedFi
 }
 
 void AllocateService::Run() {
+  // Warming a segment is background work: let appenders win the CPU on a small machine.
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+  // And let the group commit's small syncs overtake its large zero writes (idle I/O class).
+  constexpr int kIoprioWhoProcess = 1, kIoprioClassIdle = 3, kIoprioClassShift = 13;
+  ::syscall(SYS_ioprio_set, kIoprioWhoProcess, ::gettid(), kIoprioClassIdle << kIoprioClassShift);
   while (!stopped()) {
     std::string path;
     std::shared_ptr<Request> req;

@@ -23,7 +23,6 @@ struct AllocateOptions {
   bool warm_mapped_file = false;     // warmMapedFileEnable: touch, mlock, MADV_WILLNEED
   bool pre_touch = true;             // Thruster: touch every page (no mlock) even without warm-up
   bool sync_flush = false;           // SYNC_FLUSH: msync while warming so later syncs write no metadata
-  int flush_least_pages_when_warm = 4096;
   int wait_timeout_ms = 5000;
 };
 

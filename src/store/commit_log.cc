@@ -82,7 +82,7 @@ class CommitLog::CommitService final : public ServiceThread {
       int least = c.commit_commit_log_least_pages;
       int64_t now = log_->clock_->MonotonicNs();
       if (now - last >= int64_t{c.commit_commit_log_thorough_interval} * 1000000) least = 0;
-      bool unchanged = log_->queue_.Commit(least);
+      bool unchanged = log_->CommitOnce(least);
       if (!unchanged) {
         last = now;
         if (flush_ != nullptr) flush_->Wakeup();
@@ -90,7 +90,7 @@ class CommitLog::CommitService final : public ServiceThread {
       WaitForRunning(c.commit_interval_commit_log);
     }
     for (int i = 0; i < 10; ++i) {
-      if (log_->queue_.Commit(0)) break;
+      if (log_->CommitOnce(0)) break;
     }
   }
 
@@ -135,7 +135,7 @@ class CommitLog::GroupCommitService final : public ServiceThread {
     // Flush until the group's end is durable; a group may span a segment roll (one segment per call),
     // and with the pool the bytes must be committed first.
     for (int i = 0; i < 1000 && log_->writeable(); ++i) {
-      if (log_->pool_ != nullptr) log_->queue_.Commit(0);
+      if (log_->pool_ != nullptr) log_->CommitOnce(0);
       auto r = log_->queue_.Flush(0);
       if (!r.ok()) {
         log_->MarkNotWriteable(r.status());
@@ -172,9 +172,10 @@ CommitLog::CommitLog(io::FileSystem* fs, const MessageStoreConfig& config, Check
       allocator_(std::make_unique<AllocateService>(
           fs, pool_.get(),
           AllocateOptions{config.warm_maped_file_enable, config.pre_touch_mapped_file,
-                          config.flush_disk_type == FlushDiskType::kSync,
-                          config.flush_least_pages_when_warm_maped_file, 5000})),
-      queue_(fs, config.CommitLogDir(), config.mapped_file_size_commit_log, allocator_.get(), pool_.get()) {}
+                          config.flush_disk_type == FlushDiskType::kSync, 5000})),
+      queue_(fs, config.CommitLogDir(), config.mapped_file_size_commit_log, allocator_.get(), pool_.get()),
+      positional_writes_(!config.transient_store_pool_enable &&
+                         (config.write_without_mmap || config.flush_disk_type == FlushDiskType::kSync)) {}
 
 CommitLog::~CommitLog() { Shutdown(); }
 
@@ -215,7 +216,7 @@ void CommitLog::Shutdown() {
   if (group_commit_service_) group_commit_service_->Stop();
   if (started_ && writeable()) {
     if (pool_ != nullptr) {
-      for (int i = 0; i < 10 && !queue_.Commit(0); ++i) {
+      for (int i = 0; i < 10 && !CommitOnce(0); ++i) {
       }
     }
     FlushAll().IgnoreError();  // a failure is logged by MarkNotWriteable and keeps `abort` in place
@@ -238,10 +239,20 @@ void CommitLog::MarkNotWriteable(const Status& s) {
   TH_LOG(store, kError, "commitlog is now read-only: {}", s.ToString());
 }
 
+bool CommitLog::CommitOnce(int least_pages) {
+  if (!writeable()) return true;
+  auto r = queue_.Commit(least_pages);
+  if (!r.ok()) {
+    MarkNotWriteable(r.status());
+    return true;
+  }
+  return *r;
+}
+
 Status CommitLog::FlushAll() {
   for (int i = 0; i < 100000; ++i) {
     if (!writeable()) return error();
-    if (pool_ != nullptr) queue_.Commit(0);
+    if (pool_ != nullptr) CommitOnce(0);
     auto r = queue_.Flush(0);
     if (!r.ok()) {
       MarkNotWriteable(r.status());
@@ -398,8 +409,22 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
   std::span<std::byte> dest = file->WritableSpan();
   if (static_cast<int64_t>(total) + kBlankMinLength > static_cast<int64_t>(dest.size())) {
     // END_OF_FILE: close the segment with a blank record and append at the start of the next one.
-    if (dest.size() >= static_cast<size_t>(kBlankMinLength)) EncodeBlank(dest.data(), static_cast<int32_t>(dest.size()));
-    file->AdvanceWritePos(static_cast<int32_t>(dest.size()));
+    if (positional_writes_ && !file->has_pool_buffer()) {
+      std::string blank(dest.size(), '\0');
+      if (dest.size() >= static_cast<size_t>(kBlankMinLength)) {
+        EncodeBlank(reinterpret_cast<std::byte*>(blank.data()), static_cast<int32_t>(dest.size()));
+      }
+      Status s = file->AppendThroughFile(AsBytes(blank));
+      if (!s.ok()) {
+        MarkNotWriteable(s);
+        return Failed(PutStatus::kServiceNotAvailable, s.ToString());
+      }
+    } else {
+      if (dest.size() >= static_cast<size_t>(kBlankMinLength)) {
+        EncodeBlank(dest.data(), static_cast<int32_t>(dest.size()));
+      }
+      file->AdvanceWritePos(static_cast<int32_t>(dest.size()));
+    }
     file_r = queue_.GetLastMappedFile(0);
     if (!file_r.ok()) {
       return Failed(PutStatus::kCreateMappedFileFailed,
@@ -421,8 +446,16 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
     rec += sizes[i];
     p += sizes[i];
   }
-  std::memcpy(dest.data(), buf.data(), buf.size());
-  file->AdvanceWritePos(total);
+  if (positional_writes_ && !file->has_pool_buffer()) {
+    Status s = file->AppendThroughFile(AsBytes(buf));
+    if (!s.ok()) {
+      MarkNotWriteable(s);
+      return Failed(PutStatus::kServiceNotAvailable, s.ToString());
+    }
+  } else {
+    std::memcpy(dest.data(), buf.data(), buf.size());
+    file->AdvanceWritePos(total);
+  }
   file->set_store_timestamp(now);
   if (takes_queue_offset) it->second = queue_offset + static_cast<int64_t>(sizes.size());
   result.status = PutStatus::kPutOk;

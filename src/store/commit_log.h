@@ -143,6 +143,8 @@ class CommitLog {
   PutResult Append(const MessageToStore& msg, bool batch);
   void HandleDiskFlush(PutResult result, const MessageToStore& msg, std::function<void(PutResult)> done);
   void MarkNotWriteable(const Status& s);
+  // One commit pass of the pool buffers; true when nothing moved (or the store is read-only).
+  bool CommitOnce(int least_pages);
   bool WaitsForFlush(const MessageToStore& msg) const;
 
   io::FileSystem* fs_;
@@ -157,6 +159,8 @@ class CommitLog {
   int64_t last_store_timestamp_ TH_GUARDED_BY(put_mu_) = 0;
   std::unordered_map<std::string, int64_t> queue_offsets_ TH_GUARDED_BY(put_mu_);
 
+  // Appends go through positional writes (writeWithoutMmap, or SYNC_FLUSH without the pool).
+  const bool positional_writes_;
   std::atomic<bool> writeable_{true};
   mutable Mutex error_mu_;
   Status error_ TH_GUARDED_BY(error_mu_);

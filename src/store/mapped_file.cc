@@ -106,6 +106,16 @@ bool MappedFile::AppendBytesAt(int32_t pos, std::span<const std::byte> data) {
   return true;
 }
 
+Status MappedFile::AppendThroughFile(std::span<const std::byte> data) {
+  int32_t w = write_pos();
+  if (static_cast<int64_t>(w) + static_cast<int64_t>(data.size()) > file_size_) {
+    return Status::InvalidArgument("append past the end of " + path_);
+  }
+  TH_RETURN_IF_ERROR(region_->Write(static_cast<size_t>(w), data));
+  AdvanceWritePos(static_cast<int32_t>(data.size()));
+  return Status::OK();
+}
+
 void MappedFile::SetPositions(int32_t pos) {
   write_pos_.store(pos, std::memory_order_release);
   commit_pos_.store(pos, std::memory_order_release);
@@ -128,13 +138,17 @@ Result<int32_t> MappedFile::Flush(int least_pages) {
   return target;
 }
 
-int32_t MappedFile::Commit(int least_pages) {
+Result<int32_t> MappedFile::Commit(int least_pages) {
   std::byte* buf = pool_buffer_.load(std::memory_order_acquire);
   if (buf == nullptr) return write_pos();
   int32_t committed = commit_pos();
   int32_t target = write_pos();
   if (IsAbleToFlushOrCommit(committed, target, least_pages)) {
-    std::memcpy(data_ + committed, buf + committed, static_cast<size_t>(target - committed));
+    // A positional write, not a copy into the mapping: no page faults and no write-protect faults
+    // after each sync on the commit thread.
+    Status s = region_->Write(static_cast<size_t>(committed),
+                              std::span<const std::byte>(buf + committed, static_cast<size_t>(target - committed)));
+    if (!s.ok()) return s;
     commit_pos_.store(target, std::memory_order_release);
     committed = target;
   }
@@ -164,22 +178,17 @@ std::optional<SelectResult> MappedFile::Select(int32_t pos) {
                       std::span<const std::byte>(data_ + pos, static_cast<size_t>(r - pos))};
 }
 
-void MappedFile::Warm(bool sync_flush, int flush_pages, bool lock) {
-  int64_t last_sync = 0;
-  // Without periodic syncs the kernel can fault every page in at once; else touch page by page.
-  bool populated = !sync_flush && region_->PopulateWrite().ok();
-  for (int64_t i = 0; !populated && i < file_size_; i += kOsPageSize) {
-    // A plain write of zero would race with nothing (the segment is not handed out yet); volatile keeps
-    // the compiler from dropping the store.
-    reinterpret_cast<volatile char*>(data_)[i] = 0;
-    if (sync_flush && (i / kOsPageSize - last_sync / kOsPageSize) >= flush_pages) {
-      region_->Sync(static_cast<size_t>(last_sync), static_cast<size_t>(i)).IgnoreError();  // retried below
-      last_sync = i;
-    }
-  }
+void MappedFile::Warm(bool sync_flush, bool lock) {
   if (sync_flush) {
-    Status s = region_->Sync(0, static_cast<size_t>(file_size_));
-    if (!s.ok()) TH_LOG(store, kWarn, "warm-up msync of {} failed: {}", path_, s.ToString());
+    // Write the zeros through the file and sync them: the blocks become written extents, so the group
+    // commit's syncs of overwritten pages commit no metadata, and the pages stay warm in the page cache.
+    Status s = region_->WriteZerosAndSync();
+    if (!s.ok()) TH_LOG(store, kWarn, "warm-up of {} failed: {}", path_, s.ToString());
+  } else if (!region_->PopulateWrite().ok()) {
+    // The kernel could not fault the pages in at once: touch one byte a page.
+    for (int64_t i = 0; i < file_size_; i += kOsPageSize) {
+      reinterpret_cast<volatile char*>(data_)[i] = 0;  // volatile: the store must not be dropped
+    }
   }
   if (lock) {
     Status s = region_->Lock();

@@ -69,6 +69,9 @@ class MappedFile : public std::enable_shared_from_this<MappedFile> {
   bool AppendBytes(std::span<const std::byte> data);
   // Writes `data` at file pos `pos` (must be >= write pos and fit) and sets write pos to its end.
   bool AppendBytesAt(int32_t pos, std::span<const std::byte> data);
+  // Writes `data` at write pos with a positional file write (no page faults on the mapping) and
+  // publishes it. For segments without a pool buffer; IOError leaves write pos where it was.
+  Status AppendThroughFile(std::span<const std::byte> data);
   // Recovery/truncation: write = commit = flush = `pos`.
   void SetPositions(int32_t pos);
   int64_t store_timestamp() const { return store_timestamp_.load(std::memory_order_acquire); }
@@ -78,10 +81,10 @@ class MappedFile : public std::enable_shared_from_this<MappedFile> {
   // byte), or the file is full. Returns the new flush pos; an error means the bytes may be lost, and the
   // caller turns the store read-only.
   Result<int32_t> Flush(int least_pages);
-  // Commit (§7.1): copies [commit pos, write pos) of the pool buffer into the mapping when at least
-  // `least_pages` pages are pending (0: any byte). Returns commit pos. When the file is fully committed
-  // the buffer goes back to the pool.
-  int32_t Commit(int least_pages);
+  // Commit (§7.1): writes [commit pos, write pos) of the pool buffer into the file when at least
+  // `least_pages` pages are pending (0: any byte). Returns commit pos; an error means the bytes did not
+  // reach the file. When the file is fully committed the buffer goes back to the pool.
+  Result<int32_t> Commit(int least_pages);
   // Syncs file positions [begin, end) of the mapping regardless of the watermarks (recovery's zeroing).
   Status SyncRange(int32_t begin, int32_t end);
 
@@ -94,10 +97,11 @@ class MappedFile : public std::enable_shared_from_this<MappedFile> {
   std::span<const std::byte> mapping() const { return {data_, static_cast<size_t>(file_size_)}; }
   std::span<std::byte> mutable_mapping() { return {data_, static_cast<size_t>(file_size_)}; }
 
-  // Warm-up (§7.5): touch every page; with sync_flush, msync every `flush_pages` pages (so later syncs
-  // overwrite written blocks and commit no metadata); with `lock`, mlock and MADV_WILLNEED (failures only
-  // logged). Call before the segment is handed to an appender.
-  void Warm(bool sync_flush, int flush_pages, bool lock);
+  // Warm-up (§7.5): fault every page in before the segment is handed out. With sync_flush, zeros are
+  // written through the file and synced instead (RocketMQ msyncs every flushLeastPagesWhenWarmMapedFile
+  // pages for the same end: later syncs then overwrite written blocks and commit no metadata). With
+  // `lock`, mlock and MADV_WILLNEED (failures only logged).
+  void Warm(bool sync_flush, bool lock);
   void Munlock();
   void Advise(io::Advice advice);
 

@@ -162,11 +162,11 @@ Result<bool> MappedFileQueue::Flush(int least_pages) {
   return unchanged;
 }
 
-bool MappedFileQueue::Commit(int least_pages) {
+Result<bool> MappedFileQueue::Commit(int least_pages) {
   int64_t where = committed_where();
   auto f = FindMappedFileByOffset(where, where == 0);
   if (f == nullptr) return true;
-  int32_t pos = f->Commit(least_pages);
+  TH_ASSIGN_OR_RETURN(int32_t pos, f->Commit(least_pages));
   int64_t now_where = f->base_offset() + pos;
   bool unchanged = now_where == where;
   committed_where_.store(now_where, std::memory_order_release);

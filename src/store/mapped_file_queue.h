@@ -59,8 +59,9 @@ class MappedFileQueue {
 
   // Flushes the segment holding flushed_where (one segment per call). Returns true when nothing moved.
   Result<bool> Flush(int least_pages);
-  // Commits the segment holding committed_where. Returns true when nothing moved.
-  bool Commit(int least_pages);
+  // Commits the segment holding committed_where. Returns true when nothing moved; IOError when the
+  // write failed.
+  Result<bool> Commit(int least_pages);
 
   // Cuts the queue back to `offset`: the segment containing it keeps positions offset % size, later ones
   // are destroyed. Bytes after the cut are not cleared here.

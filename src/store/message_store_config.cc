@@ -81,6 +81,7 @@ Result<MessageStoreConfig> MessageStoreConfig::FromProperties(const Properties& 
       ReadInt(p, "flushLeastPagesWhenWarmMapedFile", &c.flush_least_pages_when_warm_maped_file, 1, kI32));
   TH_RETURN_IF_ERROR(ReadBool(p, "preTouchMappedFile", &c.pre_touch_mapped_file));
   TH_RETURN_IF_ERROR(ReadBool(p, "dataReadAheadEnable", &c.data_read_ahead_enable));
+  TH_RETURN_IF_ERROR(ReadBool(p, "writeWithoutMmap", &c.write_without_mmap));
   TH_RETURN_IF_ERROR(ReadBool(p, "checkCRCOnRecover", &c.check_crc_on_recover));
   TH_RETURN_IF_ERROR(ReadBool(p, "autoMessageVersionOnTopicLen", &c.auto_message_version_on_topic_len));
   TH_RETURN_IF_ERROR(ReadInt(p, "fileReservedTime", &c.file_reserved_time, 0, kI32));

@@ -43,6 +43,10 @@ struct MessageStoreConfig {
   int32_t flush_least_pages_when_warm_maped_file = 4096;  // flushLeastPagesWhenWarmMapedFile
   bool pre_touch_mapped_file = true;                 // Thruster: pre-fault new segments on `allocate`
   bool data_read_ahead_enable = true;                // dataReadAheadEnable
+  // writeWithoutMmap: appends are positional file writes instead of stores into the mapping. Thruster
+  // also does this whenever flushDiskType is SYNC_FLUSH (and the pool is off): under a sync every few
+  // hundred microseconds, stores into the mapping fault on every freshly cleaned page.
+  bool write_without_mmap = false;
   bool check_crc_on_recover = true;                  // checkCRCOnRecover
   bool auto_message_version_on_topic_len = true;     // autoMessageVersionOnTopicLen
   int32_t file_reserved_time = 72;                   // fileReservedTime (hours)

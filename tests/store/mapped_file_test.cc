@@ -74,7 +74,7 @@ TEST_F(MappedFileTest, PoolBufferHidesUncommittedBytesFromReaders) {
   EXPECT_EQ(f->read_pos(), 0);
   EXPECT_FALSE(f->Select(0, 3).has_value());
   EXPECT_EQ(*f->Flush(0), 0);  // nothing committed, nothing to flush
-  EXPECT_EQ(f->Commit(0), 3);
+  EXPECT_EQ(*f->Commit(0), 3);
   auto sel = f->Select(0, 3);
   ASSERT_TRUE(sel.has_value());
   EXPECT_EQ(AsStringView(sel->bytes), "abc");
@@ -82,7 +82,7 @@ TEST_F(MappedFileTest, PoolBufferHidesUncommittedBytesFromReaders) {
   // Filling and committing the file returns the buffer.
   std::string rest(8192 - 3, 'x');
   ASSERT_TRUE(f->AppendBytes(Bytes(rest)));
-  EXPECT_EQ(f->Commit(0), 8192);
+  EXPECT_EQ(*f->Commit(0), 8192);
   EXPECT_FALSE(f->has_pool_buffer());
   EXPECT_EQ(pool.available(), 1);
   EXPECT_EQ(f->read_pos(), 8192);

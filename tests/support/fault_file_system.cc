@@ -19,6 +19,11 @@ class FaultRegion final : public MappedRegion {
   Status Unlock() override { return base_->Unlock(); }
   void Advise(store::io::Advice a) override { base_->Advise(a); }
   Status PopulateWrite() override { return base_->PopulateWrite(); }
+  Status Write(size_t pos, std::span<const std::byte> data) override { return base_->Write(pos, data); }
+  Status WriteZerosAndSync() override {
+    TH_RETURN_IF_ERROR(fs_->Check(FaultFileSystem::Op::kSync, base_->path()));
+    return base_->WriteZerosAndSync();
+  }
   const std::string& path() const override { return base_->path(); }
 
  private:

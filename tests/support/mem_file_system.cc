@@ -24,6 +24,15 @@ class MemRegion final : public MappedRegion {
   Status Lock() override { return Status::OK(); }
   Status Unlock() override { return Status::OK(); }
   void Advise(store::io::Advice) override {}
+  Status Write(size_t pos, std::span<const std::byte> data) override {
+    if (pos + data.size() > size_) return Status::IOError("write past the end of " + path_);
+    if (!data.empty()) std::memcpy(live_->data() + pos, data.data(), data.size());
+    return Status::OK();
+  }
+  Status WriteZerosAndSync() override {
+    std::memset(live_->data(), 0, size_);
+    return Sync(0, size_);
+  }
   const std::string& path() const override { return path_; }
 
  private:

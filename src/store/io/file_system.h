@@ -37,6 +37,12 @@ class MappedRegion {
   // Faults every page in writable (MADV_POPULATE_WRITE) so later writes hit warm pages; InvalidArgument
   // when the kernel or the implementation cannot, and the caller touches the pages itself.
   virtual Status PopulateWrite() { return Status::InvalidArgument("populate not supported"); }
+  // Writes zeros over the whole file through the file (not the mapping) and makes them durable, so its
+  // blocks are written and later syncs of overwritten data commit no metadata; the pages stay cached.
+  virtual Status WriteZerosAndSync() = 0;
+  // Writes `data` at file position `pos` through the file (not the mapping); the mapping sees the bytes
+  // at once (one page cache). Used to commit pool buffers without faulting mapping pages.
+  virtual Status Write(size_t pos, std::span<const std::byte> data) = 0;
   virtual const std::string& path() const = 0;
 };
 

@@ -9,16 +9,45 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace thruster::store::io {
 namespace {
 
 class PosixMappedRegion final : public MappedRegion {
  public:
-  PosixMappedRegion(std::string path, std::byte* addr, size_t size)
-      : path_(std::move(path)), addr_(addr), size_(size) {}
+  PosixMappedRegion(std::string path, int fd, std::byte* addr, size_t size)
+      : path_(std::move(path)), fd_(fd), addr_(addr), size_(size) {}
   ~PosixMappedRegion() override {
     if (addr_ != nullptr) ::munmap(addr_, size_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status WriteZerosAndSync() override {
+    static const std::vector<char> zeros(1 << 20, 0);
+    size_t off = 0;
+    while (off < size_) {
+      size_t n = std::min(zeros.size(), size_ - off);
+      ssize_t w = ::pwrite(fd_, zeros.data(), n, static_cast<off_t>(off));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return Status::IOError("write zeros " + path_, errno);
+      }
+      off += static_cast<size_t>(w);
+    }
+    if (::fdatasync(fd_) != 0) return Status::IOError("fdatasync " + path_, errno);
+    return Status::OK();
+  }
+  Status Write(size_t pos, std::span<const std::byte> data) override {
+    size_t off = 0;
+    while (off < data.size()) {
+      ssize_t w = ::pwrite(fd_, data.data() + off, data.size() - off, static_cast<off_t>(pos + off));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return Status::IOError("pwrite " + path_, errno);
+      }
+      off += static_cast<size_t>(w);
+    }
+    return Status::OK();
   }
   std::span<std::byte> bytes() override { return {addr_, size_}; }
   Status Sync(size_t begin, size_t end) override {
@@ -58,6 +87,7 @@ class PosixMappedRegion final : public MappedRegion {
 
  private:
   std::string path_;
+  int fd_;
   std::byte* addr_;
   size_t size_;
 };
@@ -122,8 +152,10 @@ Result<std::unique_ptr<MappedRegion>> PosixFileSystem::Map(const std::string& pa
   int prot = mode == OpenMode::kReadOnly ? PROT_READ : PROT_READ | PROT_WRITE;
   void* addr = ::mmap(nullptr, size, prot, MAP_SHARED, f.fd, 0);
   if (addr == MAP_FAILED) return Status::IOError("mmap " + path, errno);
+  int fd = f.fd;
+  f.fd = -1;  // the region keeps the descriptor for positional writes
   return std::unique_ptr<MappedRegion>(
-      std::make_unique<PosixMappedRegion>(path, static_cast<std::byte*>(addr), size));
+      std::make_unique<PosixMappedRegion>(path, fd, static_cast<std::byte*>(addr), size));
 }
 
 Result<std::vector<DirEntry>> PosixFileSystem::ListDir(const std::string& dir) {

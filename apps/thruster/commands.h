@@ -1,0 +1,12 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+// Sub-command registration for the `thruster` tool. Each Add… function adds its commands to `app`;
+// the command's callback sets *exit_code.
+namespace thruster::cli {
+
+void AddStoreCommands(CLI::App& app, int* exit_code);
+void AddBenchCommands(CLI::App& app, int* exit_code);
+
+}  // namespace thruster::cli
