@@ -1,0 +1,194 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/mutex.h"
+#include "common/result.h"
+#include "store/checkpoint.h"
+#include "store/commit_log.h"
+#include "store/consume_queue.h"
+#include "store/index_service.h"
+#include "store/io/file_system.h"
+#include "store/message_store_config.h"
+
+// The store facade (store spec §9, §10, §12, §14): the only thing the broker uses. Owns the CommitLog, every
+// ConsumeQueue, the IndexService, the checkpoint, the `lock` and `abort` files, and the `dispatch`,
+// `flush-cq` and `clean` threads.
+//
+// Lifecycle: construct → Load() (lock, load, recover) → Start() → Put…/Get…/Query… → Shutdown() → destroy.
+// Thread-safety: every public method is thread-safe once Load() returned OK.
+namespace thruster::store {
+
+// RocketMQ's GetMessageStatus.
+enum class GetMessageStatus {
+  kFound,
+  kNoMatchedMessage,
+  kMessageWasRemoving,
+  kOffsetFoundNull,
+  kOffsetOverflowBadly,
+  kOffsetOverflowOne,
+  kOffsetTooSmall,
+  kNoMatchedLogicQueue,
+  kNoMessageInQueue,
+};
+std::string_view GetMessageStatusName(GetMessageStatus s);
+
+// Broker-side tag filtering by tagsCode (the tag's jhash), as RocketMQ's ExpressionType.TAG "codeSet".
+// Empty → every message matches.
+struct TagFilter {
+  std::vector<int64_t> codes;
+  bool Matches(int64_t tags_code) const;
+};
+
+// A pulled batch. Each message is one whole stored record, a zero-copy view into its CommitLog segment
+// (the SelectResult holds the segment mapped until it is dropped).
+struct GetMessageResult {
+  GetMessageStatus status = GetMessageStatus::kNoMessageInQueue;
+  int64_t next_begin_offset = 0;
+  int64_t min_offset = 0;
+  int64_t max_offset = 0;
+  std::vector<SelectResult> messages;
+  int64_t buffer_total_size = 0;
+  bool suggest_pulling_from_slave = false;
+};
+
+struct QueryMessageResult {
+  std::vector<SelectResult> messages;  // whole records whose KEYS or UNIQ_KEY equals the key
+  int64_t index_last_update_timestamp = 0;
+  int64_t index_last_update_phys_offset = 0;
+  int64_t buffer_total_size = 0;
+};
+
+struct StoreRecoveryReport {
+  bool last_exit_ok = true;
+  RecoveryStats commit_log;
+  int consume_queues = 0;
+  double seconds = 0;
+};
+
+// Called on the `dispatch` thread after each message becomes visible in its consume queue (long polling
+// wakes held pulls from here). Must not block.
+using MessageArrivingListener = std::function<void(std::string_view topic, int32_t queue_id,
+                                                   int64_t next_queue_offset, int64_t tags_code,
+                                                   int64_t store_timestamp)>;
+
+class MessageStore {
+ public:
+  // `fs` and `clock` must outlive the store.
+  MessageStore(io::FileSystem* fs, MessageStoreConfig config, const Clock* clock = SystemClock::Default());
+  ~MessageStore();
+  MessageStore(const MessageStore&) = delete;
+  MessageStore& operator=(const MessageStore&) = delete;
+
+  // Takes the `lock` (Busy when another process holds the store), loads every file and recovers
+  // (normal, or abnormal when `abort` is present): afterwards every CommitLog record is reachable by queue
+  // offset and by key, and nothing beyond it is.
+  Status Load();
+  // Starts the CommitLog services, dispatch, flush-cq and clean, then creates `abort`.
+  Status Start();
+  // Stops every thread, flushes everything, writes the checkpoint, removes `abort` (when writeable and
+  // dispatch caught up) and releases `lock`. Idempotent.
+  void Shutdown();
+
+  void SetMessageArrivingListener(MessageArrivingListener listener);
+
+  // See CommitLog::PutMessage and friends.
+  PutResult PutMessage(const MessageToStore& msg);
+  void AsyncPutMessage(const MessageToStore& msg, std::function<void(PutResult)> done);
+  PutResult PutMessages(const MessageToStore& batch);
+  void AsyncPutMessages(const MessageToStore& batch, std::function<void(PutResult)> done);
+
+  // Spec §12.1: up to `max_msgs` messages (and about `max_total_bytes`) of topic/queue from `offset`,
+  // filtered by tag code.
+  GetMessageResult GetMessage(std::string_view group, std::string_view topic, int32_t queue_id, int64_t offset,
+                              int32_t max_msgs, int64_t max_total_bytes, const TagFilter* filter = nullptr);
+
+  int64_t GetMaxOffsetInQueue(std::string_view topic, int32_t queue_id) const;
+  int64_t GetMinOffsetInQueue(std::string_view topic, int32_t queue_id) const;
+  // Phys offset of the message at `queue_offset`, 0 when there is none.
+  int64_t GetCommitLogOffsetInQueue(std::string_view topic, int32_t queue_id, int64_t queue_offset) const;
+  // Spec §12.4: the queue offset of the first message stored at or after `timestamp` (upper boundary:
+  // the last one at or before it).
+  int64_t GetOffsetInQueueByTime(std::string_view topic, int32_t queue_id, int64_t timestamp,
+                                 BoundaryType boundary = BoundaryType::kLower) const;
+  // Store time of the queue's first message; -1 when none.
+  int64_t GetEarliestMessageTime(std::string_view topic, int32_t queue_id) const;
+  int64_t GetMessageStoreTimestamp(std::string_view topic, int32_t queue_id, int64_t queue_offset) const;
+
+  // The whole record at phys offset `phys` (msgId lookup, spec §12.2); nullopt when not a readable record.
+  std::optional<SelectResult> LookMessageByOffset(int64_t phys) const;
+  // Records whose KEYS or UNIQ_KEY is `key`, newest first, stored in [begin, end] ms (spec §12.3); hash
+  // collisions are filtered out by comparing the real key.
+  QueryMessageResult QueryMessage(std::string_view topic, std::string_view key, int32_t max_num, int64_t begin,
+                                  int64_t end) const;
+
+  int64_t GetMinPhyOffset() const { return commit_log_->GetMinOffset(); }
+  int64_t GetMaxPhyOffset() const { return commit_log_->GetMaxOffset(); }
+  int64_t dispatch_behind_bytes() const;
+  // Every (topic, queueId) that has a consume queue.
+  std::vector<std::pair<std::string, int32_t>> ListQueues() const;
+  // Removes the consume queues of `topic` and forgets its queue offsets (deleteTopic).
+  Status DeleteTopic(std::string_view topic);
+  // Key/value figures for GET_BROKER_RUNTIME_INFO and `thruster store info`.
+  std::map<std::string, std::string> RuntimeInfo() const;
+
+  const MessageStoreConfig& config() const { return config_; }
+  CommitLog& commit_log() { return *commit_log_; }
+  Checkpoint& checkpoint() { return *checkpoint_; }
+  const StoreRecoveryReport& recovery_report() const { return recovery_; }
+  // Blocks until dispatch has caught up with the CommitLog's confirm offset (tests, tools); false on timeout.
+  bool WaitForDispatch(int64_t timeout_ms) const;
+  // Runs one retention pass now (the `clean` thread does it every cleanResourceInterval).
+  void CleanNowForTesting();
+
+ private:
+  class DispatchService;
+  class FlushConsumeQueueService;
+  class CleanService;
+
+  ConsumeQueue* FindConsumeQueue(std::string_view topic, int32_t queue_id) const;
+  Result<ConsumeQueue*> FindOrCreateConsumeQueue(std::string_view topic, int32_t queue_id);
+  Status LoadConsumeQueues();
+  // Runs both dispatchers (consume queue, index) for one record.
+  Status Dispatch(const DecodedRecord& rec, int64_t phys, int32_t size);
+  Status FlushConsumeQueues(int least_pages);
+  // Flushes one queue file after file until nothing is pending at `least_pages`.
+  static Status FlushConsumeQueue(ConsumeQueue& cq, int least_pages);
+  void CleanOnce();
+
+  io::FileSystem* fs_;
+  MessageStoreConfig config_;
+  const Clock* clock_;
+  std::unique_ptr<io::FileLock> lock_;
+  std::unique_ptr<Checkpoint> checkpoint_;
+  std::unique_ptr<CommitLog> commit_log_;
+  std::unique_ptr<IndexService> index_;
+
+  mutable Mutex cq_mu_;
+  std::map<std::string, std::map<int32_t, std::unique_ptr<ConsumeQueue>>, std::less<>> queues_ TH_GUARDED_BY(cq_mu_);
+
+  std::atomic<int64_t> reput_from_offset_{0};
+  std::atomic<int64_t> logics_msg_timestamp_{0};  // store time of the newest record in a consume queue
+  std::atomic<bool> disk_full_{false};            // set by `clean` above diskSpaceWarningLevelRatio
+  mutable Mutex listener_mu_;
+  MessageArrivingListener listener_ TH_GUARDED_BY(listener_mu_);
+
+  std::unique_ptr<DispatchService> dispatch_service_;
+  std::unique_ptr<FlushConsumeQueueService> flush_cq_service_;
+  std::unique_ptr<CleanService> clean_service_;
+  StoreRecoveryReport recovery_;
+  bool loaded_ = false;
+  bool started_ = false;
+  bool shut_down_ = false;
+};
+
+}  // namespace thruster::store
