@@ -20,7 +20,14 @@ Result<std::shared_ptr<MappedFile>> AllocateService::Build(const std::string& pa
   // A pooled segment is written through its buffer, so its pages need no pre-faulting; under SYNC_FLUSH
   // its blocks still need writing out ahead.
   if ((!file->has_pool_buffer() || options_.sync_flush) && (options_.warm_mapped_file || options_.pre_touch)) {
-    file->Warm(options_.sync_flush, options_.warm_mapped_file);
+    if (options_.sync_flush || options_.warm_mapped_file) {
+      file->Warm(options_.sync_flush, options_.warm_mapped_file);
+    } else {
+      // The rest follows the writer (RequestPreTouch): a whole segment of dirty zero pages would be
+      // written back by the kernel ahead of the data and throttle the writer.
+      file->PreTouch(kInitialTouch);
+      file->RaiseTouchRequest(kInitialTouch);
+    }
   }
   return file;
 }
@@ -67,6 +74,16 @@ void AllocateService::Run() {
   while (!stopped()) {
     std::string path;
     std::shared_ptr<Request> req;
+    std::shared_ptr<MappedFile> touch;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      touch.swap(touch_);
+    }
+    if (touch) {
+      // The writer is getting close to the touched end: keep ahead of it.
+      touch->PreTouch(touch->touch_requested_end());
+      continue;
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       for (auto& [p, r] : requests_) {
@@ -98,6 +115,14 @@ void AllocateService::Run() {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
     TH_LOG(store, kDebug, "allocate: {} ready in {} ms", path, ms.count());
   }
+}
+
+void AllocateService::RequestPreTouch(std::shared_ptr<MappedFile> file) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    touch_ = std::move(file);
+  }
+  Wakeup();
 }
 
 void AllocateService::OnStop() { cv_.notify_all(); }

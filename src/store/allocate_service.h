@@ -38,8 +38,15 @@ class AllocateService : public ServiceThread {
   Result<std::shared_ptr<MappedFile>> PutRequestAndReturnMappedFile(const std::string& next_path,
                                                                     const std::string& next_next_path,
                                                                     int64_t file_size);
+  // Asks the thread to pre-touch `file` up to its touch_requested_end() (async flush: pages are faulted
+  // in a few steps ahead of the writer rather than a whole segment at once). Cheap; never blocks on I/O.
+  void RequestPreTouch(std::shared_ptr<MappedFile> file);
   // Stops the thread and destroys pre-built segments never handed out.
   void Shutdown();
+
+  // How far ahead of the writer pages are faulted in, and how much of a new segment is touched up front.
+  static constexpr int32_t kTouchAhead = 64 << 20;
+  static constexpr int32_t kInitialTouch = 128 << 20;
 
  protected:
   void Run() override;
@@ -61,6 +68,7 @@ class AllocateService : public ServiceThread {
   std::condition_variable cv_;
   // Keyed by path: 20-digit names sort by offset, so begin() is the most urgent pending request.
   std::map<std::string, std::shared_ptr<Request>> requests_;
+  std::shared_ptr<MappedFile> touch_;  // guarded by mu_: the segment to pre-touch next
 };
 
 }  // namespace thruster::store

@@ -175,7 +175,9 @@ CommitLog::CommitLog(io::FileSystem* fs, const MessageStoreConfig& config, Check
                           config.flush_disk_type == FlushDiskType::kSync, 5000})),
       queue_(fs, config.CommitLogDir(), config.mapped_file_size_commit_log, allocator_.get(), pool_.get()),
       positional_writes_(!config.transient_store_pool_enable &&
-                         (config.write_without_mmap || config.flush_disk_type == FlushDiskType::kSync)) {}
+                         (config.write_without_mmap || config.flush_disk_type == FlushDiskType::kSync)),
+      touch_ahead_(config.pre_touch_mapped_file && !config.warm_maped_file_enable &&
+                   config.flush_disk_type == FlushDiskType::kAsync && !config.write_without_mmap) {}
 
 CommitLog::~CommitLog() { Shutdown(); }
 
@@ -458,6 +460,14 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
   }
   file->set_store_timestamp(now);
   if (takes_queue_offset) it->second = queue_offset + static_cast<int64_t>(sizes.size());
+  if (touch_ahead_) {
+    int32_t w = file->write_pos();
+    if (w + AllocateService::kTouchAhead > file->touch_requested_end() &&
+        file->touch_requested_end() < file->file_size() &&
+        file->RaiseTouchRequest(w + 2 * AllocateService::kTouchAhead)) {
+      allocator_->RequestPreTouch(file);
+    }
+  }
   result.status = PutStatus::kPutOk;
   result.wrote_bytes = total;
   result.msg_num = static_cast<int32_t>(sizes.size());

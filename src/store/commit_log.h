@@ -161,6 +161,8 @@ class CommitLog {
 
   // Appends go through positional writes (writeWithoutMmap, or SYNC_FLUSH without the pool).
   const bool positional_writes_;
+  // Async flush with pre-touch: the allocate thread faults pages in a little ahead of the writer.
+  const bool touch_ahead_;
   std::atomic<bool> writeable_{true};
   mutable Mutex error_mu_;
   Status error_ TH_GUARDED_BY(error_mu_);

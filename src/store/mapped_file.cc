@@ -184,17 +184,28 @@ void MappedFile::Warm(bool sync_flush, bool lock) {
     // commit's syncs of overwritten pages commit no metadata, and the pages stay warm in the page cache.
     Status s = region_->WriteZerosAndSync();
     if (!s.ok()) TH_LOG(store, kWarn, "warm-up of {} failed: {}", path_, s.ToString());
-  } else if (!region_->PopulateWrite().ok()) {
-    // The kernel could not fault the pages in at once: touch one byte a page.
-    for (int64_t i = 0; i < file_size_; i += kOsPageSize) {
-      reinterpret_cast<volatile char*>(data_)[i] = 0;  // volatile: the store must not be dropped
-    }
+  } else {
+    PreTouch(file_size_);
   }
   if (lock) {
     Status s = region_->Lock();
     if (!s.ok()) TH_LOG(store, kWarn, "mlock of {} failed: {}", path_, s.ToString());
     region_->Advise(io::Advice::kWillNeed);
   }
+}
+
+void MappedFile::PreTouch(int32_t end) {
+  end = std::min(end, file_size_);
+  int32_t begin = touched_end();
+  if (begin >= end) return;
+  if (!region_->PopulateWrite(static_cast<size_t>(begin), static_cast<size_t>(end)).ok()) {
+    // The kernel could not fault the pages in at once: touch one byte a page.
+    // An atomic "or 0" write-faults the page without changing a byte the writer may be storing meanwhile.
+    for (int64_t i = begin; i < end; i += kOsPageSize) {
+      __atomic_fetch_or(reinterpret_cast<unsigned char*>(data_ + i), static_cast<unsigned char>(0), __ATOMIC_RELAXED);
+    }
+  }
+  touched_end_.store(end, std::memory_order_release);
 }
 
 void MappedFile::Munlock() {

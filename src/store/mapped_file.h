@@ -102,6 +102,11 @@ class MappedFile : public std::enable_shared_from_this<MappedFile> {
   // pages for the same end: later syncs then overwrite written blocks and commit no metadata). With
   // `lock`, mlock and MADV_WILLNEED (failures only logged).
   void Warm(bool sync_flush, bool lock);
+  // Faults the pages of [touched end, `end`) in writable (async flush's warm-up, done in steps a little
+  // ahead of the writer so that never more than a few hundred MiB of zero pages sit dirty in the page
+  // cache). Idempotent; from one thread at a time (`allocate`).
+  void PreTouch(int32_t end);
+  int32_t touched_end() const { return touched_end_.load(std::memory_order_acquire); }
   void Munlock();
   void Advise(io::Advice advice);
 
@@ -129,6 +134,17 @@ class MappedFile : public std::enable_shared_from_this<MappedFile> {
   std::atomic<int32_t> flush_pos_{0};
   std::atomic<int64_t> store_timestamp_{0};
   std::atomic<bool> available_{true};
+  std::atomic<int32_t> touched_end_{0};
+  std::atomic<int32_t> touch_requested_end_{0};
+
+ public:
+  // The appender asks for pre-touching up to `end` once per step; true when this call raised the target.
+  bool RaiseTouchRequest(int32_t end) {
+    int32_t cur = touch_requested_end_.load(std::memory_order_relaxed);
+    if (end <= cur) return false;
+    return touch_requested_end_.compare_exchange_strong(cur, end, std::memory_order_relaxed);
+  }
+  int32_t touch_requested_end() const { return touch_requested_end_.load(std::memory_order_relaxed); }
 };
 
 // Formats a base offset as the 20-digit zero-padded segment name (spec §1).

@@ -18,7 +18,7 @@ class FaultRegion final : public MappedRegion {
   Status Lock() override { return base_->Lock(); }
   Status Unlock() override { return base_->Unlock(); }
   void Advise(store::io::Advice a) override { base_->Advise(a); }
-  Status PopulateWrite() override { return base_->PopulateWrite(); }
+  Status PopulateWrite(size_t b, size_t e) override { return base_->PopulateWrite(b, e); }
   Status Write(size_t pos, std::span<const std::byte> data) override { return base_->Write(pos, data); }
   Status WriteZerosAndSync() override {
     TH_RETURN_IF_ERROR(fs_->Check(FaultFileSystem::Op::kSync, base_->path()));

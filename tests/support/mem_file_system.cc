@@ -24,6 +24,7 @@ class MemRegion final : public MappedRegion {
   Status Lock() override { return Status::OK(); }
   Status Unlock() override { return Status::OK(); }
   void Advise(store::io::Advice) override {}
+  Status PopulateWrite(size_t, size_t) override { return Status::OK(); }  // memory is always "warm"
   Status Write(size_t pos, std::span<const std::byte> data) override {
     if (pos + data.size() > size_) return Status::IOError("write past the end of " + path_);
     if (!data.empty()) std::memcpy(live_->data() + pos, data.data(), data.size());

@@ -34,9 +34,12 @@ class MappedRegion {
   virtual Status Lock() = 0;
   virtual Status Unlock() = 0;
   virtual void Advise(Advice advice) = 0;
-  // Faults every page in writable (MADV_POPULATE_WRITE) so later writes hit warm pages; InvalidArgument
+  // Faults the pages of [begin, end) in writable (MADV_POPULATE_WRITE) so later writes hit warm pages;
+  // InvalidArgument
   // when the kernel or the implementation cannot, and the caller touches the pages itself.
-  virtual Status PopulateWrite() { return Status::InvalidArgument("populate not supported"); }
+  virtual Status PopulateWrite(size_t /*begin*/, size_t /*end*/) {
+    return Status::InvalidArgument("populate not supported");
+  }
   // Writes zeros over the whole file through the file (not the mapping) and makes them durable, so its
   // blocks are written and later syncs of overwritten data commit no metadata; the pages stay cached.
   virtual Status WriteZerosAndSync() = 0;

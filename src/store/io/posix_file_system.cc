@@ -76,11 +76,14 @@ class PosixMappedRegion final : public MappedRegion {
     }
     ::madvise(addr_, size_, a);
   }
-  Status PopulateWrite() override {
+  Status PopulateWrite(size_t begin, size_t end) override {
 #ifndef MADV_POPULATE_WRITE
     constexpr int MADV_POPULATE_WRITE = 23;  // Linux 5.14+
 #endif
-    if (::madvise(addr_, size_, MADV_POPULATE_WRITE) != 0) return Status::IOError("madvise populate " + path_, errno);
+    if (end > size_) end = size_;
+    begin &= ~size_t{4095};
+    if (begin >= end) return Status::OK();
+    if (::madvise(addr_ + begin, end - begin, MADV_POPULATE_WRITE) != 0) return Status::IOError("madvise populate " + path_, errno);
     return Status::OK();
   }
   const std::string& path() const override { return path_; }
