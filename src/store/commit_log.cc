@@ -106,15 +106,23 @@ class CommitLog::GroupCommitService final : public ServiceThread {
   explicit GroupCommitService(CommitLog* log) : ServiceThread("group-commit"), log_(log) {}
   ~GroupCommitService() override { Stop(); }
 
-  void Add(FlushRequest req) {
+  // False once the service is stopping: the request was not taken.
+  bool Add(FlushRequest req) {
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (!accepting_) return false;
       writes_.push_back(std::move(req));
     }
     Wakeup();
+    return true;
   }
 
  protected:
+  void OnStop() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    accepting_ = false;
+  }
+
   void Run() override {
     while (!stopped()) {
       WaitForRunning(10);
@@ -154,6 +162,7 @@ class CommitLog::GroupCommitService final : public ServiceThread {
   CommitLog* log_;
   std::mutex mu_;
   std::vector<FlushRequest> writes_;  // guarded by mu_
+  bool accepting_ = true;             // guarded by mu_
   std::vector<FlushRequest> reads_;   // confined to this thread
 };
 
@@ -498,15 +507,22 @@ void CommitLog::HandleDiskFlush(PutResult result, const MessageToStore& msg, std
     int64_t next = result.phys_offset + result.wrote_bytes;
     int64_t deadline = clock_->MonotonicNs() + int64_t{config_.sync_flush_timeout} * 1000000;
     auto shared = std::make_shared<PutResult>(std::move(result));
-    group_commit_service_->Add(FlushRequest{next, deadline, [this, shared, done = std::move(done)](bool flushed) {
+    auto on_flushed = std::make_shared<std::function<void(PutResult)>>(std::move(done));
+    bool taken = group_commit_service_->Add(FlushRequest{next, deadline, [this, shared, on_flushed](bool flushed) {
                                               if (!flushed) {
                                                 shared->status = writeable() ? PutStatus::kFlushDiskTimeout
                                                                              : PutStatus::kServiceNotAvailable;
                                                 shared->error = writeable() ? "flush did not complete in time"
                                                                             : error().ToString();
                                               }
-                                              done(std::move(*shared));
+                                              (*on_flushed)(std::move(*shared));
                                             }});
+    if (!taken) {
+      // Shutting down: the record is in the log but nobody will confirm its flush.
+      shared->status = PutStatus::kServiceNotAvailable;
+      shared->error = "store is shutting down";
+      (*on_flushed)(std::move(*shared));
+    }
     return;
   }
   done(std::move(result));
