@@ -17,6 +17,7 @@ AllocateService::~AllocateService() { Shutdown(); }
 
 Result<std::shared_ptr<MappedFile>> AllocateService::Build(const std::string& path, int64_t file_size) {
   TH_ASSIGN_OR_RETURN(auto file, MappedFile::Create(fs_, path, file_size, pool_));
+  if (options_.random_access) file->Advise(io::Advice::kRandom);
   // A pooled segment is written through its buffer, so its pages need no pre-faulting; under SYNC_FLUSH
   // its blocks still need writing out ahead.
   if ((!file->has_pool_buffer() || options_.sync_flush) && (options_.warm_mapped_file || options_.pre_touch)) {
@@ -84,6 +85,22 @@ void AllocateService::Run() {
       touch->PreTouch(touch->touch_requested_end());
       continue;
     }
+    std::vector<std::shared_ptr<MappedFile>> cold;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now().time_since_epoch())
+                        .count();
+      for (auto it = munlocks_.begin(); it != munlocks_.end();) {
+        if (it->first <= now) {
+          cold.push_back(std::move(it->second));
+          it = munlocks_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (auto& f : cold) f->Munlock();
     {
       std::lock_guard<std::mutex> lock(mu_);
       for (auto& [p, r] : requests_) {
@@ -123,6 +140,11 @@ void AllocateService::RequestPreTouch(std::shared_ptr<MappedFile> file) {
     touch_ = std::move(file);
   }
   Wakeup();
+}
+
+void AllocateService::ScheduleMunlock(std::shared_ptr<MappedFile> file, int64_t at_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  munlocks_.emplace_back(at_ms, std::move(file));
 }
 
 void AllocateService::OnStop() { cv_.notify_all(); }

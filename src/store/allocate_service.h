@@ -6,6 +6,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/result.h"
 #include "common/service_thread.h"
@@ -22,7 +24,8 @@ class TransientStorePool;
 struct AllocateOptions {
   bool warm_mapped_file = false;     // warmMapedFileEnable: touch, mlock, MADV_WILLNEED
   bool pre_touch = true;             // Thruster: touch every page (no mlock) even without warm-up
-  bool sync_flush = false;           // SYNC_FLUSH: msync while warming so later syncs write no metadata
+  bool sync_flush = false;           // SYNC_FLUSH: write the zeros out so later syncs write no metadata
+  bool random_access = false;        // !dataReadAheadEnable: MADV_RANDOM on every new segment
   int wait_timeout_ms = 5000;
 };
 
@@ -41,6 +44,9 @@ class AllocateService : public ServiceThread {
   // Asks the thread to pre-touch `file` up to its touch_requested_end() (async flush: pages are faulted
   // in a few steps ahead of the writer rather than a whole segment at once). Cheap; never blocks on I/O.
   void RequestPreTouch(std::shared_ptr<MappedFile> file);
+  // munlocks `file` once `at_ms` (monotonic ms) has passed: a warmed segment that filled up goes cold
+  // 6 s after the roll (spec §3 step 9, §7.5).
+  void ScheduleMunlock(std::shared_ptr<MappedFile> file, int64_t at_ms);
   // Stops the thread and destroys pre-built segments never handed out.
   void Shutdown();
 
@@ -69,6 +75,7 @@ class AllocateService : public ServiceThread {
   // Keyed by path: 20-digit names sort by offset, so begin() is the most urgent pending request.
   std::map<std::string, std::shared_ptr<Request>> requests_;
   std::shared_ptr<MappedFile> touch_;  // guarded by mu_: the segment to pre-touch next
+  std::vector<std::pair<int64_t, std::shared_ptr<MappedFile>>> munlocks_;  // guarded by mu_
 };
 
 }  // namespace thruster::store

@@ -191,7 +191,8 @@ CommitLog::CommitLog(io::FileSystem* fs, const MessageStoreConfig& config, Check
       allocator_(std::make_unique<AllocateService>(
           fs, pool_.get(),
           AllocateOptions{config.warm_maped_file_enable, config.pre_touch_mapped_file,
-                          config.flush_disk_type == FlushDiskType::kSync, 5000})),
+                          config.flush_disk_type == FlushDiskType::kSync, !config.data_read_ahead_enable,
+                          5000})),
       queue_(fs, config.CommitLogDir(), config.mapped_file_size_commit_log, allocator_.get(), pool_.get()),
       positional_writes_(!config.transient_store_pool_enable &&
                          (config.write_without_mmap || config.flush_disk_type == FlushDiskType::kSync)),
@@ -445,6 +446,12 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
         EncodeBlank(dest.data(), static_cast<int32_t>(dest.size()));
       }
       file->AdvanceWritePos(static_cast<int32_t>(dest.size()));
+    }
+    if (config_.warm_maped_file_enable) {
+      int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count();
+      allocator_->ScheduleMunlock(file, now_ms + 6000);
     }
     file_r = queue_.GetLastMappedFile(0);
     if (!file_r.ok()) {

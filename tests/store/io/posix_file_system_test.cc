@@ -1,6 +1,7 @@
 #include "store/io/posix_file_system.h"
 
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include "common/coding.h"
@@ -89,6 +90,34 @@ TEST(MappedFilePreTouchTest, ConcurrentPreTouchKeepsWrittenBytes) {
     }
   }
   EXPECT_EQ(file->touched_end() <= kSize, true);
+}
+
+}  // namespace
+}  // namespace thruster::store
+
+namespace thruster::store {
+namespace {
+
+int64_t LockedKb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmLck:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
+TEST(MappedFileWarmTest, WarmUpLocksTheSegmentAndMunlockReleasesIt) {
+  thruster::testing::TempDir dir;
+  io::PosixFileSystem fs;
+  auto f = MappedFile::Create(&fs, io::JoinPath(dir.path(), OffsetToFileName(0)), 4 << 20);
+  ASSERT_TRUE(f.ok());
+  int64_t before = LockedKb();
+  (*f)->Warm(/*sync_flush=*/false, /*lock=*/true);
+  int64_t locked = LockedKb();
+  if (locked - before < 4096) GTEST_SKIP() << "mlock refused here (RLIMIT_MEMLOCK)";
+  (*f)->Munlock();
+  EXPECT_LE(LockedKb(), before);
 }
 
 }  // namespace
