@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <future>
 
 #include "common/coding.h"
@@ -111,10 +112,28 @@ class CommitLog::GroupCommitService final : public ServiceThread {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!accepting_) return false;
+      watched_.emplace_back(req.deadline_ns, req.pending);
       writes_.push_back(std::move(req));
     }
     Wakeup();
     return true;
+  }
+
+  // Completes with FLUSH_DISK_TIMEOUT every request whose deadline passed while a sync hangs (RocketMQ's
+  // FlushDiskWatcher). Deadlines grow with arrival (one timeout for all), so the front expires first.
+  void ExpireOverdue(int64_t now_ns) {
+    std::vector<std::shared_ptr<PendingFlush>> overdue;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      while (!watched_.empty() &&
+             (watched_.front().second->completed.load(std::memory_order_acquire) || watched_.front().first <= now_ns)) {
+        if (!watched_.front().second->completed.load(std::memory_order_acquire)) {
+          overdue.push_back(std::move(watched_.front().second));
+        }
+        watched_.pop_front();
+      }
+    }
+    for (auto& p : overdue) p->Complete(false);
   }
 
  protected:
@@ -162,7 +181,7 @@ class CommitLog::GroupCommitService final : public ServiceThread {
       requests_ += static_cast<int64_t>(reads_.size());
       sync_ns_ += log_->clock_->MonotonicNs() - t0;
     }
-    for (auto& r : reads_) r.done(flushed >= r.next_offset);
+    for (auto& r : reads_) r.pending->Complete(flushed >= r.next_offset);
     reads_.clear();
     int64_t ts = log_->queue_.store_timestamp();
     if (ts > 0) log_->checkpoint_->set_physic_msg_timestamp(ts);
@@ -171,9 +190,29 @@ class CommitLog::GroupCommitService final : public ServiceThread {
   CommitLog* log_;
   std::mutex mu_;
   std::vector<FlushRequest> writes_;  // guarded by mu_
+  std::deque<std::pair<int64_t, std::shared_ptr<PendingFlush>>> watched_;  // guarded by mu_
   bool accepting_ = true;             // guarded by mu_
   std::vector<FlushRequest> reads_;   // confined to this thread
   int64_t groups_ = 0, requests_ = 0, sync_ns_ = 0;  // confined to this thread (debug statistics)
+};
+
+// `flush-watcher`: times out sync puts whose flush hangs past syncFlushTimeout.
+class CommitLog::FlushWatcher final : public ServiceThread {
+ public:
+  FlushWatcher(CommitLog* log, GroupCommitService* gc) : ServiceThread("flush-watcher"), log_(log), gc_(gc) {}
+  ~FlushWatcher() override { Stop(); }
+
+ protected:
+  void Run() override {
+    while (!stopped()) {
+      WaitForRunning(10);
+      gc_->ExpireOverdue(log_->clock_->MonotonicNs());
+    }
+  }
+
+ private:
+  CommitLog* log_;
+  GroupCommitService* gc_;
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -217,6 +256,8 @@ Status CommitLog::Start() {
   if (config_.flush_disk_type == FlushDiskType::kSync) {
     group_commit_service_ = std::make_unique<GroupCommitService>(this);
     group_commit_service_->Start();
+    flush_watcher_ = std::make_unique<FlushWatcher>(this, group_commit_service_.get());
+    flush_watcher_->Start();
   } else {
     flush_service_ = std::make_unique<FlushService>(this);
     flush_service_->Start();
@@ -236,6 +277,7 @@ void CommitLog::Shutdown() {
   if (commit_service_) commit_service_->Stop();
   if (flush_service_) flush_service_->Stop();
   if (group_commit_service_) group_commit_service_->Stop();
+  if (flush_watcher_) flush_watcher_->Stop();
   if (started_ && writeable()) {
     if (pool_ != nullptr) {
       for (int i = 0; i < 10 && !CommitOnce(0); ++i) {
@@ -525,19 +567,19 @@ void CommitLog::HandleDiskFlush(PutResult result, const MessageToStore& msg, std
     int64_t deadline = clock_->MonotonicNs() + int64_t{config_.sync_flush_timeout} * 1000000;
     auto shared = std::make_shared<PutResult>(std::move(result));
     auto on_flushed = std::make_shared<std::function<void(PutResult)>>(std::move(done));
-    bool taken = group_commit_service_->Add(FlushRequest{next, deadline, [this, shared, on_flushed](bool flushed) {
-                                              if (!flushed) {
-                                                shared->status = writeable() ? PutStatus::kFlushDiskTimeout
-                                                                             : PutStatus::kServiceNotAvailable;
-                                                shared->error = writeable() ? "flush did not complete in time"
-                                                                            : error().ToString();
-                                              }
-                                              (*on_flushed)(std::move(*shared));
-                                            }});
-    if (!taken) {
+    auto pending = std::make_shared<PendingFlush>();
+    pending->done = [this, shared, on_flushed](bool flushed) {
+      if (!flushed) {
+        shared->status = writeable() ? PutStatus::kFlushDiskTimeout : PutStatus::kServiceNotAvailable;
+        shared->error = writeable() ? "flush did not complete within syncFlushTimeout" : error().ToString();
+      }
+      (*on_flushed)(std::move(*shared));
+    };
+    if (!group_commit_service_->Add(FlushRequest{next, deadline, pending})) {
       // Shutting down: the record is in the log but nobody will confirm its flush.
       shared->status = PutStatus::kServiceNotAvailable;
       shared->error = "store is shutting down";
+      pending->done = nullptr;
       (*on_flushed)(std::move(*shared));
     }
     return;

@@ -128,16 +128,27 @@ class CommitLog {
   Status FlushAll();
 
   // Completion of a waiting sync-flush put (registered by AsyncPutMessage under SYNC_FLUSH).
+  // Completes exactly once: by the group commit (flushed or not) or by the watcher at the deadline.
+  struct PendingFlush {
+    std::atomic<bool> completed{false};
+    std::function<void(bool flushed)> done;
+    bool Complete(bool flushed) {
+      if (completed.exchange(true, std::memory_order_acq_rel)) return false;
+      done(flushed);
+      return true;
+    }
+  };
   struct FlushRequest {
     int64_t next_offset;
     int64_t deadline_ns;
-    std::function<void(bool flushed)> done;
+    std::shared_ptr<PendingFlush> pending;
   };
 
  private:
   class FlushService;
   class CommitService;
   class GroupCommitService;
+  class FlushWatcher;
 
   // Encodes outside the lock into a thread-local buffer, then appends under the put lock.
   PutResult Append(const MessageToStore& msg, bool batch);
@@ -170,6 +181,7 @@ class CommitLog {
   std::unique_ptr<FlushService> flush_service_;
   std::unique_ptr<CommitService> commit_service_;
   std::unique_ptr<GroupCommitService> group_commit_service_;
+  std::unique_ptr<FlushWatcher> flush_watcher_;
   bool started_ = false;
   bool shut_down_ = false;
 };

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <future>
 #include <thread>
 
 #include "common/coding.h"
@@ -300,6 +301,22 @@ TEST_F(CommitLogTest, FailedFlushTurnsStoreReadOnly) {
   PutResult later = Put("later");
   EXPECT_EQ(later.status, PutStatus::kServiceNotAvailable);
   EXPECT_NE(later.error.find("injected fault"), std::string::npos) << later.error;
+}
+
+TEST_F(CommitLogTest, HangingSyncAnswersFlushDiskTimeoutAfterSyncFlushTimeout) {
+  config_.flush_disk_type = FlushDiskType::kSync;
+  config_.sync_flush_timeout = 100;
+  Open();
+  ASSERT_TRUE(Put("before").ok());
+  fs_.SetSyncDelayMs(1500);
+  auto t0 = std::chrono::steady_clock::now();
+  std::promise<PutResult> p;
+  log_->AsyncPutMessage(Msg("slow"), [&](PutResult r) { p.set_value(std::move(r)); });
+  PutResult r = p.get_future().get();
+  auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  EXPECT_EQ(r.status, PutStatus::kFlushDiskTimeout);
+  EXPECT_LT(waited.count(), 1000);  // answered by the watcher, not when the sync finally returned
+  fs_.SetSyncDelayMs(0);
 }
 
 TEST_F(CommitLogTest, SegmentCreationFailureIsReportedNotFatal) {

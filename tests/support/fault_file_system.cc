@@ -1,6 +1,8 @@
 #include "tests/support/fault_file_system.h"
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 
 namespace thruster::testing {
 
@@ -13,6 +15,7 @@ class FaultRegion final : public MappedRegion {
   std::span<std::byte> bytes() override { return base_->bytes(); }
   Status Sync(size_t b, size_t e) override {
     TH_RETURN_IF_ERROR(fs_->Check(FaultFileSystem::Op::kSync, base_->path()));
+    if (int ms = fs_->sync_delay_ms(); ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     return base_->Sync(b, e);
   }
   Status Lock() override { return base_->Lock(); }

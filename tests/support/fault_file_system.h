@@ -24,6 +24,9 @@ class FaultFileSystem : public store::io::FileSystem {
   // Every call of any operation on a path containing `substr` fails (empty: stop).
   void FailPaths(std::string substr);
   void ClearFaults();
+  // Every sync sleeps this long first (a hanging disk).
+  void SetSyncDelayMs(int ms) { sync_delay_ms_.store(ms); }
+  int sync_delay_ms() const { return sync_delay_ms_.load(); }
   int CallsForTesting(Op op);
   void SimulatePowerLoss();
   MemFileSystem* mem() { return dynamic_cast<MemFileSystem*>(base_.get()); }
@@ -54,6 +57,7 @@ class FaultFileSystem : public store::io::FileSystem {
   std::map<Op, int> calls_;
   std::map<Op, int> fail_at_;
   std::string fail_paths_;
+  std::atomic<int> sync_delay_ms_{0};
 };
 
 }  // namespace thruster::testing
