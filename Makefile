@@ -4,7 +4,7 @@ RELEASE_DIR := build/release
 TEST_DIR := build/asan
 DATA_DIR ?= ./data/store
 
-.PHONY: deps build test test-tsan run bench bench-store clean format
+.PHONY: deps build test test-tsan run bench bench-store bench-peers clean format
 
 deps:
 	@bash scripts/install-deps.sh
@@ -40,6 +40,15 @@ run: build
 bench: build
 	$(RELEASE_DIR)/bench/store/thruster_store_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 	$(RELEASE_DIR)/apps/thruster bench store --dir build/bench-store --messages 2000000 --size 1024
+
+# Thruster against Redis Streams and NATS JetStream, one table (bench/peers/README.md). Installs the peers from
+# Debian on first use. PEERS_ARGS=--quick for a smoke test; PEERS_BUILD=0 to skip `make build`.
+PEERS_BUILD ?= 1
+bench-peers:
+ifeq ($(PEERS_BUILD),1)
+	-@$(MAKE) --no-print-directory build
+endif
+	bash bench/peers/run.sh $(PEERS_ARGS)
 
 clean:
 	rm -rf build
