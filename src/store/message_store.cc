@@ -531,6 +531,7 @@ GetMessageResult MessageStore::GetMessage(std::string_view, std::string_view top
   r.status = GetMessageStatus::kNoMatchedMessage;
   r.next_begin_offset = offset;
   int64_t removed_segment_end = -1;  // skip units pointing into a segment already deleted
+  std::shared_ptr<MappedFile> seg;
   auto bytes = units->bytes;
   for (size_t pos = 0; pos + cq_format::kEntrySize <= bytes.size() && pos < scan_limit;
        pos += cq_format::kEntrySize) {
@@ -553,7 +554,12 @@ GetMessageResult MessageStore::GetMessage(std::string_view, std::string_view top
     if (phys < 0 || size <= 0 || (phys == 0 && size == cq_format::kPreBlankSize)) continue;  // filler
     if (phys < removed_segment_end) continue;
     if (filter != nullptr && !filter->Matches(tags_code)) continue;
-    auto msg = commit_log_->GetMessage(phys, size);
+    // Consecutive units mostly point into the same segment: look it up once.
+    if (seg == nullptr || phys < seg->base_offset() || phys >= seg->base_offset() + seg->file_size()) {
+      seg = commit_log_->queue().FindMappedFileByOffset(phys);
+    }
+    std::optional<SelectResult> msg;
+    if (seg != nullptr) msg = seg->Select(static_cast<int32_t>(phys - seg->base_offset()), size);
     if (!msg) {
       if (r.messages.empty()) r.status = GetMessageStatus::kMessageWasRemoving;
       removed_segment_end = commit_log_->RollNextFile(phys);
