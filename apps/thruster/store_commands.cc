@@ -51,7 +51,7 @@ int Fail(std::string_view cmd, const Status& s) {
   return 2;
 }
 
-// ---------------------------------------------------------------- info
+// ---- info
 
 json HeaderJson(const store::index_format::Header& h) {
   return {{"begin_timestamp", h.begin_timestamp},
@@ -167,7 +167,7 @@ int Info(const StoreOptions& o) {
   return 0;
 }
 
-// ---------------------------------------------------------------- dump
+// ---- dump
 
 std::string Printable(std::string_view s) {
   std::string out;
@@ -349,7 +349,7 @@ int Dump(const StoreOptions& o) {
   return DumpQueue(o);
 }
 
-// ---------------------------------------------------------------- verify
+// ---- verify
 
 int Verify(const StoreOptions& o) {
   store::VerifyOptions vo;
@@ -412,7 +412,7 @@ int Verify(const StoreOptions& o) {
   return rep.ok ? 0 : 1;
 }
 
-// ---------------------------------------------------------------- recover
+// ---- recover
 
 int Recover(const StoreOptions& o) {
   auto* fs = store::io::DefaultFileSystem();
@@ -451,6 +451,9 @@ int Recover(const StoreOptions& o) {
   int64_t max_phys = ms.GetMaxPhyOffset();
   size_t queues = ms.ListQueues().size();
   ms.Shutdown();
+  // Shutdown() removes `abort` only after a Start(); an abnormal stop stays
+  // marked, so the broker's next start re-checks the tail as well.
+  bool abort_after = fs->Exists(config.AbortPath());
   double total =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
           .count();
@@ -461,6 +464,7 @@ int Recover(const StoreOptions& o) {
               {"mode", rep.last_exit_ok ? "normal" : "abnormal"},
               {"last_exit_ok", rep.last_exit_ok},
               {"abort_present", abort_before},
+              {"abort_after", abort_after},
               {"files_scanned", cl.files_scanned},
               {"records", cl.records},
               {"bytes_truncated", cl.bytes_truncated},
@@ -477,6 +481,10 @@ int Recover(const StoreOptions& o) {
     fmt::print("recovery    {} ({})\n",
                rep.last_exit_ok ? "normal" : "abnormal",
                abort_before ? "abort file present" : "no abort file");
+    if (abort_after)
+      fmt::print(
+          "            abort file left in place: the next start recovers "
+          "abnormally too\n");
     fmt::print("scanned     {} file(s), {} record(s) in {:.3f} s\n",
                cl.files_scanned, cl.records, cl.seconds);
     fmt::print("truncated   {} bytes\n", cl.bytes_truncated);

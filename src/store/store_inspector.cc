@@ -128,8 +128,13 @@ Result<StoreGeometry> DetectStoreGeometry(io::FileSystem* fs,
   return g;
 }
 
-// ----------------------------------------------------------------
-// CommitLogReader
+// ---- CommitLogReader
+
+bool IsEndOfData(std::span<const std::byte> rest) {
+  constexpr size_t kCutMark = 8;  // TOTALSIZE and MAGICCODE zeroed
+  if (rest.size() >= kCutMark && AllZero(rest.first(kCutMark))) return true;
+  return AllZero(rest);
+}
 
 Result<std::unique_ptr<CommitLogReader>> CommitLogReader::Open(
     io::FileSystem* fs, const std::string& dir) {
@@ -189,7 +194,7 @@ CommitLogReader::WalkEnd CommitLogReader::Walk(int64_t from, bool check_crc,
         break;
       }
       if (c.status != RecordStatus::kOk || c.record.phys_offset != phys) {
-        if (!AllZero(m.subspan(static_cast<size_t>(pos)))) {
+        if (!IsEndOfData(m.subspan(static_cast<size_t>(pos)))) {
           end.ok = false;
           end.error_offset = phys;
           end.error =
@@ -210,8 +215,7 @@ CommitLogReader::WalkEnd CommitLogReader::Walk(int64_t from, bool check_crc,
   return end;
 }
 
-// ---------------------------------------------------------------- consume
-// queues
+// ---- consume queues
 
 Result<std::vector<QueueId>> ListQueues(io::FileSystem* fs,
                                         const std::string& root) {
@@ -274,7 +278,7 @@ void ConsumeQueueReader::Walk(int64_t from, const UnitFn& fn) const {
   }
 }
 
-// ---------------------------------------------------------------- index files
+// ---- index files
 
 Result<std::vector<std::string>> ListIndexFiles(io::FileSystem* fs,
                                                 const std::string& root) {
@@ -335,7 +339,7 @@ int32_t IndexFileReader::SlotAt(int32_t slot) const {
   return LoadBE<int32_t>(region_->bytes().data() + pos);
 }
 
-// ---------------------------------------------------------------- InspectStore
+// ---- InspectStore
 
 Result<StoreInfo> InspectStore(io::FileSystem* fs, const std::string& root,
                                std::optional<IndexGeometry> index_geometry) {

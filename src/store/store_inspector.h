@@ -24,8 +24,7 @@
 // as torn). Layouts: spec §1, §2, §4, §5, §6.
 namespace thruster::store {
 
-// ---------------------------------------------------------------- sizes taken
-// from the files
+// ---- sizes taken from the files
 
 // Slots and entries of an IndexFile, which its header does not record.
 struct IndexGeometry {
@@ -52,8 +51,14 @@ struct StoreGeometry {
 Result<StoreGeometry> DetectStoreGeometry(io::FileSystem* fs,
                                           const std::string& root);
 
-// ---------------------------------------------------------------- the
-// CommitLog
+// ---- the CommitLog
+
+// Whether the bytes from a position where no valid record starts to the end of
+// its segment are the end of data rather than corruption: all zero (never
+// written), or starting with 8 zero bytes, the mark recovery leaves where it
+// cut a torn or corrupt tail (spec §10.5); the stale bytes behind such a cut
+// are not data.
+bool IsEndOfData(std::span<const std::byte> rest);
 
 struct SegmentInfo {
   std::string name;
@@ -113,8 +118,7 @@ class CommitLogReader {
   std::vector<std::unique_ptr<io::MappedRegion>> regions_;
 };
 
-// ---------------------------------------------------------------- consume
-// queues and index files
+// ---- consume queues and index files
 
 struct QueueId {
   std::string topic;
@@ -199,8 +203,7 @@ class IndexFileReader {
 Result<std::vector<std::string>> ListIndexFiles(io::FileSystem* fs,
                                                 const std::string& root);
 
-// ---------------------------------------------------------------- `thruster
-// store info`
+// ---- `thruster store info`
 
 struct QueueInfo {
   QueueId queue;

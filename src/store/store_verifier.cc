@@ -104,9 +104,9 @@ Result<CommitLogVerifyReport> VerifyCommitLog(
         rep.end_offset = *base + pos;
         continue;
       }
-      // Not a record: the end of data if everything after it is zero, else
-      // corruption.
-      if (!AllZero(m.subspan(static_cast<size_t>(pos)))) {
+      // Not a record: the end of data if never written or cut by recovery,
+      // else corruption.
+      if (!IsEndOfData(m.subspan(static_cast<size_t>(pos)))) {
         fail(path, phys, fmt::format("invalid record ({})", c.error));
         return rep;
       }
