@@ -9,6 +9,8 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   thruster::cli::AddStoreCommands(app, &exit_code);
   thruster::cli::AddBenchCommands(app, &exit_code);
+  thruster::cli::AddAdminCommands(app, &exit_code);
+  thruster::cli::AddNetBenchCommands(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

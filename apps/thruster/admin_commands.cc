@@ -1,0 +1,601 @@
+// `thruster admin <command>`: mqadmin's everyday commands, with its command
+// names and option letters, over the client library (src/client/). Tables by
+// default, one JSON document with --json. Exit status 1 with a one-line reason
+// on stderr when the name server or a broker cannot be reached, the topic or
+// group does not exist, or a broker refuses.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "client/admin_client.h"
+#include "client/client_instance.h"
+#include "common/logging.h"
+#include "remoting/json.h"
+#include "store/message.h"
+#include "thruster/commands.h"
+
+namespace thruster::cli {
+namespace {
+
+using nlohmann::json;
+
+struct AdminArgs {
+  std::string namesrv = "127.0.0.1:9876";
+  bool json = false;
+  std::string topic;
+  std::string cluster;
+  std::string broker;
+  std::string group;
+  std::string key;
+  std::string msg_id;
+  std::string timestamp;
+  int32_t read_queues = 8;
+  int32_t write_queues = 8;
+  int32_t perm = 6;
+  bool order = false;
+  int32_t queue_id = 0;
+  int64_t offset = 0;
+  bool force = true;
+};
+
+// A text table: columns padded to their widest cell.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) {
+    rows_.push_back(std::move(header));
+  }
+  void Add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  void Print() const {
+    std::vector<size_t> w;
+    for (const auto& r : rows_) {
+      if (w.size() < r.size()) w.resize(r.size());
+      for (size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], r[i].size());
+    }
+    for (const auto& r : rows_) {
+      std::string line;
+      for (size_t i = 0; i < r.size(); ++i) {
+        line += r[i];
+        if (i + 1 < r.size()) line.append(w[i] - r[i].size() + 2, ' ');
+      }
+      fmt::print("{}\n", line);
+    }
+  }
+
+ private:
+  std::vector<std::vector<std::string>> rows_;
+};
+
+std::string FormatTime(int64_t ms) {
+  if (ms <= 0) return "-";
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  return fmt::format("{},{:03}", buf, ms % 1000);
+}
+
+// Parses -s of resetOffsetByTime: "now", milliseconds since the epoch, or
+// mqadmin's local-time form yyyy-MM-dd#HH:mm:ss:SSS.
+std::optional<int64_t> ParseTimestamp(const std::string& s) {
+  if (s == "now")
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  if (auto v = remoting::json::ParseInt64(s)) return *v;
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(s.c_str(), "%d-%d-%d#%d:%d:%d:%d", &tm.tm_year, &tm.tm_mon,
+                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+    return std::nullopt;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  tm.tm_isdst = -1;
+  std::time_t t = std::mktime(&tm);
+  if (t == -1) return std::nullopt;
+  return static_cast<int64_t>(t) * 1000 + ms;
+}
+
+bool Printable(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') return false;
+  }
+  return true;
+}
+
+std::string Hex(std::string_view s, size_t max) {
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < max; ++i)
+    out += fmt::format("{:02X}", static_cast<unsigned char>(s[i]));
+  if (s.size() > max) out += "...";
+  return out;
+}
+
+std::string Prop(const client::MessageInfo& m, std::string_view name) {
+  auto it = m.properties.find(name);
+  return it == m.properties.end() ? std::string() : it->second;
+}
+
+json MessageJson(const client::MessageInfo& m) {
+  json props = json::object();
+  for (const auto& [k, v] : m.properties) props[k] = v;
+  json j = {{"msgId", m.MsgId()},
+            {"offsetMsgId", m.offset_msg_id},
+            {"topic", m.topic},
+            {"tags", Prop(m, store::prop::kTags)},
+            {"keys", Prop(m, store::prop::kKeys)},
+            {"queueId", m.queue_id},
+            {"queueOffset", m.queue_offset},
+            {"commitLogOffset", m.phys_offset},
+            {"storeSize", m.store_size},
+            {"reconsumeTimes", m.reconsume_times},
+            {"bornTimestamp", m.born_timestamp},
+            {"storeTimestamp", m.store_timestamp},
+            {"bornHost", m.born_host},
+            {"storeHost", m.store_host},
+            {"sysFlag", m.sys_flag},
+            {"flag", m.flag},
+            {"bodyCRC", m.body_crc},
+            {"bodyLength", m.body.size()},
+            {"properties", props}};
+  if (Printable(m.body)) {
+    j["body"] = m.body;
+  } else {
+    j["bodyHex"] = Hex(m.body, m.body.size());
+  }
+  return j;
+}
+
+void PrintMessage(const client::MessageInfo& m) {
+  auto line = [](std::string_view k, const std::string& v) {
+    fmt::print("{:<21}{}\n", fmt::format("{}:", k), v);
+  };
+  line("OffsetID", m.offset_msg_id);
+  line("MsgId", m.MsgId());
+  line("Topic", m.topic);
+  line("Tags", fmt::format("[{}]", Prop(m, store::prop::kTags)));
+  line("Keys", fmt::format("[{}]", Prop(m, store::prop::kKeys)));
+  line("Queue ID", std::to_string(m.queue_id));
+  line("Queue Offset", std::to_string(m.queue_offset));
+  line("CommitLog Offset", std::to_string(m.phys_offset));
+  line("Reconsume Times", std::to_string(m.reconsume_times));
+  line("Born Timestamp", FormatTime(m.born_timestamp));
+  line("Store Timestamp", FormatTime(m.store_timestamp));
+  line("Born Host", m.born_host);
+  line("Store Host", m.store_host);
+  line("System Flag", std::to_string(m.sys_flag));
+  std::string props = "{";
+  for (const auto& [k, v] : m.properties) {
+    if (props.size() > 1) props += ", ";
+    props += k + "=" + v;
+  }
+  line("Properties", props + "}");
+  line("Body Length", std::to_string(m.body.size()));
+  if (Printable(m.body)) {
+    line("Message Body",
+         m.body.size() > 4096 ? m.body.substr(0, 4096) + "..." : m.body);
+  } else {
+    line("Message Body (hex)", Hex(m.body, 256));
+  }
+}
+
+using Command = std::function<Status(const AdminArgs&, client::AdminClient&)>;
+
+// Starts a client on -n, runs `cmd`, maps a failure to exit status 1.
+int Run(std::string_view name, const AdminArgs& a, const Command& cmd) {
+  client::ClientOptions o;
+  o.namesrv_addr = a.namesrv;
+  o.heartbeat_interval_ms = 0;
+  o.instance_name = "admin";
+  client::ClientInstance instance(o);
+  Status s = instance.Start();
+  if (s.ok()) {
+    client::AdminClient admin(&instance);
+    s = cmd(a, admin);
+  }
+  instance.Stop();
+  if (!s.ok()) {
+    fmt::print(stderr, "thruster admin {}: {}\n", name, s.message());
+    return 1;
+  }
+  return 0;
+}
+
+Status UpdateTopic(const AdminArgs& a, client::AdminClient& admin) {
+  if (a.broker.empty() == a.cluster.empty())
+    return Status::InvalidArgument(
+        "give exactly one of -b BROKER_ADDR and -c CLUSTER");
+  remoting::TopicConfig tc;
+  tc.topic_name = a.topic;
+  tc.read_queue_nums = a.read_queues;
+  tc.write_queue_nums = a.write_queues;
+  tc.perm = a.perm;
+  tc.order = a.order;
+  TH_ASSIGN_OR_RETURN(auto addrs, admin.CreateTopic(tc, a.broker, a.cluster));
+  if (a.json) {
+    fmt::print("{}\n",
+               json{{"topic", a.topic},
+                    {"readQueueNums", a.read_queues},
+                    {"writeQueueNums", a.write_queues},
+                    {"perm", a.perm},
+                    {"order", a.order},
+                    {"brokers", addrs}}
+                   .dump(-1, ' ', false, json::error_handler_t::replace));
+    return Status::OK();
+  }
+  for (const auto& addr : addrs)
+    fmt::print("create topic to {} success.\n", addr);
+  fmt::print(
+      "TopicConfig [topicName={}, readQueueNums={}, writeQueueNums={}, "
+      "perm={}, order={}]\n",
+      a.topic, a.read_queues, a.write_queues, a.perm, a.order);
+  return Status::OK();
+}
+
+Status DeleteTopic(const AdminArgs& a, client::AdminClient& admin) {
+  TH_ASSIGN_OR_RETURN(auto addrs, admin.DeleteTopic(a.topic, a.cluster));
+  if (a.json) {
+    fmt::print("{}\n", json{{"topic", a.topic}, {"brokers", addrs}}.dump(
+                           -1, ' ', false, json::error_handler_t::replace));
+  } else {
+    for (const auto& addr : addrs)
+      fmt::print("delete topic [{}] from broker {} success.\n", a.topic, addr);
+    fmt::print("delete topic [{}] from name server success.\n", a.topic);
+  }
+  return Status::OK();
+}
+
+Status TopicList(const AdminArgs& a, client::AdminClient& admin) {
+  TH_ASSIGN_OR_RETURN(auto topics, admin.TopicList());
+  if (a.json) {
+    fmt::print("{}\n", json{{"topicList", topics}}.dump(
+                           -1, ' ', false, json::error_handler_t::replace));
+  } else {
+    for (const auto& t : topics) fmt::print("{}\n", t);
+  }
+  return Status::OK();
+}
+
+Status TopicRoute(const AdminArgs& a, client::AdminClient& admin) {
+  TH_ASSIGN_OR_RETURN(auto route, admin.TopicRoute(a.topic));
+  if (a.json) {
+    fmt::print("{}\n", remoting::json::Write(route.ToJson(false)));
+    return Status::OK();
+  }
+  Table brokers({"#Cluster", "#Broker Name", "#BID", "#Addr"});
+  for (const auto& bd : route.broker_datas)
+    for (const auto& [id, addr] : bd.broker_addrs)
+      brokers.Add({bd.cluster, bd.broker_name, std::to_string(id), addr});
+  brokers.Print();
+  fmt::print("\n");
+  Table queues({"#Broker Name", "#Read Queues", "#Write Queues", "#Perm"});
+  for (const auto& qd : route.queue_datas)
+    queues.Add({qd.broker_name, std::to_string(qd.read_queue_nums),
+                std::to_string(qd.write_queue_nums), std::to_string(qd.perm)});
+  queues.Print();
+  return Status::OK();
+}
+
+Status TopicStatus(const AdminArgs& a, client::AdminClient& admin) {
+  TH_ASSIGN_OR_RETURN(auto stats, admin.TopicStatus(a.topic));
+  if (a.json) {
+    json arr = json::array();
+    for (const auto& s : stats)
+      arr.push_back({{"brokerName", s.queue.broker_name},
+                     {"queueId", s.queue.queue_id},
+                     {"minOffset", s.min_offset},
+                     {"maxOffset", s.max_offset},
+                     {"lastUpdateTimestamp", s.last_update_timestamp}});
+    fmt::print("{}\n", json{{"topic", a.topic}, {"queues", arr}}.dump(
+                           -1, ' ', false, json::error_handler_t::replace));
+    return Status::OK();
+  }
+  Table t(
+      {"#Broker Name", "#QID", "#Min Offset", "#Max Offset", "#Last Updated"});
+  for (const auto& s : stats)
+    t.Add({s.queue.broker_name, std::to_string(s.queue.queue_id),
+           std::to_string(s.min_offset), std::to_string(s.max_offset),
+           FormatTime(s.last_update_timestamp)});
+  t.Print();
+  return Status::OK();
+}
+
+Status PrintMessages(const AdminArgs& a,
+                     const std::vector<client::MessageInfo>& msgs) {
+  if (a.json) {
+    json arr = json::array();
+    for (const auto& m : msgs) arr.push_back(MessageJson(m));
+    fmt::print("{}\n", json{{"messages", arr}}.dump(
+                           -1, ' ', false, json::error_handler_t::replace));
+    return Status::OK();
+  }
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    if (i > 0) fmt::print("\n");
+    PrintMessage(msgs[i]);
+  }
+  return Status::OK();
+}
+
+Status QueryMsgById(const AdminArgs& a, client::AdminClient& admin) {
+  TH_ASSIGN_OR_RETURN(auto msgs, admin.QueryMsgById(a.msg_id, a.topic));
+  return PrintMessages(a, msgs);
+}
+
+Status QueryMsgByKey(const AdminArgs& a, client::AdminClient& admin) {
+  TH_ASSIGN_OR_RETURN(auto msgs, admin.QueryMsgByKey(a.topic, a.key));
+  if (a.json) return PrintMessages(a, msgs);
+  Table t({"#Message ID", "#QID", "#Offset", "#Store Time"});
+  for (const auto& m : msgs)
+    t.Add({m.MsgId(), std::to_string(m.queue_id),
+           std::to_string(m.queue_offset), FormatTime(m.store_timestamp)});
+  t.Print();
+  return Status::OK();
+}
+
+Status QueryMsgByOffset(const AdminArgs& a, client::AdminClient& admin) {
+  TH_ASSIGN_OR_RETURN(
+      auto m, admin.QueryMsgByOffset(a.topic, a.broker, a.queue_id, a.offset));
+  return PrintMessages(a, {m});
+}
+
+Status ConsumerProgress(const AdminArgs& a, client::AdminClient& admin) {
+  TH_ASSIGN_OR_RETURN(auto stats, admin.ConsumerProgress(a.group, a.topic));
+  if (a.json) {
+    json arr = json::array();
+    for (const auto& q : stats.queues)
+      arr.push_back({{"topic", q.queue.topic},
+                     {"brokerName", q.queue.broker_name},
+                     {"queueId", q.queue.queue_id},
+                     {"brokerOffset", q.broker_offset},
+                     {"consumerOffset", q.consumer_offset},
+                     {"pullOffset", q.pull_offset},
+                     {"diff", q.broker_offset - q.consumer_offset},
+                     {"lastTimestamp", q.last_timestamp}});
+    fmt::print("{}\n",
+               json{{"group", a.group},
+                    {"consumeTps", stats.consume_tps},
+                    {"diffTotal", stats.Diff()},
+                    {"queues", arr}}
+                   .dump(-1, ' ', false, json::error_handler_t::replace));
+    return Status::OK();
+  }
+  Table t({"#Topic", "#Broker Name", "#QID", "#Broker Offset",
+           "#Consumer Offset", "#Diff", "#LastTime"});
+  for (const auto& q : stats.queues)
+    t.Add({q.queue.topic, q.queue.broker_name, std::to_string(q.queue.queue_id),
+           std::to_string(q.broker_offset), std::to_string(q.consumer_offset),
+           std::to_string(q.broker_offset - q.consumer_offset),
+           FormatTime(q.last_timestamp)});
+  t.Print();
+  fmt::print("\nConsume TPS: {:.2f}\nDiff Total: {}\n", stats.consume_tps,
+             stats.Diff());
+  return Status::OK();
+}
+
+Status ConsumerConnection(const AdminArgs& a, client::AdminClient& admin) {
+  TH_ASSIGN_OR_RETURN(auto info, admin.ConsumerConnection(a.group));
+  if (a.json) {
+    json conns = json::array();
+    for (const auto& c : info.connections)
+      conns.push_back({{"clientId", c.client_id},
+                       {"clientAddr", c.client_addr},
+                       {"language", c.language},
+                       {"version", c.version}});
+    fmt::print("{}\n",
+               json{{"group", a.group},
+                    {"connections", conns},
+                    {"subscriptions", info.subscriptions},
+                    {"consumeType", info.consume_type},
+                    {"messageModel", info.message_model},
+                    {"consumeFromWhere", info.consume_from_where}}
+                   .dump(-1, ' ', false, json::error_handler_t::replace));
+    return Status::OK();
+  }
+  Table t({"#", "#ClientId", "#ClientAddr", "#Language", "#Version"});
+  int i = 0;
+  for (const auto& c : info.connections)
+    t.Add({std::to_string(++i), c.client_id, c.client_addr, c.language,
+           std::to_string(c.version)});
+  t.Print();
+  fmt::print("\nBelow is subscription:\n");
+  Table s({"#", "#Topic", "#SubExpression"});
+  i = 0;
+  for (const auto& [topic, expr] : info.subscriptions)
+    s.Add({std::to_string(++i), topic, expr});
+  s.Print();
+  fmt::print("\nConsumeType: {}\nMessageModel: {}\nConsumeFromWhere: {}\n",
+             info.consume_type, info.message_model, info.consume_from_where);
+  return Status::OK();
+}
+
+std::string Runtime(const client::ClusterBroker& b, const std::string& key) {
+  auto it = b.runtime.find(key);
+  if (it == b.runtime.end()) return "-";
+  std::string v = it->second;
+  if (auto sp = v.find(' '); sp != std::string::npos)
+    v.resize(sp);  // first window of a TPS triple
+  return v;
+}
+
+Status ClusterList(const AdminArgs& a, client::AdminClient& admin) {
+  TH_ASSIGN_OR_RETURN(auto rows, admin.ClusterList());
+  if (a.json) {
+    json arr = json::array();
+    for (const auto& b : rows) {
+      json j = {{"cluster", b.cluster},
+                {"brokerName", b.broker_name},
+                {"brokerId", b.broker_id},
+                {"addr", b.addr},
+                {"runtime", b.runtime}};
+      if (!b.error.empty()) j["error"] = b.error;
+      arr.push_back(j);
+    }
+    fmt::print("{}\n", json{{"brokers", arr}}.dump(
+                           -1, ' ', false, json::error_handler_t::replace));
+    return Status::OK();
+  }
+  Table t({"#Cluster Name", "#Broker Name", "#BID", "#Addr", "#Version",
+           "#InTPS", "#OutTPS", "#InTotalToday", "#OutTotalToday"});
+  for (const auto& b : rows) {
+    if (!b.error.empty()) {
+      t.Add({b.cluster, b.broker_name, std::to_string(b.broker_id), b.addr,
+             "unreachable", "-", "-", "-", "-"});
+      continue;
+    }
+    t.Add({b.cluster, b.broker_name, std::to_string(b.broker_id), b.addr,
+           Runtime(b, "brokerVersionDesc"), Runtime(b, "putTps"),
+           Runtime(b, "getTransferredTps"), Runtime(b, "msgPutTotalTodayNow"),
+           Runtime(b, "msgGetTotalTodayNow")});
+  }
+  t.Print();
+  return Status::OK();
+}
+
+Status BrokerStatus(const AdminArgs& a, client::AdminClient& admin) {
+  TH_ASSIGN_OR_RETURN(auto table, admin.BrokerRuntimeInfo(a.broker));
+  if (a.json) {
+    fmt::print("{}\n", json(table).dump(-1, ' ', false,
+                                        json::error_handler_t::replace));
+    return Status::OK();
+  }
+  size_t w = 0;
+  for (const auto& [k, v] : table) w = std::max(w, k.size());
+  for (const auto& [k, v] : table) fmt::print("{:<{}}  : {}\n", k, w, v);
+  return Status::OK();
+}
+
+Status ResetOffsetByTime(const AdminArgs& a, client::AdminClient& admin) {
+  auto ts = ParseTimestamp(a.timestamp);
+  if (!ts)
+    return Status::InvalidArgument(fmt::format(
+        "bad -s '{}': use milliseconds, 'now' or yyyy-MM-dd#HH:mm:ss:SSS",
+        a.timestamp));
+  TH_ASSIGN_OR_RETURN(auto entries,
+                      admin.ResetOffsetByTime(a.group, a.topic, *ts, a.force));
+  if (a.json) {
+    json arr = json::array();
+    for (const auto& e : entries)
+      arr.push_back({{"brokerName", e.queue.broker_name},
+                     {"queueId", e.queue.queue_id},
+                     {"oldOffset", e.old_offset},
+                     {"newOffset", e.new_offset}});
+    fmt::print("{}\n",
+               json{{"group", a.group},
+                    {"topic", a.topic},
+                    {"timestamp", *ts},
+                    {"queues", arr}}
+                   .dump(-1, ' ', false, json::error_handler_t::replace));
+    return Status::OK();
+  }
+  fmt::print(
+      "rollback consumer offset by specified group [{}], topic [{}], "
+      "timestamp(ms) [{}]\n",
+      a.group, a.topic, *ts);
+  Table t({"#Broker Name", "#QID", "#Old Offset", "#New Offset"});
+  for (const auto& e : entries)
+    t.Add({e.queue.broker_name, std::to_string(e.queue.queue_id),
+           e.old_offset < 0 ? std::string("-") : std::to_string(e.old_offset),
+           std::to_string(e.new_offset)});
+  t.Print();
+  return Status::OK();
+}
+
+}  // namespace
+
+void AddAdminCommands(CLI::App& app, int* exit_code) {
+  auto* admin = app.add_subcommand(
+      "admin", "mqadmin-style administration of brokers and name servers");
+  admin->require_subcommand(1);
+  static AdminArgs a;
+  auto add = [&](const char* name, const char* help, Command cmd) {
+    auto* c = admin->add_subcommand(name, help);
+    c->add_option("-n,--namesrvAddr", a.namesrv,
+                  "name server address(es), ';'-separated")
+        ->capture_default_str();
+    c->add_flag("--json", a.json, "print one JSON document");
+    c->callback([exit_code, name, cmd] { *exit_code = Run(name, a, cmd); });
+    return c;
+  };
+
+  auto* c = add("updateTopic", "create or update a topic", UpdateTopic);
+  c->add_option("-t,--topic", a.topic, "topic name")->required();
+  c->add_option("-b,--brokerAddr", a.broker,
+                "create on this broker (host:port)");
+  c->add_option("-c,--clusterName", a.cluster,
+                "create on every master of this cluster");
+  c->add_option("-r,--readQueueNums", a.read_queues, "read queues")
+      ->capture_default_str();
+  c->add_option("-w,--writeQueueNums", a.write_queues, "write queues")
+      ->capture_default_str();
+  c->add_option("-p,--perm", a.perm,
+                "permission bits (2 write, 4 read, 6 both)")
+      ->capture_default_str();
+  c->add_option("-o,--order", a.order, "ordered topic (true/false)")
+      ->capture_default_str();
+
+  c = add("deleteTopic", "delete a topic from its brokers and the name server",
+          DeleteTopic);
+  c->add_option("-t,--topic", a.topic, "topic name")->required();
+  c->add_option("-c,--clusterName", a.cluster,
+                "only from the brokers of this cluster");
+
+  add("topicList", "list every topic the name server knows", TopicList);
+
+  c = add("topicRoute", "show a topic's route", TopicRoute);
+  c->add_option("-t,--topic", a.topic, "topic name")->required();
+
+  c = add("topicStatus", "show min/max offsets of every queue of a topic",
+          TopicStatus);
+  c->add_option("-t,--topic", a.topic, "topic name")->required();
+
+  c = add("queryMsgById", "look a message up by its offset id or unique key",
+          QueryMsgById);
+  c->add_option("-i,--msgId", a.msg_id, "offset message id or UNIQ_KEY")
+      ->required();
+  c->add_option("-t,--topic", a.topic, "topic (needed to search by UNIQ_KEY)");
+
+  c = add("queryMsgByKey", "find messages by a KEYS value", QueryMsgByKey);
+  c->add_option("-t,--topic", a.topic, "topic name")->required();
+  c->add_option("-k,--msgKey", a.key, "key")->required();
+
+  c = add("queryMsgByOffset", "read the message at a queue offset",
+          QueryMsgByOffset);
+  c->add_option("-t,--topic", a.topic, "topic name")->required();
+  c->add_option("-b,--brokerName", a.broker, "broker name")->required();
+  c->add_option("-i,--queueId", a.queue_id, "queue id")->required();
+  c->add_option("-o,--offset", a.offset, "queue offset")->required();
+
+  c = add("consumerProgress", "show a consumer group's offsets and lag",
+          ConsumerProgress);
+  c->add_option("-g,--groupName", a.group, "consumer group")->required();
+  c->add_option("-t,--topicName", a.topic, "only this topic");
+
+  c = add("consumerConnection", "show a consumer group's live connections",
+          ConsumerConnection);
+  c->add_option("-g,--consumerGroup", a.group, "consumer group")->required();
+
+  add("clusterList", "list clusters, brokers and their traffic", ClusterList);
+
+  c = add("brokerStatus", "show a broker's runtime information", BrokerStatus);
+  c->add_option("-b,--brokerAddr", a.broker, "broker address (host:port)")
+      ->required();
+
+  c = add("resetOffsetByTime",
+          "move a group's offsets on a topic to a point in time",
+          ResetOffsetByTime);
+  c->add_option("-g,--group", a.group, "consumer group")->required();
+  c->add_option("-t,--topic", a.topic, "topic name")->required();
+  c->add_option("-s,--timestamp", a.timestamp,
+                "ms since the epoch, 'now' or yyyy-MM-dd#HH:mm:ss:SSS")
+      ->required();
+  c->add_option("-f,--force", a.force,
+                "also move offsets forwards (true/false)")
+      ->capture_default_str();
+}
+
+}  // namespace thruster::cli

@@ -1,0 +1,564 @@
+// `thruster bench produce` and `thruster bench consume`: load a running broker
+// through the client library (src/client/) and report msgs/s, MB/s (10^6
+// bytes), latency percentiles (send round trip for produce, pull round trip
+// for consume) and errors. Both warm up first and can repeat the measured run
+// (--runs) and report the median of each figure.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "client/client_instance.h"
+#include "client/producer.h"
+#include "client/pull_consumer.h"
+#include "common/histogram.h"
+#include "thruster/commands.h"
+
+namespace thruster::cli {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct ProduceArgs {
+  std::string namesrv = "127.0.0.1:9876";
+  std::string topic = "BenchTopic";
+  int64_t size = 1024;
+  int producers = 4;
+  int inflight = 100;
+  int64_t messages = 1000000;
+  int64_t warmup_bytes = int64_t{1} << 30;  // one default CommitLog segment
+  int runs = 1;
+  int io_threads = 1;
+  bool json = false;
+};
+
+struct ConsumeArgs {
+  std::string namesrv = "127.0.0.1:9876";
+  std::string topic = "BenchTopic";
+  std::string group = "BenchConsumer";
+  int64_t messages = 0;  // 0: everything stored when the run starts
+  int32_t batch = 32;
+  int64_t warmup_messages = 0;
+  int runs = 1;
+  int io_threads = 1;
+  bool commit = true;
+  bool json = false;
+};
+
+struct RunResult {
+  int64_t messages = 0;
+  int64_t errors = 0;
+  double seconds = 0;
+  double msgs_per_sec = 0;
+  double mb_per_sec = 0;
+  int64_t p50_us = 0;
+  int64_t p99_us = 0;
+  int64_t p999_us = 0;
+  int64_t max_us = 0;
+  std::string first_error;
+
+  json ToJson() const {
+    return {{"messages", messages},
+            {"seconds", seconds},
+            {"msgs_per_sec", msgs_per_sec},
+            {"mb_per_sec", mb_per_sec},
+            {"p50_us", p50_us},
+            {"p99_us", p99_us},
+            {"p999_us", p999_us},
+            {"max_us", max_us},
+            {"errors", errors}};
+  }
+};
+
+// The median of each figure over the runs (the runs' own rows stay in JSON).
+RunResult Median(std::vector<RunResult> runs) {
+  RunResult m;
+  auto med = [&](auto field) {
+    std::vector<std::remove_cvref_t<decltype(runs[0].*field)>> v;
+    for (const auto& r : runs) v.push_back(r.*field);
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  m.messages = med(&RunResult::messages);
+  m.errors = med(&RunResult::errors);
+  m.seconds = med(&RunResult::seconds);
+  m.msgs_per_sec = med(&RunResult::msgs_per_sec);
+  m.mb_per_sec = med(&RunResult::mb_per_sec);
+  m.p50_us = med(&RunResult::p50_us);
+  m.p99_us = med(&RunResult::p99_us);
+  m.p999_us = med(&RunResult::p999_us);
+  m.max_us = med(&RunResult::max_us);
+  return m;
+}
+
+// Prints "\r<label> <done>/<total> <rate> msgs/s" twice a second while alive,
+// when stdout is a terminal.
+class Progress {
+ public:
+  Progress(std::string label, int64_t total, const std::atomic<int64_t>* done)
+      : label_(std::move(label)),
+        total_(total),
+        done_(done),
+        enabled_(isatty(STDOUT_FILENO) == 1) {
+    if (!enabled_) return;
+    start_ = Clock::now();
+    thread_ = std::thread([this] {
+      std::unique_lock lock(mu_);
+      while (!cv_.wait_for(lock, std::chrono::milliseconds(500),
+                           [this] { return stop_; })) {
+        double secs =
+            std::chrono::duration<double>(Clock::now() - start_).count();
+        int64_t d = done_->load(std::memory_order_relaxed);
+        fmt::print("\r{} {}/{} messages, {:.0f} msgs/s   ", label_, d, total_,
+                   secs > 0 ? static_cast<double>(d) / secs : 0.0);
+        std::fflush(stdout);
+      }
+    });
+  }
+  ~Progress() {
+    if (!enabled_) return;
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    fmt::print("\r\033[K");
+    std::fflush(stdout);
+  }
+
+ private:
+  std::string label_;
+  int64_t total_;
+  const std::atomic<int64_t>* done_;
+  bool enabled_;
+  Clock::time_point start_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+};
+
+void PrintResult(std::string_view what, const RunResult& r) {
+  fmt::print(
+      "{}: {} messages in {:.2f} s: {:.0f} msgs/s, {:.1f} MB/s, latency p50 {} "
+      "us, p99 {} us, "
+      "p99.9 {} us, max {} us, errors {}\n",
+      what, r.messages, r.seconds, r.msgs_per_sec, r.mb_per_sec, r.p50_us,
+      r.p99_us, r.p999_us, r.max_us, r.errors);
+}
+
+int Report(bool as_json, const std::vector<RunResult>& runs, json extra) {
+  RunResult m = Median(runs);
+  int64_t total_errors = 0;
+  std::string first_error;
+  for (const auto& r : runs) {
+    total_errors += r.errors;
+    if (first_error.empty()) first_error = r.first_error;
+  }
+  if (as_json) {
+    json j = m.ToJson();
+    j["runs"] = json::array();
+    for (const auto& r : runs) j["runs"].push_back(r.ToJson());
+    for (auto& [k, v] : extra.items()) j[k] = v;
+    if (!first_error.empty()) j["first_error"] = first_error;
+    fmt::print("{}\n", j.dump(-1, ' ', false, json::error_handler_t::replace));
+  } else {
+    if (runs.size() > 1)
+      PrintResult(fmt::format("median of {} runs", runs.size()), m);
+    if (!first_error.empty()) fmt::print("first error: {}\n", first_error);
+  }
+  return total_errors > 0 ? 1 : 0;
+}
+
+// ------------------------------------------------------------------ produce
+
+struct ProducerSlot {
+  std::unique_ptr<client::Producer> producer;
+  std::mutex mu;  // the histogram and first error: written by net threads
+  LatencyHistogram hist;
+  std::string first_error;
+  std::atomic<int64_t> ok{0};
+  std::atomic<int64_t> errors{0};
+};
+
+// Sends `messages` split over the producers, each with its window; returns when
+// all answers are in.
+RunResult ProduceOnce(std::vector<std::unique_ptr<ProducerSlot>>& slots,
+                      const ProduceArgs& a, const client::Message& proto,
+                      int64_t messages, const std::string& label) {
+  for (auto& s : slots) {
+    s->hist = LatencyHistogram();
+    s->ok = 0;
+    s->errors = 0;
+    s->first_error.clear();
+  }
+  std::atomic<int64_t> done{0};
+  Progress progress(label, messages, &done);
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  int64_t per = messages / static_cast<int64_t>(slots.size());
+  int64_t rest = messages % static_cast<int64_t>(slots.size());
+  for (size_t i = 0; i < slots.size(); ++i) {
+    int64_t n = per + (static_cast<int64_t>(i) < rest ? 1 : 0);
+    threads.emplace_back([&, i, n] {
+      ProducerSlot* slot = slots[i].get();
+      client::Message msg = proto;
+      for (int64_t k = 0; k < n; ++k) {
+        int64_t t0 = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         Clock::now().time_since_epoch())
+                         .count();
+        Status s = slot->producer->SendAsync(
+            msg, [slot, t0, &done](Result<client::SendResult> r) {
+              int64_t t1 = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               Clock::now().time_since_epoch())
+                               .count();
+              std::lock_guard lock(slot->mu);
+              if (r.ok()) {
+                slot->hist.Record((t1 - t0) / 1000);
+                slot->ok.fetch_add(1, std::memory_order_relaxed);
+              } else {
+                slot->errors.fetch_add(1, std::memory_order_relaxed);
+                if (slot->first_error.empty())
+                  slot->first_error = r.status().ToString();
+              }
+              done.fetch_add(1, std::memory_order_relaxed);
+            });
+        if (!s.ok()) {
+          std::lock_guard lock(slot->mu);
+          slot->errors.fetch_add(1, std::memory_order_relaxed);
+          if (slot->first_error.empty()) slot->first_error = s.ToString();
+          done.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+      slot->producer->Flush();
+    });
+  }
+  for (auto& t : threads) t.join();
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  RunResult r;
+  LatencyHistogram all;
+  for (auto& s : slots) {
+    std::lock_guard lock(s->mu);
+    all.Merge(s->hist);
+    r.messages += s->ok.load();
+    r.errors += s->errors.load();
+    if (r.first_error.empty()) r.first_error = s->first_error;
+  }
+  r.seconds = secs;
+  r.msgs_per_sec = secs > 0 ? static_cast<double>(r.messages) / secs : 0;
+  r.mb_per_sec = r.msgs_per_sec * static_cast<double>(a.size) / 1e6;
+  r.p50_us = all.Percentile(0.50);
+  r.p99_us = all.Percentile(0.99);
+  r.p999_us = all.Percentile(0.999);
+  r.max_us = all.max();
+  return r;
+}
+
+int RunProduce(const ProduceArgs& a) {
+  if (a.size <= 0 || a.producers <= 0 || a.inflight <= 0 || a.messages <= 0 ||
+      a.runs <= 0) {
+    fmt::print(stderr,
+               "thruster bench produce: --size, --producers, --inflight, "
+               "--messages and --runs must be > 0\n");
+    return 2;
+  }
+  client::ClientOptions co;
+  co.namesrv_addr = a.namesrv;
+  co.io_threads = a.io_threads;
+  co.instance_name = "bench-produce";
+  client::ClientInstance instance(co);
+  if (Status s = instance.Start(); !s.ok()) {
+    fmt::print(stderr, "thruster bench produce: {}\n", s.message());
+    return 1;
+  }
+  std::vector<std::unique_ptr<ProducerSlot>> slots;
+  for (int i = 0; i < a.producers; ++i) {
+    auto slot = std::make_unique<ProducerSlot>();
+    client::ProducerOptions po;
+    po.group = "BenchProducer";
+    po.max_in_flight = a.inflight;
+    slot->producer = std::make_unique<client::Producer>(&instance, po);
+    slots.push_back(std::move(slot));
+  }
+  auto body = std::make_shared<std::string>(static_cast<size_t>(a.size), 'x');
+  for (size_t i = 0; i < body->size(); ++i)
+    (*body)[i] = static_cast<char>('a' + i % 26);
+  client::Message proto;
+  proto.topic = a.topic;
+  proto.body = std::as_bytes(std::span(body->data(), body->size()));
+  proto.body_owner = body;
+  // Fails fast (no route, no broker) before any thread starts.
+  if (auto r = slots[0]->producer->Send(proto); !r.ok()) {
+    fmt::print(stderr, "thruster bench produce: {}\n", r.status().message());
+    return 1;
+  }
+  int64_t warm = a.warmup_bytes / a.size;
+  if (warm > 0) {
+    RunResult w = ProduceOnce(slots, a, proto, warm, "warm-up");
+    if (!a.json) PrintResult("warm-up", w);
+  }
+  std::vector<RunResult> runs;
+  for (int i = 0; i < a.runs; ++i) {
+    runs.push_back(ProduceOnce(slots, a, proto, a.messages,
+                               fmt::format("run {}/{}", i + 1, a.runs)));
+    if (!a.json)
+      PrintResult(fmt::format("run {}/{}", i + 1, a.runs), runs.back());
+  }
+  slots.clear();
+  instance.Stop();
+  return Report(a.json, runs,
+                {{"mode", "produce"},
+                 {"size", a.size},
+                 {"producers", a.producers},
+                 {"inflight", a.inflight}});
+}
+
+// ------------------------------------------------------------------ consume
+
+// Pulls every queue from its start offset until its end offset (or `limit`
+// messages in total), one pull in flight per queue, chained from the callbacks.
+class ConsumeRun {
+ public:
+  ConsumeRun(client::PullConsumer* consumer, int32_t batch, int64_t limit)
+      : consumer_(consumer), batch_(batch), limit_(limit) {}
+
+  struct Queue {
+    client::MessageQueue mq;
+    int64_t next = 0;
+    int64_t end = 0;
+  };
+
+  RunResult Run(std::vector<Queue>* queues, const std::string& label) {
+    queues_ = queues;
+    Progress progress(label, limit_, &consumed_);
+    auto start = Clock::now();
+    {
+      std::lock_guard lock(mu_);
+      for (auto& q : *queues_)
+        if (q.next < q.end) ++active_;
+    }
+    for (size_t i = 0; i < queues_->size(); ++i)
+      if ((*queues_)[i].next < (*queues_)[i].end) Issue(i);
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return active_ == 0; });
+    }
+    double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    RunResult r;
+    std::lock_guard lock(mu_);
+    r.messages = consumed_.load();
+    r.errors = errors_;
+    r.first_error = first_error_;
+    r.seconds = secs;
+    r.msgs_per_sec = secs > 0 ? static_cast<double>(r.messages) / secs : 0;
+    r.mb_per_sec = secs > 0 ? static_cast<double>(bytes_) / secs / 1e6 : 0;
+    r.p50_us = hist_.Percentile(0.50);
+    r.p99_us = hist_.Percentile(0.99);
+    r.p999_us = hist_.Percentile(0.999);
+    r.max_us = hist_.max();
+    return r;
+  }
+
+ private:
+  void Issue(size_t i) {
+    Queue& q = (*queues_)[i];
+    auto t0 = Clock::now();
+    int32_t n = static_cast<int32_t>(std::min<int64_t>(batch_, q.end - q.next));
+    consumer_->PullAsync(
+        q.mq, "*", q.next, n, -1, [this, i, t0](Result<client::PullResult> r) {
+          auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        Clock::now() - t0)
+                        .count();
+          Queue& q = (*queues_)[i];
+          bool more = false;
+          {
+            std::lock_guard lock(mu_);
+            hist_.Record(us);
+            if (!r.ok()) {
+              ++errors_;
+              if (first_error_.empty()) first_error_ = r.status().ToString();
+            } else {
+              for (const auto& m : r->messages)
+                bytes_ += static_cast<int64_t>(m.body.size());
+              consumed_.fetch_add(static_cast<int64_t>(r->messages.size()),
+                                  std::memory_order_relaxed);
+              if (r->status == client::PullStatus::kFound ||
+                  r->status == client::PullStatus::kNoMatchedMessage) {
+                q.next = r->next_begin_offset;
+                more = q.next < q.end &&
+                       (limit_ <= 0 || consumed_.load() < limit_);
+              } else if (r->status == client::PullStatus::kOffsetIllegal &&
+                         r->next_begin_offset > q.next) {
+                q.next = r->next_begin_offset;
+                more = q.next < q.end;
+              }
+            }
+            if (!more && --active_ == 0) cv_.notify_all();
+          }
+          if (more) Issue(i);
+        });
+  }
+
+  client::PullConsumer* consumer_;
+  int32_t batch_;
+  int64_t limit_;
+  std::vector<Queue>* queues_ = nullptr;
+  std::atomic<int64_t> consumed_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int active_ = 0;
+  int64_t errors_ = 0;
+  int64_t bytes_ = 0;
+  std::string first_error_;
+  LatencyHistogram hist_;
+};
+
+// Start and end offsets of every queue: from the min offset (or the committed
+// one with `committed`) to the max offset now.
+Result<std::vector<ConsumeRun::Queue>> PlanQueues(
+    client::PullConsumer& consumer, const std::string& topic) {
+  TH_ASSIGN_OR_RETURN(auto mqs, consumer.FetchSubscribeQueues(topic));
+  std::vector<ConsumeRun::Queue> out;
+  for (auto& mq : mqs) {
+    TH_ASSIGN_OR_RETURN(int64_t min, consumer.MinOffset(mq));
+    TH_ASSIGN_OR_RETURN(int64_t max, consumer.MaxOffset(mq));
+    out.push_back({mq, min, max});
+  }
+  return out;
+}
+
+int RunConsume(const ConsumeArgs& a) {
+  if (a.batch <= 0 || a.runs <= 0 || a.messages < 0) {
+    fmt::print(stderr,
+               "thruster bench consume: --batch and --runs must be > 0\n");
+    return 2;
+  }
+  client::ClientOptions co;
+  co.namesrv_addr = a.namesrv;
+  co.io_threads = a.io_threads;
+  co.instance_name = "bench-consume";
+  client::ClientInstance instance(co);
+  if (Status s = instance.Start(); !s.ok()) {
+    fmt::print(stderr, "thruster bench consume: {}\n", s.message());
+    return 1;
+  }
+  client::PullConsumerOptions po;
+  po.group = a.group;
+  client::PullConsumer consumer(&instance, po);
+  auto plan = PlanQueues(consumer, a.topic);
+  if (!plan.ok()) {
+    fmt::print(stderr, "thruster bench consume: {}\n", plan.status().message());
+    return 1;
+  }
+  int64_t stored = 0;
+  for (const auto& q : *plan) stored += q.end - q.next;
+  if (stored == 0) {
+    fmt::print(stderr,
+               "thruster bench consume: topic {} has no messages to consume\n",
+               a.topic);
+    return 1;
+  }
+  int64_t limit = a.messages > 0 ? std::min(a.messages, stored) : stored;
+  if (a.warmup_messages > 0) {
+    auto queues = *plan;
+    ConsumeRun warm(&consumer, a.batch, std::min(a.warmup_messages, stored));
+    RunResult w = warm.Run(&queues, "warm-up");
+    if (!a.json) PrintResult("warm-up", w);
+  }
+  std::vector<RunResult> runs;
+  std::vector<ConsumeRun::Queue> last;
+  for (int i = 0; i < a.runs; ++i) {
+    last = *plan;
+    ConsumeRun run(&consumer, a.batch, limit);
+    runs.push_back(run.Run(&last, fmt::format("run {}/{}", i + 1, a.runs)));
+    if (!a.json)
+      PrintResult(fmt::format("run {}/{}", i + 1, a.runs), runs.back());
+  }
+  if (a.commit) {
+    for (const auto& q : last) {
+      if (Status s = consumer.UpdateOffset(q.mq, q.next); !s.ok())
+        fmt::print(stderr, "thruster bench consume: commit offset: {}\n",
+                   s.message());
+    }
+  }
+  instance.Stop();
+  return Report(a.json, runs,
+                {{"mode", "consume"}, {"batch", a.batch}, {"backlog", stored}});
+}
+
+}  // namespace
+
+void AddNetBenchCommands(CLI::App& app, int* exit_code) {
+  auto found =
+      app.get_subcommands([](CLI::App* s) { return s->get_name() == "bench"; });
+  CLI::App* bench =
+      found.empty() ? app.add_subcommand("bench", "benchmarks") : found.front();
+  bench->require_subcommand(1);
+
+  static ProduceArgs p;
+  auto* pr = bench->add_subcommand(
+      "produce",
+      "send messages to a running broker and measure throughput and latency");
+  pr->add_option("--namesrv", p.namesrv,
+                 "name server address(es), ';'-separated")
+      ->capture_default_str();
+  pr->add_option("--topic", p.topic, "topic")->capture_default_str();
+  pr->add_option("--size", p.size, "body bytes per message")
+      ->capture_default_str();
+  pr->add_option("--producers", p.producers, "producer threads")
+      ->capture_default_str();
+  pr->add_option("--inflight", p.inflight,
+                 "asynchronous sends in flight per producer")
+      ->capture_default_str();
+  pr->add_option("--messages", p.messages, "messages per measured run")
+      ->capture_default_str();
+  pr->add_option("--warmup-bytes", p.warmup_bytes,
+                 "bytes sent before measuring (0: no warm-up)")
+      ->capture_default_str();
+  pr->add_option("--runs", p.runs, "measured runs; the median is reported")
+      ->capture_default_str();
+  pr->add_option("--io-threads", p.io_threads, "client io threads")
+      ->capture_default_str();
+  pr->add_flag("--json", p.json, "print one JSON object");
+  pr->callback([exit_code] { *exit_code = RunProduce(p); });
+
+  static ConsumeArgs c;
+  auto* co = bench->add_subcommand(
+      "consume",
+      "pull a topic's backlog from a running broker and measure throughput");
+  co->add_option("--namesrv", c.namesrv,
+                 "name server address(es), ';'-separated")
+      ->capture_default_str();
+  co->add_option("--topic", c.topic, "topic")->capture_default_str();
+  co->add_option("--group", c.group, "consumer group")->capture_default_str();
+  co->add_option("--messages", c.messages,
+                 "messages per run (0: the whole backlog)")
+      ->capture_default_str();
+  co->add_option("--batch", c.batch, "maxMsgNums per pull")
+      ->capture_default_str();
+  co->add_option("--warmup-messages", c.warmup_messages,
+                 "messages read before measuring")
+      ->capture_default_str();
+  co->add_option("--runs", c.runs,
+                 "measured runs, each from the start; the median is reported")
+      ->capture_default_str();
+  co->add_option("--io-threads", c.io_threads, "client io threads")
+      ->capture_default_str();
+  co->add_option("--commit", c.commit, "commit the final offsets (true/false)")
+      ->capture_default_str();
+  co->add_flag("--json", c.json, "print one JSON object");
+  co->callback([exit_code] { *exit_code = RunConsume(c); });
+}
+
+}  // namespace thruster::cli

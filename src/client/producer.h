@@ -1,0 +1,154 @@
+#pragma once
+
+// A producer of the RocketMQ remoting protocol (spec/remoting.md §3.4.1, §5,
+// §6.1): SEND_MESSAGE_V2 with the compact one-letter header, queue choice round
+// robin over the topic's writable queues, client-side UNIQ_KEYs, synchronous
+// sends with retries and asynchronous sends with a window of in-flight
+// requests.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "client/client_instance.h"
+#include "client/message_queue.h"
+#include "client/uniq_key.h"
+#include "common/mutex.h"
+#include "common/result.h"
+#include "common/status.h"
+
+namespace thruster::client {
+
+struct ProducerOptions {
+  std::string group = "THRUSTER_PRODUCER";
+  // Most asynchronous sends outstanding at once; SendAsync blocks beyond it.
+  int max_in_flight = 100;
+  std::chrono::milliseconds send_timeout{3000};
+  // Queue count asked for when the broker auto-creates the topic from TBW102
+  // (§6.2).
+  int default_topic_queue_nums = 4;
+  // Extra attempts of a synchronous send after a retryable failure (§2.6,
+  // §6.1).
+  int retry_times = 2;
+  // How long a route is used before it is fetched again (§3.6: 30 s).
+  int64_t route_refresh_ms = 30000;
+};
+
+// A message to send. `body` must stay valid until Send returns; for
+// SendAsync either give `body_owner` (kept alive until the bytes are on the
+// socket, so the body is sent without a copy) or the body is copied.
+struct Message {
+  std::string topic;
+  std::string tags;  // one tag (TAGS); empty for none
+  std::string keys;  // space-separated business keys (KEYS); empty for none
+  std::span<const std::byte> body;
+  std::shared_ptr<const void> body_owner;
+  int32_t flag = 0;
+  // Further user properties.
+  std::map<std::string, std::string> properties;
+  // Send to this queue id of the first broker instead of round robin (< 0:
+  // round robin).
+  int32_t queue_id = -1;
+};
+
+enum class SendStatus {
+  kSendOk,
+  kFlushDiskTimeout,
+  kFlushSlaveTimeout,
+  kSlaveNotAvailable
+};
+std::string_view SendStatusName(SendStatus s);
+
+struct SendResult {
+  SendStatus status = SendStatus::kSendOk;
+  std::string msg_id;         // the client's UNIQ_KEY
+  std::string offset_msg_id;  // the broker's offset id (§5.8)
+  MessageQueue queue;
+  int64_t queue_offset = 0;
+};
+
+using SendCallback = std::function<void(Result<SendResult>)>;
+
+// Lifecycle: construct (over a started ClientInstance that outlives it) → Send
+// / SendAsync from any thread → Flush() → destroy (which waits for the
+// outstanding sends). Thread-safe.
+class Producer {
+ public:
+  Producer(ClientInstance* client, ProducerOptions options = {});
+  ~Producer();
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  // Sends and waits for the broker's answer. NotFound when the topic has no
+  // route and auto-creation is off; IOError / Timeout / the broker's error code
+  // otherwise (after `retry_times` further attempts on retryable failures).
+  Result<SendResult> Send(const Message& msg);
+  // Waits while `max_in_flight` sends are outstanding, then sends; `cb` runs
+  // exactly once on a net thread (it must not block) with the result.
+  // Returns an error (and does not call `cb`) only when the message cannot be
+  // sent at all (no route).
+  Status SendAsync(const Message& msg, SendCallback cb);
+  // Waits until every asynchronous send has completed.
+  void Flush();
+
+  // The writable queues of `topic` as the producer chooses among them (§6.1).
+  Result<std::vector<MessageQueue>> FetchPublishQueues(
+      const std::string& topic);
+
+ private:
+  struct PublishInfo {
+    std::vector<MessageQueue> queues;
+    std::vector<std::string> addrs;  // master address of queues[i]
+    int64_t fetched_ms = 0;
+    bool from_default_topic = false;  // route of TBW102 (§6.2)
+  };
+  struct Target {
+    MessageQueue queue;
+    std::string addr;
+  };
+
+  Result<std::shared_ptr<const PublishInfo>> GetPublishInfo(
+      const std::string& topic);
+  Result<std::shared_ptr<const PublishInfo>> LoadPublishInfo(
+      const std::string& topic);
+  // Picks the next queue round robin, avoiding `avoid_broker` when possible.
+  Result<Target> SelectQueue(const Message& msg,
+                             const std::string& avoid_broker);
+  remoting::RemotingCommand BuildRequest(const Message& msg,
+                                         const Target& target,
+                                         const char* uniq_key);
+  static Result<SendResult> ParseResponse(const remoting::RemotingCommand& resp,
+                                          const Target& target,
+                                          std::string uniq_key);
+
+  void AcquireSlot();
+  void ReleaseSlot();
+
+  ClientInstance* const client_;
+  const ProducerOptions options_;
+  UniqKeyGenerator uniq_;
+  std::atomic<uint32_t> next_queue_{0};
+
+  Mutex mu_;
+  std::map<std::string, std::shared_ptr<const PublishInfo>> publish_
+      TH_GUARDED_BY(mu_);
+
+  std::mutex window_mu_;
+  std::condition_variable window_cv_;
+  int in_flight_ = 0;  // guarded by window_mu_
+};
+
+// True for the response codes after which RocketMQ producers retry on another
+// queue (§2.6).
+bool IsRetryableSendCode(int32_t code);
+
+}  // namespace thruster::client
