@@ -376,7 +376,8 @@ int Verify(const StoreOptions& o) {
               {"records_not_in_queue", rep.records_not_in_queue},
               {"index_files", rep.index_files},
               {"index_entries", rep.index_entries},
-              {"index_entries_expired", rep.index_entries_expired}};
+              {"index_entries_expired", rep.index_entries_expired},
+              {"index_entries_stale", rep.index_entries_stale}};
     if (!rep.ok) {
       j["error"] = rep.error;
       j["error_file"] = rep.error_file;
@@ -399,8 +400,9 @@ int Verify(const StoreOptions& o) {
           rep.records_not_in_queue);
       fmt::print(
           "index       {} file(s) with {} entries ({} below the commitlog min "
-          "offset)\n",
-          rep.index_files, rep.index_entries, rep.index_entries_expired);
+          "offset, {} stale from a cut tail)\n",
+          rep.index_files, rep.index_entries, rep.index_entries_expired,
+          rep.index_entries_stale);
     }
     if (rep.ok) {
       fmt::print("result      OK\n");

@@ -197,8 +197,11 @@ bool VerifyQueue(const ConsumeQueueReader& cq, const QueueId& q,
 
 // Checks one index file's slot chains and entries against the CommitLog; false
 // once a problem was reported.
+// `later_min` is the smallest phys offset of the entries in newer files (the
+// CommitLog end when none); on return it includes this file's live entries.
 bool VerifyIndexFile(const IndexFileReader& f, const CommitLogReader& log,
-                     const RecordStarts& starts, StoreVerifyReport* rep) {
+                     const RecordStarts& starts, int64_t log_end,
+                     int64_t* later_min, StoreVerifyReport* rep) {
   const int32_t slots = f.geometry().slot_num;
   const int32_t end = f.entry_end();
   for (int32_t s = 0; s < slots; ++s) {
@@ -227,12 +230,30 @@ bool VerifyIndexFile(const IndexFileReader& f, const CommitLogReader& log,
       n = e.prev_index;
     }
   }
+  // Dispatch indexes records in CommitLog order, so phys offsets never fall
+  // from one entry to a later one, except after recovery cut the CommitLog
+  // back: the entries of the cut records stay behind (the index is not
+  // truncated) and re-dispatch continues from the lower end. An entry at or
+  // beyond the CommitLog end, or above a later entry, is such a stale one.
+  std::vector<bool> stale(static_cast<size_t>(end), false);
+  for (int32_t n = end - 1; n >= 1; --n) {
+    int64_t phys = f.EntryAt(n).phys_offset;
+    if (phys >= log_end || phys > *later_min) {
+      stale[static_cast<size_t>(n)] = true;
+    } else {
+      *later_min = phys;
+    }
+  }
   std::string key;
   for (int32_t n = 1; n < end; ++n) {
     index_format::Entry e = f.EntryAt(n);
     int64_t pos = index_format::EntryPos(slots, n);
     if (e.phys_offset < log.min_offset()) {
       rep->index_entries_expired++;
+      continue;
+    }
+    if (stale[static_cast<size_t>(n)]) {
+      rep->index_entries_stale++;
       continue;
     }
     if (starts.Find(e.phys_offset) < 0) {
@@ -318,6 +339,7 @@ Result<StoreVerifyReport> VerifyStore(io::FileSystem* fs,
   }
   if (options.check_index) {
     TH_ASSIGN_OR_RETURN(auto names, ListIndexFiles(fs, root));
+    std::vector<std::unique_ptr<IndexFileReader>> files;
     for (const auto& name : names) {
       std::string path = io::JoinPath(io::JoinPath(root, "index"), name);
       TH_ASSIGN_OR_RETURN(uint64_t size, fs->FileSize(path));
@@ -325,8 +347,25 @@ Result<StoreVerifyReport> VerifyStore(io::FileSystem* fs,
         continue;  // an interrupted creation; the store deletes it at load
       TH_ASSIGN_OR_RETURN(
           auto f, IndexFileReader::Open(fs, path, options.index_geometry));
+      files.push_back(std::move(f));
+    }
+    // Newest first, so each file knows the lowest phys offset indexed after it.
+    std::vector<int64_t> later_min(files.size() + 1, rep.commit_log.end_offset);
+    for (size_t i = files.size(); i > 0; --i) {
+      int64_t m = later_min[i];
+      const auto& f = *files[i - 1];
+      for (int32_t n = 1; n < f.entry_end(); ++n) {
+        int64_t phys = f.EntryAt(n).phys_offset;
+        if (phys < rep.commit_log.end_offset) m = std::min(m, phys);
+      }
+      later_min[i - 1] = m;
+    }
+    for (size_t i = 0; i < files.size(); ++i) {
       rep.index_files++;
-      if (!VerifyIndexFile(*f, *log, starts, &rep)) return rep;
+      int64_t m = later_min[i + 1];
+      if (!VerifyIndexFile(*files[i], *log, starts, rep.commit_log.end_offset,
+                           &m, &rep))
+        return rep;
     }
   }
   return rep;

@@ -62,6 +62,10 @@ struct StoreVerifyReport {
   int index_files = 0;
   int64_t index_entries = 0;
   int64_t index_entries_expired = 0;
+  // Entries of records that recovery cut off the CommitLog: at or beyond its
+  // end, or above an entry indexed later. The index is never truncated, so
+  // they stay; queries drop them when the record they read does not match.
+  int64_t index_entries_stale = 0;
   bool ok = true;
   std::string error;  // first problem: file, position and what
   std::string error_file;

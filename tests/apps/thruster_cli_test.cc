@@ -117,12 +117,51 @@ TEST_P(ThrusterCliFixtureTest, RecoverAfterAbortRebuildsAndStaysVerifiable) {
   EXPECT_EQ(Thruster("store verify " + store_).exit_code, 0);
 }
 
+TEST_P(ThrusterCliFixtureTest, RecoverCutsACorruptLastRecordAndVerifyAgrees) {
+  CliRun info = Thruster("store info " + store_ + " --json");
+  auto j = ParseJson(info.out);
+  ASSERT_FALSE(j.is_discarded()) << info.out;
+  int64_t last = j["commitlog"]["last_record_offset"].get<int64_t>();
+  int64_t base = j["commitlog"]["files"].back()["base_offset"].get<int64_t>();
+  std::string seg = (fs::path(store_) / "commitlog" /
+                     j["commitlog"]["files"].back()["name"].get<std::string>())
+                        .string();
+  {
+    std::FILE* f = std::fopen(seg.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    std::fseek(f, static_cast<long>(last - base + 120), SEEK_SET);
+    int c = std::fgetc(f);
+    std::fseek(f, static_cast<long>(last - base + 120), SEEK_SET);
+    std::fputc(c ^ 0x01, f);
+    std::fclose(f);
+  }
+  EXPECT_EQ(Thruster("store verify " + store_).exit_code, 1);
+  {
+    std::FILE* f = std::fopen((fs::path(store_) / "abort").c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fclose(f);
+  }
+  CliRun r = Thruster("store recover " + store_ + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto rec = ParseJson(r.out);
+  ASSERT_FALSE(rec.is_discarded()) << r.out;
+  EXPECT_EQ(rec["records"].get<int64_t>(), 1999);
+  EXPECT_GT(rec["bytes_truncated"].get<int64_t>(), 0);
+  EXPECT_EQ(rec["recovered_end"].get<int64_t>(), last);
+  CliRun v = Thruster("store verify " + store_ + " --json");
+  EXPECT_EQ(v.exit_code, 0) << v.out;
+  auto vj = ParseJson(v.out);
+  ASSERT_FALSE(vj.is_discarded()) << v.out;
+  EXPECT_EQ(vj["records"].get<int64_t>(), 1999);
+  EXPECT_EQ(vj["queue_units"].get<int64_t>(), 1999);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, ThrusterCliFixtureTest,
                          ::testing::Values("rocketmq-4.9.8-store",
                                            "rocketmq-5-store"),
                          [](const auto& info) {
                            return info.param[9] == '4' ? "RocketMq4"
-                                                        : "RocketMq5";
+                                                       : "RocketMq5";
                          });
 
 TEST(ThrusterCliTest, VerifyFailsNamingFileAndOffsetOfAFlippedByte) {

@@ -146,6 +146,25 @@ TEST_F(StoreVerifierTest, TailCutByRecoveryEndsTheDataWithoutError) {
   EXPECT_EQ(rep->end_offset, cut);
 }
 
+TEST_F(StoreVerifierTest, StoreRecoveredFromACorruptTailVerifies) {
+  WriteStore(20);
+  int64_t victim = phys_[19];
+  CorruptByte(SegmentPath(victim), victim % kSegmentSize + kBodyPos + 2);
+  ASSERT_OK(fs_.WriteFile("/store/abort", "1"));
+  {
+    MessageStore ms(&fs_, config_, &clock_);
+    ASSERT_OK(ms.Load());  // abnormal recovery cuts the last record
+    EXPECT_EQ(ms.recovery_report().commit_log.process_offset, victim);
+    ms.Shutdown();
+  }
+  StoreVerifyReport rep = Verify();
+  EXPECT_TRUE(rep.ok) << rep.error;
+  EXPECT_EQ(rep.commit_log.records, 19);
+  EXPECT_EQ(rep.queue_units, 19);
+  // The cut record's index entry stays behind (the index is not truncated).
+  EXPECT_EQ(rep.index_entries + rep.index_entries_stale, 20);
+}
+
 TEST_F(StoreVerifierTest, UnitPointingInsideARecordIsReported) {
   WriteStore(20);
   // Queue 0 holds the even messages; its unit 3 is message 6.
