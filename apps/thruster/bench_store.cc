@@ -238,7 +238,9 @@ int RunBenchStore(const BenchStoreOptions& o) {
     int64_t misses = 0;
     std::string key;
     for (int64_t k = 0; k < o.lookups; ++k) {
-      int t = static_cast<int>(pick() % static_cast<uint64_t>(o.threads));
+      // Threads beyond the message count appended nothing.
+      int writers = static_cast<int>(std::min<int64_t>(o.threads, o.messages));
+      int t = static_cast<int>(pick() % static_cast<uint64_t>(writers));
       int64_t i =
           static_cast<int64_t>(pick() % static_cast<uint64_t>(per_thread(t)));
       key = fmt::format("key-{}-{}", t, i);
