@@ -176,11 +176,12 @@ void PrintMessage(const client::MessageInfo& m) {
   }
   line("Properties", props + "}");
   line("Body Length", std::to_string(m.body.size()));
+  constexpr size_t kShown = 512;  // the whole body is in --json
   if (Printable(m.body)) {
     line("Message Body",
-         m.body.size() > 4096 ? m.body.substr(0, 4096) + "..." : m.body);
+         m.body.size() > kShown ? m.body.substr(0, kShown) + "..." : m.body);
   } else {
-    line("Message Body (hex)", Hex(m.body, 256));
+    line("Message Body (hex)", Hex(m.body, kShown / 2));
   }
 }
 

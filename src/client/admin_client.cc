@@ -208,7 +208,10 @@ Result<std::vector<MessageInfo>> AdminClient::QueryMsgById(
   if (auto parts = store::DecodeMessageId(id); parts.ok()) {
     std::string addr = parts->store_host.ToString();
     auto hp = remoting::SplitHostPort(addr);
-    if (hp.ok()) {
+    if (!hp.ok()) {
+      view_error = Status::NotFound(fmt::format(
+          "{} names no broker address ({})", id, hp.status().message()));
+    } else {
       RemotingCommand req =
           ClientInstance::NewRequest(req_code::kViewMessageById);
       req.SetExt("offset", parts->phys_offset);

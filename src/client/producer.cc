@@ -197,7 +197,6 @@ RemotingCommand Producer::BuildRequest(const Message& msg, const Target& target,
   req.SetExt("j", int32_t{0});
   req.SetExtBool("k", false);
   req.SetExtBool("m", false);
-  req.SetExt("n", target.queue.broker_name);
   if (msg.body_owner) {
     req.AddBodySegment(msg.body, msg.body_owner);
   } else {
@@ -275,16 +274,24 @@ Result<SendResult> Producer::Send(const Message& msg) {
 
 void Producer::AcquireSlot() {
   std::unique_lock lock(window_mu_);
-  window_cv_.wait(lock, [&] { return in_flight_ < options_.max_in_flight; });
+  if (in_flight_ >= options_.max_in_flight) {
+    ++waiters_;
+    window_cv_.wait(lock, [&] { return in_flight_ < options_.max_in_flight; });
+    --waiters_;
+  }
   ++in_flight_;
 }
 
 void Producer::ReleaseSlot() {
+  bool wake;
   {
     std::lock_guard lock(window_mu_);
     --in_flight_;
+    // Only a sender at the window's edge or Flush() waits; skip the futex
+    // otherwise (most completions at a deep window).
+    wake = waiters_ > 0;
   }
-  window_cv_.notify_all();
+  if (wake) window_cv_.notify_all();
 }
 
 Status Producer::SendAsync(const Message& msg, SendCallback cb) {
@@ -316,7 +323,9 @@ Status Producer::SendAsync(const Message& msg, SendCallback cb) {
 
 void Producer::Flush() {
   std::unique_lock lock(window_mu_);
+  ++waiters_;
   window_cv_.wait(lock, [&] { return in_flight_ == 0; });
+  --waiters_;
 }
 
 }  // namespace thruster::client

@@ -145,6 +145,7 @@ class Producer {
   std::mutex window_mu_;
   std::condition_variable window_cv_;
   int in_flight_ = 0;  // guarded by window_mu_
+  int waiters_ = 0;    // threads in AcquireSlot/Flush; guarded by window_mu_
 };
 
 // True for the response codes after which RocketMQ producers retry on another

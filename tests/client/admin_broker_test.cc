@@ -1,0 +1,355 @@
+// The admin API (and so `thruster admin`) against a real broker with its
+// embedded name server, started in-process on ephemeral loopback ports.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "broker/broker.h"
+#include "client/admin_client.h"
+#include "client/client_instance.h"
+#include "client/producer.h"
+#include "client/pull_consumer.h"
+#include "store/message.h"
+#include "tests/support/test_util.h"
+
+namespace thruster::client {
+namespace {
+
+using namespace std::chrono_literals;
+
+class AdminBrokerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    broker::BrokerConfig bc;
+    bc.bind_address = "127.0.0.1";
+    bc.broker_ip1 = "127.0.0.1";
+    bc.listen_port = 0;
+    bc.namesrv_listen_port = 0;
+    bc.io_threads = 2;
+    store::MessageStoreConfig sc;
+    sc.store_path_root_dir = dir_.path() + "/store";
+    sc.mapped_file_size_commit_log = 4 << 20;
+    sc.mapped_file_size_consume_queue = 20 * 10000;
+    sc.max_hash_slot_num = 1000;
+    sc.max_index_num = 4000;
+    broker_ = std::make_unique<broker::Broker>(bc, sc);
+    ASSERT_OK(broker_->Start());
+    ClientOptions o;
+    o.namesrv_addr = "127.0.0.1:" + std::to_string(broker_->namesrv_port());
+    o.heartbeat_interval_ms = 0;
+    client_ = std::make_unique<ClientInstance>(o);
+    ASSERT_OK(client_->Start());
+    admin_ = std::make_unique<AdminClient>(client_.get());
+  }
+  void TearDown() override {
+    admin_.reset();
+    if (client_) client_->Stop();
+    if (broker_) broker_->Shutdown();
+  }
+
+  void CreateTopic(const std::string& topic, int32_t queues) {
+    remoting::TopicConfig tc;
+    tc.topic_name = topic;
+    tc.read_queue_nums = queues;
+    tc.write_queue_nums = queues;
+    ASSERT_OK_AND_ASSIGN(auto addrs,
+                         admin_->CreateTopic(tc, "", "DefaultCluster"));
+    ASSERT_EQ(addrs.size(), 1u);
+    EXPECT_EQ(addrs[0], broker_->broker_addr());
+  }
+
+  // Sends `n` messages with key "key-<i>" and body "body-<i>" to `queue`.
+  std::vector<SendResult> Send(const std::string& topic, int n,
+                               int32_t queue = -1) {
+    Producer producer(client_.get());
+    std::vector<SendResult> out;
+    for (int i = 0; i < n; ++i) {
+      std::string body = "body-" + std::to_string(i);
+      Message m;
+      m.topic = topic;
+      m.tags = "TagA";
+      m.keys = "key-" + std::to_string(i);
+      m.body = std::as_bytes(std::span(body.data(), body.size()));
+      m.queue_id = queue;
+      auto r = producer.Send(m);
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+      if (r.ok()) out.push_back(*r);
+    }
+    return out;
+  }
+
+  // Retries `f` until it succeeds or 5 s pass (dispatch to consume queues and
+  // the index runs behind the append).
+  template <typename F>
+  auto Eventually(F f) -> decltype(f()) {
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (true) {
+      auto r = f();
+      if (r.ok() || std::chrono::steady_clock::now() > deadline) return r;
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<broker::Broker> broker_;
+  std::unique_ptr<ClientInstance> client_;
+  std::unique_ptr<AdminClient> admin_;
+};
+
+TEST_F(AdminBrokerTest, CreatedTopicIsListedRoutedAndShowsOffsets) {
+  ASSERT_NO_FATAL_FAILURE(CreateTopic("AdminTopic", 4));
+  ASSERT_OK_AND_ASSIGN(auto topics, admin_->TopicList());
+  EXPECT_NE(std::find(topics.begin(), topics.end(), "AdminTopic"),
+            topics.end());
+  ASSERT_OK_AND_ASSIGN(auto route, admin_->TopicRoute("AdminTopic"));
+  ASSERT_EQ(route.queue_datas.size(), 1u);
+  EXPECT_EQ(route.queue_datas[0].write_queue_nums, 4);
+
+  Send("AdminTopic", 5, /*queue=*/1);
+  auto status = Eventually([&]() -> Result<std::vector<TopicQueueStats>> {
+    TH_ASSIGN_OR_RETURN(auto s, admin_->TopicStatus("AdminTopic"));
+    if (s.size() != 4 || s[1].max_offset != 5)
+      return Status::NotFound("not dispatched yet");
+    return s;
+  });
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  for (int q = 0; q < 4; ++q) {
+    const auto& s = (*status)[static_cast<size_t>(q)];
+    EXPECT_EQ(s.queue.queue_id, q);
+    EXPECT_EQ(s.min_offset, 0);
+    EXPECT_EQ(s.max_offset, q == 1 ? 5 : 0);
+    EXPECT_EQ(s.last_update_timestamp > 0, q == 1);
+  }
+}
+
+TEST_F(AdminBrokerTest, MissingTopicIsNotFound) {
+  EXPECT_TRUE(admin_->TopicStatus("NoSuchTopic").status().IsNotFound());
+  EXPECT_TRUE(admin_->TopicRoute("NoSuchTopic").status().IsNotFound());
+  EXPECT_TRUE(admin_->QueryMsgByKey("NoSuchTopic", "k").status().IsNotFound());
+}
+
+TEST_F(AdminBrokerTest, QueriesByKeyIdAndOffsetFindTheMessage) {
+  ASSERT_NO_FATAL_FAILURE(CreateTopic("QueryTopic", 2));
+  auto sent = Send("QueryTopic", 6);
+  ASSERT_EQ(sent.size(), 6u);
+  const SendResult& third = sent[3];
+
+  auto by_key =
+      Eventually([&] { return admin_->QueryMsgByKey("QueryTopic", "key-3"); });
+  ASSERT_TRUE(by_key.ok()) << by_key.status().ToString();
+  ASSERT_EQ(by_key->size(), 1u);
+  EXPECT_EQ((*by_key)[0].body, "body-3");
+  EXPECT_EQ((*by_key)[0].MsgId(), third.msg_id);
+  EXPECT_TRUE(
+      admin_->QueryMsgByKey("QueryTopic", "key-99").status().IsNotFound());
+
+  ASSERT_OK_AND_ASSIGN(auto by_offset_id,
+                       admin_->QueryMsgById(third.offset_msg_id, ""));
+  ASSERT_EQ(by_offset_id.size(), 1u);
+  EXPECT_EQ(by_offset_id[0].body, "body-3");
+  EXPECT_EQ(by_offset_id[0].offset_msg_id, third.offset_msg_id);
+
+  auto by_uniq = Eventually(
+      [&] { return admin_->QueryMsgById(third.msg_id, "QueryTopic"); });
+  ASSERT_TRUE(by_uniq.ok()) << by_uniq.status().ToString();
+  ASSERT_EQ(by_uniq->size(), 1u);
+  EXPECT_EQ((*by_uniq)[0].body, "body-3");
+
+  auto by_offset = Eventually([&] {
+    return admin_->QueryMsgByOffset("QueryTopic", "broker-a",
+                                    third.queue.queue_id, third.queue_offset);
+  });
+  ASSERT_TRUE(by_offset.ok()) << by_offset.status().ToString();
+  EXPECT_EQ(by_offset->body, "body-3");
+  EXPECT_EQ(by_offset->properties.at("KEYS"), "key-3");
+  EXPECT_EQ(by_offset->properties.at("TAGS"), "TagA");
+  EXPECT_TRUE(admin_->QueryMsgByOffset("QueryTopic", "broker-a", 0, 1000)
+                  .status()
+                  .IsNotFound());
+}
+
+TEST_F(AdminBrokerTest, ConsumerProgressAndConnectionAfterAConsume) {
+  ASSERT_NO_FATAL_FAILURE(CreateTopic("ProgressTopic", 2));
+  Send("ProgressTopic", 10);
+  PullConsumer consumer(client_.get(),
+                        PullConsumerOptions{.group = "ProgressGroup"});
+  ASSERT_OK_AND_ASSIGN(auto queues,
+                       consumer.FetchSubscribeQueues("ProgressTopic"));
+  ASSERT_EQ(queues.size(), 2u);
+  ASSERT_OK(client_->SendHeartbeats());
+  int consumed = 0;
+  for (const auto& mq : queues) {
+    int64_t offset = 0;
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (offset < 5 && std::chrono::steady_clock::now() < deadline) {
+      ASSERT_OK_AND_ASSIGN(PullResult r, consumer.Pull(mq, "*", offset, 32));
+      consumed += static_cast<int>(r.messages.size());
+      offset = r.next_begin_offset;
+      if (r.status != PullStatus::kFound) std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_OK(consumer.UpdateOffset(mq, offset));
+  }
+  EXPECT_EQ(consumed, 10);
+
+  ASSERT_OK_AND_ASSIGN(
+      ConsumeStats stats,
+      admin_->ConsumerProgress("ProgressGroup", "ProgressTopic"));
+  ASSERT_EQ(stats.queues.size(), 2u);
+  for (const auto& q : stats.queues) {
+    EXPECT_EQ(q.broker_offset, 5);
+    EXPECT_EQ(q.consumer_offset, 5);
+  }
+  EXPECT_EQ(stats.Diff(), 0);
+
+  ASSERT_OK_AND_ASSIGN(auto conn, admin_->ConsumerConnection("ProgressGroup"));
+  ASSERT_EQ(conn.connections.size(), 1u);
+  EXPECT_EQ(conn.connections[0].client_id, client_->client_id());
+  EXPECT_EQ(conn.subscriptions.count("ProgressTopic"), 1u);
+  EXPECT_TRUE(admin_->ConsumerConnection("NobodyGroup").status().IsNotFound());
+
+  // Back to the start: the whole backlog is lag again.
+  ASSERT_OK_AND_ASSIGN(
+      auto reset, admin_->ResetOffsetByTime("ProgressGroup", "ProgressTopic", 0,
+                                            /*force=*/true));
+  ASSERT_EQ(reset.size(), 2u);
+  for (const auto& e : reset) EXPECT_EQ(e.new_offset, 0);
+  ASSERT_OK_AND_ASSIGN(
+      stats, admin_->ConsumerProgress("ProgressGroup", "ProgressTopic"));
+  EXPECT_EQ(stats.Diff(), 10);
+}
+
+TEST_F(AdminBrokerTest, ClusterListAndBrokerStatusShowTheBroker) {
+  ASSERT_OK_AND_ASSIGN(auto rows, admin_->ClusterList());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].cluster, "DefaultCluster");
+  EXPECT_EQ(rows[0].broker_name, "broker-a");
+  EXPECT_EQ(rows[0].addr, broker_->broker_addr());
+  EXPECT_TRUE(rows[0].error.empty()) << rows[0].error;
+  EXPECT_EQ(rows[0].runtime.count("brokerVersionDesc"), 1u);
+  ASSERT_OK_AND_ASSIGN(auto rt,
+                       admin_->BrokerRuntimeInfo(broker_->broker_addr()));
+  EXPECT_EQ(rt["brokerActive"], "true");
+  EXPECT_FALSE(admin_->BrokerRuntimeInfo("127.0.0.1:1").ok());
+}
+
+TEST_F(AdminBrokerTest, AutoCreatedTopicTakesAsyncSends) {
+  Producer producer(client_.get(), ProducerOptions{.max_in_flight = 16});
+  auto body = std::make_shared<std::string>(256, 'q');
+  Message m;
+  m.topic = "AutoTopic";
+  m.body = std::as_bytes(std::span(body->data(), body->size()));
+  m.body_owner = body;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_OK(producer.SendAsync(m, [&](Result<SendResult> r) {
+      if (r.ok()) ok.fetch_add(1);
+    }));
+  }
+  producer.Flush();
+  EXPECT_EQ(ok.load(), 500);
+  auto total = Eventually([&]() -> Result<int64_t> {
+    TH_ASSIGN_OR_RETURN(auto s, admin_->TopicStatus("AutoTopic"));
+    int64_t n = 0;
+    for (const auto& q : s) n += q.max_offset;
+    if (n != 500) return Status::NotFound("not dispatched yet");
+    return n;
+  });
+  ASSERT_TRUE(total.ok()) << total.status().ToString();
+}
+
+// `thruster admin` and `thruster bench` as an operator runs them.
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+class AdminCliTest : public AdminBrokerTest {
+ protected:
+  CliResult Run(const std::string& args) {
+    std::string err_path = dir_.path() + "/stderr";
+    std::string cmd = std::string(THRUSTER_BIN) + " " + args + " 2>" + err_path;
+    CliResult r;
+    FILE* p = popen(cmd.c_str(), "r");
+    if (p == nullptr) return r;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+    int status = pclose(p);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::ifstream f(err_path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    r.err = ss.str();
+    return r;
+  }
+  std::string Ns() {
+    return "127.0.0.1:" + std::to_string(broker_->namesrv_port());
+  }
+};
+
+TEST_F(AdminCliTest, UpdateTopicThenListAndStatusAsJson) {
+  CliResult r = Run("admin updateTopic -n " + Ns() +
+                    " -t CliTopic -c DefaultCluster -r 2 -w 2 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Run("admin topicList -n " + Ns() + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto topics = nlohmann::json::parse(r.out)["topicList"];
+  EXPECT_NE(std::find(topics.begin(), topics.end(), "CliTopic"), topics.end());
+  r = Run("admin topicStatus -n " + Ns() + " -t CliTopic --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["queues"].size(), 2u);
+  r = Run("admin topicStatus -n " + Ns() + " -t CliTopic");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("#Max Offset"), std::string::npos) << r.out;
+}
+
+TEST_F(AdminCliTest, MissingTopicAndDeadNameServerExitNonZero) {
+  CliResult r = Run("admin topicStatus -n " + Ns() + " -t NoSuchTopic");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("topic NoSuchTopic does not exist"), std::string::npos)
+      << r.err;
+  r = Run("admin topicList -n 127.0.0.1:1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("name server unreachable"), std::string::npos) << r.err;
+  r = Run("admin brokerStatus -n " + Ns() + " -b 127.0.0.1:1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("broker 127.0.0.1:1 unreachable"), std::string::npos)
+      << r.err;
+}
+
+TEST_F(AdminCliTest, BenchProduceThenConsumeLeavesNoLag) {
+  CliResult r = Run("bench produce --namesrv " + Ns() +
+                    " --topic BenchCli --size 128 --producers 2 --inflight 8 "
+                    "--messages 400 --warmup-bytes 12800 --runs 3 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["errors"], 0);
+  EXPECT_EQ(j["messages"], 400);
+  EXPECT_EQ(j["runs"].size(), 3u);
+  EXPECT_GT(j["msgs_per_sec"].get<double>(), 0);
+  EXPECT_GT(j["p99_us"].get<int64_t>(), 0);
+  EXPECT_GE(j["p999_us"].get<int64_t>(), j["p50_us"].get<int64_t>());
+
+  // Warm-up (100) + 3 runs (1200) + the probe send (1).
+  r = Run("bench consume --namesrv " + Ns() +
+          " --topic BenchCli --group BenchCliGroup --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["messages"], 1301);
+  EXPECT_EQ(j["errors"], 0);
+
+  r = Run("admin consumerProgress -n " + Ns() + " -g BenchCliGroup --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["diffTotal"], 0);
+}
+
+}  // namespace
+}  // namespace thruster::client
