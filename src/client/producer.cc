@@ -283,15 +283,13 @@ void Producer::AcquireSlot() {
 }
 
 void Producer::ReleaseSlot() {
-  bool wake;
-  {
-    std::lock_guard lock(window_mu_);
-    --in_flight_;
-    // Only a sender at the window's edge or Flush() waits; skip the futex
-    // otherwise (most completions at a deep window).
-    wake = waiters_ > 0;
-  }
-  if (wake) window_cv_.notify_all();
+  // Notified under the lock: once Flush() sees the last release, this
+  // callback no longer touches the producer, which may then be destroyed.
+  std::lock_guard lock(window_mu_);
+  --in_flight_;
+  // Only a sender at the window's edge or Flush() waits; skip the futex
+  // otherwise (most completions at a deep window).
+  if (waiters_ > 0) window_cv_.notify_all();
 }
 
 Status Producer::SendAsync(const Message& msg, SendCallback cb) {

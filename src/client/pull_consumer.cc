@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/logging.h"
 #include "remoting/codes.h"
 
 namespace thruster::client {
@@ -102,6 +103,10 @@ Result<std::vector<MessageQueue>> PullConsumer::FetchSubscribeQueues(
     reg.group = options_.group;
     reg.topics.insert(topic);
     client_->RegisterConsumer(std::move(reg));
+    // Register at once, as RocketMQ clients do at start; the heartbeat thread
+    // refreshes it. A failure only delays the listing, pulls work without it.
+    if (Status s = client_->SendHeartbeats(); !s.ok())
+      TH_LOG(client, kWarn, "heartbeat: {}", s.ToString());
   }
   return queues;
 }
