@@ -127,7 +127,9 @@ normalize() {
       (.p50_us // find("^p50(_?us)?$")),
       (.p99_us // find("^p99(_?us)?$")),
       (.errors // find("^errors?$") // 0) ]
-    | if any(.[]; . == null) then "unparsed" else map(tostring) | join(" ") end' 2>/dev/null ||
+    | if any(.[]; . == null) then "unparsed"
+      else [(.[0] | round), (.[1] * 100 | round) / 100, (.[2] * 10 | round) / 10, (.[3] * 10 | round) / 10,
+            .[4]] | map(tostring) | join(" ") end' 2>/dev/null ||
     echo unparsed
 }
 
@@ -262,9 +264,16 @@ thruster_start() {
   fi
 }
 
+# The warm-up and the runs are this script's (the same for every system), so switch off the command's own.
 thruster_run() {
+  local own=()
+  if [[ -z ${THRUSTER_OWN_OPTS+x} ]]; then
+    THRUSTER_OWN_OPTS=$("$THRUSTER" bench produce --help 2>&1 || true)
+  fi
+  [[ $THRUSTER_OWN_OPTS == *--warmup-bytes* ]] && own+=(--warmup-bytes 0)
+  [[ $THRUSTER_OWN_OPTS == *--runs* ]] && own+=(--runs 1)
   timeout "$TIMEOUT" "$THRUSTER" bench produce --namesrv "127.0.0.1:$NAMESRV_PORT" --topic BenchTopic \
-    --size "$SIZE" --producers "$1" --inflight "$2" --messages "$3" --json </dev/null
+    --size "$SIZE" --producers "$1" --inflight "$2" --messages "$3" "${own[@]}" --json </dev/null
 }
 
 # --- Run and print -----------------------------------------------------------------------------------------------
