@@ -42,6 +42,9 @@ static void OnAck(jsCtx* js, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae,
   int64_t sent_at;
   memcpy(&sent_at, natsMsg_GetData(msg), sizeof(sent_at));
   HistRecord(&p->hist, now - sent_at);
+  // Before the unlock below: once the last ack is counted, main may tear the
+  // library down.
+  natsMsg_Destroy(msg);
   pthread_mutex_lock(&p->mu);
   if (pa != NULL) {
     p->acked++;
@@ -54,7 +57,6 @@ static void OnAck(jsCtx* js, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae,
   p->pending--;
   pthread_cond_signal(&p->cv);
   pthread_mutex_unlock(&p->mu);
-  natsMsg_Destroy(msg);
 }
 
 static void* Run(void* arg) {
