@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -513,6 +514,9 @@ void AddAdminCommands(CLI::App& app, int* exit_code) {
       "admin", "mqadmin-style administration of brokers and name servers");
   admin->require_subcommand(1);
   static AdminArgs a;
+  // Like mqadmin, NAMESRV_ADDR sets the default of -n.
+  if (const char* env = std::getenv("NAMESRV_ADDR"); env != nullptr && *env)
+    a.namesrv = env;
   auto add = [&](const char* name, const char* help, Command cmd) {
     auto* c = admin->add_subcommand(name, help);
     c->add_option("-n,--namesrvAddr", a.namesrv,

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 
 #include "remoting/codes.h"
 #include "store/message.h"
@@ -66,7 +67,8 @@ bool IsRetryableSendCode(int32_t code) {
 Producer::Producer(ClientInstance* client, ProducerOptions options)
     : client_(client),
       options_(std::move(options)),
-      uniq_(client->client_ip()) {
+      uniq_(client->client_ip()),
+      resume_slots_(std::max(1, options_.max_in_flight / 8)) {
   client_->RegisterProducerGroup(options_.group);
 }
 
@@ -194,9 +196,9 @@ RemotingCommand Producer::BuildRequest(const Message& msg, const Target& target,
   req.SetExt("g", NowMs());
   req.SetExt("h", msg.flag);
   req.SetExt("i", std::move(props));
-  req.SetExt("j", int32_t{0});
-  req.SetExtBool("k", false);
-  req.SetExtBool("m", false);
+  // j (reconsumeTimes), k (unitMode) and m (batch) are optional and their
+  // defaults are what we mean; leaving them out keeps the header short for
+  // both sides' JSON codec.
   if (msg.body_owner) {
     req.AddBodySegment(msg.body, msg.body_owner);
   } else {
@@ -276,7 +278,9 @@ void Producer::AcquireSlot() {
   std::unique_lock lock(window_mu_);
   if (in_flight_ >= options_.max_in_flight) {
     ++waiters_;
-    window_cv_.wait(lock, [&] { return in_flight_ < options_.max_in_flight; });
+    window_cv_.wait(lock, [&] {
+      return in_flight_ <= options_.max_in_flight - resume_slots_;
+    });
     --waiters_;
   }
   ++in_flight_;
@@ -287,9 +291,13 @@ void Producer::ReleaseSlot() {
   // callback no longer touches the producer, which may then be destroyed.
   std::lock_guard lock(window_mu_);
   --in_flight_;
-  // Only a sender at the window's edge or Flush() waits; skip the futex
-  // otherwise (most completions at a deep window).
-  if (waiters_ > 0) window_cv_.notify_all();
+  // A blocked sender is woken only once resume_slots_ are free (Flush() once
+  // nothing is in flight), so a deep window refills in bursts instead of one
+  // thread switch per answer.
+  if (waiters_ > 0 && (in_flight_ == options_.max_in_flight - resume_slots_ ||
+                       in_flight_ == 0)) {
+    window_cv_.notify_all();
+  }
 }
 
 Status Producer::SendAsync(const Message& msg, SendCallback cb) {
@@ -302,7 +310,7 @@ Status Producer::SendAsync(const Message& msg, SendCallback cb) {
   const std::string addr = target->addr;  // the callback takes *target
   client_->remoting().InvokeAsync(
       addr, std::move(req), options_.send_timeout,
-      [this, t = std::move(*target), k = std::string(key, kUniqKeyLength),
+      [this, t = std::move(*target), k = std::to_array(key),
        cb = std::move(cb)](Result<RemotingCommand> resp) mutable {
         if (!resp.ok()) {
           cb(resp.status().code() == Status::Code::kTimeout
@@ -312,7 +320,7 @@ Status Producer::SendAsync(const Message& msg, SendCallback cb) {
                                                t.addr,
                                                resp.status().message())));
         } else {
-          cb(ParseResponse(*resp, t, std::move(k)));
+          cb(ParseResponse(*resp, t, std::string(k.data(), k.size())));
         }
         ReleaseSlot();
       });

@@ -30,7 +30,10 @@ namespace thruster::client {
 
 struct ProducerOptions {
   std::string group = "THRUSTER_PRODUCER";
-  // Most asynchronous sends outstanding at once; SendAsync blocks beyond it.
+  // Most asynchronous sends outstanding at once. SendAsync blocks when the
+  // window is full and resumes once max(1, max_in_flight / 8) answers are in,
+  // so a deep window refills in bursts (fewer thread switches); at 1 it is
+  // strictly one at a time.
   int max_in_flight = 100;
   std::chrono::milliseconds send_timeout{3000};
   // Queue count asked for when the broker auto-creates the topic from TBW102
@@ -146,6 +149,7 @@ class Producer {
   std::condition_variable window_cv_;
   int in_flight_ = 0;  // guarded by window_mu_
   int waiters_ = 0;    // threads in AcquireSlot/Flush; guarded by window_mu_
+  const int resume_slots_;
 };
 
 // True for the response codes after which RocketMQ producers retry on another

@@ -170,7 +170,7 @@ TEST_F(ClientTest, SendUsesTheV2HeaderAndRoundRobinsOverQueues) {
   EXPECT_EQ(h["b"], "TopicA");
   EXPECT_EQ(h["c"], "TBW102");
   EXPECT_EQ(h["f"], "0");
-  EXPECT_EQ(h["m"], "false");
+  EXPECT_EQ(h.count("m"), 0u);  // not a batch
   auto props = store::ParseProperties(h["i"]);
   EXPECT_EQ(props["TAGS"], "TagA");
   EXPECT_EQ(props["KEYS"], "k1 k2");
