@@ -71,7 +71,8 @@ ReadPass ReadAllQueues(store::MessageStore& ms, int queues) {
           ms.GetMessage("bench", kBenchTopic, q, offset, 32, int64_t{1} << 20);
       if (r.status != store::GetMessageStatus::kFound) {
         if (r.status != store::GetMessageStatus::kOffsetOverflowOne &&
-            r.status != store::GetMessageStatus::kNoMessageInQueue) {
+            r.status != store::GetMessageStatus::kNoMessageInQueue &&
+            r.status != store::GetMessageStatus::kNoMatchedLogicQueue) {
           p.error = fmt::format("queue {} offset {}: {}", q, offset,
                                 store::GetMessageStatusName(r.status));
         }
