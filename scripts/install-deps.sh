@@ -6,12 +6,15 @@ packages=(
   g++ cmake ninja-build make pkg-config git
   libasio-dev libdeflate-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   zlib1g-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
+  nodejs
 
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm for the e2e tests' client; some nodejs builds bring their own npm, Debian's is a separate package.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
   SUDO=""

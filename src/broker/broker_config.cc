@@ -1,0 +1,105 @@
+#include "broker/broker_config.h"
+
+#include <algorithm>
+#include <limits>
+#include <string_view>
+
+namespace thruster::broker {
+namespace {
+
+Status ReadString(const Properties& p, std::string_view key, std::string* out) {
+  Result<std::string> v = p.GetString(key, *out);
+  if (!v.ok()) return v.status();
+  *out = *v;
+  return Status::OK();
+}
+
+template <typename T>
+Status ReadInt(const Properties& p, std::string_view key, T* out) {
+  Result<int64_t> v = p.GetInt(key, static_cast<int64_t>(*out));
+  if (!v.ok()) return v.status();
+  if (*v < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
+      *v > static_cast<int64_t>(std::numeric_limits<T>::max())) {
+    return Status::InvalidArgument(std::string(key) + " is out of range");
+  }
+  *out = static_cast<T>(*v);
+  return Status::OK();
+}
+
+Status ReadBool(const Properties& p, std::string_view key, bool* out) {
+  Result<bool> v = p.GetBool(key, *out);
+  if (!v.ok()) return v.status();
+  *out = *v;
+  return Status::OK();
+}
+
+}  // namespace
+
+std::vector<std::string> BrokerConfig::NameServerAddresses() const {
+  std::vector<std::string> out;
+  std::string_view rest = namesrv_addr;
+  while (!rest.empty()) {
+    size_t pos = rest.find(';');
+    std::string_view one = rest.substr(0, pos);
+    while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
+    while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
+    if (!one.empty()) out.emplace_back(one);
+    if (pos == std::string_view::npos) break;
+    rest.remove_prefix(pos + 1);
+  }
+  return out;
+}
+
+Result<BrokerConfig> BrokerConfig::FromProperties(const Properties& props) {
+  BrokerConfig c;
+  TH_RETURN_IF_ERROR(ReadString(props, "brokerName", &c.broker_name));
+  TH_RETURN_IF_ERROR(
+      ReadString(props, "brokerClusterName", &c.broker_cluster_name));
+  TH_RETURN_IF_ERROR(ReadInt(props, "brokerId", &c.broker_id));
+  TH_RETURN_IF_ERROR(ReadString(props, "brokerIP1", &c.broker_ip1));
+  TH_RETURN_IF_ERROR(ReadString(props, "bindAddress", &c.bind_address));
+  TH_RETURN_IF_ERROR(ReadInt(props, "listenPort", &c.listen_port));
+  TH_RETURN_IF_ERROR(ReadString(props, "namesrvAddr", &c.namesrv_addr));
+  TH_RETURN_IF_ERROR(
+      ReadInt(props, "namesrvListenPort", &c.namesrv_listen_port));
+  TH_RETURN_IF_ERROR(
+      ReadBool(props, "autoCreateTopicEnable", &c.auto_create_topic_enable));
+  TH_RETURN_IF_ERROR(ReadBool(props, "autoCreateSubscriptionGroup",
+                              &c.auto_create_subscription_group));
+  TH_RETURN_IF_ERROR(
+      ReadInt(props, "defaultTopicQueueNums", &c.default_topic_queue_nums));
+  TH_RETURN_IF_ERROR(ReadInt(props, "brokerPermission", &c.broker_permission));
+  TH_RETURN_IF_ERROR(ReadInt(props, "registerNameServerPeriod",
+                             &c.register_name_server_period));
+  TH_RETURN_IF_ERROR(ReadInt(props, "flushConsumerOffsetInterval",
+                             &c.flush_consumer_offset_interval));
+  TH_RETURN_IF_ERROR(
+      ReadInt(props, "channelExpiredTimeout", &c.channel_expired_timeout));
+  TH_RETURN_IF_ERROR(
+      ReadBool(props, "longPollingEnable", &c.long_polling_enable));
+  TH_RETURN_IF_ERROR(
+      ReadInt(props, "shortPollingTimeMills", &c.short_polling_time_mills));
+  TH_RETURN_IF_ERROR(
+      ReadInt(props, "defaultQueryMaxNum", &c.default_query_max_num));
+  TH_RETURN_IF_ERROR(ReadInt(props, "retryMaxTimes", &c.retry_max_times));
+  TH_RETURN_IF_ERROR(ReadString(props, "regionId", &c.region_id));
+  TH_RETURN_IF_ERROR(ReadBool(props, "traceOn", &c.trace_on));
+  TH_RETURN_IF_ERROR(ReadInt(props, "ioThreads", &c.io_threads));
+  TH_RETURN_IF_ERROR(
+      ReadBool(props, "youngQueueOffsetZero", &c.young_queue_offset_zero));
+  if (c.listen_port < 0 || c.listen_port > 65535)
+    return Status::InvalidArgument("listenPort is out of range");
+  if (c.namesrv_listen_port < 0 || c.namesrv_listen_port > 65535) {
+    return Status::InvalidArgument("namesrvListenPort is out of range");
+  }
+  if (c.default_topic_queue_nums <= 0 || c.default_topic_queue_nums > 1024) {
+    return Status::InvalidArgument("defaultTopicQueueNums must be in 1..1024");
+  }
+  if (c.broker_name.empty())
+    return Status::InvalidArgument("brokerName must not be empty");
+  c.register_name_server_period =
+      std::clamp(c.register_name_server_period, 10000, 60000);
+  return c;
+}
+
+}  // namespace thruster::broker

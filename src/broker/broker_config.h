@@ -1,0 +1,60 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/properties.h"
+#include "common/result.h"
+
+// The broker's own settings (everything that is not the store's), named and
+// defaulted as RocketMQ's BrokerConfig so an existing broker.conf works;
+// Thruster-only keys are marked. Read from the same Properties as
+// store::MessageStoreConfig. A plain value type.
+namespace thruster::broker {
+
+struct BrokerConfig {
+  std::string broker_name = "broker-a";                // brokerName
+  std::string broker_cluster_name = "DefaultCluster";  // brokerClusterName
+  int64_t broker_id = 0;                               // brokerId (0 = master)
+  std::string broker_ip1 =
+      "127.0.0.1";  // brokerIP1: the address clients are told to use
+  std::string bind_address =
+      "0.0.0.0";                // Thruster: address the broker listens on
+  int32_t listen_port = 10911;  // listenPort (0: ephemeral, tests)
+  // namesrvAddr: "host:port;host:port". Empty: the embedded name server is
+  // started and used.
+  std::string namesrv_addr;
+  int32_t namesrv_listen_port =
+      9876;  // Thruster: embedded name server port (0: ephemeral)
+  bool auto_create_topic_enable = true;        // autoCreateTopicEnable
+  bool auto_create_subscription_group = true;  // autoCreateSubscriptionGroup
+  int32_t default_topic_queue_nums =
+      4;  // defaultTopicQueueNums (TBW102's queue count)
+  int32_t broker_permission = 6;  // brokerPermission
+  int32_t register_name_server_period =
+      30000;  // registerNameServerPeriod (ms, clamped 10 s..60 s)
+  int32_t flush_consumer_offset_interval =
+      5000;                                  // flushConsumerOffsetInterval (ms)
+  int64_t channel_expired_timeout = 120000;  // channelExpiredTimeout (ms)
+  bool long_polling_enable = true;           // longPollingEnable
+  int64_t short_polling_time_mills = 1000;   // shortPollingTimeMills
+  int32_t default_query_max_num = 32;        // defaultQueryMaxNum
+  int32_t retry_max_times = 16;  // the subscription groups' retryMaxTimes
+  std::string region_id = "DefaultRegion";  // regionId
+  bool trace_on = true;                     // traceOn
+  int32_t io_threads = 0;  // Thruster: network threads (0: one per core)
+  // Thruster: answer QUERY_CONSUMER_OFFSET with 0 for a group without an offset
+  // on a queue whose first message is still "in memory" (RocketMQ's young-queue
+  // rule, spec/remoting.md §3.4.9, §10.12).
+  bool young_queue_offset_zero = true;
+
+  // "host:port" of every name server to register with (namesrvAddr split on
+  // ';'), or empty.
+  std::vector<std::string> NameServerAddresses() const;
+  // Reads every known key (unknown keys are ignored); InvalidArgument naming
+  // the key when malformed.
+  static Result<BrokerConfig> FromProperties(const Properties& props);
+};
+
+}  // namespace thruster::broker

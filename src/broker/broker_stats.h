@@ -1,0 +1,57 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "common/mutex.h"
+
+// Broker-wide message counters and their rates for GET_BROKER_RUNTIME_INFO
+// (spec/remoting.md §3.4.21): messages put and messages handed out by pulls,
+// with per-second samples to give the 10 s / 1 min / 10 min rates RocketMQ
+// reports.
+//
+// Threads: Add*() from any thread (one relaxed atomic add); Sample() once a
+// second from the broker's `broker-sched` thread; the getters from any thread.
+// Thread-safe.
+namespace thruster::broker {
+
+class BrokerStats {
+ public:
+  void AddPut(int64_t n) { put_total_.fetch_add(n, std::memory_order_relaxed); }
+  void AddGet(int64_t n) { get_total_.fetch_add(n, std::memory_order_relaxed); }
+  int64_t put_total() const {
+    return put_total_.load(std::memory_order_relaxed);
+  }
+  int64_t get_total() const {
+    return get_total_.load(std::memory_order_relaxed);
+  }
+
+  // Records the counters at `now_ms`.
+  void Sample(int64_t now_ms);
+  // "tps10s tps1min tps10min" with two decimals, as RocketMQ's
+  // putTps/getTransferredTps.
+  std::string PutTps() const;
+  std::string GetTps() const;
+
+ private:
+  static constexpr size_t kSamples =
+      601;  // 10 minutes of one-second samples, plus the current one
+  struct SamplePoint {
+    int64_t time_ms = 0;
+    int64_t puts = 0;
+    int64_t gets = 0;
+  };
+  std::string Rates(bool puts) const;
+
+  std::atomic<int64_t> put_total_{0};
+  std::atomic<int64_t> get_total_{0};
+  mutable Mutex mu_;
+  std::array<SamplePoint, kSamples> samples_ TH_GUARDED_BY(mu_);
+  size_t count_ TH_GUARDED_BY(mu_) =
+      0;  // samples taken so far (saturates at kSamples)
+  size_t next_ TH_GUARDED_BY(mu_) = 0;  // ring position of the next sample
+};
+
+}  // namespace thruster::broker

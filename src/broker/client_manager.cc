@@ -1,0 +1,374 @@
+#include "broker/client_manager.h"
+
+#include <algorithm>
+
+#include "common/logging.h"
+#include "store/message.h"
+
+namespace thruster::broker {
+namespace {
+
+namespace json = remoting::json;
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+// An enum member given as a name or as an ordinal into `names`.
+std::string EnumMember(const json::Value& obj, std::string_view key,
+                       std::initializer_list<const char*> names) {
+  const json::Value* v = obj.Find(key);
+  if (v == nullptr || v->is_null()) return {};
+  if (v->is_number()) {
+    std::optional<int64_t> n = v->AsInt64();
+    if (n && *n >= 0 && static_cast<size_t>(*n) < names.size())
+      return *(names.begin() + *n);
+    return {};
+  }
+  return v->AsText().value_or("");
+}
+
+bool SameSubscriptions(
+    const std::map<std::string, SubscriptionData, std::less<>>& a,
+    const std::map<std::string, SubscriptionData, std::less<>>& b) {
+  if (a.size() != b.size()) return false;
+  for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
+    if (ia->first != ib->first ||
+        ia->second.sub_string != ib->second.sub_string ||
+        ia->second.expression_type != ib->second.expression_type) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<SubscriptionData> SubscriptionData::Build(
+    std::string_view topic, std::string_view sub_string,
+    std::string_view expression_type) {
+  SubscriptionData sd;
+  sd.topic = std::string(topic);
+  if (!expression_type.empty() && expression_type != "TAG") {
+    return Status::InvalidArgument(
+        "expression type " + std::string(expression_type) +
+        " is not supported (property filtering is disabled)");
+  }
+  sub_string = Trim(sub_string);
+  if (sub_string.empty() || sub_string == "*") {
+    sd.sub_string = "*";
+    return sd;
+  }
+  sd.sub_string = std::string(sub_string);
+  std::string_view rest = sub_string;
+  while (true) {
+    size_t pos = rest.find("||");
+    std::string_view tag = Trim(rest.substr(0, pos));
+    if (!tag.empty() &&
+        std::find(sd.tags.begin(), sd.tags.end(), tag) == sd.tags.end()) {
+      sd.tags.emplace_back(tag);
+      sd.codes.push_back(store::JHash(tag));
+    }
+    if (pos == std::string_view::npos) break;
+    rest.remove_prefix(pos + 2);
+  }
+  if (sd.tags.empty()) sd.sub_string = "*";
+  return sd;
+}
+
+SubscriptionData SubscriptionData::FromJson(const json::Value& v) {
+  SubscriptionData sd;
+  sd.topic = v.GetString("topic");
+  sd.expression_type = v.GetString("expressionType", "TAG");
+  if (sd.expression_type.empty()) sd.expression_type = "TAG";
+  sd.sub_version = v.GetInt64("subVersion", 0);
+  Result<SubscriptionData> built =
+      Build(sd.topic, v.GetString("subString", "*"), "TAG");
+  if (built.ok()) {
+    sd.sub_string = built->sub_string;
+    sd.tags = built->tags;
+    sd.codes = built->codes;
+  }
+  return sd;
+}
+
+json::Value SubscriptionData::ToJson() const {
+  json::Value v = json::Value::Object();
+  v.Set("classFilterMode", json::Value::Bool(false));
+  json::Value codes_json = json::Value::Array();
+  for (int64_t c : codes) codes_json.Push(json::Value::Int(c));
+  v.Set("codeSet", std::move(codes_json));
+  v.Set("expressionType", json::Value::String(expression_type));
+  v.Set("subString", json::Value::String(sub_string));
+  v.Set("subVersion", json::Value::Int(sub_version));
+  json::Value tags_json = json::Value::Array();
+  for (const auto& t : tags) tags_json.Push(json::Value::String(t));
+  v.Set("tagsSet", std::move(tags_json));
+  v.Set("topic", json::Value::String(topic));
+  return v;
+}
+
+ConsumerData ConsumerData::FromJson(const json::Value& v) {
+  ConsumerData cd;
+  cd.group_name = v.GetString("groupName");
+  cd.consume_type =
+      EnumMember(v, "consumeType",
+                 {"CONSUME_ACTIVELY", "CONSUME_PASSIVELY", "CONSUME_POP"});
+  cd.message_model =
+      EnumMember(v, "messageModel", {"BROADCASTING", "CLUSTERING"});
+  cd.consume_from_where =
+      EnumMember(v, "consumeFromWhere",
+                 {"CONSUME_FROM_LAST_OFFSET",
+                  "CONSUME_FROM_LAST_OFFSET_AND_FROM_MIN_WHEN_BOOT_FIRST",
+                  "CONSUME_FROM_MIN_OFFSET", "CONSUME_FROM_MAX_OFFSET",
+                  "CONSUME_FROM_FIRST_OFFSET", "CONSUME_FROM_TIMESTAMP"});
+  if (const json::Value* subs = v.Find("subscriptionDataSet");
+      subs != nullptr && subs->is_array()) {
+    for (size_t i = 0; i < subs->size(); ++i) {
+      if (!subs->at(i).is_object()) continue;
+      SubscriptionData sd = SubscriptionData::FromJson(subs->at(i));
+      if (!sd.topic.empty()) cd.subscriptions.push_back(std::move(sd));
+    }
+  }
+  return cd;
+}
+
+Result<HeartbeatData> HeartbeatData::Parse(std::string_view body) {
+  Result<json::Value> v = json::Parse(body);
+  if (!v.ok())
+    return Status::InvalidArgument("heartbeat body is not JSON: " +
+                                   v.status().ToString());
+  if (!v->is_object())
+    return Status::InvalidArgument("heartbeat body is not a JSON object");
+  HeartbeatData hb;
+  hb.client_id = v->GetString("clientID");
+  if (hb.client_id.empty())
+    return Status::InvalidArgument("heartbeat body has no clientID");
+  if (const json::Value* ps = v->Find("producerDataSet");
+      ps != nullptr && ps->is_array()) {
+    for (size_t i = 0; i < ps->size(); ++i) {
+      if (!ps->at(i).is_object()) continue;
+      std::string g = ps->at(i).GetString("groupName");
+      if (!g.empty()) hb.producer_groups.push_back(std::move(g));
+    }
+  }
+  if (const json::Value* cs = v->Find("consumerDataSet");
+      cs != nullptr && cs->is_array()) {
+    for (size_t i = 0; i < cs->size(); ++i) {
+      if (!cs->at(i).is_object()) continue;
+      ConsumerData cd = ConsumerData::FromJson(cs->at(i));
+      if (!cd.group_name.empty()) hb.consumers.push_back(std::move(cd));
+    }
+  }
+  return hb;
+}
+
+std::vector<std::string> ClientManager::Heartbeat(
+    const HeartbeatData& hb, const ClientChannel& channel) {
+  std::vector<std::string> changed;
+  MutexLock lock(&mu_);
+  for (const std::string& g : hb.producer_groups) {
+    ClientChannel& ch = producers_[g].channels[channel.connection_id];
+    ch = channel;
+    ch.client_id = hb.client_id;
+  }
+  for (const ConsumerData& cd : hb.consumers) {
+    ConsumerGroupInfo& info = consumers_[cd.group_name];
+    bool group_changed = false;
+    auto [it, inserted] =
+        info.channels.try_emplace(channel.connection_id, channel);
+    if (inserted || it->second.client_id != hb.client_id) group_changed = true;
+    it->second = channel;
+    it->second.client_id = hb.client_id;
+    info.consume_type = cd.consume_type;
+    info.message_model = cd.message_model;
+    info.consume_from_where = cd.consume_from_where;
+
+    std::map<std::string, SubscriptionData, std::less<>> subs;
+    for (const SubscriptionData& sd : cd.subscriptions) {
+      auto old = info.subscriptions.find(sd.topic);
+      if (old != info.subscriptions.end() &&
+          old->second.sub_version > sd.sub_version) {
+        subs[sd.topic] = old->second;
+      } else {
+        subs[sd.topic] = sd;
+      }
+    }
+    if (!SameSubscriptions(subs, info.subscriptions)) group_changed = true;
+    info.subscriptions = std::move(subs);
+    if (group_changed) {
+      TH_LOG(broker, kInfo,
+             "consumer group {}: client {} registered from {} ({} members)",
+             cd.group_name, hb.client_id, channel.remote_address,
+             info.channels.size());
+      changed.push_back(cd.group_name);
+    }
+  }
+  return changed;
+}
+
+std::vector<std::string> ClientManager::Unregister(
+    uint64_t connection_id, std::string_view producer_group,
+    std::string_view consumer_group) {
+  std::vector<std::string> changed;
+  MutexLock lock(&mu_);
+  if (!producer_group.empty()) {
+    if (auto it = producers_.find(producer_group); it != producers_.end()) {
+      it->second.channels.erase(connection_id);
+      if (it->second.channels.empty()) producers_.erase(it);
+    }
+  }
+  if (!consumer_group.empty()) {
+    if (auto it = consumers_.find(consumer_group); it != consumers_.end()) {
+      if (it->second.channels.erase(connection_id) > 0) {
+        TH_LOG(broker, kInfo,
+               "consumer group {}: a client unregistered ({} members left)",
+               consumer_group, it->second.channels.size());
+        changed.emplace_back(consumer_group);
+      }
+      if (it->second.channels.empty()) consumers_.erase(it);
+    }
+  }
+  return changed;
+}
+
+std::vector<std::string> ClientManager::OnConnectionClosed(
+    uint64_t connection_id) {
+  std::vector<std::string> changed;
+  MutexLock lock(&mu_);
+  for (auto it = producers_.begin(); it != producers_.end();) {
+    it->second.channels.erase(connection_id);
+    it = it->second.channels.empty() ? producers_.erase(it) : std::next(it);
+  }
+  for (auto it = consumers_.begin(); it != consumers_.end();) {
+    if (it->second.channels.erase(connection_id) > 0)
+      changed.push_back(it->first);
+    it = it->second.channels.empty() ? consumers_.erase(it) : std::next(it);
+  }
+  return changed;
+}
+
+std::vector<std::string> ClientManager::ScanExpired(int64_t now_ms,
+                                                    int64_t timeout_ms) {
+  std::vector<std::string> changed;
+  MutexLock lock(&mu_);
+  auto expired = [&](const ClientChannel& ch) {
+    return now_ms - ch.last_update_ms > timeout_ms;
+  };
+  for (auto it = producers_.begin(); it != producers_.end();) {
+    std::erase_if(it->second.channels,
+                  [&](const auto& kv) { return expired(kv.second); });
+    it = it->second.channels.empty() ? producers_.erase(it) : std::next(it);
+  }
+  for (auto it = consumers_.begin(); it != consumers_.end();) {
+    size_t n = std::erase_if(it->second.channels, [&](const auto& kv) {
+      if (!expired(kv.second)) return false;
+      TH_LOG(broker, kWarn,
+             "consumer {} of group {} expired (no heartbeat for {} ms)",
+             kv.second.client_id, it->first, now_ms - kv.second.last_update_ms);
+      return true;
+    });
+    if (n > 0) changed.push_back(it->first);
+    it = it->second.channels.empty() ? consumers_.erase(it) : std::next(it);
+  }
+  return changed;
+}
+
+std::optional<SubscriptionData> ClientManager::FindSubscription(
+    std::string_view group, std::string_view topic) const {
+  MutexLock lock(&mu_);
+  auto it = consumers_.find(group);
+  if (it == consumers_.end()) return std::nullopt;
+  auto s = it->second.subscriptions.find(topic);
+  if (s == it->second.subscriptions.end()) return std::nullopt;
+  return s->second;
+}
+
+std::vector<std::string> ClientManager::ConsumerIds(
+    std::string_view group) const {
+  MutexLock lock(&mu_);
+  std::vector<std::string> out;
+  auto it = consumers_.find(group);
+  if (it == consumers_.end()) return out;
+  for (const auto& [id, ch] : it->second.channels) {
+    if (!ch.connection.expired()) out.push_back(ch.client_id);
+  }
+  return out;
+}
+
+std::vector<std::shared_ptr<remoting::Connection>>
+ClientManager::ConsumerConnections(std::string_view group) const {
+  MutexLock lock(&mu_);
+  std::vector<std::shared_ptr<remoting::Connection>> out;
+  auto it = consumers_.find(group);
+  if (it == consumers_.end()) return out;
+  for (const auto& [id, ch] : it->second.channels) {
+    if (auto conn = ch.connection.lock(); conn && conn->is_open())
+      out.push_back(std::move(conn));
+  }
+  return out;
+}
+
+bool ClientManager::IsClustering(std::string_view group) const {
+  MutexLock lock(&mu_);
+  auto it = consumers_.find(group);
+  return it != consumers_.end() && it->second.message_model != "BROADCASTING";
+}
+
+std::vector<std::string> ClientManager::GroupsSubscribing(
+    std::string_view topic) const {
+  MutexLock lock(&mu_);
+  std::vector<std::string> out;
+  for (const auto& [group, info] : consumers_) {
+    if (info.subscriptions.count(topic) != 0) out.push_back(group);
+  }
+  return out;
+}
+
+std::optional<json::Value> ClientManager::ConsumerConnectionJson(
+    std::string_view group) const {
+  MutexLock lock(&mu_);
+  auto it = consumers_.find(group);
+  if (it == consumers_.end() || it->second.channels.empty())
+    return std::nullopt;
+  const ConsumerGroupInfo& info = it->second;
+  json::Value root = json::Value::Object();
+  json::Value conns = json::Value::Array();
+  for (const auto& [id, ch] : info.channels) {
+    json::Value c = json::Value::Object();
+    c.Set("clientAddr", json::Value::String(ch.remote_address));
+    c.Set("clientId", json::Value::String(ch.client_id));
+    c.Set("language", json::Value::String(ch.language));
+    c.Set("version", json::Value::Int(ch.version));
+    conns.Push(std::move(c));
+  }
+  root.Set("connectionSet", std::move(conns));
+  root.Set("consumeFromWhere", json::Value::String(info.consume_from_where));
+  root.Set("consumeType", json::Value::String(info.consume_type));
+  root.Set("messageModel", json::Value::String(info.message_model));
+  json::Value subs = json::Value::Object();
+  for (const auto& [topic, sd] : info.subscriptions)
+    subs.Set(topic, sd.ToJson());
+  root.Set("subscriptionTable", std::move(subs));
+  return root;
+}
+
+size_t ClientManager::producer_count() const {
+  MutexLock lock(&mu_);
+  size_t n = 0;
+  for (const auto& [g, info] : producers_) n += info.channels.size();
+  return n;
+}
+
+size_t ClientManager::consumer_count() const {
+  MutexLock lock(&mu_);
+  size_t n = 0;
+  for (const auto& [g, info] : consumers_) n += info.channels.size();
+  return n;
+}
+
+}  // namespace thruster::broker

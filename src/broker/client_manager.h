@@ -1,0 +1,137 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/mutex.h"
+#include "common/result.h"
+#include "remoting/connection.h"
+#include "remoting/json.h"
+
+// Who is connected (spec/remoting.md §3.4.6–3.4.8, §6.3): producer and consumer
+// groups registered by HEART_BEAT, keyed by connection, with each consumer
+// group's subscriptions. Registrations go away on UNREGISTER_CLIENT, when their
+// connection closes, or after channelExpiredTimeout without a heartbeat.
+//
+// Lifecycle: construct → use from any thread → destroy. Thread-safe (one
+// mutex). Holds connections weakly; the methods that report a membership change
+// return the group names, and the caller sends NOTIFY_CONSUMER_IDS_CHANGED
+// outside the lock.
+namespace thruster::broker {
+
+// One subscription of a consumer group (SubscriptionData, §3.3), TAG
+// expressions only.
+struct SubscriptionData {
+  std::string topic;
+  std::string sub_string = "*";
+  std::vector<std::string> tags;  // empty for "*"
+  std::vector<int64_t> codes;     // jhash of each tag
+  int64_t sub_version = 0;
+  std::string expression_type = "TAG";
+
+  bool MatchesAll() const { return tags.empty(); }
+  // TAG: split on "||", trim, drop empties; "*" or empty means all.
+  // InvalidArgument for SQL92 or other expression types (property filtering is
+  // not enabled).
+  static Result<SubscriptionData> Build(std::string_view topic,
+                                        std::string_view sub_string,
+                                        std::string_view expression_type);
+  // Lenient JSON reader (§4.3): C++ sends subVersion as a string and omits
+  // tagsSet/codeSet.
+  static SubscriptionData FromJson(const remoting::json::Value& v);
+  remoting::json::Value ToJson() const;
+};
+
+// A client's registration in one group.
+struct ClientChannel {
+  std::string client_id;
+  std::weak_ptr<remoting::Connection> connection;
+  uint64_t connection_id = 0;
+  std::string remote_address;
+  std::string language;
+  int32_t version = 0;
+  int64_t last_update_ms = 0;
+};
+
+struct ConsumerData {
+  std::string group_name;
+  std::string
+      consume_type;  // CONSUME_ACTIVELY / CONSUME_PASSIVELY / CONSUME_POP
+  std::string message_model;       // BROADCASTING / CLUSTERING
+  std::string consume_from_where;  // CONSUME_FROM_LAST_OFFSET, ...
+  std::vector<SubscriptionData> subscriptions;
+  // Enum members may come as names or as ordinals (C++ heartbeat, §3.4.6).
+  static ConsumerData FromJson(const remoting::json::Value& v);
+};
+
+// HEART_BEAT's body.
+struct HeartbeatData {
+  std::string client_id;
+  std::vector<std::string> producer_groups;
+  std::vector<ConsumerData> consumers;
+  static Result<HeartbeatData> Parse(std::string_view body);
+};
+
+class ClientManager {
+ public:
+  // Registers (or refreshes) every group of `hb` for the connection. Returns
+  // the consumer groups whose membership or subscriptions changed.
+  std::vector<std::string> Heartbeat(const HeartbeatData& hb,
+                                     const ClientChannel& channel);
+  // Removes the connection's registration from the named groups (empty = none).
+  // Returns the consumer group when it changed.
+  std::vector<std::string> Unregister(uint64_t connection_id,
+                                      std::string_view producer_group,
+                                      std::string_view consumer_group);
+  // Drops every registration of a closed connection; returns the consumer
+  // groups that changed.
+  std::vector<std::string> OnConnectionClosed(uint64_t connection_id);
+  // Drops registrations older than `timeout_ms` at `now_ms`; returns the
+  // consumer groups that changed.
+  std::vector<std::string> ScanExpired(int64_t now_ms, int64_t timeout_ms);
+
+  std::optional<SubscriptionData> FindSubscription(
+      std::string_view group, std::string_view topic) const;
+  // clientIDs of the group's live registrations; empty when the group is
+  // unknown.
+  std::vector<std::string> ConsumerIds(std::string_view group) const;
+  // Open connections of a consumer group (for NOTIFY_CONSUMER_IDS_CHANGED).
+  std::vector<std::shared_ptr<remoting::Connection>> ConsumerConnections(
+      std::string_view group) const;
+  // True when `group` is a clustering consumer group (only those are notified).
+  bool IsClustering(std::string_view group) const;
+  // Consumer groups subscribed to `topic`.
+  std::vector<std::string> GroupsSubscribing(std::string_view topic) const;
+  // Connection listing for GET_CONSUMER_CONNECTION_LIST; nullopt when the group
+  // has no registration.
+  std::optional<remoting::json::Value> ConsumerConnectionJson(
+      std::string_view group) const;
+  size_t producer_count() const;
+  size_t consumer_count() const;
+
+ private:
+  struct ConsumerGroupInfo {
+    std::string consume_type;
+    std::string message_model;
+    std::string consume_from_where;
+    std::map<uint64_t, ClientChannel> channels;
+    std::map<std::string, SubscriptionData, std::less<>> subscriptions;
+  };
+  struct ProducerGroupInfo {
+    std::map<uint64_t, ClientChannel> channels;
+  };
+
+  mutable Mutex mu_;
+  std::map<std::string, ConsumerGroupInfo, std::less<>> consumers_
+      TH_GUARDED_BY(mu_);
+  std::map<std::string, ProducerGroupInfo, std::less<>> producers_
+      TH_GUARDED_BY(mu_);
+};
+
+}  // namespace thruster::broker

@@ -1,0 +1,164 @@
+// PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361): spec/remoting.md §3.4.3. Found
+// records go into the response as body segments pointing into the mapped
+// CommitLog segments (zero copy); an empty answer with the suspend flag is
+// parked in the PullRequestHoldService.
+#include <algorithm>
+
+#include "broker/broker.h"
+#include "common/logging.h"
+
+namespace thruster::broker {
+namespace {
+
+using remoting::RemotingCommand;
+namespace rc = remoting::response_code;
+
+constexpr int32_t kFlagCommitOffset = 0x1;
+constexpr int32_t kFlagSuspend = 0x2;
+constexpr int32_t kFlagSubscription = 0x4;
+
+int32_t PullResponseCode(store::GetMessageStatus s, int64_t requested_offset) {
+  using S = store::GetMessageStatus;
+  switch (s) {
+    case S::kFound:
+      return rc::kSuccess;
+    case S::kNoMatchedMessage:
+    case S::kMessageWasRemoving:
+      return rc::kPullRetryImmediately;
+    case S::kNoMessageInQueue:
+    case S::kNoMatchedLogicQueue:
+      return requested_offset == 0 ? rc::kPullNotFound : rc::kPullOffsetMoved;
+    case S::kOffsetTooSmall:
+    case S::kOffsetOverflowBadly:
+      return rc::kPullOffsetMoved;
+    case S::kOffsetOverflowOne:
+    case S::kOffsetFoundNull:
+      return rc::kPullNotFound;
+  }
+  return rc::kSystemError;
+}
+
+}  // namespace
+
+void Broker::HandlePull(Req req, Responder r) {
+  ProcessPull(std::move(req), std::move(r), true);
+}
+
+void Broker::ProcessPull(Req req, Responder r, bool first) {
+  auto fail = [&](int32_t code, std::string remark) {
+    RemotingCommand resp = req.CreateResponse(code, std::move(remark));
+    resp.SetExt("nextBeginOffset", int64_t{0});
+    resp.SetExt("minOffset", int64_t{0});
+    resp.SetExt("maxOffset", int64_t{0});
+    resp.SetExt("suggestWhichBrokerId", int64_t{0});
+    r.Send(std::move(resp));
+  };
+  Result<std::string_view> group = req.RequireExt("consumerGroup");
+  Result<std::string_view> topic = req.RequireExt("topic");
+  Result<int32_t> queue_id = req.RequireExtInt32("queueId");
+  Result<int64_t> offset = req.RequireExtInt64("queueOffset");
+  Result<int32_t> max_msgs = req.RequireExtInt32("maxMsgNums");
+  Result<int32_t> sys_flag = req.RequireExtInt32("sysFlag");
+  for (const Status& s :
+       {group.status(), topic.status(), queue_id.status(), offset.status(),
+        max_msgs.status(), sys_flag.status()}) {
+    if (!s.ok()) return fail(rc::kSystemError, std::string(s.message()));
+  }
+  const int64_t suspend_ms = req.ExtInt64Or("suspendTimeoutMillis", 15000);
+  const int64_t commit_offset = req.ExtInt64Or("commitOffset", -1);
+  const int64_t max_bytes = req.ExtInt64Or("maxMsgBytes", INT32_MAX);
+
+  if ((config_.broker_permission & remoting::kPermRead) == 0) {
+    return fail(rc::kNoPermission, "the broker[" + config_.broker_name +
+                                       "] pulling message is forbidden");
+  }
+  std::optional<remoting::TopicConfig> tc = topics_->Find(*topic);
+  if (!tc)
+    return fail(rc::kTopicNotExist, "topic[" + std::string(*topic) +
+                                        "] not exist, apply first please!");
+  if ((tc->perm & remoting::kPermRead) == 0) {
+    return fail(rc::kNoPermission, "the topic[" + std::string(*topic) +
+                                       "] pulling message is forbidden");
+  }
+  if (*queue_id < 0 || *queue_id >= tc->read_queue_nums) {
+    return fail(rc::kInvalidParameter,
+                "queueId[" + std::to_string(*queue_id) +
+                    "] is illegal, topic:[" + std::string(*topic) +
+                    "] topicConfig.readQueueNums:[" +
+                    std::to_string(tc->read_queue_nums) + "]");
+  }
+  if (*max_msgs <= 0)
+    return fail(rc::kInvalidParameter, "maxMsgNums must be positive");
+
+  std::optional<SubscriptionData> sub;
+  if ((*sys_flag & kFlagSubscription) != 0) {
+    Result<SubscriptionData> built =
+        SubscriptionData::Build(*topic, req.ExtOr("subscription", "*"),
+                                req.ExtOr("expressionType", "TAG"));
+    if (!built.ok()) {
+      return fail(req.ExtOr("expressionType", "TAG") == "TAG"
+                      ? rc::kSubscriptionParseFailed
+                      : rc::kSystemError,
+                  std::string(built.status().message()));
+    }
+    sub = std::move(built).value();
+  } else {
+    sub = clients_.FindSubscription(*group, *topic);
+    if (!sub) {
+      return fail(rc::kSubscriptionNotExist,
+                  "the consumer's subscription of " + std::string(*topic) +
+                      " in group " + std::string(*group) + " does not exist");
+    }
+    if (sub->sub_version < req.ExtInt64Or("subVersion", 0)) {
+      return fail(rc::kSubscriptionNotLatest,
+                  "the consumer's subscription is not latest");
+    }
+  }
+  store::TagFilter filter;
+  filter.codes = sub->codes;
+
+  store::GetMessageResult result = store_->GetMessage(
+      *group, *topic, *queue_id, *offset, *max_msgs, max_bytes, &filter);
+  const int32_t code = PullResponseCode(result.status, *offset);
+
+  if (code == rc::kPullNotFound && first && (*sys_flag & kFlagSuspend) != 0) {
+    const int64_t hold_ms = config_.long_polling_enable
+                                ? suspend_ms
+                                : config_.short_polling_time_mills;
+    if ((*sys_flag & kFlagCommitOffset) != 0 && commit_offset >= 0 &&
+        config_.broker_id == 0) {
+      offsets_->Commit(*group, *topic, *queue_id, commit_offset);
+    }
+    HeldPull held;
+    held.topic = std::string(*topic);
+    held.queue_id = *queue_id;
+    held.offset = *offset;
+    held.tag_codes = sub->codes;
+    held.deadline_ns =
+        clock_->MonotonicNs() + std::max<int64_t>(hold_ms, 0) * 1000000;
+    held.request = std::move(req);
+    held.responder = std::move(r);
+    hold_->Suspend(std::move(held));
+    return;
+  }
+
+  RemotingCommand resp = req.CreateResponse(
+      code, std::string(store::GetMessageStatusName(result.status)));
+  resp.SetExt("nextBeginOffset", result.next_begin_offset);
+  resp.SetExt("minOffset", result.min_offset);
+  resp.SetExt("maxOffset", result.max_offset);
+  resp.SetExt("suggestWhichBrokerId", int64_t{0});
+  if (code == rc::kSuccess) {
+    for (store::SelectResult& m : result.messages)
+      resp.AddBodySegment(m.bytes, std::move(m.file));
+    stats_.AddGet(static_cast<int64_t>(result.messages.size()));
+  }
+  if (first && (*sys_flag & kFlagCommitOffset) != 0 && commit_offset >= 0 &&
+      config_.broker_id == 0) {
+    offsets_->Commit(*group, *topic, *queue_id, commit_offset);
+  }
+  offsets_->SetPullOffset(*group, *topic, *queue_id, result.next_begin_offset);
+  r.Send(std::move(resp));
+}
+
+}  // namespace thruster::broker

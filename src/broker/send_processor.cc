@@ -1,0 +1,288 @@
+// SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE (320):
+// spec/remoting.md §3.4.1, §3.4.2, §5.6. The append completes asynchronously
+// (under SYNC_FLUSH once the record is durable) and the answer is sent from
+// that completion through the Responder.
+#include <random>
+
+#include "broker/broker.h"
+#include "common/coding.h"
+#include "common/logging.h"
+
+namespace thruster::broker {
+namespace {
+
+using remoting::RemotingCommand;
+namespace rc = remoting::response_code;
+
+// V2 one-letter header names → the long names of SEND_MESSAGE (§3.4.1).
+struct SendHeader {
+  std::string_view producer_group;
+  std::string_view topic;
+  std::string_view default_topic;
+  int32_t default_topic_queue_nums = 4;
+  int32_t queue_id = -1;
+  int32_t sys_flag = 0;
+  int64_t born_timestamp = 0;
+  int32_t flag = 0;
+  std::string_view properties;
+  int32_t reconsume_times = 0;
+  std::optional<int32_t> max_reconsume_times;
+  bool batch = false;
+};
+
+Result<SendHeader> ParseSendHeader(const RemotingCommand& req) {
+  const bool v2 = req.code() != remoting::request_code::kSendMessage;
+  auto name = [v2](const char* longname, const char* letter) {
+    return v2 ? letter : longname;
+  };
+  SendHeader h;
+  TH_ASSIGN_OR_RETURN(h.producer_group,
+                      req.RequireExt(name("producerGroup", "a")));
+  TH_ASSIGN_OR_RETURN(h.topic, req.RequireExt(name("topic", "b")));
+  h.default_topic = req.ExtOr(name("defaultTopic", "c"), kAutoCreateTopicKey);
+  h.default_topic_queue_nums =
+      req.ExtInt32Or(name("defaultTopicQueueNums", "d"), 4);
+  TH_ASSIGN_OR_RETURN(h.queue_id, req.RequireExtInt32(name("queueId", "e")));
+  h.sys_flag = req.ExtInt32Or(name("sysFlag", "f"), 0);
+  TH_ASSIGN_OR_RETURN(h.born_timestamp,
+                      req.RequireExtInt64(name("bornTimestamp", "g")));
+  h.flag = req.ExtInt32Or(name("flag", "h"), 0);
+  h.properties = req.ExtOr(name("properties", "i"), "");
+  h.reconsume_times = req.ExtInt32Or(name("reconsumeTimes", "j"), 0);
+  if (auto m = req.FindExt(name("maxReconsumeTimes", "l")); m && !m->empty()) {
+    h.max_reconsume_times = req.ExtInt32Or(name("maxReconsumeTimes", "l"), 16);
+  }
+  h.batch = req.ExtBoolOr(name("batch", "m"), false) ||
+            req.code() == remoting::request_code::kSendBatchMessage;
+  return h;
+}
+
+// Checks the batch encoding of §5.6 entry by entry; InvalidArgument naming the
+// first bad entry.
+Status ValidateBatch(std::span<const std::byte> body) {
+  if (body.empty()) return Status::InvalidArgument("empty batch");
+  size_t pos = 0;
+  int n = 0;
+  while (pos < body.size()) {
+    const size_t left = body.size() - pos;
+    if (left < 22)
+      return Status::InvalidArgument("batch entry " + std::to_string(n) +
+                                     " is truncated");
+    const int32_t total = LoadI32(body.data() + pos);
+    const int32_t body_len = LoadI32(body.data() + pos + 16);
+    if (total < 22 || static_cast<size_t>(total) > left || body_len < 0 ||
+        body_len > total - 22) {
+      return Status::InvalidArgument("batch entry " + std::to_string(n) +
+                                     " has a bad length");
+    }
+    const int32_t props_len =
+        LoadI16(body.data() + pos + 20 + static_cast<size_t>(body_len));
+    if (props_len < 0 || 22 + body_len + props_len != total) {
+      return Status::InvalidArgument("batch entry " + std::to_string(n) +
+                                     " has a bad properties length");
+    }
+    pos += static_cast<size_t>(total);
+    ++n;
+  }
+  return Status::OK();
+}
+
+int32_t SendResponseCode(store::PutStatus s) {
+  switch (s) {
+    case store::PutStatus::kPutOk:
+      return rc::kSuccess;
+    case store::PutStatus::kFlushDiskTimeout:
+      return rc::kFlushDiskTimeout;
+    case store::PutStatus::kMessageIllegal:
+    case store::PutStatus::kPropertiesSizeExceeded:
+      return rc::kMessageIllegal;
+    case store::PutStatus::kServiceNotAvailable:
+      return rc::kServiceNotAvailable;
+    case store::PutStatus::kOsPageCacheBusy:
+      return rc::kSystemBusy;
+    case store::PutStatus::kCreateMappedFileFailed:
+    case store::PutStatus::kUnknownError:
+      return rc::kSystemError;
+  }
+  return rc::kSystemError;
+}
+
+void AppendProperty(std::string* props, std::string_view name,
+                    std::string_view value) {
+  props->append(name);
+  props->push_back(store::kNameValueSeparator);
+  props->append(value);
+  props->push_back(store::kPropertySeparator);
+}
+
+}  // namespace
+
+void Broker::HandleSend(Req req, Responder r) {
+  auto fail = [&](int32_t code, std::string remark) {
+    RemotingCommand resp = req.CreateResponse(code, std::move(remark));
+    resp.SetExt("MSG_REGION", config_.region_id);
+    resp.SetExtBool("TRACE_ON", config_.trace_on);
+    r.Send(std::move(resp));
+  };
+  Result<SendHeader> parsed = ParseSendHeader(req);
+  if (!parsed.ok())
+    return fail(rc::kSystemError, std::string(parsed.status().message()));
+  SendHeader h = *parsed;
+
+  if ((config_.broker_permission & remoting::kPermWrite) == 0) {
+    return fail(rc::kNoPermission, "the broker[" + config_.broker_name +
+                                       "] sending message is forbidden");
+  }
+  if (Status s = ValidateTopicName(h.topic); !s.ok()) {
+    return fail(rc::kInvalidParameter, std::string(s.message()));
+  }
+  if (IsNotAllowedToSend(h.topic)) {
+    return fail(rc::kNoPermission, "sending message to topic " +
+                                       std::string(h.topic) + " is forbidden");
+  }
+  const bool retry_topic = h.topic.substr(0, kRetryGroupTopicPrefix.size()) ==
+                           kRetryGroupTopicPrefix;
+  if (h.batch && retry_topic)
+    return fail(rc::kMessageIllegal,
+                "batch messages cannot go to a retry topic");
+
+  std::optional<remoting::TopicConfig> tc = topics_->Find(h.topic);
+  if (!tc) {
+    Result<std::pair<remoting::TopicConfig, bool>> created =
+        retry_topic
+            ? topics_->FindOrCreate(h.topic, 1,
+                                    remoting::kPermRead | remoting::kPermWrite)
+            : topics_->CreateTopicInSendMessage(h.topic, h.default_topic,
+                                                h.default_topic_queue_nums);
+    if (!created.ok()) {
+      return fail(rc::kTopicNotExist,
+                  "topic[" + std::string(h.topic) +
+                      "] not exist, apply first please! " +
+                      std::string(created.status().message()));
+    }
+    tc = created->first;
+    if (created->second) RequestRegistration();
+  }
+  if ((tc->perm & remoting::kPermWrite) == 0) {
+    return fail(rc::kNoPermission, "the topic[" + std::string(h.topic) +
+                                       "] sending message is forbidden");
+  }
+  const int32_t queue_limit =
+      std::max(tc->read_queue_nums, tc->write_queue_nums);
+  if (h.queue_id >= queue_limit) {
+    return fail(rc::kInvalidParameter,
+                "queueId " + std::to_string(h.queue_id) +
+                    " is out of range [0, " + std::to_string(queue_limit) +
+                    ") of topic " + std::string(h.topic));
+  }
+  if (h.queue_id < 0) {
+    thread_local std::minstd_rand rng(std::random_device{}());
+    h.queue_id = static_cast<int32_t>(
+        rng() % static_cast<uint32_t>(std::max(1, tc->write_queue_nums)));
+  }
+  const std::span<const std::byte> body = req.body();
+  if (body.size() > static_cast<size_t>(store_config_.max_message_size)) {
+    return fail(rc::kMessageIllegal,
+                "message body of " + std::to_string(body.size()) +
+                    " bytes is larger than maxMessageSize " +
+                    std::to_string(store_config_.max_message_size));
+  }
+  if (h.batch) {
+    if (Status s = ValidateBatch(body); !s.ok())
+      return fail(rc::kMessageIllegal, std::string(s.message()));
+  }
+
+  // A retried message past its limit goes to the group's dead-letter queue
+  // (§6.8).
+  std::string topic(h.topic);
+  int32_t queue_id = h.queue_id;
+  if (retry_topic) {
+    const int32_t max_times =
+        h.max_reconsume_times.value_or(config_.retry_max_times);
+    if (h.reconsume_times > max_times) {
+      const std::string group(h.topic.substr(kRetryGroupTopicPrefix.size()));
+      Result<std::pair<remoting::TopicConfig, bool>> dlq =
+          topics_->FindOrCreate(DlqTopic(group), 1,
+                                remoting::kPermRead | remoting::kPermWrite);
+      if (!dlq.ok())
+        return fail(rc::kSystemError, std::string(dlq.status().message()));
+      if (dlq->second) RequestRegistration();
+      topic = DlqTopic(group);
+      queue_id = 0;
+    }
+  }
+
+  std::string properties(h.properties);
+  std::string uniq_key;
+  if (!h.batch) {
+    if (auto u = store::FindProperty(properties, store::prop::kUniqKey);
+        u && !u->empty()) {
+      uniq_key = std::string(*u);
+    } else {
+      uniq_key = uniq_keys_->Next(clock_->NowMs());
+      AppendProperty(&properties, store::prop::kUniqKey, uniq_key);
+    }
+    if (!store::FindProperty(properties, "CLUSTER"))
+      AppendProperty(&properties, "CLUSTER", config_.broker_cluster_name);
+  }
+
+  store::MessageToStore msg;
+  msg.topic = topic;
+  msg.queue_id = queue_id;
+  msg.flag = h.flag;
+  msg.sys_flag = h.sys_flag;
+  msg.body = body;
+  msg.properties = properties;
+  msg.born_timestamp = h.born_timestamp;
+  if (auto conn = r.connection()) {
+    if (Result<store::HostAddress> born =
+            store::HostAddress::Parse(conn->remote_address());
+        born.ok()) {
+      msg.born_host = *born;
+    }
+  }
+  msg.store_host = store_host_;
+  msg.reconsume_times = h.reconsume_times;
+
+  const int32_t answer_queue_id = h.queue_id;
+  const bool batch = h.batch;
+  auto done = [this, req_header = req.CreateResponse(rc::kSuccess), r,
+               answer_queue_id, batch, uniq_key = std::move(uniq_key),
+               topic](store::PutResult result) mutable {
+    RemotingCommand resp = std::move(req_header);
+    resp.set_code(SendResponseCode(result.status));
+    resp.SetExt("MSG_REGION", config_.region_id);
+    resp.SetExtBool("TRACE_ON", config_.trace_on);
+    if (result.status == store::PutStatus::kPutOk ||
+        result.status == store::PutStatus::kFlushDiskTimeout) {
+      std::string msg_id;
+      if (batch && !result.batch_phys_offsets.empty()) {
+        for (int64_t phys : result.batch_phys_offsets) {
+          if (!msg_id.empty()) msg_id += ',';
+          msg_id += store::CreateMessageId(store_host_, phys);
+        }
+      } else {
+        msg_id = store::CreateMessageId(store_host_, result.phys_offset);
+      }
+      resp.SetExt("msgId", std::move(msg_id));
+      resp.SetExt("queueId", answer_queue_id);
+      resp.SetExt("queueOffset", result.queue_offset);
+      if (!uniq_key.empty()) resp.SetExt("transactionId", uniq_key);
+      stats_.AddPut(std::max(1, result.msg_num));
+      if (result.status == store::PutStatus::kFlushDiskTimeout)
+        resp.set_remark("flush disk timeout");
+    } else {
+      resp.set_remark(std::string(store::PutStatusName(result.status)) +
+                      (result.error.empty() ? "" : ": " + result.error));
+      TH_LOG(broker, kDebug, "send to {} failed: {}", topic, resp.remark());
+    }
+    r.Send(std::move(resp));
+  };
+  if (batch) {
+    store_->AsyncPutMessages(msg, std::move(done));
+  } else {
+    store_->AsyncPutMessage(msg, std::move(done));
+  }
+}
+
+}  // namespace thruster::broker

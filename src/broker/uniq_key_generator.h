@@ -1,0 +1,66 @@
+#pragma once
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+#include <random>
+#include <string>
+
+#include "store/message.h"
+
+namespace thruster::broker {
+
+// UNIQ_KEY for messages that come without one (§5.8): IPv4 ‖ pid (2) ‖ a
+// per-process random (4) ‖ ms since the start of the month (4) ‖ counter (2),
+// as 32 uppercase hex characters.
+class UniqKeyGenerator {
+ public:
+  explicit UniqKeyGenerator(const store::HostAddress& host) {
+    std::memcpy(prefix_, host.ip.data(), 4);
+    const auto pid = static_cast<uint16_t>(::getpid());
+    prefix_[4] = static_cast<uint8_t>(pid >> 8);
+    prefix_[5] = static_cast<uint8_t>(pid);
+    const uint32_t salt = std::random_device{}();
+    for (int i = 0; i < 4; ++i)
+      prefix_[6 + i] = static_cast<uint8_t>(salt >> (24 - 8 * i));
+  }
+
+  // Thread-safe.
+  std::string Next(int64_t now_ms) {
+    uint8_t b[16];
+    std::memcpy(b, prefix_, 10);
+    const auto since_month =
+        static_cast<uint32_t>(now_ms - MonthStartMs(now_ms));
+    for (int i = 0; i < 4; ++i)
+      b[10 + i] = static_cast<uint8_t>(since_month >> (24 - 8 * i));
+    const auto seq =
+        static_cast<uint16_t>(counter_.fetch_add(1, std::memory_order_relaxed));
+    b[14] = static_cast<uint8_t>(seq >> 8);
+    b[15] = static_cast<uint8_t>(seq);
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out(32, '0');
+    for (int i = 0; i < 16; ++i) {
+      out[static_cast<size_t>(2 * i)] = kHex[b[i] >> 4];
+      out[static_cast<size_t>(2 * i + 1)] = kHex[b[i] & 0xF];
+    }
+    return out;
+  }
+
+ private:
+  static int64_t MonthStartMs(int64_t now_ms) {
+    std::time_t t = static_cast<std::time_t>(now_ms / 1000);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    tm.tm_mday = 1;
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    return static_cast<int64_t>(std::mktime(&tm)) * 1000;
+  }
+
+  uint8_t prefix_[10];
+  std::atomic<uint32_t> counter_{0};
+};
+
+}  // namespace thruster::broker
