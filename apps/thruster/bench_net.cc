@@ -29,6 +29,12 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             Clock::now().time_since_epoch())
+      .count();
+}
+
 struct ProduceArgs {
   std::string namesrv = "127.0.0.1:9876";
   std::string topic = "BenchTopic";
@@ -192,8 +198,47 @@ struct ProducerSlot {
   std::atomic<int64_t> errors{0};
 };
 
-// Sends `messages` split over the producers, each with its window; returns when
-// all answers are in.
+// One producer's share of a run: `inflight` chains of sends, each answer
+// starting the chain's next send from the callback (a net thread), so no
+// thread switch sits between an answer and the next send.
+struct Chains {
+  ProducerSlot* slot = nullptr;
+  const client::Message* msg = nullptr;
+  int64_t total = 0;
+  std::atomic<int64_t> next{0};
+  std::atomic<int64_t>* done = nullptr;
+
+  void Issue() {
+    if (next.fetch_add(1, std::memory_order_relaxed) >= total) return;
+    int64_t t0 = NowNs();
+    Status s = slot->producer->TrySendAsync(
+        *msg, [this, t0](Result<client::SendResult> r) {
+          int64_t t1 = NowNs();
+          {
+            std::lock_guard lock(slot->mu);
+            if (r.ok()) {
+              slot->hist.Record((t1 - t0) / 1000);
+              slot->ok.fetch_add(1, std::memory_order_relaxed);
+            } else {
+              slot->errors.fetch_add(1, std::memory_order_relaxed);
+              if (slot->first_error.empty())
+                slot->first_error = r.status().ToString();
+            }
+          }
+          done->fetch_add(1, std::memory_order_relaxed);
+          Issue();
+        });
+    if (!s.ok()) {
+      std::lock_guard lock(slot->mu);
+      slot->errors.fetch_add(1, std::memory_order_relaxed);
+      if (slot->first_error.empty()) slot->first_error = s.ToString();
+      done->fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+};
+
+// Sends `messages` split over the producers, each with `inflight` sends in
+// flight; returns when every answer is in.
 RunResult ProduceOnce(std::vector<std::unique_ptr<ProducerSlot>>& slots,
                       const ProduceArgs& a, const client::Message& proto,
                       int64_t messages, const std::string& label) {
@@ -206,45 +251,21 @@ RunResult ProduceOnce(std::vector<std::unique_ptr<ProducerSlot>>& slots,
   std::atomic<int64_t> done{0};
   Progress progress(label, messages, &done);
   auto start = Clock::now();
-  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<Chains>> chains;
   int64_t per = messages / static_cast<int64_t>(slots.size());
   int64_t rest = messages % static_cast<int64_t>(slots.size());
   for (size_t i = 0; i < slots.size(); ++i) {
-    int64_t n = per + (static_cast<int64_t>(i) < rest ? 1 : 0);
-    threads.emplace_back([&, i, n] {
-      ProducerSlot* slot = slots[i].get();
-      client::Message msg = proto;
-      for (int64_t k = 0; k < n; ++k) {
-        int64_t t0 = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         Clock::now().time_since_epoch())
-                         .count();
-        Status s = slot->producer->SendAsync(
-            msg, [slot, t0, &done](Result<client::SendResult> r) {
-              int64_t t1 = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               Clock::now().time_since_epoch())
-                               .count();
-              std::lock_guard lock(slot->mu);
-              if (r.ok()) {
-                slot->hist.Record((t1 - t0) / 1000);
-                slot->ok.fetch_add(1, std::memory_order_relaxed);
-              } else {
-                slot->errors.fetch_add(1, std::memory_order_relaxed);
-                if (slot->first_error.empty())
-                  slot->first_error = r.status().ToString();
-              }
-              done.fetch_add(1, std::memory_order_relaxed);
-            });
-        if (!s.ok()) {
-          std::lock_guard lock(slot->mu);
-          slot->errors.fetch_add(1, std::memory_order_relaxed);
-          if (slot->first_error.empty()) slot->first_error = s.ToString();
-          done.fetch_add(1, std::memory_order_relaxed);
-        }
-      }
-      slot->producer->Flush();
-    });
+    auto c = std::make_unique<Chains>();
+    c->slot = slots[i].get();
+    c->msg = &proto;
+    c->total = per + (static_cast<int64_t>(i) < rest ? 1 : 0);
+    c->done = &done;
+    chains.push_back(std::move(c));
   }
-  for (auto& t : threads) t.join();
+  for (int w = 0; w < a.inflight; ++w)
+    for (auto& c : chains) c->Issue();
+  // Each producer's sends stay in flight until its chains run dry.
+  for (auto& s : slots) s->producer->Flush();
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
   RunResult r;
   LatencyHistogram all;
@@ -302,6 +323,14 @@ int RunProduce(const ProduceArgs& a) {
   if (auto r = slots[0]->producer->Send(proto); !r.ok()) {
     fmt::print(stderr, "thruster bench produce: {}\n", r.status().message());
     return 1;
+  }
+  // Every producer needs the route loaded before its chains run (TrySendAsync
+  // never asks the name server).
+  for (auto& slot : slots) {
+    if (auto q = slot->producer->FetchPublishQueues(a.topic); !q.ok()) {
+      fmt::print(stderr, "thruster bench produce: {}\n", q.status().message());
+      return 1;
+    }
   }
   int64_t warm = a.warmup_bytes / a.size;
   if (warm > 0) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 
+#include "common/logging.h"
 #include "remoting/codes.h"
 #include "store/message.h"
 
@@ -68,11 +69,44 @@ Producer::Producer(ClientInstance* client, ProducerOptions options)
     : client_(client),
       options_(std::move(options)),
       uniq_(client->client_ip()),
-      resume_slots_(std::max(1, options_.max_in_flight / 8)) {
+      resume_slots_(std::max(1, options_.max_in_flight / 8)),
+      refresher_(this) {
   client_->RegisterProducerGroup(options_.group);
+  refresher_.Start();
 }
 
-Producer::~Producer() { Flush(); }
+Producer::~Producer() {
+  Flush();
+  refresher_.Stop();
+}
+
+void Producer::RouteRefresher::Run() {
+  while (!stopped()) {
+    WaitForRunning(1000);
+    if (stopped()) break;
+    owner_->RefreshRoutes();
+  }
+}
+
+void Producer::RefreshRoutes() {
+  std::vector<std::string> due;
+  int64_t now = NowMs();
+  {
+    MutexLock lock(&mu_);
+    for (const auto& [topic, info] : publish_) {
+      int64_t limit =
+          info->from_default_topic ? 1000 : options_.route_refresh_ms;
+      if (now - info->fetched_ms >= limit) due.push_back(topic);
+    }
+  }
+  for (const auto& topic : due) {
+    // On failure the old route stays in use while the name server is away.
+    auto r = LoadPublishInfo(topic);
+    if (!r.ok())
+      TH_LOG(client, kDebug, "refresh route of {}: {}", topic,
+             r.status().ToString());
+  }
+}
 
 Result<std::shared_ptr<const Producer::PublishInfo>> Producer::LoadPublishInfo(
     const std::string& topic) {
@@ -126,20 +160,15 @@ Result<std::shared_ptr<const Producer::PublishInfo>> Producer::LoadPublishInfo(
 }
 
 Result<std::shared_ptr<const Producer::PublishInfo>> Producer::GetPublishInfo(
-    const std::string& topic) {
-  std::shared_ptr<const PublishInfo> info;
+    const std::string& topic, bool may_block) {
   {
     MutexLock lock(&mu_);
     auto it = publish_.find(topic);
-    if (it != publish_.end()) info = it->second;
+    if (it != publish_.end()) return it->second;
   }
-  if (info) {
-    int64_t age = NowMs() - info->fetched_ms;
-    int64_t limit = info->from_default_topic ? 1000 : options_.route_refresh_ms;
-    if (age < limit) return info;
-    auto fresh = LoadPublishInfo(topic);
-    if (fresh.ok()) return fresh;
-    return info;  // keep using the old route while the name server is away
+  if (!may_block) {
+    return Status::NotFound(
+        fmt::format("route of topic {} is not loaded yet", topic));
   }
   return LoadPublishInfo(topic);
 }
@@ -150,9 +179,10 @@ Result<std::vector<MessageQueue>> Producer::FetchPublishQueues(
   return info->queues;
 }
 
-Result<Producer::Target> Producer::SelectQueue(
-    const Message& msg, const std::string& avoid_broker) {
-  TH_ASSIGN_OR_RETURN(auto info, GetPublishInfo(msg.topic));
+Result<Producer::Target> Producer::SelectQueue(const Message& msg,
+                                               const std::string& avoid_broker,
+                                               bool may_block) {
+  TH_ASSIGN_OR_RETURN(auto info, GetPublishInfo(msg.topic, may_block));
   size_t n = info->queues.size();
   if (msg.queue_id >= 0) {
     for (size_t i = 0; i < n; ++i) {
@@ -301,9 +331,23 @@ void Producer::ReleaseSlot() {
 }
 
 Status Producer::SendAsync(const Message& msg, SendCallback cb) {
-  auto target = SelectQueue(msg, {});
+  return SendAsyncImpl(msg, std::move(cb), /*may_block=*/true);
+}
+
+Status Producer::TrySendAsync(const Message& msg, SendCallback cb) {
+  return SendAsyncImpl(msg, std::move(cb), /*may_block=*/false);
+}
+
+Status Producer::SendAsyncImpl(const Message& msg, SendCallback cb,
+                               bool may_block) {
+  auto target = SelectQueue(msg, {}, may_block);
   if (!target.ok()) return target.status();
-  AcquireSlot();
+  if (may_block) {
+    AcquireSlot();
+  } else {
+    std::lock_guard lock(window_mu_);
+    ++in_flight_;
+  }
   char key[kUniqKeyLength];
   uniq_.Next(key);
   RemotingCommand req = BuildRequest(msg, *target, key);

@@ -24,6 +24,7 @@
 #include "client/uniq_key.h"
 #include "common/mutex.h"
 #include "common/result.h"
+#include "common/service_thread.h"
 #include "common/status.h"
 
 namespace thruster::client {
@@ -100,6 +101,14 @@ class Producer {
   // Returns an error (and does not call `cb`) only when the message cannot be
   // sent at all (no route).
   Status SendAsync(const Message& msg, SendCallback cb);
+  // SendAsync that never blocks, so it may be called from a send callback (a
+  // net thread) to keep a chain of sends going: it does not wait for the
+  // window (the caller bounds its own sends in flight; they still count for
+  // Flush()), and it fails with NotFound instead of asking the name server
+  // when the topic's route is not loaded yet (send once, or call
+  // FetchPublishQueues, first). A connection to the broker that has to be
+  // re-established is still opened synchronously.
+  Status TrySendAsync(const Message& msg, SendCallback cb);
   // Waits until every asynchronous send has completed.
   void Flush();
 
@@ -119,13 +128,33 @@ class Producer {
     std::string addr;
   };
 
+  // Keeps the routes of the topics in use fresh (§3.6: every
+  // route_refresh_ms; every second while a topic still rides on TBW102's
+  // route), so sends never wait for the name server once a route is loaded.
+  class RouteRefresher : public ServiceThread {
+   public:
+    explicit RouteRefresher(Producer* owner)
+        : ServiceThread("route-refresh"), owner_(owner) {}
+    ~RouteRefresher() override { Stop(); }
+
+   protected:
+    void Run() override;
+
+   private:
+    Producer* owner_;
+  };
+
+  // The cached route, else (when `may_block`) one fetched now.
   Result<std::shared_ptr<const PublishInfo>> GetPublishInfo(
-      const std::string& topic);
+      const std::string& topic, bool may_block);
+  void RefreshRoutes();
+  Status SendAsyncImpl(const Message& msg, SendCallback cb, bool may_block);
   Result<std::shared_ptr<const PublishInfo>> LoadPublishInfo(
       const std::string& topic);
   // Picks the next queue round robin, avoiding `avoid_broker` when possible.
   Result<Target> SelectQueue(const Message& msg,
-                             const std::string& avoid_broker);
+                             const std::string& avoid_broker,
+                             bool may_block = true);
   remoting::RemotingCommand BuildRequest(const Message& msg,
                                          const Target& target,
                                          const char* uniq_key);
@@ -150,6 +179,8 @@ class Producer {
   int in_flight_ = 0;  // guarded by window_mu_
   int waiters_ = 0;    // threads in AcquireSlot/Flush; guarded by window_mu_
   const int resume_slots_;
+
+  RouteRefresher refresher_;  // last: stopped before the members it reads
 };
 
 // True for the response codes after which RocketMQ producers retry on another

@@ -208,6 +208,42 @@ TEST_F(ClientTest, AsyncSendsStayWithinTheWindow) {
   EXPECT_GE(broker_.max_outstanding_sends(), 2);
 }
 
+// A chain of sends driven from the callbacks, as `thruster bench produce`
+// runs them.
+struct SendChain {
+  Producer* producer = nullptr;
+  const Message* msg = nullptr;
+  std::atomic<int> left{0};
+  std::atomic<int> ok{0};
+  void Next() {
+    if (left.fetch_sub(1) <= 0) return;
+    Status s = producer->TrySendAsync(*msg, [this](Result<SendResult> r) {
+      if (r.ok()) ok.fetch_add(1);
+      Next();
+    });
+    EXPECT_OK(s);
+  }
+};
+
+TEST_F(ClientTest, TrySendAsyncNeedsALoadedRouteAndChainsFromCallbacks) {
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
+  Producer producer(instance_.get());
+  Message m = Msg("chained");
+  EXPECT_TRUE(producer.TrySendAsync(m, [](Result<SendResult>) {}).IsNotFound());
+  ASSERT_OK_AND_ASSIGN(auto queues, producer.FetchPublishQueues("TopicA"));
+  EXPECT_EQ(queues.size(), 4u);
+  SendChain chains[3];
+  for (auto& c : chains) {
+    c.producer = &producer;
+    c.msg = &m;
+    c.left = 50;
+  }
+  for (auto& c : chains) c.Next();
+  producer.Flush();
+  for (auto& c : chains) EXPECT_EQ(c.ok.load(), 50);
+  EXPECT_EQ(broker_.sends(), 150);
+}
+
 TEST_F(ClientTest, PullReturnsTheSentMessagesInQueueOrder) {
   ASSERT_NO_FATAL_FAILURE(StartBroker());
   Producer producer(instance_.get());
