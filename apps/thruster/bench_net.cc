@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -54,6 +55,7 @@ struct ConsumeArgs {
   std::string group = "BenchConsumer";
   int64_t messages = 0;  // 0: everything stored when the run starts
   int32_t batch = 32;
+  int32_t depth = 1;
   int64_t warmup_messages = 0;
   int runs = 1;
   int io_threads = 1;
@@ -355,16 +357,20 @@ int RunProduce(const ProduceArgs& a) {
 
 // ------------------------------------------------------------------ consume
 
-// Pulls every queue from its start offset until its end offset (or `limit`
-// messages in total), one pull in flight per queue, chained from the callbacks.
+// Pulls every queue from its start offset up to its end offset (or `limit`
+// messages in total). Each queue keeps `depth` pulls in flight over
+// consecutive ranges of `batch` offsets (depth 1 is RocketMQ's push consumer:
+// one pull per queue, the next one sent from the answer's callback); a short
+// answer gets the rest of its range pulled again, so no offset is skipped.
 class ConsumeRun {
  public:
-  ConsumeRun(client::PullConsumer* consumer, int32_t batch, int64_t limit)
-      : consumer_(consumer), batch_(batch), limit_(limit) {}
+  ConsumeRun(client::PullConsumer* consumer, int32_t batch, int32_t depth,
+             int64_t limit)
+      : consumer_(consumer), batch_(batch), depth_(depth), limit_(limit) {}
 
   struct Queue {
     client::MessageQueue mq;
-    int64_t next = 0;
+    int64_t next = 0;  // first offset not yet asked for
     int64_t end = 0;
   };
 
@@ -372,16 +378,18 @@ class ConsumeRun {
     queues_ = queues;
     Progress progress(label, limit_, &consumed_);
     auto start = Clock::now();
+    std::vector<std::pair<size_t, std::pair<int64_t, int32_t>>> first;
     {
       std::lock_guard lock(mu_);
-      for (auto& q : *queues_)
-        if (q.next < q.end) ++active_;
+      for (size_t i = 0; i < queues_->size(); ++i)
+        for (int d = 0; d < depth_; ++d)
+          if (auto r = NextRangeLocked(i)) first.push_back({i, *r});
+      outstanding_ = static_cast<int64_t>(first.size());
     }
-    for (size_t i = 0; i < queues_->size(); ++i)
-      if ((*queues_)[i].next < (*queues_)[i].end) Issue(i);
+    for (const auto& [i, r] : first) Issue(i, r.first, r.second);
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return active_ == 0; });
+      cv_.wait(lock, [&] { return outstanding_ == 0; });
     }
     double secs = std::chrono::duration<double>(Clock::now() - start).count();
     RunResult r;
@@ -400,17 +408,29 @@ class ConsumeRun {
   }
 
  private:
-  void Issue(size_t i) {
+  // The next range of queue i to pull, if any is left.
+  std::optional<std::pair<int64_t, int32_t>> NextRangeLocked(size_t i) {
     Queue& q = (*queues_)[i];
+    if (q.next >= q.end || (limit_ > 0 && requested_ >= limit_))
+      return std::nullopt;
+    int64_t left = q.end - q.next;
+    if (limit_ > 0) left = std::min(left, limit_ - requested_);
+    auto n = static_cast<int32_t>(std::min<int64_t>(batch_, left));
+    std::pair<int64_t, int32_t> r{q.next, n};
+    q.next += n;
+    requested_ += n;
+    return r;
+  }
+
+  void Issue(size_t i, int64_t offset, int32_t n) {
     auto t0 = Clock::now();
-    int32_t n = static_cast<int32_t>(std::min<int64_t>(batch_, q.end - q.next));
     consumer_->PullAsync(
-        q.mq, "*", q.next, n, -1, [this, i, t0](Result<client::PullResult> r) {
+        (*queues_)[i].mq, "*", offset, n, -1,
+        [this, i, offset, n, t0](Result<client::PullResult> r) {
           auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                         Clock::now() - t0)
                         .count();
-          Queue& q = (*queues_)[i];
-          bool more = false;
+          std::vector<std::pair<int64_t, int32_t>> next;
           {
             std::lock_guard lock(mu_);
             hist_.Record(us);
@@ -422,31 +442,32 @@ class ConsumeRun {
                 bytes_ += static_cast<int64_t>(m.body.size());
               consumed_.fetch_add(static_cast<int64_t>(r->messages.size()),
                                   std::memory_order_relaxed);
-              if (r->status == client::PullStatus::kFound ||
-                  r->status == client::PullStatus::kNoMatchedMessage) {
-                q.next = r->next_begin_offset;
-                more = q.next < q.end &&
-                       (limit_ <= 0 || consumed_.load() < limit_);
-              } else if (r->status == client::PullStatus::kOffsetIllegal &&
-                         r->next_begin_offset > q.next) {
-                q.next = r->next_begin_offset;
-                more = q.next < q.end;
-              }
+              // The part of this range the answer did not cover.
+              int64_t y = r->next_begin_offset;
+              int64_t range_end = std::min(offset + n, (*queues_)[i].end);
+              if (y > offset && y < range_end)
+                next.push_back({y, static_cast<int32_t>(range_end - y)});
+              else if (y <= offset && r->status != client::PullStatus::kFound)
+                ++errors_;  // nothing where the backlog should be
             }
-            if (!more && --active_ == 0) cv_.notify_all();
+            if (auto nr = NextRangeLocked(i)) next.push_back(*nr);
+            outstanding_ += static_cast<int64_t>(next.size()) - 1;
+            if (outstanding_ == 0) cv_.notify_all();
           }
-          if (more) Issue(i);
+          for (const auto& [o, k] : next) Issue(i, o, k);
         });
   }
 
   client::PullConsumer* consumer_;
   int32_t batch_;
+  int32_t depth_;
   int64_t limit_;
   std::vector<Queue>* queues_ = nullptr;
   std::atomic<int64_t> consumed_{0};
   std::mutex mu_;
   std::condition_variable cv_;
-  int active_ = 0;
+  int64_t outstanding_ = 0;
+  int64_t requested_ = 0;
   int64_t errors_ = 0;
   int64_t bytes_ = 0;
   std::string first_error_;
@@ -468,9 +489,10 @@ Result<std::vector<ConsumeRun::Queue>> PlanQueues(
 }
 
 int RunConsume(const ConsumeArgs& a) {
-  if (a.batch <= 0 || a.runs <= 0 || a.messages < 0) {
-    fmt::print(stderr,
-               "thruster bench consume: --batch and --runs must be > 0\n");
+  if (a.batch <= 0 || a.depth <= 0 || a.runs <= 0 || a.messages < 0) {
+    fmt::print(
+        stderr,
+        "thruster bench consume: --batch, --depth and --runs must be > 0\n");
     return 2;
   }
   client::ClientOptions co;
@@ -501,7 +523,8 @@ int RunConsume(const ConsumeArgs& a) {
   int64_t limit = a.messages > 0 ? std::min(a.messages, stored) : stored;
   if (a.warmup_messages > 0) {
     auto queues = *plan;
-    ConsumeRun warm(&consumer, a.batch, std::min(a.warmup_messages, stored));
+    ConsumeRun warm(&consumer, a.batch, a.depth,
+                    std::min(a.warmup_messages, stored));
     RunResult w = warm.Run(&queues, "warm-up");
     if (!a.json) PrintResult("warm-up", w);
   }
@@ -509,7 +532,7 @@ int RunConsume(const ConsumeArgs& a) {
   std::vector<ConsumeRun::Queue> last;
   for (int i = 0; i < a.runs; ++i) {
     last = *plan;
-    ConsumeRun run(&consumer, a.batch, limit);
+    ConsumeRun run(&consumer, a.batch, a.depth, limit);
     runs.push_back(run.Run(&last, fmt::format("run {}/{}", i + 1, a.runs)));
     if (!a.json)
       PrintResult(fmt::format("run {}/{}", i + 1, a.runs), runs.back());
@@ -523,7 +546,10 @@ int RunConsume(const ConsumeArgs& a) {
   }
   instance.Stop();
   return Report(a.json, runs,
-                {{"mode", "consume"}, {"batch", a.batch}, {"backlog", stored}});
+                {{"mode", "consume"},
+                 {"batch", a.batch},
+                 {"depth", a.depth},
+                 {"backlog", stored}});
 }
 
 }  // namespace
@@ -573,6 +599,9 @@ void AddNetBenchCommands(CLI::App& app, int* exit_code) {
   co->add_option("--group", c.group, "consumer group")->capture_default_str();
   co->add_option("--messages", c.messages,
                  "messages per run (0: the whole backlog)")
+      ->capture_default_str();
+  co->add_option("--depth", c.depth,
+                 "pulls in flight per queue (1: like RocketMQ's push consumer)")
       ->capture_default_str();
   co->add_option("--batch", c.batch, "maxMsgNums per pull")
       ->capture_default_str();

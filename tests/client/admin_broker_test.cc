@@ -340,7 +340,7 @@ TEST_F(AdminCliTest, BenchProduceThenConsumeLeavesNoLag) {
 
   // Warm-up (100) + 3 runs (1200) + the probe send (1).
   r = Run("bench consume --namesrv " + Ns() +
-          " --topic BenchCli --group BenchCliGroup --json");
+          " --topic BenchCli --group BenchCliGroup --batch 7 --depth 3 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["messages"], 1301);
