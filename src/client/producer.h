@@ -82,9 +82,10 @@ struct SendResult {
 
 using SendCallback = std::function<void(Result<SendResult>)>;
 
-// Lifecycle: construct (over a started ClientInstance that outlives it) → Send
-// / SendAsync from any thread → Flush() → destroy (which waits for the
-// outstanding sends). Thread-safe.
+// Lifecycle: construct (over a started ClientInstance that outlives it; starts
+// the `route-refresh` thread) → Send / SendAsync / TrySendAsync from any
+// thread → Flush() → destroy (which waits for the outstanding sends and stops
+// the thread). Thread-safe.
 class Producer {
  public:
   Producer(ClientInstance* client, ProducerOptions options = {});
