@@ -13,6 +13,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const { Producer, Consumer, Message } = require('ali-ons');
+const MQProducer = require('ali-ons/lib/producer/mq_producer');
 const MQClientAPI = require('ali-ons/lib/mq_client_api');
 const RemotingCommand = require('ali-ons/lib/protocol/command/remoting_command');
 const MessageDecoder = require('ali-ons/lib/message/message_decoder');
@@ -138,6 +139,15 @@ async function createTopic(nameSrv, brokerAddr, topic) {
     await withTimeout(api.close(), 5000, 'api close').catch(() => {});
   }
 }
+
+// ali-ons keeps a process-wide inner producer (and its client's timers) alive after every producer and
+// consumer closed; close it once all tests are done, and do not let a reconnect loop hold the process.
+test.after(async () => {
+  if (MQProducer.defaultProducer) {
+    await withTimeout(MQProducer.defaultProducer.close(), 5000, 'inner producer close').catch(() => {});
+  }
+  setTimeout(() => process.exit(), 3000).unref();
+});
 
 function decodeRecords(body) {
   return MessageDecoder.decodes(ByteBuffer.wrap(body));
