@@ -407,6 +407,26 @@ TEST_F(BrokerNetTest, HeartbeatRegistersConsumersAndNotifiesTheGroup) {
   std::sort(got.begin(), got.end());
   EXPECT_THAT(got, ElementsAre("c1", "c2"));
 
+  RemotingCommand conns =
+      Simple(req_code::kGetConsumerConnectionList, {{"consumerGroup", "CGH"}});
+  ASSERT_EQ(conns.code(), rc::kSuccess);
+  const json::Value conns_json = Json(conns);
+  EXPECT_EQ(conns_json.Find("connectionSet")->size(), 2u);
+  EXPECT_EQ(conns_json.GetString("messageModel"), "CLUSTERING");
+  const json::Value* sub = conns_json.Find("subscriptionTable")->Find("TH");
+  ASSERT_NE(sub, nullptr);
+  EXPECT_EQ(sub->Find("tagsSet")->size(), 2u);
+  EXPECT_EQ(Simple(req_code::kGetConsumerConnectionList,
+                   {{"consumerGroup", "Nobody"}})
+                .code(),
+            rc::kConsumerNotOnline);
+  RemotingCommand who =
+      Simple(req_code::kQueryTopicConsumeByWho, {{"topic", "TH"}});
+  ASSERT_EQ(who.code(), rc::kSuccess);
+  const json::Value who_json = Json(who);
+  ASSERT_EQ(who_json.Find("groupList")->size(), 1u);
+  EXPECT_EQ(who_json.Find("groupList")->at(0).text(), "CGH");
+
   // The registered subscription filters pulls that do not carry their own
   // (sysFlag without 0x4).
   ASSERT_EQ(CreateTopic("TH", 1).code(), rc::kSuccess);
