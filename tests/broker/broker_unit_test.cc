@@ -2,6 +2,7 @@
 // locks, long polling.
 #include <atomic>
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "broker/broker_config.h"
@@ -11,6 +12,7 @@
 #include "broker/pull_request_hold_service.h"
 #include "broker/rebalance_lock_manager.h"
 #include "broker/topic_config_manager.h"
+#include "broker/uniq_key_generator.h"
 #include "store/message.h"
 #include "tests/support/fault_file_system.h"
 #include "tests/support/mem_file_system.h"
@@ -323,6 +325,22 @@ TEST_F(PullRequestHoldServiceTest, PullOfAClosedConnectionIsDroppedUnanswered) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(service_->held_count(), 0u);
   EXPECT_EQ(woken_.load(), 0);
+}
+
+TEST(UniqKeyGeneratorTest, KeysAreDistinctHexWithTheHostAndMonthOffset) {
+  UniqKeyGenerator gen(store::HostAddress::V4(127, 0, 0, 1, 10911));
+  const int64_t now = 1795515038605;  // 2026-11-24
+  std::set<std::string> keys;
+  for (int i = 0; i < 1000; ++i) keys.insert(gen.Next(now));
+  EXPECT_EQ(keys.size(), 1000u);
+  const std::string k = gen.Next(now);
+  ASSERT_EQ(k.size(), 32u);
+  EXPECT_EQ(k.substr(0, 8), "7F000001");
+  // Bytes 10..13: ms since the start of the month, < 31 days.
+  const uint32_t since =
+      static_cast<uint32_t>(std::stoul(k.substr(20, 8), nullptr, 16));
+  EXPECT_LT(since, 31u * 24 * 3600 * 1000);
+  EXPECT_GT(since, 22u * 24 * 3600 * 1000);  // the 24th, minus a time-zone day
 }
 
 }  // namespace
