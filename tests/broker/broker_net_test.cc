@@ -845,6 +845,39 @@ TEST_F(BrokerNetTest, SecondBrokerOnTheSameStoreIsRefused) {
   EXPECT_TRUE(SendV2("TBW102", "x", "").code() == rc::kSuccess);
 }
 
+TEST(BrokerNameServerTest,
+     RegistersWithAnExternalNameServerAndUnregistersAtStop) {
+  namesrv::NameServerOptions ns_options;
+  ns_options.bind_address = "127.0.0.1";
+  ns_options.port = 0;
+  ns_options.io_threads = 1;
+  namesrv::NameServer ns(ns_options);
+  ASSERT_OK(ns.Start());
+  testing::TempDir dir;
+  BrokerConfig bc;
+  bc.bind_address = "127.0.0.1";
+  bc.listen_port = 0;
+  bc.namesrv_addr = "127.0.0.1:" + std::to_string(ns.port());
+  bc.broker_name = "broker-x";
+  store::MessageStoreConfig sc;
+  sc.store_path_root_dir = dir.path() + "/store";
+  sc.mapped_file_size_commit_log = 4 << 20;
+  sc.max_hash_slot_num = 1000;
+  sc.max_index_num = 4000;
+  Broker broker(bc, sc);
+  ASSERT_OK(broker.Start());
+  EXPECT_EQ(broker.namesrv_port(), 0);  // no embedded name server
+  std::optional<remoting::TopicRouteData> route =
+      ns.route_info().GetTopicRoute("TBW102");
+  ASSERT_TRUE(route.has_value());
+  ASSERT_EQ(route->broker_datas.size(), 1u);
+  EXPECT_EQ(route->broker_datas[0].broker_name, "broker-x");
+  EXPECT_EQ(route->broker_datas[0].broker_addrs.at(0), broker.broker_addr());
+  broker.Shutdown();
+  EXPECT_FALSE(ns.route_info().GetTopicRoute("TBW102").has_value());
+  ns.Stop();
+}
+
 // Replays the broker requests of the RocketMQ wire capture (ali-ons and the C++
 // client) and checks that the answers have the captured code and at least the
 // captured header fields.
