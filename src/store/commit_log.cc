@@ -658,7 +658,12 @@ Result<RecoveryStats> CommitLog::Recover(bool last_exit_ok, int64_t dispatch_fro
   }
   // Start segment: walking back from the newest, the first whose first record is valid and old enough.
   size_t start = 0;
-  int64_t min_ts = MinTimestamp(checkpoint_->Get());
+  CheckpointData cp = checkpoint_->Get();
+  int64_t min_ts = MinTimestamp(cp);
+  // The newest index file is only durable once rolled or at a clean stop, and abnormal loading drops index
+  // files newer than the checkpoint: start early enough to index those records again (RocketMQ's
+  // messageIndexSafe rule, always on), so every recovered record is reachable by key.
+  if (config_.message_index_enable) min_ts = std::min(min_ts, cp.index_msg_timestamp);
   for (size_t i = files.size(); i-- > 0;) {
     RecordCheck c = CheckAt(*files[i], 0, crc);
     if (c.status != RecordStatus::kOk || c.record.store_timestamp == 0) continue;

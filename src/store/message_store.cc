@@ -362,11 +362,12 @@ void MessageStore::Shutdown() {
   }
   if (!st.ok()) TH_LOG(store, kError, "shutdown flush failed: {}", st.ToString());
   bool clean = st.ok() && commit_log_->writeable() && dispatch_behind_bytes() <= 0;
-  if (started_ && clean) {
+  // Also after Load() alone (offline `thruster store recover`): recovery left a consistent, flushed store.
+  if (clean && fs_->Exists(config_.AbortPath())) {
     Status rm = fs_->Remove(config_.AbortPath());
     if (rm.ok()) rm = fs_->SyncDir(config_.store_path_root_dir);
     if (!rm.ok() && !rm.IsNotFound()) TH_LOG(store, kError, "removing abort: {}", rm.ToString());
-  } else if (started_) {
+  } else if (!clean) {
     TH_LOG(store, kWarn, "leaving {} in place: the next start recovers abnormally", config_.AbortPath());
   }
   lock_.reset();
