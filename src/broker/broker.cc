@@ -293,6 +293,7 @@ void Broker::RegisterProcessors() {
   reg(request_code::kSendMessage, &Broker::HandleSend);
   reg(request_code::kSendMessageV2, &Broker::HandleSend);
   reg(request_code::kSendBatchMessage, &Broker::HandleSend);
+  reg(request_code::kConsumerSendMsgBack, &Broker::HandleConsumerSendMsgBack);
   reg(request_code::kPullMessage, &Broker::HandlePull);
   reg(request_code::kLitePullMessage, &Broker::HandlePull);
   reg(request_code::kHeartBeat, &Broker::HandleHeartbeat);

@@ -84,6 +84,7 @@ class Broker {
 
   // send_processor.cc
   void HandleSend(Req req, Responder r);
+  void HandleConsumerSendMsgBack(Req req, Responder r);
   // pull_processor.cc
   void HandlePull(Req req, Responder r);
   // Runs one pull; `first` is false for a re-run from the hold service (never

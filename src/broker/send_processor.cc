@@ -7,6 +7,7 @@
 #include "broker/broker.h"
 #include "common/coding.h"
 #include "common/logging.h"
+#include "store/commit_log_format.h"
 
 namespace thruster::broker {
 namespace {
@@ -283,6 +284,76 @@ void Broker::HandleSend(Req req, Responder r) {
   } else {
     store_->AsyncPutMessage(msg, std::move(done));
   }
+}
+
+// CONSUMER_SEND_MSG_BACK (§3.4.14, §6.8): the consumed record is copied into
+// the group's retry topic with its reconsume count raised, or into its
+// dead-letter topic once the count reached the limit (or the client asked for
+// it with a negative delay level). Delay levels are not scheduled yet: the
+// retried copy is visible at once.
+void Broker::HandleConsumerSendMsgBack(Req req, Responder r) {
+  auto fail = [&](int32_t code, std::string remark) {
+    r.Send(req.CreateResponse(code, std::move(remark)));
+  };
+  Result<int64_t> offset = req.RequireExtInt64("offset");
+  Result<std::string_view> group = req.RequireExt("group");
+  for (const Status& s : {offset.status(), group.status()}) {
+    if (!s.ok()) return fail(rc::kSystemError, std::string(s.message()));
+  }
+  const int32_t delay_level = req.ExtInt32Or("delayLevel", 0);
+  std::optional<store::SelectResult> found =
+      store_->LookMessageByOffset(*offset);
+  if (!found) {
+    return fail(rc::kSystemError,
+                "look message by offset failed, " + std::to_string(*offset));
+  }
+  store::RecordCheck check = store::CheckRecord(found->bytes, false);
+  if (check.status != store::RecordStatus::kOk) {
+    return fail(rc::kSystemError,
+                "the record at offset " + std::to_string(*offset) +
+                    " does not decode: " + std::string(check.error));
+  }
+  const store::DecodedRecord& orig = check.record;
+  const int32_t max_times =
+      req.ExtInt32Or("maxReconsumeTimes", config_.retry_max_times);
+  const bool to_dlq = delay_level < 0 || orig.reconsume_times >= max_times;
+  const std::string topic = to_dlq ? DlqTopic(*group) : RetryTopic(*group);
+  Result<std::pair<remoting::TopicConfig, bool>> tc = topics_->FindOrCreate(
+      topic, 1, remoting::kPermRead | remoting::kPermWrite);
+  if (!tc.ok())
+    return fail(rc::kSystemError, std::string(tc.status().message()));
+  if (tc->second) RequestRegistration();
+
+  std::string properties(orig.properties);
+  if (!store::FindProperty(properties, "RETRY_TOPIC")) {
+    AppendProperty(&properties, "RETRY_TOPIC", orig.topic);
+  }
+  if (!store::FindProperty(properties, "ORIGIN_MESSAGE_ID")) {
+    AppendProperty(&properties, "ORIGIN_MESSAGE_ID",
+                   store::CreateMessageId(orig.store_host, orig.phys_offset));
+  }
+  store::MessageToStore msg;
+  msg.topic = topic;
+  msg.queue_id = 0;
+  msg.flag = orig.flag;
+  msg.sys_flag = orig.sys_flag;
+  msg.body = orig.body;
+  msg.properties = properties;
+  msg.born_timestamp = orig.born_timestamp;
+  msg.born_host = orig.born_host;
+  msg.store_host = store_host_;
+  msg.reconsume_times = orig.reconsume_times + 1;
+  store_->AsyncPutMessage(
+      msg, [this, resp = req.CreateResponse(rc::kSuccess), r,
+            keep = std::move(found)](store::PutResult result) mutable {
+        if (result.ok()) {
+          stats_.AddPut(1);
+        } else {
+          resp.set_code(rc::kSystemError);
+          resp.set_remark(std::string(store::PutStatusName(result.status)));
+        }
+        r.Send(std::move(resp));
+      });
 }
 
 }  // namespace thruster::broker

@@ -37,6 +37,7 @@ struct Record {
   int32_t queue_id;
   int64_t queue_offset;
   int64_t phys_offset;
+  int32_t reconsume_times;
 };
 
 std::vector<Record> DecodeRecords(std::span<const std::byte> body) {
@@ -46,9 +47,10 @@ std::vector<Record> DecodeRecords(std::span<const std::byte> body) {
     EXPECT_EQ(c.status, store::RecordStatus::kOk) << c.error;
     if (c.status != store::RecordStatus::kOk) break;
     const auto& r = c.record;
-    out.push_back(Record{
-        std::string(r.topic), std::string(AsStringView(r.body)),
-        std::string(r.properties), r.queue_id, r.queue_offset, r.phys_offset});
+    out.push_back(Record{std::string(r.topic),
+                         std::string(AsStringView(r.body)),
+                         std::string(r.properties), r.queue_id, r.queue_offset,
+                         r.phys_offset, r.reconsume_times});
     body = body.subspan(static_cast<size_t>(c.size));
   }
   return out;
@@ -843,6 +845,42 @@ TEST_F(BrokerNetTest, SecondBrokerOnTheSameStoreIsRefused) {
   Status s = second.Start();
   EXPECT_EQ(s.code(), Status::Code::kBusy) << s.ToString();
   EXPECT_TRUE(SendV2("TBW102", "x", "").code() == rc::kSuccess);
+}
+
+TEST_F(BrokerNetTest, SendBackCopiesTheRecordToTheRetryThenTheDeadLetterTopic) {
+  ASSERT_EQ(CreateTopic("TBK", 1).code(), rc::kSuccess);
+  RemotingCommand sent = SendV2("TBK", "fails", Props({{"TAGS", "A"}}));
+  ASSERT_EQ(sent.code(), rc::kSuccess);
+  ASSERT_OK_AND_ASSIGN(store::MessageIdParts id,
+                       store::DecodeMessageId(sent.ExtOr("msgId", "")));
+  auto send_back = [&](int64_t offset, int delay_level) {
+    return Simple(req_code::kConsumerSendMsgBack,
+                  {{"offset", std::to_string(offset)},
+                   {"group", "BG"},
+                   {"delayLevel", std::to_string(delay_level)},
+                   {"maxReconsumeTimes", "1"}});
+  };
+  ASSERT_EQ(send_back(id.phys_offset, 0).code(), rc::kSuccess);
+  RemotingCommand retry = Pull("%RETRY%BG", 0, 0, 0x4);
+  ASSERT_EQ(retry.code(), rc::kSuccess) << retry.remark();
+  std::vector<Record> recs = DecodeRecords(retry.body());
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].body, "fails");
+  EXPECT_EQ(recs[0].reconsume_times, 1);
+  EXPECT_EQ(store::FindProperty(recs[0].properties, "RETRY_TOPIC"), "TBK");
+  EXPECT_EQ(store::FindProperty(recs[0].properties, "ORIGIN_MESSAGE_ID"),
+            sent.ExtOr("msgId", ""));
+  // Reconsumed once with a limit of one: the next failure goes to the DLQ.
+  ASSERT_EQ(send_back(recs[0].phys_offset, 0).code(), rc::kSuccess);
+  RemotingCommand dlq = Pull("%DLQ%BG", 0, 0, 0x4);
+  ASSERT_EQ(dlq.code(), rc::kSuccess) << dlq.remark();
+  std::vector<Record> dead = DecodeRecords(dlq.body());
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].reconsume_times, 2);
+  EXPECT_EQ(store::FindProperty(dead[0].properties, "RETRY_TOPIC"), "TBK");
+  RemotingCommand missing = send_back(987654321, 0);
+  EXPECT_EQ(missing.code(), rc::kSystemError);
+  EXPECT_THAT(missing.remark(), HasSubstr("look message by offset failed"));
 }
 
 TEST(BrokerNameServerTest,
