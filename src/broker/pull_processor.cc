@@ -16,6 +16,9 @@ namespace rc = remoting::response_code;
 constexpr int32_t kFlagCommitOffset = 0x1;
 constexpr int32_t kFlagSuspend = 0x2;
 constexpr int32_t kFlagSubscription = 0x4;
+// Clients ask for 15-20 s; a larger (or absurd) request is held at most this
+// long.
+constexpr int64_t kMaxSuspendMs = 600000;
 
 int32_t PullResponseCode(store::GetMessageStatus s, int64_t requested_offset) {
   using S = store::GetMessageStatus;
@@ -134,8 +137,8 @@ void Broker::ProcessPull(Req req, Responder r, bool first) {
     held.queue_id = *queue_id;
     held.offset = *offset;
     held.tag_codes = sub->codes;
-    held.deadline_ns =
-        clock_->MonotonicNs() + std::max<int64_t>(hold_ms, 0) * 1000000;
+    held.deadline_ns = clock_->MonotonicNs() +
+                       std::clamp<int64_t>(hold_ms, 0, kMaxSuspendMs) * 1000000;
     held.request = std::move(req);
     held.responder = std::move(r);
     hold_->Suspend(std::move(held));

@@ -736,6 +736,38 @@ TEST_F(BrokerNetTest, BadRequestsGetClearErrors) {
   RemotingCommand unknown = Simple(999, {});
   EXPECT_EQ(unknown.code(), rc::kRequestCodeNotSupported);
   EXPECT_THAT(unknown.remark(), HasSubstr("999"));
+  // An absurd suspend time is held (bounded), not overflowed; a message wakes
+  // it.
+  {
+    std::future<RemotingCommand> held = std::async(
+        std::launch::async, [&] { return Pull("TE", 1, 0, 0x6, "*", 5000); });
+    RemotingCommand req =
+        RemotingCommand::CreateRequest(req_code::kPullMessage);
+    for (auto [k, v] :
+         std::initializer_list<std::pair<const char*, const char*>>{
+             {"consumerGroup", "G"},
+             {"topic", "TE"},
+             {"queueId", "1"},
+             {"queueOffset", "0"},
+             {"maxMsgNums", "32"},
+             {"sysFlag", "6"},
+             {"suspendTimeoutMillis", "9223372036854775807"},
+             {"subscription", "*"},
+             {"subVersion", "0"}}) {
+      req.SetExt(k, v);
+    }
+    std::future<Result<RemotingCommand>> absurd = std::async(
+        std::launch::async,
+        [&] { return client_.InvokeSync(addr_, std::move(req), 10000ms); });
+    for (int i = 0; i < 400 && broker_->HeldPullsForTesting() < 2; ++i)
+      std::this_thread::sleep_for(5ms);
+    EXPECT_EQ(broker_->HeldPullsForTesting(), 2u);
+    ASSERT_EQ(SendV2("TE", "wake", Props({{"TAGS", "A"}}), 1).code(), 0);
+    EXPECT_EQ(held.get().code(), rc::kSuccess);
+    Result<RemotingCommand> woken = absurd.get();
+    ASSERT_TRUE(woken.ok());
+    EXPECT_EQ(woken->code(), rc::kSuccess);
+  }
   // The broker still serves.
   EXPECT_EQ(SendV2("TE", "fine", Props({{"TAGS", "A"}})).code(), rc::kSuccess);
 }
