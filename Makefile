@@ -18,20 +18,23 @@ build: deps $(RELEASE_DIR)/build.ninja
 $(TEST_DIR)/build.ninja:
 	cmake --preset asan-ubsan >/dev/null
 
-# Builds the whole suite under ASan+UBSan and runs every test (unit, fault, disk, net, e2e), then the
-# concurrency tests (TSAN_TARGETS) again under ThreadSanitizer.
+# Runs the concurrency tests (TSAN_TARGETS) under ThreadSanitizer, then builds the whole suite under
+# ASan+UBSan and runs every test (unit, fault, disk, net, e2e); CTest's summary closes the output.
 test: deps $(TEST_DIR)/build.ninja
+	$(MAKE) --no-print-directory test-tsan
 	cmake --build $(TEST_DIR) -j $(JOBS)
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
-	$(MAKE) --no-print-directory test-tsan
 
-# The test binaries with the concurrency tests; only these are built (and run) under ThreadSanitizer.
+# The GoogleTest binaries with the concurrency tests; only these are built (and run) under ThreadSanitizer.
 TSAN_TARGETS ?= store_message_store_test store_mapped_file_test remoting_net_test
 
 test-tsan: deps
 	cmake --preset tsan >/dev/null
 	cmake --build build/tsan -j $(JOBS) --target $(TSAN_TARGETS)
-	cd build/tsan && ctest --output-on-failure -j $(JOBS) -E '_NOT_BUILT' --timeout 600
+	@set -e; for t in $(TSAN_TARGETS); do \
+	  bin=$$(find build/tsan/tests -type f -name "$$t" -perm -u+x | head -n 1); \
+	  echo "== $$t under ThreadSanitizer"; "$$bin" --gtest_brief=1; \
+	done
 
 run: build
 	@mkdir -p $(DATA_DIR)
