@@ -26,7 +26,7 @@ test: deps $(TEST_DIR)/build.ninja
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 # The GoogleTest binaries with the concurrency tests; only these are built (and run) under ThreadSanitizer.
-TSAN_TARGETS ?= store_message_store_test store_mapped_file_test remoting_net_test
+TSAN_TARGETS ?= store_message_store_test store_mapped_file_test remoting_net_test broker_net_test
 
 test-tsan: deps
 	cmake --preset tsan >/dev/null
