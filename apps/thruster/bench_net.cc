@@ -228,7 +228,10 @@ struct Chains {
             }
           }
           done->fetch_add(1, std::memory_order_relaxed);
-          Issue();
+          // Continue only over a connection that just answered: a send from
+          // this net thread must not have to reconnect (the connect would
+          // wait for this very thread). After a failure the chain ends.
+          if (r.ok()) Issue();
         });
     if (!s.ok()) {
       std::lock_guard lock(slot->mu);
@@ -372,6 +375,7 @@ class ConsumeRun {
     client::MessageQueue mq;
     int64_t next = 0;  // first offset not yet asked for
     int64_t end = 0;
+    int in_flight = 0;  // pulls of this queue outstanding (<= depth)
   };
 
   RunResult Run(std::vector<Queue>* queues, const std::string& label) {
@@ -381,9 +385,14 @@ class ConsumeRun {
     std::vector<std::pair<size_t, std::pair<int64_t, int32_t>>> first;
     {
       std::lock_guard lock(mu_);
-      for (size_t i = 0; i < queues_->size(); ++i)
-        for (int d = 0; d < depth_; ++d)
-          if (auto r = NextRangeLocked(i)) first.push_back({i, *r});
+      for (size_t i = 0; i < queues_->size(); ++i) {
+        for (int d = 0; d < depth_; ++d) {
+          if (auto r = NextRangeLocked(i)) {
+            first.push_back({i, *r});
+            ++(*queues_)[i].in_flight;
+          }
+        }
+      }
       outstanding_ = static_cast<int64_t>(first.size());
     }
     for (const auto& [i, r] : first) Issue(i, r.first, r.second);
@@ -433,6 +442,8 @@ class ConsumeRun {
           std::vector<std::pair<int64_t, int32_t>> next;
           {
             std::lock_guard lock(mu_);
+            Queue& q = (*queues_)[i];
+            --q.in_flight;
             hist_.Record(us);
             if (!r.ok()) {
               ++errors_;
@@ -444,13 +455,21 @@ class ConsumeRun {
                                   std::memory_order_relaxed);
               // The part of this range the answer did not cover.
               int64_t y = r->next_begin_offset;
-              int64_t range_end = std::min(offset + n, (*queues_)[i].end);
+              int64_t range_end = std::min(offset + n, q.end);
               if (y > offset && y < range_end)
                 next.push_back({y, static_cast<int32_t>(range_end - y)});
               else if (y <= offset && r->status != client::PullStatus::kFound)
                 ++errors_;  // nothing where the backlog should be
+              // New ranges only over a connection that just answered (a pull
+              // from this net thread must not have to reconnect), and never
+              // more than `depth` per queue, fills included.
+              while (q.in_flight + static_cast<int>(next.size()) < depth_) {
+                auto nr = NextRangeLocked(i);
+                if (!nr) break;
+                next.push_back(*nr);
+              }
             }
-            if (auto nr = NextRangeLocked(i)) next.push_back(*nr);
+            q.in_flight += static_cast<int>(next.size());
             outstanding_ += static_cast<int64_t>(next.size()) - 1;
             if (outstanding_ == 0) cv_.notify_all();
           }
