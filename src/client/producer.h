@@ -108,7 +108,9 @@ class Producer {
   // Flush()), and it fails with NotFound instead of asking the name server
   // when the topic's route is not loaded yet (send once, or call
   // FetchPublishQueues, first). A connection to the broker that has to be
-  // re-established is still opened synchronously.
+  // re-established is opened synchronously, which on a net thread waits for
+  // that very thread: from a callback, send only after a successful answer
+  // (its connection is then open).
   Status TrySendAsync(const Message& msg, SendCallback cb);
   // Waits until every asynchronous send has completed.
   void Flush();

@@ -87,6 +87,9 @@ class PullConsumer {
                           const std::string& subscription, int64_t offset,
                           int32_t max_nums, int64_t commit_offset = -1);
   // The same, asynchronously; `cb` runs once on a net thread (must not block).
+  // Calling it from such a callback is fine after a successful answer; after
+  // a failure the connection may need re-opening, which blocks (see
+  // Producer::TrySendAsync).
   void PullAsync(const MessageQueue& mq, const std::string& subscription,
                  int64_t offset, int32_t max_nums, int64_t commit_offset,
                  PullCallback cb);
