@@ -51,8 +51,8 @@ class AllocateService : public ServiceThread {
   void Shutdown();
 
   // How far ahead of the writer pages are faulted in, and how much of a new segment is touched up front.
-  static constexpr int32_t kTouchAhead = 64 << 20;
-  static constexpr int32_t kInitialTouch = 128 << 20;
+  static constexpr int32_t kTouchAhead = 256 << 20;
+  static constexpr int32_t kInitialTouch = 512 << 20;
 
  protected:
   void Run() override;
