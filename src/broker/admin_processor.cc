@@ -188,18 +188,20 @@ void Broker::HandleUpdateConsumerOffset(Req req, Responder r) {
 }
 
 void Broker::HandleGetMaxOffset(Req req, Responder r) {
-  Result<std::string_view> topic = req.RequireExt("topic");
-  Result<int32_t> queue_id = req.RequireExtInt32("queueId");
-  for (const Status& s : {topic.status(), queue_id.status()}) {
-    if (!s.ok())
-      return SendError(req, r, rc::kSystemError, std::string(s.message()));
-  }
-  RemotingCommand resp = req.CreateResponse(rc::kSuccess);
-  resp.SetExt("offset", store_->GetMaxOffsetInQueue(*topic, *queue_id));
-  r.Send(std::move(resp));
+  AnswerQueueOffset(req, r, [this](std::string_view topic, int32_t queue_id) {
+    return store_->GetMaxOffsetInQueue(topic, queue_id);
+  });
 }
 
 void Broker::HandleGetMinOffset(Req req, Responder r) {
+  AnswerQueueOffset(req, r, [this](std::string_view topic, int32_t queue_id) {
+    return store_->GetMinOffsetInQueue(topic, queue_id);
+  });
+}
+
+void Broker::AnswerQueueOffset(
+    const Req& req, Responder& r,
+    const std::function<int64_t(std::string_view, int32_t)>& offset_of) {
   Result<std::string_view> topic = req.RequireExt("topic");
   Result<int32_t> queue_id = req.RequireExtInt32("queueId");
   for (const Status& s : {topic.status(), queue_id.status()}) {
@@ -207,7 +209,7 @@ void Broker::HandleGetMinOffset(Req req, Responder r) {
       return SendError(req, r, rc::kSystemError, std::string(s.message()));
   }
   RemotingCommand resp = req.CreateResponse(rc::kSuccess);
-  resp.SetExt("offset", store_->GetMinOffsetInQueue(*topic, *queue_id));
+  resp.SetExt("offset", offset_of(*topic, *queue_id));
   r.Send(std::move(resp));
 }
 

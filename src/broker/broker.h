@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -98,6 +99,11 @@ class Broker {
   void HandleUpdateConsumerOffset(Req req, Responder r);
   void HandleGetMaxOffset(Req req, Responder r);
   void HandleGetMinOffset(Req req, Responder r);
+  // GET_MAX_OFFSET / GET_MIN_OFFSET: reads topic and queueId, answers
+  // `offset_of(topic, queueId)`.
+  void AnswerQueueOffset(
+      const Req& req, Responder& r,
+      const std::function<int64_t(std::string_view, int32_t)>& offset_of);
   void HandleSearchOffsetByTimestamp(Req req, Responder r);
   void HandleGetEarliestMsgStoretime(Req req, Responder r);
   void HandleQueryMessage(Req req, Responder r);
