@@ -63,6 +63,10 @@ class AdminBrokerTest : public ::testing::Test {
                          admin_->CreateTopic(tc, "", "DefaultCluster"));
     ASSERT_EQ(addrs.size(), 1u);
     EXPECT_EQ(addrs[0], broker_->broker_addr());
+    // The broker registers the topic with the name server asynchronously;
+    // producers and admin lookups need the route.
+    auto route = Eventually([&] { return admin_->TopicRoute(topic); });
+    ASSERT_TRUE(route.ok()) << route.status().ToString();
   }
 
   // Sends `n` messages with key "key-<i>" and body "body-<i>" to `queue`.
@@ -105,9 +109,15 @@ class AdminBrokerTest : public ::testing::Test {
 
 TEST_F(AdminBrokerTest, CreatedTopicIsListedRoutedAndShowsOffsets) {
   ASSERT_NO_FATAL_FAILURE(CreateTopic("AdminTopic", 4));
-  ASSERT_OK_AND_ASSIGN(auto topics, admin_->TopicList());
-  EXPECT_NE(std::find(topics.begin(), topics.end(), "AdminTopic"),
-            topics.end());
+  // The broker registers the new topic with the name server right after
+  // creating it, asynchronously: wait for the name server to list it.
+  auto listed = Eventually([&]() -> Result<std::vector<std::string>> {
+    TH_ASSIGN_OR_RETURN(auto topics, admin_->TopicList());
+    if (std::find(topics.begin(), topics.end(), "AdminTopic") == topics.end())
+      return Status::NotFound("not registered yet");
+    return topics;
+  });
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
   ASSERT_OK_AND_ASSIGN(auto route, admin_->TopicRoute("AdminTopic"));
   ASSERT_EQ(route.queue_datas.size(), 1u);
   EXPECT_EQ(route.queue_datas[0].write_queue_nums, 4);
