@@ -4,7 +4,8 @@
 #include "thruster/commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"thruster: admin, store tools and benchmarks for the Thruster broker"};
+  CLI::App app{
+      "thruster: admin, store tools and benchmarks for the Thruster broker"};
   app.require_subcommand(1);
   int exit_code = 0;
   thruster::cli::AddStoreCommands(app, &exit_code);

@@ -1,4 +1,5 @@
-// Micro-benchmarks of the CommitLog hot path: encoding, validating and appending records.
+// Micro-benchmarks of the CommitLog hot path: encoding, validating and
+// appending records.
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
@@ -34,7 +35,8 @@ void BM_EncodeRecord(benchmark::State& state) {
     out.clear();
     benchmark::DoNotOptimize(EncodeRecord(m, 4 << 20, &out));
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          state.range(0));
 }
 BENCHMARK(BM_EncodeRecord)->Arg(128)->Arg(1024)->Arg(16384);
 
@@ -43,14 +45,19 @@ void BM_CheckRecord(benchmark::State& state) {
   std::string props = EncodeProperties({{"TAGS", "TagA"}, {"KEYS", "key-1"}});
   std::string rec;
   (void)EncodeRecord(BenchMessage(body, props), 4 << 20, &rec).ok();
-  for (auto _ : state) benchmark::DoNotOptimize(CheckRecord(AsBytes(rec), true));
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(CheckRecord(AsBytes(rec), true));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          state.range(0));
 }
 BENCHMARK(BM_CheckRecord)->Arg(128)->Arg(1024)->Arg(16384);
 
-// Appends through the real file system (async flush) across segment rolls of 64 MiB.
+// Appends through the real file system (async flush) across segment rolls of 64
+// MiB.
 void BM_CommitLogAppend(benchmark::State& state) {
-  std::string dir = (std::filesystem::temp_directory_path() / "thruster-bench-commitlog").string();
+  std::string dir =
+      (std::filesystem::temp_directory_path() / "thruster-bench-commitlog")
+          .string();
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   MessageStoreConfig config;
@@ -71,7 +78,8 @@ void BM_CommitLogAppend(benchmark::State& state) {
     if (!r.ok()) state.SkipWithError(r.error.c_str());
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          state.range(0));
   log.Shutdown();
   std::filesystem::remove_all(dir);
 }

@@ -6,12 +6,13 @@
 
 namespace thruster {
 
-// Time seam: flush intervals, retention and timeouts read time through a Clock so tests need not sleep.
-// Implementations are thread-safe.
+// Time seam: flush intervals, retention and timeouts read time through a Clock
+// so tests need not sleep. Implementations are thread-safe.
 class Clock {
  public:
   virtual ~Clock() = default;
-  // Milliseconds since the Unix epoch (wall clock: store timestamps, file ages).
+  // Milliseconds since the Unix epoch (wall clock: store timestamps, file
+  // ages).
   virtual int64_t NowMs() const = 0;
   // Monotonic nanoseconds for measuring intervals.
   virtual int64_t MonotonicNs() const = 0;
@@ -39,7 +40,9 @@ class SystemClock final : public Clock {
 class ManualClock final : public Clock {
  public:
   explicit ManualClock(int64_t now_ms = 1700000000000) : now_ms_(now_ms) {}
-  int64_t NowMs() const override { return now_ms_.load(std::memory_order_relaxed); }
+  int64_t NowMs() const override {
+    return now_ms_.load(std::memory_order_relaxed);
+  }
   int64_t MonotonicNs() const override { return NowMs() * 1000000; }
   void Advance(int64_t ms) { now_ms_.fetch_add(ms, std::memory_order_relaxed); }
   void Set(int64_t ms) { now_ms_.store(ms, std::memory_order_relaxed); }

@@ -8,8 +8,9 @@
 #include <string>
 #include <string_view>
 
-// Big-endian fixed-width integer coding (every multi-byte integer RocketMQ puts on disk or on the wire is
-// big-endian two's complement). The pointer forms do no bounds checks: callers check the span first.
+// Big-endian fixed-width integer coding (every multi-byte integer RocketMQ puts
+// on disk or on the wire is big-endian two's complement). The pointer forms do
+// no bounds checks: callers check the span first.
 namespace thruster {
 
 using ByteSpan = std::span<std::byte>;
@@ -58,7 +59,8 @@ inline ConstByteSpan AsBytes(std::string_view s) {
   return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
 }
 
-// Appends big-endian values to a growable byte string (used by encoders that build a frame or record).
+// Appends big-endian values to a growable byte string (used by encoders that
+// build a frame or record).
 class ByteWriter {
  public:
   explicit ByteWriter(std::string* out) : out_(out) {}
@@ -80,8 +82,8 @@ class ByteWriter {
   std::string* out_;
 };
 
-// Reads big-endian values from a span, checking bounds; after any read past the end ok() is false and
-// every later read returns zero.
+// Reads big-endian values from a span, checking bounds; after any read past the
+// end ok() is false and every later read returns zero.
 class ByteReader {
  public:
   explicit ByteReader(ConstByteSpan in) : in_(in) {}

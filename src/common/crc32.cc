@@ -4,6 +4,8 @@
 
 namespace thruster {
 
-uint32_t Crc32(const void* data, size_t n, uint32_t crc) { return libdeflate_crc32(crc, data, n); }
+uint32_t Crc32(const void* data, size_t n, uint32_t crc) {
+  return libdeflate_crc32(crc, data, n);
+}
 
 }  // namespace thruster

@@ -7,9 +7,10 @@
 
 namespace thruster {
 
-// A log-linear latency histogram in the manner of HdrHistogram: values below 128 are exact, larger ones
-// keep 6 significant bits (under 1.6 % error). Record() is a few instructions and never allocates.
-// Not thread-safe: give each thread its own and Merge() them.
+// A log-linear latency histogram in the manner of HdrHistogram: values below
+// 128 are exact, larger ones keep 6 significant bits (under 1.6 % error).
+// Record() is a few instructions and never allocates. Not thread-safe: give
+// each thread its own and Merge() them.
 class LatencyHistogram {
  public:
   void Record(int64_t v) {
@@ -25,7 +26,8 @@ class LatencyHistogram {
   }
   int64_t count() const { return count_; }
   int64_t max() const { return max_; }
-  // The value at quantile q in [0, 1] (upper edge of its bucket, capped at the maximum seen).
+  // The value at quantile q in [0, 1] (upper edge of its bucket, capped at the
+  // maximum seen).
   int64_t Percentile(double q) const {
     if (count_ == 0) return 0;
     auto rank = static_cast<int64_t>(q * static_cast<double>(count_ - 1)) + 1;

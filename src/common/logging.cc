@@ -25,7 +25,8 @@ spdlog::level::level_enum& CurrentLevel() {
 }
 
 std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>>& Loggers() {
-  static std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>> loggers;
+  static std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>>
+      loggers;
   return loggers;
 }
 

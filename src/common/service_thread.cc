@@ -10,7 +10,8 @@ void SetCurrentThreadName(const std::string& name) {
 }
 
 ServiceThread::~ServiceThread() {
-  // A subclass must Stop() in its own destructor (Run() is virtual); this is the last guard.
+  // A subclass must Stop() in its own destructor (Run() is virtual); this is
+  // the last guard.
   if (thread_.joinable()) {
     stopped_.store(true, std::memory_order_release);
     Wakeup();
@@ -31,7 +32,8 @@ void ServiceThread::Stop() {
   stopped_.store(true, std::memory_order_release);
   OnStop();
   Wakeup();
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id())
+    thread_.join();
 }
 
 void ServiceThread::Wakeup() {
@@ -45,8 +47,9 @@ void ServiceThread::Wakeup() {
 bool ServiceThread::WaitForRunning(int64_t ms) {
   std::unique_lock<std::mutex> lock(mu_);
   if (!notified_) {
-    cv_.wait_for(lock, std::chrono::milliseconds(ms),
-                 [this] { return notified_ || stopped_.load(std::memory_order_acquire); });
+    cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] {
+      return notified_ || stopped_.load(std::memory_order_acquire);
+    });
   }
   bool woken = notified_;
   notified_ = false;

@@ -9,10 +9,11 @@
 
 namespace thruster {
 
-// A named long-lived thread with RocketMQ's wake-up flag: Wakeup() sets the flag and signals;
-// WaitForRunning(ms) returns at once (clearing the flag) if it was set, else waits up to `ms`.
-// Lifecycle: construct → Start() → Stop() (idempotent; joins) → destroy. Subclasses implement Run(),
-// looping while !stopped(). Start/Stop/Wakeup are thread-safe.
+// A named long-lived thread with RocketMQ's wake-up flag: Wakeup() sets the
+// flag and signals; WaitForRunning(ms) returns at once (clearing the flag) if
+// it was set, else waits up to `ms`. Lifecycle: construct → Start() → Stop()
+// (idempotent; joins) → destroy. Subclasses implement Run(), looping while
+// !stopped(). Start/Stop/Wakeup are thread-safe.
 class ServiceThread {
  public:
   explicit ServiceThread(std::string name) : name_(std::move(name)) {}
@@ -21,7 +22,8 @@ class ServiceThread {
   ServiceThread& operator=(const ServiceThread&) = delete;
 
   void Start();
-  // Asks Run() to finish, wakes it and joins. Safe to call twice and from any thread but its own.
+  // Asks Run() to finish, wakes it and joins. Safe to call twice and from any
+  // thread but its own.
   void Stop();
   void Wakeup();
   const std::string& name() const { return name_; }
@@ -33,7 +35,8 @@ class ServiceThread {
   // Called by Stop() before joining, so a subclass can wake
   // waiters it owns. Default: nothing.
   virtual void OnStop() {}
-  // Waits up to `ms` or until woken; returns true when it was woken (and clears the flag).
+  // Waits up to `ms` or until woken; returns true when it was woken (and clears
+  // the flag).
   bool WaitForRunning(int64_t ms);
 
  private:

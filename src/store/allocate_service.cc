@@ -10,22 +10,27 @@
 
 namespace thruster::store {
 
-AllocateService::AllocateService(io::FileSystem* fs, TransientStorePool* pool, AllocateOptions options)
+AllocateService::AllocateService(io::FileSystem* fs, TransientStorePool* pool,
+                                 AllocateOptions options)
     : ServiceThread("allocate"), fs_(fs), pool_(pool), options_(options) {}
 
 AllocateService::~AllocateService() { Shutdown(); }
 
-Result<std::shared_ptr<MappedFile>> AllocateService::Build(const std::string& path, int64_t file_size) {
-  TH_ASSIGN_OR_RETURN(auto file, MappedFile::Create(fs_, path, file_size, pool_));
+Result<std::shared_ptr<MappedFile>> AllocateService::Build(
+    const std::string& path, int64_t file_size) {
+  TH_ASSIGN_OR_RETURN(auto file,
+                      MappedFile::Create(fs_, path, file_size, pool_));
   if (options_.random_access) file->Advise(io::Advice::kRandom);
-  // A pooled segment is written through its buffer, so its pages need no pre-faulting; under SYNC_FLUSH
-  // its blocks still need writing out ahead.
-  if ((!file->has_pool_buffer() || options_.sync_flush) && (options_.warm_mapped_file || options_.pre_touch)) {
+  // A pooled segment is written through its buffer, so its pages need no
+  // pre-faulting; under SYNC_FLUSH its blocks still need writing out ahead.
+  if ((!file->has_pool_buffer() || options_.sync_flush) &&
+      (options_.warm_mapped_file || options_.pre_touch)) {
     if (options_.sync_flush || options_.warm_mapped_file) {
       file->Warm(options_.sync_flush, options_.warm_mapped_file);
     } else {
-      // The rest follows the writer (RequestPreTouch): a whole segment of dirty zero pages would be
-      // written back by the kernel ahead of the data and throttle the writer.
+      // The rest follows the writer (RequestPreTouch): a whole segment of dirty
+      // zero pages would be written back by the kernel ahead of the data and
+      // throttle the writer.
       file->PreTouch(kInitialTouch);
       file->RaiseTouchRequest(kInitialTouch);
     }
@@ -33,15 +38,18 @@ Result<std::shared_ptr<MappedFile>> AllocateService::Build(const std::string& pa
   return file;
 }
 
-Result<std::shared_ptr<MappedFile>> AllocateService::PutRequestAndReturnMappedFile(
-    const std::string& next_path, const std::string& next_next_path, int64_t file_size) {
+Result<std::shared_ptr<MappedFile>>
+AllocateService::PutRequestAndReturnMappedFile(
+    const std::string& next_path, const std::string& next_next_path,
+    int64_t file_size) {
   if (!started() || stopped()) return Build(next_path, file_size);
   std::shared_ptr<Request> req;
   {
     std::unique_lock<std::mutex> lock(mu_);
     for (const std::string* p : {&next_path, &next_next_path}) {
       auto it = requests_.find(*p);
-      if (it != requests_.end() && it->second->done && !it->second->error.ok()) {
+      if (it != requests_.end() && it->second->done &&
+          !it->second->error.ok()) {
         requests_.erase(it);  // an earlier attempt failed: try again
         it = requests_.end();
       }
@@ -55,11 +63,14 @@ Result<std::shared_ptr<MappedFile>> AllocateService::PutRequestAndReturnMappedFi
   }
   Wakeup();
   std::unique_lock<std::mutex> lock(mu_);
-  bool done = cv_.wait_for(lock, std::chrono::milliseconds(options_.wait_timeout_ms),
-                           [&] { return req->done || stopped(); });
+  bool done =
+      cv_.wait_for(lock, std::chrono::milliseconds(options_.wait_timeout_ms),
+                   [&] { return req->done || stopped(); });
   if (!done || !req->done) {
-    TH_LOG(store, kWarn, "allocate: {} not ready after {} ms", next_path, options_.wait_timeout_ms);
-    return Status::Timeout("segment " + next_path + " was not allocated in time");
+    TH_LOG(store, kWarn, "allocate: {} not ready after {} ms", next_path,
+           options_.wait_timeout_ms);
+    return Status::Timeout("segment " + next_path +
+                           " was not allocated in time");
   }
   requests_.erase(next_path);
   if (!req->error.ok()) return req->error;
@@ -67,11 +78,15 @@ Result<std::shared_ptr<MappedFile>> AllocateService::PutRequestAndReturnMappedFi
 }
 
 void AllocateService::Run() {
-  // Warming a segment is background work: let appenders win the CPU on a small machine.
+  // Warming a segment is background work: let appenders win the CPU on a small
+  // machine.
   ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
-  // And let the group commit's small syncs overtake its large zero writes (idle I/O class).
-  constexpr int kIoprioWhoProcess = 1, kIoprioClassIdle = 3, kIoprioClassShift = 13;
-  ::syscall(SYS_ioprio_set, kIoprioWhoProcess, ::gettid(), kIoprioClassIdle << kIoprioClassShift);
+  // And let the group commit's small syncs overtake its large zero writes (idle
+  // I/O class).
+  constexpr int kIoprioWhoProcess = 1, kIoprioClassIdle = 3,
+                kIoprioClassShift = 13;
+  ::syscall(SYS_ioprio_set, kIoprioWhoProcess, ::gettid(),
+            kIoprioClassIdle << kIoprioClassShift);
   while (!stopped()) {
     std::string path;
     std::shared_ptr<Request> req;
@@ -124,12 +139,14 @@ void AllocateService::Run() {
         req->error = Status::OK();
       } else {
         req->error = built.status();
-        TH_LOG(store, kError, "allocate: creating {} failed: {}", path, built.status().ToString());
+        TH_LOG(store, kError, "allocate: creating {} failed: {}", path,
+               built.status().ToString());
       }
       req->done = true;
     }
     cv_.notify_all();
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - t0);
     TH_LOG(store, kDebug, "allocate: {} ready in {} ms", path, ms.count());
   }
 }
@@ -142,7 +159,8 @@ void AllocateService::RequestPreTouch(std::shared_ptr<MappedFile> file) {
   Wakeup();
 }
 
-void AllocateService::ScheduleMunlock(std::shared_ptr<MappedFile> file, int64_t at_ms) {
+void AllocateService::ScheduleMunlock(std::shared_ptr<MappedFile> file,
+                                      int64_t at_ms) {
   std::lock_guard<std::mutex> lock(mu_);
   munlocks_.emplace_back(at_ms, std::move(file));
 }
@@ -153,7 +171,9 @@ void AllocateService::Shutdown() {
   Stop();
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [p, r] : requests_) {
-    if (r->file) r->file->Destroy().IgnoreError();  // a pre-built segment nobody holds; gone at next start
+    if (r->file)
+      r->file->Destroy().IgnoreError();  // a pre-built segment nobody holds;
+                                         // gone at next start
   }
   requests_.clear();
 }

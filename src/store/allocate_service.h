@@ -14,43 +14,52 @@
 #include "store/io/file_system.h"
 #include "store/mapped_file.h"
 
-// The `allocate` thread (store spec §7.4): creates the next and next-next CommitLog segments before they
-// are needed, and warms them, so a roll finds its file ready and its pages faulted in.
-// Lifecycle: construct → Start() → PutRequestAndReturnMappedFile()... → Shutdown(). Thread-safe.
+// The `allocate` thread (store spec §7.4): creates the next and next-next
+// CommitLog segments before they are needed, and warms them, so a roll finds
+// its file ready and its pages faulted in. Lifecycle: construct → Start() →
+// PutRequestAndReturnMappedFile()... → Shutdown(). Thread-safe.
 namespace thruster::store {
 
 class TransientStorePool;
 
 struct AllocateOptions {
-  bool warm_mapped_file = false;     // warmMapedFileEnable: touch, mlock, MADV_WILLNEED
-  bool pre_touch = true;             // Thruster: touch every page (no mlock) even without warm-up
-  bool sync_flush = false;           // SYNC_FLUSH: write the zeros out so later syncs write no metadata
-  bool random_access = false;        // !dataReadAheadEnable: MADV_RANDOM on every new segment
+  bool warm_mapped_file =
+      false;  // warmMapedFileEnable: touch, mlock, MADV_WILLNEED
+  bool pre_touch =
+      true;  // Thruster: touch every page (no mlock) even without warm-up
+  bool sync_flush = false;  // SYNC_FLUSH: write the zeros out so later syncs
+                            // write no metadata
+  bool random_access =
+      false;  // !dataReadAheadEnable: MADV_RANDOM on every new segment
   int wait_timeout_ms = 5000;
 };
 
 class AllocateService : public ServiceThread {
  public:
   // `fs` and `pool` (may be null) must outlive the service.
-  AllocateService(io::FileSystem* fs, TransientStorePool* pool, AllocateOptions options);
+  AllocateService(io::FileSystem* fs, TransientStorePool* pool,
+                  AllocateOptions options);
   ~AllocateService() override;
 
-  // Registers requests for `next_path` and `next_next_path` (each once), waits up to 5 s for `next_path`
-  // and returns it. Without a running thread the segment is created inline. IOError/Timeout when the
-  // segment could not be made.
-  Result<std::shared_ptr<MappedFile>> PutRequestAndReturnMappedFile(const std::string& next_path,
-                                                                    const std::string& next_next_path,
-                                                                    int64_t file_size);
-  // Asks the thread to pre-touch `file` up to its touch_requested_end() (async flush: pages are faulted
-  // in a few steps ahead of the writer rather than a whole segment at once). Cheap; never blocks on I/O.
+  // Registers requests for `next_path` and `next_next_path` (each once), waits
+  // up to 5 s for `next_path` and returns it. Without a running thread the
+  // segment is created inline. IOError/Timeout when the segment could not be
+  // made.
+  Result<std::shared_ptr<MappedFile>> PutRequestAndReturnMappedFile(
+      const std::string& next_path, const std::string& next_next_path,
+      int64_t file_size);
+  // Asks the thread to pre-touch `file` up to its touch_requested_end() (async
+  // flush: pages are faulted in a few steps ahead of the writer rather than a
+  // whole segment at once). Cheap; never blocks on I/O.
   void RequestPreTouch(std::shared_ptr<MappedFile> file);
-  // munlocks `file` once `at_ms` (monotonic ms) has passed: a warmed segment that filled up goes cold
-  // 6 s after the roll (spec §3 step 9, §7.5).
+  // munlocks `file` once `at_ms` (monotonic ms) has passed: a warmed segment
+  // that filled up goes cold 6 s after the roll (spec §3 step 9, §7.5).
   void ScheduleMunlock(std::shared_ptr<MappedFile> file, int64_t at_ms);
   // Stops the thread and destroys pre-built segments never handed out.
   void Shutdown();
 
-  // How far ahead of the writer pages are faulted in, and how much of a new segment is touched up front.
+  // How far ahead of the writer pages are faulted in, and how much of a new
+  // segment is touched up front.
   static constexpr int32_t kTouchAhead = 256 << 20;
   static constexpr int32_t kInitialTouch = 512 << 20;
 
@@ -65,17 +74,21 @@ class AllocateService : public ServiceThread {
     Status error;
     bool done = false;
   };
-  Result<std::shared_ptr<MappedFile>> Build(const std::string& path, int64_t file_size);
+  Result<std::shared_ptr<MappedFile>> Build(const std::string& path,
+                                            int64_t file_size);
 
   io::FileSystem* fs_;
   TransientStorePool* pool_;
   AllocateOptions options_;
   std::mutex mu_;
   std::condition_variable cv_;
-  // Keyed by path: 20-digit names sort by offset, so begin() is the most urgent pending request.
+  // Keyed by path: 20-digit names sort by offset, so begin() is the most urgent
+  // pending request.
   std::map<std::string, std::shared_ptr<Request>> requests_;
-  std::shared_ptr<MappedFile> touch_;  // guarded by mu_: the segment to pre-touch next
-  std::vector<std::pair<int64_t, std::shared_ptr<MappedFile>>> munlocks_;  // guarded by mu_
+  std::shared_ptr<MappedFile>
+      touch_;  // guarded by mu_: the segment to pre-touch next
+  std::vector<std::pair<int64_t, std::shared_ptr<MappedFile>>>
+      munlocks_;  // guarded by mu_
 };
 
 }  // namespace thruster::store

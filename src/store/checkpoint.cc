@@ -4,15 +4,19 @@
 
 namespace thruster::store {
 
-Result<std::unique_ptr<Checkpoint>> Checkpoint::Open(io::FileSystem* fs, const std::string& path) {
+Result<std::unique_ptr<Checkpoint>> Checkpoint::Open(io::FileSystem* fs,
+                                                     const std::string& path) {
   bool existed = fs->Exists(path);
   if (existed) {
     TH_ASSIGN_OR_RETURN(uint64_t size, fs->FileSize(path));
     if (size < kCheckpointDataSize) {
-      return Status::Corruption(fmt::format("{}: {} bytes, a checkpoint needs {}", path, size, kCheckpointDataSize));
+      return Status::Corruption(
+          fmt::format("{}: {} bytes, a checkpoint needs {}", path, size,
+                      kCheckpointDataSize));
     }
   }
-  TH_ASSIGN_OR_RETURN(auto region, fs->Map(path, kCheckpointFileSize, io::OpenMode::kCreateOrOpen));
+  TH_ASSIGN_OR_RETURN(auto region, fs->Map(path, kCheckpointFileSize,
+                                           io::OpenMode::kCreateOrOpen));
   TH_ASSIGN_OR_RETURN(CheckpointData d, DecodeCheckpoint(region->bytes()));
   std::unique_ptr<Checkpoint> cp(new Checkpoint(std::move(region)));
   cp->physic_ = d.physic_msg_timestamp;

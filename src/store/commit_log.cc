@@ -13,21 +13,30 @@ namespace thruster::store {
 
 std::string_view PutStatusName(PutStatus s) {
   switch (s) {
-    case PutStatus::kPutOk: return "PUT_OK";
-    case PutStatus::kFlushDiskTimeout: return "FLUSH_DISK_TIMEOUT";
-    case PutStatus::kCreateMappedFileFailed: return "CREATE_MAPPED_FILE_FAILED";
-    case PutStatus::kMessageIllegal: return "MESSAGE_ILLEGAL";
-    case PutStatus::kPropertiesSizeExceeded: return "PROPERTIES_SIZE_EXCEEDED";
-    case PutStatus::kServiceNotAvailable: return "SERVICE_NOT_AVAILABLE";
-    case PutStatus::kOsPageCacheBusy: return "OS_PAGE_CACHE_BUSY";
-    case PutStatus::kUnknownError: return "UNKNOWN_ERROR";
+    case PutStatus::kPutOk:
+      return "PUT_OK";
+    case PutStatus::kFlushDiskTimeout:
+      return "FLUSH_DISK_TIMEOUT";
+    case PutStatus::kCreateMappedFileFailed:
+      return "CREATE_MAPPED_FILE_FAILED";
+    case PutStatus::kMessageIllegal:
+      return "MESSAGE_ILLEGAL";
+    case PutStatus::kPropertiesSizeExceeded:
+      return "PROPERTIES_SIZE_EXCEEDED";
+    case PutStatus::kServiceNotAvailable:
+      return "SERVICE_NOT_AVAILABLE";
+    case PutStatus::kOsPageCacheBusy:
+      return "OS_PAGE_CACHE_BUSY";
+    case PutStatus::kUnknownError:
+      return "UNKNOWN_ERROR";
   }
   return "UNKNOWN_ERROR";
 }
 
 // ---------------------------------------------------------------------------------------------------
-// `flush` (ASYNC_FLUSH, §8.1): every flushIntervalCommitLog ms, flush at least flushCommitLogLeastPages,
-// or everything once per thorough interval; then publish the flushed store time into the checkpoint.
+// `flush` (ASYNC_FLUSH, §8.1): every flushIntervalCommitLog ms, flush at least
+// flushCommitLogLeastPages, or everything once per thorough interval; then
+// publish the flushed store time into the checkpoint.
 class CommitLog::FlushService final : public ServiceThread {
  public:
   explicit FlushService(CommitLog* log) : ServiceThread("flush"), log_(log) {}
@@ -41,13 +50,15 @@ class CommitLog::FlushService final : public ServiceThread {
       WaitForRunning(c.flush_interval_commit_log);
       int least = c.flush_commit_log_least_pages;
       int64_t now = log_->clock_->MonotonicNs();
-      if (now - last_thorough >= int64_t{c.flush_commit_log_thorough_interval} * 1000000) {
+      if (now - last_thorough >=
+          int64_t{c.flush_commit_log_thorough_interval} * 1000000) {
         last_thorough = now;
         least = 0;
       }
       FlushOnce(least);
     }
-    // Final pass: everything, retried a few times (a segment roll may sit between two calls).
+    // Final pass: everything, retried a few times (a segment roll may sit
+    // between two calls).
     for (int i = 0; i < 10; ++i) {
       if (FlushOnce(0)) break;
     }
@@ -69,10 +80,12 @@ class CommitLog::FlushService final : public ServiceThread {
   CommitLog* log_;
 };
 
-// `commit` (transient store pool only, §8.2): moves bytes from the pool buffers into the files.
+// `commit` (transient store pool only, §8.2): moves bytes from the pool buffers
+// into the files.
 class CommitLog::CommitService final : public ServiceThread {
  public:
-  CommitService(CommitLog* log, ServiceThread* flush) : ServiceThread("commit"), log_(log), flush_(flush) {}
+  CommitService(CommitLog* log, ServiceThread* flush)
+      : ServiceThread("commit"), log_(log), flush_(flush) {}
   ~CommitService() override { Stop(); }
 
  protected:
@@ -82,7 +95,9 @@ class CommitLog::CommitService final : public ServiceThread {
     while (!stopped()) {
       int least = c.commit_commit_log_least_pages;
       int64_t now = log_->clock_->MonotonicNs();
-      if (now - last >= int64_t{c.commit_commit_log_thorough_interval} * 1000000) least = 0;
+      if (now - last >=
+          int64_t{c.commit_commit_log_thorough_interval} * 1000000)
+        least = 0;
       bool unchanged = log_->CommitOnce(least);
       if (!unchanged) {
         last = now;
@@ -100,11 +115,13 @@ class CommitLog::CommitService final : public ServiceThread {
   ServiceThread* flush_;
 };
 
-// `group-commit` (SYNC_FLUSH, §8.3): requests arriving while one group is being synced form the next
-// group; one sync covers the whole group, then every request whose end offset is durable completes.
+// `group-commit` (SYNC_FLUSH, §8.3): requests arriving while one group is being
+// synced form the next group; one sync covers the whole group, then every
+// request whose end offset is durable completes.
 class CommitLog::GroupCommitService final : public ServiceThread {
  public:
-  explicit GroupCommitService(CommitLog* log) : ServiceThread("group-commit"), log_(log) {}
+  explicit GroupCommitService(CommitLog* log)
+      : ServiceThread("group-commit"), log_(log) {}
   ~GroupCommitService() override { Stop(); }
 
   // False once the service is stopping: the request was not taken.
@@ -119,15 +136,18 @@ class CommitLog::GroupCommitService final : public ServiceThread {
     return true;
   }
 
-  // Completes with FLUSH_DISK_TIMEOUT every request whose deadline passed while a sync hangs (RocketMQ's
-  // FlushDiskWatcher). Deadlines grow with arrival (one timeout for all), so the front expires first.
+  // Completes with FLUSH_DISK_TIMEOUT every request whose deadline passed while
+  // a sync hangs (RocketMQ's FlushDiskWatcher). Deadlines grow with arrival
+  // (one timeout for all), so the front expires first.
   void ExpireOverdue(int64_t now_ns) {
     std::vector<std::shared_ptr<PendingFlush>> overdue;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      while (!watched_.empty() &&
-             (watched_.front().second->completed.load(std::memory_order_acquire) || watched_.front().first <= now_ns)) {
-        if (!watched_.front().second->completed.load(std::memory_order_acquire)) {
+      while (!watched_.empty() && (watched_.front().second->completed.load(
+                                       std::memory_order_acquire) ||
+                                   watched_.front().first <= now_ns)) {
+        if (!watched_.front().second->completed.load(
+                std::memory_order_acquire)) {
           overdue.push_back(std::move(watched_.front().second));
         }
         watched_.pop_front();
@@ -149,9 +169,16 @@ class CommitLog::GroupCommitService final : public ServiceThread {
     }
     // Serve whatever arrived before the stop.
     DoCommit();
-    TH_LOG(store, kDebug, "group-commit: {} groups, {} requests ({:.1f} a group), {:.1f} us a sync on average",
-           groups_, requests_, groups_ ? static_cast<double>(requests_) / static_cast<double>(groups_) : 0.0,
-           groups_ ? static_cast<double>(sync_ns_) / static_cast<double>(groups_) / 1000.0 : 0.0);
+    TH_LOG(store, kDebug,
+           "group-commit: {} groups, {} requests ({:.1f} a group), {:.1f} us a "
+           "sync on average",
+           groups_, requests_,
+           groups_
+               ? static_cast<double>(requests_) / static_cast<double>(groups_)
+               : 0.0,
+           groups_ ? static_cast<double>(sync_ns_) /
+                         static_cast<double>(groups_) / 1000.0
+                   : 0.0);
   }
 
  private:
@@ -163,8 +190,9 @@ class CommitLog::GroupCommitService final : public ServiceThread {
     int64_t target = 0;
     for (const auto& r : reads_) target = std::max(target, r.next_offset);
     int64_t t0 = log_->clock_->MonotonicNs();
-    // Flush until the group's end is durable; a group may span a segment roll (one segment per call),
-    // and with the pool the bytes must be committed first.
+    // Flush until the group's end is durable; a group may span a segment roll
+    // (one segment per call), and with the pool the bytes must be committed
+    // first.
     for (int i = 0; i < 1000 && log_->writeable(); ++i) {
       if (log_->pool_ != nullptr) log_->CommitOnce(0);
       auto r = log_->queue_.Flush(0);
@@ -173,7 +201,8 @@ class CommitLog::GroupCommitService final : public ServiceThread {
         break;
       }
       if (log_->queue_.flushed_where() >= target && *r) break;
-      if (*r && log_->queue_.flushed_where() < target) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (*r && log_->queue_.flushed_where() < target)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     int64_t flushed = log_->queue_.flushed_where();
     if (!reads_.empty()) {
@@ -190,16 +219,19 @@ class CommitLog::GroupCommitService final : public ServiceThread {
   CommitLog* log_;
   std::mutex mu_;
   std::vector<FlushRequest> writes_;  // guarded by mu_
-  std::deque<std::pair<int64_t, std::shared_ptr<PendingFlush>>> watched_;  // guarded by mu_
-  bool accepting_ = true;             // guarded by mu_
-  std::vector<FlushRequest> reads_;   // confined to this thread
-  int64_t groups_ = 0, requests_ = 0, sync_ns_ = 0;  // confined to this thread (debug statistics)
+  std::deque<std::pair<int64_t, std::shared_ptr<PendingFlush>>>
+      watched_;                      // guarded by mu_
+  bool accepting_ = true;            // guarded by mu_
+  std::vector<FlushRequest> reads_;  // confined to this thread
+  int64_t groups_ = 0, requests_ = 0,
+          sync_ns_ = 0;  // confined to this thread (debug statistics)
 };
 
 // `flush-watcher`: times out sync puts whose flush hangs past syncFlushTimeout.
 class CommitLog::FlushWatcher final : public ServiceThread {
  public:
-  FlushWatcher(CommitLog* log, GroupCommitService* gc) : ServiceThread("flush-watcher"), log_(log), gc_(gc) {}
+  FlushWatcher(CommitLog* log, GroupCommitService* gc)
+      : ServiceThread("flush-watcher"), log_(log), gc_(gc) {}
   ~FlushWatcher() override { Stop(); }
 
  protected:
@@ -217,26 +249,32 @@ class CommitLog::FlushWatcher final : public ServiceThread {
 
 // ---------------------------------------------------------------------------------------------------
 
-CommitLog::CommitLog(io::FileSystem* fs, const MessageStoreConfig& config, Checkpoint* checkpoint,
-                     const Clock* clock)
+CommitLog::CommitLog(io::FileSystem* fs, const MessageStoreConfig& config,
+                     Checkpoint* checkpoint, const Clock* clock)
     : fs_(fs),
       config_(config),
       checkpoint_(checkpoint),
       clock_(clock),
       pool_(config.transient_store_pool_enable
-                ? std::make_unique<TransientStorePool>(config.transient_store_pool_size,
-                                                       config.mapped_file_size_commit_log)
+                ? std::make_unique<TransientStorePool>(
+                      config.transient_store_pool_size,
+                      config.mapped_file_size_commit_log)
                 : nullptr),
       allocator_(std::make_unique<AllocateService>(
           fs, pool_.get(),
-          AllocateOptions{config.warm_maped_file_enable, config.pre_touch_mapped_file,
-                          config.flush_disk_type == FlushDiskType::kSync, !config.data_read_ahead_enable,
-                          5000})),
-      queue_(fs, config.CommitLogDir(), config.mapped_file_size_commit_log, allocator_.get(), pool_.get()),
+          AllocateOptions{config.warm_maped_file_enable,
+                          config.pre_touch_mapped_file,
+                          config.flush_disk_type == FlushDiskType::kSync,
+                          !config.data_read_ahead_enable, 5000})),
+      queue_(fs, config.CommitLogDir(), config.mapped_file_size_commit_log,
+             allocator_.get(), pool_.get()),
       positional_writes_(!config.transient_store_pool_enable &&
-                         (config.write_without_mmap || config.flush_disk_type == FlushDiskType::kSync)),
-      touch_ahead_(config.pre_touch_mapped_file && !config.warm_maped_file_enable &&
-                   config.flush_disk_type == FlushDiskType::kAsync && !config.write_without_mmap) {}
+                         (config.write_without_mmap ||
+                          config.flush_disk_type == FlushDiskType::kSync)),
+      touch_ahead_(config.pre_touch_mapped_file &&
+                   !config.warm_maped_file_enable &&
+                   config.flush_disk_type == FlushDiskType::kAsync &&
+                   !config.write_without_mmap) {}
 
 CommitLog::~CommitLog() { Shutdown(); }
 
@@ -245,7 +283,8 @@ Status CommitLog::Load() {
   if (!config_.data_read_ahead_enable) {
     for (auto& f : queue_.Snapshot()) f->Advise(io::Advice::kRandom);
   }
-  TH_LOG(store, kInfo, "commitlog: loaded {} segments from {}", queue_.size(), queue_.dir());
+  TH_LOG(store, kInfo, "commitlog: loaded {} segments from {}", queue_.size(),
+         queue_.dir());
   return Status::OK();
 }
 
@@ -256,7 +295,8 @@ Status CommitLog::Start() {
   if (config_.flush_disk_type == FlushDiskType::kSync) {
     group_commit_service_ = std::make_unique<GroupCommitService>(this);
     group_commit_service_->Start();
-    flush_watcher_ = std::make_unique<FlushWatcher>(this, group_commit_service_.get());
+    flush_watcher_ =
+        std::make_unique<FlushWatcher>(this, group_commit_service_.get());
     flush_watcher_->Start();
   } else {
     flush_service_ = std::make_unique<FlushService>(this);
@@ -264,7 +304,8 @@ Status CommitLog::Start() {
   }
   if (pool_ != nullptr) {
     commit_service_ = std::make_unique<CommitService>(
-        this, flush_service_ ? static_cast<ServiceThread*>(flush_service_.get()) : group_commit_service_.get());
+        this, flush_service_ ? static_cast<ServiceThread*>(flush_service_.get())
+                             : group_commit_service_.get());
     commit_service_->Start();
   }
   started_ = true;
@@ -283,7 +324,8 @@ void CommitLog::Shutdown() {
       for (int i = 0; i < 10 && !CommitOnce(0); ++i) {
       }
     }
-    FlushAll().IgnoreError();  // a failure is logged by MarkNotWriteable and keeps `abort` in place
+    FlushAll().IgnoreError();  // a failure is logged by MarkNotWriteable and
+                               // keeps `abort` in place
   }
   allocator_->Shutdown();
 }
@@ -330,7 +372,9 @@ Status CommitLog::FlushAll() {
 }
 
 int64_t CommitLog::GetConfirmOffset() const {
-  return config_.flush_disk_type == FlushDiskType::kSync ? queue_.flushed_where() : queue_.GetMaxOffset();
+  return config_.flush_disk_type == FlushDiskType::kSync
+             ? queue_.flushed_where()
+             : queue_.GetMaxOffset();
 }
 
 std::optional<SelectResult> CommitLog::GetData(int64_t offset) const {
@@ -341,7 +385,8 @@ std::optional<SelectResult> CommitLog::GetData(int64_t offset) const {
   return f->Select(static_cast<int32_t>(pos));
 }
 
-std::optional<SelectResult> CommitLog::GetMessage(int64_t offset, int32_t size) const {
+std::optional<SelectResult> CommitLog::GetMessage(int64_t offset,
+                                                  int32_t size) const {
   auto f = queue_.FindMappedFileByOffset(offset);
   if (f == nullptr) return std::nullopt;
   return f->Select(static_cast<int32_t>(offset - f->base_offset()), size);
@@ -357,14 +402,16 @@ void QueueKey(std::string* key, std::string_view topic, int32_t queue_id) {
 }
 }  // namespace
 
-void CommitLog::SetQueueOffset(std::string_view topic, int32_t queue_id, int64_t next) {
+void CommitLog::SetQueueOffset(std::string_view topic, int32_t queue_id,
+                               int64_t next) {
   std::string key;
   QueueKey(&key, topic, queue_id);
   MutexLock lock(&put_mu_);
   queue_offsets_[key] = next;
 }
 
-int64_t CommitLog::GetQueueOffset(std::string_view topic, int32_t queue_id) const {
+int64_t CommitLog::GetQueueOffset(std::string_view topic,
+                                  int32_t queue_id) const {
   std::string key;
   QueueKey(&key, topic, queue_id);
   MutexLock lock(&put_mu_);
@@ -377,7 +424,8 @@ void CommitLog::RemoveQueueOffsets(std::string_view topic) {
   prefix.push_back('-');
   MutexLock lock(&put_mu_);
   for (auto it = queue_offsets_.begin(); it != queue_offsets_.end();) {
-    if (it->first.rfind(prefix, 0) == 0 && it->first.find('-', prefix.size()) == std::string::npos) {
+    if (it->first.rfind(prefix, 0) == 0 &&
+        it->first.find('-', prefix.size()) == std::string::npos) {
       it = queue_offsets_.erase(it);
     } else {
       ++it;
@@ -394,9 +442,10 @@ PutResult Failed(PutStatus status, std::string error) {
   return r;
 }
 
-// Expands a producer batch (§2.8) into full records appended to `out`; returns each record's size.
-Status EncodeBatch(const MessageToStore& header, int32_t max_message_size, std::string* out,
-                   std::vector<int32_t>* sizes) {
+// Expands a producer batch (§2.8) into full records appended to `out`; returns
+// each record's size.
+Status EncodeBatch(const MessageToStore& header, int32_t max_message_size,
+                   std::string* out, std::vector<int32_t>* sizes) {
   ByteReader in(header.body);
   MessageToStore m = header;
   while (in.remaining() > 0) {
@@ -405,13 +454,17 @@ Status EncodeBatch(const MessageToStore& header, int32_t max_message_size, std::
     in.I32();  // body CRC (recomputed)
     m.flag = in.I32();
     int32_t body_len = in.I32();
-    if (!in.ok() || total < 20 || body_len < 0 || static_cast<size_t>(body_len) > in.remaining()) {
-      return Status::InvalidArgument("malformed batch entry (body length beyond the batch)");
+    if (!in.ok() || total < 20 || body_len < 0 ||
+        static_cast<size_t>(body_len) > in.remaining()) {
+      return Status::InvalidArgument(
+          "malformed batch entry (body length beyond the batch)");
     }
     m.body = in.Bytes(static_cast<size_t>(body_len));
     int16_t props_len = in.I16();
-    if (!in.ok() || props_len < 0 || static_cast<size_t>(props_len) > in.remaining()) {
-      return Status::InvalidArgument("malformed batch entry (properties length beyond the batch)");
+    if (!in.ok() || props_len < 0 ||
+        static_cast<size_t>(props_len) > in.remaining()) {
+      return Status::InvalidArgument(
+          "malformed batch entry (properties length beyond the batch)");
     }
     m.properties = AsStringView(in.Bytes(static_cast<size_t>(props_len)));
     m.prepared_transaction_offset = 0;
@@ -425,40 +478,50 @@ Status EncodeBatch(const MessageToStore& header, int32_t max_message_size, std::
 }  // namespace
 
 PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
-  if (!writeable()) return Failed(PutStatus::kServiceNotAvailable, "store is not writeable: " + error().ToString());
+  if (!writeable())
+    return Failed(PutStatus::kServiceNotAvailable,
+                  "store is not writeable: " + error().ToString());
   thread_local std::string buf;
   thread_local std::vector<int32_t> sizes;
   thread_local std::string key;
   buf.clear();
   sizes.clear();
   if (batch) {
-    if (sysflag::TransactionType(msg.sys_flag) != sysflag::kTransactionNotType) {
-      return Failed(PutStatus::kMessageIllegal, "a batch cannot be transactional");
+    if (sysflag::TransactionType(msg.sys_flag) !=
+        sysflag::kTransactionNotType) {
+      return Failed(PutStatus::kMessageIllegal,
+                    "a batch cannot be transactional");
     }
     if (static_cast<int64_t>(msg.body.size()) > config_.max_message_size) {
-      return Failed(PutStatus::kMessageIllegal, fmt::format("batch of {} bytes exceeds maxMessageSize {}",
-                                                            msg.body.size(), config_.max_message_size));
+      return Failed(PutStatus::kMessageIllegal,
+                    fmt::format("batch of {} bytes exceeds maxMessageSize {}",
+                                msg.body.size(), config_.max_message_size));
     }
     Status s = EncodeBatch(msg, config_.max_message_size, &buf, &sizes);
-    if (!s.ok()) return Failed(PutStatus::kMessageIllegal, std::string(s.message()));
+    if (!s.ok())
+      return Failed(PutStatus::kMessageIllegal, std::string(s.message()));
   } else {
     auto r = EncodeRecord(msg, config_.max_message_size, &buf);
     if (!r.ok()) {
-      bool props = msg.properties.size() > static_cast<size_t>(kMaxPropertiesLength);
-      return Failed(props ? PutStatus::kPropertiesSizeExceeded : PutStatus::kMessageIllegal,
+      bool props =
+          msg.properties.size() > static_cast<size_t>(kMaxPropertiesLength);
+      return Failed(props ? PutStatus::kPropertiesSizeExceeded
+                          : PutStatus::kMessageIllegal,
                     std::string(r.status().message()));
     }
     sizes.push_back(*r);
   }
   int32_t total = static_cast<int32_t>(buf.size());
-  if (static_cast<int64_t>(total) + kBlankMinLength > config_.mapped_file_size_commit_log) {
-    return Failed(PutStatus::kMessageIllegal,
-                  fmt::format("record of {} bytes does not fit a {}-byte segment", total,
-                              config_.mapped_file_size_commit_log));
+  if (static_cast<int64_t>(total) + kBlankMinLength >
+      config_.mapped_file_size_commit_log) {
+    return Failed(
+        PutStatus::kMessageIllegal,
+        fmt::format("record of {} bytes does not fit a {}-byte segment", total,
+                    config_.mapped_file_size_commit_log));
   }
   int32_t tx_type = sysflag::TransactionType(msg.sys_flag);
-  bool takes_queue_offset =
-      tx_type == sysflag::kTransactionNotType || tx_type == sysflag::kTransactionCommitType;
+  bool takes_queue_offset = tx_type == sysflag::kTransactionNotType ||
+                            tx_type == sysflag::kTransactionCommitType;
   QueueKey(&key, msg.topic, msg.queue_id);
 
   PutResult result;
@@ -467,16 +530,21 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
   last_store_timestamp_ = now;
   auto file_r = queue_.GetLastMappedFile(0);
   if (!file_r.ok()) {
-    return Failed(PutStatus::kCreateMappedFileFailed, "cannot create a CommitLog segment: " + file_r.status().ToString());
+    return Failed(
+        PutStatus::kCreateMappedFileFailed,
+        "cannot create a CommitLog segment: " + file_r.status().ToString());
   }
   std::shared_ptr<MappedFile> file = std::move(file_r).value();
   std::span<std::byte> dest = file->WritableSpan();
-  if (static_cast<int64_t>(total) + kBlankMinLength > static_cast<int64_t>(dest.size())) {
-    // END_OF_FILE: close the segment with a blank record and append at the start of the next one.
+  if (static_cast<int64_t>(total) + kBlankMinLength >
+      static_cast<int64_t>(dest.size())) {
+    // END_OF_FILE: close the segment with a blank record and append at the
+    // start of the next one.
     if (positional_writes_ && !file->has_pool_buffer()) {
       std::string blank(dest.size(), '\0');
       if (dest.size() >= static_cast<size_t>(kBlankMinLength)) {
-        EncodeBlank(reinterpret_cast<std::byte*>(blank.data()), static_cast<int32_t>(dest.size()));
+        EncodeBlank(reinterpret_cast<std::byte*>(blank.data()),
+                    static_cast<int32_t>(dest.size()));
       }
       Status s = file->AppendThroughFile(AsBytes(blank));
       if (!s.ok()) {
@@ -497,8 +565,9 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
     }
     file_r = queue_.GetLastMappedFile(0);
     if (!file_r.ok()) {
-      return Failed(PutStatus::kCreateMappedFileFailed,
-                    "cannot create a CommitLog segment: " + file_r.status().ToString());
+      return Failed(
+          PutStatus::kCreateMappedFileFailed,
+          "cannot create a CommitLog segment: " + file_r.status().ToString());
     }
     file = std::move(file_r).value();
     dest = file->WritableSpan();
@@ -511,7 +580,9 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
   std::byte* rec = reinterpret_cast<std::byte*>(buf.data());
   int64_t p = phys;
   for (size_t i = 0; i < sizes.size(); ++i) {
-    PatchInLockFields(rec, takes_queue_offset ? queue_offset + static_cast<int64_t>(i) : 0, p, now);
+    PatchInLockFields(
+        rec, takes_queue_offset ? queue_offset + static_cast<int64_t>(i) : 0, p,
+        now);
     if (batch) result.batch_phys_offsets.push_back(p);
     rec += sizes[i];
     p += sizes[i];
@@ -527,7 +598,8 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
     file->AdvanceWritePos(total);
   }
   file->set_store_timestamp(now);
-  if (takes_queue_offset) it->second = queue_offset + static_cast<int64_t>(sizes.size());
+  if (takes_queue_offset)
+    it->second = queue_offset + static_cast<int64_t>(sizes.size());
   if (touch_ahead_) {
     int32_t w = file->write_pos();
     if (w + AllocateService::kTouchAhead > file->touch_requested_end() &&
@@ -547,36 +619,46 @@ bool CommitLog::WaitsForFlush(const MessageToStore& msg) const {
   auto wait = FindProperty(msg.properties, prop::kWait);
   if (!wait) return true;
   std::string v(*wait);
-  for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : v)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return v == "true";
 }
 
-void CommitLog::HandleDiskFlush(PutResult result, const MessageToStore& msg, std::function<void(PutResult)> done) {
+void CommitLog::HandleDiskFlush(PutResult result, const MessageToStore& msg,
+                                std::function<void(PutResult)> done) {
   if (!result.ok()) {
     done(std::move(result));
     return;
   }
-  if (commit_service_ && config_.flush_disk_type == FlushDiskType::kAsync) commit_service_->Wakeup();
-  if (config_.flush_disk_type == FlushDiskType::kSync && group_commit_service_) {
+  if (commit_service_ && config_.flush_disk_type == FlushDiskType::kAsync)
+    commit_service_->Wakeup();
+  if (config_.flush_disk_type == FlushDiskType::kSync &&
+      group_commit_service_) {
     if (!WaitsForFlush(msg)) {
       group_commit_service_->Wakeup();
       done(std::move(result));
       return;
     }
     int64_t next = result.phys_offset + result.wrote_bytes;
-    int64_t deadline = clock_->MonotonicNs() + int64_t{config_.sync_flush_timeout} * 1000000;
+    int64_t deadline =
+        clock_->MonotonicNs() + int64_t{config_.sync_flush_timeout} * 1000000;
     auto shared = std::make_shared<PutResult>(std::move(result));
-    auto on_flushed = std::make_shared<std::function<void(PutResult)>>(std::move(done));
+    auto on_flushed =
+        std::make_shared<std::function<void(PutResult)>>(std::move(done));
     auto pending = std::make_shared<PendingFlush>();
     pending->done = [this, shared, on_flushed](bool flushed) {
       if (!flushed) {
-        shared->status = writeable() ? PutStatus::kFlushDiskTimeout : PutStatus::kServiceNotAvailable;
-        shared->error = writeable() ? "flush did not complete within syncFlushTimeout" : error().ToString();
+        shared->status = writeable() ? PutStatus::kFlushDiskTimeout
+                                     : PutStatus::kServiceNotAvailable;
+        shared->error = writeable()
+                            ? "flush did not complete within syncFlushTimeout"
+                            : error().ToString();
       }
       (*on_flushed)(std::move(*shared));
     };
     if (!group_commit_service_->Add(FlushRequest{next, deadline, pending})) {
-      // Shutting down: the record is in the log but nobody will confirm its flush.
+      // Shutting down: the record is in the log but nobody will confirm its
+      // flush.
       shared->status = PutStatus::kServiceNotAvailable;
       shared->error = "store is shutting down";
       pending->done = nullptr;
@@ -587,21 +669,27 @@ void CommitLog::HandleDiskFlush(PutResult result, const MessageToStore& msg, std
   done(std::move(result));
 }
 
-void CommitLog::AsyncPutMessage(const MessageToStore& msg, std::function<void(PutResult)> done) {
+void CommitLog::AsyncPutMessage(const MessageToStore& msg,
+                                std::function<void(PutResult)> done) {
   HandleDiskFlush(Append(msg, false), msg, std::move(done));
 }
 
-void CommitLog::AsyncPutMessages(const MessageToStore& msg, std::function<void(PutResult)> done) {
+void CommitLog::AsyncPutMessages(const MessageToStore& msg,
+                                 std::function<void(PutResult)> done) {
   HandleDiskFlush(Append(msg, true), msg, std::move(done));
 }
 
 namespace {
-PutResult WaitFor(const std::function<void(std::function<void(PutResult)>)>& start, int64_t timeout_ms) {
+PutResult WaitFor(
+    const std::function<void(std::function<void(PutResult)>)>& start,
+    int64_t timeout_ms) {
   auto promise = std::make_shared<std::promise<PutResult>>();
   auto future = promise->get_future();
   start([promise](PutResult r) { promise->set_value(std::move(r)); });
-  // The group-commit thread answers by syncFlushTimeout; the extra margin covers a stopped service.
-  if (future.wait_for(std::chrono::milliseconds(timeout_ms + 5000)) != std::future_status::ready) {
+  // The group-commit thread answers by syncFlushTimeout; the extra margin
+  // covers a stopped service.
+  if (future.wait_for(std::chrono::milliseconds(timeout_ms + 5000)) !=
+      std::future_status::ready) {
     return Failed(PutStatus::kFlushDiskTimeout, "no flush confirmation");
   }
   return future.get();
@@ -609,21 +697,25 @@ PutResult WaitFor(const std::function<void(std::function<void(PutResult)>)>& sta
 }  // namespace
 
 PutResult CommitLog::PutMessage(const MessageToStore& msg) {
-  if (config_.flush_disk_type == FlushDiskType::kAsync || !group_commit_service_) {
+  if (config_.flush_disk_type == FlushDiskType::kAsync ||
+      !group_commit_service_) {
     PutResult r = Append(msg, false);
     if (r.ok() && commit_service_) commit_service_->Wakeup();
     return r;
   }
-  return WaitFor([&](auto done) { AsyncPutMessage(msg, std::move(done)); }, config_.sync_flush_timeout);
+  return WaitFor([&](auto done) { AsyncPutMessage(msg, std::move(done)); },
+                 config_.sync_flush_timeout);
 }
 
 PutResult CommitLog::PutMessages(const MessageToStore& msg) {
-  if (config_.flush_disk_type == FlushDiskType::kAsync || !group_commit_service_) {
+  if (config_.flush_disk_type == FlushDiskType::kAsync ||
+      !group_commit_service_) {
     PutResult r = Append(msg, true);
     if (r.ok() && commit_service_) commit_service_->Wakeup();
     return r;
   }
-  return WaitFor([&](auto done) { AsyncPutMessages(msg, std::move(done)); }, config_.sync_flush_timeout);
+  return WaitFor([&](auto done) { AsyncPutMessages(msg, std::move(done)); },
+                 config_.sync_flush_timeout);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -631,12 +723,13 @@ PutResult CommitLog::PutMessages(const MessageToStore& msg) {
 
 namespace {
 
-// Validates the record at `pos` of a segment: §2.9 plus the hardening of §10.5 (stored phys offset
-// must equal the position).
+// Validates the record at `pos` of a segment: §2.9 plus the hardening of §10.5
+// (stored phys offset must equal the position).
 RecordCheck CheckAt(const MappedFile& f, int32_t pos, bool check_crc) {
   auto bytes = f.mapping().subspan(static_cast<size_t>(pos));
   RecordCheck c = CheckRecord(bytes, check_crc);
-  if (c.status == RecordStatus::kOk && c.record.phys_offset != f.base_offset() + pos) {
+  if (c.status == RecordStatus::kOk &&
+      c.record.phys_offset != f.base_offset() + pos) {
     c.status = RecordStatus::kCorrupt;
     c.error = "stored phys offset differs from the record's position";
   }
@@ -645,7 +738,9 @@ RecordCheck CheckAt(const MappedFile& f, int32_t pos, bool check_crc) {
 
 }  // namespace
 
-Result<RecoveryStats> CommitLog::Recover(bool last_exit_ok, int64_t dispatch_from, const RecoveryDispatchFn& dispatch) {
+Result<RecoveryStats> CommitLog::Recover(bool last_exit_ok,
+                                         int64_t dispatch_from,
+                                         const RecoveryDispatchFn& dispatch) {
   auto t0 = std::chrono::steady_clock::now();
   RecoveryStats stats;
   auto files = queue_.Snapshot();
@@ -656,19 +751,24 @@ Result<RecoveryStats> CommitLog::Recover(bool last_exit_ok, int64_t dispatch_fro
     TH_LOG(store, kInfo, "recovery: empty commitlog");
     return stats;
   }
-  // Start segment: walking back from the newest, the first whose first record is valid and old enough.
+  // Start segment: walking back from the newest, the first whose first record
+  // is valid and old enough.
   size_t start = 0;
   CheckpointData cp = checkpoint_->Get();
   int64_t min_ts = MinTimestamp(cp);
-  // The newest index file is only durable once rolled or at a clean stop, and abnormal loading drops index
-  // files newer than the checkpoint: start early enough to index those records again (RocketMQ's
-  // messageIndexSafe rule, always on), so every recovered record is reachable by key.
-  if (config_.message_index_enable) min_ts = std::min(min_ts, cp.index_msg_timestamp);
+  // The newest index file is only durable once rolled or at a clean stop, and
+  // abnormal loading drops index files newer than the checkpoint: start early
+  // enough to index those records again (RocketMQ's messageIndexSafe rule,
+  // always on), so every recovered record is reachable by key.
+  if (config_.message_index_enable)
+    min_ts = std::min(min_ts, cp.index_msg_timestamp);
   for (size_t i = files.size(); i-- > 0;) {
     RecordCheck c = CheckAt(*files[i], 0, crc);
-    if (c.status != RecordStatus::kOk || c.record.store_timestamp == 0) continue;
-    bool ok = last_exit_ok ? c.record.phys_offset <= std::max(dispatch_from, int64_t{0})
-                           : c.record.store_timestamp <= min_ts;
+    if (c.status != RecordStatus::kOk || c.record.store_timestamp == 0)
+      continue;
+    bool ok = last_exit_ok
+                  ? c.record.phys_offset <= std::max(dispatch_from, int64_t{0})
+                  : c.record.store_timestamp <= min_ts;
     if (ok) {
       start = i;
       break;
@@ -685,7 +785,8 @@ Result<RecoveryStats> CommitLog::Recover(bool last_exit_ok, int64_t dispatch_fro
       RecordCheck c = CheckAt(f, pos, crc);
       if (c.status == RecordStatus::kOk) {
         int64_t phys = f.base_offset() + pos;
-        if (!last_exit_ok || phys >= dispatch_from) dispatch(c.record, phys, c.size);
+        if (!last_exit_ok || phys >= dispatch_from)
+          dispatch(c.record, phys, c.size);
         ++stats.records;
         pos += c.size;
         process_offset = f.base_offset() + pos;
@@ -696,16 +797,18 @@ Result<RecoveryStats> CommitLog::Recover(bool last_exit_ok, int64_t dispatch_fro
         if (next_file) process_offset = files[i + 1]->base_offset();
         break;
       }
-      bool all_zero = c.size <= 0 && f.mapping()[static_cast<size_t>(pos)] == std::byte{0};
+      bool all_zero =
+          c.size <= 0 && f.mapping()[static_cast<size_t>(pos)] == std::byte{0};
       if (!all_zero || c.status != RecordStatus::kTorn) {
-        stop_reason = fmt::format("{} at {} (file pos {}): {}", f.path(), f.base_offset() + pos, pos, c.error);
+        stop_reason = fmt::format("{} at {} (file pos {}): {}", f.path(),
+                                  f.base_offset() + pos, pos, c.error);
       }
       break;
     }
     if (!next_file) break;
   }
-  // What lies beyond the recovered end and looked like data: from the cut (and from the start of every
-  // later segment) up to the first all-zero page.
+  // What lies beyond the recovered end and looked like data: from the cut (and
+  // from the start of every later segment) up to the first all-zero page.
   for (auto& f : files) {
     int64_t end = f->base_offset() + f->file_size();
     if (end <= process_offset) continue;
@@ -713,9 +816,11 @@ Result<RecoveryStats> CommitLog::Recover(bool last_exit_ok, int64_t dispatch_fro
     auto m = f->mapping();
     int64_t p = from;
     while (p < f->file_size()) {
-      int64_t page_end = std::min<int64_t>((p / kOsPageSize + 1) * kOsPageSize, f->file_size());
+      int64_t page_end = std::min<int64_t>((p / kOsPageSize + 1) * kOsPageSize,
+                                           f->file_size());
       bool zero = true;
-      for (int64_t q = p; q < page_end && zero; ++q) zero = m[static_cast<size_t>(q)] == std::byte{0};
+      for (int64_t q = p; q < page_end && zero; ++q)
+        zero = m[static_cast<size_t>(q)] == std::byte{0};
       if (zero) break;
       p = page_end;
     }
@@ -725,24 +830,30 @@ Result<RecoveryStats> CommitLog::Recover(bool last_exit_ok, int64_t dispatch_fro
   queue_.set_flushed_where(process_offset);
   queue_.set_committed_where(process_offset);
   TH_RETURN_IF_ERROR(queue_.TruncateDirtyFiles(process_offset));
-  // Zero the 8 bytes at the new end so a second crash cannot resurrect a stale record behind the cut.
+  // Zero the 8 bytes at the new end so a second crash cannot resurrect a stale
+  // record behind the cut.
   if (auto last = queue_.GetLastMappedFile(); last != nullptr) {
     int32_t pos = last->write_pos();
     if (pos + kBlankMinLength <= last->file_size()) {
       auto m = last->mutable_mapping();
       bool dirty = false;
-      for (int k = 0; k < kBlankMinLength; ++k) dirty |= m[static_cast<size_t>(pos + k)] != std::byte{0};
+      for (int k = 0; k < kBlankMinLength; ++k)
+        dirty |= m[static_cast<size_t>(pos + k)] != std::byte{0};
       if (dirty) {
         std::memset(m.data() + pos, 0, kBlankMinLength);
         TH_RETURN_IF_ERROR(last->SyncRange(pos, pos + kBlankMinLength));
       }
     }
   }
-  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  stats.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
   TH_LOG(store, kInfo,
-         "recovery ({}): scanned {} files, {} records, recovered end {}, dropped {} bytes ({}), {:.3f} s",
-         last_exit_ok ? "normal" : "abnormal", stats.files_scanned, stats.records, process_offset,
-         stats.bytes_truncated, stop_reason, stats.seconds);
+         "recovery ({}): scanned {} files, {} records, recovered end {}, "
+         "dropped {} bytes ({}), {:.3f} s",
+         last_exit_ok ? "normal" : "abnormal", stats.files_scanned,
+         stats.records, process_offset, stats.bytes_truncated, stop_reason,
+         stats.seconds);
   return stats;
 }
 

@@ -22,13 +22,15 @@
 #include "store/message_store_config.h"
 #include "store/transient_store_pool.h"
 
-// The CommitLog (store spec §2, §3, §8, §10): every message of every topic, appended to one stream of
-// fixed-size segments under `commitlog/`. Owns the segment queue, the allocate thread, the transient store
-// pool and the flush/commit/group-commit threads.
+// The CommitLog (store spec §2, §3, §8, §10): every message of every topic,
+// appended to one stream of fixed-size segments under `commitlog/`. Owns the
+// segment queue, the allocate thread, the transient store pool and the
+// flush/commit/group-commit threads.
 //
-// Lifecycle: construct → Load() → Recover() → Start() → Put…/Get… → Shutdown() → destroy.
-// Thread-safety: Put* and Get* from any thread. Appends encode outside the put lock; under it only the
-// offsets are assigned and the bytes copied into the active segment. Recover() before Start() only.
+// Lifecycle: construct → Load() → Recover() → Start() → Put…/Get… → Shutdown()
+// → destroy. Thread-safety: Put* and Get* from any thread. Appends encode
+// outside the put lock; under it only the offsets are assigned and the bytes
+// copied into the active segment. Recover() before Start() only.
 namespace thruster::store {
 
 enum class PutStatus {
@@ -45,90 +47,109 @@ std::string_view PutStatusName(PutStatus s);
 
 struct PutResult {
   PutStatus status = PutStatus::kUnknownError;
-  int64_t phys_offset = 0;    // first record
-  int32_t wrote_bytes = 0;    // all records
-  int64_t queue_offset = 0;   // first record's queue offset
+  int64_t phys_offset = 0;   // first record
+  int32_t wrote_bytes = 0;   // all records
+  int64_t queue_offset = 0;  // first record's queue offset
   int32_t msg_num = 0;
   int64_t store_timestamp = 0;
-  std::vector<int64_t> batch_phys_offsets;  // every record's phys offset, for batches only
-  std::string error;          // why, when not kPutOk
+  std::vector<int64_t>
+      batch_phys_offsets;  // every record's phys offset, for batches only
+  std::string error;       // why, when not kPutOk
   bool ok() const { return status == PutStatus::kPutOk; }
 };
 
-// Called for each valid record recovery re-dispatches (consume queue and index building).
-using RecoveryDispatchFn = std::function<void(const DecodedRecord& rec, int64_t phys_offset, int32_t size)>;
+// Called for each valid record recovery re-dispatches (consume queue and index
+// building).
+using RecoveryDispatchFn = std::function<void(
+    const DecodedRecord& rec, int64_t phys_offset, int32_t size)>;
 
 struct RecoveryStats {
   int files_scanned = 0;
   int64_t records = 0;
-  int64_t bytes_truncated = 0;  // valid-looking bytes beyond the recovered end that were dropped
-  int64_t process_offset = 0;   // the recovered end of the log
+  int64_t bytes_truncated =
+      0;  // valid-looking bytes beyond the recovered end that were dropped
+  int64_t process_offset = 0;  // the recovered end of the log
   double seconds = 0;
 };
 
 class CommitLog {
  public:
   // `fs`, `checkpoint` and `clock` must outlive this object.
-  CommitLog(io::FileSystem* fs, const MessageStoreConfig& config, Checkpoint* checkpoint,
+  CommitLog(io::FileSystem* fs, const MessageStoreConfig& config,
+            Checkpoint* checkpoint,
             const Clock* clock = SystemClock::Default());
   ~CommitLog();
   CommitLog(const CommitLog&) = delete;
   CommitLog& operator=(const CommitLog&) = delete;
 
-  // Loads the segments (spec §1 rules); Corruption names a short, misnamed or missing segment.
+  // Loads the segments (spec §1 rules); Corruption names a short, misnamed or
+  // missing segment.
   Status Load();
 
-  // Normal (§10.2, last_exit_ok) or abnormal (§10.3) recovery: validates records (magic, size, CRC, stored
-  // phys offset) from the chosen start segment, calls `dispatch` for every valid record at or after
-  // `dispatch_from` (abnormal: all), truncates the torn or corrupt tail, zeroes the 8 bytes at the new end,
-  // and logs one summary line.
-  Result<RecoveryStats> Recover(bool last_exit_ok, int64_t dispatch_from, const RecoveryDispatchFn& dispatch);
+  // Normal (§10.2, last_exit_ok) or abnormal (§10.3) recovery: validates
+  // records (magic, size, CRC, stored phys offset) from the chosen start
+  // segment, calls `dispatch` for every valid record at or after
+  // `dispatch_from` (abnormal: all), truncates the torn or corrupt tail, zeroes
+  // the 8 bytes at the new end, and logs one summary line.
+  Result<RecoveryStats> Recover(bool last_exit_ok, int64_t dispatch_from,
+                                const RecoveryDispatchFn& dispatch);
 
   // Starts the allocate, flush (or group-commit) and commit threads.
   Status Start();
   // Final flush (and commit), then stops every thread. Idempotent.
   void Shutdown();
 
-  // Appends one message. Under SYNC_FLUSH (and a WAIT property absent or "true") returns only once the
-  // record is durable or syncFlushTimeout passed (kFlushDiskTimeout). Under ASYNC_FLUSH returns once the
-  // bytes are in the mapping (readable by this process, durable when flush pos passes them).
+  // Appends one message. Under SYNC_FLUSH (and a WAIT property absent or
+  // "true") returns only once the record is durable or syncFlushTimeout passed
+  // (kFlushDiskTimeout). Under ASYNC_FLUSH returns once the bytes are in the
+  // mapping (readable by this process, durable when flush pos passes them).
   PutResult PutMessage(const MessageToStore& msg);
-  // Same, completing `done` on the caller's thread (async flush, errors) or on the group-commit thread
-  // (sync flush). Never blocks on a disk flush.
-  void AsyncPutMessage(const MessageToStore& msg, std::function<void(PutResult)> done);
-  // A producer batch (§2.8): `msg.body` is the concatenation of compact entries; every entry becomes a
-  // record with the batch's topic, queue, hosts and times, with consecutive queue offsets.
+  // Same, completing `done` on the caller's thread (async flush, errors) or on
+  // the group-commit thread (sync flush). Never blocks on a disk flush.
+  void AsyncPutMessage(const MessageToStore& msg,
+                       std::function<void(PutResult)> done);
+  // A producer batch (§2.8): `msg.body` is the concatenation of compact
+  // entries; every entry becomes a record with the batch's topic, queue, hosts
+  // and times, with consecutive queue offsets.
   PutResult PutMessages(const MessageToStore& msg);
-  void AsyncPutMessages(const MessageToStore& msg, std::function<void(PutResult)> done);
+  void AsyncPutMessages(const MessageToStore& msg,
+                        std::function<void(PutResult)> done);
 
-  // Bytes from `offset` to the readable end of its segment (zero-copy, holds the segment).
+  // Bytes from `offset` to the readable end of its segment (zero-copy, holds
+  // the segment).
   std::optional<SelectResult> GetData(int64_t offset) const;
   // Exactly [offset, offset + size) if readable.
   std::optional<SelectResult> GetMessage(int64_t offset, int32_t size) const;
   int64_t GetMinOffset() const { return queue_.GetMinOffset(); }
   int64_t GetMaxOffset() const { return queue_.GetMaxOffset(); }
   int64_t flushed_where() const { return queue_.flushed_where(); }
-  // Where dispatch may read up to: the flushed offset under SYNC_FLUSH, else the max offset.
+  // Where dispatch may read up to: the flushed offset under SYNC_FLUSH, else
+  // the max offset.
   int64_t GetConfirmOffset() const;
-  int64_t RollNextFile(int64_t offset) const { return offset + file_size() - offset % file_size(); }
+  int64_t RollNextFile(int64_t offset) const {
+    return offset + file_size() - offset % file_size();
+  }
   int64_t file_size() const { return config_.mapped_file_size_commit_log; }
   MappedFileQueue& queue() { return queue_; }
   const MessageStoreConfig& config() const { return config_; }
 
-  // Queue offsets (§4.4): the next queue offset of each "topic-queueId". Set after recovery from the
-  // consume queues; advanced by every append.
+  // Queue offsets (§4.4): the next queue offset of each "topic-queueId". Set
+  // after recovery from the consume queues; advanced by every append.
   void SetQueueOffset(std::string_view topic, int32_t queue_id, int64_t next);
   int64_t GetQueueOffset(std::string_view topic, int32_t queue_id) const;
   void RemoveQueueOffsets(std::string_view topic);
 
-  // False after a failed flush, commit or segment creation: every later put fails with that error.
+  // False after a failed flush, commit or segment creation: every later put
+  // fails with that error.
   bool writeable() const { return writeable_.load(std::memory_order_acquire); }
   Status error() const;
-  // Blocks until everything appended so far is durable (tests, tools, shutdown). IOError when a sync failed.
+  // Blocks until everything appended so far is durable (tests, tools,
+  // shutdown). IOError when a sync failed.
   Status FlushAll();
 
-  // Completion of a waiting sync-flush put (registered by AsyncPutMessage under SYNC_FLUSH).
-  // Completes exactly once: by the group commit (flushed or not) or by the watcher at the deadline.
+  // Completion of a waiting sync-flush put (registered by AsyncPutMessage under
+  // SYNC_FLUSH). Completes exactly once: by the group commit (flushed or not)
+  // or by the watcher at the deadline.
   struct PendingFlush {
     std::atomic<bool> completed{false};
     std::function<void(bool flushed)> done;
@@ -150,11 +171,14 @@ class CommitLog {
   class GroupCommitService;
   class FlushWatcher;
 
-  // Encodes outside the lock into a thread-local buffer, then appends under the put lock.
+  // Encodes outside the lock into a thread-local buffer, then appends under the
+  // put lock.
   PutResult Append(const MessageToStore& msg, bool batch);
-  void HandleDiskFlush(PutResult result, const MessageToStore& msg, std::function<void(PutResult)> done);
+  void HandleDiskFlush(PutResult result, const MessageToStore& msg,
+                       std::function<void(PutResult)> done);
   void MarkNotWriteable(const Status& s);
-  // One commit pass of the pool buffers; true when nothing moved (or the store is read-only).
+  // One commit pass of the pool buffers; true when nothing moved (or the store
+  // is read-only).
   bool CommitOnce(int least_pages);
   bool WaitsForFlush(const MessageToStore& msg) const;
 
@@ -168,11 +192,14 @@ class CommitLog {
 
   mutable Mutex put_mu_;
   int64_t last_store_timestamp_ TH_GUARDED_BY(put_mu_) = 0;
-  std::unordered_map<std::string, int64_t> queue_offsets_ TH_GUARDED_BY(put_mu_);
+  std::unordered_map<std::string, int64_t> queue_offsets_
+      TH_GUARDED_BY(put_mu_);
 
-  // Appends go through positional writes (writeWithoutMmap, or SYNC_FLUSH without the pool).
+  // Appends go through positional writes (writeWithoutMmap, or SYNC_FLUSH
+  // without the pool).
   const bool positional_writes_;
-  // Async flush with pre-touch: the allocate thread faults pages in a little ahead of the writer.
+  // Async flush with pre-touch: the allocate thread faults pages in a little
+  // ahead of the writer.
   const bool touch_ahead_;
   std::atomic<bool> writeable_{true};
   mutable Mutex error_mu_;

@@ -10,18 +10,22 @@
 #include "common/result.h"
 #include "store/message.h"
 
-// The CommitLog record (store spec §2). One length-prefixed, self-describing record per message; a record
-// never straddles two segments; a segment ends with a BLANK record of >= 8 bytes. Big-endian, signed.
+// The CommitLog record (store spec §2). One length-prefixed, self-describing
+// record per message; a record never straddles two segments; a segment ends
+// with a BLANK record of >= 8 bytes. Big-endian, signed.
 //
 //   v1, IPv4 born and store hosts (general offsets in spec §2.1):
-//   0 TOTALSIZE i32 | 4 MAGICCODE i32 | 8 BODYCRC i32 | 12 QUEUEID i32 | 16 FLAG i32 | 20 QUEUEOFFSET i64
-//   28 PHYSICALOFFSET i64 | 36 SYSFLAG i32 | 40 BORNTIMESTAMP i64 | 48 BORNHOST 4+4 | 56 STORETIMESTAMP i64
-//   64 STOREHOST 4+4 | 72 RECONSUMETIMES i32 | 76 PREPAREDTXOFFSET i64 | 84 BODYLENGTH i32 | 88 BODY
-//   TOPICLENGTH i8 (v2: i16) | TOPIC | PROPERTIESLENGTH i16 | PROPERTIES
+//   0 TOTALSIZE i32 | 4 MAGICCODE i32 | 8 BODYCRC i32 | 12 QUEUEID i32 | 16
+//   FLAG i32 | 20 QUEUEOFFSET i64 28 PHYSICALOFFSET i64 | 36 SYSFLAG i32 | 40
+//   BORNTIMESTAMP i64 | 48 BORNHOST 4+4 | 56 STORETIMESTAMP i64 64 STOREHOST
+//   4+4 | 72 RECONSUMETIMES i32 | 76 PREPAREDTXOFFSET i64 | 84 BODYLENGTH i32 |
+//   88 BODY TOPICLENGTH i8 (v2: i16) | TOPIC | PROPERTIESLENGTH i16 |
+//   PROPERTIES
 //
-// BODYCRC = crc32r(body as stored). TOTALSIZE = 74 + bh + sh + tl + B + T + P (bh/sh 8 or 20, tl 1 or 2).
-// A reader finds the end of valid data at the first record that is torn (fewer bytes than TOTALSIZE), has
-// an unknown magic, a CRC mismatch, or a TOTALSIZE that disagrees with its parsed lengths (spec §2.9).
+// BODYCRC = crc32r(body as stored). TOTALSIZE = 74 + bh + sh + tl + B + T + P
+// (bh/sh 8 or 20, tl 1 or 2). A reader finds the end of valid data at the first
+// record that is torn (fewer bytes than TOTALSIZE), has an unknown magic, a CRC
+// mismatch, or a TOTALSIZE that disagrees with its parsed lengths (spec §2.9).
 // Background (v1/v2, RocketMQ 4.x/5.x differences): docs/formats/commit_log.md.
 namespace thruster::store {
 
@@ -38,25 +42,32 @@ inline constexpr int kMaxPropertiesLength = 32767;
 inline constexpr int kMaxTopicLengthV1 = 127;
 
 // STORETIMESTAMP position: 56, or 68 when the born host is IPv6.
-inline int StoreTimestampPos(int32_t sys_flag) { return (sys_flag & sysflag::kBornHostV6) ? 68 : 56; }
+inline int StoreTimestampPos(int32_t sys_flag) {
+  return (sys_flag & sysflag::kBornHostV6) ? 68 : 56;
+}
 
-// TOTALSIZE of the record `m` would become (v2 when the topic is longer than 127 bytes).
+// TOTALSIZE of the record `m` would become (v2 when the topic is longer than
+// 127 bytes).
 int32_t RecordSize(const MessageToStore& m);
 
-// Appends the encoded record for `m` to `out` with QUEUEOFFSET, PHYSICALOFFSET and STORETIMESTAMP zero;
-// they are patched in the put lock. Computes BODYCRC and sets the v6 sysflag bits from the hosts. Errors
-// (InvalidArgument): body + record larger than `max_message_size` (4.x rule: TOTALSIZE), properties longer
-// than 32767 bytes, topic longer than 32767 bytes or empty.
-Result<int32_t> EncodeRecord(const MessageToStore& m, int32_t max_message_size, std::string* out);
+// Appends the encoded record for `m` to `out` with QUEUEOFFSET, PHYSICALOFFSET
+// and STORETIMESTAMP zero; they are patched in the put lock. Computes BODYCRC
+// and sets the v6 sysflag bits from the hosts. Errors (InvalidArgument): body +
+// record larger than `max_message_size` (4.x rule: TOTALSIZE), properties
+// longer than 32767 bytes, topic longer than 32767 bytes or empty.
+Result<int32_t> EncodeRecord(const MessageToStore& m, int32_t max_message_size,
+                             std::string* out);
 
 // Writes the fields assigned in the put lock into an encoded record at `rec`.
-inline void PatchInLockFields(std::byte* rec, int64_t queue_offset, int64_t phys_offset, int64_t store_ts) {
+inline void PatchInLockFields(std::byte* rec, int64_t queue_offset,
+                              int64_t phys_offset, int64_t store_ts) {
   StoreI64(rec + kQueueOffsetPos, queue_offset);
   StoreI64(rec + kPhysOffsetPos, phys_offset);
   StoreI64(rec + StoreTimestampPos(LoadI32(rec + kSysFlagPos)), store_ts);
 }
 
-// Writes the 8-byte END_FILE blank record: TOTALSIZE = remaining, MAGICCODE = BLANK (§2.2).
+// Writes the 8-byte END_FILE blank record: TOTALSIZE = remaining, MAGICCODE =
+// BLANK (§2.2).
 inline void EncodeBlank(std::byte* p, int32_t remaining) {
   StoreI32(p, remaining);
   StoreI32(p + 4, kMagicBlank);
@@ -84,27 +95,34 @@ struct DecodedRecord {
 };
 
 enum class RecordStatus {
-  kOk,       // a valid message record
-  kBlank,    // the END_FILE blank: the segment's data ends here
-  kTorn,     // fewer bytes than a header or than TOTALSIZE (size -1 in RocketMQ): end of valid data
-  kCorrupt,  // bad magic, CRC mismatch, or impossible lengths: end of valid data
-  kLengthMismatch,  // parsed lengths disagree with TOTALSIZE; `size` is TOTALSIZE (dispatch may skip it)
+  kOk,     // a valid message record
+  kBlank,  // the END_FILE blank: the segment's data ends here
+  kTorn,   // fewer bytes than a header or than TOTALSIZE (size -1 in RocketMQ):
+           // end of valid data
+  kCorrupt,  // bad magic, CRC mismatch, or impossible lengths: end of valid
+             // data
+  kLengthMismatch,  // parsed lengths disagree with TOTALSIZE; `size` is
+                    // TOTALSIZE (dispatch may skip it)
 };
 
 struct RecordCheck {
   RecordStatus status = RecordStatus::kTorn;
   int32_t size = -1;       // TOTALSIZE when known
   DecodedRecord record;    // filled for kOk
-  std::string_view error;  // a short reason for kTorn/kCorrupt/kLengthMismatch (static string)
+  std::string_view error;  // a short reason for kTorn/kCorrupt/kLengthMismatch
+                           // (static string)
 };
 
-// checkMessageAndReturnSize (§2.9): validates the record at the start of `in` (which extends to the
-// segment's readable end). With check_crc, the body CRC is verified. Never reads outside `in`.
-// Checks in this order: fewer than 8 bytes → kTorn; unknown magic → kCorrupt (zero-filled space after the
-// last record lands here, error "zero bytes, no record"); TOTALSIZE < 0 → kCorrupt; TOTALSIZE > in.size()
-// → kTorn; BLANK → kBlank with size = TOTALSIZE (kCorrupt if < 8); then the fields are parsed against `in`:
-// a negative length or one running past `in` → kCorrupt, body CRC mismatch → kCorrupt, parsed length !=
-// TOTALSIZE → kLengthMismatch. kTorn and kCorrupt have size -1. Does not allocate.
+// checkMessageAndReturnSize (§2.9): validates the record at the start of `in`
+// (which extends to the segment's readable end). With check_crc, the body CRC
+// is verified. Never reads outside `in`. Checks in this order: fewer than 8
+// bytes → kTorn; unknown magic → kCorrupt (zero-filled space after the last
+// record lands here, error "zero bytes, no record"); TOTALSIZE < 0 → kCorrupt;
+// TOTALSIZE > in.size() → kTorn; BLANK → kBlank with size = TOTALSIZE (kCorrupt
+// if < 8); then the fields are parsed against `in`: a negative length or one
+// running past `in` → kCorrupt, body CRC mismatch → kCorrupt, parsed length !=
+// TOTALSIZE → kLengthMismatch. kTorn and kCorrupt have size -1. Does not
+// allocate.
 RecordCheck CheckRecord(std::span<const std::byte> in, bool check_crc);
 
 }  // namespace thruster::store

@@ -7,14 +7,21 @@
 
 namespace thruster::store {
 
-std::string OffsetToFileName(int64_t offset) { return fmt::format("{:020d}", offset); }
+std::string OffsetToFileName(int64_t offset) {
+  return fmt::format("{:020d}", offset);
+}
 
 Result<int64_t> FileNameToOffset(std::string_view name) {
-  if (name.empty() || name.size() > 20) return Status::InvalidArgument(fmt::format("bad segment name '{}'", name));
+  if (name.empty() || name.size() > 20)
+    return Status::InvalidArgument(fmt::format("bad segment name '{}'", name));
   int64_t v = 0;
   for (char c : name) {
-    if (c < '0' || c > '9') return Status::InvalidArgument(fmt::format("bad segment name '{}'", name));
-    if (v > (INT64_MAX - (c - '0')) / 10) return Status::InvalidArgument(fmt::format("segment name '{}' overflows", name));
+    if (c < '0' || c > '9')
+      return Status::InvalidArgument(
+          fmt::format("bad segment name '{}'", name));
+    if (v > (INT64_MAX - (c - '0')) / 10)
+      return Status::InvalidArgument(
+          fmt::format("segment name '{}' overflows", name));
     v = v * 10 + (c - '0');
   }
   return v;
@@ -27,7 +34,8 @@ std::string BaseName(const std::string& path) {
 }
 }  // namespace
 
-MappedFile::MappedFile(io::FileSystem* fs, std::string path, int64_t base_offset, int32_t file_size,
+MappedFile::MappedFile(io::FileSystem* fs, std::string path,
+                       int64_t base_offset, int32_t file_size,
                        std::unique_ptr<io::MappedRegion> region)
     : fs_(fs),
       path_(std::move(path)),
@@ -41,15 +49,18 @@ MappedFile::~MappedFile() {
   if (buf != nullptr && pool_ != nullptr) pool_->Return(buf);
 }
 
-Result<std::shared_ptr<MappedFile>> MappedFile::Create(io::FileSystem* fs, const std::string& path,
-                                                       int64_t file_size, TransientStorePool* pool) {
+Result<std::shared_ptr<MappedFile>> MappedFile::Create(
+    io::FileSystem* fs, const std::string& path, int64_t file_size,
+    TransientStorePool* pool) {
   if (file_size <= 0 || file_size > INT32_MAX) {
-    return Status::InvalidArgument(fmt::format("segment size {} out of range for {}", file_size, path));
+    return Status::InvalidArgument(
+        fmt::format("segment size {} out of range for {}", file_size, path));
   }
   TH_ASSIGN_OR_RETURN(int64_t base, FileNameToOffset(BaseName(path)));
-  TH_ASSIGN_OR_RETURN(auto region, fs->Map(path, static_cast<size_t>(file_size), io::OpenMode::kCreateOrOpen));
-  std::shared_ptr<MappedFile> f(
-      new MappedFile(fs, path, base, static_cast<int32_t>(file_size), std::move(region)));
+  TH_ASSIGN_OR_RETURN(auto region, fs->Map(path, static_cast<size_t>(file_size),
+                                           io::OpenMode::kCreateOrOpen));
+  std::shared_ptr<MappedFile> f(new MappedFile(
+      fs, path, base, static_cast<int32_t>(file_size), std::move(region)));
   if (pool != nullptr) {
     f->pool_ = pool;
     f->pool_buffer_.store(pool->Borrow(), std::memory_order_release);
@@ -57,22 +68,26 @@ Result<std::shared_ptr<MappedFile>> MappedFile::Create(io::FileSystem* fs, const
   return f;
 }
 
-Result<std::shared_ptr<MappedFile>> MappedFile::OpenExisting(io::FileSystem* fs, const std::string& path,
-                                                             int64_t file_size) {
+Result<std::shared_ptr<MappedFile>> MappedFile::OpenExisting(
+    io::FileSystem* fs, const std::string& path, int64_t file_size) {
   if (file_size <= 0 || file_size > INT32_MAX) {
-    return Status::InvalidArgument(fmt::format("segment size {} out of range for {}", file_size, path));
+    return Status::InvalidArgument(
+        fmt::format("segment size {} out of range for {}", file_size, path));
   }
   TH_ASSIGN_OR_RETURN(int64_t base, FileNameToOffset(BaseName(path)));
-  TH_ASSIGN_OR_RETURN(auto region, fs->Map(path, static_cast<size_t>(file_size), io::OpenMode::kOpenExisting));
-  std::shared_ptr<MappedFile> f(
-      new MappedFile(fs, path, base, static_cast<int32_t>(file_size), std::move(region)));
+  TH_ASSIGN_OR_RETURN(auto region, fs->Map(path, static_cast<size_t>(file_size),
+                                           io::OpenMode::kOpenExisting));
+  std::shared_ptr<MappedFile> f(new MappedFile(
+      fs, path, base, static_cast<int32_t>(file_size), std::move(region)));
   f->SetPositions(static_cast<int32_t>(file_size));
   return f;
 }
 
 std::string MappedFile::file_name() const { return BaseName(path_); }
 
-int32_t MappedFile::read_pos() const { return has_pool_buffer() ? commit_pos() : write_pos(); }
+int32_t MappedFile::read_pos() const {
+  return has_pool_buffer() ? commit_pos() : write_pos();
+}
 
 std::span<std::byte> MappedFile::WritableSpan() {
   std::byte* base = pool_buffer_.load(std::memory_order_relaxed);
@@ -84,8 +99,10 @@ std::span<std::byte> MappedFile::WritableSpan() {
 void MappedFile::AdvanceWritePos(int32_t n) {
   int32_t w = write_pos_.load(std::memory_order_relaxed) + n;
   write_pos_.store(w, std::memory_order_release);
-  // Without a pool buffer the bytes are in the file as soon as they are written.
-  if (pool_buffer_.load(std::memory_order_relaxed) == nullptr) commit_pos_.store(w, std::memory_order_release);
+  // Without a pool buffer the bytes are in the file as soon as they are
+  // written.
+  if (pool_buffer_.load(std::memory_order_relaxed) == nullptr)
+    commit_pos_.store(w, std::memory_order_release);
 }
 
 bool MappedFile::AppendBytes(std::span<const std::byte> data) {
@@ -98,7 +115,9 @@ bool MappedFile::AppendBytes(std::span<const std::byte> data) {
 
 bool MappedFile::AppendBytesAt(int32_t pos, std::span<const std::byte> data) {
   int32_t w = write_pos();
-  if (pos < w || static_cast<int64_t>(pos) + static_cast<int64_t>(data.size()) > file_size_) return false;
+  if (pos < w || static_cast<int64_t>(pos) + static_cast<int64_t>(data.size()) >
+                     file_size_)
+    return false;
   std::byte* base = pool_buffer_.load(std::memory_order_relaxed);
   if (base == nullptr) base = data_;
   std::memcpy(base + pos, data.data(), data.size());
@@ -108,7 +127,8 @@ bool MappedFile::AppendBytesAt(int32_t pos, std::span<const std::byte> data) {
 
 Status MappedFile::AppendThroughFile(std::span<const std::byte> data) {
   int32_t w = write_pos();
-  if (static_cast<int64_t>(w) + static_cast<int64_t>(data.size()) > file_size_) {
+  if (static_cast<int64_t>(w) + static_cast<int64_t>(data.size()) >
+      file_size_) {
     return Status::InvalidArgument("append past the end of " + path_);
   }
   TH_RETURN_IF_ERROR(region_->Write(static_cast<size_t>(w), data));
@@ -122,9 +142,11 @@ void MappedFile::SetPositions(int32_t pos) {
   flush_pos_.store(pos, std::memory_order_release);
 }
 
-bool MappedFile::IsAbleToFlushOrCommit(int32_t done, int32_t target, int least_pages) const {
+bool MappedFile::IsAbleToFlushOrCommit(int32_t done, int32_t target,
+                                       int least_pages) const {
   if (target == file_size_ && done < target) return true;
-  if (least_pages > 0) return (target / kOsPageSize) - (done / kOsPageSize) >= least_pages;
+  if (least_pages > 0)
+    return (target / kOsPageSize) - (done / kOsPageSize) >= least_pages;
   return target > done;
 }
 
@@ -132,7 +154,8 @@ Result<int32_t> MappedFile::Flush(int least_pages) {
   int32_t flushed = flush_pos();
   int32_t target = read_pos();
   if (!IsAbleToFlushOrCommit(flushed, target, least_pages)) return flushed;
-  Status s = region_->Sync(static_cast<size_t>(flushed), static_cast<size_t>(target));
+  Status s =
+      region_->Sync(static_cast<size_t>(flushed), static_cast<size_t>(target));
   if (!s.ok()) return s;
   flush_pos_.store(target, std::memory_order_release);
   return target;
@@ -144,16 +167,19 @@ Result<int32_t> MappedFile::Commit(int least_pages) {
   int32_t committed = commit_pos();
   int32_t target = write_pos();
   if (IsAbleToFlushOrCommit(committed, target, least_pages)) {
-    // A positional write, not a copy into the mapping: no page faults and no write-protect faults
-    // after each sync on the commit thread.
-    Status s = region_->Write(static_cast<size_t>(committed),
-                              std::span<const std::byte>(buf + committed, static_cast<size_t>(target - committed)));
+    // A positional write, not a copy into the mapping: no page faults and no
+    // write-protect faults after each sync on the commit thread.
+    Status s = region_->Write(
+        static_cast<size_t>(committed),
+        std::span<const std::byte>(buf + committed,
+                                   static_cast<size_t>(target - committed)));
     if (!s.ok()) return s;
     commit_pos_.store(target, std::memory_order_release);
     committed = target;
   }
   if (committed == file_size_) {
-    // Fully committed: readers now use the mapping; the buffer goes back to the pool.
+    // Fully committed: readers now use the mapping; the buffer goes back to the
+    // pool.
     pool_buffer_.store(nullptr, std::memory_order_release);
     pool_->Return(buf);
   }
@@ -166,30 +192,37 @@ Status MappedFile::SyncRange(int32_t begin, int32_t end) {
 
 std::optional<SelectResult> MappedFile::Select(int32_t pos, int32_t size) {
   int32_t r = read_pos();
-  if (pos < 0 || size < 0 || static_cast<int64_t>(pos) + size > r || !available()) return std::nullopt;
-  return SelectResult{shared_from_this(), base_offset_ + pos,
-                      std::span<const std::byte>(data_ + pos, static_cast<size_t>(size))};
+  if (pos < 0 || size < 0 || static_cast<int64_t>(pos) + size > r ||
+      !available())
+    return std::nullopt;
+  return SelectResult{
+      shared_from_this(), base_offset_ + pos,
+      std::span<const std::byte>(data_ + pos, static_cast<size_t>(size))};
 }
 
 std::optional<SelectResult> MappedFile::Select(int32_t pos) {
   int32_t r = read_pos();
   if (pos < 0 || pos > r || !available()) return std::nullopt;
-  return SelectResult{shared_from_this(), base_offset_ + pos,
-                      std::span<const std::byte>(data_ + pos, static_cast<size_t>(r - pos))};
+  return SelectResult{
+      shared_from_this(), base_offset_ + pos,
+      std::span<const std::byte>(data_ + pos, static_cast<size_t>(r - pos))};
 }
 
 void MappedFile::Warm(bool sync_flush, bool lock) {
   if (sync_flush) {
-    // Write the zeros through the file and sync them: the blocks become written extents, so the group
-    // commit's syncs of overwritten pages commit no metadata, and the pages stay warm in the page cache.
+    // Write the zeros through the file and sync them: the blocks become written
+    // extents, so the group commit's syncs of overwritten pages commit no
+    // metadata, and the pages stay warm in the page cache.
     Status s = region_->WriteZerosAndSync();
-    if (!s.ok()) TH_LOG(store, kWarn, "warm-up of {} failed: {}", path_, s.ToString());
+    if (!s.ok())
+      TH_LOG(store, kWarn, "warm-up of {} failed: {}", path_, s.ToString());
   } else {
     PreTouch(file_size_);
   }
   if (lock) {
     Status s = region_->Lock();
-    if (!s.ok()) TH_LOG(store, kWarn, "mlock of {} failed: {}", path_, s.ToString());
+    if (!s.ok())
+      TH_LOG(store, kWarn, "mlock of {} failed: {}", path_, s.ToString());
     region_->Advise(io::Advice::kWillNeed);
   }
 }
@@ -198,11 +231,15 @@ void MappedFile::PreTouch(int32_t end) {
   end = std::min(end, file_size_);
   int32_t begin = touched_end();
   if (begin >= end) return;
-  if (!region_->PopulateWrite(static_cast<size_t>(begin), static_cast<size_t>(end)).ok()) {
+  if (!region_
+           ->PopulateWrite(static_cast<size_t>(begin), static_cast<size_t>(end))
+           .ok()) {
     // The kernel could not fault the pages in at once: touch one byte a page.
-    // An atomic "or 0" write-faults the page without changing a byte the writer may be storing meanwhile.
+    // An atomic "or 0" write-faults the page without changing a byte the writer
+    // may be storing meanwhile.
     for (int64_t i = begin; i < end; i += kOsPageSize) {
-      __atomic_fetch_or(reinterpret_cast<unsigned char*>(data_ + i), static_cast<unsigned char>(0), __ATOMIC_RELAXED);
+      __atomic_fetch_or(reinterpret_cast<unsigned char*>(data_ + i),
+                        static_cast<unsigned char>(0), __ATOMIC_RELAXED);
     }
   }
   touched_end_.store(end, std::memory_order_release);
@@ -210,7 +247,8 @@ void MappedFile::PreTouch(int32_t end) {
 
 void MappedFile::Munlock() {
   Status s = region_->Unlock();
-  if (!s.ok()) TH_LOG(store, kWarn, "munlock of {} failed: {}", path_, s.ToString());
+  if (!s.ok())
+    TH_LOG(store, kWarn, "munlock of {} failed: {}", path_, s.ToString());
 }
 
 void MappedFile::Advise(io::Advice advice) { region_->Advise(advice); }
@@ -223,6 +261,8 @@ Status MappedFile::Destroy() {
   return Status::OK();
 }
 
-Result<int64_t> MappedFile::LastModifiedMs() const { return fs_->ModifiedTimeMs(path_); }
+Result<int64_t> MappedFile::LastModifiedMs() const {
+  return fs_->ModifiedTimeMs(path_);
+}
 
 }  // namespace thruster::store

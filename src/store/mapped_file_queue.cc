@@ -7,9 +7,14 @@
 
 namespace thruster::store {
 
-MappedFileQueue::MappedFileQueue(io::FileSystem* fs, std::string dir, int64_t file_size,
-                                 AllocateService* allocator, TransientStorePool* pool)
-    : fs_(fs), dir_(std::move(dir)), file_size_(file_size), allocator_(allocator), pool_(pool) {}
+MappedFileQueue::MappedFileQueue(io::FileSystem* fs, std::string dir,
+                                 int64_t file_size, AllocateService* allocator,
+                                 TransientStorePool* pool)
+    : fs_(fs),
+      dir_(std::move(dir)),
+      file_size_(file_size),
+      allocator_(allocator),
+      pool_(pool) {}
 
 Status MappedFileQueue::Load() {
   TH_RETURN_IF_ERROR(fs_->CreateDirs(dir_));
@@ -18,31 +23,37 @@ Status MappedFileQueue::Load() {
   for (auto& e : entries) {
     if (!e.is_dir) files.push_back(std::move(e));
   }
-  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::sort(files.begin(), files.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
   std::vector<std::shared_ptr<MappedFile>> loaded;
   for (size_t i = 0; i < files.size(); ++i) {
     const auto& e = files[i];
     std::string path = io::JoinPath(dir_, e.name);
     auto base = FileNameToOffset(e.name);
-    if (!base.ok()) return Status::Corruption(fmt::format("{}: not a segment name", path));
+    if (!base.ok())
+      return Status::Corruption(fmt::format("{}: not a segment name", path));
     if (e.size == 0 && i + 1 == files.size()) {
       TH_LOG(store, kWarn, "{}: empty last segment, deleting it", path);
       TH_RETURN_IF_ERROR(fs_->Remove(path));
       continue;
     }
     if (static_cast<int64_t>(e.size) != file_size_) {
-      return Status::Corruption(fmt::format("{}: size {} differs from the configured segment size {}", path,
-                                            e.size, file_size_));
+      return Status::Corruption(
+          fmt::format("{}: size {} differs from the configured segment size {}",
+                      path, e.size, file_size_));
     }
     if (!loaded.empty() && *base != loaded.back()->base_offset() + file_size_) {
-      return Status::Corruption(fmt::format("{}: starts at {}, but the previous segment ends at {} (gap)", path,
-                                            *base, loaded.back()->base_offset() + file_size_));
+      return Status::Corruption(fmt::format(
+          "{}: starts at {}, but the previous segment ends at {} (gap)", path,
+          *base, loaded.back()->base_offset() + file_size_));
     }
     if (*base % file_size_ != 0) {
-      return Status::Corruption(
-          fmt::format("{}: base offset {} is not a multiple of the segment size {}", path, *base, file_size_));
+      return Status::Corruption(fmt::format(
+          "{}: base offset {} is not a multiple of the segment size {}", path,
+          *base, file_size_));
     }
-    TH_ASSIGN_OR_RETURN(auto f, MappedFile::OpenExisting(fs_, path, file_size_));
+    TH_ASSIGN_OR_RETURN(auto f,
+                        MappedFile::OpenExisting(fs_, path, file_size_));
     loaded.push_back(std::move(f));
   }
   MutexLock lock(&mu_);
@@ -75,31 +86,39 @@ std::vector<std::shared_ptr<MappedFile>> MappedFileQueue::Snapshot() const {
   return files_;
 }
 
-Result<std::shared_ptr<MappedFile>> MappedFileQueue::CreateSegment(int64_t base_offset) {
+Result<std::shared_ptr<MappedFile>> MappedFileQueue::CreateSegment(
+    int64_t base_offset) {
   std::string path = io::JoinPath(dir_, OffsetToFileName(base_offset));
   std::shared_ptr<MappedFile> f;
   if (allocator_ != nullptr) {
-    std::string next_next = io::JoinPath(dir_, OffsetToFileName(base_offset + file_size_));
-    TH_ASSIGN_OR_RETURN(f, allocator_->PutRequestAndReturnMappedFile(path, next_next, file_size_));
+    std::string next_next =
+        io::JoinPath(dir_, OffsetToFileName(base_offset + file_size_));
+    TH_ASSIGN_OR_RETURN(f, allocator_->PutRequestAndReturnMappedFile(
+                               path, next_next, file_size_));
   } else {
     TH_ASSIGN_OR_RETURN(f, MappedFile::Create(fs_, path, file_size_, pool_));
   }
-  // Make the new name durable, so a power loss cannot drop a segment that holds synced data.
+  // Make the new name durable, so a power loss cannot drop a segment that holds
+  // synced data.
   TH_RETURN_IF_ERROR(fs_->SyncDir(dir_));
   return f;
 }
 
-Result<std::shared_ptr<MappedFile>> MappedFileQueue::GetLastMappedFile(int64_t start_offset) {
+Result<std::shared_ptr<MappedFile>> MappedFileQueue::GetLastMappedFile(
+    int64_t start_offset) {
   int64_t create_at;
   {
     MutexLock lock(&mu_);
     if (!files_.empty() && !files_.back()->IsFull()) return files_.back();
-    create_at = files_.empty() ? start_offset - start_offset % file_size_ : files_.back()->base_offset() + file_size_;
+    create_at = files_.empty() ? start_offset - start_offset % file_size_
+                               : files_.back()->base_offset() + file_size_;
   }
-  // Created outside the lock: readers keep going while the allocator delivers the file.
+  // Created outside the lock: readers keep going while the allocator delivers
+  // the file.
   TH_ASSIGN_OR_RETURN(auto f, CreateSegment(create_at));
   MutexLock lock(&mu_);
-  if (!files_.empty() && files_.back()->base_offset() >= create_at) return files_.back();
+  if (!files_.empty() && files_.back()->base_offset() >= create_at)
+    return files_.back();
   files_.push_back(f);
   if (files_.size() == 1) {
     flushed_where_.store(create_at, std::memory_order_release);
@@ -109,22 +128,25 @@ Result<std::shared_ptr<MappedFile>> MappedFileQueue::GetLastMappedFile(int64_t s
   return f;
 }
 
-std::shared_ptr<MappedFile> MappedFileQueue::FindMappedFileByOffset(int64_t offset,
-                                                                    bool return_first_on_not_found) const {
+std::shared_ptr<MappedFile> MappedFileQueue::FindMappedFileByOffset(
+    int64_t offset, bool return_first_on_not_found) const {
   MutexLock lock(&mu_);
   if (files_.empty()) return nullptr;
   const auto& first = files_.front();
   const auto& last = files_.back();
-  if (offset < first->base_offset() || offset >= last->base_offset() + file_size_) {
+  if (offset < first->base_offset() ||
+      offset >= last->base_offset() + file_size_) {
     return return_first_on_not_found ? first : nullptr;
   }
-  size_t idx = static_cast<size_t>(offset / file_size_ - first->base_offset() / file_size_);
+  size_t idx = static_cast<size_t>(offset / file_size_ -
+                                   first->base_offset() / file_size_);
   if (idx < files_.size() && offset >= files_[idx]->base_offset() &&
       offset < files_[idx]->base_offset() + file_size_) {
     return files_[idx];
   }
   for (const auto& f : files_) {
-    if (offset >= f->base_offset() && offset < f->base_offset() + file_size_) return f;
+    if (offset >= f->base_offset() && offset < f->base_offset() + file_size_)
+      return f;
   }
   return return_first_on_not_found ? first : nullptr;
 }
@@ -201,18 +223,23 @@ Status MappedFileQueue::DeleteFirstSegments(size_t count) {
   {
     MutexLock lock(&mu_);
     count = std::min(count, files_.empty() ? size_t{0} : files_.size() - 1);
-    gone.assign(files_.begin(), files_.begin() + static_cast<std::ptrdiff_t>(count));
-    files_.erase(files_.begin(), files_.begin() + static_cast<std::ptrdiff_t>(count));
+    gone.assign(files_.begin(),
+                files_.begin() + static_cast<std::ptrdiff_t>(count));
+    files_.erase(files_.begin(),
+                 files_.begin() + static_cast<std::ptrdiff_t>(count));
   }
   for (auto& f : gone) TH_RETURN_IF_ERROR(f->Destroy());
   if (!gone.empty()) TH_RETURN_IF_ERROR(fs_->SyncDir(dir_));
   return Status::OK();
 }
 
-Result<int> MappedFileQueue::DeleteExpired(const std::function<bool(const MappedFile&)>& expired, int max_count) {
+Result<int> MappedFileQueue::DeleteExpired(
+    const std::function<bool(const MappedFile&)>& expired, int max_count) {
   std::vector<std::shared_ptr<MappedFile>> files = Snapshot();
   size_t n = 0;
-  while (n + 1 < files.size() && static_cast<int>(n) < max_count && expired(*files[n])) ++n;
+  while (n + 1 < files.size() && static_cast<int>(n) < max_count &&
+         expired(*files[n]))
+    ++n;
   TH_RETURN_IF_ERROR(DeleteFirstSegments(n));
   return static_cast<int>(n);
 }

@@ -11,10 +11,11 @@
 #include "store/io/file_system.h"
 #include "store/mapped_file.h"
 
-// A directory of equal-size segments named by their 20-digit base offset (store spec §7.2): the CommitLog,
-// one consume queue. Tracks flushed/committed "where" offsets across segments.
-// Lifecycle: construct → Load() → use → (Shutdown by owner). Thread-safe: the segment list is guarded by a
-// mutex; Flush and Commit each from one thread at a time.
+// A directory of equal-size segments named by their 20-digit base offset (store
+// spec §7.2): the CommitLog, one consume queue. Tracks flushed/committed
+// "where" offsets across segments. Lifecycle: construct → Load() → use →
+// (Shutdown by owner). Thread-safe: the segment list is guarded by a mutex;
+// Flush and Commit each from one thread at a time.
 namespace thruster::store {
 
 class AllocateService;
@@ -22,14 +23,17 @@ class TransientStorePool;
 
 class MappedFileQueue {
  public:
-  // `fs` (and `allocator`, `pool` if given) must outlive this object. With an allocator, new segments
-  // come from it (pre-created ahead of need); otherwise they are created inline.
-  MappedFileQueue(io::FileSystem* fs, std::string dir, int64_t file_size, AllocateService* allocator = nullptr,
+  // `fs` (and `allocator`, `pool` if given) must outlive this object. With an
+  // allocator, new segments come from it (pre-created ahead of need); otherwise
+  // they are created inline.
+  MappedFileQueue(io::FileSystem* fs, std::string dir, int64_t file_size,
+                  AllocateService* allocator = nullptr,
                   TransientStorePool* pool = nullptr);
 
-  // Loads the existing segments (spec §1): sorted by name; a zero-length last file is deleted; any other
-  // size mismatch, a non-numeric name, or a gap between consecutive base offsets is Corruption naming the
-  // file. A missing directory is created and counts as empty.
+  // Loads the existing segments (spec §1): sorted by name; a zero-length last
+  // file is deleted; any other size mismatch, a non-numeric name, or a gap
+  // between consecutive base offsets is Corruption naming the file. A missing
+  // directory is created and counts as empty.
   Status Load();
 
   const std::string& dir() const { return dir_; }
@@ -39,38 +43,54 @@ class MappedFileQueue {
 
   std::shared_ptr<MappedFile> GetFirstMappedFile() const;
   std::shared_ptr<MappedFile> GetLastMappedFile() const;
-  // The last segment, creating one (at `start_offset` rounded down to the file size when the queue is
-  // empty, else after the last) when there is none or the last is full.
+  // The last segment, creating one (at `start_offset` rounded down to the file
+  // size when the queue is empty, else after the last) when there is none or
+  // the last is full.
   Result<std::shared_ptr<MappedFile>> GetLastMappedFile(int64_t start_offset);
-  // The segment holding `offset`; nullptr when outside [first base, last base + size) unless
-  // return_first_on_not_found.
-  std::shared_ptr<MappedFile> FindMappedFileByOffset(int64_t offset, bool return_first_on_not_found = false) const;
+  // The segment holding `offset`; nullptr when outside [first base, last base +
+  // size) unless return_first_on_not_found.
+  std::shared_ptr<MappedFile> FindMappedFileByOffset(
+      int64_t offset, bool return_first_on_not_found = false) const;
   std::vector<std::shared_ptr<MappedFile>> Snapshot() const;
 
-  int64_t GetMinOffset() const;          // first base (skipping a first segment being destroyed)
-  int64_t GetMaxOffset() const;          // last base + last read pos
-  int64_t GetMaxWrotePosition() const;   // last base + last write pos
+  int64_t GetMinOffset()
+      const;  // first base (skipping a first segment being destroyed)
+  int64_t GetMaxOffset() const;         // last base + last read pos
+  int64_t GetMaxWrotePosition() const;  // last base + last write pos
 
-  int64_t flushed_where() const { return flushed_where_.load(std::memory_order_acquire); }
-  int64_t committed_where() const { return committed_where_.load(std::memory_order_acquire); }
-  void set_flushed_where(int64_t v) { flushed_where_.store(v, std::memory_order_release); }
-  void set_committed_where(int64_t v) { committed_where_.store(v, std::memory_order_release); }
-  int64_t store_timestamp() const { return store_timestamp_.load(std::memory_order_acquire); }
+  int64_t flushed_where() const {
+    return flushed_where_.load(std::memory_order_acquire);
+  }
+  int64_t committed_where() const {
+    return committed_where_.load(std::memory_order_acquire);
+  }
+  void set_flushed_where(int64_t v) {
+    flushed_where_.store(v, std::memory_order_release);
+  }
+  void set_committed_where(int64_t v) {
+    committed_where_.store(v, std::memory_order_release);
+  }
+  int64_t store_timestamp() const {
+    return store_timestamp_.load(std::memory_order_acquire);
+  }
 
-  // Flushes the segment holding flushed_where (one segment per call). Returns true when nothing moved.
+  // Flushes the segment holding flushed_where (one segment per call). Returns
+  // true when nothing moved.
   Result<bool> Flush(int least_pages);
-  // Commits the segment holding committed_where. Returns true when nothing moved; IOError when the
-  // write failed.
+  // Commits the segment holding committed_where. Returns true when nothing
+  // moved; IOError when the write failed.
   Result<bool> Commit(int least_pages);
 
-  // Cuts the queue back to `offset`: the segment containing it keeps positions offset % size, later ones
-  // are destroyed. Bytes after the cut are not cleared here.
+  // Cuts the queue back to `offset`: the segment containing it keeps positions
+  // offset % size, later ones are destroyed. Bytes after the cut are not
+  // cleared here.
   Status TruncateDirtyFiles(int64_t offset);
   // Removes segments from the front (retention). Never the last one.
   Status DeleteFirstSegments(size_t count);
-  // Deletes segments, oldest first except the newest, while `expired(file)` is true, at most `max_count`;
-  // returns how many went.
-  Result<int> DeleteExpired(const std::function<bool(const MappedFile&)>& expired, int max_count);
+  // Deletes segments, oldest first except the newest, while `expired(file)` is
+  // true, at most `max_count`; returns how many went.
+  Result<int> DeleteExpired(
+      const std::function<bool(const MappedFile&)>& expired, int max_count);
   // Destroys every segment and forgets them.
   Status DestroyAll();
 

@@ -20,12 +20,14 @@
 #include "store/io/file_system.h"
 #include "store/message_store_config.h"
 
-// The store facade (store spec §9, §10, §12, §14): the only thing the broker uses. Owns the CommitLog, every
-// ConsumeQueue, the IndexService, the checkpoint, the `lock` and `abort` files, and the `dispatch`,
-// `flush-cq` and `clean` threads.
+// The store facade (store spec §9, §10, §12, §14): the only thing the broker
+// uses. Owns the CommitLog, every ConsumeQueue, the IndexService, the
+// checkpoint, the `lock` and `abort` files, and the `dispatch`, `flush-cq` and
+// `clean` threads.
 //
-// Lifecycle: construct → Load() (lock, load, recover) → Start() → Put…/Get…/Query… → Shutdown() → destroy.
-// Thread-safety: every public method is thread-safe once Load() returned OK.
+// Lifecycle: construct → Load() (lock, load, recover) → Start() →
+// Put…/Get…/Query… → Shutdown() → destroy. Thread-safety: every public method
+// is thread-safe once Load() returned OK.
 namespace thruster::store {
 
 // RocketMQ's GetMessageStatus.
@@ -42,15 +44,16 @@ enum class GetMessageStatus {
 };
 std::string_view GetMessageStatusName(GetMessageStatus s);
 
-// Broker-side tag filtering by tagsCode (the tag's jhash), as RocketMQ's ExpressionType.TAG "codeSet".
-// Empty → every message matches.
+// Broker-side tag filtering by tagsCode (the tag's jhash), as RocketMQ's
+// ExpressionType.TAG "codeSet". Empty → every message matches.
 struct TagFilter {
   std::vector<int64_t> codes;
   bool Matches(int64_t tags_code) const;
 };
 
-// A pulled batch. Each message is one whole stored record, a zero-copy view into its CommitLog segment
-// (the SelectResult holds the segment mapped until it is dropped).
+// A pulled batch. Each message is one whole stored record, a zero-copy view
+// into its CommitLog segment (the SelectResult holds the segment mapped until
+// it is dropped).
 struct GetMessageResult {
   GetMessageStatus status = GetMessageStatus::kNoMessageInQueue;
   int64_t next_begin_offset = 0;
@@ -62,7 +65,8 @@ struct GetMessageResult {
 };
 
 struct QueryMessageResult {
-  std::vector<SelectResult> messages;  // whole records whose KEYS or UNIQ_KEY equals the key
+  std::vector<SelectResult>
+      messages;  // whole records whose KEYS or UNIQ_KEY equals the key
   int64_t index_last_update_timestamp = 0;
   int64_t index_last_update_phys_offset = 0;
   int64_t buffer_total_size = 0;
@@ -75,60 +79,75 @@ struct StoreRecoveryReport {
   double seconds = 0;
 };
 
-// Called on the `dispatch` thread after each message becomes visible in its consume queue (long polling
-// wakes held pulls from here). Must not block.
-using MessageArrivingListener = std::function<void(std::string_view topic, int32_t queue_id,
-                                                   int64_t next_queue_offset, int64_t tags_code,
-                                                   int64_t store_timestamp)>;
+// Called on the `dispatch` thread after each message becomes visible in its
+// consume queue (long polling wakes held pulls from here). Must not block.
+using MessageArrivingListener = std::function<void(
+    std::string_view topic, int32_t queue_id, int64_t next_queue_offset,
+    int64_t tags_code, int64_t store_timestamp)>;
 
 class MessageStore {
  public:
   // `fs` and `clock` must outlive the store.
-  MessageStore(io::FileSystem* fs, MessageStoreConfig config, const Clock* clock = SystemClock::Default());
+  MessageStore(io::FileSystem* fs, MessageStoreConfig config,
+               const Clock* clock = SystemClock::Default());
   ~MessageStore();
   MessageStore(const MessageStore&) = delete;
   MessageStore& operator=(const MessageStore&) = delete;
 
-  // Takes the `lock` (Busy when another process holds the store), loads every file and recovers
-  // (normal, or abnormal when `abort` is present): afterwards every CommitLog record is reachable by queue
-  // offset and by key, and nothing beyond it is.
+  // Takes the `lock` (Busy when another process holds the store), loads every
+  // file and recovers (normal, or abnormal when `abort` is present): afterwards
+  // every CommitLog record is reachable by queue offset and by key, and nothing
+  // beyond it is.
   Status Load();
-  // Starts the CommitLog services, dispatch, flush-cq and clean, then creates `abort`.
+  // Starts the CommitLog services, dispatch, flush-cq and clean, then creates
+  // `abort`.
   Status Start();
-  // Stops every thread, flushes everything, writes the checkpoint, removes `abort` (when writeable and
-  // dispatch caught up) and releases `lock`. Idempotent.
+  // Stops every thread, flushes everything, writes the checkpoint, removes
+  // `abort` (when writeable and dispatch caught up) and releases `lock`.
+  // Idempotent.
   void Shutdown();
 
   void SetMessageArrivingListener(MessageArrivingListener listener);
 
   // See CommitLog::PutMessage and friends.
   PutResult PutMessage(const MessageToStore& msg);
-  void AsyncPutMessage(const MessageToStore& msg, std::function<void(PutResult)> done);
+  void AsyncPutMessage(const MessageToStore& msg,
+                       std::function<void(PutResult)> done);
   PutResult PutMessages(const MessageToStore& batch);
-  void AsyncPutMessages(const MessageToStore& batch, std::function<void(PutResult)> done);
+  void AsyncPutMessages(const MessageToStore& batch,
+                        std::function<void(PutResult)> done);
 
-  // Spec §12.1: up to `max_msgs` messages (and about `max_total_bytes`) of topic/queue from `offset`,
-  // filtered by tag code.
-  GetMessageResult GetMessage(std::string_view group, std::string_view topic, int32_t queue_id, int64_t offset,
-                              int32_t max_msgs, int64_t max_total_bytes, const TagFilter* filter = nullptr);
+  // Spec §12.1: up to `max_msgs` messages (and about `max_total_bytes`) of
+  // topic/queue from `offset`, filtered by tag code.
+  GetMessageResult GetMessage(std::string_view group, std::string_view topic,
+                              int32_t queue_id, int64_t offset,
+                              int32_t max_msgs, int64_t max_total_bytes,
+                              const TagFilter* filter = nullptr);
 
   int64_t GetMaxOffsetInQueue(std::string_view topic, int32_t queue_id) const;
   int64_t GetMinOffsetInQueue(std::string_view topic, int32_t queue_id) const;
   // Phys offset of the message at `queue_offset`, 0 when there is none.
-  int64_t GetCommitLogOffsetInQueue(std::string_view topic, int32_t queue_id, int64_t queue_offset) const;
-  // Spec §12.4: the queue offset of the first message stored at or after `timestamp` (upper boundary:
-  // the last one at or before it).
-  int64_t GetOffsetInQueueByTime(std::string_view topic, int32_t queue_id, int64_t timestamp,
-                                 BoundaryType boundary = BoundaryType::kLower) const;
+  int64_t GetCommitLogOffsetInQueue(std::string_view topic, int32_t queue_id,
+                                    int64_t queue_offset) const;
+  // Spec §12.4: the queue offset of the first message stored at or after
+  // `timestamp` (upper boundary: the last one at or before it).
+  int64_t GetOffsetInQueueByTime(
+      std::string_view topic, int32_t queue_id, int64_t timestamp,
+      BoundaryType boundary = BoundaryType::kLower) const;
   // Store time of the queue's first message; -1 when none.
-  int64_t GetEarliestMessageTime(std::string_view topic, int32_t queue_id) const;
-  int64_t GetMessageStoreTimestamp(std::string_view topic, int32_t queue_id, int64_t queue_offset) const;
+  int64_t GetEarliestMessageTime(std::string_view topic,
+                                 int32_t queue_id) const;
+  int64_t GetMessageStoreTimestamp(std::string_view topic, int32_t queue_id,
+                                   int64_t queue_offset) const;
 
-  // The whole record at phys offset `phys` (msgId lookup, spec §12.2); nullopt when not a readable record.
+  // The whole record at phys offset `phys` (msgId lookup, spec §12.2); nullopt
+  // when not a readable record.
   std::optional<SelectResult> LookMessageByOffset(int64_t phys) const;
-  // Records whose KEYS or UNIQ_KEY is `key`, newest first, stored in [begin, end] ms (spec §12.3); hash
-  // collisions are filtered out by comparing the real key.
-  QueryMessageResult QueryMessage(std::string_view topic, std::string_view key, int32_t max_num, int64_t begin,
+  // Records whose KEYS or UNIQ_KEY is `key`, newest first, stored in [begin,
+  // end] ms (spec §12.3); hash collisions are filtered out by comparing the
+  // real key.
+  QueryMessageResult QueryMessage(std::string_view topic, std::string_view key,
+                                  int32_t max_num, int64_t begin,
                                   int64_t end) const;
 
   int64_t GetMinPhyOffset() const { return commit_log_->GetMinOffset(); }
@@ -136,7 +155,8 @@ class MessageStore {
   int64_t dispatch_behind_bytes() const;
   // Every (topic, queueId) that has a consume queue.
   std::vector<std::pair<std::string, int32_t>> ListQueues() const;
-  // Removes the consume queues of `topic` and forgets its queue offsets (deleteTopic).
+  // Removes the consume queues of `topic` and forgets its queue offsets
+  // (deleteTopic).
   Status DeleteTopic(std::string_view topic);
   // Key/value figures for GET_BROKER_RUNTIME_INFO and `thruster store info`.
   std::map<std::string, std::string> RuntimeInfo() const;
@@ -145,9 +165,11 @@ class MessageStore {
   CommitLog& commit_log() { return *commit_log_; }
   Checkpoint& checkpoint() { return *checkpoint_; }
   const StoreRecoveryReport& recovery_report() const { return recovery_; }
-  // Blocks until dispatch has caught up with the CommitLog's confirm offset (tests, tools); false on timeout.
+  // Blocks until dispatch has caught up with the CommitLog's confirm offset
+  // (tests, tools); false on timeout.
   bool WaitForDispatch(int64_t timeout_ms) const;
-  // Runs one retention pass now (the `clean` thread does it every cleanResourceInterval).
+  // Runs one retention pass now (the `clean` thread does it every
+  // cleanResourceInterval).
   void CleanNowForTesting();
 
  private:
@@ -155,13 +177,16 @@ class MessageStore {
   class FlushConsumeQueueService;
   class CleanService;
 
-  ConsumeQueue* FindConsumeQueue(std::string_view topic, int32_t queue_id) const;
-  Result<ConsumeQueue*> FindOrCreateConsumeQueue(std::string_view topic, int32_t queue_id);
+  ConsumeQueue* FindConsumeQueue(std::string_view topic,
+                                 int32_t queue_id) const;
+  Result<ConsumeQueue*> FindOrCreateConsumeQueue(std::string_view topic,
+                                                 int32_t queue_id);
   Status LoadConsumeQueues();
   // Runs both dispatchers (consume queue, index) for one record.
   Status Dispatch(const DecodedRecord& rec, int64_t phys, int32_t size);
   Status FlushConsumeQueues(int least_pages);
-  // Flushes one queue file after file until nothing is pending at `least_pages`.
+  // Flushes one queue file after file until nothing is pending at
+  // `least_pages`.
   static Status FlushConsumeQueue(ConsumeQueue& cq, int least_pages);
   void CleanOnce();
 
@@ -174,11 +199,15 @@ class MessageStore {
   std::unique_ptr<IndexService> index_;
 
   mutable Mutex cq_mu_;
-  std::map<std::string, std::map<int32_t, std::unique_ptr<ConsumeQueue>>, std::less<>> queues_ TH_GUARDED_BY(cq_mu_);
+  std::map<std::string, std::map<int32_t, std::unique_ptr<ConsumeQueue>>,
+           std::less<>>
+      queues_ TH_GUARDED_BY(cq_mu_);
 
   std::atomic<int64_t> reput_from_offset_{0};
-  std::atomic<int64_t> logics_msg_timestamp_{0};  // store time of the newest record in a consume queue
-  std::atomic<bool> disk_full_{false};            // set by `clean` above diskSpaceWarningLevelRatio
+  std::atomic<int64_t> logics_msg_timestamp_{
+      0};  // store time of the newest record in a consume queue
+  std::atomic<bool> disk_full_{
+      false};  // set by `clean` above diskSpaceWarningLevelRatio
   mutable Mutex listener_mu_;
   MessageArrivingListener listener_ TH_GUARDED_BY(listener_mu_);
 

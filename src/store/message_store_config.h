@@ -6,68 +6,88 @@
 #include "common/properties.h"
 #include "common/result.h"
 
-// The store's settings, named and defaulted as RocketMQ's MessageStoreConfig (store spec §13), so an
-// existing broker.conf works. Thruster-only keys are marked. A plain value type.
+// The store's settings, named and defaulted as RocketMQ's MessageStoreConfig
+// (store spec §13), so an existing broker.conf works. Thruster-only keys are
+// marked. A plain value type.
 namespace thruster::store {
 
 enum class FlushDiskType { kAsync, kSync };
 
 struct MessageStoreConfig {
   std::string store_path_root_dir = "./data/store";  // storePathRootDir
-  std::string store_path_commit_log;                 // storePathCommitLog; empty → <root>/commitlog
+  std::string
+      store_path_commit_log;  // storePathCommitLog; empty → <root>/commitlog
   int64_t mapped_file_size_commit_log = 1073741824;  // mappedFileSizeCommitLog
-  int64_t mapped_file_size_consume_queue = 6000000;  // mappedFileSizeConsumeQueue (rounded up to 20)
-  int32_t max_message_size = 4194304;                // maxMessageSize
-  int32_t max_hash_slot_num = 5000000;               // maxHashSlotNum
-  int32_t max_index_num = 20000000;                  // maxIndexNum
-  bool message_index_enable = true;                  // messageIndexEnable
-  bool message_index_safe = false;                   // messageIndexSafe
-  int32_t max_msgs_num_batch = 64;                   // maxMsgsNumBatch
-  int32_t default_query_max_num = 32;                // defaultQueryMaxNum
+  int64_t mapped_file_size_consume_queue =
+      6000000;  // mappedFileSizeConsumeQueue (rounded up to 20)
+  int32_t max_message_size = 4194304;                     // maxMessageSize
+  int32_t max_hash_slot_num = 5000000;                    // maxHashSlotNum
+  int32_t max_index_num = 20000000;                       // maxIndexNum
+  bool message_index_enable = true;                       // messageIndexEnable
+  bool message_index_safe = false;                        // messageIndexSafe
+  int32_t max_msgs_num_batch = 64;                        // maxMsgsNumBatch
+  int32_t default_query_max_num = 32;                     // defaultQueryMaxNum
   FlushDiskType flush_disk_type = FlushDiskType::kAsync;  // flushDiskType
-  int32_t flush_interval_commit_log = 500;           // flushIntervalCommitLog
-  int32_t flush_commit_log_least_pages = 4;          // flushCommitLogLeastPages
-  int32_t flush_commit_log_thorough_interval = 10000;  // flushCommitLogThoroughInterval
-  bool flush_commit_log_timed = true;                // flushCommitLogTimed
-  int32_t commit_interval_commit_log = 200;          // commitIntervalCommitLog
-  int32_t commit_commit_log_least_pages = 4;         // commitCommitLogLeastPages
-  int32_t commit_commit_log_thorough_interval = 200;  // commitCommitLogThoroughInterval
-  int32_t flush_interval_consume_queue = 1000;       // flushIntervalConsumeQueue
-  int32_t flush_consume_queue_least_pages = 2;       // flushConsumeQueueLeastPages
-  int32_t flush_consume_queue_thorough_interval = 60000;  // flushConsumeQueueThoroughInterval
-  int32_t sync_flush_timeout = 5000;                 // syncFlushTimeout
-  bool transient_store_pool_enable = false;          // transientStorePoolEnable
-  int32_t transient_store_pool_size = 5;             // transientStorePoolSize
-  bool fast_fail_if_no_buffer_in_store_pool = false;  // fastFailIfNoBufferInStorePool
-  bool warm_maped_file_enable = false;               // warmMapedFileEnable
-  int32_t flush_least_pages_when_warm_maped_file = 4096;  // flushLeastPagesWhenWarmMapedFile
-  bool pre_touch_mapped_file = true;                 // Thruster: pre-fault new segments on `allocate`
-  bool data_read_ahead_enable = true;                // dataReadAheadEnable
-  // writeWithoutMmap: appends are positional file writes instead of stores into the mapping. Thruster
-  // also does this whenever flushDiskType is SYNC_FLUSH (and the pool is off): under a sync every few
-  // hundred microseconds, stores into the mapping fault on every freshly cleaned page.
+  int32_t flush_interval_commit_log = 500;   // flushIntervalCommitLog
+  int32_t flush_commit_log_least_pages = 4;  // flushCommitLogLeastPages
+  int32_t flush_commit_log_thorough_interval =
+      10000;                                  // flushCommitLogThoroughInterval
+  bool flush_commit_log_timed = true;         // flushCommitLogTimed
+  int32_t commit_interval_commit_log = 200;   // commitIntervalCommitLog
+  int32_t commit_commit_log_least_pages = 4;  // commitCommitLogLeastPages
+  int32_t commit_commit_log_thorough_interval =
+      200;  // commitCommitLogThoroughInterval
+  int32_t flush_interval_consume_queue = 1000;  // flushIntervalConsumeQueue
+  int32_t flush_consume_queue_least_pages = 2;  // flushConsumeQueueLeastPages
+  int32_t flush_consume_queue_thorough_interval =
+      60000;                          // flushConsumeQueueThoroughInterval
+  int32_t sync_flush_timeout = 5000;  // syncFlushTimeout
+  bool transient_store_pool_enable = false;  // transientStorePoolEnable
+  int32_t transient_store_pool_size = 5;     // transientStorePoolSize
+  bool fast_fail_if_no_buffer_in_store_pool =
+      false;                            // fastFailIfNoBufferInStorePool
+  bool warm_maped_file_enable = false;  // warmMapedFileEnable
+  int32_t flush_least_pages_when_warm_maped_file =
+      4096;  // flushLeastPagesWhenWarmMapedFile
+  bool pre_touch_mapped_file =
+      true;  // Thruster: pre-fault new segments on `allocate`
+  bool data_read_ahead_enable = true;  // dataReadAheadEnable
+  // writeWithoutMmap: appends are positional file writes instead of stores into
+  // the mapping. Thruster also does this whenever flushDiskType is SYNC_FLUSH
+  // (and the pool is off): under a sync every few hundred microseconds, stores
+  // into the mapping fault on every freshly cleaned page.
   bool write_without_mmap = false;
-  bool check_crc_on_recover = true;                  // checkCRCOnRecover
-  bool auto_message_version_on_topic_len = true;     // autoMessageVersionOnTopicLen
-  int32_t file_reserved_time = 72;                   // fileReservedTime (hours)
-  std::string delete_when = "04";                    // deleteWhen
-  int32_t disk_max_used_space_ratio = 75;            // diskMaxUsedSpaceRatio
-  int32_t disk_space_warning_level_ratio = 90;       // diskSpaceWarningLevelRatio
-  int32_t disk_space_clean_forcibly_ratio = 85;      // diskSpaceCleanForciblyRatio
-  bool clean_file_forcibly_enable = true;            // cleanFileForciblyEnable
-  int32_t clean_resource_interval = 10000;           // cleanResourceInterval
-  int32_t delete_commit_log_files_interval = 100;    // deleteCommitLogFilesInterval
-  int32_t delete_consume_queue_files_interval = 100;  // deleteConsumeQueueFilesInterval
-  int32_t destroy_maped_file_interval_forcibly = 120000;  // destroyMapedFileIntervalForcibly
-  int32_t redelete_hanged_file_interval = 120000;    // redeleteHangedFileInterval
-  int32_t delete_file_batch_max = 10;                // deleteFileBatchMax
-  int32_t max_transfer_bytes_on_message_in_memory = 262144;  // maxTransferBytesOnMessageInMemory
-  int32_t max_transfer_count_on_message_in_memory = 32;      // maxTransferCountOnMessageInMemory
-  int32_t max_transfer_bytes_on_message_in_disk = 65536;     // maxTransferBytesOnMessageInDisk
-  int32_t max_transfer_count_on_message_in_disk = 8;         // maxTransferCountOnMessageInDisk
-  int32_t access_message_in_memory_max_ratio = 40;   // accessMessageInMemoryMaxRatio
-  int32_t max_filter_message_size = 16000;           // maxFilterMessageSize
-  int32_t os_page_cache_busy_time_out_mills = 1000;  // osPageCacheBusyTimeOutMills
+  bool check_crc_on_recover = true;  // checkCRCOnRecover
+  bool auto_message_version_on_topic_len =
+      true;                                      // autoMessageVersionOnTopicLen
+  int32_t file_reserved_time = 72;               // fileReservedTime (hours)
+  std::string delete_when = "04";                // deleteWhen
+  int32_t disk_max_used_space_ratio = 75;        // diskMaxUsedSpaceRatio
+  int32_t disk_space_warning_level_ratio = 90;   // diskSpaceWarningLevelRatio
+  int32_t disk_space_clean_forcibly_ratio = 85;  // diskSpaceCleanForciblyRatio
+  bool clean_file_forcibly_enable = true;        // cleanFileForciblyEnable
+  int32_t clean_resource_interval = 10000;       // cleanResourceInterval
+  int32_t delete_commit_log_files_interval =
+      100;  // deleteCommitLogFilesInterval
+  int32_t delete_consume_queue_files_interval =
+      100;  // deleteConsumeQueueFilesInterval
+  int32_t destroy_maped_file_interval_forcibly =
+      120000;  // destroyMapedFileIntervalForcibly
+  int32_t redelete_hanged_file_interval = 120000;  // redeleteHangedFileInterval
+  int32_t delete_file_batch_max = 10;              // deleteFileBatchMax
+  int32_t max_transfer_bytes_on_message_in_memory =
+      262144;  // maxTransferBytesOnMessageInMemory
+  int32_t max_transfer_count_on_message_in_memory =
+      32;  // maxTransferCountOnMessageInMemory
+  int32_t max_transfer_bytes_on_message_in_disk =
+      65536;  // maxTransferBytesOnMessageInDisk
+  int32_t max_transfer_count_on_message_in_disk =
+      8;  // maxTransferCountOnMessageInDisk
+  int32_t access_message_in_memory_max_ratio =
+      40;                                   // accessMessageInMemoryMaxRatio
+  int32_t max_filter_message_size = 16000;  // maxFilterMessageSize
+  int32_t os_page_cache_busy_time_out_mills =
+      1000;  // osPageCacheBusyTimeOutMills
 
   std::string CommitLogDir() const;
   std::string ConsumeQueueDir() const;
@@ -77,8 +97,9 @@ struct MessageStoreConfig {
   std::string LockPath() const;
   std::string ConfigDir() const;
 
-  // Reads every known key from `props` (unknown keys are ignored, as RocketMQ does); InvalidArgument
-  // naming the key when a value is malformed or out of range.
+  // Reads every known key from `props` (unknown keys are ignored, as RocketMQ
+  // does); InvalidArgument naming the key when a value is malformed or out of
+  // range.
   static Result<MessageStoreConfig> FromProperties(const Properties& props);
 };
 

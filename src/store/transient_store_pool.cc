@@ -19,15 +19,17 @@ Status TransientStorePool::Init() {
   MutexLock lock(&mu_);
   for (int i = 0; i < pool_size_; ++i) {
     void* p = std::aligned_alloc(4096, static_cast<size_t>(buffer_size_));
-    if (p == nullptr) return Status::ResourceExhausted("transient store pool: out of memory");
+    if (p == nullptr)
+      return Status::ResourceExhausted("transient store pool: out of memory");
     if (::mlock(p, static_cast<size_t>(buffer_size_)) != 0) {
-      TH_LOG(store, kWarn, "transient store pool: mlock of {} bytes failed: {}", buffer_size_,
-             std::strerror(errno));
+      TH_LOG(store, kWarn, "transient store pool: mlock of {} bytes failed: {}",
+             buffer_size_, std::strerror(errno));
     }
     all_.push_back(static_cast<std::byte*>(p));
     free_.push_back(static_cast<std::byte*>(p));
   }
-  TH_LOG(store, kInfo, "transient store pool: {} buffers of {} bytes", pool_size_, buffer_size_);
+  TH_LOG(store, kInfo, "transient store pool: {} buffers of {} bytes",
+         pool_size_, buffer_size_);
   return Status::OK();
 }
 
@@ -46,8 +48,10 @@ std::byte* TransientStorePool::Borrow() {
   if (free_.empty()) return nullptr;
   std::byte* p = free_.front();
   free_.pop_front();
-  if (static_cast<double>(free_.size()) < 0.4 * static_cast<double>(pool_size_)) {
-    TH_LOG(store, kWarn, "transient store pool: only {} of {} buffers left", free_.size(), pool_size_);
+  if (static_cast<double>(free_.size()) <
+      0.4 * static_cast<double>(pool_size_)) {
+    TH_LOG(store, kWarn, "transient store pool: only {} of {} buffers left",
+           free_.size(), pool_size_);
   }
   return p;
 }

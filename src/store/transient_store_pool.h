@@ -8,12 +8,14 @@
 #include "common/mutex.h"
 #include "common/status.h"
 
-// Off-heap write buffers for CommitLog segments (store spec §7.3, `transientStorePoolEnable`): page-aligned,
-// mlocked buffers of one segment's size. A new segment borrows one; producers write into it, the `commit`
-// thread copies the bytes into the file, and the buffer comes back once the segment is fully committed.
-// Async flush with the pool is weaker than without: acknowledged bytes not yet committed (~200 ms) live only
-// in process memory and die with the process (spec §8.5, §16 item 14).
-// Lifecycle: construct → Init() → Borrow/Return → Destroy() (or destructor). Thread-safe.
+// Off-heap write buffers for CommitLog segments (store spec §7.3,
+// `transientStorePoolEnable`): page-aligned, mlocked buffers of one segment's
+// size. A new segment borrows one; producers write into it, the `commit` thread
+// copies the bytes into the file, and the buffer comes back once the segment is
+// fully committed. Async flush with the pool is weaker than without:
+// acknowledged bytes not yet committed (~200 ms) live only in process memory
+// and die with the process (spec §8.5, §16 item 14). Lifecycle: construct →
+// Init() → Borrow/Return → Destroy() (or destructor). Thread-safe.
 namespace thruster::store {
 
 class TransientStorePool {
@@ -23,10 +25,12 @@ class TransientStorePool {
   TransientStorePool(const TransientStorePool&) = delete;
   TransientStorePool& operator=(const TransientStorePool&) = delete;
 
-  // Allocates and mlocks every buffer. mlock failures (RLIMIT_MEMLOCK) are logged, not fatal.
+  // Allocates and mlocks every buffer. mlock failures (RLIMIT_MEMLOCK) are
+  // logged, not fatal.
   Status Init();
   void Destroy();
-  // A free buffer, or nullptr when none is left (the segment then writes straight into its mapping).
+  // A free buffer, or nullptr when none is left (the segment then writes
+  // straight into its mapping).
   std::byte* Borrow();
   void Return(std::byte* buffer);
   int available() const;

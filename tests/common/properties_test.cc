@@ -7,7 +7,8 @@ namespace {
 
 TEST(PropertiesTest, ParsesBrokerConf) {
   Properties p = Properties::Parse(
-      "# broker.conf\nbrokerName = broker-a\n! old comment\nflushDiskType=SYNC_FLUSH\r\n"
+      "# broker.conf\nbrokerName = broker-a\n! old "
+      "comment\nflushDiskType=SYNC_FLUSH\r\n"
       "listenPort: 10911\nlong = a\\\n  b\nempty=\n");
   EXPECT_EQ(*p.GetString("brokerName", ""), "broker-a");
   EXPECT_EQ(*p.GetString("flushDiskType", ""), "SYNC_FLUSH");

@@ -47,13 +47,16 @@ class CommitLogTest : public ::testing::Test {
     log_ = std::make_unique<CommitLog>(&fs_, config_, checkpoint_.get());
     ASSERT_OK(log_->Load());
     recovered_.clear();
-    auto stats = log_->Recover(last_exit_ok, 0, [&](const DecodedRecord& rec, int64_t phys, int32_t) {
-      recovered_.push_back(Stored{phys, std::string(rec.topic), rec.queue_id, rec.queue_offset,
-                                  std::string(AsStringView(rec.body))});
-    });
+    auto stats = log_->Recover(
+        last_exit_ok, 0, [&](const DecodedRecord& rec, int64_t phys, int32_t) {
+          recovered_.push_back(Stored{phys, std::string(rec.topic),
+                                      rec.queue_id, rec.queue_offset,
+                                      std::string(AsStringView(rec.body))});
+        });
     ASSERT_TRUE(stats.ok()) << stats.status().ToString();
     stats_ = *stats;
-    for (const auto& s : recovered_) log_->SetQueueOffset(s.topic, s.queue_id, s.queue_offset + 1);
+    for (const auto& s : recovered_)
+      log_->SetQueueOffset(s.topic, s.queue_id, s.queue_offset + 1);
     ASSERT_OK(log_->Start());
   }
   void Close() {
@@ -62,7 +65,8 @@ class CommitLogTest : public ::testing::Test {
     checkpoint_.reset();
   }
 
-  MessageToStore Msg(const std::string& body, int32_t queue_id = 0, const std::string& topic = "T") {
+  MessageToStore Msg(const std::string& body, int32_t queue_id = 0,
+                     const std::string& topic = "T") {
     bodies_.push_back(body);
     MessageToStore m;
     m.topic = topics_.emplace_back(topic);
@@ -74,7 +78,9 @@ class CommitLogTest : public ::testing::Test {
     m.store_host = HostAddress::V4(10, 0, 0, 2, 10911);
     return m;
   }
-  PutResult Put(const std::string& body, int32_t queue_id = 0) { return log_->PutMessage(Msg(body, queue_id)); }
+  PutResult Put(const std::string& body, int32_t queue_id = 0) {
+    return log_->PutMessage(Msg(body, queue_id));
+  }
 
   std::string ReadBody(int64_t phys) {
     auto sel = log_->GetData(phys);
@@ -83,7 +89,9 @@ class CommitLogTest : public ::testing::Test {
     if (c.status != RecordStatus::kOk) return "<bad record>";
     return std::string(AsStringView(c.record.body));
   }
-  std::string SegmentPath(int64_t base) { return config_.CommitLogDir() + "/" + OffsetToFileName(base); }
+  std::string SegmentPath(int64_t base) {
+    return config_.CommitLogDir() + "/" + OffsetToFileName(base);
+  }
 
   FaultFileSystem fs_;
   MessageStoreConfig config_;
@@ -119,12 +127,15 @@ TEST_F(CommitLogTest, RollsSegmentWhenRecordDoesNotFit) {
   std::vector<PutResult> results;
   for (int i = 0; i < 8; ++i) results.push_back(Put(body));
   for (auto& r : results) ASSERT_TRUE(r.ok()) << r.error;
-  // 4 records of ~1100 bytes do not fit 4096 - 8: the 4th goes to the next segment at offset 4096.
+  // 4 records of ~1100 bytes do not fit 4096 - 8: the 4th goes to the next
+  // segment at offset 4096.
   EXPECT_EQ(results[3].phys_offset, 4096);
-  auto seg0 = log_->GetMessage(results[2].phys_offset + results[2].wrote_bytes, 8);
+  auto seg0 =
+      log_->GetMessage(results[2].phys_offset + results[2].wrote_bytes, 8);
   ASSERT_TRUE(seg0.has_value());
   EXPECT_EQ(LoadI32(seg0->bytes.data() + 4), kMagicBlank);
-  EXPECT_EQ(LoadI32(seg0->bytes.data()), 4096 - (results[2].phys_offset + results[2].wrote_bytes));
+  EXPECT_EQ(LoadI32(seg0->bytes.data()),
+            4096 - (results[2].phys_offset + results[2].wrote_bytes));
   for (auto& r : results) EXPECT_EQ(ReadBody(r.phys_offset), body);
 }
 
@@ -181,26 +192,32 @@ TEST_F(CommitLogTest, MalformedBatchIsRejected) {
 TEST_F(CommitLogTest, CleanRestartKeepsEveryMessage) {
   Open();
   std::vector<PutResult> results;
-  for (int i = 0; i < 20; ++i) results.push_back(Put("m" + std::to_string(i), i % 3));
+  for (int i = 0; i < 20; ++i)
+    results.push_back(Put("m" + std::to_string(i), i % 3));
   Open(true);
   ASSERT_EQ(recovered_.size(), 20u);
   EXPECT_EQ(stats_.bytes_truncated, 0);
-  for (int i = 0; i < 20; ++i) EXPECT_EQ(recovered_[i].body, "m" + std::to_string(i));
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ(recovered_[i].body, "m" + std::to_string(i));
   auto r = Put("after");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r.phys_offset, results.back().phys_offset + results.back().wrote_bytes);
+  EXPECT_EQ(r.phys_offset,
+            results.back().phys_offset + results.back().wrote_bytes);
 }
 
 TEST_F(CommitLogTest, RecoveryTruncatesTornTailRecord) {
   Open();
   std::vector<PutResult> results;
-  for (int i = 0; i < 3; ++i) results.push_back(Put("message-" + std::to_string(i)));
+  for (int i = 0; i < 3; ++i)
+    results.push_back(Put("message-" + std::to_string(i)));
   ASSERT_OK(log_->FlushAll());
   Close();
-  // Tear the last record: its TOTALSIZE now claims more bytes than the segment holds.
+  // Tear the last record: its TOTALSIZE now claims more bytes than the segment
+  // holds.
   std::string big(4, '\0');
   StoreI32(big.data(), 100000);
-  fs_.mem()->PatchForTesting(SegmentPath(0), static_cast<size_t>(results[2].phys_offset), big);
+  fs_.mem()->PatchForTesting(SegmentPath(0),
+                             static_cast<size_t>(results[2].phys_offset), big);
   Open(false);
   ASSERT_EQ(recovered_.size(), 2u);
   EXPECT_GT(stats_.bytes_truncated, 0);
@@ -214,14 +231,18 @@ TEST_F(CommitLogTest, RecoveryTruncatesTornTailRecord) {
 TEST_F(CommitLogTest, RecoveryStopsAtFlippedBitInBody) {
   Open();
   std::vector<PutResult> results;
-  for (int i = 0; i < 5; ++i) results.push_back(Put("payload-" + std::to_string(i)));
+  for (int i = 0; i < 5; ++i)
+    results.push_back(Put("payload-" + std::to_string(i)));
   ASSERT_OK(log_->FlushAll());
   Close();
-  // Flip one bit inside message 2's body (the body starts 88 bytes into a v1/IPv4 record).
-  auto region = fs_.mem()->Map(SegmentPath(0), 4096, io::OpenMode::kOpenExisting);
+  // Flip one bit inside message 2's body (the body starts 88 bytes into a
+  // v1/IPv4 record).
+  auto region =
+      fs_.mem()->Map(SegmentPath(0), 4096, io::OpenMode::kOpenExisting);
   ASSERT_TRUE(region.ok());
   size_t pos = static_cast<size_t>(results[2].phys_offset) + 88 + 3;
-  char flipped = static_cast<char>(static_cast<uint8_t>((*region)->bytes()[pos]) ^ 0x10);
+  char flipped =
+      static_cast<char>(static_cast<uint8_t>((*region)->bytes()[pos]) ^ 0x10);
   region->reset();
   fs_.mem()->PatchForTesting(SegmentPath(0), pos, std::string(1, flipped));
   Open(false);
@@ -232,18 +253,22 @@ TEST_F(CommitLogTest, RecoveryStopsAtFlippedBitInBody) {
 }
 
 TEST_F(CommitLogTest, PowerLossKeepsOnlySyncedMessagesUnderAsyncFlush) {
-  config_.flush_interval_commit_log = 100000;  // the flush thread never runs on its own here
+  config_.flush_interval_commit_log =
+      100000;  // the flush thread never runs on its own here
   config_.flush_commit_log_thorough_interval = 100000000;
   Open();
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Put("durable-" + std::to_string(i)).ok());
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(Put("durable-" + std::to_string(i)).ok());
   ASSERT_OK(log_->FlushAll());
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Put("volatile-" + std::to_string(i)).ok());
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(Put("volatile-" + std::to_string(i)).ok());
   fs_.SimulatePowerLoss();
   log_.reset();  // the process died: no shutdown flush
   checkpoint_.reset();
   Open(false);
   ASSERT_EQ(recovered_.size(), 10u);
-  for (int i = 0; i < 10; ++i) EXPECT_EQ(recovered_[i].body, "durable-" + std::to_string(i));
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(recovered_[i].body, "durable-" + std::to_string(i));
 }
 
 TEST_F(CommitLogTest, PowerLossUnderSyncFlushKeepsEveryAcknowledgedMessage) {
@@ -300,7 +325,8 @@ TEST_F(CommitLogTest, FailedFlushTurnsStoreReadOnly) {
   EXPECT_FALSE(log_->writeable());
   PutResult later = Put("later");
   EXPECT_EQ(later.status, PutStatus::kServiceNotAvailable);
-  EXPECT_NE(later.error.find("injected fault"), std::string::npos) << later.error;
+  EXPECT_NE(later.error.find("injected fault"), std::string::npos)
+      << later.error;
 }
 
 TEST_F(CommitLogTest, HangingSyncAnswersFlushDiskTimeoutAfterSyncFlushTimeout) {
@@ -311,11 +337,15 @@ TEST_F(CommitLogTest, HangingSyncAnswersFlushDiskTimeoutAfterSyncFlushTimeout) {
   fs_.SetSyncDelayMs(1500);
   auto t0 = std::chrono::steady_clock::now();
   std::promise<PutResult> p;
-  log_->AsyncPutMessage(Msg("slow"), [&](PutResult r) { p.set_value(std::move(r)); });
+  log_->AsyncPutMessage(Msg("slow"),
+                        [&](PutResult r) { p.set_value(std::move(r)); });
   PutResult r = p.get_future().get();
-  auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - t0);
   EXPECT_EQ(r.status, PutStatus::kFlushDiskTimeout);
-  EXPECT_LT(waited.count(), 1000);  // answered by the watcher, not when the sync finally returned
+  EXPECT_LT(
+      waited.count(),
+      1000);  // answered by the watcher, not when the sync finally returned
   fs_.SetSyncDelayMs(0);
 }
 

@@ -1,9 +1,8 @@
 #include "store/mapped_file_queue.h"
 
-#include "common/coding.h"
-
 #include <gtest/gtest.h>
 
+#include "common/coding.h"
 #include "store/allocate_service.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
@@ -71,12 +70,14 @@ TEST_F(MappedFileQueueTest, LoadRejectsGapNamingTheFile) {
   MappedFileQueue q(&fs_, "/store/commitlog", kSize);
   Status s = q.Load();
   EXPECT_TRUE(s.IsCorruption());
-  EXPECT_NE(s.ToString().find("00000000000000008192"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.ToString().find("00000000000000008192"), std::string::npos)
+      << s.ToString();
 }
 
 TEST_F(MappedFileQueueTest, LoadRejectsShortFileAndDeletesEmptyLastOne) {
   ASSERT_OK(fs_.CreateDirs("/store/commitlog"));
-  ASSERT_OK(fs_.WriteFile("/store/commitlog/00000000000000000000", std::string(kSize, 'x')));
+  ASSERT_OK(fs_.WriteFile("/store/commitlog/00000000000000000000",
+                          std::string(kSize, 'x')));
   ASSERT_OK(fs_.WriteFile("/store/commitlog/00000000000000004096", ""));
   {
     MappedFileQueue q(&fs_, "/store/commitlog", kSize);
@@ -85,11 +86,13 @@ TEST_F(MappedFileQueueTest, LoadRejectsShortFileAndDeletesEmptyLastOne) {
     EXPECT_FALSE(fs_.Exists("/store/commitlog/00000000000000004096"));
   }
   ASSERT_OK(fs_.WriteFile("/store/commitlog/00000000000000004096", "short"));
-  ASSERT_OK(fs_.WriteFile("/store/commitlog/00000000000000008192", std::string(kSize, 'x')));
+  ASSERT_OK(fs_.WriteFile("/store/commitlog/00000000000000008192",
+                          std::string(kSize, 'x')));
   MappedFileQueue q(&fs_, "/store/commitlog", kSize);
   Status s = q.Load();
   EXPECT_TRUE(s.IsCorruption());
-  EXPECT_NE(s.ToString().find("00000000000000004096"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.ToString().find("00000000000000004096"), std::string::npos)
+      << s.ToString();
 }
 
 TEST_F(MappedFileQueueTest, TruncateKeepsContainingSegmentAndDropsLaterOnes) {
@@ -116,7 +119,8 @@ TEST_F(MappedFileQueueTest, FlushMovesFlushedWhereOneSegmentAtATime) {
 TEST_F(MappedFileQueueTest, DeleteExpiredStopsAtFirstKeptAndNeverTakesTheLast) {
   auto q = Open();
   Fill(*q, 4);
-  ASSERT_OK_AND_ASSIGN(int n, q->DeleteExpired([](const MappedFile&) { return true; }, 10));
+  ASSERT_OK_AND_ASSIGN(
+      int n, q->DeleteExpired([](const MappedFile&) { return true; }, 10));
   EXPECT_EQ(n, 3);
   EXPECT_EQ(q->size(), 1u);
   EXPECT_EQ(q->GetMinOffset(), 3 * kSize);
@@ -130,12 +134,14 @@ TEST_F(MappedFileQueueTest, AllocateServicePrebuildsTheNextSegment) {
   ASSERT_OK_AND_ASSIGN(auto f, q.GetLastMappedFile(0));
   EXPECT_EQ(f->base_offset(), 0);
   // The next-next request (offset 4096) is built ahead of need.
-  for (int i = 0; i < 200 && !fs_.Exists("/store/commitlog/00000000000000004096"); ++i) {
+  for (int i = 0;
+       i < 200 && !fs_.Exists("/store/commitlog/00000000000000004096"); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   EXPECT_TRUE(fs_.Exists("/store/commitlog/00000000000000004096"));
   alloc.Shutdown();
-  EXPECT_FALSE(fs_.Exists("/store/commitlog/00000000000000004096"));  // never handed out: destroyed
+  EXPECT_FALSE(fs_.Exists(
+      "/store/commitlog/00000000000000004096"));  // never handed out: destroyed
 }
 
 }  // namespace

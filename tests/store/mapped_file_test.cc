@@ -1,11 +1,10 @@
 #include "store/mapped_file.h"
 
-#include "common/coding.h"
-
 #include <gtest/gtest.h>
 
 #include <cstring>
 
+#include "common/coding.h"
 #include "store/transient_store_pool.h"
 #include "tests/support/fault_file_system.h"
 #include "tests/support/mem_file_system.h"
@@ -22,8 +21,10 @@ std::span<const std::byte> Bytes(std::string_view s) { return AsBytes(s); }
 class MappedFileTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_OK(fs_.CreateDirs("/s")); }
-  std::shared_ptr<MappedFile> Create(int64_t base, int64_t size = 16384, TransientStorePool* pool = nullptr) {
-    auto r = MappedFile::Create(&fs_, "/s/" + OffsetToFileName(base), size, pool);
+  std::shared_ptr<MappedFile> Create(int64_t base, int64_t size = 16384,
+                                     TransientStorePool* pool = nullptr) {
+    auto r =
+        MappedFile::Create(&fs_, "/s/" + OffsetToFileName(base), size, pool);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : nullptr;
   }
@@ -49,7 +50,8 @@ TEST_F(MappedFileTest, AppendIsReadableAndFlushMovesFlushPos) {
   ASSERT_TRUE(sel.has_value());
   EXPECT_EQ(AsStringView(sel->bytes), "hello");
   EXPECT_FALSE(f->Select(0, 6).has_value());
-  // Less than 4 pages pending: a least-pages flush does nothing, a full one syncs.
+  // Less than 4 pages pending: a least-pages flush does nothing, a full one
+  // syncs.
   EXPECT_EQ(*f->Flush(4), 0);
   EXPECT_EQ(*f->Flush(0), 5);
   EXPECT_EQ(f->flush_pos(), 5);
@@ -92,7 +94,8 @@ TEST_F(MappedFileTest, SegmentWithoutPoolBufferWritesThroughItsMapping) {
   TransientStorePool pool(1, 8192);
   ASSERT_OK(pool.Init());
   auto a = Create(0, 8192, &pool);
-  auto b = Create(8192, 8192, &pool);  // pool exhausted (spec §16 item 16: 4.x rule)
+  auto b =
+      Create(8192, 8192, &pool);  // pool exhausted (spec §16 item 16: 4.x rule)
   ASSERT_FALSE(b->has_pool_buffer());
   ASSERT_TRUE(b->AppendBytes(Bytes("z")));
   EXPECT_EQ(b->read_pos(), 1);
@@ -108,13 +111,15 @@ TEST_F(MappedFileTest, ReaderKeepsBytesAfterDestroy) {
   EXPECT_FALSE(fs_.Exists(f->path()));
   EXPECT_FALSE(f->Select(0, 4).has_value());
   f.reset();
-  EXPECT_EQ(AsStringView(sel->bytes), "keep");  // still mapped: the reader holds the file
+  EXPECT_EQ(AsStringView(sel->bytes),
+            "keep");  // still mapped: the reader holds the file
 }
 
 TEST_F(MappedFileTest, FlushErrorIsReported) {
   FaultFileSystem fs(std::make_unique<MemFileSystem>());
   ASSERT_OK(fs.CreateDirs("/s"));
-  ASSERT_OK_AND_ASSIGN(auto f, MappedFile::Create(&fs, "/s/00000000000000000000", 4096));
+  ASSERT_OK_AND_ASSIGN(
+      auto f, MappedFile::Create(&fs, "/s/00000000000000000000", 4096));
   ASSERT_TRUE(f->AppendBytes(Bytes("x")));
   fs.FailNth(FaultFileSystem::Op::kSync, 1);
   auto r = f->Flush(0);

@@ -45,8 +45,9 @@ class MessageStoreTest : public ::testing::Test {
     fs_.ClearFaults();
   }
 
-  PutResult Put(const std::string& body, int32_t queue_id = 0, const std::string& tags = "TagA",
-                const std::string& keys = "", const std::string& topic = "TopicA") {
+  PutResult Put(const std::string& body, int32_t queue_id = 0,
+                const std::string& tags = "TagA", const std::string& keys = "",
+                const std::string& topic = "TopicA") {
     std::map<std::string, std::string, std::less<>> props{{"TAGS", tags}};
     if (!keys.empty()) props["KEYS"] = keys;
     std::string p = EncodeProperties(props);
@@ -61,14 +62,20 @@ class MessageStoreTest : public ::testing::Test {
   }
   static std::string Body(const SelectResult& s) {
     RecordCheck c = CheckRecord(s.bytes, true);
-    return c.status == RecordStatus::kOk ? std::string(AsStringView(c.record.body)) : "<bad>";
+    return c.status == RecordStatus::kOk
+               ? std::string(AsStringView(c.record.body))
+               : "<bad>";
   }
-  std::vector<std::string> PullAll(const std::string& topic, int32_t queue_id, const TagFilter* filter = nullptr) {
+  std::vector<std::string> PullAll(const std::string& topic, int32_t queue_id,
+                                   const TagFilter* filter = nullptr) {
     std::vector<std::string> out;
     int64_t offset = 0;
     for (int i = 0; i < 1000; ++i) {
-      auto r = store_->GetMessage("g", topic, queue_id, offset, 32, 1 << 20, filter);
-      if (r.status != GetMessageStatus::kFound && r.status != GetMessageStatus::kNoMatchedMessage) break;
+      auto r =
+          store_->GetMessage("g", topic, queue_id, offset, 32, 1 << 20, filter);
+      if (r.status != GetMessageStatus::kFound &&
+          r.status != GetMessageStatus::kNoMatchedMessage)
+        break;
       for (auto& m : r.messages) out.push_back(Body(m));
       if (r.next_begin_offset == offset) break;
       offset = r.next_begin_offset;
@@ -84,7 +91,8 @@ class MessageStoreTest : public ::testing::Test {
 
 TEST_F(MessageStoreTest, PulledMessagesComeBackInQueueOrder) {
   Open();
-  for (int i = 0; i < 30; ++i) ASSERT_TRUE(Put("m" + std::to_string(i), i % 2).ok());
+  for (int i = 0; i < 30; ++i)
+    ASSERT_TRUE(Put("m" + std::to_string(i), i % 2).ok());
   ASSERT_TRUE(store_->WaitForDispatch(5000));
   EXPECT_EQ(store_->GetMaxOffsetInQueue("TopicA", 0), 15);
   auto q0 = PullAll("TopicA", 0);
@@ -94,7 +102,8 @@ TEST_F(MessageStoreTest, PulledMessagesComeBackInQueueOrder) {
 
 TEST_F(MessageStoreTest, GetMessageStatusesFollowTheSpec) {
   Open();
-  EXPECT_EQ(store_->GetMessage("g", "Nope", 0, 0, 32, 1 << 20).status, GetMessageStatus::kNoMatchedLogicQueue);
+  EXPECT_EQ(store_->GetMessage("g", "Nope", 0, 0, 32, 1 << 20).status,
+            GetMessageStatus::kNoMatchedLogicQueue);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(Put("x").ok());
   ASSERT_TRUE(store_->WaitForDispatch(5000));
   auto one = store_->GetMessage("g", "TopicA", 0, 3, 32, 1 << 20);
@@ -112,7 +121,9 @@ TEST_F(MessageStoreTest, GetMessageStatusesFollowTheSpec) {
 
 TEST_F(MessageStoreTest, TagFilterReturnsOnlyMatchingTags) {
   Open();
-  for (int i = 0; i < 12; ++i) ASSERT_TRUE(Put("b" + std::to_string(i), 0, i % 3 == 0 ? "TagA" : "TagB").ok());
+  for (int i = 0; i < 12; ++i)
+    ASSERT_TRUE(
+        Put("b" + std::to_string(i), 0, i % 3 == 0 ? "TagA" : "TagB").ok());
   ASSERT_TRUE(store_->WaitForDispatch(5000));
   TagFilter f{{JHash("TagA")}};
   auto got = PullAll("TopicA", 0, &f);
@@ -125,7 +136,8 @@ TEST_F(MessageStoreTest, LooksUpByMsgIdPhysOffset) {
   ASSERT_TRUE(Put("first").ok());
   PutResult r = Put("second");
   ASSERT_TRUE(r.ok());
-  std::string id = CreateMessageId(HostAddress::V4(127, 0, 0, 1, 10911), r.phys_offset);
+  std::string id =
+      CreateMessageId(HostAddress::V4(127, 0, 0, 1, 10911), r.phys_offset);
   ASSERT_OK_AND_ASSIGN(MessageIdParts parts, DecodeMessageId(id));
   auto m = store_->LookMessageByOffset(parts.phys_offset);
   ASSERT_TRUE(m.has_value());
@@ -135,7 +147,8 @@ TEST_F(MessageStoreTest, LooksUpByMsgIdPhysOffset) {
 
 TEST_F(MessageStoreTest, QueryByKeyFiltersHashCollisions) {
   Open();
-  // "Aa" and "BB" have the same Java hash code: both land in the same slot chain.
+  // "Aa" and "BB" have the same Java hash code: both land in the same slot
+  // chain.
   ASSERT_EQ(JHash("TopicA#Aa"), JHash("TopicA#BB"));
   ASSERT_TRUE(Put("with-Aa", 0, "TagA", "Aa").ok());
   ASSERT_TRUE(Put("with-BB", 1, "TagA", "BB").ok());
@@ -145,7 +158,8 @@ TEST_F(MessageStoreTest, QueryByKeyFiltersHashCollisions) {
   std::set<std::string> bodies;
   for (auto& m : r.messages) bodies.insert(Body(m));
   EXPECT_EQ(bodies, (std::set<std::string>{"with-Aa", "with-both"}));
-  EXPECT_TRUE(store_->QueryMessage("TopicB", "Aa", 32, 0, INT64_MAX).messages.empty());
+  EXPECT_TRUE(
+      store_->QueryMessage("TopicB", "Aa", 32, 0, INT64_MAX).messages.empty());
 }
 
 TEST_F(MessageStoreTest, OffsetByTimeFindsFirstMessageAtOrAfter) {
@@ -160,24 +174,32 @@ TEST_F(MessageStoreTest, OffsetByTimeFindsFirstMessageAtOrAfter) {
   ASSERT_TRUE(store_->WaitForDispatch(5000));
   EXPECT_EQ(store_->GetOffsetInQueueByTime("TopicA", 0, times[4]), 4);
   EXPECT_EQ(store_->GetOffsetInQueueByTime("TopicA", 0, times[4] - 500), 4);
-  EXPECT_EQ(store_->GetOffsetInQueueByTime("TopicA", 0, times[4] + 1, BoundaryType::kUpper), 4);
+  EXPECT_EQ(store_->GetOffsetInQueueByTime("TopicA", 0, times[4] + 1,
+                                           BoundaryType::kUpper),
+            4);
   EXPECT_EQ(store_->GetEarliestMessageTime("TopicA", 0), times[0]);
 }
 
 TEST_F(MessageStoreTest, CrashBetweenAppendAndDispatchRebuildsQueuesAndIndex) {
-  config_.flush_interval_consume_queue = 1000000;  // consume queues never flushed before the crash
+  config_.flush_interval_consume_queue =
+      1000000;  // consume queues never flushed before the crash
   Open();
-  for (int i = 0; i < 40; ++i) ASSERT_TRUE(Put("c" + std::to_string(i), i % 4, "TagA", "key-" + std::to_string(i)).ok());
+  for (int i = 0; i < 40; ++i)
+    ASSERT_TRUE(
+        Put("c" + std::to_string(i), i % 4, "TagA", "key-" + std::to_string(i))
+            .ok());
   ASSERT_OK(store_->commit_log().FlushAll());
   Crash();
   Open();
   EXPECT_FALSE(store_->recovery_report().last_exit_ok);
-  for (int q = 0; q < 4; ++q) EXPECT_EQ(store_->GetMaxOffsetInQueue("TopicA", q), 10);
+  for (int q = 0; q < 4; ++q)
+    EXPECT_EQ(store_->GetMaxOffsetInQueue("TopicA", q), 10);
   auto q1 = PullAll("TopicA", 1);
   ASSERT_EQ(q1.size(), 10u);
   EXPECT_EQ(q1[0], "c1");
   for (int i = 0; i < 40; ++i) {
-    auto r = store_->QueryMessage("TopicA", "key-" + std::to_string(i), 32, 0, INT64_MAX);
+    auto r = store_->QueryMessage("TopicA", "key-" + std::to_string(i), 32, 0,
+                                  INT64_MAX);
     ASSERT_EQ(r.messages.size(), 1u) << i;
     EXPECT_EQ(Body(r.messages[0]), "c" + std::to_string(i));
   }
@@ -188,25 +210,32 @@ TEST_F(MessageStoreTest, CrashBetweenAppendAndDispatchRebuildsQueuesAndIndex) {
 
 TEST_F(MessageStoreTest, NothingBeyondTheRecoveredEndIsReachable) {
   Open();
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Put("d" + std::to_string(i), 0, "TagA", "k" + std::to_string(i)).ok());
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(
+        Put("d" + std::to_string(i), 0, "TagA", "k" + std::to_string(i)).ok());
   ASSERT_OK(store_->commit_log().FlushAll());
   ASSERT_TRUE(store_->WaitForDispatch(5000));
   store_->Shutdown();  // queues and index durable, up to message 9
   store_.reset();
-  // Tear the CommitLog after message 5: the queues and the index must be cut back to it.
+  // Tear the CommitLog after message 5: the queues and the index must be cut
+  // back to it.
   Open();
   auto sixth = store_->GetMessage("g", "TopicA", 0, 6, 1, 1 << 20);
   ASSERT_EQ(sixth.messages.size(), 1u);
   int64_t cut = sixth.messages[0].start_offset;
   store_.reset();
   std::string junk(4, '\x7f');
-  fs_.mem()->PatchForTesting("/store/commitlog/00000000000000000000", static_cast<size_t>(cut), junk);
+  fs_.mem()->PatchForTesting("/store/commitlog/00000000000000000000",
+                             static_cast<size_t>(cut), junk);
   ASSERT_OK(fs_.WriteFile("/store/abort", "1"));
   Open();
   EXPECT_EQ(store_->GetMaxOffsetInQueue("TopicA", 0), 6);
   EXPECT_EQ(PullAll("TopicA", 0).size(), 6u);
-  EXPECT_TRUE(store_->QueryMessage("TopicA", "k7", 32, 0, INT64_MAX).messages.empty());
-  EXPECT_EQ(store_->QueryMessage("TopicA", "k5", 32, 0, INT64_MAX).messages.size(), 1u);
+  EXPECT_TRUE(
+      store_->QueryMessage("TopicA", "k7", 32, 0, INT64_MAX).messages.empty());
+  EXPECT_EQ(
+      store_->QueryMessage("TopicA", "k5", 32, 0, INT64_MAX).messages.size(),
+      1u);
 }
 
 TEST_F(MessageStoreTest, CleanShutdownRemovesAbortAndRestartsNormally) {
@@ -229,9 +258,11 @@ TEST_F(MessageStoreTest, SecondStoreOnSameDirectoryIsRefused) {
 }
 
 TEST_F(MessageStoreTest, RetentionByAgeDeletesOldSegmentsAndTheirQueueFiles) {
-  config_.file_reserved_time = 1;      // hours
-  config_.delete_when = "99";          // never the delete hour: only disk pressure or age...
-  config_.disk_max_used_space_ratio = 10;  // ...and usage above 10 % runs the age-based pass anyway
+  config_.file_reserved_time = 1;  // hours
+  config_.delete_when =
+      "99";  // never the delete hour: only disk pressure or age...
+  config_.disk_max_used_space_ratio =
+      10;  // ...and usage above 10 % runs the age-based pass anyway
   Open();
   std::string body(900, 'r');
   for (int i = 0; i < 60; ++i) ASSERT_TRUE(Put(body).ok());
@@ -244,15 +275,18 @@ TEST_F(MessageStoreTest, RetentionByAgeDeletesOldSegmentsAndTheirQueueFiles) {
   // Age every segment but the last two.
   auto files = store_->commit_log().queue().Snapshot();
   for (size_t i = 0; i + 2 < files.size(); ++i) {
-    fs_.mem()->SetModifiedTimeForTesting(files[i]->path(), clock_.NowMs() - 2 * 3600 * 1000);
+    fs_.mem()->SetModifiedTimeForTesting(files[i]->path(),
+                                         clock_.NowMs() - 2 * 3600 * 1000);
   }
   store_->CleanNowForTesting();
   EXPECT_EQ(store_->GetMinPhyOffset(), files[files.size() - 2]->base_offset());
   EXPECT_GT(store_->GetMinOffsetInQueue("TopicA", 0), 0);
   // What remains is still readable.
-  auto r = store_->GetMessage("g", "TopicA", 0, store_->GetMinOffsetInQueue("TopicA", 0), 32, 1 << 20);
+  auto r = store_->GetMessage(
+      "g", "TopicA", 0, store_->GetMinOffsetInQueue("TopicA", 0), 32, 1 << 20);
   EXPECT_EQ(r.status, GetMessageStatus::kFound);
-  EXPECT_EQ(store_->GetMessage("g", "TopicA", 0, 0, 32, 1 << 20).status, GetMessageStatus::kOffsetTooSmall);
+  EXPECT_EQ(store_->GetMessage("g", "TopicA", 0, 0, 32, 1 << 20).status,
+            GetMessageStatus::kOffsetTooSmall);
 }
 
 TEST_F(MessageStoreTest, DiskAboveWarningRatioForcesDeletionAndRefusesWrites) {
@@ -294,7 +328,8 @@ TEST_F(MessageStoreTest, ReadersKeepTheirBytesWhileTheCleanerDeletes) {
   }
   auto files = store_->commit_log().queue().Snapshot();
   for (size_t i = 0; i + 1 < files.size(); ++i) {
-    fs_.mem()->SetModifiedTimeForTesting(files[i]->path(), clock_.NowMs() - 100 * 3600 * 1000);
+    fs_.mem()->SetModifiedTimeForTesting(files[i]->path(),
+                                         clock_.NowMs() - 100 * 3600 * 1000);
     store_->CleanNowForTesting();
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -307,12 +342,16 @@ TEST_F(MessageStoreTest, ReadersKeepTheirBytesWhileTheCleanerDeletes) {
 TEST_F(MessageStoreTest, OpensTheRocketMQFixtureStores) {
   for (const char* name : {"rocketmq-4.9.8-store", "rocketmq-5-store"}) {
     thruster::testing::TempDir dir;
-    std::filesystem::copy(thruster::testing::SharedPath(std::string("fixtures/") + name), dir.path(),
-                          std::filesystem::copy_options::recursive);
+    std::filesystem::copy(
+        thruster::testing::SharedPath(std::string("fixtures/") + name),
+        dir.path(), std::filesystem::copy_options::recursive);
     for (auto& e : std::filesystem::recursive_directory_iterator(dir.path())) {
-      std::filesystem::permissions(e.path(), std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
+      std::filesystem::permissions(e.path(),
+                                   std::filesystem::perms::owner_write,
+                                   std::filesystem::perm_options::add);
     }
-    std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_all, std::filesystem::perm_options::add);
+    std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::add);
     MessageStoreConfig c;
     c.store_path_root_dir = dir.path();
     c.mapped_file_size_commit_log = 1048576;

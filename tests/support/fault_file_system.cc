@@ -11,18 +11,24 @@ using store::io::MappedRegion;
 namespace {
 class FaultRegion final : public MappedRegion {
  public:
-  FaultRegion(FaultFileSystem* fs, std::unique_ptr<MappedRegion> base) : fs_(fs), base_(std::move(base)) {}
+  FaultRegion(FaultFileSystem* fs, std::unique_ptr<MappedRegion> base)
+      : fs_(fs), base_(std::move(base)) {}
   std::span<std::byte> bytes() override { return base_->bytes(); }
   Status Sync(size_t b, size_t e) override {
     TH_RETURN_IF_ERROR(fs_->Check(FaultFileSystem::Op::kSync, base_->path()));
-    if (int ms = fs_->sync_delay_ms(); ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    if (int ms = fs_->sync_delay_ms(); ms > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     return base_->Sync(b, e);
   }
   Status Lock() override { return base_->Lock(); }
   Status Unlock() override { return base_->Unlock(); }
   void Advise(store::io::Advice a) override { base_->Advise(a); }
-  Status PopulateWrite(size_t b, size_t e) override { return base_->PopulateWrite(b, e); }
-  Status Write(size_t pos, std::span<const std::byte> data) override { return base_->Write(pos, data); }
+  Status PopulateWrite(size_t b, size_t e) override {
+    return base_->PopulateWrite(b, e);
+  }
+  Status Write(size_t pos, std::span<const std::byte> data) override {
+    return base_->Write(pos, data);
+  }
   Status WriteZerosAndSync() override {
     TH_RETURN_IF_ERROR(fs_->Check(FaultFileSystem::Op::kSync, base_->path()));
     return base_->WriteZerosAndSync();
@@ -75,12 +81,13 @@ Status FaultFileSystem::Check(Op op, const std::string& path) {
   return Status::OK();
 }
 
-Result<std::unique_ptr<MappedRegion>> FaultFileSystem::Map(const std::string& path, size_t size,
-                                                           store::io::OpenMode mode) {
+Result<std::unique_ptr<MappedRegion>> FaultFileSystem::Map(
+    const std::string& path, size_t size, store::io::OpenMode mode) {
   TH_RETURN_IF_ERROR(Check(Op::kMap, path));
   auto r = base_->Map(path, size, mode);
   if (!r.ok()) return r.status();
-  return std::unique_ptr<MappedRegion>(std::make_unique<FaultRegion>(this, std::move(r).value()));
+  return std::unique_ptr<MappedRegion>(
+      std::make_unique<FaultRegion>(this, std::move(r).value()));
 }
 
 Status FaultFileSystem::CreateDirs(const std::string& dir) {
@@ -99,11 +106,13 @@ Status FaultFileSystem::SyncDir(const std::string& dir) {
   TH_RETURN_IF_ERROR(Check(Op::kSyncDir, dir));
   return base_->SyncDir(dir);
 }
-Status FaultFileSystem::WriteFile(const std::string& path, std::string_view data) {
+Status FaultFileSystem::WriteFile(const std::string& path,
+                                  std::string_view data) {
   TH_RETURN_IF_ERROR(Check(Op::kWriteFile, path));
   return base_->WriteFile(path, data);
 }
-Result<std::unique_ptr<store::io::FileLock>> FaultFileSystem::LockFile(const std::string& path) {
+Result<std::unique_ptr<store::io::FileLock>> FaultFileSystem::LockFile(
+    const std::string& path) {
   TH_RETURN_IF_ERROR(Check(Op::kLock, path));
   return base_->LockFile(path);
 }

@@ -11,17 +11,30 @@
 
 namespace thruster::testing {
 
-// Wraps a FileSystem and injects failures: the Nth call of an operation fails (FailNth), or every call whose
-// path contains a substring (FailPaths). Power loss is forwarded to the wrapped MemFileSystem. Thread-safe.
+// Wraps a FileSystem and injects failures: the Nth call of an operation fails
+// (FailNth), or every call whose path contains a substring (FailPaths). Power
+// loss is forwarded to the wrapped MemFileSystem. Thread-safe.
 class FaultFileSystem : public store::io::FileSystem {
  public:
-  enum class Op { kMap, kSync, kWriteFile, kRename, kRemove, kSyncDir, kCreateDirs, kLock };
+  enum class Op {
+    kMap,
+    kSync,
+    kWriteFile,
+    kRename,
+    kRemove,
+    kSyncDir,
+    kCreateDirs,
+    kLock
+  };
 
-  explicit FaultFileSystem(std::unique_ptr<FileSystem> base) : base_(std::move(base)) {}
+  explicit FaultFileSystem(std::unique_ptr<FileSystem> base)
+      : base_(std::move(base)) {}
 
-  // The n-th call (1-based, counting from now) of `op` fails with an I/O error (ENOSPC for kMap, EIO else).
+  // The n-th call (1-based, counting from now) of `op` fails with an I/O error
+  // (ENOSPC for kMap, EIO else).
   void FailNth(Op op, int n);
-  // Every call of any operation on a path containing `substr` fails (empty: stop).
+  // Every call of any operation on a path containing `substr` fails (empty:
+  // stop).
   void FailPaths(std::string substr);
   void ClearFaults();
   // Every sync sleeps this long first (a hanging disk).
@@ -31,19 +44,29 @@ class FaultFileSystem : public store::io::FileSystem {
   void SimulatePowerLoss();
   MemFileSystem* mem() { return dynamic_cast<MemFileSystem*>(base_.get()); }
 
-  Result<std::unique_ptr<store::io::MappedRegion>> Map(const std::string& path, size_t size,
-                                                       store::io::OpenMode mode) override;
-  Result<std::vector<store::io::DirEntry>> ListDir(const std::string& dir) override { return base_->ListDir(dir); }
+  Result<std::unique_ptr<store::io::MappedRegion>> Map(
+      const std::string& path, size_t size, store::io::OpenMode mode) override;
+  Result<std::vector<store::io::DirEntry>> ListDir(
+      const std::string& dir) override {
+    return base_->ListDir(dir);
+  }
   bool Exists(const std::string& path) override { return base_->Exists(path); }
-  Result<uint64_t> FileSize(const std::string& path) override { return base_->FileSize(path); }
-  Result<int64_t> ModifiedTimeMs(const std::string& path) override { return base_->ModifiedTimeMs(path); }
+  Result<uint64_t> FileSize(const std::string& path) override {
+    return base_->FileSize(path);
+  }
+  Result<int64_t> ModifiedTimeMs(const std::string& path) override {
+    return base_->ModifiedTimeMs(path);
+  }
   Status CreateDirs(const std::string& dir) override;
   Status Rename(const std::string& from, const std::string& to) override;
   Status Remove(const std::string& path) override;
   Status SyncDir(const std::string& dir) override;
-  Result<std::string> ReadFile(const std::string& path) override { return base_->ReadFile(path); }
+  Result<std::string> ReadFile(const std::string& path) override {
+    return base_->ReadFile(path);
+  }
   Status WriteFile(const std::string& path, std::string_view data) override;
-  Result<std::unique_ptr<store::io::FileLock>> LockFile(const std::string& path) override;
+  Result<std::unique_ptr<store::io::FileLock>> LockFile(
+      const std::string& path) override;
   Result<store::io::DiskUsage> GetDiskUsage(const std::string& path) override {
     return base_->GetDiskUsage(path);
   }

@@ -14,7 +14,8 @@ using store::io::OpenMode;
 
 class MemRegion final : public MappedRegion {
  public:
-  MemRegion(MemFileSystem* fs, std::string path, std::shared_ptr<std::vector<std::byte>> live, size_t size)
+  MemRegion(MemFileSystem* fs, std::string path,
+            std::shared_ptr<std::vector<std::byte>> live, size_t size)
       : fs_(fs), path_(std::move(path)), live_(std::move(live)), size_(size) {}
   std::span<std::byte> bytes() override { return {live_->data(), size_}; }
   Status Sync(size_t begin, size_t end) override {
@@ -24,10 +25,14 @@ class MemRegion final : public MappedRegion {
   Status Lock() override { return Status::OK(); }
   Status Unlock() override { return Status::OK(); }
   void Advise(store::io::Advice) override {}
-  Status PopulateWrite(size_t, size_t) override { return Status::OK(); }  // memory is always "warm"
+  Status PopulateWrite(size_t, size_t) override {
+    return Status::OK();
+  }  // memory is always "warm"
   Status Write(size_t pos, std::span<const std::byte> data) override {
-    if (pos + data.size() > size_) return Status::IOError("write past the end of " + path_);
-    if (!data.empty()) std::memcpy(live_->data() + pos, data.data(), data.size());
+    if (pos + data.size() > size_)
+      return Status::IOError("write past the end of " + path_);
+    if (!data.empty())
+      std::memcpy(live_->data() + pos, data.data(), data.size());
     return Status::OK();
   }
   Status WriteZerosAndSync() override {
@@ -46,7 +51,8 @@ class MemRegion final : public MappedRegion {
 namespace {
 class MemLock final : public FileLock {
  public:
-  explicit MemLock(std::function<void()> release) : release_(std::move(release)) {}
+  explicit MemLock(std::function<void()> release)
+      : release_(std::move(release)) {}
   ~MemLock() override { release_(); }
 
  private:
@@ -54,13 +60,15 @@ class MemLock final : public FileLock {
 };
 }  // namespace
 
-Result<std::unique_ptr<MappedRegion>> MemFileSystem::Map(const std::string& path, size_t size,
-                                                         OpenMode mode) {
+Result<std::unique_ptr<MappedRegion>> MemFileSystem::Map(
+    const std::string& path, size_t size, OpenMode mode) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(path);
   if (it == files_.end()) {
-    if (mode != OpenMode::kCreateOrOpen) return Status::IOError("open " + path + ": no such file");
-    if (!dirs_.count(store::io::DirName(path))) return Status::IOError("open " + path + ": no directory");
+    if (mode != OpenMode::kCreateOrOpen)
+      return Status::IOError("open " + path + ": no such file");
+    if (!dirs_.count(store::io::DirName(path)))
+      return Status::IOError("open " + path + ": no directory");
     File f;
     f.live = std::make_shared<std::vector<std::byte>>(size);
     f.mtime_ms = clock_->NowMs();
@@ -69,16 +77,19 @@ Result<std::unique_ptr<MappedRegion>> MemFileSystem::Map(const std::string& path
   }
   File& f = it->second;
   if (f.live->size() < size) {
-    if (mode == OpenMode::kReadOnly) return Status::IOError("mmap " + path + ": beyond end of file");
+    if (mode == OpenMode::kReadOnly)
+      return Status::IOError("mmap " + path + ": beyond end of file");
     auto grown = std::make_shared<std::vector<std::byte>>(*f.live);
     grown->resize(size);
     f.live = grown;
   }
-  return std::unique_ptr<MappedRegion>(std::make_unique<MemRegion>(this, path, f.live, size));
+  return std::unique_ptr<MappedRegion>(
+      std::make_unique<MemRegion>(this, path, f.live, size));
 }
 
-void MemFileSystem::SyncRange(const std::string& path, const std::shared_ptr<std::vector<std::byte>>& live,
-                              size_t b, size_t e) {
+void MemFileSystem::SyncRange(
+    const std::string& path,
+    const std::shared_ptr<std::vector<std::byte>>& live, size_t b, size_t e) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(path);
   if (it == files_.end() || it->second.live != live || b >= e) return;
@@ -94,12 +105,15 @@ Result<std::vector<DirEntry>> MemFileSystem::ListDir(const std::string& dir) {
   std::vector<DirEntry> out;
   std::string prefix = dir + "/";
   for (const auto& [path, f] : files_) {
-    if (path.rfind(prefix, 0) == 0 && path.find('/', prefix.size()) == std::string::npos) {
-      out.push_back(DirEntry{path.substr(prefix.size()), f.live->size(), false});
+    if (path.rfind(prefix, 0) == 0 &&
+        path.find('/', prefix.size()) == std::string::npos) {
+      out.push_back(
+          DirEntry{path.substr(prefix.size()), f.live->size(), false});
     }
   }
   for (const auto& d : dirs_) {
-    if (d.rfind(prefix, 0) == 0 && d.size() > prefix.size() && d.find('/', prefix.size()) == std::string::npos) {
+    if (d.rfind(prefix, 0) == 0 && d.size() > prefix.size() &&
+        d.find('/', prefix.size()) == std::string::npos) {
       out.push_back(DirEntry{d.substr(prefix.size()), 0, true});
     }
   }
@@ -114,14 +128,16 @@ bool MemFileSystem::Exists(const std::string& path) {
 Result<uint64_t> MemFileSystem::FileSize(const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(path);
-  if (it == files_.end()) return Status::IOError("stat " + path + ": no such file");
+  if (it == files_.end())
+    return Status::IOError("stat " + path + ": no such file");
   return static_cast<uint64_t>(it->second.live->size());
 }
 
 Result<int64_t> MemFileSystem::ModifiedTimeMs(const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(path);
-  if (it == files_.end()) return Status::IOError("stat " + path + ": no such file");
+  if (it == files_.end())
+    return Status::IOError("stat " + path + ": no such file");
   return it->second.mtime_ms;
 }
 
@@ -140,7 +156,8 @@ Status MemFileSystem::CreateDirs(const std::string& dir) {
 Status MemFileSystem::Rename(const std::string& from, const std::string& to) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(from);
-  if (it == files_.end()) return Status::IOError("rename " + from + ": no such file");
+  if (it == files_.end())
+    return Status::IOError("rename " + from + ": no such file");
   File f = std::move(it->second);
   files_.erase(it);
   files_[to] = std::move(f);
@@ -172,12 +189,15 @@ Result<std::string> MemFileSystem::ReadFile(const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(path);
   if (it == files_.end()) return Status::NotFound("no file " + path);
-  return std::string(reinterpret_cast<const char*>(it->second.live->data()), it->second.live->size());
+  return std::string(reinterpret_cast<const char*>(it->second.live->data()),
+                     it->second.live->size());
 }
 
-Status MemFileSystem::WriteFile(const std::string& path, std::string_view data) {
+Status MemFileSystem::WriteFile(const std::string& path,
+                                std::string_view data) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!dirs_.count(store::io::DirName(path))) return Status::IOError("open " + path + ": no directory");
+  if (!dirs_.count(store::io::DirName(path)))
+    return Status::IOError("open " + path + ": no directory");
   auto it = files_.find(path);
   if (it == files_.end()) {
     unsynced_creates_.insert(path);
@@ -191,11 +211,15 @@ Status MemFileSystem::WriteFile(const std::string& path, std::string_view data) 
   return Status::OK();
 }
 
-Result<std::unique_ptr<FileLock>> MemFileSystem::LockFile(const std::string& path) {
+Result<std::unique_ptr<FileLock>> MemFileSystem::LockFile(
+    const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (locks_.count(path)) return Status::Busy("store is in use by another process (lock held on " + path + ")");
+  if (locks_.count(path))
+    return Status::Busy("store is in use by another process (lock held on " +
+                        path + ")");
   locks_.insert(path);
-  return std::unique_ptr<FileLock>(std::make_unique<MemLock>([this, path] { ReleaseLock(path); }));
+  return std::unique_ptr<FileLock>(
+      std::make_unique<MemLock>([this, path] { ReleaseLock(path); }));
 }
 
 void MemFileSystem::ReleaseLock(const std::string& path) {
@@ -213,13 +237,15 @@ void MemFileSystem::SetDiskUsage(DiskUsage u) {
   usage_ = u;
 }
 
-void MemFileSystem::SetModifiedTimeForTesting(const std::string& path, int64_t ms) {
+void MemFileSystem::SetModifiedTimeForTesting(const std::string& path,
+                                              int64_t ms) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(path);
   if (it != files_.end()) it->second.mtime_ms = ms;
 }
 
-void MemFileSystem::PatchForTesting(const std::string& path, size_t pos, std::string_view bytes) {
+void MemFileSystem::PatchForTesting(const std::string& path, size_t pos,
+                                    std::string_view bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(path);
   if (it == files_.end()) return;
@@ -235,7 +261,8 @@ void MemFileSystem::SimulatePowerLoss() {
   for (const auto& p : unsynced_creates_) files_.erase(p);
   unsynced_creates_.clear();
   for (auto& [path, f] : files_) {
-    // A fresh live buffer: mappings made before the "crash" keep the old one and are discarded.
+    // A fresh live buffer: mappings made before the "crash" keep the old one
+    // and are discarded.
     auto live = std::make_shared<std::vector<std::byte>>(f.live->size());
     size_t n = std::min(f.durable.size(), live->size());
     if (n > 0) std::memcpy(live->data(), f.durable.data(), n);

@@ -12,16 +12,19 @@
 
 namespace thruster::testing {
 
-// An in-memory FileSystem that keeps every file twice: the live bytes that mappings see, and a "durable"
-// copy that only Sync()/WriteFile() update. SimulatePowerLoss() puts every file back to its durable bytes
-// and removes files created since their directory was last synced. Thread-safe.
+// An in-memory FileSystem that keeps every file twice: the live bytes that
+// mappings see, and a "durable" copy that only Sync()/WriteFile() update.
+// SimulatePowerLoss() puts every file back to its durable bytes and removes
+// files created since their directory was last synced. Thread-safe.
 class MemFileSystem : public store::io::FileSystem {
  public:
-  explicit MemFileSystem(const Clock* clock = SystemClock::Default()) : clock_(clock) {}
+  explicit MemFileSystem(const Clock* clock = SystemClock::Default())
+      : clock_(clock) {}
 
-  Result<std::unique_ptr<store::io::MappedRegion>> Map(const std::string& path, size_t size,
-                                                       store::io::OpenMode mode) override;
-  Result<std::vector<store::io::DirEntry>> ListDir(const std::string& dir) override;
+  Result<std::unique_ptr<store::io::MappedRegion>> Map(
+      const std::string& path, size_t size, store::io::OpenMode mode) override;
+  Result<std::vector<store::io::DirEntry>> ListDir(
+      const std::string& dir) override;
   bool Exists(const std::string& path) override;
   Result<uint64_t> FileSize(const std::string& path) override;
   Result<int64_t> ModifiedTimeMs(const std::string& path) override;
@@ -31,14 +34,17 @@ class MemFileSystem : public store::io::FileSystem {
   Status SyncDir(const std::string& dir) override;
   Result<std::string> ReadFile(const std::string& path) override;
   Status WriteFile(const std::string& path, std::string_view data) override;
-  Result<std::unique_ptr<store::io::FileLock>> LockFile(const std::string& path) override;
+  Result<std::unique_ptr<store::io::FileLock>> LockFile(
+      const std::string& path) override;
   Result<store::io::DiskUsage> GetDiskUsage(const std::string& path) override;
 
   void SimulatePowerLoss();
   void SetDiskUsage(store::io::DiskUsage u);
   void SetModifiedTimeForTesting(const std::string& path, int64_t ms);
-  // Writes raw bytes into a file's live and durable copies (to plant corruption in tests).
-  void PatchForTesting(const std::string& path, size_t pos, std::string_view bytes);
+  // Writes raw bytes into a file's live and durable copies (to plant corruption
+  // in tests).
+  void PatchForTesting(const std::string& path, size_t pos,
+                       std::string_view bytes);
 
   struct File {
     std::shared_ptr<std::vector<std::byte>> live;
@@ -48,7 +54,8 @@ class MemFileSystem : public store::io::FileSystem {
 
  private:
   friend class MemRegion;
-  void SyncRange(const std::string& path, const std::shared_ptr<std::vector<std::byte>>& live, size_t b,
+  void SyncRange(const std::string& path,
+                 const std::shared_ptr<std::vector<std::byte>>& live, size_t b,
                  size_t e);
   void ReleaseLock(const std::string& path);
 
@@ -56,9 +63,11 @@ class MemFileSystem : public store::io::FileSystem {
   std::mutex mu_;
   std::map<std::string, File> files_;
   std::set<std::string> dirs_;
-  std::set<std::string> unsynced_creates_;  // files created since their directory was synced
+  std::set<std::string>
+      unsynced_creates_;  // files created since their directory was synced
   std::set<std::string> locks_;
-  store::io::DiskUsage usage_{uint64_t{100} << 30, uint64_t{80} << 30, uint64_t{80} << 30};
+  store::io::DiskUsage usage_{uint64_t{100} << 30, uint64_t{80} << 30,
+                              uint64_t{80} << 30};
 };
 
 }  // namespace thruster::testing

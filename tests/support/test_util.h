@@ -11,34 +11,36 @@
 #include "common/result.h"
 #include "common/status.h"
 
-#define ASSERT_OK(expr)                                      \
-  do {                                                       \
-    const ::thruster::Status th_s__ = (expr);                \
+#define ASSERT_OK(expr)                                             \
+  do {                                                              \
+    const ::thruster::Status th_s__ = (expr);                       \
     ASSERT_TRUE(th_s__.ok()) << #expr << ": " << th_s__.ToString(); \
   } while (0)
-#define EXPECT_OK(expr)                                      \
-  do {                                                       \
-    const ::thruster::Status th_s__ = (expr);                \
+#define EXPECT_OK(expr)                                             \
+  do {                                                              \
+    const ::thruster::Status th_s__ = (expr);                       \
     EXPECT_TRUE(th_s__.ok()) << #expr << ": " << th_s__.ToString(); \
   } while (0)
 #define TH_TEST_CONCAT_INNER_(a, b) a##b
 #define TH_TEST_CONCAT_(a, b) TH_TEST_CONCAT_INNER_(a, b)
 #define ASSERT_OK_AND_ASSIGN(lhs, expr) \
   ASSERT_OK_AND_ASSIGN_IMPL_(TH_TEST_CONCAT_(th_r__, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL_(tmp, lhs, expr)                          \
-  auto tmp = (expr);                                                        \
-  ASSERT_TRUE(tmp.ok()) << #expr << ": " << tmp.status().ToString();        \
+#define ASSERT_OK_AND_ASSIGN_IMPL_(tmp, lhs, expr)                   \
+  auto tmp = (expr);                                                 \
+  ASSERT_TRUE(tmp.ok()) << #expr << ": " << tmp.status().ToString(); \
   lhs = std::move(tmp).value()
 
 namespace thruster::testing {
 
-// A fresh directory under the system temp dir, removed when the object goes away.
+// A fresh directory under the system temp dir, removed when the object goes
+// away.
 class TempDir {
  public:
   TempDir() {
     std::random_device rd;
-    path_ = (std::filesystem::temp_directory_path() / ("thruster-test-" + std::to_string(rd()) + "-" +
-                                                       std::to_string(::getpid())))
+    path_ = (std::filesystem::temp_directory_path() /
+             ("thruster-test-" + std::to_string(rd()) + "-" +
+              std::to_string(::getpid())))
                 .string();
     std::filesystem::create_directories(path_);
   }
@@ -52,7 +54,8 @@ class TempDir {
   std::string path_;
 };
 
-// Seed for randomised tests: THRUSTER_TEST_SEED replays a failure; the seed is printed either way.
+// Seed for randomised tests: THRUSTER_TEST_SEED replays a failure; the seed is
+// printed either way.
 inline uint64_t TestSeed() {
   uint64_t seed;
   if (const char* env = std::getenv("THRUSTER_TEST_SEED")) {
@@ -60,7 +63,8 @@ inline uint64_t TestSeed() {
   } else {
     seed = std::random_device{}();
   }
-  std::printf("THRUSTER_TEST_SEED=%llu\n", static_cast<unsigned long long>(seed));
+  std::printf("THRUSTER_TEST_SEED=%llu\n",
+              static_cast<unsigned long long>(seed));
   return seed;
 }
 

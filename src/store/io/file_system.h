@@ -10,41 +10,48 @@
 #include "common/result.h"
 #include "common/status.h"
 
-// The file-system seam of the store. Every file access in store/ goes through FileSystem; only
-// posix_file_system.cc makes system calls. Tests substitute MemFileSystem / FaultFileSystem (tests/support).
+// The file-system seam of the store. Every file access in store/ goes through
+// FileSystem; only posix_file_system.cc makes system calls. Tests substitute
+// MemFileSystem / FaultFileSystem (tests/support).
 namespace thruster::store::io {
 
 enum class OpenMode {
-  kCreateOrOpen,  // create the file at `size` bytes if missing (preallocated), else open it as it is
+  kCreateOrOpen,  // create the file at `size` bytes if missing (preallocated),
+                  // else open it as it is
   kOpenExisting,  // the file must exist; it is mapped at `size` bytes
   kReadOnly,      // must exist; mapped read-only
 };
 
 enum class Advice { kNormal, kWillNeed, kRandom, kDontNeed };
 
-// One mapped file. Not thread-safe for Sync/Lock calls (the owner decides who calls them); bytes() may be
-// read and written concurrently by the owner's rules. The mapping lives until this object is destroyed.
+// One mapped file. Not thread-safe for Sync/Lock calls (the owner decides who
+// calls them); bytes() may be read and written concurrently by the owner's
+// rules. The mapping lives until this object is destroyed.
 class MappedRegion {
  public:
   virtual ~MappedRegion() = default;
   virtual std::span<std::byte> bytes() = 0;
-  // Makes [begin, end) durable (msync). A failure means the bytes may never reach the disk.
+  // Makes [begin, end) durable (msync). A failure means the bytes may never
+  // reach the disk.
   virtual Status Sync(size_t begin, size_t end) = 0;
-  // mlock / munlock of the whole mapping; failures (RLIMIT_MEMLOCK) are reported, callers may only log them.
+  // mlock / munlock of the whole mapping; failures (RLIMIT_MEMLOCK) are
+  // reported, callers may only log them.
   virtual Status Lock() = 0;
   virtual Status Unlock() = 0;
   virtual void Advise(Advice advice) = 0;
-  // Faults the pages of [begin, end) in writable (MADV_POPULATE_WRITE) so later writes hit warm pages;
-  // InvalidArgument
-  // when the kernel or the implementation cannot, and the caller touches the pages itself.
+  // Faults the pages of [begin, end) in writable (MADV_POPULATE_WRITE) so later
+  // writes hit warm pages; InvalidArgument when the kernel or the
+  // implementation cannot, and the caller touches the pages itself.
   virtual Status PopulateWrite(size_t /*begin*/, size_t /*end*/) {
     return Status::InvalidArgument("populate not supported");
   }
-  // Writes zeros over the whole file through the file (not the mapping) and makes them durable, so its
-  // blocks are written and later syncs of overwritten data commit no metadata; the pages stay cached.
+  // Writes zeros over the whole file through the file (not the mapping) and
+  // makes them durable, so its blocks are written and later syncs of
+  // overwritten data commit no metadata; the pages stay cached.
   virtual Status WriteZerosAndSync() = 0;
-  // Writes `data` at file position `pos` through the file (not the mapping); the mapping sees the bytes
-  // at once (one page cache). Used to commit pool buffers without faulting mapping pages.
+  // Writes `data` at file position `pos` through the file (not the mapping);
+  // the mapping sees the bytes at once (one page cache). Used to commit pool
+  // buffers without faulting mapping pages.
   virtual Status Write(size_t pos, std::span<const std::byte> data) = 0;
   virtual const std::string& path() const = 0;
 };
@@ -72,9 +79,12 @@ class FileSystem {
  public:
   virtual ~FileSystem() = default;
 
-  // Maps `path` whole, shared, at `size` bytes. With kCreateOrOpen a missing file is created and fully
-  // allocated first, so a full disk shows up here rather than as SIGBUS on a later page fault.
-  virtual Result<std::unique_ptr<MappedRegion>> Map(const std::string& path, size_t size, OpenMode mode) = 0;
+  // Maps `path` whole, shared, at `size` bytes. With kCreateOrOpen a missing
+  // file is created and fully allocated first, so a full disk shows up here
+  // rather than as SIGBUS on a later page fault.
+  virtual Result<std::unique_ptr<MappedRegion>> Map(const std::string& path,
+                                                    size_t size,
+                                                    OpenMode mode) = 0;
   virtual Result<std::vector<DirEntry>> ListDir(const std::string& dir) = 0;
   virtual bool Exists(const std::string& path) = 0;
   virtual Result<uint64_t> FileSize(const std::string& path) = 0;
@@ -88,9 +98,11 @@ class FileSystem {
   // Whole small files (config JSON, abort): read all; write all and fsync.
   virtual Result<std::string> ReadFile(const std::string& path) = 0;
   virtual Status WriteFile(const std::string& path, std::string_view data) = 0;
-  // Takes an exclusive fcntl (OFD) write lock on byte [0, 1) of `path`, creating it, and writes "lock".
-  // Busy when another process (or another FileLock) holds it.
-  virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
+  // Takes an exclusive fcntl (OFD) write lock on byte [0, 1) of `path`,
+  // creating it, and writes "lock". Busy when another process (or another
+  // FileLock) holds it.
+  virtual Result<std::unique_ptr<FileLock>> LockFile(
+      const std::string& path) = 0;
   virtual Result<DiskUsage> GetDiskUsage(const std::string& path) = 0;
 };
 

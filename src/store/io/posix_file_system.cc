@@ -34,13 +34,15 @@ class PosixMappedRegion final : public MappedRegion {
       }
       off += static_cast<size_t>(w);
     }
-    if (::fdatasync(fd_) != 0) return Status::IOError("fdatasync " + path_, errno);
+    if (::fdatasync(fd_) != 0)
+      return Status::IOError("fdatasync " + path_, errno);
     return Status::OK();
   }
   Status Write(size_t pos, std::span<const std::byte> data) override {
     size_t off = 0;
     while (off < data.size()) {
-      ssize_t w = ::pwrite(fd_, data.data() + off, data.size() - off, static_cast<off_t>(pos + off));
+      ssize_t w = ::pwrite(fd_, data.data() + off, data.size() - off,
+                           static_cast<off_t>(pos + off));
       if (w < 0) {
         if (errno == EINTR) continue;
         return Status::IOError("pwrite " + path_, errno);
@@ -55,24 +57,35 @@ class PosixMappedRegion final : public MappedRegion {
     if (begin >= end) return Status::OK();
     size_t page = 4096;
     size_t aligned = begin & ~(page - 1);
-    if (::msync(addr_ + aligned, end - aligned, MS_SYNC) != 0) return Status::IOError("msync " + path_, errno);
+    if (::msync(addr_ + aligned, end - aligned, MS_SYNC) != 0)
+      return Status::IOError("msync " + path_, errno);
     return Status::OK();
   }
   Status Lock() override {
-    if (::mlock(addr_, size_) != 0) return Status::IOError("mlock " + path_, errno);
+    if (::mlock(addr_, size_) != 0)
+      return Status::IOError("mlock " + path_, errno);
     return Status::OK();
   }
   Status Unlock() override {
-    if (::munlock(addr_, size_) != 0) return Status::IOError("munlock " + path_, errno);
+    if (::munlock(addr_, size_) != 0)
+      return Status::IOError("munlock " + path_, errno);
     return Status::OK();
   }
   void Advise(Advice advice) override {
     int a = MADV_NORMAL;
     switch (advice) {
-      case Advice::kNormal: a = MADV_NORMAL; break;
-      case Advice::kWillNeed: a = MADV_WILLNEED; break;
-      case Advice::kRandom: a = MADV_RANDOM; break;
-      case Advice::kDontNeed: a = MADV_DONTNEED; break;
+      case Advice::kNormal:
+        a = MADV_NORMAL;
+        break;
+      case Advice::kWillNeed:
+        a = MADV_WILLNEED;
+        break;
+      case Advice::kRandom:
+        a = MADV_RANDOM;
+        break;
+      case Advice::kDontNeed:
+        a = MADV_DONTNEED;
+        break;
     }
     ::madvise(addr_, size_, a);
   }
@@ -83,7 +96,8 @@ class PosixMappedRegion final : public MappedRegion {
     if (end > size_) end = size_;
     begin &= ~size_t{4095};
     if (begin >= end) return Status::OK();
-    if (::madvise(addr_ + begin, end - begin, MADV_POPULATE_WRITE) != 0) return Status::IOError("madvise populate " + path_, errno);
+    if (::madvise(addr_ + begin, end - begin, MADV_POPULATE_WRITE) != 0)
+      return Status::IOError("madvise populate " + path_, errno);
     return Status::OK();
   }
   const std::string& path() const override { return path_; }
@@ -131,13 +145,19 @@ std::string DirName(const std::string& path) {
   return path.substr(0, pos);
 }
 
-Result<std::unique_ptr<MappedRegion>> PosixFileSystem::Map(const std::string& path, size_t size,
-                                                           OpenMode mode) {
+Result<std::unique_ptr<MappedRegion>> PosixFileSystem::Map(
+    const std::string& path, size_t size, OpenMode mode) {
   int flags = O_CLOEXEC;
   switch (mode) {
-    case OpenMode::kCreateOrOpen: flags |= O_RDWR | O_CREAT; break;
-    case OpenMode::kOpenExisting: flags |= O_RDWR; break;
-    case OpenMode::kReadOnly: flags |= O_RDONLY; break;
+    case OpenMode::kCreateOrOpen:
+      flags |= O_RDWR | O_CREAT;
+      break;
+    case OpenMode::kOpenExisting:
+      flags |= O_RDWR;
+      break;
+    case OpenMode::kReadOnly:
+      flags |= O_RDONLY;
+      break;
   }
   Fd f;
   f.fd = ::open(path.c_str(), flags, 0644);
@@ -145,10 +165,12 @@ Result<std::unique_ptr<MappedRegion>> PosixFileSystem::Map(const std::string& pa
   struct stat st {};
   if (::fstat(f.fd, &st) != 0) return Status::IOError("fstat " + path, errno);
   if (mode != OpenMode::kReadOnly && static_cast<size_t>(st.st_size) < size) {
-    // Allocate every block now: a full disk fails here instead of as SIGBUS on a page fault later.
+    // Allocate every block now: a full disk fails here instead of as SIGBUS on
+    // a page fault later.
     int rc = ::posix_fallocate(f.fd, 0, static_cast<off_t>(size));
     if (rc != 0) {
-      if (st.st_size == 0 && mode == OpenMode::kCreateOrOpen) ::unlink(path.c_str());
+      if (st.st_size == 0 && mode == OpenMode::kCreateOrOpen)
+        ::unlink(path.c_str());
       return Status::IOError("fallocate " + path, rc);
     }
   }
@@ -157,8 +179,8 @@ Result<std::unique_ptr<MappedRegion>> PosixFileSystem::Map(const std::string& pa
   if (addr == MAP_FAILED) return Status::IOError("mmap " + path, errno);
   int fd = f.fd;
   f.fd = -1;  // the region keeps the descriptor for positional writes
-  return std::unique_ptr<MappedRegion>(
-      std::make_unique<PosixMappedRegion>(path, fd, static_cast<std::byte*>(addr), size));
+  return std::unique_ptr<MappedRegion>(std::make_unique<PosixMappedRegion>(
+      path, fd, static_cast<std::byte*>(addr), size));
 }
 
 Result<std::vector<DirEntry>> PosixFileSystem::ListDir(const std::string& dir) {
@@ -173,7 +195,8 @@ Result<std::vector<DirEntry>> PosixFileSystem::ListDir(const std::string& dir) {
     if (name == "." || name == "..") continue;
     struct stat st {};
     if (::stat(JoinPath(dir, name).c_str(), &st) != 0) continue;
-    out.push_back(DirEntry{name, static_cast<uint64_t>(st.st_size), S_ISDIR(st.st_mode)});
+    out.push_back(
+        DirEntry{name, static_cast<uint64_t>(st.st_size), S_ISDIR(st.st_mode)});
   }
   ::closedir(d);
   return out;
@@ -186,14 +209,17 @@ bool PosixFileSystem::Exists(const std::string& path) {
 
 Result<uint64_t> PosixFileSystem::FileSize(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return Status::IOError("stat " + path, errno);
+  if (::stat(path.c_str(), &st) != 0)
+    return Status::IOError("stat " + path, errno);
   return static_cast<uint64_t>(st.st_size);
 }
 
 Result<int64_t> PosixFileSystem::ModifiedTimeMs(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return Status::IOError("stat " + path, errno);
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+  if (::stat(path.c_str(), &st) != 0)
+    return Status::IOError("stat " + path, errno);
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 +
+         st.st_mtim.tv_nsec / 1000000;
 }
 
 Status PosixFileSystem::CreateDirs(const std::string& dir) {
@@ -204,13 +230,15 @@ Status PosixFileSystem::CreateDirs(const std::string& dir) {
     pos = dir.find('/', pos + 1);
     cur = dir.substr(0, pos);
     if (cur.empty()) continue;
-    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return Status::IOError("mkdir " + cur, errno);
+    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
+      return Status::IOError("mkdir " + cur, errno);
   }
   return Status::OK();
 }
 
 Status PosixFileSystem::Rename(const std::string& from, const std::string& to) {
-  if (::rename(from.c_str(), to.c_str()) != 0) return Status::IOError("rename " + from + " to " + to, errno);
+  if (::rename(from.c_str(), to.c_str()) != 0)
+    return Status::IOError("rename " + from + " to " + to, errno);
   return Status::OK();
 }
 
@@ -251,7 +279,8 @@ Result<std::string> PosixFileSystem::ReadFile(const std::string& path) {
   return out;
 }
 
-Status PosixFileSystem::WriteFile(const std::string& path, std::string_view data) {
+Status PosixFileSystem::WriteFile(const std::string& path,
+                                  std::string_view data) {
   Fd f;
   f.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (f.fd < 0) return Status::IOError("open " + path, errno);
@@ -264,11 +293,13 @@ Status PosixFileSystem::WriteFile(const std::string& path, std::string_view data
     }
     off += static_cast<size_t>(n);
   }
-  if (::fdatasync(f.fd) != 0) return Status::IOError("fdatasync " + path, errno);
+  if (::fdatasync(f.fd) != 0)
+    return Status::IOError("fdatasync " + path, errno);
   return Status::OK();
 }
 
-Result<std::unique_ptr<FileLock>> PosixFileSystem::LockFile(const std::string& path) {
+Result<std::unique_ptr<FileLock>> PosixFileSystem::LockFile(
+    const std::string& path) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError("open " + path, errno);
   struct flock fl {};
@@ -280,7 +311,8 @@ Result<std::unique_ptr<FileLock>> PosixFileSystem::LockFile(const std::string& p
     int err = errno;
     ::close(fd);
     if (err == EAGAIN || err == EACCES) {
-      return Status::Busy("store is in use by another process (lock held on " + path + ")");
+      return Status::Busy("store is in use by another process (lock held on " +
+                          path + ")");
     }
     return Status::IOError("lock " + path, err);
   }
@@ -294,7 +326,8 @@ Result<std::unique_ptr<FileLock>> PosixFileSystem::LockFile(const std::string& p
 
 Result<DiskUsage> PosixFileSystem::GetDiskUsage(const std::string& path) {
   struct statvfs sv {};
-  if (::statvfs(path.c_str(), &sv) != 0) return Status::IOError("statvfs " + path, errno);
+  if (::statvfs(path.c_str(), &sv) != 0)
+    return Status::IOError("statvfs " + path, errno);
   DiskUsage u;
   u.total_bytes = static_cast<uint64_t>(sv.f_blocks) * sv.f_frsize;
   u.free_bytes = static_cast<uint64_t>(sv.f_bfree) * sv.f_frsize;

@@ -30,7 +30,9 @@ TEST(MemFileSystemTest, PowerLossKeepsOnlySyncedBytes) {
 TEST(MemFileSystemTest, PowerLossRemovesFilesOfUnsyncedDirectory) {
   MemFileSystem fs;
   ASSERT_OK(fs.CreateDirs("/s"));
-  { ASSERT_OK_AND_ASSIGN(auto r, fs.Map("/s/f", 4096, OpenMode::kCreateOrOpen)); }
+  {
+    ASSERT_OK_AND_ASSIGN(auto r, fs.Map("/s/f", 4096, OpenMode::kCreateOrOpen));
+  }
   fs.SimulatePowerLoss();
   EXPECT_FALSE(fs.Exists("/s/f"));
 }

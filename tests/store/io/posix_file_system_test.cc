@@ -1,16 +1,14 @@
 #include "store/io/posix_file_system.h"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
 #include "common/coding.h"
 #include "store/mapped_file.h"
-
-#include <gtest/gtest.h>
-
-#include <cstring>
-
 #include "tests/support/test_util.h"
 
 namespace thruster::store::io {
@@ -23,7 +21,8 @@ TEST(PosixFileSystemTest, MapCreatesPreallocatedFileAndPersistsWrites) {
   PosixFileSystem fs;
   std::string path = JoinPath(dir.path(), "seg");
   {
-    ASSERT_OK_AND_ASSIGN(auto region, fs.Map(path, 8192, OpenMode::kCreateOrOpen));
+    ASSERT_OK_AND_ASSIGN(auto region,
+                         fs.Map(path, 8192, OpenMode::kCreateOrOpen));
     ASSERT_EQ(region->bytes().size(), 8192u);
     std::memcpy(region->bytes().data() + 4096, "abc", 3);
     ASSERT_OK(region->Sync(4096, 4099));
@@ -51,7 +50,8 @@ TEST(PosixFileSystemTest, SecondLockOnSameFileIsBusy) {
 TEST(PosixFileSystemTest, MissingFileIsError) {
   TempDir dir;
   PosixFileSystem fs;
-  EXPECT_FALSE(fs.Map(JoinPath(dir.path(), "nope"), 4096, OpenMode::kOpenExisting).ok());
+  EXPECT_FALSE(
+      fs.Map(JoinPath(dir.path(), "nope"), 4096, OpenMode::kOpenExisting).ok());
   EXPECT_TRUE(fs.ReadFile(JoinPath(dir.path(), "nope")).status().IsNotFound());
 }
 
@@ -61,23 +61,26 @@ TEST(PosixFileSystemTest, MissingFileIsError) {
 namespace thruster::store {
 namespace {
 
-// Pre-touching pages ahead of a writer (the allocate thread under async flush) never changes a byte the
-// writer stored, on the real file system.
+// Pre-touching pages ahead of a writer (the allocate thread under async flush)
+// never changes a byte the writer stored, on the real file system.
 TEST(MappedFilePreTouchTest, ConcurrentPreTouchKeepsWrittenBytes) {
   thruster::testing::TempDir dir;
   io::PosixFileSystem fs;
   constexpr int64_t kSize = 16 << 20;
-  auto f = MappedFile::Create(&fs, io::JoinPath(dir.path(), OffsetToFileName(0)), kSize);
+  auto f = MappedFile::Create(
+      &fs, io::JoinPath(dir.path(), OffsetToFileName(0)), kSize);
   ASSERT_TRUE(f.ok());
   std::shared_ptr<MappedFile> file = *f;
   std::atomic<bool> done{false};
   std::thread toucher([&] {
-    for (int32_t end = 1 << 20; end <= kSize && !done.load(); end += 1 << 20) file->PreTouch(end);
+    for (int32_t end = 1 << 20; end <= kSize && !done.load(); end += 1 << 20)
+      file->PreTouch(end);
   });
   std::string chunk(1000, '\0');
   int n = 0;
   while (true) {
-    for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<char>('a' + (n + static_cast<int>(i)) % 26);
+    for (size_t i = 0; i < chunk.size(); ++i)
+      chunk[i] = static_cast<char>('a' + (n + static_cast<int>(i)) % 26);
     if (!file->AppendBytes(AsBytes(chunk))) break;
     ++n;
   }
@@ -86,7 +89,8 @@ TEST(MappedFilePreTouchTest, ConcurrentPreTouchKeepsWrittenBytes) {
   auto m = file->mapping();
   for (int k = 0; k < n; ++k) {
     for (size_t i = 0; i < chunk.size(); i += 97) {
-      ASSERT_EQ(static_cast<char>(m[static_cast<size_t>(k) * 1000 + i]), static_cast<char>('a' + (k + static_cast<int>(i)) % 26));
+      ASSERT_EQ(static_cast<char>(m[static_cast<size_t>(k) * 1000 + i]),
+                static_cast<char>('a' + (k + static_cast<int>(i)) % 26));
     }
   }
   EXPECT_EQ(file->touched_end() <= kSize, true);
@@ -110,12 +114,14 @@ int64_t LockedKb() {
 TEST(MappedFileWarmTest, WarmUpLocksTheSegmentAndMunlockReleasesIt) {
   thruster::testing::TempDir dir;
   io::PosixFileSystem fs;
-  auto f = MappedFile::Create(&fs, io::JoinPath(dir.path(), OffsetToFileName(0)), 4 << 20);
+  auto f = MappedFile::Create(
+      &fs, io::JoinPath(dir.path(), OffsetToFileName(0)), 4 << 20);
   ASSERT_TRUE(f.ok());
   int64_t before = LockedKb();
   (*f)->Warm(/*sync_flush=*/false, /*lock=*/true);
   int64_t locked = LockedKb();
-  if (locked - before < 4096) GTEST_SKIP() << "mlock refused here (RLIMIT_MEMLOCK)";
+  if (locked - before < 4096)
+    GTEST_SKIP() << "mlock refused here (RLIMIT_MEMLOCK)";
   (*f)->Munlock();
   EXPECT_LE(LockedKb(), before);
 }
