@@ -523,36 +523,38 @@ Status MessageStore::FlushConsumeQueues(int least_pages) {
   return Status::OK();
 }
 
+namespace {
+PutResult DiskFullResult() {
+  PutResult r;
+  r.status = PutStatus::kServiceNotAvailable;
+  r.error = "disk full: the store refuses writes until retention frees space";
+  return r;
+}
+}  // namespace
+
+bool MessageStore::disk_full() const {
+  return disk_full_.load(std::memory_order_acquire);
+}
+
 PutResult MessageStore::PutMessage(const MessageToStore& msg) {
-  if (disk_full_.load(std::memory_order_acquire)) {
-    PutResult r;
-    r.status = PutStatus::kServiceNotAvailable;
-    r.error = "disk full: the store refuses writes until retention frees space";
-    return r;
-  }
+  if (disk_full()) return DiskFullResult();
   return commit_log_->PutMessage(msg);
 }
 
 void MessageStore::AsyncPutMessage(const MessageToStore& msg,
                                    std::function<void(PutResult)> done) {
-  if (disk_full_.load(std::memory_order_acquire)) {
-    done(PutMessage(msg));
-    return;
-  }
+  if (disk_full()) return done(DiskFullResult());
   commit_log_->AsyncPutMessage(msg, std::move(done));
 }
 
 PutResult MessageStore::PutMessages(const MessageToStore& batch) {
-  if (disk_full_.load(std::memory_order_acquire)) return PutMessage(batch);
+  if (disk_full()) return DiskFullResult();
   return commit_log_->PutMessages(batch);
 }
 
 void MessageStore::AsyncPutMessages(const MessageToStore& batch,
                                     std::function<void(PutResult)> done) {
-  if (disk_full_.load(std::memory_order_acquire)) {
-    done(PutMessage(batch));
-    return;
-  }
+  if (disk_full()) return done(DiskFullResult());
   commit_log_->AsyncPutMessages(batch, std::move(done));
 }
 
@@ -794,7 +796,7 @@ std::map<std::string, std::string> MessageStore::RuntimeInfo() const {
   m["commitLogFlushedOffset"] = std::to_string(commit_log_->flushed_where());
   m["dispatchBehindBytes"] = std::to_string(dispatch_behind_bytes());
   m["storeWriteable"] =
-      commit_log_->writeable() && !disk_full_.load() ? "true" : "false";
+      commit_log_->writeable() && !disk_full() ? "true" : "false";
   m["consumeQueueCount"] = std::to_string(ListQueues().size());
   m["checkpointPhysicMsgTimestamp"] =
       std::to_string(checkpoint_->physic_msg_timestamp());

@@ -168,6 +168,9 @@ class MessageStore {
   // Blocks until dispatch has caught up with the CommitLog's confirm offset
   // (tests, tools); false on timeout.
   bool WaitForDispatch(int64_t timeout_ms) const;
+  // True while disk usage is above diskSpaceWarningLevelRatio: every put is
+  // refused.
+  bool disk_full() const;
   // Runs one retention pass now (the `clean` thread does it every
   // cleanResourceInterval).
   void CleanNowForTesting();
