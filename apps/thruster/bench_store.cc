@@ -18,6 +18,7 @@
 #include "common/coding.h"
 #include "common/histogram.h"
 #include "common/logging.h"
+#include "common/properties.h"
 #include "store/io/posix_file_system.h"
 #include "store/message_store.h"
 #include "store/store_inspector.h"
@@ -39,6 +40,7 @@ struct BenchStoreOptions {
   bool read = false;
   bool keys = false;
   int64_t lookups = 10000;
+  std::vector<std::string> settings;  // --set KEY=VALUE (broker.conf keys)
 };
 
 constexpr std::string_view kBenchTopic = "BenchTopic";
@@ -106,7 +108,16 @@ int RunBenchStore(const BenchStoreOptions& o) {
   }
   if (o.json) logging::SetLevel(logging::Level::kWarn);
   CleanStoreDir(o.dir);
-  store::MessageStoreConfig config;
+  std::string conf;
+  for (const auto& kv : o.settings) conf += kv + "\n";
+  Result<store::MessageStoreConfig> parsed =
+      store::MessageStoreConfig::FromProperties(Properties::Parse(conf));
+  if (!parsed.ok()) {
+    fmt::print(stderr, "thruster bench store: --set: {}\n",
+               parsed.status().ToString());
+    return 2;
+  }
+  store::MessageStoreConfig config = *parsed;
   config.store_path_root_dir = o.dir;
   config.mapped_file_size_commit_log = o.segment_size;
   config.flush_disk_type = o.flush == "sync" ? store::FlushDiskType::kSync
@@ -362,6 +373,9 @@ void AddBenchCommands(CLI::App& app, int* exit_code) {
       "then time QueryMessage for random KEYS of the appended messages");
   st->add_option("--lookups", o.lookups, "key lookups timed by --keys")
       ->capture_default_str();
+  st->add_option("--set", o.settings,
+                 "KEY=VALUE: a store setting as in broker.conf (repeatable), "
+                 "e.g. --set commitLogWritebackKb=0; the options above win");
   st->add_flag("--json", o.json, "print one JSON object");
   st->callback([exit_code] { *exit_code = RunBenchStore(o); });
 }

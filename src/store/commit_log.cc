@@ -1,5 +1,6 @@
 #include "store/commit_log.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -36,7 +37,9 @@ std::string_view PutStatusName(PutStatus s) {
 // ---------------------------------------------------------------------------------------------------
 // `flush` (ASYNC_FLUSH, §8.1): every flushIntervalCommitLog ms, flush at least
 // flushCommitLogLeastPages, or everything once per thorough interval; then
-// publish the flushed store time into the checkpoint.
+// publish the flushed store time into the checkpoint. Between flushes it polls
+// every kWritebackPollMs and starts the disk write of new whole pages
+// (commitLogWritebackKb, see MessageStoreConfig).
 class CommitLog::FlushService final : public ServiceThread {
  public:
   explicit FlushService(CommitLog* log) : ServiceThread("flush"), log_(log) {}
@@ -45,11 +48,26 @@ class CommitLog::FlushService final : public ServiceThread {
  protected:
   void Run() override {
     const auto& c = log_->config_;
+    const int64_t interval_ns = int64_t{c.flush_interval_commit_log} * 1000000;
+    const int64_t writeback_bytes = int64_t{c.commit_log_writeback_kb} * 1024;
     int64_t last_thorough = log_->clock_->MonotonicNs();
+    int64_t last_flush = last_thorough;
     while (!stopped()) {
-      WaitForRunning(c.flush_interval_commit_log);
-      int least = c.flush_commit_log_least_pages;
+      int64_t wait_ms = c.flush_interval_commit_log;
+      if (writeback_bytes > 0) {
+        int64_t until_flush =
+            last_flush + interval_ns - log_->clock_->MonotonicNs();
+        wait_ms = std::clamp<int64_t>(until_flush / 1000000, 0,
+                                      std::min(wait_ms, kWritebackPollMs));
+      }
+      bool woken = WaitForRunning(wait_ms);
       int64_t now = log_->clock_->MonotonicNs();
+      if (writeback_bytes > 0 && !woken && now - last_flush < interval_ns) {
+        StartWriteback(writeback_bytes);
+        continue;
+      }
+      last_flush = now;
+      int least = c.flush_commit_log_least_pages;
       if (now - last_thorough >=
           int64_t{c.flush_commit_log_thorough_interval} * 1000000) {
         last_thorough = now;
@@ -65,6 +83,15 @@ class CommitLog::FlushService final : public ServiceThread {
   }
 
  private:
+  static constexpr int64_t kWritebackPollMs = 5;
+  static constexpr int64_t kWritebackStepsInFlight = 8;
+
+  void StartWriteback(int64_t step_bytes) {
+    if (!log_->writeable()) return;
+    Status s = log_->queue_.Writeback(step_bytes,
+                                      step_bytes * kWritebackStepsInFlight);
+    if (!s.ok()) log_->MarkNotWriteable(s);
+  }
   // Returns true when nothing was left to flush.
   bool FlushOnce(int least) {
     if (!log_->writeable()) return true;
@@ -80,6 +107,7 @@ class CommitLog::FlushService final : public ServiceThread {
   CommitLog* log_;
 };
 
+// ---------------------------------------------------------------------------------------------------
 // `commit` (transient store pool only, §8.2): moves bytes from the pool buffers
 // into the files.
 class CommitLog::CommitService final : public ServiceThread {

@@ -161,6 +161,11 @@ Result<int32_t> MappedFile::Flush(int least_pages) {
   return target;
 }
 
+Status MappedFile::Writeback(int32_t begin, int32_t end, bool wait) {
+  return region_->Writeback(static_cast<size_t>(begin),
+                            static_cast<size_t>(end), wait);
+}
+
 Result<int32_t> MappedFile::Commit(int least_pages) {
   std::byte* buf = pool_buffer_.load(std::memory_order_acquire);
   if (buf == nullptr) return write_pos();

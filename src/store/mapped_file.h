@@ -114,6 +114,9 @@ class MappedFile : public std::enable_shared_from_this<MappedFile> {
   // Syncs file positions [begin, end) of the mapping regardless of the
   // watermarks (recovery's zeroing).
   Status SyncRange(int32_t begin, int32_t end);
+  // Starts (or, with `wait`, completes) the disk write of file positions
+  // [begin, end); see io::MappedRegion::Writeback. Moves no watermark.
+  Status Writeback(int32_t begin, int32_t end, bool wait);
 
   // --- reader side (thread-safe) ---
   // [pos, pos + size) if it lies below read pos and the file is not destroyed.

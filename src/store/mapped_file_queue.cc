@@ -184,6 +184,39 @@ Result<bool> MappedFileQueue::Flush(int least_pages) {
   return unchanged;
 }
 
+Status MappedFileQueue::Writeback(int64_t least_bytes,
+                                  int64_t max_in_flight_bytes) {
+  if (writeback_where_ < 0 || writeback_where_ < flushed_where())
+    writeback_where_ = flushed_where();
+  while (true) {
+    auto f = FindMappedFileByOffset(writeback_where_, writeback_where_ == 0);
+    if (f == nullptr) break;
+    if (writeback_where_ < f->base_offset())
+      writeback_where_ = f->base_offset();
+    auto begin = static_cast<int32_t>(writeback_where_ - f->base_offset());
+    int32_t end = f->read_pos();
+    // Whole pages only, so the page the appender is filling is never cleaned
+    // under it (its next store would fault to make it writable again).
+    if (end < f->file_size()) end &= ~(kOsPageSize - 1);
+    if (end - begin < least_bytes && end < f->file_size()) break;
+    if (end > begin) {
+      TH_RETURN_IF_ERROR(f->Writeback(begin, end, /*wait=*/false));
+      writeback_in_flight_bytes_ += end - begin;
+      writeback_in_flight_.push_back(WritebackRange{f, begin, end});
+    }
+    writeback_where_ = f->base_offset() + end;
+    if (end < f->file_size()) break;
+  }
+  while (writeback_in_flight_bytes_ > max_in_flight_bytes &&
+         !writeback_in_flight_.empty()) {
+    WritebackRange r = std::move(writeback_in_flight_.front());
+    writeback_in_flight_.pop_front();
+    writeback_in_flight_bytes_ -= r.end - r.begin;
+    TH_RETURN_IF_ERROR(r.file->Writeback(r.begin, r.end, /*wait=*/true));
+  }
+  return Status::OK();
+}
+
 Result<bool> MappedFileQueue::Commit(int least_pages) {
   int64_t where = committed_where();
   auto f = FindMappedFileByOffset(where, where == 0);

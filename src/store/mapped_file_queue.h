@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -77,6 +78,13 @@ class MappedFileQueue {
   // Flushes the segment holding flushed_where (one segment per call). Returns
   // true when nothing moved.
   Result<bool> Flush(int least_pages);
+  // Starts the disk write of the whole pages readable beyond the last call once
+  // there are at least `least_bytes` of them, and waits for the oldest started
+  // ranges while more than `max_in_flight_bytes` are started but not known
+  // written. Keeps the dirty page cache of a fast appender small (see
+  // io::MappedRegion::Writeback); durability stays with Flush(). From the flush
+  // thread only.
+  Status Writeback(int64_t least_bytes, int64_t max_in_flight_bytes);
   // Commits the segment holding committed_where. Returns true when nothing
   // moved; IOError when the write failed.
   Result<bool> Commit(int least_pages);
@@ -107,6 +115,17 @@ class MappedFileQueue {
   std::atomic<int64_t> flushed_where_{0};
   std::atomic<int64_t> committed_where_{0};
   std::atomic<int64_t> store_timestamp_{0};
+
+  // Writeback state (flush thread only): where the next range starts (-1:
+  // start at flushed_where), and the ranges started but not waited for.
+  struct WritebackRange {
+    std::shared_ptr<MappedFile> file;
+    int32_t begin = 0;
+    int32_t end = 0;
+  };
+  int64_t writeback_where_ = -1;
+  std::deque<WritebackRange> writeback_in_flight_;
+  int64_t writeback_in_flight_bytes_ = 0;
 };
 
 }  // namespace thruster::store

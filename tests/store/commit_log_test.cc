@@ -329,6 +329,82 @@ TEST_F(CommitLogTest, FailedFlushTurnsStoreReadOnly) {
       << later.error;
 }
 
+// Polls `done` for up to five seconds.
+template <typename F>
+bool WaitUntil(F done) {
+  for (int i = 0; i < 500; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+TEST_F(CommitLogTest, AsyncFlushWritesBackWholePagesInOrderBehindTheWriter) {
+  config_.mapped_file_size_commit_log = 65536;
+  config_.commit_log_writeback_kb = 4;        // a step every 4 KiB
+  config_.flush_interval_commit_log = 60000;  // no flush: writeback alone
+  Open();
+  const std::string body(1000, 'w');
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(Put(body).ok());  // two segments
+  const int64_t max = log_->GetMaxOffset();
+  const int64_t page_end = max & ~int64_t{kOsPageSize - 1};
+  auto started_end = [&] {
+    int64_t end = 0;
+    for (const auto& c : fs_.WritebackCallsForTesting()) {
+      if (c.wait) continue;
+      int64_t base = *FileNameToOffset(c.path.substr(c.path.rfind('/') + 1));
+      end = std::max(end, base + static_cast<int64_t>(c.end));
+    }
+    return end;
+  };
+  ASSERT_TRUE(WaitUntil([&] { return started_end() >= page_end; }))
+      << started_end() << " of " << page_end;
+  log_->Shutdown();
+
+  // The started ranges tile [0, page_end) without a gap or an overlap; a range
+  // ends on a page boundary or at its segment's end, never beyond what was
+  // written; every wait is for a range started before.
+  int64_t next = 0;
+  std::vector<FaultFileSystem::WritebackCall> started;
+  int waits = 0;
+  for (const auto& c : fs_.WritebackCallsForTesting()) {
+    int64_t base = *FileNameToOffset(c.path.substr(c.path.rfind('/') + 1));
+    if (c.wait) {
+      ++waits;
+      bool known = false;
+      for (const auto& s : started) {
+        known |= s.path == c.path && s.begin == c.begin && s.end == c.end;
+      }
+      EXPECT_TRUE(known) << c.path << " [" << c.begin << ", " << c.end << ")";
+      continue;
+    }
+    EXPECT_EQ(base + static_cast<int64_t>(c.begin), next);
+    EXPECT_LT(c.begin, c.end);
+    EXPECT_TRUE(c.end % kOsPageSize == 0 || c.end == 65536) << c.end;
+    EXPECT_LE(base + static_cast<int64_t>(c.end), max);
+    next = base + static_cast<int64_t>(c.end);
+    started.push_back(c);
+  }
+  EXPECT_GE(next, page_end);
+  // 8 steps of 4 KiB may be in flight: more than that was written, so the
+  // oldest ranges were waited for.
+  EXPECT_GT(waits, 0);
+}
+
+TEST_F(CommitLogTest, FailedWritebackTurnsStoreReadOnly) {
+  config_.mapped_file_size_commit_log = 65536;
+  config_.commit_log_writeback_kb = 4;
+  Open();
+  fs_.FailNth(FaultFileSystem::Op::kWriteback, 1);
+  const std::string body(1000, 'w');
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Put(body).ok());
+  ASSERT_TRUE(WaitUntil([&] { return !log_->writeable(); }));
+  PutResult later = Put("later");
+  EXPECT_EQ(later.status, PutStatus::kServiceNotAvailable);
+  EXPECT_NE(later.error.find("injected fault"), std::string::npos)
+      << later.error;
+}
+
 TEST_F(CommitLogTest, HangingSyncAnswersFlushDiskTimeoutAfterSyncFlushTimeout) {
   config_.flush_disk_type = FlushDiskType::kSync;
   config_.sync_flush_timeout = 100;

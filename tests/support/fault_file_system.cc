@@ -29,6 +29,12 @@ class FaultRegion final : public MappedRegion {
   Status Write(size_t pos, std::span<const std::byte> data) override {
     return base_->Write(pos, data);
   }
+  Status Writeback(size_t b, size_t e, bool wait) override {
+    fs_->RecordWriteback({base_->path(), b, e, wait});
+    TH_RETURN_IF_ERROR(
+        fs_->Check(FaultFileSystem::Op::kWriteback, base_->path()));
+    return base_->Writeback(b, e, wait);
+  }
   Status WriteZerosAndSync() override {
     TH_RETURN_IF_ERROR(fs_->Check(FaultFileSystem::Op::kSync, base_->path()));
     return base_->WriteZerosAndSync();
@@ -60,6 +66,17 @@ void FaultFileSystem::ClearFaults() {
 int FaultFileSystem::CallsForTesting(Op op) {
   std::lock_guard<std::mutex> lock(mu_);
   return calls_[op];
+}
+
+std::vector<FaultFileSystem::WritebackCall>
+FaultFileSystem::WritebackCallsForTesting() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return writeback_calls_;
+}
+
+void FaultFileSystem::RecordWriteback(WritebackCall call) {
+  std::lock_guard<std::mutex> lock(mu_);
+  writeback_calls_.push_back(std::move(call));
 }
 
 void FaultFileSystem::SimulatePowerLoss() {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "store/io/file_system.h"
 #include "tests/support/mem_file_system.h"
@@ -24,7 +25,15 @@ class FaultFileSystem : public store::io::FileSystem {
     kRemove,
     kSyncDir,
     kCreateDirs,
-    kLock
+    kLock,
+    kWriteback
+  };
+  // One MappedRegion::Writeback call as it reached this file system.
+  struct WritebackCall {
+    std::string path;
+    size_t begin = 0;
+    size_t end = 0;
+    bool wait = false;
   };
 
   explicit FaultFileSystem(std::unique_ptr<FileSystem> base)
@@ -41,6 +50,9 @@ class FaultFileSystem : public store::io::FileSystem {
   void SetSyncDelayMs(int ms) { sync_delay_ms_.store(ms); }
   int sync_delay_ms() const { return sync_delay_ms_.load(); }
   int CallsForTesting(Op op);
+  // Every Writeback call so far (failed ones included), oldest first.
+  std::vector<WritebackCall> WritebackCallsForTesting();
+  void RecordWriteback(WritebackCall call);
   void SimulatePowerLoss();
   MemFileSystem* mem() { return dynamic_cast<MemFileSystem*>(base_.get()); }
 
@@ -81,6 +93,7 @@ class FaultFileSystem : public store::io::FileSystem {
   std::map<Op, int> fail_at_;
   std::string fail_paths_;
   std::atomic<int> sync_delay_ms_{0};
+  std::vector<WritebackCall> writeback_calls_;  // guarded by mu_
 };
 
 }  // namespace thruster::testing

@@ -53,6 +53,15 @@ class MappedRegion {
   // the mapping sees the bytes at once (one page cache). Used to commit pool
   // buffers without faulting mapping pages.
   virtual Status Write(size_t pos, std::span<const std::byte> data) = 0;
+  // Starts writing the dirty pages of [begin, end) to the disk without waiting
+  // (sync_file_range WRITE); with `wait`, returns only once they are written.
+  // Not durability (no metadata, no device cache flush: that is Sync()), but it
+  // keeps the page cache's dirty total low, so the kernel never throttles the
+  // appender to its own, much slower, background writeback. IOError means the
+  // bytes may never reach the disk. Default: nothing to do.
+  virtual Status Writeback(size_t /*begin*/, size_t /*end*/, bool /*wait*/) {
+    return Status::OK();
+  }
   virtual const std::string& path() const = 0;
 };
 

@@ -51,6 +51,16 @@ class PosixMappedRegion final : public MappedRegion {
     }
     return Status::OK();
   }
+  Status Writeback(size_t begin, size_t end, bool wait) override {
+    if (end > size_) end = size_;
+    if (begin >= end) return Status::OK();
+    unsigned flags = SYNC_FILE_RANGE_WRITE;
+    if (wait) flags |= SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WAIT_AFTER;
+    if (::sync_file_range(fd_, static_cast<off_t>(begin),
+                          static_cast<off_t>(end - begin), flags) != 0)
+      return Status::IOError("sync_file_range " + path_, errno);
+    return Status::OK();
+  }
   std::span<std::byte> bytes() override { return {addr_, size_}; }
   Status Sync(size_t begin, size_t end) override {
     if (end > size_) end = size_;

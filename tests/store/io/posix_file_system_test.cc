@@ -33,6 +33,26 @@ TEST(PosixFileSystemTest, MapCreatesPreallocatedFileAndPersistsWrites) {
   EXPECT_EQ(std::memcmp(region->bytes().data() + 4096, "abc", 3), 0);
 }
 
+TEST(PosixFileSystemTest, WritebackStartsAndWaitsForTheDiskWrite) {
+  TempDir dir;
+  PosixFileSystem fs;
+  std::string path = JoinPath(dir.path(), "seg");
+  {
+    ASSERT_OK_AND_ASSIGN(auto region,
+                         fs.Map(path, 16384, OpenMode::kCreateOrOpen));
+    std::memset(region->bytes().data(), 'x', 12288);
+    ASSERT_OK(region->Writeback(0, 8192, /*wait=*/false));
+    ASSERT_OK(region->Writeback(0, 8192, /*wait=*/true));
+    ASSERT_OK(region->Writeback(8192, 1 << 20, /*wait=*/true));  // clipped
+    ASSERT_OK(region->Writeback(4096, 4096, /*wait=*/false));    // empty
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string content((std::istreambuf_iterator<char>(in)),
+                      std::istreambuf_iterator<char>());
+  ASSERT_EQ(content.size(), 16384u);
+  EXPECT_EQ(content.substr(0, 12288), std::string(12288, 'x'));
+}
+
 TEST(PosixFileSystemTest, SecondLockOnSameFileIsBusy) {
   TempDir dir;
   PosixFileSystem fs;
