@@ -77,6 +77,21 @@ AllocateService::PutRequestAndReturnMappedFile(
   return req->file;
 }
 
+bool AllocateService::WaitUntilIdle(int64_t timeout_ms) {
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      bool idle = touch_ == nullptr && !touching_;
+      for (const auto& [p, r] : requests_) idle = idle && r->done;
+      if (idle) return true;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 void AllocateService::Run() {
   // Warming a segment is background work: let appenders win the CPU on a small
   // machine.
@@ -94,10 +109,13 @@ void AllocateService::Run() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       touch.swap(touch_);
+      touching_ = touch != nullptr;
     }
     if (touch) {
       // The writer is getting close to the touched end: keep ahead of it.
       touch->PreTouch(touch->touch_requested_end());
+      std::lock_guard<std::mutex> lock(mu_);
+      touching_ = false;
       continue;
     }
     std::vector<std::shared_ptr<MappedFile>> cold;

@@ -55,6 +55,10 @@ class AllocateService : public ServiceThread {
   // munlocks `file` once `at_ms` (monotonic ms) has passed: a warmed segment
   // that filled up goes cold 6 s after the roll (spec §3 step 9, §7.5).
   void ScheduleMunlock(std::shared_ptr<MappedFile> file, int64_t at_ms);
+  // Waits up to `timeout_ms` until every registered segment is built and no
+  // pre-touch is pending (benchmarks start timing from there); false on
+  // timeout.
+  bool WaitUntilIdle(int64_t timeout_ms);
   // Stops the thread and destroys pre-built segments never handed out.
   void Shutdown();
 
@@ -86,7 +90,8 @@ class AllocateService : public ServiceThread {
   // pending request.
   std::map<std::string, std::shared_ptr<Request>> requests_;
   std::shared_ptr<MappedFile>
-      touch_;  // guarded by mu_: the segment to pre-touch next
+      touch_;              // guarded by mu_: the segment to pre-touch next
+  bool touching_ = false;  // guarded by mu_: a pre-touch is running
   std::vector<std::pair<int64_t, std::shared_ptr<MappedFile>>>
       munlocks_;  // guarded by mu_
 };

@@ -88,8 +88,9 @@ class CommitLog::FlushService final : public ServiceThread {
 
   void StartWriteback(int64_t step_bytes) {
     if (!log_->writeable()) return;
-    Status s = log_->queue_.Writeback(step_bytes,
-                                      step_bytes * kWritebackStepsInFlight);
+    Status s = log_->queue_.Writeback(
+        step_bytes, step_bytes * kWritebackStepsInFlight,
+        int64_t{log_->config_.commit_log_cache_keep_mb} << 20);
     if (!s.ok()) log_->MarkNotWriteable(s);
   }
   // Returns true when nothing was left to flush.
@@ -164,6 +165,36 @@ class CommitLog::GroupCommitService final : public ServiceThread {
     return true;
   }
 
+  // A blocking put asks for everything up to `next_offset` to be synced; false
+  // once the service is stopping.
+  bool RequestFlush(int64_t next_offset) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!accepting_) return false;
+    }
+    int64_t cur = requested_.load(std::memory_order_relaxed);
+    while (cur < next_offset &&
+           !requested_.compare_exchange_weak(cur, next_offset,
+                                             std::memory_order_release)) {
+    }
+    Wakeup();
+    return true;
+  }
+
+  // Waits until flushed_where reaches `next_offset` (true), or until
+  // `deadline`, a read-only store or a stop (false).
+  bool WaitFlushed(int64_t next_offset,
+                   std::chrono::steady_clock::time_point deadline) {
+    auto flushed = [&] { return log_->queue_.flushed_where() >= next_offset; };
+    std::unique_lock<std::mutex> lock(wait_mu_);
+    wait_cv_.wait_until(lock, deadline, [&] {
+      return flushed() || !log_->writeable() || wait_stopped_;
+    });
+    if (!flushed()) return false;
+    ++blocking_served_;
+    return true;
+  }
+
   // Completes with FLUSH_DISK_TIMEOUT every request whose deadline passed while
   // a sync hangs (RocketMQ's FlushDiskWatcher). Deadlines grow with arrival
   // (one timeout for all), so the front expires first.
@@ -189,6 +220,14 @@ class CommitLog::GroupCommitService final : public ServiceThread {
     std::lock_guard<std::mutex> lock(mu_);
     accepting_ = false;
   }
+  // Wakes every blocking waiter to look at flushed_where again.
+  void NotifyWaiters(bool stopped) {
+    {
+      std::lock_guard<std::mutex> lock(wait_mu_);
+      wait_stopped_ = wait_stopped_ || stopped;
+    }
+    wait_cv_.notify_all();
+  }
 
   void Run() override {
     while (!stopped()) {
@@ -197,12 +236,14 @@ class CommitLog::GroupCommitService final : public ServiceThread {
     }
     // Serve whatever arrived before the stop.
     DoCommit();
+    NotifyWaiters(/*stopped=*/true);
+    int64_t requests = requests_ + blocking_served_;
     TH_LOG(store, kDebug,
            "group-commit: {} groups, {} requests ({:.1f} a group), {:.1f} us a "
            "sync on average",
-           groups_, requests_,
+           groups_, requests,
            groups_
-               ? static_cast<double>(requests_) / static_cast<double>(groups_)
+               ? static_cast<double>(requests) / static_cast<double>(groups_)
                : 0.0,
            groups_ ? static_cast<double>(sync_ns_) /
                          static_cast<double>(groups_) / 1000.0
@@ -215,7 +256,8 @@ class CommitLog::GroupCommitService final : public ServiceThread {
       std::lock_guard<std::mutex> lock(mu_);
       reads_.swap(writes_);
     }
-    int64_t target = 0;
+    int64_t target = requested_.load(std::memory_order_acquire);
+    bool blocking = target > log_->queue_.flushed_where();
     for (const auto& r : reads_) target = std::max(target, r.next_offset);
     int64_t t0 = log_->clock_->MonotonicNs();
     // Flush until the group's end is durable; a group may span a segment roll
@@ -228,16 +270,16 @@ class CommitLog::GroupCommitService final : public ServiceThread {
         log_->MarkNotWriteable(r.status());
         break;
       }
-      if (log_->queue_.flushed_where() >= target && *r) break;
-      if (*r && log_->queue_.flushed_where() < target)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (log_->queue_.flushed_where() >= target) break;
+      if (*r) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     int64_t flushed = log_->queue_.flushed_where();
-    if (!reads_.empty()) {
+    if (blocking || !reads_.empty()) {
       ++groups_;
       requests_ += static_cast<int64_t>(reads_.size());
       sync_ns_ += log_->clock_->MonotonicNs() - t0;
     }
+    if (blocking) NotifyWaiters(/*stopped=*/false);
     for (auto& r : reads_) r.pending->Complete(flushed >= r.next_offset);
     reads_.clear();
     int64_t ts = log_->queue_.store_timestamp();
@@ -251,6 +293,13 @@ class CommitLog::GroupCommitService final : public ServiceThread {
       watched_;                      // guarded by mu_
   bool accepting_ = true;            // guarded by mu_
   std::vector<FlushRequest> reads_;  // confined to this thread
+  // Blocking puts: the highest end offset asked for, and the signal they wait
+  // on.
+  std::atomic<int64_t> requested_{0};
+  std::mutex wait_mu_;
+  std::condition_variable wait_cv_;
+  bool wait_stopped_ = false;    // guarded by wait_mu_
+  int64_t blocking_served_ = 0;  // guarded by wait_mu_ (debug statistics)
   int64_t groups_ = 0, requests_ = 0,
           sync_ns_ = 0;  // confined to this thread (debug statistics)
 };
@@ -707,22 +756,32 @@ void CommitLog::AsyncPutMessages(const MessageToStore& msg,
   HandleDiskFlush(Append(msg, true), msg, std::move(done));
 }
 
-namespace {
-PutResult WaitFor(
-    const std::function<void(std::function<void(PutResult)>)>& start,
-    int64_t timeout_ms) {
-  auto promise = std::make_shared<std::promise<PutResult>>();
-  auto future = promise->get_future();
-  start([promise](PutResult r) { promise->set_value(std::move(r)); });
-  // The group-commit thread answers by syncFlushTimeout; the extra margin
-  // covers a stopped service.
-  if (future.wait_for(std::chrono::milliseconds(timeout_ms + 5000)) !=
-      std::future_status::ready) {
-    return Failed(PutStatus::kFlushDiskTimeout, "no flush confirmation");
+PutResult CommitLog::WaitForGroupCommit(PutResult result,
+                                        const MessageToStore& msg) {
+  if (!result.ok()) return result;
+  if (!WaitsForFlush(msg)) {
+    group_commit_service_->Wakeup();
+    return result;
   }
-  return future.get();
+  int64_t next = result.phys_offset + result.wrote_bytes;
+  if (!group_commit_service_->RequestFlush(next)) {
+    // Shutting down: the record is in the log but nobody will confirm its
+    // flush.
+    result.status = PutStatus::kServiceNotAvailable;
+    result.error = "store is shutting down";
+    return result;
+  }
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(config_.sync_flush_timeout);
+  if (!group_commit_service_->WaitFlushed(next, deadline)) {
+    result.status = writeable() ? PutStatus::kFlushDiskTimeout
+                                : PutStatus::kServiceNotAvailable;
+    result.error = writeable()
+                       ? "flush did not complete within syncFlushTimeout"
+                       : error().ToString();
+  }
+  return result;
 }
-}  // namespace
 
 PutResult CommitLog::PutMessage(const MessageToStore& msg) {
   if (config_.flush_disk_type == FlushDiskType::kAsync ||
@@ -731,8 +790,7 @@ PutResult CommitLog::PutMessage(const MessageToStore& msg) {
     if (r.ok() && commit_service_) commit_service_->Wakeup();
     return r;
   }
-  return WaitFor([&](auto done) { AsyncPutMessage(msg, std::move(done)); },
-                 config_.sync_flush_timeout);
+  return WaitForGroupCommit(Append(msg, false), msg);
 }
 
 PutResult CommitLog::PutMessages(const MessageToStore& msg) {
@@ -742,8 +800,7 @@ PutResult CommitLog::PutMessages(const MessageToStore& msg) {
     if (r.ok() && commit_service_) commit_service_->Wakeup();
     return r;
   }
-  return WaitFor([&](auto done) { AsyncPutMessages(msg, std::move(done)); },
-                 config_.sync_flush_timeout);
+  return WaitForGroupCommit(Append(msg, true), msg);
 }
 
 // ---------------------------------------------------------------------------------------------------

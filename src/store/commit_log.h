@@ -131,6 +131,7 @@ class CommitLog {
   }
   int64_t file_size() const { return config_.mapped_file_size_commit_log; }
   MappedFileQueue& queue() { return queue_; }
+  AllocateService& allocator() { return *allocator_; }
   const MessageStoreConfig& config() const { return config_; }
 
   // Queue offsets (§4.4): the next queue offset of each "topic-queueId". Set
@@ -176,6 +177,10 @@ class CommitLog {
   PutResult Append(const MessageToStore& msg, bool batch);
   void HandleDiskFlush(PutResult result, const MessageToStore& msg,
                        std::function<void(PutResult)> done);
+  // PutMessage(s) under SYNC_FLUSH: asks the group commit for a sync up to the
+  // record's end and waits on the shared "flushed" signal (one wake-up call per
+  // group for every waiting thread, no per-put completion objects).
+  PutResult WaitForGroupCommit(PutResult result, const MessageToStore& msg);
   void MarkNotWriteable(const Status& s);
   // One commit pass of the pool buffers; true when nothing moved (or the store
   // is read-only).

@@ -117,6 +117,9 @@ class MappedFile : public std::enable_shared_from_this<MappedFile> {
   // Starts (or, with `wait`, completes) the disk write of file positions
   // [begin, end); see io::MappedRegion::Writeback. Moves no watermark.
   Status Writeback(int32_t begin, int32_t end, bool wait);
+  // Drops the clean cached pages of file positions [begin, end) (see
+  // io::MappedRegion::DropCache).
+  void DropCache(int32_t begin, int32_t end);
 
   // --- reader side (thread-safe) ---
   // [pos, pos + size) if it lies below read pos and the file is not destroyed.

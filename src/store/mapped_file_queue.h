@@ -82,9 +82,12 @@ class MappedFileQueue {
   // there are at least `least_bytes` of them, and waits for the oldest started
   // ranges while more than `max_in_flight_bytes` are started but not known
   // written. Keeps the dirty page cache of a fast appender small (see
-  // io::MappedRegion::Writeback); durability stays with Flush(). From the flush
-  // thread only.
-  Status Writeback(int64_t least_bytes, int64_t max_in_flight_bytes);
+  // io::MappedRegion::Writeback); durability stays with Flush(). With
+  // `keep_cached_bytes` > 0, written ranges that many bytes behind the write
+  // position are dropped from the page cache (readers then fault them in from
+  // the disk). From the flush thread only.
+  Status Writeback(int64_t least_bytes, int64_t max_in_flight_bytes,
+                   int64_t keep_cached_bytes = 0);
   // Commits the segment holding committed_where. Returns true when nothing
   // moved; IOError when the write failed.
   Result<bool> Commit(int least_pages);
@@ -125,6 +128,7 @@ class MappedFileQueue {
   };
   int64_t writeback_where_ = -1;
   std::deque<WritebackRange> writeback_in_flight_;
+  std::deque<WritebackRange> written_back_;  // still cached, oldest first
   int64_t writeback_in_flight_bytes_ = 0;
 };
 

@@ -4,6 +4,7 @@
 
 #include "common/coding.h"
 #include "store/allocate_service.h"
+#include "tests/support/fault_file_system.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
 
@@ -142,6 +143,52 @@ TEST_F(MappedFileQueueTest, AllocateServicePrebuildsTheNextSegment) {
   alloc.Shutdown();
   EXPECT_FALSE(fs_.Exists(
       "/store/commitlog/00000000000000004096"));  // never handed out: destroyed
+}
+
+TEST(MappedFileQueueWritebackTest, DropsOnlyWrittenPagesFarEnoughBehind) {
+  testing::FaultFileSystem fs(std::make_unique<MemFileSystem>());
+  constexpr int64_t kSeg = 65536;
+  MappedFileQueue q(&fs, "/store/commitlog", kSeg);
+  ASSERT_OK(q.Load());
+  auto append = [&](int64_t n) {
+    while (n > 0) {
+      ASSERT_OK_AND_ASSIGN(auto f, q.GetLastMappedFile(0));
+      int64_t room = kSeg - f->write_pos();
+      std::string bytes(static_cast<size_t>(std::min(n, room)), 'd');
+      ASSERT_TRUE(f->AppendBytes(AsBytes(bytes)));
+      n -= static_cast<int64_t>(bytes.size());
+    }
+  };
+  // Steps of 8 KiB, 16 KiB in flight, keep 32 KiB cached.
+  constexpr int64_t kStep = 8192, kInFlight = 16384, kKeep = 32768;
+  for (int i = 0; i < 20; ++i) {
+    append(9000);
+    ASSERT_OK(q.Writeback(kStep, kInFlight, kKeep));
+  }
+  const int64_t wrote = q.GetMaxWrotePosition();  // 180000: three segments
+  auto drops = fs.DropCacheCallsForTesting();
+  ASSERT_FALSE(drops.empty());
+  int64_t next = 0;
+  for (const auto& d : drops) {
+    int64_t base = *FileNameToOffset(d.path.substr(d.path.rfind('/') + 1));
+    EXPECT_EQ(base + static_cast<int64_t>(d.begin), next);  // in order
+    EXPECT_EQ(d.begin % kOsPageSize, 0u);
+    EXPECT_TRUE(d.end % kOsPageSize == 0) << d.end;
+    next = base + static_cast<int64_t>(d.end);
+  }
+  // Never a page that was not waited for, never one within kKeep of the end.
+  EXPECT_LE(next, wrote - kKeep);
+  int64_t waited_end = 0;
+  for (const auto& c : fs.WritebackCallsForTesting()) {
+    int64_t base = *FileNameToOffset(c.path.substr(c.path.rfind('/') + 1));
+    if (c.wait) waited_end = std::max(waited_end, base + int64_t(c.end));
+  }
+  EXPECT_LE(next, waited_end);
+  // Without a keep window nothing is dropped.
+  size_t before = fs.DropCacheCallsForTesting().size();
+  append(50000);
+  ASSERT_OK(q.Writeback(kStep, kInFlight, 0));
+  EXPECT_EQ(fs.DropCacheCallsForTesting().size(), before);
 }
 
 }  // namespace

@@ -35,6 +35,10 @@ class FaultRegion final : public MappedRegion {
         fs_->Check(FaultFileSystem::Op::kWriteback, base_->path()));
     return base_->Writeback(b, e, wait);
   }
+  void DropCache(size_t b, size_t e) override {
+    fs_->RecordDropCache({base_->path(), b, e, false});
+    base_->DropCache(b, e);
+  }
   Status WriteZerosAndSync() override {
     TH_RETURN_IF_ERROR(fs_->Check(FaultFileSystem::Op::kSync, base_->path()));
     return base_->WriteZerosAndSync();
@@ -77,6 +81,17 @@ FaultFileSystem::WritebackCallsForTesting() {
 void FaultFileSystem::RecordWriteback(WritebackCall call) {
   std::lock_guard<std::mutex> lock(mu_);
   writeback_calls_.push_back(std::move(call));
+}
+
+std::vector<FaultFileSystem::WritebackCall>
+FaultFileSystem::DropCacheCallsForTesting() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return drop_cache_calls_;
+}
+
+void FaultFileSystem::RecordDropCache(WritebackCall call) {
+  std::lock_guard<std::mutex> lock(mu_);
+  drop_cache_calls_.push_back(std::move(call));
 }
 
 void FaultFileSystem::SimulatePowerLoss() {

@@ -53,6 +53,9 @@ class FaultFileSystem : public store::io::FileSystem {
   // Every Writeback call so far (failed ones included), oldest first.
   std::vector<WritebackCall> WritebackCallsForTesting();
   void RecordWriteback(WritebackCall call);
+  // Every DropCache call so far (`wait` unused), oldest first.
+  std::vector<WritebackCall> DropCacheCallsForTesting();
+  void RecordDropCache(WritebackCall call);
   void SimulatePowerLoss();
   MemFileSystem* mem() { return dynamic_cast<MemFileSystem*>(base_.get()); }
 
@@ -93,7 +96,8 @@ class FaultFileSystem : public store::io::FileSystem {
   std::map<Op, int> fail_at_;
   std::string fail_paths_;
   std::atomic<int> sync_delay_ms_{0};
-  std::vector<WritebackCall> writeback_calls_;  // guarded by mu_
+  std::vector<WritebackCall> writeback_calls_;   // guarded by mu_
+  std::vector<WritebackCall> drop_cache_calls_;  // guarded by mu_
 };
 
 }  // namespace thruster::testing

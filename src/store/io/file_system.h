@@ -62,6 +62,11 @@ class MappedRegion {
   virtual Status Writeback(size_t /*begin*/, size_t /*end*/, bool /*wait*/) {
     return Status::OK();
   }
+  // Unmaps the pages of [begin, end) from this mapping and drops them from the
+  // page cache if they are clean (MADV_DONTNEED, then POSIX_FADV_DONTNEED); the
+  // bytes stay in the file and a later access reads them back. A hint: nothing
+  // is reported. Default: nothing to do.
+  virtual void DropCache(size_t /*begin*/, size_t /*end*/) {}
   virtual const std::string& path() const = 0;
 };
 
