@@ -41,6 +41,35 @@ int32_t PullResponseCode(store::GetMessageStatus s, int64_t requested_offset) {
   return rc::kSystemError;
 }
 
+// Adds the found records to `resp` as body segments: records lying back to
+// back in one CommitLog segment file (a queue written by one producer, a
+// batch) become one segment, so one iovec. Only the last segment taken from a
+// file holds that file: segments are written in order, so it is released
+// after the others (a queue's records never go back to an earlier file).
+void AddRecordSegments(std::vector<store::SelectResult>* messages,
+                       RemotingCommand* resp) {
+  const std::byte* run = nullptr;
+  size_t run_size = 0;
+  std::shared_ptr<store::MappedFile> run_file;
+  for (store::SelectResult& m : *messages) {
+    if (run != nullptr && m.file == run_file &&
+        m.bytes.data() == run + run_size) {
+      run_size += m.bytes.size();
+      continue;
+    }
+    if (run != nullptr) {
+      const bool same_file = m.file == run_file;
+      resp->AddBodySegment(std::span(run, run_size),
+                           same_file ? nullptr : std::move(run_file));
+    }
+    run = m.bytes.data();
+    run_size = m.bytes.size();
+    run_file = std::move(m.file);
+  }
+  if (run != nullptr)
+    resp->AddBodySegment(std::span(run, run_size), std::move(run_file));
+}
+
 }  // namespace
 
 void Broker::HandlePull(Req req, Responder r) {
@@ -152,8 +181,7 @@ void Broker::ProcessPull(Req req, Responder r, bool first) {
   resp.SetExt("maxOffset", result.max_offset);
   resp.SetExt("suggestWhichBrokerId", int64_t{0});
   if (code == rc::kSuccess) {
-    for (store::SelectResult& m : result.messages)
-      resp.AddBodySegment(m.bytes, std::move(m.file));
+    AddRecordSegments(&result.messages, &resp);
     stats_.AddGet(static_cast<int64_t>(result.messages.size()));
   }
   if (first && (*sys_flag & kFlagCommitOffset) != 0 && commit_offset >= 0 &&

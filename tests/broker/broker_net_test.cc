@@ -142,7 +142,7 @@ class BrokerNetTest : public ::testing::Test {
   RemotingCommand Pull(const std::string& topic, int32_t queue_id,
                        int64_t offset, int32_t sys_flag,
                        const std::string& sub = "*", int64_t suspend_ms = 1000,
-                       const std::string& group = "CG") {
+                       const std::string& group = "CG", int32_t max_nums = 32) {
     // Sends answer once the record is appended; pulls see it once `dispatch`
     // has indexed it.
     EXPECT_TRUE(broker_->store().WaitForDispatch(5000));
@@ -152,7 +152,7 @@ class BrokerNetTest : public ::testing::Test {
     req.SetExt("topic", topic);
     req.SetExt("queueId", queue_id);
     req.SetExt("queueOffset", offset);
-    req.SetExt("maxMsgNums", 32);
+    req.SetExt("maxMsgNums", max_nums);
     req.SetExt("sysFlag", sys_flag);
     req.SetExt("commitOffset", int64_t{0});
     req.SetExt("suspendTimeoutMillis", suspend_ms);
@@ -338,6 +338,103 @@ TEST_F(BrokerNetTest, PullFiltersByTagCode) {
   RemotingCommand bc = Pull("TF", 0, 0, 0x4, "B || C");
   EXPECT_EQ(DecodeRecords(bc.body()).size(), 2u);
   EXPECT_EQ(Pull("TF", 0, 0, 0x4, "Z").code(), rc::kPullRetryImmediately);
+}
+
+// Queue 0's records alternate with queue 1's in the CommitLog, queue 2's lie
+// back to back (sent in a row): both come back whole, in order, with their
+// properties, at most maxTransferCountOnMessageInMemory (32) per pull.
+TEST_F(BrokerNetTest, PullReturnsABatchOfWholeRecordsUpToTheTransferCap) {
+  ASSERT_EQ(CreateTopic("TBATCH", 3).code(), rc::kSuccess);
+  auto props = [](int q, int i) {
+    return Props(
+        {{"TAGS", "T" + std::to_string(i % 3)},
+         {"KEYS", "k" + std::to_string(q) + "-" + std::to_string(i)},
+         {"UNIQ_KEY", "U" + std::to_string(q) + "-" + std::to_string(i)}});
+  };
+  auto body = [](int q, int i) {
+    return "q" + std::to_string(q) + "-" + std::to_string(i) +
+           std::string(static_cast<size_t>(i * 7 % 50), 'x');
+  };
+  for (int i = 0; i < 40; ++i) {
+    for (int q : {0, 1})
+      ASSERT_EQ(SendV2("TBATCH", body(q, i), props(q, i), q).code(), 0);
+  }
+  for (int i = 0; i < 40; ++i)
+    ASSERT_EQ(SendV2("TBATCH", body(2, i), props(2, i), 2).code(), 0);
+
+  for (int q : {0, 2}) {
+    SCOPED_TRACE(q);
+    RemotingCommand first = Pull("TBATCH", q, 0, 0x4, "*", 1000, "CG", 64);
+    ASSERT_EQ(first.code(), rc::kSuccess) << first.remark();
+    EXPECT_EQ(first.ExtOr("nextBeginOffset", ""), "32");
+    RemotingCommand rest = Pull("TBATCH", q, 32, 0x4, "*", 1000, "CG", 64);
+    ASSERT_EQ(rest.code(), rc::kSuccess) << rest.remark();
+    EXPECT_EQ(rest.ExtOr("nextBeginOffset", ""), "40");
+    std::vector<Record> recs = DecodeRecords(first.body());
+    std::vector<Record> more = DecodeRecords(rest.body());
+    ASSERT_EQ(recs.size(), 32u);
+    ASSERT_EQ(more.size(), 8u);
+    recs.insert(recs.end(), more.begin(), more.end());
+    for (int i = 0; i < 40; ++i) {
+      const Record& r = recs[static_cast<size_t>(i)];
+      EXPECT_EQ(r.queue_offset, i);
+      EXPECT_EQ(r.queue_id, q);
+      EXPECT_EQ(r.body, body(q, i));
+      EXPECT_EQ(store::FindProperty(r.properties, "KEYS"),
+                "k" + std::to_string(q) + "-" + std::to_string(i));
+      EXPECT_EQ(store::FindProperty(r.properties, "UNIQ_KEY"),
+                "U" + std::to_string(q) + "-" + std::to_string(i));
+      EXPECT_EQ(store::FindProperty(r.properties, "TAGS"),
+                "T" + std::to_string(i % 3));
+    }
+  }
+}
+
+// One pull whose records straddle a CommitLog segment roll (4 MiB segments
+// here): every record arrives intact, from both files.
+TEST_F(BrokerNetTest, PullAcrossACommitLogRollReturnsEveryRecordIntact) {
+  ASSERT_EQ(CreateTopic("TROLL", 1).code(), rc::kSuccess);
+  constexpr int kCount = 80;
+  auto body = [](int i) {
+    return std::string(60000, static_cast<char>('a' + i % 26)) +
+           std::to_string(i);
+  };
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_EQ(
+        SendV2("TROLL", body(i), Props({{"KEYS", "roll-" + std::to_string(i)}}))
+            .code(),
+        0);
+  }
+  // Every record, a few per pull (the 256 KiB byte cap).
+  std::vector<Record> all;
+  for (int64_t offset = 0; offset < kCount;) {
+    RemotingCommand r = Pull("TROLL", 0, offset, 0x4);
+    ASSERT_EQ(r.code(), rc::kSuccess) << r.remark();
+    std::vector<Record> recs = DecodeRecords(r.body());
+    ASSERT_FALSE(recs.empty());
+    all.insert(all.end(), recs.begin(), recs.end());
+    offset += static_cast<int64_t>(recs.size());
+  }
+  ASSERT_EQ(all.size(), static_cast<size_t>(kCount));
+  constexpr int64_t kSegment = 4 << 20;
+  int roll = -1;  // the first record in the second segment
+  for (int i = 0; i < kCount; ++i) {
+    const Record& r = all[static_cast<size_t>(i)];
+    EXPECT_EQ(r.queue_offset, i);
+    EXPECT_EQ(r.body, body(i));
+    EXPECT_EQ(store::FindProperty(r.properties, "KEYS"),
+              "roll-" + std::to_string(i));
+    if (roll < 0 && r.phys_offset >= kSegment) roll = i;
+  }
+  ASSERT_GT(roll, 1);
+  RemotingCommand across = Pull("TROLL", 0, roll - 2, 0x4);
+  ASSERT_EQ(across.code(), rc::kSuccess);
+  std::vector<Record> recs = DecodeRecords(across.body());
+  ASSERT_GE(recs.size(), 3u);
+  EXPECT_LT(recs[0].phys_offset, kSegment);
+  EXPECT_GE(recs[2].phys_offset, kSegment);
+  for (size_t i = 0; i < recs.size(); ++i)
+    EXPECT_EQ(recs[i].body, body(roll - 2 + static_cast<int>(i)));
 }
 
 TEST_F(BrokerNetTest, LongPollIsWokenByAnArrivingMessage) {
