@@ -45,6 +45,14 @@ Status DecodeMessages(std::span<const std::byte> body, bool check_crc,
           "bad stored record at body byte {}: {}", pos,
           c.error.empty() ? std::string_view("not a message") : c.error));
     }
+    if (pos == 0) {
+      // Records of a batch are mostly of one size: one allocation, no
+      // regrowth.
+      out->reserve(
+          out->size() +
+          std::min<size_t>(body.size() / static_cast<size_t>(c.size), 1024) +
+          1);
+    }
     out->push_back(c.record);
     pos += static_cast<size_t>(c.size);
   }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -16,6 +17,7 @@
 #include "client/client_instance.h"
 #include "client/producer.h"
 #include "client/pull_consumer.h"
+#include "common/coding.h"
 #include "store/message.h"
 #include "tests/support/test_util.h"
 
@@ -233,6 +235,75 @@ TEST_F(AdminBrokerTest, ConsumerProgressAndConnectionAfterAConsume) {
   ASSERT_OK_AND_ASSIGN(
       stats, admin_->ConsumerProgress("ProgressGroup", "ProgressTopic"));
   EXPECT_EQ(stats.Diff(), 10);
+}
+
+// A pull answers a batch of 32 (the broker's maxTransferCountOnMessageInMemory)
+// even when asked for more; PullConsumer decodes every message of it, with its
+// tag, keys, UNIQ_KEY and user properties, synchronously and asynchronously.
+TEST_F(AdminBrokerTest, PullDecodesEveryMessageOfABatch) {
+  ASSERT_NO_FATAL_FAILURE(CreateTopic("BatchTopic", 2));
+  Producer producer(client_.get());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 50; ++i) {
+    // Queue 1 gets a message between any two of queue 0's.
+    for (int32_t q : {0, 1}) {
+      std::string body = "batch-" + std::to_string(q) + "-" +
+                         std::to_string(i) + std::string(i % 17, '.');
+      Message m;
+      m.topic = "BatchTopic";
+      m.tags = "Tag" + std::to_string(i % 4);
+      m.keys = "key-" + std::to_string(i) + " alt-" + std::to_string(i);
+      m.properties["seq"] = std::to_string(i);
+      m.body = std::as_bytes(std::span(body.data(), body.size()));
+      m.queue_id = q;
+      ASSERT_OK_AND_ASSIGN(SendResult r, producer.Send(m));
+      ASSERT_EQ(r.queue_offset, i);
+      if (q == 0) ids.push_back(r.msg_id);
+    }
+  }
+  PullConsumer consumer(client_.get(), PullConsumerOptions{.check_crc = true});
+  ASSERT_OK_AND_ASSIGN(auto queues,
+                       consumer.FetchSubscribeQueues("BatchTopic"));
+  ASSERT_EQ(queues.size(), 2u);
+  auto check = [&](const PullResult& r, int64_t from) {
+    for (size_t k = 0; k < r.messages.size(); ++k) {
+      const store::DecodedRecord& m = r.messages[k];
+      const int i = static_cast<int>(from) + static_cast<int>(k);
+      EXPECT_EQ(m.queue_offset, i);
+      EXPECT_EQ(m.queue_id, 0);
+      EXPECT_EQ(m.topic, "BatchTopic");
+      EXPECT_EQ(AsStringView(m.body),
+                "batch-0-" + std::to_string(i) + std::string(i % 17, '.'));
+      EXPECT_EQ(store::FindProperty(m.properties, "TAGS"),
+                "Tag" + std::to_string(i % 4));
+      EXPECT_EQ(store::FindProperty(m.properties, "KEYS"),
+                "key-" + std::to_string(i) + " alt-" + std::to_string(i));
+      EXPECT_EQ(store::FindProperty(m.properties, "UNIQ_KEY"),
+                ids[static_cast<size_t>(i)]);
+      EXPECT_EQ(store::FindProperty(m.properties, "seq"), std::to_string(i));
+    }
+  };
+  auto found = Eventually([&]() -> Result<PullResult> {
+    auto r = consumer.Pull(queues[0], "*", 0, 64);
+    if (r.ok() && r->messages.size() < 32) return Status::NotFound("not yet");
+    return r;
+  });
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(found->status, PullStatus::kFound);
+  EXPECT_EQ(found->messages.size(), 32u);
+  EXPECT_EQ(found->next_begin_offset, 32);
+  EXPECT_EQ(found->max_offset, 50);
+  check(*found, 0);
+
+  std::promise<Result<PullResult>> done;
+  consumer.PullAsync(queues[0], "*", 32, 64, -1, [&](Result<PullResult> r) {
+    done.set_value(std::move(r));
+  });
+  Result<PullResult> rest = done.get_future().get();
+  ASSERT_TRUE(rest.ok()) << rest.status().ToString();
+  EXPECT_EQ(rest->messages.size(), 18u);
+  EXPECT_EQ(rest->next_begin_offset, 50);
+  check(*rest, 32);
 }
 
 TEST_F(AdminBrokerTest, ClusterListAndBrokerStatusShowTheBroker) {
