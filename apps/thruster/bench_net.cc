@@ -55,9 +55,9 @@ struct ConsumeArgs {
   std::string group = "BenchConsumer";
   int64_t messages = 0;  // 0: everything stored when the run starts
   int32_t batch = 32;
-  int32_t depth = 1;
-  int64_t warmup_messages = 0;
-  int runs = 1;
+  int32_t depth = 8;
+  int64_t warmup_messages = 200000;  // at most the backlog
+  int runs = 3;
   int io_threads = 1;
   bool commit = true;
   bool json = false;
@@ -365,6 +365,11 @@ int RunProduce(const ProduceArgs& a) {
 // consecutive ranges of `batch` offsets (depth 1 is RocketMQ's push consumer:
 // one pull per queue, the next one sent from the answer's callback); a short
 // answer gets the rest of its range pulled again, so no offset is skipped.
+// Every answer is checked: its messages must carry the queue offsets of the
+// range in order (the subscription is "*"), so a skipped or repeated offset
+// counts as an error. When the broker answers less than asked although more
+// is stored (its maxTransferCountOnMessageInMemory, 32 by default), later
+// ranges shrink to what it answers, so pulls are not wasted on refills.
 class ConsumeRun {
  public:
   ConsumeRun(client::PullConsumer* consumer, int32_t batch, int32_t depth,
@@ -385,8 +390,8 @@ class ConsumeRun {
     std::vector<std::pair<size_t, std::pair<int64_t, int32_t>>> first;
     {
       std::lock_guard lock(mu_);
-      for (size_t i = 0; i < queues_->size(); ++i) {
-        for (int d = 0; d < depth_; ++d) {
+      for (int d = 0; d < depth_; ++d) {
+        for (size_t i = 0; i < queues_->size(); ++i) {
           if (auto r = NextRangeLocked(i)) {
             first.push_back({i, *r});
             ++(*queues_)[i].in_flight;
@@ -404,6 +409,11 @@ class ConsumeRun {
     RunResult r;
     std::lock_guard lock(mu_);
     r.messages = consumed_.load();
+    if (errors_ == 0 && r.messages != requested_) {
+      ++errors_;
+      first_error_ = fmt::format("{} messages asked for, {} received",
+                                 requested_, r.messages);
+    }
     r.errors = errors_;
     r.first_error = first_error_;
     r.seconds = secs;
@@ -414,6 +424,13 @@ class ConsumeRun {
     r.p999_us = hist_.Percentile(0.999);
     r.max_us = hist_.max();
     return r;
+  }
+
+  // The batch the last ranges were asked with (below --batch when the broker
+  // caps its answers).
+  int32_t batch() const {
+    std::lock_guard lock(mu_);
+    return batch_;
   }
 
  private:
@@ -431,6 +448,35 @@ class ConsumeRun {
     return r;
   }
 
+  void ErrorLocked(std::string what) {
+    ++errors_;
+    if (first_error_.empty()) first_error_ = std::move(what);
+  }
+
+  // Checks that the answer to [offset, offset + n) holds offset, offset + 1,
+  // ... in order; returns how many messages it holds.
+  int64_t CheckAnswerLocked(const Queue& q, int64_t offset, int32_t n,
+                            const client::PullResult& r) {
+    int64_t expect = offset;
+    for (const auto& m : r.messages) {
+      if (m.queue_offset != expect) {
+        ErrorLocked(
+            fmt::format("{}: offset {} where {} was due (pull of {} "
+                        "from {})",
+                        q.mq.ToString(), m.queue_offset, expect, n, offset));
+        break;
+      }
+      ++expect;
+      bytes_ += static_cast<int64_t>(m.body.size());
+    }
+    if (r.status == client::PullStatus::kFound &&
+        r.next_begin_offset != offset + static_cast<int64_t>(r.messages.size()))
+      ErrorLocked(fmt::format("{}: {} messages from {} but nextBeginOffset {}",
+                              q.mq.ToString(), r.messages.size(), offset,
+                              r.next_begin_offset));
+    return static_cast<int64_t>(r.messages.size());
+  }
+
   void Issue(size_t i, int64_t offset, int32_t n) {
     auto t0 = Clock::now();
     consumer_->PullAsync(
@@ -446,20 +492,27 @@ class ConsumeRun {
             --q.in_flight;
             hist_.Record(us);
             if (!r.ok()) {
-              ++errors_;
-              if (first_error_.empty()) first_error_ = r.status().ToString();
+              ErrorLocked(r.status().ToString());
             } else {
-              for (const auto& m : r->messages)
-                bytes_ += static_cast<int64_t>(m.body.size());
-              consumed_.fetch_add(static_cast<int64_t>(r->messages.size()),
-                                  std::memory_order_relaxed);
+              int64_t got = CheckAnswerLocked(q, offset, n, *r);
+              consumed_.fetch_add(got, std::memory_order_relaxed);
               // The part of this range the answer did not cover.
               int64_t y = r->next_begin_offset;
               int64_t range_end = std::min(offset + n, q.end);
-              if (y > offset && y < range_end)
+              if (y > offset && y < range_end) {
                 next.push_back({y, static_cast<int32_t>(range_end - y)});
-              else if (y <= offset && r->status != client::PullStatus::kFound)
-                ++errors_;  // nothing where the backlog should be
+                // Capped by the broker, not by the end of the data: ask for
+                // the most it has answered so far.
+                if (got > 0 && y < r->max_offset) {
+                  capped_ = std::max(capped_, static_cast<int32_t>(got));
+                  batch_ = std::min(batch_, capped_);
+                }
+              } else if (y <= offset) {
+                // Nothing where the backlog should be.
+                ErrorLocked(fmt::format("{}: {} at offset {}", q.mq.ToString(),
+                                        client::PullStatusName(r->status),
+                                        offset));
+              }
               // New ranges only over a connection that just answered (a pull
               // from this net thread must not have to reconnect), and never
               // more than `depth` per queue, fills included.
@@ -478,12 +531,13 @@ class ConsumeRun {
   }
 
   client::PullConsumer* consumer_;
-  int32_t batch_;
+  int32_t batch_;       // guarded by mu_
+  int32_t capped_ = 0;  // the largest broker-capped answer; guarded by mu_
   int32_t depth_;
   int64_t limit_;
   std::vector<Queue>* queues_ = nullptr;
   std::atomic<int64_t> consumed_{0};
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   int64_t outstanding_ = 0;
   int64_t requested_ = 0;
@@ -508,10 +562,11 @@ Result<std::vector<ConsumeRun::Queue>> PlanQueues(
 }
 
 int RunConsume(const ConsumeArgs& a) {
-  if (a.batch <= 0 || a.depth <= 0 || a.runs <= 0 || a.messages < 0) {
-    fmt::print(
-        stderr,
-        "thruster bench consume: --batch, --depth and --runs must be > 0\n");
+  if (a.batch <= 0 || a.depth <= 0 || a.runs <= 0 || a.messages < 0 ||
+      a.warmup_messages < 0) {
+    fmt::print(stderr,
+               "thruster bench consume: --batch, --depth and --runs must be > "
+               "0, --messages and --warmup-messages >= 0\n");
     return 2;
   }
   client::ClientOptions co;
@@ -540,6 +595,7 @@ int RunConsume(const ConsumeArgs& a) {
     return 1;
   }
   int64_t limit = a.messages > 0 ? std::min(a.messages, stored) : stored;
+  int32_t batch = a.batch;
   if (a.warmup_messages > 0) {
     auto queues = *plan;
     ConsumeRun warm(&consumer, a.batch, a.depth,
@@ -553,8 +609,13 @@ int RunConsume(const ConsumeArgs& a) {
     last = *plan;
     ConsumeRun run(&consumer, a.batch, a.depth, limit);
     runs.push_back(run.Run(&last, fmt::format("run {}/{}", i + 1, a.runs)));
+    batch = run.batch();
     if (!a.json)
       PrintResult(fmt::format("run {}/{}", i + 1, a.runs), runs.back());
+  }
+  if (batch < a.batch && !a.json) {
+    fmt::print("the broker answered at most {} messages per pull (asked {})\n",
+               batch, a.batch);
   }
   if (a.commit) {
     for (const auto& q : last) {
@@ -567,7 +628,9 @@ int RunConsume(const ConsumeArgs& a) {
   return Report(a.json, runs,
                 {{"mode", "consume"},
                  {"batch", a.batch},
+                 {"pulled_batch", batch},
                  {"depth", a.depth},
+                 {"queues", plan->size()},
                  {"backlog", stored}});
 }
 
@@ -622,10 +685,12 @@ void AddNetBenchCommands(CLI::App& app, int* exit_code) {
   co->add_option("--depth", c.depth,
                  "pulls in flight per queue (1: like RocketMQ's push consumer)")
       ->capture_default_str();
-  co->add_option("--batch", c.batch, "maxMsgNums per pull")
+  co->add_option("--batch", c.batch,
+                 "maxMsgNums per pull (RocketMQ's pullBatchSize; a broker "
+                 "answers at most maxTransferCountOnMessageInMemory, 32)")
       ->capture_default_str();
   co->add_option("--warmup-messages", c.warmup_messages,
-                 "messages read before measuring")
+                 "messages read before measuring (at most the backlog)")
       ->capture_default_str();
   co->add_option("--runs", c.runs,
                  "measured runs, each from the start; the median is reported")
