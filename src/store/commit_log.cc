@@ -88,9 +88,19 @@ class CommitLog::FlushService final : public ServiceThread {
 
   void StartWriteback(int64_t step_bytes) {
     if (!log_->writeable()) return;
+    // commitLogCacheKeepMb: pages that far behind the writer leave the cache,
+    // but never ones dispatch has yet to read.
+    int64_t drop_below = -1;
+    if (int64_t keep = int64_t{log_->config_.commit_log_cache_keep_mb} << 20;
+        keep > 0) {
+      drop_below =
+          std::max<int64_t>(0, log_->queue_.GetMaxWrotePosition() - keep);
+      if (const auto* floor = log_->drop_floor_.load(std::memory_order_acquire))
+        drop_below =
+            std::min(drop_below, floor->load(std::memory_order_acquire));
+    }
     Status s = log_->queue_.Writeback(
-        step_bytes, step_bytes * kWritebackStepsInFlight,
-        int64_t{log_->config_.commit_log_cache_keep_mb} << 20);
+        step_bytes, step_bytes * kWritebackStepsInFlight, drop_below);
     if (!s.ok()) log_->MarkNotWriteable(s);
   }
   // Returns true when nothing was left to flush.

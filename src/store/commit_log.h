@@ -132,6 +132,12 @@ class CommitLog {
   int64_t file_size() const { return config_.mapped_file_size_commit_log; }
   MappedFileQueue& queue() { return queue_; }
   AllocateService& allocator() { return *allocator_; }
+  // commitLogCacheKeepMb never drops pages at or beyond `*floor` (the
+  // dispatch position: records not yet read into the queues). `floor` must
+  // outlive the CommitLog's threads.
+  void SetDropFloor(const std::atomic<int64_t>* floor) {
+    drop_floor_.store(floor, std::memory_order_release);
+  }
   const MessageStoreConfig& config() const { return config_; }
 
   // Queue offsets (§4.4): the next queue offset of each "topic-queueId". Set
@@ -193,6 +199,7 @@ class CommitLog {
   const Clock* clock_;
   std::unique_ptr<TransientStorePool> pool_;
   std::unique_ptr<AllocateService> allocator_;
+  std::atomic<const std::atomic<int64_t>*> drop_floor_{nullptr};
   MappedFileQueue queue_;
 
   mutable Mutex put_mu_;

@@ -186,7 +186,7 @@ Result<bool> MappedFileQueue::Flush(int least_pages) {
 
 Status MappedFileQueue::Writeback(int64_t least_bytes,
                                   int64_t max_in_flight_bytes,
-                                  int64_t keep_cached_bytes) {
+                                  int64_t drop_below) {
   if (writeback_where_ < 0 || writeback_where_ < flushed_where())
     writeback_where_ = flushed_where();
   while (true) {
@@ -214,15 +214,14 @@ Status MappedFileQueue::Writeback(int64_t least_bytes,
     writeback_in_flight_.pop_front();
     writeback_in_flight_bytes_ -= r.end - r.begin;
     TH_RETURN_IF_ERROR(r.file->Writeback(r.begin, r.end, /*wait=*/true));
-    if (keep_cached_bytes > 0) written_back_.push_back(std::move(r));
+    if (drop_below >= 0) written_back_.push_back(std::move(r));
   }
   // Clean pages far enough behind the writer leave the page cache: their frames
   // are reused for the pages ahead of it.
-  if (keep_cached_bytes <= 0) {
+  if (drop_below < 0) {
     written_back_.clear();
     return Status::OK();
   }
-  int64_t drop_below = GetMaxWrotePosition() - keep_cached_bytes;
   while (!written_back_.empty() && written_back_.front().file->base_offset() +
                                            written_back_.front().end <=
                                        drop_below) {

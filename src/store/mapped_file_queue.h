@@ -83,11 +83,12 @@ class MappedFileQueue {
   // ranges while more than `max_in_flight_bytes` are started but not known
   // written. Keeps the dirty page cache of a fast appender small (see
   // io::MappedRegion::Writeback); durability stays with Flush(). With
-  // `keep_cached_bytes` > 0, written ranges that many bytes behind the write
-  // position are dropped from the page cache (readers then fault them in from
-  // the disk). From the flush thread only.
+  // `drop_below` >= 0, written ranges that end at or below that offset are
+  // dropped from the page cache (readers then fault them in from the disk);
+  // negative: never drop.
+  // From the flush thread only.
   Status Writeback(int64_t least_bytes, int64_t max_in_flight_bytes,
-                   int64_t keep_cached_bytes = 0);
+                   int64_t drop_below = -1);
   // Commits the segment holding committed_where. Returns true when nothing
   // moved; IOError when the write failed.
   Result<bool> Commit(int least_pages);

@@ -378,6 +378,7 @@ Status MessageStore::Start() {
     return Status::InvalidArgument(
         "MessageStore::Start before a successful Load");
   if (started_) return Status::OK();
+  commit_log_->SetDropFloor(&reput_from_offset_);
   TH_RETURN_IF_ERROR(commit_log_->Start());
   dispatch_service_ = std::make_unique<DispatchService>(this);
   dispatch_service_->Start();

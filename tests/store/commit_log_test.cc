@@ -391,6 +391,45 @@ TEST_F(CommitLogTest, AsyncFlushWritesBackWholePagesInOrderBehindTheWriter) {
   EXPECT_GT(waits, 0);
 }
 
+TEST_F(CommitLogTest, CacheKeepDropsWrittenPagesBehindButNeverUndispatched) {
+  config_.mapped_file_size_commit_log = 1 << 20;
+  config_.commit_log_writeback_kb = 64;
+  config_.commit_log_cache_keep_mb = 1;
+  config_.flush_interval_commit_log = 60000;
+  std::atomic<int64_t> dispatched{0};
+  Open();
+  log_->SetDropFloor(&dispatched);
+  const std::string body(1000, 'k');
+  auto dropped_end = [&] {
+    int64_t end = 0;
+    for (const auto& d : fs_.DropCacheCallsForTesting()) {
+      int64_t base = *FileNameToOffset(d.path.substr(d.path.rfind('/') + 1));
+      end = std::max(end, base + static_cast<int64_t>(d.end));
+    }
+    return end;
+  };
+  for (int i = 0; i < 3000; ++i) ASSERT_TRUE(Put(body).ok());  // ~3.3 MiB
+  // Dispatch "stuck" at 0: written pages stay cached however far behind.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(dropped_end(), 0);
+  // Dispatch at 1.5 MiB: pages up to there may go, not beyond.
+  dispatched.store(3 << 19);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(Put(body).ok());
+  ASSERT_TRUE(WaitUntil([&] { return dropped_end() > 0; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_LE(dropped_end(), int64_t{3 << 19});
+  // Dispatch caught up: drops reach 1 MiB behind the writer, no closer.
+  dispatched.store(log_->GetMaxOffset());
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(Put(body).ok());
+  const int64_t max = log_->GetMaxOffset();
+  ASSERT_TRUE(WaitUntil([&] { return dropped_end() > (3 << 19); }));
+  EXPECT_LE(dropped_end(), max - (1 << 20));
+  log_->Shutdown();
+  for (int64_t phys : {int64_t{0}, int64_t{1 << 20}}) {
+    EXPECT_EQ(ReadBody(phys), body);  // dropped pages still read back
+  }
+}
+
 TEST_F(CommitLogTest, FailedWritebackTurnsStoreReadOnly) {
   config_.mapped_file_size_commit_log = 65536;
   config_.commit_log_writeback_kb = 4;

@@ -163,7 +163,9 @@ TEST(MappedFileQueueWritebackTest, DropsOnlyWrittenPagesFarEnoughBehind) {
   constexpr int64_t kStep = 8192, kInFlight = 16384, kKeep = 32768;
   for (int i = 0; i < 20; ++i) {
     append(9000);
-    ASSERT_OK(q.Writeback(kStep, kInFlight, kKeep));
+    ASSERT_OK(
+        q.Writeback(kStep, kInFlight,
+                    std::max<int64_t>(0, q.GetMaxWrotePosition() - kKeep)));
   }
   const int64_t wrote = q.GetMaxWrotePosition();  // 180000: three segments
   auto drops = fs.DropCacheCallsForTesting();
@@ -184,10 +186,10 @@ TEST(MappedFileQueueWritebackTest, DropsOnlyWrittenPagesFarEnoughBehind) {
     if (c.wait) waited_end = std::max(waited_end, base + int64_t(c.end));
   }
   EXPECT_LE(next, waited_end);
-  // Without a keep window nothing is dropped.
+  // Without a drop offset nothing is dropped.
   size_t before = fs.DropCacheCallsForTesting().size();
   append(50000);
-  ASSERT_OK(q.Writeback(kStep, kInFlight, 0));
+  ASSERT_OK(q.Writeback(kStep, kInFlight, -1));
   EXPECT_EQ(fs.DropCacheCallsForTesting().size(), before);
 }
 
