@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Compares `thruster bench store` (async flush, one thread) with dd writing the same number of bytes with
-# O_DIRECT to the same disk, in one run. Usage: bench/store/vs_dd.sh DIR [MESSAGES] [SIZE]
+# O_DIRECT to the same disk, in one run. Usage: bench/store/vs_dd.sh DIR [MESSAGES] [SIZE] [BENCH OPTIONS...]
+# Options after SIZE go to `thruster bench store`, e.g. --set commitLogCacheKeepMb=1024.
 set -euo pipefail
 dir=${1:?usage: vs_dd.sh DIR [MESSAGES] [SIZE]}
 messages=${2:-4000000}
 size=${3:-1024}
+shift $(( $# < 3 ? $# : 3 ))
 here=$(cd "$(dirname "$0")/../.." && pwd)
 thruster="$here/build/release/apps/thruster"
 mkdir -p "$dir"
-json=$("$thruster" bench store --dir "$dir/store" --messages "$messages" --size "$size" --json 2>/dev/null | tail -1)
+json=$("$thruster" bench store --dir "$dir/store" --messages "$messages" --size "$size" "$@" --json 2>/dev/null | tail -1)
 bytes=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['commitlog_bytes'])" "$json")
 mib=$(( (bytes + 1048575) / 1048576 ))
 dd_out=$(dd if=/dev/zero of="$dir/dd.bin" bs=1M count="$mib" oflag=direct 2>&1 | tail -1)
