@@ -347,6 +347,41 @@ void Broker::HandleUpdateAndCreateTopic(Req req, Responder r) {
   r.Send(req.CreateResponse(rc::kSuccess));
 }
 
+// DELETE_TOPIC_IN_BROKER (215): drops the topic's config, its consume queues
+// and the consumer offsets kept for it, then re-registers so the name server's
+// route follows. The CommitLog keeps the records until retention removes them.
+// Deleting a topic this broker does not have succeeds (as in RocketMQ).
+void Broker::HandleDeleteTopic(Req req, Responder r) {
+  Result<std::string_view> topic = req.RequireExt("topic");
+  if (!topic.ok())
+    return SendError(req, r, rc::kSystemError,
+                     std::string(topic.status().message()));
+  if (Status s = ValidateTopicName(*topic); !s.ok()) {
+    return SendError(req, r, rc::kInvalidParameter, std::string(s.message()));
+  }
+  if (*topic == kAutoCreateTopicKey || *topic == kSelfTestTopic ||
+      *topic == kOffsetMovedEvent || *topic == config_.broker_cluster_name ||
+      *topic == config_.broker_name) {
+    return SendError(
+        req, r, rc::kInvalidParameter,
+        "the topic[" + std::string(*topic) + "] is a system topic");
+  }
+  if (Status s = topics_->Delete(*topic); !s.ok() && !s.IsNotFound()) {
+    return SendError(req, r, remoting::ResponseCodeFromStatus(s),
+                     std::string(s.message()));
+  }
+  if (Status s = store_->DeleteTopic(*topic); !s.ok() && !s.IsNotFound()) {
+    return SendError(req, r, remoting::ResponseCodeFromStatus(s),
+                     std::string(s.message()));
+  }
+  offsets_->RemoveTopic(*topic);
+  auto conn = r.connection();
+  TH_LOG(broker, kInfo, "deleted topic {} (requested by {})", *topic,
+         conn ? conn->remote_address() : std::string("a gone client"));
+  RequestRegistration();
+  r.Send(req.CreateResponse(rc::kSuccess));
+}
+
 void Broker::HandleGetTopicConfig(Req req, Responder r) {
   Result<std::string_view> topic = req.RequireExt("topic");
   if (!topic.ok())

@@ -312,6 +312,7 @@ void Broker::RegisterProcessors() {
   reg(request_code::kLockBatchMq, &Broker::HandleLockBatchMq);
   reg(request_code::kUnlockBatchMq, &Broker::HandleUnlockBatchMq);
   reg(request_code::kUpdateAndCreateTopic, &Broker::HandleUpdateAndCreateTopic);
+  reg(request_code::kDeleteTopicInBroker, &Broker::HandleDeleteTopic);
   reg(request_code::kGetTopicConfig, &Broker::HandleGetTopicConfig);
   reg(request_code::kGetAllTopicConfig, &Broker::HandleGetAllTopicConfig);
   reg(request_code::kGetBrokerRuntimeInfo, &Broker::HandleGetBrokerRuntimeInfo);

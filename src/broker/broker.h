@@ -111,6 +111,7 @@ class Broker {
   void HandleLockBatchMq(Req req, Responder r);
   void HandleUnlockBatchMq(Req req, Responder r);
   void HandleUpdateAndCreateTopic(Req req, Responder r);
+  void HandleDeleteTopic(Req req, Responder r);
   void HandleGetTopicConfig(Req req, Responder r);
   void HandleGetAllTopicConfig(Req req, Responder r);
   void HandleGetBrokerRuntimeInfo(Req req, Responder r);

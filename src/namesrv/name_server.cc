@@ -143,6 +143,13 @@ RemotingCommand ProcessNameServerRequest(RouteInfoManager& routes,
     }
     case request_code::kQueryDataVersion:
       return QueryDataVersion(routes, request);
+    case request_code::kDeleteTopicInNamesrv: {
+      // Succeeds for a topic it does not know too (as in RocketMQ).
+      Result<std::string_view> topic = request.RequireExt("topic");
+      if (!topic.ok()) return SystemError(request, topic.status());
+      routes.DeleteTopic(*topic, request.ExtOr("clusterName", ""));
+      return request.CreateResponse(response_code::kSuccess);
+    }
     default:
       return request.CreateResponse(
           response_code::kRequestCodeNotSupported,
@@ -169,7 +176,7 @@ void NameServer::RegisterProcessors() {
        {request_code::kRegisterBroker, request_code::kUnregisterBroker,
         request_code::kGetRouteinfoByTopic, request_code::kGetBrokerClusterInfo,
         request_code::kGetAllTopicListFromNameserver,
-        request_code::kQueryDataVersion}) {
+        request_code::kQueryDataVersion, request_code::kDeleteTopicInNamesrv}) {
     server_.RegisterProcessor(
         code, [this](RemotingCommand request, remoting::Responder responder) {
           auto conn = responder.connection();

@@ -159,6 +159,24 @@ remoting::ClusterInfo RouteInfoManager::GetClusterInfo() const {
   return info;
 }
 
+bool RouteInfoManager::DeleteTopic(std::string_view topic,
+                                   std::string_view cluster_name) {
+  MutexLock lock(&mu_);
+  auto it = topic_queue_table_.find(topic);
+  if (it == topic_queue_table_.end()) return false;
+  if (cluster_name.empty()) {
+    topic_queue_table_.erase(it);
+    return true;
+  }
+  auto cluster = cluster_addr_table_.find(cluster_name);
+  if (cluster == cluster_addr_table_.end()) return false;
+  bool removed = false;
+  for (const auto& broker_name : cluster->second)
+    removed |= it->second.erase(broker_name) > 0;
+  if (it->second.empty()) topic_queue_table_.erase(it);
+  return removed;
+}
+
 remoting::TopicList RouteInfoManager::GetAllTopicList() const {
   MutexLock lock(&mu_);
   remoting::TopicList list;

@@ -63,6 +63,9 @@ class RouteInfoManager {
   std::optional<remoting::TopicRouteData> GetTopicRoute(
       std::string_view topic) const;
   remoting::ClusterInfo GetClusterInfo() const;
+  // DELETE_TOPIC_IN_NAMESRV: forgets the topic's queue data (only that of the
+  // brokers in `cluster_name` when it is not empty); false when it had none.
+  bool DeleteTopic(std::string_view topic, std::string_view cluster_name);
   // Every topic that has queue data (§3.5.5).
   remoting::TopicList GetAllTopicList() const;
   // Removes every broker address whose last registration is older than its

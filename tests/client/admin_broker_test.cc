@@ -141,6 +141,36 @@ TEST_F(AdminBrokerTest, CreatedTopicIsListedRoutedAndShowsOffsets) {
   }
 }
 
+TEST_F(AdminBrokerTest, DeletedTopicLeavesBrokerAndNameServer) {
+  ASSERT_NO_FATAL_FAILURE(CreateTopic("DoomedTopic", 2));
+  auto routed = Eventually([&] { return admin_->TopicRoute("DoomedTopic"); });
+  ASSERT_TRUE(routed.ok()) << routed.status().ToString();
+  Send("DoomedTopic", 3, /*queue=*/0);
+  auto dispatched = Eventually([&]() -> Result<int64_t> {
+    TH_ASSIGN_OR_RETURN(auto s, admin_->TopicStatus("DoomedTopic"));
+    if (s.empty() || s[0].max_offset != 3)
+      return Status::NotFound("not dispatched yet");
+    return s[0].max_offset;
+  });
+  ASSERT_TRUE(dispatched.ok()) << dispatched.status().ToString();
+
+  ASSERT_OK_AND_ASSIGN(auto brokers, admin_->DeleteTopic("DoomedTopic", ""));
+  EXPECT_EQ(brokers.size(), 1u);
+  EXPECT_TRUE(admin_->TopicRoute("DoomedTopic").status().IsNotFound());
+  ASSERT_OK_AND_ASSIGN(auto topics, admin_->TopicList());
+  EXPECT_EQ(std::count(topics.begin(), topics.end(), "DoomedTopic"), 0);
+  EXPECT_FALSE(broker_->topics().Find("DoomedTopic").has_value());
+  EXPECT_EQ(broker_->store().GetMaxOffsetInQueue("DoomedTopic", 0), 0);
+  // Deleting it again finds no route: a clear NotFound, not a crash.
+  EXPECT_TRUE(admin_->DeleteTopic("DoomedTopic", "").status().IsNotFound());
+  // A system topic is refused by the broker and stays.
+  auto self_test =
+      Eventually([&] { return admin_->TopicRoute("SELF_TEST_TOPIC"); });
+  ASSERT_TRUE(self_test.ok()) << self_test.status().ToString();
+  EXPECT_FALSE(admin_->DeleteTopic("SELF_TEST_TOPIC", "").ok());
+  EXPECT_TRUE(broker_->topics().Find("SELF_TEST_TOPIC").has_value());
+}
+
 TEST_F(AdminBrokerTest, MissingTopicIsNotFound) {
   EXPECT_TRUE(admin_->TopicStatus("NoSuchTopic").status().IsNotFound());
   EXPECT_TRUE(admin_->TopicRoute("NoSuchTopic").status().IsNotFound());

@@ -289,6 +289,30 @@ TEST_F(NameServerLogicTest, UnregisterRemovesTheBrokerAndItsTopics) {
   EXPECT_TRUE(topics.topic_list.empty());
 }
 
+TEST_F(NameServerLogicTest, DeleteTopicForgetsOnlyThatTopic) {
+  ASSERT_EQ(Register(Body(1, {{"T", 4}, {"U", 1}})).code(),
+            response_code::kSuccess);
+  auto del = [&](const std::string& topic, const std::string& cluster) {
+    RemotingCommand req =
+        RemotingCommand::CreateRequest(request_code::kDeleteTopicInNamesrv);
+    req.SetExt("topic", topic);
+    if (!cluster.empty()) req.SetExt("clusterName", cluster);
+    return Process(req).code();
+  };
+  // Another cluster's delete leaves this cluster's queues alone.
+  EXPECT_EQ(del("T", "OtherCluster"), response_code::kSuccess);
+  EXPECT_EQ(Route("T").code(), response_code::kSuccess);
+  EXPECT_EQ(del("T", "DefaultCluster"), response_code::kSuccess);
+  EXPECT_EQ(Route("T").code(), response_code::kTopicNotExist);
+  EXPECT_EQ(Route("U").code(), response_code::kSuccess);
+  EXPECT_EQ(del("U", ""), response_code::kSuccess);
+  EXPECT_EQ(Route("U").code(), response_code::kTopicNotExist);
+  EXPECT_EQ(del("never-existed", ""), response_code::kSuccess);
+  RemotingCommand no_topic =
+      RemotingCommand::CreateRequest(request_code::kDeleteTopicInNamesrv);
+  EXPECT_EQ(Process(no_topic).code(), response_code::kSystemError);
+}
+
 TEST_F(NameServerLogicTest, ConnectionCloseDropsItsBrokers) {
   RemotingCommand req =
       RegisterRequest(Body(1, {{"T", 4}, {"U", 1}}).EncodeJson(), false);
