@@ -36,12 +36,15 @@ Connection::Connection(asio::ip::tcp::socket socket, ConnectionHandler* handler,
                        ConnectionOptions options)
     : socket_(std::move(socket)),
       idle_timer_(socket_.get_executor()),
+      sweep_timer_(socket_.get_executor()),
       handler_(handler),
       options_(options),
       id_(g_next_connection_id.fetch_add(1, std::memory_order_relaxed)),
       remote_address_(EndpointString(socket_)) {
   asio::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  const asio::any_io_executor executor = socket_.get_executor();
+  if (const auto* strand = executor.target<Strand>()) strand_ = *strand;
   read_buf_.resize(kInitialReadBuffer);
   Touch();
 }
@@ -71,8 +74,11 @@ void Connection::OnRead(const asio::error_code& ec, size_t n) {
   }
   Touch();
   read_len_ += n;
-  if (!ProcessFrames()) return;
-  if (closed_.load(std::memory_order_acquire)) return;
+  processing_ = true;
+  const bool ok = ProcessFrames();
+  processing_ = false;
+  if (!ok || closed_.load(std::memory_order_acquire)) return;
+  if (!writing_ && !write_queue_.empty()) DoWrite();
   DoRead();
 }
 
@@ -134,11 +140,10 @@ void Connection::HandleResponse(RemotingCommand response) {
            remote_address_, response.opaque());
     return;
   }
-  Pending p = std::move(it->second);
+  Unlink(&it->second);
+  ResponseCallback cb = std::move(it->second.cb);
   pending_.erase(it);
-  asio::error_code ec;
-  p.timer->cancel(ec);
-  p.cb(std::move(response));
+  cb(std::move(response));
 }
 
 Status Connection::Send(const RemotingCommand& cmd) {
@@ -146,6 +151,10 @@ Status Connection::Send(const RemotingCommand& cmd) {
   TH_RETURN_IF_ERROR(EncodeFramePrefix(cmd, &frame.prefix));
   frame.segments = cmd.body_segments();
   if (closed_.load(std::memory_order_acquire)) return Status::OK();
+  if (OnStrand()) {
+    Enqueue(std::move(frame));
+    return Status::OK();
+  }
   asio::post(socket_.get_executor(),
              [self = shared_from_this(), f = std::move(frame)]() mutable {
                self->Enqueue(std::move(f));
@@ -161,10 +170,15 @@ void Connection::Enqueue(OutFrame frame) {
     TH_LOG(remoting, kWarn,
            "closing {}: {} bytes queued for a peer that does not read",
            remote_address_, queued_bytes_);
-    CloseOnStrand("write queue full");
+    // Closed at once for senders; the callbacks of pending requests run from
+    // the strand later, never inside the Send that overflowed.
+    closed_.store(true, std::memory_order_release);
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      self->CloseOnStrand("write queue full");
+    });
     return;
   }
-  if (!writing_) DoWrite();
+  if (!writing_ && !processing_) DoWrite();
 }
 
 void Connection::DoWrite() {
@@ -212,29 +226,108 @@ void Connection::InvokeAsync(RemotingCommand request,
     return;
   }
   frame.segments = request.body_segments();
-  asio::post(socket_.get_executor(), [self = shared_from_this(),
-                                      f = std::move(frame),
-                                      opaque = request.opaque(), timeout,
-                                      cb = std::move(cb)]() mutable {
-    if (self->closed_.load(std::memory_order_acquire)) {
-      cb(Status::IOError(
-          fmt::format("connection to {} closed", self->remote_address_)));
-      return;
-    }
-    auto timer = std::make_unique<asio::steady_timer>(
-        self->socket_.get_executor(), timeout);
-    timer->async_wait([self, opaque](const asio::error_code& ec) {
-      if (ec) return;  // cancelled: the response came or the connection closed
-      auto it = self->pending_.find(opaque);
-      if (it == self->pending_.end()) return;
-      ResponseCallback pending_cb = std::move(it->second.cb);
-      self->pending_.erase(it);
-      pending_cb(Status::Timeout(fmt::format(
-          "no response from {} for opaque {}", self->remote_address_, opaque)));
+  if (OnStrand()) {
+    StartRequest(std::move(frame), request.opaque(), timeout, std::move(cb));
+    return;
+  }
+  asio::post(
+      socket_.get_executor(),
+      [self = shared_from_this(), f = std::move(frame),
+       opaque = request.opaque(), timeout, cb = std::move(cb)]() mutable {
+        self->StartRequest(std::move(f), opaque, timeout, std::move(cb));
+      });
+}
+
+void Connection::StartRequest(OutFrame frame, int32_t opaque,
+                              std::chrono::milliseconds timeout,
+                              ResponseCallback cb) {
+  if (closed_.load(std::memory_order_acquire)) {
+    // Posted even when already on the strand: a caller may hold a lock its
+    // callback takes.
+    asio::post(socket_.get_executor(),
+               [self = shared_from_this(), cb = std::move(cb)] {
+                 cb(Status::IOError(fmt::format("connection to {} closed",
+                                                self->remote_address_)));
+               });
+    return;
+  }
+  uint32_t lane = 0;
+  while (lane < lanes_.size() && lanes_[lane].timeout != timeout) ++lane;
+  if (lane == lanes_.size()) lanes_.push_back(TimeoutLane{timeout});
+  auto [it, inserted] = pending_.try_emplace(opaque);
+  Pending& p = it->second;
+  if (!inserted) {
+    // The 31-bit opaque wrapped onto a request still waiting (after 2^31
+    // requests): that one can no longer be matched, so it fails now.
+    Unlink(&p);
+    asio::post(socket_.get_executor(), [self = shared_from_this(), opaque,
+                                        old = std::move(p.cb)] {
+      old(Status::IOError(fmt::format("opaque {} reused before {} answered",
+                                      opaque, self->remote_address_)));
     });
-    self->pending_[opaque] = Pending{std::move(cb), std::move(timer)};
-    self->Enqueue(std::move(f));
-  });
+  }
+  p.cb = std::move(cb);
+  p.deadline = std::chrono::steady_clock::now() + timeout;
+  p.opaque = opaque;
+  p.lane = lane;
+  TimeoutLane& l = lanes_[lane];
+  p.prev = l.tail;
+  p.next = nullptr;
+  if (l.tail != nullptr) {
+    l.tail->next = &p;
+  } else {
+    l.head = &p;
+  }
+  l.tail = &p;
+  if (p.deadline < sweep_at_) ArmSweep(p.deadline);
+  Enqueue(std::move(frame));
+}
+
+void Connection::Unlink(Pending* p) {
+  TimeoutLane& l = lanes_[p->lane];
+  if (p->prev != nullptr) {
+    p->prev->next = p->next;
+  } else {
+    l.head = p->next;
+  }
+  if (p->next != nullptr) {
+    p->next->prev = p->prev;
+  } else {
+    l.tail = p->prev;
+  }
+  p->prev = p->next = nullptr;
+}
+
+void Connection::ArmSweep(SteadyTime at) {
+  sweep_at_ = at;
+  sweep_timer_.expires_at(at);
+  sweep_timer_.async_wait(
+      [self = shared_from_this()](const asio::error_code& ec) {
+        if (ec || self->closed_.load(std::memory_order_acquire)) return;
+        self->sweep_at_ = SteadyTime::max();
+        self->SweepTimeouts();
+      });
+}
+
+void Connection::SweepTimeouts() {
+  const SteadyTime now = std::chrono::steady_clock::now();
+  std::vector<std::pair<int32_t, ResponseCallback>> expired;
+  for (TimeoutLane& l : lanes_) {
+    while (l.head != nullptr && l.head->deadline <= now) {
+      Pending* p = l.head;
+      Unlink(p);
+      expired.emplace_back(p->opaque, std::move(p->cb));
+      pending_.erase(p->opaque);
+    }
+  }
+  SteadyTime next = SteadyTime::max();
+  for (const TimeoutLane& l : lanes_)
+    if (l.head != nullptr) next = std::min(next, l.head->deadline);
+  if (next < sweep_at_) ArmSweep(next);
+  for (auto& [opaque, cb] : expired) {
+    cb(Status::Timeout(fmt::format("no response from {} for opaque {}",
+                                   remote_address_, opaque)));
+  }
 }
 
 Status Connection::InvokeOneway(RemotingCommand request) {
@@ -278,12 +371,14 @@ void Connection::CloseOnStrand(std::string_view reason) {
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
   idle_timer_.cancel(ec);
+  sweep_timer_.cancel(ec);
+  sweep_at_ = SteadyTime::min();  // never re-armed
   write_queue_.clear();
   queued_bytes_ = 0;
   auto pending = std::move(pending_);
   pending_.clear();
+  lanes_.clear();
   for (auto& [opaque, p] : pending) {
-    p.timer->cancel(ec);
     p.cb(Status::IOError(
         fmt::format("connection to {} closed: {}", remote_address_, reason)));
   }

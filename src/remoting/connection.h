@@ -14,6 +14,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -84,12 +85,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // then its body segments, which are written straight from their memory; their
   // keep-alives are released after the write or on close). Errors only for
   // commands that cannot be encoded; a closed connection drops the frame
-  // silently (the peer is gone).
+  // silently (the peer is gone). Called on the connection's strand (from a
+  // handler) the frame is queued at once, otherwise it is posted there; frames
+  // queued while a read is being processed leave together after it.
   Status Send(const RemotingCommand& cmd);
 
   // Sends a request originated by this side: assigns an opaque from the
-  // handler, then `cb` gets the matching response, or Timeout after `timeout`,
-  // or IOError when the connection closes first.
+  // handler, then `cb` gets the matching response, or Timeout after `timeout`
+  // (one timer per connection tracks every deadline), or IOError when the
+  // connection closes first. `cb` never runs inside this call unless the
+  // request cannot be encoded.
   void InvokeAsync(RemotingCommand request, std::chrono::milliseconds timeout,
                    ResponseCallback cb);
   // Sends a oneway request (flag bit 1 set, opaque assigned); no response is
@@ -108,23 +113,51 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t id() const { return id_; }
 
  private:
+  using SteadyTime = std::chrono::steady_clock::time_point;
+  using Strand = asio::strand<asio::io_context::executor_type>;
+
   struct OutFrame {
     std::string prefix;
     std::vector<BodySegment> segments;
     size_t size() const;
   };
+  // A request waiting for its response. Requests with the same timeout form a
+  // lane: a list in send order, so deadlines ascend along it and one timer per
+  // connection, set to the earliest lane head, covers them all (RocketMQ
+  // likewise scans its response table instead of arming a timer per request).
   struct Pending {
     ResponseCallback cb;
-    std::unique_ptr<asio::steady_timer> timer;
+    SteadyTime deadline;
+    int32_t opaque = 0;
+    uint32_t lane = 0;
+    Pending* prev = nullptr;
+    Pending* next = nullptr;
+  };
+  struct TimeoutLane {
+    std::chrono::milliseconds timeout{0};
+    Pending* head = nullptr;
+    Pending* tail = nullptr;
   };
 
-  // All private methods run on the strand.
+  // True on a thread running this connection's strand: work can be done now
+  // instead of posted.
+  bool OnStrand() const { return strand_ && strand_->running_in_this_thread(); }
+  // All private methods below run on the strand.
   void DoRead();
   void OnRead(const asio::error_code& ec, size_t n);
   // Consumes every complete frame in the read buffer; false when the connection
   // was closed for a bad frame.
   bool ProcessFrames();
   void HandleResponse(RemotingCommand response);
+  // Registers `cb` for `opaque` and queues the request's frame.
+  void StartRequest(OutFrame frame, int32_t opaque,
+                    std::chrono::milliseconds timeout, ResponseCallback cb);
+  void Unlink(Pending* p);
+  // Fails every pending request whose deadline has passed; re-arms the timer.
+  void SweepTimeouts();
+  void ArmSweep(SteadyTime at);
+  // Queues a frame; the write starts now, or after the frames of the current
+  // read are processed (so their answers leave in one gather write).
   void Enqueue(OutFrame frame);
   void DoWrite();
   void ArmIdleTimer();
@@ -132,7 +165,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Touch() { last_activity_ = std::chrono::steady_clock::now(); }
 
   asio::ip::tcp::socket socket_;
+  // The socket's strand (nullopt if it was not given one: then everything is
+  // posted, as before).
+  std::optional<Strand> strand_;
   asio::steady_timer idle_timer_;
+  asio::steady_timer sweep_timer_;
   ConnectionHandler* const handler_;
   const ConnectionOptions options_;
   const uint64_t id_;
@@ -149,9 +186,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<asio::const_buffer> write_bufs_;
   size_t queued_bytes_ = 0;
   bool writing_ = false;
+  // Inside ProcessFrames: frames queued now wait for the end of the read.
+  bool processing_ = false;
   bool close_notified_ = false;
   std::chrono::steady_clock::time_point last_activity_;
+  // Node-based: a Pending keeps its address while others come and go (the
+  // lanes link them).
   std::unordered_map<int32_t, Pending> pending_;
+  std::vector<TimeoutLane> lanes_;
+  // When sweep_timer_ fires; max() while it is not armed.
+  SteadyTime sweep_at_ = SteadyTime::max();
 };
 
 // Answers one received request, now or later, from any thread. Copyable

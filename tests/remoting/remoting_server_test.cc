@@ -5,6 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -228,6 +230,100 @@ TEST_F(RemotingServerTest, ClientTimesOutWithoutResponse) {
       RemotingCommand echo,
       client->InvokeSync(addr_, RemotingCommand::CreateRequest(kEcho), 3000ms));
   EXPECT_EQ(echo.code(), response_code::kSuccess);
+}
+
+TEST_F(RemotingServerTest, ShortTimeoutIsNotDelayedByALongerOne) {
+  StartServer();
+  auto client = StartClient();
+  std::promise<std::pair<Status, std::chrono::steady_clock::time_point>> slow,
+      fast;
+  auto start = std::chrono::steady_clock::now();
+  client->InvokeAsync(
+      addr_, RemotingCommand::CreateRequest(kNever), 2000ms,
+      [&](Result<RemotingCommand> r) {
+        slow.set_value({r.status(), std::chrono::steady_clock::now()});
+      });
+  client->InvokeAsync(
+      addr_, RemotingCommand::CreateRequest(kNever), 200ms,
+      [&](Result<RemotingCommand> r) {
+        fast.set_value({r.status(), std::chrono::steady_clock::now()});
+      });
+  auto fast_future = fast.get_future();
+  auto slow_future = slow.get_future();
+  ASSERT_EQ(fast_future.wait_for(5s), std::future_status::ready);
+  auto [fast_status, fast_at] = fast_future.get();
+  EXPECT_EQ(fast_status.code(), Status::Code::kTimeout);
+  EXPECT_GE(fast_at - start, 190ms);
+  EXPECT_LT(fast_at - start, 1500ms);
+  ASSERT_EQ(slow_future.wait_for(5s), std::future_status::ready);
+  auto [slow_status, slow_at] = slow_future.get();
+  EXPECT_EQ(slow_status.code(), Status::Code::kTimeout);
+  EXPECT_GE(slow_at - start, 1990ms);
+}
+
+TEST_F(RemotingServerTest, AnsweredRequestsNeverTimeOutLater) {
+  StartServer();
+  auto client = StartClient();
+  std::mutex mu;
+  std::condition_variable cv;
+  int ok = 0, timeouts = 0, other = 0;
+  auto record = [&](Result<RemotingCommand> r) {
+    std::lock_guard lock(mu);
+    if (r.ok()) {
+      ++ok;
+    } else if (r.status().code() == Status::Code::kTimeout) {
+      ++timeouts;
+    } else {
+      ++other;
+    }
+    cv.notify_all();
+  };
+  // Answered requests and one that is never answered share a timeout; only
+  // that one times out, and every callback runs exactly once.
+  for (int i = 0; i < 200; ++i) {
+    client->InvokeAsync(addr_, RemotingCommand::CreateRequest(kEcho), 300ms,
+                        record);
+    if (i == 100)
+      client->InvokeAsync(addr_, RemotingCommand::CreateRequest(kNever), 300ms,
+                          record);
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(
+        cv.wait_for(lock, 5s, [&] { return ok + timeouts + other == 201; }));
+  }
+  std::this_thread::sleep_for(600ms);  // past every deadline
+  std::lock_guard lock(mu);
+  EXPECT_EQ(ok, 200);
+  EXPECT_EQ(timeouts, 1);
+  EXPECT_EQ(other, 0);
+}
+
+TEST_F(RemotingServerTest, CallbackMayInvokeAgainOnTheSameConnection) {
+  StartServer();
+  auto client = StartClient();
+  // A chain of requests each sent from the previous one's callback (a net
+  // thread, the connection's strand), as the produce benchmark does.
+  std::promise<int> done;
+  std::atomic<int> left{50};
+  std::function<void(Result<RemotingCommand>)> next =
+      [&](Result<RemotingCommand> r) {
+        if (!r.ok()) {
+          done.set_value(-1);
+          return;
+        }
+        if (left.fetch_sub(1) == 1) {
+          done.set_value(0);
+          return;
+        }
+        client->InvokeAsync(addr_, RemotingCommand::CreateRequest(kEcho),
+                            3000ms, next);
+      };
+  client->InvokeAsync(addr_, RemotingCommand::CreateRequest(kEcho), 3000ms,
+                      next);
+  auto f = done.get_future();
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(f.get(), 0);
 }
 
 TEST_F(RemotingServerTest, ConnectFailureIsAnError) {
