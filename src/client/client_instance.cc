@@ -193,6 +193,9 @@ void ClientInstance::Stop() {
 RemotingCommand ClientInstance::NewRequest(int32_t code) {
   RemotingCommand req = RemotingCommand::CreateRequest(code);
   req.set_language(remoting::LanguageCode::kCpp);
+  // The binary header (§1.4): Java brokers and name servers read it too and
+  // answer in kind, and it costs both sides far less than JSON text.
+  req.set_serialize_type(remoting::SerializeType::kRocketMq);
   return req;
 }
 

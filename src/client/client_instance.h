@@ -74,7 +74,8 @@ class ClientInstance {
   uint32_t client_ip() const { return client_ip_; }
   remoting::RemotingClient& remoting() { return remoting_; }
 
-  // A request with this code in the language and version this client reports.
+  // A request with this code in the language and version this client reports,
+  // with the ROCKETMQ binary header.
   static remoting::RemotingCommand NewRequest(int32_t code);
 
   // Sends `request` to the first name server that answers: IOError naming every
