@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
-#include <future>
 
 #include "common/coding.h"
 #include "common/logging.h"
@@ -702,6 +701,19 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
   return result;
 }
 
+bool CommitLog::PendingFlush::Complete(bool flushed) {
+  if (completed.exchange(true, std::memory_order_acq_rel)) return false;
+  if (!flushed) {
+    bool w = log->writeable();
+    result.status =
+        w ? PutStatus::kFlushDiskTimeout : PutStatus::kServiceNotAvailable;
+    result.error = w ? "flush did not complete within syncFlushTimeout"
+                     : log->error().ToString();
+  }
+  done(std::move(result));
+  return true;
+}
+
 bool CommitLog::WaitsForFlush(const MessageToStore& msg) const {
   auto wait = FindProperty(msg.properties, prop::kWait);
   if (!wait) return true;
@@ -729,27 +741,17 @@ void CommitLog::HandleDiskFlush(PutResult result, const MessageToStore& msg,
     int64_t next = result.phys_offset + result.wrote_bytes;
     int64_t deadline =
         clock_->MonotonicNs() + int64_t{config_.sync_flush_timeout} * 1000000;
-    auto shared = std::make_shared<PutResult>(std::move(result));
-    auto on_flushed =
-        std::make_shared<std::function<void(PutResult)>>(std::move(done));
     auto pending = std::make_shared<PendingFlush>();
-    pending->done = [this, shared, on_flushed](bool flushed) {
-      if (!flushed) {
-        shared->status = writeable() ? PutStatus::kFlushDiskTimeout
-                                     : PutStatus::kServiceNotAvailable;
-        shared->error = writeable()
-                            ? "flush did not complete within syncFlushTimeout"
-                            : error().ToString();
-      }
-      (*on_flushed)(std::move(*shared));
-    };
+    pending->log = this;
+    pending->result = std::move(result);
+    pending->done = std::move(done);
     if (!group_commit_service_->Add(FlushRequest{next, deadline, pending})) {
       // Shutting down: the record is in the log but nobody will confirm its
       // flush.
-      shared->status = PutStatus::kServiceNotAvailable;
-      shared->error = "store is shutting down";
-      pending->done = nullptr;
-      (*on_flushed)(std::move(*shared));
+      pending->completed.store(true, std::memory_order_release);
+      pending->result.status = PutStatus::kServiceNotAvailable;
+      pending->result.error = "store is shutting down";
+      pending->done(std::move(pending->result));
     }
     return;
   }

@@ -159,12 +159,13 @@ class CommitLog {
   // or by the watcher at the deadline.
   struct PendingFlush {
     std::atomic<bool> completed{false};
-    std::function<void(bool flushed)> done;
-    bool Complete(bool flushed) {
-      if (completed.exchange(true, std::memory_order_acq_rel)) return false;
-      done(flushed);
-      return true;
-    }
+    const CommitLog* log = nullptr;
+    PutResult result;
+    std::function<void(PutResult)> done;
+    // Answers `done` with `result`, or with FLUSH_DISK_TIMEOUT (or
+    // SERVICE_NOT_AVAILABLE on a read-only store) when not flushed; false when
+    // it had been completed before.
+    bool Complete(bool flushed);
   };
   struct FlushRequest {
     int64_t next_offset;
