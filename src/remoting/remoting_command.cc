@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstring>
 #include <limits>
 
 #include "remoting/json.h"
@@ -20,6 +22,53 @@ bool EqualsTrueIgnoreCase(std::string_view s) {
 }
 
 }  // namespace
+
+ExtFields::const_iterator ExtFields::find(std::string_view name) const {
+  // Length and first byte settle most mismatches (and the one-letter names of
+  // SEND_MESSAGE_V2 entirely) without a memcmp call.
+  for (auto it = items_.begin(); it != items_.end(); ++it) {
+    const std::string& k = it->first;
+    if (k.size() != name.size()) continue;
+    if (k.empty()) return it;
+    if (k[0] != name[0]) continue;
+    if (k.size() == 1 ||
+        std::memcmp(k.data() + 1, name.data() + 1, k.size() - 1) == 0)
+      return it;
+  }
+  return items_.end();
+}
+
+size_t ExtFields::erase(std::string_view name) {
+  auto it = find(name);
+  if (it == items_.end()) return 0;
+  items_.erase(it);
+  return 1;
+}
+
+void ExtFields::insert_or_assign(std::string name, std::string value) {
+  // Encoders write names in order, so most inserts append; comparing first
+  // bytes settles that without a memcmp call for one-letter names.
+  const bool append = items_.empty() ||
+                      (!name.empty() && !items_.back().first.empty() &&
+                       static_cast<unsigned char>(items_.back().first[0]) <
+                           static_cast<unsigned char>(name[0])) ||
+                      items_.back().first < name;
+  if (append) {
+    // Room for a SEND_MESSAGE_V2 header (a..n) in the first allocation.
+    if (items_.capacity() == 0) items_.reserve(16);
+    items_.emplace_back(std::move(name), std::move(value));
+    return;
+  }
+  auto it = std::lower_bound(items_.begin(), items_.end(), name,
+                             [](const value_type& item, const std::string& n) {
+                               return item.first < n;
+                             });
+  if (it != items_.end() && it->first == name) {
+    it->second = std::move(value);
+  } else {
+    items_.emplace(it, std::move(name), std::move(value));
+  }
+}
 
 RemotingCommand RemotingCommand::CreateRequest(int32_t code) {
   RemotingCommand cmd;

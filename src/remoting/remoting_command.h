@@ -6,12 +6,13 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
+#include <map>  // not used here; kept for the files that rely on it
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -26,9 +27,36 @@ enum class SerializeType : uint8_t { kJson = 0, kRocketMq = 1 };
 inline constexpr int32_t kFlagResponse = 0x1;  // RPC_TYPE bit (§2.2)
 inline constexpr int32_t kFlagOneway = 0x2;    // RPC_ONEWAY bit
 
-// Ext fields sorted by name: the output is deterministic (Java's own order is
-// hash order, which carries no meaning) and lookups take a string_view.
-using ExtFields = std::map<std::string, std::string, std::less<>>;
+// The ext fields of one command, sorted by name: the output is deterministic
+// (Java's own order is hash order, which carries no meaning) and lookups take a
+// string_view. A flat vector rather than a tree: a header has about a dozen
+// fields, so one allocation holds them all and a scan finds one quickly. Offers
+// the subset of std::map's interface the code uses. A plain value: not
+// thread-safe (callers serialise).
+class ExtFields {
+ public:
+  using value_type = std::pair<std::string, std::string>;
+  using const_iterator = std::vector<value_type>::const_iterator;
+  using iterator = const_iterator;
+
+  const_iterator begin() const { return items_.begin(); }
+  const_iterator end() const { return items_.end(); }
+  size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+  const_iterator find(std::string_view name) const;
+  bool contains(std::string_view name) const { return find(name) != end(); }
+  // Removes `name`; returns how many fields were removed (0 or 1).
+  size_t erase(std::string_view name);
+  // Sets `name` to `value`, replacing the value of an existing field.
+  void insert_or_assign(std::string name, std::string value);
+  void clear() { items_.clear(); }
+  void reserve(size_t n) { items_.reserve(n); }
+
+  friend bool operator==(const ExtFields&, const ExtFields&) = default;
+
+ private:
+  std::vector<value_type> items_;  // ascending by name, names unique
+};
 
 // A body segment that is sent after the command's own body without being
 // copied, e.g. a span into a memory-mapped commit-log segment for a pull

@@ -153,7 +153,7 @@ void FakeBroker::HandleSend(RemotingCommand req, Responder r) {
   RemotingCommand resp = req.CreateResponse(rc::kSuccess);
   {
     std::lock_guard lock(mu_);
-    last_header_ = req.ext_fields();
+    last_header_ = {req.ext_fields().begin(), req.ext_fields().end()};
     Queue& q = queues_[{topic, queue_id}];
     int64_t queue_offset = static_cast<int64_t>(q.records.size());
     int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
