@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <limits>
+#include <optional>
 
 #include "common/coding.h"
 #include "remoting/json.h"
@@ -25,6 +27,227 @@ Result<int32_t> ToInt32(const json::Value& v, std::string_view member) {
   }
   return static_cast<int32_t>(*i);
 }
+
+// The JSON headers clients actually send, decoded in one pass straight into
+// the command's fields, without building a json::Value: string member names;
+// numbers, strings, booleans and null as values; a flat extFields object.
+// Anything else (nested values, bare-number or object keys, a repeated member,
+// a syntax error) makes Read() return false, and the caller decodes with the
+// general reader instead, which has the same meaning and words the errors.
+class FastJsonHeaderReader {
+ public:
+  explicit FastJsonHeaderReader(std::string_view in) : in_(in) {}
+
+  // On true, every member was understood and the command's fields are set.
+  bool Read(RemotingCommand* cmd) {
+    SkipWs();
+    if (!Eat('{')) return false;
+    SkipWs();
+    if (Eat('}')) return false;  // no code
+    std::string key;
+    while (true) {
+      SkipWs();
+      if (Peek() != '"') return false;
+      key.clear();
+      if (!json::ReadString(in_, &pos_, &key).ok()) return false;
+      SkipWs();
+      if (!Eat(':')) return false;
+      SkipWs();
+      if (!ReadMember(key)) return false;
+      SkipWs();
+      if (Eat(',')) continue;
+      if (Eat('}')) break;
+      return false;
+    }
+    SkipWs();
+    if (pos_ != in_.size() || (seen_ & kCode) == 0) return false;
+    cmd->set_code(code_);
+    if (set_ & kLanguage) cmd->set_language(language_);
+    if (set_ & kVersion) cmd->set_version(version_);
+    if (set_ & kOpaque) cmd->set_opaque(opaque_);
+    if (set_ & kFlag) cmd->set_flag(flag_);
+    if (seen_ & kRemark) cmd->set_remark(std::move(remark_));
+    if (cmd->ext_fields().empty()) {
+      cmd->mutable_ext_fields() = std::move(ext_);
+    } else {
+      for (auto& [k, v] : ext_)
+        cmd->mutable_ext_fields().insert_or_assign(k, v);
+    }
+    return true;
+  }
+
+ private:
+  enum Member : uint32_t {
+    kCode = 1,
+    kLanguage = 2,
+    kVersion = 4,
+    kOpaque = 8,
+    kFlag = 16,
+    kRemark = 32,
+    kExtFields = 64,
+  };
+  enum class Kind { kString, kNumber, kTrue, kFalse, kNull };
+  // A scalar value: a string's unescaped content or a number's exact text.
+  struct Scalar {
+    Kind kind = Kind::kNull;
+    std::string text;
+  };
+
+  char Peek() const { return pos_ < in_.size() ? in_[pos_] : '\0'; }
+  bool Eat(char c) {
+    if (Peek() != c) return false;
+    ++pos_;
+    return true;
+  }
+  void SkipWs() {
+    while (pos_ < in_.size() && (in_[pos_] == ' ' || in_[pos_] == '\t' ||
+                                 in_[pos_] == '\n' || in_[pos_] == '\r'))
+      ++pos_;
+  }
+  bool EatWord(std::string_view w) {
+    if (in_.substr(pos_, w.size()) != w) return false;
+    pos_ += w.size();
+    return true;
+  }
+  // False for anything but a scalar (or a malformed one).
+  bool ReadScalar(Scalar* out) {
+    out->text.clear();
+    switch (Peek()) {
+      case '"':
+        out->kind = Kind::kString;
+        return json::ReadString(in_, &pos_, &out->text).ok();
+      case 't':
+        out->kind = Kind::kTrue;
+        return EatWord("true");
+      case 'f':
+        out->kind = Kind::kFalse;
+        return EatWord("false");
+      case 'n':
+        out->kind = Kind::kNull;
+        return EatWord("null");
+      default: {
+        size_t start = pos_;
+        if (!json::ScanNumber(in_, &pos_).ok()) return false;
+        out->kind = Kind::kNumber;
+        out->text.assign(in_.substr(start, pos_ - start));
+        return true;
+      }
+    }
+  }
+  // json::Value::AsText: strings and numbers as their text, booleans as
+  // "true"/"false"; nothing for null.
+  static std::optional<std::string> AsText(Scalar&& v) {
+    switch (v.kind) {
+      case Kind::kString:
+      case Kind::kNumber:
+        return std::move(v.text);
+      case Kind::kTrue:
+        return std::string("true");
+      case Kind::kFalse:
+        return std::string("false");
+      case Kind::kNull:
+        return std::nullopt;
+    }
+    return std::nullopt;
+  }
+  // An int32 member; false where the general decoder would reject it.
+  static bool ToInt32(const Scalar& v, int32_t* out) {
+    if (v.kind != Kind::kNumber && v.kind != Kind::kString) return false;
+    auto i = json::ParseInt64(v.text);
+    if (!i || *i < std::numeric_limits<int32_t>::min() ||
+        *i > std::numeric_limits<int32_t>::max())
+      return false;
+    *out = static_cast<int32_t>(*i);
+    return true;
+  }
+  bool Mark(Member m) {
+    if (seen_ & m)
+      return false;  // repeated: the general decoder takes the first
+    seen_ |= m;
+    return true;
+  }
+
+  bool ReadMember(const std::string& key) {
+    if (key == "extFields") {
+      if (!Mark(kExtFields)) return false;
+      if (Peek() == '{') return ReadExtFields();
+      Scalar v;
+      return ReadScalar(&v) && v.kind == Kind::kNull;
+    }
+    Scalar v;
+    if (!ReadScalar(&v)) return false;
+    if (key == "code") {
+      return Mark(kCode) && ToInt32(v, &code_);
+    }
+    if (key == "version" || key == "opaque" || key == "flag") {
+      Member m = key == "version"  ? kVersion
+                 : key == "opaque" ? kOpaque
+                                   : kFlag;
+      if (!Mark(m)) return false;
+      if (v.kind == Kind::kNull) return true;  // absent
+      set_ |= m;
+      int32_t* field = m == kVersion  ? &version_
+                       : m == kOpaque ? &opaque_
+                                      : &flag_;
+      return ToInt32(v, field);
+    }
+    if (key == "language") {
+      if (!Mark(kLanguage)) return false;
+      if (v.kind == Kind::kNull) return true;
+      set_ |= kLanguage;
+      language_ =
+          v.kind == Kind::kString
+              ? LanguageFromName(v.text)
+              : LanguageFromNumber(v.kind == Kind::kNumber
+                                       ? json::ParseInt64(v.text).value_or(-1)
+                                       : -1);
+      return true;
+    }
+    if (key == "remark") {
+      if (!Mark(kRemark)) return false;
+      remark_ = AsText(std::move(v)).value_or("");
+      return true;
+    }
+    return true;  // unknown member with a scalar value: ignored
+  }
+
+  bool ReadExtFields() {
+    ++pos_;  // '{'
+    SkipWs();
+    if (Eat('}')) return true;
+    ext_.reserve(16);
+    std::string name;
+    Scalar v;
+    while (true) {
+      SkipWs();
+      if (Peek() != '"') return false;
+      name.clear();
+      if (!json::ReadString(in_, &pos_, &name).ok()) return false;
+      SkipWs();
+      if (!Eat(':')) return false;
+      SkipWs();
+      if (!ReadScalar(&v)) return false;
+      if (v.kind != Kind::kNull) {  // null means absent (§1.3)
+        ext_.insert_or_assign(name, *AsText(std::move(v)));
+      }
+      SkipWs();
+      if (Eat(',')) continue;
+      return Eat('}');
+    }
+  }
+
+  std::string_view in_;
+  size_t pos_ = 0;
+  uint32_t seen_ = 0;  // members met
+  uint32_t set_ = 0;   // members met with a value (not null)
+  int32_t code_ = 0;
+  LanguageCode language_ = LanguageCode::kJava;
+  int32_t version_ = 0;
+  int32_t opaque_ = 0;
+  int32_t flag_ = 0;
+  std::string remark_;
+  ExtFields ext_;
+};
 
 }  // namespace
 
@@ -124,6 +347,11 @@ void EncodeJsonHeader(const RemotingCommand& cmd, std::string* out) {
 }
 
 Status DecodeJsonHeader(std::string_view text, RemotingCommand* cmd) {
+  if (FastJsonHeaderReader(text).Read(cmd)) return Status::OK();
+  return DecodeJsonHeaderWithParser(text, cmd);
+}
+
+Status DecodeJsonHeaderWithParser(std::string_view text, RemotingCommand* cmd) {
   auto parsed = json::Parse(text);
   if (!parsed.ok())
     return Status::Corruption(
@@ -182,30 +410,40 @@ Status EncodeBinaryHeader(const RemotingCommand& cmd, std::string* out) {
     return Status::InvalidArgument(
         fmt::format("version {} does not fit a binary header", cmd.version()));
   }
-  ByteWriter w(out);
-  w.I16(static_cast<int16_t>(cmd.code()));
-  w.I8(static_cast<int8_t>(cmd.language()));
-  w.I16(static_cast<int16_t>(cmd.version()));
-  w.I32(cmd.opaque());
-  w.I32(cmd.flag());
-  w.I32(static_cast<int32_t>(cmd.remark().size()));
-  w.Bytes(cmd.remark());
-  size_t ext_len_pos = out->size();
-  w.I32(0);
-  size_t ext_start = out->size();
+  size_t ext_len = 0;
   for (const auto& [k, v] : cmd.ext_fields()) {
     if (k.empty() || v.empty()) continue;  // would decode as absent anyway
     if (k.size() > static_cast<size_t>(std::numeric_limits<int16_t>::max())) {
       return Status::InvalidArgument(
           "ext field name too long for a binary header");
     }
-    w.I16(static_cast<int16_t>(k.size()));
-    w.Bytes(k);
-    w.I32(static_cast<int32_t>(v.size()));
-    w.Bytes(v);
+    ext_len += 2 + k.size() + 4 + v.size();
   }
-  StoreI32(out->data() + ext_len_pos,
-           static_cast<int32_t>(out->size() - ext_start));
+  const std::string& remark = cmd.remark();
+  // Sized once, then filled in place.
+  size_t pos = out->size();
+  out->resize(pos + kBinaryHeaderFixedSize + remark.size() + ext_len);
+  char* p = out->data() + pos;
+  StoreBE(p, static_cast<int16_t>(cmd.code()));
+  p[2] = static_cast<char>(static_cast<int8_t>(cmd.language()));
+  StoreBE(p + 3, static_cast<int16_t>(cmd.version()));
+  StoreBE(p + 5, cmd.opaque());
+  StoreBE(p + 9, cmd.flag());
+  StoreBE(p + 13, static_cast<int32_t>(remark.size()));
+  p += 17;
+  std::memcpy(p, remark.data(), remark.size());
+  p += remark.size();
+  StoreBE(p, static_cast<int32_t>(ext_len));
+  p += 4;
+  for (const auto& [k, v] : cmd.ext_fields()) {
+    if (k.empty() || v.empty()) continue;
+    StoreBE(p, static_cast<int16_t>(k.size()));
+    std::memcpy(p + 2, k.data(), k.size());
+    p += 2 + k.size();
+    StoreBE(p, static_cast<int32_t>(v.size()));
+    std::memcpy(p + 4, v.data(), v.size());
+    p += 4 + v.size();
+  }
   return Status::OK();
 }
 
@@ -261,6 +499,13 @@ Status DecodeBinaryHeader(std::span<const std::byte> header,
 
 Status EncodeFramePrefix(const RemotingCommand& cmd, std::string* out) {
   size_t start = out->size();
+  // One allocation: the exact size of a binary header, a close guess for JSON
+  // (escapes can make it longer).
+  size_t ext_bytes = 0;
+  for (const auto& [k, v] : cmd.ext_fields()) ext_bytes += k.size() + v.size();
+  out->reserve(start + kLengthFieldSize + kHeaderLengthWordSize + 160 +
+               cmd.remark().size() + ext_bytes + 8 * cmd.ext_fields().size() +
+               cmd.body().size());
   out->append(kLengthFieldSize + kHeaderLengthWordSize, '\0');
   if (cmd.serialize_type() == SerializeType::kRocketMq) {
     Status s = EncodeBinaryHeader(cmd, out);

@@ -40,6 +40,30 @@ void AppendUtf8(uint32_t cp, std::string* out) {
   }
 }
 
+Status ErrorAt(std::string_view what, size_t pos) {
+  return Status::InvalidArgument(fmt::format("json: {} at byte {}", what, pos));
+}
+
+Status ReadHex4(std::string_view in, size_t& pos, uint32_t* cp) {
+  if (in.size() - pos < 4) return ErrorAt("truncated \\u escape", pos);
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) {
+    char c = in[pos++];
+    v <<= 4;
+    if (c >= '0' && c <= '9') {
+      v |= static_cast<uint32_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      v |= static_cast<uint32_t>(c - 'a' + 10);
+    } else if (c >= 'A' && c <= 'F') {
+      v |= static_cast<uint32_t>(c - 'A' + 10);
+    } else {
+      return ErrorAt("bad \\u escape", pos);
+    }
+  }
+  *cp = v;
+  return Status::OK();
+}
+
 class Parser {
  public:
   explicit Parser(std::string_view in) : in_(in) {}
@@ -109,112 +133,12 @@ class Parser {
 
   Status ParseNumber(Value* out) {
     size_t start = pos_;
-    auto digits = [&] {
-      size_t d = pos_;
-      while (pos_ < in_.size() && in_[pos_] >= '0' && in_[pos_] <= '9') ++pos_;
-      return pos_ - d;
-    };
-    if (in_[pos_] == '-') ++pos_;
-    if (digits() == 0) return Error("bad number");
-    if (pos_ < in_.size() && in_[pos_] == '.') {
-      ++pos_;
-      if (digits() == 0) return Error("bad number fraction");
-    }
-    if (pos_ < in_.size() && (in_[pos_] == 'e' || in_[pos_] == 'E')) {
-      ++pos_;
-      if (pos_ < in_.size() && (in_[pos_] == '+' || in_[pos_] == '-')) ++pos_;
-      if (digits() == 0) return Error("bad number exponent");
-    }
+    TH_RETURN_IF_ERROR(ScanNumber(in_, &pos_));
     *out = Value::NumberText(std::string(in_.substr(start, pos_ - start)));
     return Status::OK();
   }
 
-  Status ParseHex4(uint32_t* cp) {
-    if (in_.size() - pos_ < 4) return Error("truncated \\u escape");
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) {
-      char c = in_[pos_++];
-      v <<= 4;
-      if (c >= '0' && c <= '9') {
-        v |= static_cast<uint32_t>(c - '0');
-      } else if (c >= 'a' && c <= 'f') {
-        v |= static_cast<uint32_t>(c - 'a' + 10);
-      } else if (c >= 'A' && c <= 'F') {
-        v |= static_cast<uint32_t>(c - 'A' + 10);
-      } else {
-        return Error("bad \\u escape");
-      }
-    }
-    *cp = v;
-    return Status::OK();
-  }
-
-  Status ParseString(std::string* out) {
-    ++pos_;  // opening quote
-    while (true) {
-      size_t run = pos_;
-      while (pos_ < in_.size() && in_[pos_] != '"' && in_[pos_] != '\\') ++pos_;
-      out->append(in_.data() + run, pos_ - run);
-      if (pos_ >= in_.size()) return Error("unterminated string");
-      if (in_[pos_] == '"') {
-        ++pos_;
-        return Status::OK();
-      }
-      ++pos_;  // backslash
-      if (pos_ >= in_.size()) return Error("unterminated escape");
-      char e = in_[pos_++];
-      switch (e) {
-        case '"':
-          out->push_back('"');
-          break;
-        case '\\':
-          out->push_back('\\');
-          break;
-        case '/':
-          out->push_back('/');
-          break;
-        case 'b':
-          out->push_back('\b');
-          break;
-        case 'f':
-          out->push_back('\f');
-          break;
-        case 'n':
-          out->push_back('\n');
-          break;
-        case 'r':
-          out->push_back('\r');
-          break;
-        case 't':
-          out->push_back('\t');
-          break;
-        case 'u': {
-          uint32_t cp;
-          TH_RETURN_IF_ERROR(ParseHex4(&cp));
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            uint32_t low = 0;
-            if (in_.substr(pos_, 2) == "\\u") {
-              size_t save = pos_;
-              pos_ += 2;
-              TH_RETURN_IF_ERROR(ParseHex4(&low));
-              if (low < 0xDC00 || low > 0xDFFF) {
-                pos_ = save;  // not a pair: the next escape stands on its own
-                low = 0;
-              }
-            }
-            cp = low != 0 ? 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00)
-                          : 0xFFFD;
-          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            cp = 0xFFFD;  // lone low surrogate
-          }
-          AppendUtf8(cp, out);
-          break;
-        }
-        default:
-          return Error("bad escape");
-      }
-    }
-  }
+  Status ParseString(std::string* out) { return ReadString(in_, &pos_, out); }
 
   Status ParseArray(Value* out, int depth) {
     ++pos_;
@@ -425,6 +349,95 @@ bool operator==(const Value& a, const Value& b) {
 
 Result<Value> Parse(std::string_view text) {
   return Parser(text).ParseDocument();
+}
+
+Status ScanNumber(std::string_view in, size_t* pos_ptr) {
+  size_t& pos = *pos_ptr;
+  auto digits = [&] {
+    size_t d = pos;
+    while (pos < in.size() && in[pos] >= '0' && in[pos] <= '9') ++pos;
+    return pos - d;
+  };
+  if (pos < in.size() && in[pos] == '-') ++pos;
+  if (digits() == 0) return ErrorAt("bad number", pos);
+  if (pos < in.size() && in[pos] == '.') {
+    ++pos;
+    if (digits() == 0) return ErrorAt("bad number fraction", pos);
+  }
+  if (pos < in.size() && (in[pos] == 'e' || in[pos] == 'E')) {
+    ++pos;
+    if (pos < in.size() && (in[pos] == '+' || in[pos] == '-')) ++pos;
+    if (digits() == 0) return ErrorAt("bad number exponent", pos);
+  }
+  return Status::OK();
+}
+
+Status ReadString(std::string_view in, size_t* pos_ptr, std::string* out) {
+  size_t& pos = *pos_ptr;
+  ++pos;  // opening quote
+  while (true) {
+    size_t run = pos;
+    while (pos < in.size() && in[pos] != '"' && in[pos] != '\\') ++pos;
+    out->append(in.data() + run, pos - run);
+    if (pos >= in.size()) return ErrorAt("unterminated string", pos);
+    if (in[pos] == '"') {
+      ++pos;
+      return Status::OK();
+    }
+    ++pos;  // backslash
+    if (pos >= in.size()) return ErrorAt("unterminated escape", pos);
+    char e = in[pos++];
+    switch (e) {
+      case '"':
+        out->push_back('"');
+        break;
+      case '\\':
+        out->push_back('\\');
+        break;
+      case '/':
+        out->push_back('/');
+        break;
+      case 'b':
+        out->push_back('\b');
+        break;
+      case 'f':
+        out->push_back('\f');
+        break;
+      case 'n':
+        out->push_back('\n');
+        break;
+      case 'r':
+        out->push_back('\r');
+        break;
+      case 't':
+        out->push_back('\t');
+        break;
+      case 'u': {
+        uint32_t cp;
+        TH_RETURN_IF_ERROR(ReadHex4(in, pos, &cp));
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          uint32_t low = 0;
+          if (in.substr(pos, 2) == "\\u") {
+            size_t save = pos;
+            pos += 2;
+            TH_RETURN_IF_ERROR(ReadHex4(in, pos, &low));
+            if (low < 0xDC00 || low > 0xDFFF) {
+              pos = save;  // not a pair: the next escape stands on its own
+              low = 0;
+            }
+          }
+          cp = low != 0 ? 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00)
+                        : 0xFFFD;
+        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+          cp = 0xFFFD;  // lone low surrogate
+        }
+        AppendUtf8(cp, out);
+        break;
+      }
+      default:
+        return ErrorAt("bad escape", pos);
+    }
+  }
 }
 
 void AppendQuoted(std::string_view s, std::string* out) {

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/status.h"
 
 namespace thruster::remoting::json {
 
@@ -115,6 +116,14 @@ class Value {
 // allowed, anything else after the value is an error. Nesting deeper than 256
 // levels is rejected. Errors are InvalidArgument with the byte offset.
 Result<Value> Parse(std::string_view text);
+
+// Pieces of the reader, for single-pass decoders of fixed shapes (the remoting
+// header). Both take `*pos` at the token's first byte, move it past the token,
+// and fail like Parse does (InvalidArgument with the byte offset).
+// A string: `text[*pos]` is the opening quote; appends the unescaped content.
+Status ReadString(std::string_view text, size_t* pos, std::string* out);
+// A number (the caller's `text.substr(start, *pos - start)` is its exact text).
+Status ScanNumber(std::string_view text, size_t* pos);
 
 // Appends the compact text of `v` to `out`.
 void Write(const Value& v, std::string* out);

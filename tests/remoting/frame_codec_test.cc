@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "common/coding.h"
 #include "tests/support/test_util.h"
 
@@ -313,6 +317,89 @@ TEST(FrameCodecTest, JsonHeaderLeniency) {
   ASSERT_OK(DecodeJsonHeader(
       R"({"code":1,"language":"COBOL","extFields":null})", &unknown));
   EXPECT_EQ(unknown.language(), LanguageCode::kOther);
+}
+
+// The one-pass header decoder and the general reader agree on every header,
+// accepted or not, including the shapes the one-pass decoder leaves to the
+// general reader.
+TEST(FrameCodecTest, OnePassJsonHeaderDecoderAgreesWithTheGeneralReader) {
+  const std::vector<std::string> headers = {
+      std::string(kSendV2Header),
+      std::string(kSendV2ResponseHeader),
+      R"({"code":1})",
+      " \t{ \"code\" : 1 , \"opaque\" : -7 }\r\n",
+      R"({"code":"12","opaque":"3","flag":" 1"})",
+      R"({"code":1.0})",
+      R"({"code":2147483648})",
+      R"({"code":null})",
+      R"({"opaque":1})",
+      R"({})",
+      R"([1])",
+      R"({"code":1,"opaque":null,"opaque":5})",
+      R"({"code":1,"opaque":5,"opaque":6})",
+      R"({"code":1,"code":2})",
+      R"({"code":1,"language":null,"language":"GO"})",
+      R"({"code":1,"language":true})",
+      R"({"code":1,"language":"9"})",
+      R"({"code":1,"remark":null})",
+      R"({"code":1,"remark":12.5e3})",
+      R"({"code":1,"remark":false})",
+      R"({"code":1,"remark":"a\"b\\c\/\b\f\n\r\t\u0001\ud83d\ude00\udc00"})",
+      R"({"code":1,"extFields":{}})",
+      R"({"code":1,"extFields":null})",
+      R"({"code":1,"extFields":"x"})",
+      R"({"code":1,"extFields":[]})",
+      R"({"code":1,"extFields":{"a":1,"a":null,"b":"x","b":"y"}})",
+      R"({"code":1,"extFields":{"n":{"x":[1,2]},"m":[true,null]}})",
+      R"({"code":1,"extFields":{1:"bare key"}})",
+      R"({"code":1,"extFields":{"k\u0041":"v","e":-0.5E+2,"t":true}})",
+      R"({"code":1,"extFields":{"a":"1"},"extFields":{"b":"2"}})",
+      R"({"code":1,"unknown":[1,{"x":2}],"other":{"y":null}})",
+      R"({"code":1,"serializeTypeCurrentRPC":"JSON","x":true,"y":null})",
+      R"({"code":1,} )",
+      R"({"code":1 "opaque":2})",
+      R"({"code":1}x)",
+      R"({"code":1,"remark":"unterminated)",
+      R"({"code":1,"remark":"\x"})",
+      R"({"code":1,"flag":tru})",
+      R"({"code":-})",
+      R"({"code":01})",
+  };
+  for (const std::string& h : headers) {
+    RemotingCommand fast, general;
+    Status a = DecodeJsonHeader(h, &fast);
+    Status b = DecodeJsonHeaderWithParser(h, &general);
+    ASSERT_EQ(a.ToString(), b.ToString()) << h;
+    EXPECT_EQ(fast.code(), general.code()) << h;
+    EXPECT_EQ(fast.language(), general.language()) << h;
+    EXPECT_EQ(fast.version(), general.version()) << h;
+    EXPECT_EQ(fast.opaque(), general.opaque()) << h;
+    EXPECT_EQ(fast.flag(), general.flag()) << h;
+    EXPECT_EQ(fast.remark(), general.remark()) << h;
+    EXPECT_EQ(fast.ext_fields(), general.ext_fields()) << h;
+  }
+}
+
+TEST(RemotingCommandTest, ExtFieldsStaySortedAndUnique) {
+  ExtFields f;
+  f.insert_or_assign("m", "1");
+  f.insert_or_assign("b", "2");
+  f.insert_or_assign("z", "3");
+  f.insert_or_assign("b", "4");
+  f.insert_or_assign("a", "5");
+  std::vector<std::pair<std::string, std::string>> items(f.begin(), f.end());
+  EXPECT_EQ(items, (std::vector<std::pair<std::string, std::string>>{
+                       {"a", "5"}, {"b", "4"}, {"m", "1"}, {"z", "3"}}));
+  EXPECT_EQ(f.find("b")->second, "4");
+  EXPECT_EQ(f.find("c"), f.end());
+  EXPECT_EQ(f.erase("m"), 1u);
+  EXPECT_EQ(f.erase("m"), 0u);
+  EXPECT_EQ(f.size(), 3u);
+  ExtFields g;
+  g.insert_or_assign("z", "3");
+  g.insert_or_assign("a", "5");
+  g.insert_or_assign("b", "4");
+  EXPECT_EQ(f, g);  // the same fields whatever the insertion order
 }
 
 TEST(FrameCodecTest, BodySegmentsAreCountedInTheLength) {

@@ -70,6 +70,19 @@ TEST(WireFixtureTest, DecodesEveryCapturedFrame) {
     Result<RemotingCommand> cmd = DecodeFrame(Bytes(bytes));
     ASSERT_TRUE(cmd.ok()) << where << ": " << cmd.status().ToString();
     EXPECT_EQ(cmd->serialize_type(), SerializeType::kJson) << where;
+    // The one-pass header decoder DecodeFrame uses agrees with the general
+    // JSON reader on every real client's header.
+    RemotingCommand general;
+    ASSERT_OK(DecodeJsonHeaderWithParser(
+        std::string_view(bytes).substr(8, f.at("headerLength").get<size_t>()),
+        &general));
+    EXPECT_EQ(cmd->code(), general.code()) << where;
+    EXPECT_EQ(cmd->language(), general.language()) << where;
+    EXPECT_EQ(cmd->version(), general.version()) << where;
+    EXPECT_EQ(cmd->opaque(), general.opaque()) << where;
+    EXPECT_EQ(cmd->flag(), general.flag()) << where;
+    EXPECT_EQ(cmd->remark(), general.remark()) << where;
+    EXPECT_EQ(cmd->ext_fields(), general.ext_fields()) << where;
     EXPECT_EQ(cmd->IsResponse(), f.at("dir") == "response") << where;
     EXPECT_EQ(cmd->IsOneway(), f.at("oneway").get<bool>()) << where;
     ExpectHeaderMatches(*cmd, f.at("header"), where);
