@@ -43,9 +43,9 @@ int32_t PullResponseCode(store::GetMessageStatus s, int64_t requested_offset) {
 
 // Adds the found records to `resp` as body segments: records lying back to
 // back in one CommitLog segment file (a queue written by one producer, a
-// batch) become one segment, so one iovec. Only the last segment taken from a
-// file holds that file: segments are written in order, so it is released
-// after the others (a queue's records never go back to an earlier file).
+// batch) become one segment, so one iovec. Of consecutive segments taken from
+// one file only the last holds that file: segments are written (and released)
+// in order, so the file outlives the bytes of the others.
 void AddRecordSegments(std::vector<store::SelectResult>* messages,
                        RemotingCommand* resp) {
   const std::byte* run = nullptr;
