@@ -74,10 +74,15 @@ void Connection::OnRead(const asio::error_code& ec, size_t n) {
   }
   Touch();
   read_len_ += n;
+  // A read that filled the buffer left more waiting in the socket: read in
+  // larger steps, up to the size ProcessFrames keeps.
+  const bool filled = read_len_ == read_buf_.size();
   processing_ = true;
   const bool ok = ProcessFrames();
   processing_ = false;
   if (!ok || closed_.load(std::memory_order_acquire)) return;
+  if (filled && read_buf_.size() < 4 * kInitialReadBuffer)
+    read_buf_.resize(read_buf_.size() * 2);
   if (!writing_ && !write_queue_.empty()) DoWrite();
   DoRead();
 }
@@ -155,11 +160,42 @@ Status Connection::Send(const RemotingCommand& cmd) {
     Enqueue(std::move(frame));
     return Status::OK();
   }
-  asio::post(socket_.get_executor(),
-             [self = shared_from_this(), f = std::move(frame)]() mutable {
-               self->Enqueue(std::move(f));
-             });
+  Handover(Outgoing{std::move(frame), 0, std::chrono::milliseconds(0), {}});
   return Status::OK();
+}
+
+void Connection::Handover(Outgoing out) {
+  bool first;
+  {
+    MutexLock lock(&inbox_mu_);
+    first = inbox_.empty();
+    inbox_.push_back(std::move(out));
+  }
+  if (first) {
+    asio::post(socket_.get_executor(),
+               [self = shared_from_this()] { self->DrainInbox(); });
+  }
+}
+
+void Connection::DrainInbox() {
+  {
+    MutexLock lock(&inbox_mu_);
+    draining_.swap(inbox_);
+  }
+  processing_ = true;
+  for (Outgoing& out : draining_) {
+    if (out.cb) {
+      StartRequest(std::move(out.frame), out.opaque, out.timeout,
+                   std::move(out.cb));
+    } else {
+      Enqueue(std::move(out.frame));
+    }
+  }
+  processing_ = false;
+  draining_.clear();
+  if (!writing_ && !write_queue_.empty() &&
+      !closed_.load(std::memory_order_acquire))
+    DoWrite();
 }
 
 void Connection::Enqueue(OutFrame frame) {
@@ -230,12 +266,8 @@ void Connection::InvokeAsync(RemotingCommand request,
     StartRequest(std::move(frame), request.opaque(), timeout, std::move(cb));
     return;
   }
-  asio::post(
-      socket_.get_executor(),
-      [self = shared_from_this(), f = std::move(frame),
-       opaque = request.opaque(), timeout, cb = std::move(cb)]() mutable {
-        self->StartRequest(std::move(f), opaque, timeout, std::move(cb));
-      });
+  Handover(
+      Outgoing{std::move(frame), request.opaque(), timeout, std::move(cb)});
 }
 
 void Connection::StartRequest(OutFrame frame, int32_t opaque,

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/result.h"
 #include "common/status.h"
 #include "remoting/frame_codec.h"
@@ -133,6 +134,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Pending* prev = nullptr;
     Pending* next = nullptr;
   };
+  // A frame handed over by another thread, with its response callback when it
+  // is a request (InvokeAsync).
+  struct Outgoing {
+    OutFrame frame;
+    int32_t opaque = 0;
+    std::chrono::milliseconds timeout{0};
+    ResponseCallback cb;  // empty for Send
+  };
   struct TimeoutLane {
     std::chrono::milliseconds timeout{0};
     Pending* head = nullptr;
@@ -159,6 +168,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Queues a frame; the write starts now, or after the frames of the current
   // read are processed (so their answers leave in one gather write).
   void Enqueue(OutFrame frame);
+  // From any thread: hands `out` to the strand. Only the first item into an
+  // empty inbox posts a drain, so a burst from one thread (a group commit
+  // completing many sends) costs one wake-up and leaves in one write.
+  void Handover(Outgoing out);
+  void DrainInbox();
   void DoWrite();
   void ArmIdleTimer();
   void CloseOnStrand(std::string_view reason);
@@ -186,8 +200,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<asio::const_buffer> write_bufs_;
   size_t queued_bytes_ = 0;
   bool writing_ = false;
-  // Inside ProcessFrames: frames queued now wait for the end of the read.
+  // Inside ProcessFrames or DrainInbox: frames queued now wait for its end.
   bool processing_ = false;
+  std::vector<Outgoing> draining_;  // DrainInbox's batch; reused
   bool close_notified_ = false;
   std::chrono::steady_clock::time_point last_activity_;
   // Node-based: a Pending keeps its address while others come and go (the
@@ -196,6 +211,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<TimeoutLane> lanes_;
   // When sweep_timer_ fires; max() while it is not armed.
   SteadyTime sweep_at_ = SteadyTime::max();
+
+  Mutex inbox_mu_;
+  std::vector<Outgoing> inbox_ TH_GUARDED_BY(inbox_mu_);
 };
 
 // Answers one received request, now or later, from any thread. Copyable
