@@ -79,9 +79,9 @@ void Broker::HandlePull(Req req, Responder r) {
 void Broker::ProcessPull(Req req, Responder r, bool first) {
   auto fail = [&](int32_t code, std::string remark) {
     RemotingCommand resp = req.CreateResponse(code, std::move(remark));
-    resp.SetExt("nextBeginOffset", int64_t{0});
-    resp.SetExt("minOffset", int64_t{0});
     resp.SetExt("maxOffset", int64_t{0});
+    resp.SetExt("minOffset", int64_t{0});
+    resp.SetExt("nextBeginOffset", int64_t{0});
     resp.SetExt("suggestWhichBrokerId", int64_t{0});
     r.Send(std::move(resp));
   };
@@ -176,9 +176,10 @@ void Broker::ProcessPull(Req req, Responder r, bool first) {
 
   RemotingCommand resp = req.CreateResponse(
       code, std::string(store::GetMessageStatusName(result.status)));
-  resp.SetExt("nextBeginOffset", result.next_begin_offset);
-  resp.SetExt("minOffset", result.min_offset);
+  // In name order, so each field is appended to the sorted ExtFields.
   resp.SetExt("maxOffset", result.max_offset);
+  resp.SetExt("minOffset", result.min_offset);
+  resp.SetExt("nextBeginOffset", result.next_begin_offset);
   resp.SetExt("suggestWhichBrokerId", int64_t{0});
   if (code == rc::kSuccess) {
     AddRecordSegments(&result.messages, &resp);

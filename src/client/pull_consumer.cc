@@ -134,17 +134,18 @@ Result<RemotingCommand> PullConsumer::BuildPull(
   if (options_.suspend_timeout_ms > 0) sys_flag |= kFlagSuspend;
   if (commit_offset >= 0) sys_flag |= kFlagCommitOffset;
   RemotingCommand req = ClientInstance::NewRequest(req_code::kPullMessage);
+  // In name order, so each field is appended to the sorted ExtFields.
+  req.SetExt("commitOffset", std::max<int64_t>(commit_offset, 0));
   req.SetExt("consumerGroup", options_.group);
-  req.SetExt("topic", mq.topic);
+  req.SetExt("expressionType", "TAG");
+  req.SetExt("maxMsgNums", max_nums);
   req.SetExt("queueId", mq.queue_id);
   req.SetExt("queueOffset", offset);
-  req.SetExt("maxMsgNums", max_nums);
-  req.SetExt("sysFlag", sys_flag);
-  req.SetExt("commitOffset", std::max<int64_t>(commit_offset, 0));
-  req.SetExt("suspendTimeoutMillis", options_.suspend_timeout_ms);
-  req.SetExt("subscription", subscription.empty() ? "*" : subscription);
   req.SetExt("subVersion", int64_t{0});
-  req.SetExt("expressionType", "TAG");
+  req.SetExt("subscription", subscription.empty() ? "*" : subscription);
+  req.SetExt("suspendTimeoutMillis", options_.suspend_timeout_ms);
+  req.SetExt("sysFlag", sys_flag);
+  req.SetExt("topic", mq.topic);
   return req;
 }
 
