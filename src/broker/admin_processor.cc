@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 #include "broker/broker.h"
 #include "common/logging.h"
@@ -21,6 +22,22 @@ constexpr int64_t kTpsWindowMs = 60000;
 void SendError(const RemotingCommand& req, const remoting::Responder& r,
                int32_t code, std::string remark) {
   r.Send(req.CreateResponse(code, std::move(remark)));
+}
+
+// The request's `topic` when it is present and a valid name (spec §3.4.1);
+// otherwise answers the request with the error and returns nullopt.
+std::optional<std::string_view> RequireValidTopic(
+    const RemotingCommand& req, const remoting::Responder& r) {
+  Result<std::string_view> topic = req.RequireExt("topic");
+  if (!topic.ok()) {
+    SendError(req, r, rc::kSystemError, std::string(topic.status().message()));
+    return std::nullopt;
+  }
+  if (Status s = ValidateTopicName(*topic); !s.ok()) {
+    SendError(req, r, rc::kInvalidParameter, std::string(s.message()));
+    return std::nullopt;
+  }
+  return *topic;
 }
 
 void SendJson(const RemotingCommand& req, const remoting::Responder& r,
@@ -312,13 +329,8 @@ void Broker::HandleUnlockBatchMq(Req req, Responder r) {
 }
 
 void Broker::HandleUpdateAndCreateTopic(Req req, Responder r) {
-  Result<std::string_view> topic = req.RequireExt("topic");
-  if (!topic.ok())
-    return SendError(req, r, rc::kSystemError,
-                     std::string(topic.status().message()));
-  if (Status s = ValidateTopicName(*topic); !s.ok()) {
-    return SendError(req, r, rc::kInvalidParameter, std::string(s.message()));
-  }
+  std::optional<std::string_view> topic = RequireValidTopic(req, r);
+  if (!topic) return;
   if (*topic == kAutoCreateTopicKey) {
     return SendError(req, r, rc::kInvalidParameter,
                      "the topic " + std::string(*topic) + " is reserved");
@@ -352,13 +364,8 @@ void Broker::HandleUpdateAndCreateTopic(Req req, Responder r) {
 // route follows. The CommitLog keeps the records until retention removes them.
 // Deleting a topic this broker does not have succeeds (as in RocketMQ).
 void Broker::HandleDeleteTopic(Req req, Responder r) {
-  Result<std::string_view> topic = req.RequireExt("topic");
-  if (!topic.ok())
-    return SendError(req, r, rc::kSystemError,
-                     std::string(topic.status().message()));
-  if (Status s = ValidateTopicName(*topic); !s.ok()) {
-    return SendError(req, r, rc::kInvalidParameter, std::string(s.message()));
-  }
+  std::optional<std::string_view> topic = RequireValidTopic(req, r);
+  if (!topic) return;
   if (*topic == kAutoCreateTopicKey || *topic == kSelfTestTopic ||
       *topic == kOffsetMovedEvent || *topic == config_.broker_cluster_name ||
       *topic == config_.broker_name) {
