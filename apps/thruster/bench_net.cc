@@ -55,7 +55,7 @@ struct ConsumeArgs {
   std::string group = "BenchConsumer";
   int64_t messages = 0;  // 0: everything stored when the run starts
   int32_t batch = 32;
-  int32_t depth = 8;
+  int32_t depth = 4;
   int64_t warmup_messages = 200000;  // at most the backlog
   int runs = 3;
   int io_threads = 1;
