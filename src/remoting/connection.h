@@ -7,6 +7,8 @@
 #ifndef ASIO_STANDALONE
 #define ASIO_STANDALONE
 #endif
+#include <sys/uio.h>  // iovec
+
 #include <asio.hpp>
 #include <atomic>
 #include <chrono>
@@ -110,6 +112,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // "ip:port" of the peer, fixed at construction ("" if the socket had no
   // peer).
   const std::string& remote_address() const { return remote_address_; }
+  // The peer's endpoint, fixed at construction (default-constructed if the
+  // socket had no peer).
+  const asio::ip::tcp::endpoint& remote_endpoint() const {
+    return remote_endpoint_;
+  }
   // Unique per process; stable key for maps of connections.
   uint64_t id() const { return id_; }
 
@@ -173,6 +180,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // completing many sends) costs one wake-up and leaves in one write.
   void Handover(Outgoing out);
   void DrainInbox();
+  // Writes queued frames at once, a batch per non-blocking sendmsg, until the
+  // queue is empty or the socket is full, then waits for it to drain. writing_
+  // is set while it owns the socket's write side.
   void DoWrite();
   void ArmIdleTimer();
   void CloseOnStrand(std::string_view reason);
@@ -187,6 +197,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ConnectionHandler* const handler_;
   const ConnectionOptions options_;
   const uint64_t id_;
+  asio::ip::tcp::endpoint remote_endpoint_;
   std::string remote_address_;
   // Release store in CloseOnStrand; acquire loads from any thread (is_open,
   // Send's fast path).
@@ -196,8 +207,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<std::byte> read_buf_;
   size_t read_len_ = 0;
   std::deque<OutFrame> write_queue_;
+  // The batch being written: its frames, their pieces, and the first piece
+  // not yet fully on the socket.
   std::vector<OutFrame> in_flight_;
-  std::vector<asio::const_buffer> write_bufs_;
+  std::vector<iovec> write_iovs_;
+  size_t write_index_ = 0;
   size_t queued_bytes_ = 0;
   bool writing_ = false;
   // Inside ProcessFrames or DrainInbox: frames queued now wait for its end.
