@@ -236,10 +236,12 @@ void Broker::HandleSend(Req req, Responder r) {
   msg.properties = properties;
   msg.born_timestamp = h.born_timestamp;
   if (auto conn = r.connection()) {
-    if (Result<store::HostAddress> born =
-            store::HostAddress::Parse(conn->remote_address());
-        born.ok()) {
-      msg.born_host = *born;
+    // IPv4 peers only, as parsing remote_address() ("ip:port") allowed.
+    const asio::ip::tcp::endpoint& peer = conn->remote_endpoint();
+    if (peer.address().is_v4()) {
+      const auto ip = peer.address().to_v4().to_bytes();
+      msg.born_host = store::HostAddress::V4(ip[0], ip[1], ip[2], ip[3],
+                                             static_cast<int32_t>(peer.port()));
     }
   }
   msg.store_host = store_host_;
@@ -247,10 +249,11 @@ void Broker::HandleSend(Req req, Responder r) {
 
   const int32_t answer_queue_id = h.queue_id;
   const bool batch = h.batch;
-  auto done = [this, req_header = req.CreateResponse(rc::kSuccess), r,
-               answer_queue_id, batch, uniq_key = std::move(uniq_key),
+  // The Responder stamps opaque, response flag and serialize type, so the
+  // answer is built from scratch when the put completes.
+  auto done = [this, r, answer_queue_id, batch, uniq_key = std::move(uniq_key),
                topic](store::PutResult result) mutable {
-    RemotingCommand resp = std::move(req_header);
+    RemotingCommand resp;
     resp.set_code(SendResponseCode(result.status));
     resp.SetExt("MSG_REGION", config_.region_id);
     resp.SetExtBool("TRACE_ON", config_.trace_on);
