@@ -4,11 +4,12 @@
 
 #include "common/check.h"
 #include "common/logging.h"
+#include "common/service_thread.h"
 
 namespace thruster::remoting {
 
 RemotingServer::RemotingServer(RemotingServerOptions options)
-    : options_(std::move(options)), acceptor_(io_) {}
+    : options_(std::move(options)), io_(1), acceptor_(io_) {}
 
 RemotingServer::~RemotingServer() { Stop(); }
 
@@ -50,13 +51,23 @@ Status RemotingServer::Start() {
   }
   port_.store(acceptor_.local_endpoint(ec).port(), std::memory_order_release);
   started_ = true;
-  work_.emplace(io_.get_executor());
-  DoAccept();
   int n =
       options_.io_threads > 0
           ? options_.io_threads
           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  threads_ = StartIoThreads(io_, n, "net");
+  for (int i = 1; i < n; ++i)
+    loops_.push_back(std::make_unique<asio::io_context>(1));
+  for (size_t i = 0; i < static_cast<size_t>(n); ++i)
+    work_.push_back(asio::make_work_guard(Loop(i)));
+  DoAccept();
+  for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
+    threads_.emplace_back([&loop = Loop(i), name = fmt::format("net-{}", i)] {
+      SetCurrentThreadName(name);
+      asio::error_code ec;
+      loop.run(ec);
+      if (ec) TH_LOG(remoting, kError, "{} stopped: {}", name, ec.message());
+    });
+  }
   TH_LOG(remoting, kInfo,
          "remoting server listening on {}:{} with {} io threads",
          options_.bind_address, port(), n);
@@ -64,8 +75,9 @@ Status RemotingServer::Start() {
 }
 
 void RemotingServer::DoAccept() {
+  asio::io_context& loop = Loop(next_loop_++ % (loops_.size() + 1));
   acceptor_.async_accept(
-      asio::make_strand(io_),
+      asio::make_strand(loop),
       [this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
         if (ec) {
           if (ec == asio::error::operation_aborted || !acceptor_.is_open())
@@ -103,7 +115,7 @@ void RemotingServer::Stop() {
     for (auto& [id, c] : connections_) conns.push_back(c);
   }
   for (auto& c : conns) c->Close();
-  work_.reset();
+  work_.clear();
   // Closing lets every handler finish; the io threads return once nothing is
   // left to run.
   for (auto& t : threads_) t.join();

@@ -25,7 +25,9 @@ struct RemotingServerOptions {
   std::string bind_address = "127.0.0.1";
   // 0 picks an ephemeral port; port() tells which.
   uint16_t port = 0;
-  // io threads ("net-0", ...); 0 means one per core.
+  // io threads ("net-0", ...); 0 means one per core. Each runs its own event
+  // loop and owns the connections assigned to it (round robin at accept), so a
+  // request is read, handled and answered on one thread without a hand-off.
   int io_threads = 0;
   ConnectionOptions connection;
 };
@@ -73,10 +75,14 @@ class RemotingServer : private ConnectionHandler {
   void OnClose(const std::shared_ptr<Connection>& conn) override;
   int32_t NextOpaque() override;
 
+  // Loop i of the io threads: io_ (which also accepts) or loops_[i - 1].
+  asio::io_context& Loop(size_t i) { return i == 0 ? io_ : *loops_[i - 1]; }
+
   const RemotingServerOptions options_;
   asio::io_context io_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>>
-      work_;
+  std::vector<std::unique_ptr<asio::io_context>> loops_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  size_t next_loop_ = 0;  // accept handler only
   asio::ip::tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;
   ProcessorTable processors_;

@@ -1,6 +1,7 @@
 #include "remoting/remoting_server.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <functional>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "common/coding.h"
@@ -378,6 +380,35 @@ TEST_F(RemotingServerTest, LargePipelinedFramesArriveIntact) {
   EXPECT_TRUE(Eventually([&] { return ok.load() + bad.load() == 200; }, 10s));
   EXPECT_EQ(ok.load(), 200);
   EXPECT_EQ(bad.load(), 0);
+}
+
+TEST_F(RemotingServerTest, EachConnectionStaysOnOneLoopAndLoopsAreShared) {
+  RemotingServerOptions options;
+  options.io_threads = 2;
+  RemotingServer server(options);
+  server.RegisterProcessor(kEcho, [](RemotingCommand req, Responder r) {
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof(name));
+    r.Send(req.CreateResponse(response_code::kSuccess, name));
+  });
+  ASSERT_OK(server.Start());
+  std::string addr = "127.0.0.1:" + std::to_string(server.port());
+  std::set<std::string> all;
+  for (int c = 0; c < 2; ++c) {
+    auto client = StartClient();
+    std::set<std::string> seen;
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_OK_AND_ASSIGN(
+          RemotingCommand r,
+          client->InvokeSync(addr, RemotingCommand::CreateRequest(kEcho),
+                             3000ms));
+      seen.insert(r.remark());
+    }
+    EXPECT_EQ(seen.size(), 1u);  // one connection, one loop
+    all.insert(seen.begin(), seen.end());
+  }
+  // Two connections, assigned round robin to the two loops.
+  EXPECT_EQ(all, (std::set<std::string>{"net-0", "net-1"}));
 }
 
 TEST_F(RemotingServerTest, ConnectFailureIsAnError) {
