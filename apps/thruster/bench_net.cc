@@ -44,7 +44,7 @@ struct ProduceArgs {
   int inflight = 100;
   int64_t messages = 1000000;
   int64_t warmup_bytes = int64_t{1} << 30;  // one default CommitLog segment
-  int runs = 1;
+  int runs = 3;  // measured runs after the warm-up; the median is reported
   int io_threads = 1;
   bool json = false;
 };
