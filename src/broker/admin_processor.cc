@@ -24,15 +24,27 @@ void SendError(const RemotingCommand& req, const remoting::Responder& r,
   r.Send(req.CreateResponse(code, std::move(remark)));
 }
 
+// Answers SYSTEM_ERROR with the first failed check of the request (a missing or
+// unparsable header field, an unparsable body); true when it did, and the
+// handler must return.
+bool AnsweredRequestError(const RemotingCommand& req,
+                          const remoting::Responder& r,
+                          std::initializer_list<Status> checks) {
+  for (const Status& s : checks) {
+    if (!s.ok()) {
+      SendError(req, r, rc::kSystemError, std::string(s.message()));
+      return true;
+    }
+  }
+  return false;
+}
+
 // The request's `topic` when it is present and a valid name (spec §3.4.1);
 // otherwise answers the request with the error and returns nullopt.
 std::optional<std::string_view> RequireValidTopic(
     const RemotingCommand& req, const remoting::Responder& r) {
   Result<std::string_view> topic = req.RequireExt("topic");
-  if (!topic.ok()) {
-    SendError(req, r, rc::kSystemError, std::string(topic.status().message()));
-    return std::nullopt;
-  }
+  if (AnsweredRequestError(req, r, {topic.status()})) return std::nullopt;
   if (Status s = ValidateTopicName(*topic); !s.ok()) {
     SendError(req, r, rc::kInvalidParameter, std::string(s.message()));
     return std::nullopt;
@@ -91,9 +103,7 @@ struct LockBatchBody {
 
 void Broker::HandleHeartbeat(Req req, Responder r) {
   Result<HeartbeatData> hb = HeartbeatData::Parse(req.body_view());
-  if (!hb.ok())
-    return SendError(req, r, rc::kSystemError,
-                     std::string(hb.status().message()));
+  if (AnsweredRequestError(req, r, {hb.status()})) return;
   ClientChannel channel;
   if (auto conn = r.connection()) {
     channel.connection = conn;
@@ -124,9 +134,7 @@ void Broker::HandleHeartbeat(Req req, Responder r) {
 
 void Broker::HandleUnregisterClient(Req req, Responder r) {
   Result<std::string_view> client_id = req.RequireExt("clientID");
-  if (!client_id.ok())
-    return SendError(req, r, rc::kSystemError,
-                     std::string(client_id.status().message()));
+  if (AnsweredRequestError(req, r, {client_id.status()})) return;
   auto conn = r.connection();
   std::vector<std::string> changed =
       clients_.Unregister(conn ? conn->id() : 0, req.ExtOr("producerGroup", ""),
@@ -137,9 +145,7 @@ void Broker::HandleUnregisterClient(Req req, Responder r) {
 
 void Broker::HandleGetConsumerList(Req req, Responder r) {
   Result<std::string_view> group = req.RequireExt("consumerGroup");
-  if (!group.ok())
-    return SendError(req, r, rc::kSystemError,
-                     std::string(group.status().message()));
+  if (AnsweredRequestError(req, r, {group.status()})) return;
   std::vector<std::string> ids = clients_.ConsumerIds(*group);
   if (ids.empty()) {
     return SendError(req, r, rc::kSystemError,
@@ -156,10 +162,9 @@ void Broker::HandleQueryConsumerOffset(Req req, Responder r) {
   Result<std::string_view> group = req.RequireExt("consumerGroup");
   Result<std::string_view> topic = req.RequireExt("topic");
   Result<int32_t> queue_id = req.RequireExtInt32("queueId");
-  for (const Status& s : {group.status(), topic.status(), queue_id.status()}) {
-    if (!s.ok())
-      return SendError(req, r, rc::kSystemError, std::string(s.message()));
-  }
+  if (AnsweredRequestError(req, r,
+                           {group.status(), topic.status(), queue_id.status()}))
+    return;
   std::optional<int64_t> offset = offsets_->Query(*group, *topic, *queue_id);
   if (!offset && config_.young_queue_offset_zero &&
       req.ExtBoolOr("setZeroIfNotFound", true)) {
@@ -194,11 +199,10 @@ void Broker::HandleUpdateConsumerOffset(Req req, Responder r) {
   Result<std::string_view> topic = req.RequireExt("topic");
   Result<int32_t> queue_id = req.RequireExtInt32("queueId");
   Result<int64_t> offset = req.RequireExtInt64("commitOffset");
-  for (const Status& s :
-       {group.status(), topic.status(), queue_id.status(), offset.status()}) {
-    if (!s.ok())
-      return SendError(req, r, rc::kSystemError, std::string(s.message()));
-  }
+  if (AnsweredRequestError(
+          req, r,
+          {group.status(), topic.status(), queue_id.status(), offset.status()}))
+    return;
   offsets_->Commit(*group, *topic, *queue_id, *offset);
   RemotingCommand resp = req.CreateResponse(rc::kSuccess);
   r.Send(std::move(resp));
@@ -221,10 +225,7 @@ void Broker::AnswerQueueOffset(
     const std::function<int64_t(std::string_view, int32_t)>& offset_of) {
   Result<std::string_view> topic = req.RequireExt("topic");
   Result<int32_t> queue_id = req.RequireExtInt32("queueId");
-  for (const Status& s : {topic.status(), queue_id.status()}) {
-    if (!s.ok())
-      return SendError(req, r, rc::kSystemError, std::string(s.message()));
-  }
+  if (AnsweredRequestError(req, r, {topic.status(), queue_id.status()})) return;
   RemotingCommand resp = req.CreateResponse(rc::kSuccess);
   resp.SetExt("offset", offset_of(*topic, *queue_id));
   r.Send(std::move(resp));
@@ -234,11 +235,9 @@ void Broker::HandleSearchOffsetByTimestamp(Req req, Responder r) {
   Result<std::string_view> topic = req.RequireExt("topic");
   Result<int32_t> queue_id = req.RequireExtInt32("queueId");
   Result<int64_t> timestamp = req.RequireExtInt64("timestamp");
-  for (const Status& s :
-       {topic.status(), queue_id.status(), timestamp.status()}) {
-    if (!s.ok())
-      return SendError(req, r, rc::kSystemError, std::string(s.message()));
-  }
+  if (AnsweredRequestError(
+          req, r, {topic.status(), queue_id.status(), timestamp.status()}))
+    return;
   std::string boundary(req.ExtOr("boundaryType", "lower"));
   std::transform(boundary.begin(), boundary.end(), boundary.begin(),
                  [](unsigned char c) { return std::tolower(c); });
@@ -254,10 +253,7 @@ void Broker::HandleSearchOffsetByTimestamp(Req req, Responder r) {
 void Broker::HandleGetEarliestMsgStoretime(Req req, Responder r) {
   Result<std::string_view> topic = req.RequireExt("topic");
   Result<int32_t> queue_id = req.RequireExtInt32("queueId");
-  for (const Status& s : {topic.status(), queue_id.status()}) {
-    if (!s.ok())
-      return SendError(req, r, rc::kSystemError, std::string(s.message()));
-  }
+  if (AnsweredRequestError(req, r, {topic.status(), queue_id.status()})) return;
   RemotingCommand resp = req.CreateResponse(rc::kSuccess);
   resp.SetExt("timestamp", store_->GetEarliestMessageTime(*topic, *queue_id));
   r.Send(std::move(resp));
@@ -266,10 +262,7 @@ void Broker::HandleGetEarliestMsgStoretime(Req req, Responder r) {
 void Broker::HandleQueryMessage(Req req, Responder r) {
   Result<std::string_view> topic = req.RequireExt("topic");
   Result<std::string_view> key = req.RequireExt("key");
-  for (const Status& s : {topic.status(), key.status()}) {
-    if (!s.ok())
-      return SendError(req, r, rc::kSystemError, std::string(s.message()));
-  }
+  if (AnsweredRequestError(req, r, {topic.status(), key.status()})) return;
   int32_t max_num = req.ExtInt32Or("maxNum", config_.default_query_max_num);
   if (req.ExtBoolOr("_UNIQUE_KEY_QUERY", false))
     max_num = config_.default_query_max_num;
@@ -291,9 +284,7 @@ void Broker::HandleQueryMessage(Req req, Responder r) {
 
 void Broker::HandleViewMessageById(Req req, Responder r) {
   Result<int64_t> offset = req.RequireExtInt64("offset");
-  if (!offset.ok())
-    return SendError(req, r, rc::kSystemError,
-                     std::string(offset.status().message()));
+  if (AnsweredRequestError(req, r, {offset.status()})) return;
   std::optional<store::SelectResult> m = store_->LookMessageByOffset(*offset);
   if (!m)
     return SendError(
@@ -306,9 +297,7 @@ void Broker::HandleViewMessageById(Req req, Responder r) {
 
 void Broker::HandleLockBatchMq(Req req, Responder r) {
   Result<LockBatchBody> body = LockBatchBody::Parse(req.body_view());
-  if (!body.ok())
-    return SendError(req, r, rc::kSystemError,
-                     std::string(body.status().message()));
+  if (AnsweredRequestError(req, r, {body.status()})) return;
   std::vector<MessageQueue> granted = locks_.TryLockBatch(
       body->group, body->mqs, body->client_id, clock_->NowMs());
   json::Value set = json::Value::Array();
@@ -321,9 +310,7 @@ void Broker::HandleLockBatchMq(Req req, Responder r) {
 
 void Broker::HandleUnlockBatchMq(Req req, Responder r) {
   Result<LockBatchBody> body = LockBatchBody::Parse(req.body_view());
-  if (!body.ok())
-    return SendError(req, r, rc::kSystemError,
-                     std::string(body.status().message()));
+  if (AnsweredRequestError(req, r, {body.status()})) return;
   locks_.UnlockBatch(body->group, body->mqs, body->client_id);
   r.Send(req.CreateResponse(rc::kSuccess));
 }
@@ -391,9 +378,7 @@ void Broker::HandleDeleteTopic(Req req, Responder r) {
 
 void Broker::HandleGetTopicConfig(Req req, Responder r) {
   Result<std::string_view> topic = req.RequireExt("topic");
-  if (!topic.ok())
-    return SendError(req, r, rc::kSystemError,
-                     std::string(topic.status().message()));
+  if (AnsweredRequestError(req, r, {topic.status()})) return;
   std::optional<remoting::TopicConfig> tc = topics_->Find(*topic);
   if (!tc)
     return SendError(req, r, rc::kTopicNotExist,
@@ -434,9 +419,7 @@ void Broker::HandleGetBrokerRuntimeInfo(Req req, Responder r) {
 
 void Broker::HandleGetConsumeStats(Req req, Responder r) {
   Result<std::string_view> group = req.RequireExt("consumerGroup");
-  if (!group.ok())
-    return SendError(req, r, rc::kSystemError,
-                     std::string(group.status().message()));
+  if (AnsweredRequestError(req, r, {group.status()})) return;
   std::vector<std::string> topic_list;
   if (std::string_view t = req.ExtOr("topic", ""); !t.empty()) {
     topic_list.emplace_back(t);
@@ -486,9 +469,7 @@ void Broker::HandleGetConsumeStats(Req req, Responder r) {
 
 void Broker::HandleGetTopicStatsInfo(Req req, Responder r) {
   Result<std::string_view> topic = req.RequireExt("topic");
-  if (!topic.ok())
-    return SendError(req, r, rc::kSystemError,
-                     std::string(topic.status().message()));
+  if (AnsweredRequestError(req, r, {topic.status()})) return;
   std::optional<remoting::TopicConfig> tc = topics_->Find(*topic);
   if (!tc)
     return SendError(req, r, rc::kTopicNotExist,
@@ -521,9 +502,7 @@ void Broker::HandleGetTopicStatsInfo(Req req, Responder r) {
 
 void Broker::HandleGetConsumerConnectionList(Req req, Responder r) {
   Result<std::string_view> group = req.RequireExt("consumerGroup");
-  if (!group.ok())
-    return SendError(req, r, rc::kSystemError,
-                     std::string(group.status().message()));
+  if (AnsweredRequestError(req, r, {group.status()})) return;
   std::optional<json::Value> body = clients_.ConsumerConnectionJson(*group);
   if (!body)
     return SendError(
@@ -534,9 +513,7 @@ void Broker::HandleGetConsumerConnectionList(Req req, Responder r) {
 
 void Broker::HandleQueryTopicConsumeByWho(Req req, Responder r) {
   Result<std::string_view> topic = req.RequireExt("topic");
-  if (!topic.ok())
-    return SendError(req, r, rc::kSystemError,
-                     std::string(topic.status().message()));
+  if (AnsweredRequestError(req, r, {topic.status()})) return;
   std::vector<std::string> groups = clients_.GroupsSubscribing(*topic);
   for (std::string& g : offsets_->GroupsOfTopic(*topic)) {
     if (std::find(groups.begin(), groups.end(), g) == groups.end())
