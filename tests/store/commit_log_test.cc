@@ -350,10 +350,9 @@ TEST_F(CommitLogTest, AsyncFlushWritesBackWholePagesInOrderBehindTheWriter) {
   const int64_t page_end = max & ~int64_t{kOsPageSize - 1};
   auto started_end = [&] {
     int64_t end = 0;
-    for (const auto& c : fs_.WritebackCallsForTesting()) {
-      if (c.wait) continue;
-      int64_t base = *FileNameToOffset(c.path.substr(c.path.rfind('/') + 1));
-      end = std::max(end, base + static_cast<int64_t>(c.end));
+    for (const auto& c :
+         fs_.RangeCallsForTesting(FaultFileSystem::Op::kWriteback)) {
+      if (!c.wait) end = std::max(end, c.stream_end());
     }
     return end;
   };
@@ -365,10 +364,10 @@ TEST_F(CommitLogTest, AsyncFlushWritesBackWholePagesInOrderBehindTheWriter) {
   // ends on a page boundary or at its segment's end, never beyond what was
   // written; every wait is for a range started before.
   int64_t next = 0;
-  std::vector<FaultFileSystem::WritebackCall> started;
+  std::vector<FaultFileSystem::RangeCall> started;
   int waits = 0;
-  for (const auto& c : fs_.WritebackCallsForTesting()) {
-    int64_t base = *FileNameToOffset(c.path.substr(c.path.rfind('/') + 1));
+  for (const auto& c :
+       fs_.RangeCallsForTesting(FaultFileSystem::Op::kWriteback)) {
     if (c.wait) {
       ++waits;
       bool known = false;
@@ -378,11 +377,11 @@ TEST_F(CommitLogTest, AsyncFlushWritesBackWholePagesInOrderBehindTheWriter) {
       EXPECT_TRUE(known) << c.path << " [" << c.begin << ", " << c.end << ")";
       continue;
     }
-    EXPECT_EQ(base + static_cast<int64_t>(c.begin), next);
+    EXPECT_EQ(c.stream_begin(), next);
     EXPECT_LT(c.begin, c.end);
     EXPECT_TRUE(c.end % kOsPageSize == 0 || c.end == 65536) << c.end;
-    EXPECT_LE(base + static_cast<int64_t>(c.end), max);
-    next = base + static_cast<int64_t>(c.end);
+    EXPECT_LE(c.stream_end(), max);
+    next = c.stream_end();
     started.push_back(c);
   }
   EXPECT_GE(next, page_end);
@@ -402,9 +401,9 @@ TEST_F(CommitLogTest, CacheKeepDropsWrittenPagesBehindButNeverUndispatched) {
   const std::string body(1000, 'k');
   auto dropped_end = [&] {
     int64_t end = 0;
-    for (const auto& d : fs_.DropCacheCallsForTesting()) {
-      int64_t base = *FileNameToOffset(d.path.substr(d.path.rfind('/') + 1));
-      end = std::max(end, base + static_cast<int64_t>(d.end));
+    for (const auto& d :
+         fs_.RangeCallsForTesting(FaultFileSystem::Op::kDropCache)) {
+      end = std::max(end, d.stream_end());
     }
     return end;
   };

@@ -168,29 +168,28 @@ TEST(MappedFileQueueWritebackTest, DropsOnlyWrittenPagesFarEnoughBehind) {
                     std::max<int64_t>(0, q.GetMaxWrotePosition() - kKeep)));
   }
   const int64_t wrote = q.GetMaxWrotePosition();  // 180000: three segments
-  auto drops = fs.DropCacheCallsForTesting();
+  using Op = testing::FaultFileSystem::Op;
+  auto drops = fs.RangeCallsForTesting(Op::kDropCache);
   ASSERT_FALSE(drops.empty());
   int64_t next = 0;
   for (const auto& d : drops) {
-    int64_t base = *FileNameToOffset(d.path.substr(d.path.rfind('/') + 1));
-    EXPECT_EQ(base + static_cast<int64_t>(d.begin), next);  // in order
+    EXPECT_EQ(d.stream_begin(), next);  // in order
     EXPECT_EQ(d.begin % kOsPageSize, 0u);
     EXPECT_TRUE(d.end % kOsPageSize == 0) << d.end;
-    next = base + static_cast<int64_t>(d.end);
+    next = d.stream_end();
   }
   // Never a page that was not waited for, never one within kKeep of the end.
   EXPECT_LE(next, wrote - kKeep);
   int64_t waited_end = 0;
-  for (const auto& c : fs.WritebackCallsForTesting()) {
-    int64_t base = *FileNameToOffset(c.path.substr(c.path.rfind('/') + 1));
-    if (c.wait) waited_end = std::max(waited_end, base + int64_t(c.end));
+  for (const auto& c : fs.RangeCallsForTesting(Op::kWriteback)) {
+    if (c.wait) waited_end = std::max(waited_end, c.stream_end());
   }
   EXPECT_LE(next, waited_end);
   // Without a drop offset nothing is dropped.
-  size_t before = fs.DropCacheCallsForTesting().size();
+  size_t before = fs.RangeCallsForTesting(Op::kDropCache).size();
   append(50000);
   ASSERT_OK(q.Writeback(kStep, kInFlight, -1));
-  EXPECT_EQ(fs.DropCacheCallsForTesting().size(), before);
+  EXPECT_EQ(fs.RangeCallsForTesting(Op::kDropCache).size(), before);
 }
 
 }  // namespace

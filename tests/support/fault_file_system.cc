@@ -4,6 +4,8 @@
 #include <chrono>
 #include <thread>
 
+#include "store/mapped_file.h"
+
 namespace thruster::testing {
 
 using store::io::MappedRegion;
@@ -30,13 +32,15 @@ class FaultRegion final : public MappedRegion {
     return base_->Write(pos, data);
   }
   Status Writeback(size_t b, size_t e, bool wait) override {
-    fs_->RecordWriteback({base_->path(), b, e, wait});
+    fs_->RecordRange(FaultFileSystem::Op::kWriteback, base_->path(), b, e,
+                     wait);
     TH_RETURN_IF_ERROR(
         fs_->Check(FaultFileSystem::Op::kWriteback, base_->path()));
     return base_->Writeback(b, e, wait);
   }
   void DropCache(size_t b, size_t e) override {
-    fs_->RecordDropCache({base_->path(), b, e, false});
+    fs_->RecordRange(FaultFileSystem::Op::kDropCache, base_->path(), b, e,
+                     false);
     base_->DropCache(b, e);
   }
   Status WriteZerosAndSync() override {
@@ -72,26 +76,18 @@ int FaultFileSystem::CallsForTesting(Op op) {
   return calls_[op];
 }
 
-std::vector<FaultFileSystem::WritebackCall>
-FaultFileSystem::WritebackCallsForTesting() {
+std::vector<FaultFileSystem::RangeCall> FaultFileSystem::RangeCallsForTesting(
+    Op op) {
   std::lock_guard<std::mutex> lock(mu_);
-  return writeback_calls_;
+  return range_calls_[op];
 }
 
-void FaultFileSystem::RecordWriteback(WritebackCall call) {
+void FaultFileSystem::RecordRange(Op op, const std::string& path, size_t begin,
+                                  size_t end, bool wait) {
+  auto base = store::FileNameToOffset(path.substr(path.rfind('/') + 1));
   std::lock_guard<std::mutex> lock(mu_);
-  writeback_calls_.push_back(std::move(call));
-}
-
-std::vector<FaultFileSystem::WritebackCall>
-FaultFileSystem::DropCacheCallsForTesting() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return drop_cache_calls_;
-}
-
-void FaultFileSystem::RecordDropCache(WritebackCall call) {
-  std::lock_guard<std::mutex> lock(mu_);
-  drop_cache_calls_.push_back(std::move(call));
+  range_calls_[op].push_back(
+      RangeCall{path, base.ok() ? *base : -1, begin, end, wait});
 }
 
 void FaultFileSystem::SimulatePowerLoss() {

@@ -26,14 +26,24 @@ class FaultFileSystem : public store::io::FileSystem {
     kSyncDir,
     kCreateDirs,
     kLock,
-    kWriteback
+    kWriteback,
+    kDropCache  // recorded only: DropCache cannot fail
   };
-  // One MappedRegion::Writeback call as it reached this file system.
-  struct WritebackCall {
+  // One MappedRegion::Writeback or DropCache call as it reached this file
+  // system. `base_offset` is the segment's offset from its 20-digit name (-1
+  // for other names), so begin/end can be read as stream offsets.
+  struct RangeCall {
     std::string path;
+    int64_t base_offset = -1;
     size_t begin = 0;
     size_t end = 0;
-    bool wait = false;
+    bool wait = false;  // Writeback only
+    int64_t stream_begin() const {
+      return base_offset + static_cast<int64_t>(begin);
+    }
+    int64_t stream_end() const {
+      return base_offset + static_cast<int64_t>(end);
+    }
   };
 
   explicit FaultFileSystem(std::unique_ptr<FileSystem> base)
@@ -50,12 +60,11 @@ class FaultFileSystem : public store::io::FileSystem {
   void SetSyncDelayMs(int ms) { sync_delay_ms_.store(ms); }
   int sync_delay_ms() const { return sync_delay_ms_.load(); }
   int CallsForTesting(Op op);
-  // Every Writeback call so far (failed ones included), oldest first.
-  std::vector<WritebackCall> WritebackCallsForTesting();
-  void RecordWriteback(WritebackCall call);
-  // Every DropCache call so far (`wait` unused), oldest first.
-  std::vector<WritebackCall> DropCacheCallsForTesting();
-  void RecordDropCache(WritebackCall call);
+  // Every kWriteback or kDropCache call so far (failed ones included), oldest
+  // first.
+  std::vector<RangeCall> RangeCallsForTesting(Op op);
+  void RecordRange(Op op, const std::string& path, size_t begin, size_t end,
+                   bool wait);
   void SimulatePowerLoss();
   MemFileSystem* mem() { return dynamic_cast<MemFileSystem*>(base_.get()); }
 
@@ -96,8 +105,7 @@ class FaultFileSystem : public store::io::FileSystem {
   std::map<Op, int> fail_at_;
   std::string fail_paths_;
   std::atomic<int> sync_delay_ms_{0};
-  std::vector<WritebackCall> writeback_calls_;   // guarded by mu_
-  std::vector<WritebackCall> drop_cache_calls_;  // guarded by mu_
+  std::map<Op, std::vector<RangeCall>> range_calls_;  // guarded by mu_
 };
 
 }  // namespace thruster::testing
