@@ -703,15 +703,23 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
 
 bool CommitLog::PendingFlush::Complete(bool flushed) {
   if (completed.exchange(true, std::memory_order_acq_rel)) return false;
-  if (!flushed) {
-    bool w = log->writeable();
-    result.status =
-        w ? PutStatus::kFlushDiskTimeout : PutStatus::kServiceNotAvailable;
-    result.error = w ? "flush did not complete within syncFlushTimeout"
-                     : log->error().ToString();
-  }
+  if (!flushed) log->SetNotFlushed(result);
   done(std::move(result));
   return true;
+}
+
+void CommitLog::SetNotFlushed(PutResult& result) const {
+  bool w = writeable();
+  result.status =
+      w ? PutStatus::kFlushDiskTimeout : PutStatus::kServiceNotAvailable;
+  result.error =
+      w ? "flush did not complete within syncFlushTimeout" : error().ToString();
+}
+
+void CommitLog::SetShuttingDown(PutResult& result) {
+  // The record is in the log but nobody will confirm its flush.
+  result.status = PutStatus::kServiceNotAvailable;
+  result.error = "store is shutting down";
 }
 
 bool CommitLog::WaitsForFlush(const MessageToStore& msg) const {
@@ -746,11 +754,8 @@ void CommitLog::HandleDiskFlush(PutResult result, const MessageToStore& msg,
     pending->result = std::move(result);
     pending->done = std::move(done);
     if (!group_commit_service_->Add(FlushRequest{next, deadline, pending})) {
-      // Shutting down: the record is in the log but nobody will confirm its
-      // flush.
       pending->completed.store(true, std::memory_order_release);
-      pending->result.status = PutStatus::kServiceNotAvailable;
-      pending->result.error = "store is shutting down";
+      SetShuttingDown(pending->result);
       pending->done(std::move(pending->result));
     }
     return;
@@ -777,21 +782,13 @@ PutResult CommitLog::WaitForGroupCommit(PutResult result,
   }
   int64_t next = result.phys_offset + result.wrote_bytes;
   if (!group_commit_service_->RequestFlush(next)) {
-    // Shutting down: the record is in the log but nobody will confirm its
-    // flush.
-    result.status = PutStatus::kServiceNotAvailable;
-    result.error = "store is shutting down";
+    SetShuttingDown(result);
     return result;
   }
   auto deadline = std::chrono::steady_clock::now() +
                   std::chrono::milliseconds(config_.sync_flush_timeout);
-  if (!group_commit_service_->WaitFlushed(next, deadline)) {
-    result.status = writeable() ? PutStatus::kFlushDiskTimeout
-                                : PutStatus::kServiceNotAvailable;
-    result.error = writeable()
-                       ? "flush did not complete within syncFlushTimeout"
-                       : error().ToString();
-  }
+  if (!group_commit_service_->WaitFlushed(next, deadline))
+    SetNotFlushed(result);
   return result;
 }
 

@@ -188,6 +188,11 @@ class CommitLog {
   // record's end and waits on the shared "flushed" signal (one wake-up call per
   // group for every waiting thread, no per-put completion objects).
   PutResult WaitForGroupCommit(PutResult result, const MessageToStore& msg);
+  // A sync put whose flush was not confirmed: FLUSH_DISK_TIMEOUT, or
+  // SERVICE_NOT_AVAILABLE with the store's error once it is read-only.
+  void SetNotFlushed(PutResult& result) const;
+  // A sync put refused because the group commit is stopping.
+  static void SetShuttingDown(PutResult& result);
   void MarkNotWriteable(const Status& s);
   // One commit pass of the pool buffers; true when nothing moved (or the store
   // is read-only).
