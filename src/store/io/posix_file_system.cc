@@ -27,8 +27,13 @@ class PosixMappedRegion final : public MappedRegion {
     // for one step later: never more than two steps sit in the disk's queue,
     // so a group commit's small sync waits behind at most ~16 MiB of zeros
     // instead of a whole segment's.
+    // Each pwrite is 64 KiB: the page cache builds its folios as large as the
+    // writes that create them, and every later small positional write walks
+    // all the blocks of the folio it lands in (ext4 with large folios): on
+    // folios built by 1 MiB writes a 1 KiB append costs 2.4x what it does on
+    // 64 KiB ones, on 2 MiB folios 4.6x.
     constexpr size_t kStep = 8u << 20;
-    static const std::vector<char> zeros(1 << 20, 0);
+    static const std::vector<char> zeros(64 << 10, 0);
     size_t off = 0;
     while (off < size_) {
       size_t n = std::min(zeros.size(), size_ - off);
