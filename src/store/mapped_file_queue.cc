@@ -227,7 +227,17 @@ Status MappedFileQueue::Writeback(int64_t least_bytes,
                                        drop_below) {
     WritebackRange r = std::move(written_back_.front());
     written_back_.pop_front();
-    r.file->DropCache(r.begin, r.end);
+    // From where the last drop stopped (the ranges follow one another; a
+    // segment's bytes before its first range were flushed), to the last
+    // boundary a folio cannot straddle.
+    const int64_t base = r.file->base_offset();
+    const int64_t from = std::max(dropped_where_, base) - base;
+    const int64_t to =
+        r.end == r.file->file_size() ? r.end : r.end / kDropAlign * kDropAlign;
+    if (to > from) {
+      r.file->DropCache(static_cast<int32_t>(from), static_cast<int32_t>(to));
+      dropped_where_ = base + to;
+    }
   }
   return Status::OK();
 }

@@ -192,5 +192,43 @@ TEST(MappedFileQueueWritebackTest, DropsOnlyWrittenPagesFarEnoughBehind) {
   EXPECT_EQ(fs.RangeCallsForTesting(Op::kDropCache).size(), before);
 }
 
+// Dropping a range from the page cache leaves the large folios its edges cut
+// through, so drops stop at a kDropAlign boundary and the next one resumes
+// there: together they cover every written page below the drop offset.
+TEST(MappedFileQueueWritebackTest, DropsWholeAlignedBlocksWithoutGaps) {
+  testing::FaultFileSystem fs(std::make_unique<MemFileSystem>());
+  constexpr int64_t kAlign = MappedFileQueue::kDropAlign;
+  constexpr int64_t kSeg = 4 * kAlign + 3 * kOsPageSize;  // not a multiple
+  MappedFileQueue q(&fs, "/store/commitlog", kSeg);
+  ASSERT_OK(q.Load());
+  const std::string chunk(static_cast<size_t>(kAlign / 2 + 12345), 'd');
+  int64_t wrote = 0;
+  for (int i = 0; i < 40; ++i) {
+    int64_t n = static_cast<int64_t>(chunk.size());
+    while (n > 0) {
+      ASSERT_OK_AND_ASSIGN(auto f, q.GetLastMappedFile(0));
+      int64_t room = kSeg - f->write_pos();
+      auto take = static_cast<size_t>(std::min(n, room));
+      ASSERT_TRUE(f->AppendBytes(AsBytes(std::string_view(chunk).substr(0, take))));
+      n -= static_cast<int64_t>(take);
+    }
+    wrote += static_cast<int64_t>(chunk.size());
+    ASSERT_OK(q.Writeback(64 << 10, 256 << 10,
+                          std::max<int64_t>(0, wrote - 3 * kAlign)));
+  }
+  using Op = testing::FaultFileSystem::Op;
+  int64_t next = 0;
+  for (const auto& d : fs.RangeCallsForTesting(Op::kDropCache)) {
+    EXPECT_EQ(d.stream_begin(), next) << "a gap or an overlap";
+    EXPECT_TRUE(d.end % kAlign == 0 || static_cast<int64_t>(d.end) == kSeg)
+        << d.end;
+    next = d.stream_end();
+  }
+  // Everything up to the last boundary below the drop offset went.
+  EXPECT_GT(next, 2 * kSeg);
+  EXPECT_LE(next, wrote - 3 * kAlign);
+  EXPECT_GE(next, wrote - 3 * kAlign - kAlign - (256 << 10));
+}
+
 }  // namespace
 }  // namespace thruster::store
