@@ -84,10 +84,10 @@ uint32_t NextCodePoint(std::string_view s, size_t* i) {
   return cp;
 }
 
-void AppendHex(std::string* out, const uint8_t* p, size_t n) {
+void WriteHex(char* out, const uint8_t* p, size_t n) {
   for (size_t i = 0; i < n; ++i) {
-    out->push_back(kHexDigits[p[i] >> 4]);
-    out->push_back(kHexDigits[p[i] & 0xF]);
+    out[2 * i] = kHexDigits[p[i] >> 4];
+    out[2 * i + 1] = kHexDigits[p[i] & 0xF];
   }
 }
 
@@ -232,10 +232,10 @@ std::string CreateMessageId(const HostAddress& store_host,
   StoreI32(tail, store_host.port);
   StoreI64(tail + 4, phys_offset);
   const size_t ip_len = store_host.v6 ? 16 : 4;
-  std::string out;
-  out.reserve(2 * (ip_len + sizeof(tail)));
-  AppendHex(&out, store_host.ip.data(), ip_len);
-  AppendHex(&out, tail, sizeof(tail));
+  // Written in place: this runs once per answered send.
+  std::string out(2 * (ip_len + sizeof(tail)), '\0');
+  WriteHex(out.data(), store_host.ip.data(), ip_len);
+  WriteHex(out.data() + 2 * ip_len, tail, sizeof(tail));
   return out;
 }
 
