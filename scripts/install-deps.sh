@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build make pkg-config git
   libasio-dev libdeflate-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  zlib1g-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
+  zlib1g-dev libjemalloc-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   nodejs
 
 )
