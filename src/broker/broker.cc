@@ -115,6 +115,7 @@ Status Broker::Start() {
   options.bind_address = config_.bind_address;
   options.port = static_cast<uint16_t>(config_.listen_port);
   options.io_threads = config_.io_threads;
+  options.busy_poll_us = config_.net_busy_poll_us;
   server_ = std::make_unique<remoting::RemotingServer>(options);
   RegisterProcessors();
   server_->SetCloseListener(

@@ -85,8 +85,11 @@ Result<BrokerConfig> BrokerConfig::FromProperties(const Properties& props) {
   TH_RETURN_IF_ERROR(ReadString(props, "regionId", &c.region_id));
   TH_RETURN_IF_ERROR(ReadBool(props, "traceOn", &c.trace_on));
   TH_RETURN_IF_ERROR(ReadInt(props, "ioThreads", &c.io_threads));
+  TH_RETURN_IF_ERROR(ReadInt(props, "netBusyPollUs", &c.net_busy_poll_us));
   TH_RETURN_IF_ERROR(
       ReadBool(props, "youngQueueOffsetZero", &c.young_queue_offset_zero));
+  if (c.net_busy_poll_us < 0 || c.net_busy_poll_us > 1000000)
+    return Status::InvalidArgument("netBusyPollUs must be in 0..1000000");
   if (c.listen_port < 0 || c.listen_port > 65535)
     return Status::InvalidArgument("listenPort is out of range");
   if (c.namesrv_listen_port < 0 || c.namesrv_listen_port > 65535) {

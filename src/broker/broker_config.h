@@ -44,6 +44,9 @@ struct BrokerConfig {
   std::string region_id = "DefaultRegion";  // regionId
   bool trace_on = true;                     // traceOn
   int32_t io_threads = 0;  // Thruster: network threads (0: one per core)
+  // Thruster: how long a network thread keeps polling after its last event
+  // before it sleeps (remoting::RemotingServerOptions::busy_poll_us); 0: never.
+  int32_t net_busy_poll_us = 50;
   // Thruster: answer QUERY_CONSUMER_OFFSET with 0 for a group without an offset
   // on a queue whose first message is still "in memory" (RocketMQ's young-queue
   // rule, spec/remoting.md §3.4.9, §10.12).

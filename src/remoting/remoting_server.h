@@ -29,6 +29,12 @@ struct RemotingServerOptions {
   // loop and owns the connections assigned to it (round robin at accept), so a
   // request is read, handled and answered on one thread without a hand-off.
   int io_threads = 0;
+  // After its last event an io thread keeps polling for this long before it
+  // blocks (0: block at once). On a VM, waking a thread whose CPU has gone idle
+  // costs ~17 us per hop (one request/response on loopback: p50 22 us on one
+  // CPU, 58 us across two); a polling thread takes the next request without
+  // that wake-up. Costs CPU only while requests keep coming.
+  int busy_poll_us = 0;
   ConnectionOptions connection;
 };
 

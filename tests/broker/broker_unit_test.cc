@@ -52,6 +52,18 @@ TEST(BrokerConfigTest, MalformedValueNamesTheKey) {
           .ok());
 }
 
+TEST(BrokerConfigTest, NetBusyPollUsDefaultsTo50AndIsBounded) {
+  ASSERT_OK_AND_ASSIGN(BrokerConfig d, BrokerConfig::FromProperties({}));
+  EXPECT_EQ(d.net_busy_poll_us, 50);
+  ASSERT_OK_AND_ASSIGN(
+      BrokerConfig off,
+      BrokerConfig::FromProperties(Properties::Parse("netBusyPollUs=0\n")));
+  EXPECT_EQ(off.net_busy_poll_us, 0);
+  EXPECT_FALSE(
+      BrokerConfig::FromProperties(Properties::Parse("netBusyPollUs=-1\n"))
+          .ok());
+}
+
 TEST(TopicNameTest, ValidatesCharactersAndLength) {
   EXPECT_OK(ValidateTopicName("Topic_A-1%|x"));
   EXPECT_FALSE(ValidateTopicName("").ok());

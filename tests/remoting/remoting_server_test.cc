@@ -50,6 +50,7 @@ class RemotingServerTest : public ::testing::Test {
   void StartServer(ConnectionOptions conn = {}) {
     RemotingServerOptions options;
     options.io_threads = 2;
+    options.busy_poll_us = busy_poll_us_;
     options.connection = conn;
     server_ = std::make_unique<RemotingServer>(options);
     server_->RegisterProcessor(kEcho, [](RemotingCommand req, Responder r) {
@@ -142,6 +143,7 @@ class RemotingServerTest : public ::testing::Test {
     return pred();
   }
 
+  int busy_poll_us_ = 0;
   std::unique_ptr<RemotingServer> server_;
   std::string addr_;
   std::mutex mu_;
@@ -631,6 +633,43 @@ TEST_F(RemotingServerTest, StopFailsPendingRequestsAndIsIdempotent) {
   Result<RemotingCommand> r = fut.get();
   EXPECT_FALSE(r.ok());
   EXPECT_TRUE(r.status().IsIOError()) << r.status().ToString();
+}
+
+// Polling io threads still answer requests, pick up answers sent from other
+// threads both while polling and after they have gone to sleep, and stop.
+TEST_F(RemotingServerTest, BusyPollingLoopsAnswerAndStop) {
+  busy_poll_us_ = 2000;
+  StartServer();
+  auto client = StartClient();
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_OK_AND_ASSIGN(
+        RemotingCommand echo,
+        client->InvokeSync(addr_, RemotingCommand::CreateRequest(kEcho),
+                           3000ms));
+    EXPECT_EQ(echo.code(), response_code::kSuccess);
+  }
+  for (auto pause : {0ms, 50ms}) {  // within the polling window, then after
+    std::promise<Result<RemotingCommand>> later;
+    auto fut = later.get_future();
+    client->InvokeAsync(addr_, RemotingCommand::CreateRequest(kLater), 5000ms,
+                        [&](Result<RemotingCommand> r) {
+                          later.set_value(std::move(r));
+                        });
+    ASSERT_TRUE(WaitForParked(1));
+    std::this_thread::sleep_for(pause);
+    std::thread([this] {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto& [req, responder] = parked_.front();
+      responder.Send(req.CreateResponse(response_code::kSuccess, "late"));
+      parked_.clear();
+    }).join();
+    ASSERT_EQ(fut.wait_for(5s), std::future_status::ready);
+    Result<RemotingCommand> r = fut.get();
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->remark(), "late");
+  }
+  auto stopped = std::async(std::launch::async, [&] { server_->Stop(); });
+  EXPECT_EQ(stopped.wait_for(5s), std::future_status::ready);
 }
 
 }  // namespace
