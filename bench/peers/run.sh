@@ -73,12 +73,14 @@ trap 'exit 130' INT TERM
 
 log() { printf '%s\n' "$*" >&2; }
 
-# A TCP port on 127.0.0.1 that nothing listens on right now.
+# A TCP port on 127.0.0.1 that nothing uses right now: below the kernel's ephemeral range, so no client connection can hold it, and not used by any socket in any state.
 free_port() {
-  local p
+  local p lo
+  lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  ((lo > 21000)) || lo=60000
   for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 40000))
-    if [[ -z $(ss -Hltn "sport = :$p") ]]; then echo "$p"; return 0; fi
+    p=$((20000 + RANDOM % (lo - 20000)))
+    if [[ -z $(ss -Htan "sport = :$p") ]]; then echo "$p"; return 0; fi
   done
   log "run.sh: no free port found"
   return 1
@@ -255,6 +257,7 @@ thruster_start() {
   mkdir -p "$dir/store"
   BROKER_PORT=$(free_port)
   NAMESRV_PORT=$(free_port)
+  while [[ $NAMESRV_PORT == "$BROKER_PORT" ]]; do NAMESRV_PORT=$(free_port); done
   # shellcheck disable=SC2086  # THRUSTER_BROKER_ARGS is a list of flags
   "$BROKER" --storePathRootDir="$dir/store" --listenPort="$BROKER_PORT" --namesrvListenPort="$NAMESRV_PORT" \
     --bindAddress=127.0.0.1 --brokerIP1=127.0.0.1 --flushDiskType="$1" ${THRUSTER_BROKER_ARGS:-} \
