@@ -9,6 +9,7 @@
 #include <random>
 #include <string>
 
+#include "common/coding.h"
 #include "store/message.h"
 
 namespace thruster::broker {
@@ -40,12 +41,8 @@ class UniqKeyGenerator {
         static_cast<uint16_t>(counter_.fetch_add(1, std::memory_order_relaxed));
     b[14] = static_cast<uint8_t>(seq >> 8);
     b[15] = static_cast<uint8_t>(seq);
-    static constexpr char kHex[] = "0123456789ABCDEF";
     std::string out(32, '0');
-    for (int i = 0; i < 16; ++i) {
-      out[static_cast<size_t>(2 * i)] = kHex[b[i] >> 4];
-      out[static_cast<size_t>(2 * i + 1)] = kHex[b[i] & 0xF];
-    }
+    WriteHexUpper(b, sizeof(b), out.data());
     return out;
   }
 

@@ -10,7 +10,6 @@
 namespace thruster::store {
 namespace {
 
-constexpr char kHexDigits[] = "0123456789ABCDEF";
 
 // Calls fn(name, value) for every pair ParseProperties keeps, in input order.
 template <typename Fn>
@@ -82,13 +81,6 @@ uint32_t NextCodePoint(std::string_view s, size_t* i) {
   }
   *i = k;
   return cp;
-}
-
-void WriteHex(char* out, const uint8_t* p, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kHexDigits[p[i] >> 4];
-    out[2 * i + 1] = kHexDigits[p[i] & 0xF];
-  }
 }
 
 int HexValue(char c) {
@@ -234,8 +226,8 @@ std::string CreateMessageId(const HostAddress& store_host,
   const size_t ip_len = store_host.v6 ? 16 : 4;
   // Written in place: this runs once per answered send.
   std::string out(2 * (ip_len + sizeof(tail)), '\0');
-  WriteHex(out.data(), store_host.ip.data(), ip_len);
-  WriteHex(out.data() + 2 * ip_len, tail, sizeof(tail));
+  WriteHexUpper(store_host.ip.data(), ip_len, out.data());
+  WriteHexUpper(tail, sizeof(tail), out.data() + 2 * ip_len);
   return out;
 }
 
