@@ -28,10 +28,10 @@ asio::ip::tcp::endpoint RemoteEndpoint(const asio::ip::tcp::socket& socket) {
   return ep;
 }
 
-std::string EndpointString(const asio::ip::tcp::socket& socket) {
-  asio::error_code ec;
-  auto ep = socket.remote_endpoint(ec);
-  if (ec) return {};
+// "ip:port", or "" for the default endpoint RemoteEndpoint gives when the
+// socket has no peer (a peer never has port 0).
+std::string EndpointString(const asio::ip::tcp::endpoint& ep) {
+  if (ep.port() == 0) return {};
   return fmt::format("{}:{}", ep.address().to_string(), ep.port());
 }
 
@@ -52,7 +52,7 @@ Connection::Connection(asio::ip::tcp::socket socket, ConnectionHandler* handler,
       options_(options),
       id_(g_next_connection_id.fetch_add(1, std::memory_order_relaxed)),
       remote_endpoint_(RemoteEndpoint(socket_)),
-      remote_address_(EndpointString(socket_)) {
+      remote_address_(EndpointString(remote_endpoint_)) {
   asio::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   const asio::any_io_executor executor = socket_.get_executor();
