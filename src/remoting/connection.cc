@@ -5,6 +5,7 @@
 #include <sys/uio.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "common/logging.h"
@@ -517,17 +518,44 @@ void ProcessorTable::Dispatch(const std::shared_ptr<Connection>& conn,
       fmt::format(" request type {} not supported", request.code())));
 }
 
+namespace {
+
+void RunEventLoop(asio::io_context& loop, int busy_poll_us,
+                  asio::error_code& ec) {
+  if (busy_poll_us <= 0) {
+    loop.run(ec);
+    return;
+  }
+  using Clock = std::chrono::steady_clock;
+  const auto window = std::chrono::microseconds(busy_poll_us);
+  while (!loop.stopped()) {
+    auto until = Clock::now() + window;
+    do {
+      if (loop.poll(ec) > 0) until = Clock::now() + window;
+      if (ec || loop.stopped()) return;
+    } while (Clock::now() < until);
+    loop.run_one(ec);
+    if (ec) return;
+  }
+}
+
+}  // namespace
+
+std::thread StartIoThread(asio::io_context& io, std::string name,
+                          int busy_poll_us) {
+  return std::thread([&io, name = std::move(name), busy_poll_us] {
+    SetCurrentThreadName(name);
+    asio::error_code ec;
+    RunEventLoop(io, busy_poll_us, ec);
+    if (ec) TH_LOG(remoting, kError, "{} stopped: {}", name, ec.message());
+  });
+}
+
 std::vector<std::thread> StartIoThreads(asio::io_context& io, int n,
                                         const std::string& prefix) {
   std::vector<std::thread> threads;
-  for (int i = 0; i < n; ++i) {
-    threads.emplace_back([&io, name = fmt::format("{}-{}", prefix, i)] {
-      SetCurrentThreadName(name);
-      asio::error_code ec;
-      io.run(ec);
-      if (ec) TH_LOG(remoting, kError, "{} stopped: {}", name, ec.message());
-    });
-  }
+  for (int i = 0; i < n; ++i)
+    threads.push_back(StartIoThread(io, fmt::format("{}-{}", prefix, i)));
   return threads;
 }
 

@@ -281,6 +281,11 @@ class ProcessorTable {
   RequestHandler default_;
 };
 
+// Starts a thread named `name` running `io` until it stops. With
+// `busy_poll_us` > 0 the thread keeps polling for that long after its last
+// event before it blocks (see RemotingServerOptions::busy_poll_us).
+std::thread StartIoThread(asio::io_context& io, std::string name,
+                          int busy_poll_us = 0);
 // Starts `n` threads running `io`, named "<prefix>-0", "<prefix>-1", ...
 std::vector<std::thread> StartIoThreads(asio::io_context& io, int n,
                                         const std::string& prefix);

@@ -2,36 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
-
 #include "common/check.h"
 #include "common/logging.h"
-#include "common/service_thread.h"
 
 namespace thruster::remoting {
-namespace {
-
-// Runs `loop` until it stops; see RemotingServerOptions::busy_poll_us.
-void RunEventLoop(asio::io_context& loop, int busy_poll_us,
-                  asio::error_code& ec) {
-  if (busy_poll_us <= 0) {
-    loop.run(ec);
-    return;
-  }
-  using Clock = std::chrono::steady_clock;
-  const auto window = std::chrono::microseconds(busy_poll_us);
-  while (!loop.stopped()) {
-    auto until = Clock::now() + window;
-    do {
-      if (loop.poll(ec) > 0) until = Clock::now() + window;
-      if (ec || loop.stopped()) return;
-    } while (Clock::now() < until);
-    loop.run_one(ec);
-    if (ec) return;
-  }
-}
-
-}  // namespace
 
 RemotingServer::RemotingServer(RemotingServerOptions options)
     : options_(std::move(options)), io_(1), acceptor_(io_) {}
@@ -86,13 +60,8 @@ Status RemotingServer::Start() {
     work_.push_back(asio::make_work_guard(Loop(i)));
   DoAccept();
   for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
-    threads_.emplace_back([&loop = Loop(i), name = fmt::format("net-{}", i),
-                           busy = options_.busy_poll_us] {
-      SetCurrentThreadName(name);
-      asio::error_code ec;
-      RunEventLoop(loop, busy, ec);
-      if (ec) TH_LOG(remoting, kError, "{} stopped: {}", name, ec.message());
-    });
+    threads_.push_back(StartIoThread(Loop(i), fmt::format("net-{}", i),
+                                     options_.busy_poll_us));
   }
   TH_LOG(remoting, kInfo,
          "remoting server listening on {}:{} with {} io threads",
