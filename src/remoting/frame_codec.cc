@@ -46,14 +46,7 @@ class FastJsonHeaderReader {
     if (Eat('}')) return false;  // no code
     std::string key;
     while (true) {
-      SkipWs();
-      if (Peek() != '"') return false;
-      key.clear();
-      if (!json::ReadString(in_, &pos_, &key).ok()) return false;
-      SkipWs();
-      if (!Eat(':')) return false;
-      SkipWs();
-      if (!ReadMember(key)) return false;
+      if (!ReadName(&key) || !ReadMember(key)) return false;
       SkipWs();
       if (Eat(',')) continue;
       if (Eat('}')) break;
@@ -107,6 +100,17 @@ class FastJsonHeaderReader {
   bool EatWord(std::string_view w) {
     if (in_.substr(pos_, w.size()) != w) return false;
     pos_ += w.size();
+    return true;
+  }
+  // A member's name and the ':' after it, with the whitespace around both.
+  bool ReadName(std::string* name) {
+    SkipWs();
+    if (Peek() != '"') return false;
+    name->clear();
+    if (!json::ReadString(in_, &pos_, name).ok()) return false;
+    SkipWs();
+    if (!Eat(':')) return false;
+    SkipWs();
     return true;
   }
   // False for anything but a scalar (or a malformed one).
@@ -219,14 +223,7 @@ class FastJsonHeaderReader {
     std::string name;
     Scalar v;
     while (true) {
-      SkipWs();
-      if (Peek() != '"') return false;
-      name.clear();
-      if (!json::ReadString(in_, &pos_, &name).ok()) return false;
-      SkipWs();
-      if (!Eat(':')) return false;
-      SkipWs();
-      if (!ReadScalar(&v)) return false;
+      if (!ReadName(&name) || !ReadScalar(&v)) return false;
       if (v.kind != Kind::kNull) {  // null means absent (§1.3)
         ext_.insert_or_assign(name, *AsText(std::move(v)));
       }
