@@ -6,7 +6,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>  // not used here; kept for the files that rely on it
 #include <memory>
 #include <optional>
 #include <span>
