@@ -4,7 +4,7 @@ RELEASE_DIR := build/release
 TEST_DIR := build/asan
 DATA_DIR ?= ./data/store
 
-.PHONY: deps build test test-tsan run bench bench-store bench-peers clean format
+.PHONY: deps build test test-all test-tsan run bench bench-store bench-peers clean format
 
 deps:
 	@bash scripts/install-deps.sh
@@ -18,9 +18,15 @@ build: deps $(RELEASE_DIR)/build.ninja
 $(TEST_DIR)/build.ninja:
 	cmake --preset asan-ubsan >/dev/null
 
-# Runs the concurrency tests (TSAN_TARGETS) under ThreadSanitizer, then builds the whole suite under
-# ASan+UBSan and runs every test (unit, fault, disk, net, e2e); CTest's summary closes the output.
-test: deps $(TEST_DIR)/build.ninja
+# Installs the real clients the e2e tests drive, runs the concurrency tests (TSAN_TARGETS) under
+# ThreadSanitizer, then builds the whole suite under ASan+UBSan and runs every test (unit, fault, disk, net,
+# e2e); CTest's summary closes the output, followed by how long it all took.
+test: deps
+	@start=$$(date +%s); rc=0; $(MAKE) --no-print-directory test-all || rc=$$?; \
+	  echo "make test: $$(( $$(date +%s) - start )) s, exit $$rc"; exit $$rc
+
+test-all: $(TEST_DIR)/build.ninja
+	@bash scripts/install-e2e-deps.sh
 	$(MAKE) --no-print-directory test-tsan
 	cmake --build $(TEST_DIR) -j $(JOBS)
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600

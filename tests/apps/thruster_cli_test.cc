@@ -44,7 +44,7 @@ class ThrusterCliFixtureTest : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
     store_ = (fs::path(tmp_.path()) / "store").string();
-    fs::copy(testing::SharedPath(std::string("fixtures/") + GetParam()), store_,
+    fs::copy(testing::FixturePath(GetParam()), store_,
              fs::copy_options::recursive);
     for (const auto& e : fs::recursive_directory_iterator(store_)) {
       fs::permissions(e.path(), fs::perms::owner_write, fs::perm_options::add);
@@ -167,7 +167,7 @@ INSTANTIATE_TEST_SUITE_P(Stores, ThrusterCliFixtureTest,
 TEST(ThrusterCliTest, VerifyFailsNamingFileAndOffsetOfAFlippedByte) {
   testing::TempDir tmp;
   std::string store = (fs::path(tmp.path()) / "store").string();
-  fs::copy(testing::SharedPath("fixtures/rocketmq-4.9.8-store"), store,
+  fs::copy(testing::FixturePath("rocketmq-4.9.8-store"), store,
            fs::copy_options::recursive);
   std::string seg =
       (fs::path(store) / "commitlog" / "00000000000001048576").string();

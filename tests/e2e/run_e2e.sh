@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # CTest entry for the ali-ons end-to-end tests: run_e2e.sh <thruster-broker binary>.
-# Skips (exit 77) when node or the npm dependencies are missing; `.ci/run` installs them with npm ci.
+# `make test` installs the client first (scripts/install-e2e-deps.sh); a missing client fails the test, it is
+# never skipped.
 set -euo pipefail
 broker="$1"
 dir="$(cd "$(dirname "$0")" && pwd)"
 if ! command -v node >/dev/null 2>&1; then
-  echo "SKIP: node is not installed"
-  exit 77
+  echo "FAIL: node is not installed (scripts/install-deps.sh installs it)"
+  exit 1
 fi
 if [ ! -d "$dir/node_modules/ali-ons" ]; then
-  echo "SKIP: $dir/node_modules is missing (run 'npm ci' in tests/e2e)"
-  exit 77
+  echo "FAIL: $dir/node_modules/ali-ons is missing (scripts/install-e2e-deps.sh installs it)"
+  exit 1
 fi
 cd "$dir"
 THRUSTER_BROKER="$broker" exec node --test broker.test.js

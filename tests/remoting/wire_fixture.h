@@ -1,6 +1,6 @@
 #pragma once
 
-// Access to the wire captures in ../shared/fixtures/wire (see its README):
+// Access to the wire captures in tests/fixtures/wire (see its README):
 // frames.jsonl rows and the per-pair .bin files. Parsed with nlohmann json,
 // independent of the code under test.
 
@@ -17,7 +17,7 @@
 namespace thruster::testing {
 
 inline std::string WireFixturePath(const std::string& name) {
-  return SharedPath("fixtures/wire/" + name);
+  return FixturePath("wire/" + name);
 }
 
 inline std::string ReadFileBytes(const std::string& path) {

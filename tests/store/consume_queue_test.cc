@@ -435,7 +435,7 @@ void CopyWritable(const std::filesystem::path& from,
   }
 }
 
-// The consume queues of a store written by RocketMQ itself (shared/fixtures,
+// The consume queues of a store written by RocketMQ itself (tests/fixtures,
 // spec README): every manifest message is found at its queue offset with its
 // phys offset, size and tags code.
 class ConsumeQueueFixtureTest : public ::testing::TestWithParam<std::string> {};
@@ -444,7 +444,7 @@ TEST_P(ConsumeQueueFixtureTest, EveryManifestMessageIsFoundByQueueOffset) {
   namespace fs = std::filesystem;
   testing::TempDir tmp;
   const std::string src =
-      testing::SharedPath("fixtures/" + GetParam() + "/consumequeue");
+      testing::FixturePath(GetParam() + "/consumequeue");
   ASSERT_TRUE(fs::exists(src)) << src;
   const std::string root = tmp.path() + "/consumequeue";
   CopyWritable(src, root);
@@ -454,7 +454,7 @@ TEST_P(ConsumeQueueFixtureTest, EveryManifestMessageIsFoundByQueueOffset) {
       queues;
   std::map<std::pair<std::string, int32_t>, int64_t> counts;
   std::ifstream manifest(
-      testing::SharedPath("fixtures/" + GetParam() + ".manifest.jsonl"));
+      testing::FixturePath(GetParam() + ".manifest.jsonl"));
   ASSERT_TRUE(manifest.good());
   std::string line;
   int checked = 0;

@@ -331,7 +331,7 @@ class IndexServiceFixtureTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(IndexServiceFixtureTest, EveryManifestKeyFindsItsMessage) {
   testing::TempDir tmp;
   const std::string src =
-      testing::SharedPath("fixtures/" + GetParam() + "/index");
+      testing::FixturePath(GetParam() + "/index");
   ASSERT_TRUE(std::filesystem::exists(src)) << src;
   CopyWritable(src, tmp.path() + "/index");
   io::PosixFileSystem pfs;
@@ -341,7 +341,7 @@ TEST_P(IndexServiceFixtureTest, EveryManifestKeyFindsItsMessage) {
   ASSERT_EQ(s.SnapshotForTesting().size(), 1u);
 
   std::ifstream manifest(
-      testing::SharedPath("fixtures/" + GetParam() + ".manifest.jsonl"));
+      testing::FixturePath(GetParam() + ".manifest.jsonl"));
   ASSERT_TRUE(manifest.good());
   std::string line;
   int messages = 0;

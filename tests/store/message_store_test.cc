@@ -343,7 +343,7 @@ TEST_F(MessageStoreTest, OpensTheRocketMQFixtureStores) {
   for (const char* name : {"rocketmq-4.9.8-store", "rocketmq-5-store"}) {
     thruster::testing::TempDir dir;
     std::filesystem::copy(
-        thruster::testing::SharedPath(std::string("fixtures/") + name),
+        thruster::testing::FixturePath(name),
         dir.path(), std::filesystem::copy_options::recursive);
     for (auto& e : std::filesystem::recursive_directory_iterator(dir.path())) {
       std::filesystem::permissions(e.path(),

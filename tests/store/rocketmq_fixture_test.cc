@@ -1,5 +1,5 @@
 // Reads the CommitLogs that Apache RocketMQ 4.9.8 and 5.x wrote
-// (shared/fixtures) with CheckRecord and compares every record with the
+// (tests/fixtures) with CheckRecord and compares every record with the
 // fixture's manifest. The fixture files are only read, never written.
 #include <gtest/gtest.h>
 
@@ -65,8 +65,7 @@ std::vector<nlohmann::json> ReadManifest(const std::string& path) {
 class RocketMqFixtureTest : public ::testing::TestWithParam<const char*> {
  protected:
   std::string StoreDir() const {
-    return ::thruster::testing::SharedPath(std::string("fixtures/") +
-                                           GetParam());
+    return ::thruster::testing::FixturePath(GetParam());
   }
   bool Is5x() const {
     return std::string_view(GetParam()) == "rocketmq-5-store";

@@ -2,10 +2,8 @@
 
 namespace thruster::testing {
 
-std::string SharedPath(const std::string& rel) {
-  if (const char* env = std::getenv("THRUSTER_SHARED_DIR"))
-    return std::string(env) + "/" + rel;
-  return std::string(THRUSTER_SOURCE_DIR) + "/../shared/" + rel;
+std::string FixturePath(const std::string& rel) {
+  return std::string(THRUSTER_SOURCE_DIR) + "/tests/fixtures/" + rel;
 }
 
 }  // namespace thruster::testing

@@ -68,7 +68,8 @@ inline uint64_t TestSeed() {
   return seed;
 }
 
-// Path of a file under ../shared (fixtures, spec) relative to the source tree.
-std::string SharedPath(const std::string& rel);
+// Path of a file under tests/fixtures/ (the RocketMQ-written stores, their
+// manifests and the wire captures; tests/fixtures/README.md says what each is).
+std::string FixturePath(const std::string& rel);
 
 }  // namespace thruster::testing
