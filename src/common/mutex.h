@@ -18,13 +18,16 @@
 #define TH_RELEASE(...) TH_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
 #define TH_EXCLUDES(...) TH_THREAD_ANNOTATION(locks_excluded(__VA_ARGS__))
 #define TH_SCOPED_CAPABILITY TH_THREAD_ANNOTATION(scoped_lockable)
-#define TH_TRY_ACQUIRE(...) TH_THREAD_ANNOTATION(try_acquire_capability(__VA_ARGS__))
+#define TH_TRY_ACQUIRE(...) \
+  TH_THREAD_ANNOTATION(try_acquire_capability(__VA_ARGS__))
 #define TH_ASSERT_CAPABILITY(x) TH_THREAD_ANNOTATION(assert_capability(x))
-#define TH_ACQUIRED_BEFORE(...) TH_THREAD_ANNOTATION(acquired_before(__VA_ARGS__))
+#define TH_ACQUIRED_BEFORE(...) \
+  TH_THREAD_ANNOTATION(acquired_before(__VA_ARGS__))
 #define TH_ACQUIRED_AFTER(...) TH_THREAD_ANNOTATION(acquired_after(__VA_ARGS__))
 #define TH_RETURN_CAPABILITY(x) TH_THREAD_ANNOTATION(lock_returned(x))
-// Turns the analysis off for one function; give the reason in a comment next to it.
-#define TH_NO_THREAD_SAFETY_ANALYSIS TH_THREAD_ANNOTATION(no_thread_safety_analysis)
+// Turns the analysis off for one function; say why in a comment next to it.
+#define TH_NO_THREAD_SAFETY_ANALYSIS \
+  TH_THREAD_ANNOTATION(no_thread_safety_analysis)
 
 namespace thruster {
 
@@ -35,8 +38,8 @@ class TH_CAPABILITY("mutex") Mutex {
   void Unlock() TH_RELEASE() { mu_.unlock(); }
   // True (and held) when the mutex was free.
   bool TryLock() TH_TRY_ACQUIRE(true) { return mu_.try_lock(); }
-  // Tells the analysis the caller holds this mutex (where it cannot see it, e.g. in a callback run under it);
-  // checks nothing at run time.
+  // Tells the analysis the caller holds this mutex (where it cannot see it,
+  // e.g. in a callback run under it); checks nothing at run time.
   void AssertHeld() const TH_ASSERT_CAPABILITY(this) {}
   std::mutex& native() { return mu_; }
 
@@ -56,8 +59,9 @@ class TH_SCOPED_CAPABILITY MutexLock {
   Mutex* mu_;
 };
 
-// A condition variable waited on with a held Mutex. Every wait may return spuriously, so waiters loop on their
-// condition, which the analysis then checks is read under the mutex:
+// A condition variable waited on with a held Mutex. Every wait may return
+// spuriously, so waiters loop on their condition, which the analysis then
+// checks is read under the mutex:
 //   MutexLock lock(&mu_);
 //   while (!ready_) cv_.Wait(&mu_);
 // Thread-safe; Signal/SignalAll may be called with or without the mutex held.
@@ -70,9 +74,11 @@ class CondVar {
     lock.release();  // `mu` stays held; the caller's MutexLock releases it
   }
 
-  // As Wait, until `deadline` at the latest; std::cv_status::timeout once the deadline has passed.
+  // As Wait, until `deadline` at the latest; std::cv_status::timeout once the
+  // deadline has passed.
   template <class Clock, class Duration>
-  std::cv_status WaitUntil(Mutex* mu, const std::chrono::time_point<Clock, Duration>& deadline)
+  std::cv_status WaitUntil(
+      Mutex* mu, const std::chrono::time_point<Clock, Duration>& deadline)
       TH_REQUIRES(mu) {
     std::unique_lock<std::mutex> lock(mu->native(), std::adopt_lock);
     std::cv_status status = cv_.wait_until(lock, deadline);
@@ -80,9 +86,12 @@ class CondVar {
     return status;
   }
 
-  // As Wait, for `timeout` at the most; std::cv_status::timeout once it has elapsed.
+  // As Wait, for `timeout` at the most; std::cv_status::timeout once it has
+  // elapsed.
   template <class Rep, class Period>
-  std::cv_status WaitFor(Mutex* mu, const std::chrono::duration<Rep, Period>& timeout) TH_REQUIRES(mu) {
+  std::cv_status WaitFor(Mutex* mu,
+                         const std::chrono::duration<Rep, Period>& timeout)
+      TH_REQUIRES(mu) {
     std::unique_lock<std::mutex> lock(mu->native(), std::adopt_lock);
     std::cv_status status = cv_.wait_for(lock, timeout);
     lock.release();
