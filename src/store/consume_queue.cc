@@ -35,8 +35,7 @@ bool IsLive(const Entry& e, int64_t commit_log_min_offset) {
 ConsumeQueue::ConsumeQueue(io::FileSystem* fs, const std::string& cq_root,
                            std::string topic, int32_t queue_id,
                            int64_t file_size)
-    : fs_(fs),
-      topic_(std::move(topic)),
+    : topic_(std::move(topic)),
       queue_id_(queue_id),
       files_(fs, QueueDir(cq_root, topic_, queue_id),
              cq_format::RoundFileSize(file_size)) {}

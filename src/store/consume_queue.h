@@ -184,7 +184,6 @@ class ConsumeQueue {
   // when there is none.
   int64_t LastPhysEndBefore(int64_t end) const;
 
-  io::FileSystem* fs_;
   std::string topic_;
   int32_t queue_id_;
   MappedFileQueue files_;
