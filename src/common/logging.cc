@@ -4,30 +4,28 @@
 
 #include <cstdlib>
 #include <map>
-#include <mutex>
 #include <string>
+
+#include "common/mutex.h"
 
 namespace thruster::logging {
 namespace {
 
-std::mutex& Mu() {
-  static std::mutex mu;
-  return mu;
-}
-
-spdlog::level::level_enum& CurrentLevel() {
-  static spdlog::level::level_enum level = [] {
+// The loggers made so far and the level for new ones, shared by every thread.
+struct Registry {
+  Mutex mu;
+  spdlog::level::level_enum level TH_GUARDED_BY(mu) = [] {
     const char* env = std::getenv("THRUSTER_LOG_LEVEL");
     if (env == nullptr) return spdlog::level::info;
     return spdlog::level::from_str(env);
   }();
-  return level;
-}
+  std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>> loggers
+      TH_GUARDED_BY(mu);
+};
 
-std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>>& Loggers() {
-  static std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>>
-      loggers;
-  return loggers;
+Registry& GetRegistry() {
+  static Registry registry;
+  return registry;
 }
 
 }  // namespace
@@ -35,13 +33,14 @@ std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>>& Loggers() {
 spdlog::logger* Get(std::string_view module) {
   thread_local std::map<std::string, spdlog::logger*, std::less<>> cache;
   if (auto it = cache.find(module); it != cache.end()) return it->second;
-  std::lock_guard<std::mutex> lock(Mu());
-  auto& loggers = Loggers();
+  Registry& registry = GetRegistry();
+  MutexLock lock(&registry.mu);
+  auto& loggers = registry.loggers;
   auto it = loggers.find(module);
   if (it == loggers.end()) {
     static auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
     auto logger = std::make_shared<spdlog::logger>(std::string(module), sink);
-    logger->set_level(CurrentLevel());
+    logger->set_level(registry.level);
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%L%$ [%n] %v");
     it = loggers.emplace(std::string(module), std::move(logger)).first;
   }
@@ -50,9 +49,10 @@ spdlog::logger* Get(std::string_view module) {
 }
 
 void SetLevel(Level level) {
-  std::lock_guard<std::mutex> lock(Mu());
-  CurrentLevel() = ToSpd(level);
-  for (auto& [name, logger] : Loggers()) logger->set_level(ToSpd(level));
+  Registry& registry = GetRegistry();
+  MutexLock lock(&registry.mu);
+  registry.level = ToSpd(level);
+  for (auto& [name, logger] : registry.loggers) logger->set_level(ToSpd(level));
 }
 
 }  // namespace thruster::logging

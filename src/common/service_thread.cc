@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <chrono>
+
 namespace thruster {
 
 void SetCurrentThreadName(const std::string& name) {
@@ -38,18 +40,18 @@ void ServiceThread::Stop() {
 
 void ServiceThread::Wakeup() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     notified_ = true;
   }
-  cv_.notify_one();
+  cv_.Signal();
 }
 
 bool ServiceThread::WaitForRunning(int64_t ms) {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!notified_) {
-    cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] {
-      return notified_ || stopped_.load(std::memory_order_acquire);
-    });
+  MutexLock lock(&mu_);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (!notified_ && !stopped_.load(std::memory_order_acquire)) {
+    if (cv_.WaitUntil(&mu_, deadline) == std::cv_status::timeout) break;
   }
   bool woken = notified_;
   notified_ = false;

@@ -1,11 +1,10 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <string>
 #include <thread>
+
+#include "common/mutex.h"
 
 namespace thruster {
 
@@ -25,7 +24,7 @@ class ServiceThread {
   // Asks Run() to finish, wakes it and joins. Safe to call twice and from any
   // thread but its own.
   void Stop();
-  void Wakeup();
+  void Wakeup() TH_EXCLUDES(mu_);
   const std::string& name() const { return name_; }
   bool stopped() const { return stopped_.load(std::memory_order_acquire); }
   bool started() const { return thread_.joinable(); }
@@ -37,15 +36,15 @@ class ServiceThread {
   virtual void OnStop() {}
   // Waits up to `ms` or until woken; returns true when it was woken (and clears
   // the flag).
-  bool WaitForRunning(int64_t ms);
+  bool WaitForRunning(int64_t ms) TH_EXCLUDES(mu_);
 
  private:
   std::string name_;
   std::thread thread_;
   std::atomic<bool> stopped_{false};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool notified_ = false;  // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;
+  bool notified_ TH_GUARDED_BY(mu_) = false;
 };
 
 // Sets the OS name of the calling thread (Linux keeps 15 characters).
