@@ -9,9 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -22,6 +20,7 @@
 #include "client/producer.h"
 #include "client/pull_consumer.h"
 #include "common/histogram.h"
+#include "common/mutex.h"
 #include "thruster/commands.h"
 
 namespace thruster::cli {
@@ -121,9 +120,13 @@ class Progress {
     if (!enabled_) return;
     start_ = Clock::now();
     thread_ = std::thread([this] {
-      std::unique_lock lock(mu_);
-      while (!cv_.wait_for(lock, std::chrono::milliseconds(500),
-                           [this] { return stop_; })) {
+      MutexLock lock(&mu_);
+      while (true) {
+        const auto deadline = Clock::now() + std::chrono::milliseconds(500);
+        while (!stop_ &&
+               cv_.WaitUntil(&mu_, deadline) == std::cv_status::no_timeout) {
+        }
+        if (stop_) break;
         double secs =
             std::chrono::duration<double>(Clock::now() - start_).count();
         int64_t d = done_->load(std::memory_order_relaxed);
@@ -136,10 +139,10 @@ class Progress {
   ~Progress() {
     if (!enabled_) return;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       stop_ = true;
     }
-    cv_.notify_all();
+    cv_.SignalAll();
     thread_.join();
     fmt::print("\r\033[K");
     std::fflush(stdout);
@@ -152,9 +155,9 @@ class Progress {
   bool enabled_;
   Clock::time_point start_;
   std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
+  Mutex mu_;
+  CondVar cv_;
+  bool stop_ TH_GUARDED_BY(mu_) = false;
 };
 
 void PrintResult(std::string_view what, const RunResult& r) {
@@ -193,9 +196,9 @@ int Report(bool as_json, const std::vector<RunResult>& runs, json extra) {
 
 struct ProducerSlot {
   std::unique_ptr<client::Producer> producer;
-  std::mutex mu;  // the histogram and first error: written by net threads
-  LatencyHistogram hist;
-  std::string first_error;
+  Mutex mu;  // the histogram and first error: written by net threads
+  LatencyHistogram hist TH_GUARDED_BY(mu);
+  std::string first_error TH_GUARDED_BY(mu);
   std::atomic<int64_t> ok{0};
   std::atomic<int64_t> errors{0};
 };
@@ -217,7 +220,7 @@ struct Chains {
         *msg, [this, t0](Result<client::SendResult> r) {
           int64_t t1 = NowNs();
           {
-            std::lock_guard lock(slot->mu);
+            MutexLock lock(&slot->mu);
             if (r.ok()) {
               slot->hist.Record((t1 - t0) / 1000);
               slot->ok.fetch_add(1, std::memory_order_relaxed);
@@ -234,7 +237,7 @@ struct Chains {
           if (r.ok()) Issue();
         });
     if (!s.ok()) {
-      std::lock_guard lock(slot->mu);
+      MutexLock lock(&slot->mu);
       slot->errors.fetch_add(1, std::memory_order_relaxed);
       if (slot->first_error.empty()) slot->first_error = s.ToString();
       done->fetch_add(1, std::memory_order_relaxed);
@@ -248,6 +251,7 @@ RunResult ProduceOnce(std::vector<std::unique_ptr<ProducerSlot>>& slots,
                       const ProduceArgs& a, const client::Message& proto,
                       int64_t messages, const std::string& label) {
   for (auto& s : slots) {
+    MutexLock lock(&s->mu);
     s->hist = LatencyHistogram();
     s->ok = 0;
     s->errors = 0;
@@ -275,7 +279,7 @@ RunResult ProduceOnce(std::vector<std::unique_ptr<ProducerSlot>>& slots,
   RunResult r;
   LatencyHistogram all;
   for (auto& s : slots) {
-    std::lock_guard lock(s->mu);
+    MutexLock lock(&s->mu);
     all.Merge(s->hist);
     r.messages += s->ok.load();
     r.errors += s->errors.load();
@@ -389,7 +393,7 @@ class ConsumeRun {
     auto start = Clock::now();
     std::vector<std::pair<size_t, std::pair<int64_t, int32_t>>> first;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       for (int d = 0; d < depth_; ++d) {
         for (size_t i = 0; i < queues_->size(); ++i) {
           if (auto r = NextRangeLocked(i)) {
@@ -402,12 +406,12 @@ class ConsumeRun {
     }
     for (const auto& [i, r] : first) Issue(i, r.first, r.second);
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return outstanding_ == 0; });
+      MutexLock lock(&mu_);
+      while (outstanding_ != 0) cv_.Wait(&mu_);
     }
     double secs = std::chrono::duration<double>(Clock::now() - start).count();
     RunResult r;
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     r.messages = consumed_.load();
     if (errors_ == 0 && r.messages != requested_) {
       ++errors_;
@@ -428,14 +432,15 @@ class ConsumeRun {
 
   // The batch the last ranges were asked with (below --batch when the broker
   // caps its answers).
-  int32_t batch() const {
-    std::lock_guard lock(mu_);
+  int32_t batch() const TH_EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     return batch_;
   }
 
  private:
   // The next range of queue i to pull, if any is left.
-  std::optional<std::pair<int64_t, int32_t>> NextRangeLocked(size_t i) {
+  std::optional<std::pair<int64_t, int32_t>> NextRangeLocked(size_t i)
+      TH_REQUIRES(mu_) {
     Queue& q = (*queues_)[i];
     if (q.next >= q.end || (limit_ > 0 && requested_ >= limit_))
       return std::nullopt;
@@ -448,7 +453,7 @@ class ConsumeRun {
     return r;
   }
 
-  void ErrorLocked(std::string what) {
+  void ErrorLocked(std::string what) TH_REQUIRES(mu_) {
     ++errors_;
     if (first_error_.empty()) first_error_ = std::move(what);
   }
@@ -456,7 +461,7 @@ class ConsumeRun {
   // Checks that the answer to [offset, offset + n) holds offset, offset + 1,
   // ... in order; returns how many messages it holds.
   int64_t CheckAnswerLocked(const Queue& q, int64_t offset, int32_t n,
-                            const client::PullResult& r) {
+                            const client::PullResult& r) TH_REQUIRES(mu_) {
     int64_t expect = offset;
     for (const auto& m : r.messages) {
       if (m.queue_offset != expect) {
@@ -477,7 +482,7 @@ class ConsumeRun {
     return static_cast<int64_t>(r.messages.size());
   }
 
-  void Issue(size_t i, int64_t offset, int32_t n) {
+  void Issue(size_t i, int64_t offset, int32_t n) TH_EXCLUDES(mu_) {
     auto t0 = Clock::now();
     consumer_->PullAsync(
         (*queues_)[i].mq, "*", offset, n, -1,
@@ -487,7 +492,7 @@ class ConsumeRun {
                         .count();
           std::vector<std::pair<int64_t, int32_t>> next;
           {
-            std::lock_guard lock(mu_);
+            MutexLock lock(&mu_);
             Queue& q = (*queues_)[i];
             --q.in_flight;
             hist_.Record(us);
@@ -524,27 +529,30 @@ class ConsumeRun {
             }
             q.in_flight += static_cast<int>(next.size());
             outstanding_ += static_cast<int64_t>(next.size()) - 1;
-            if (outstanding_ == 0) cv_.notify_all();
+            if (outstanding_ == 0) cv_.SignalAll();
           }
           for (const auto& [o, k] : next) Issue(i, o, k);
         });
   }
 
   client::PullConsumer* consumer_;
-  int32_t batch_;       // guarded by mu_
-  int32_t capped_ = 0;  // the largest broker-capped answer; guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_;
+  int32_t batch_ TH_GUARDED_BY(mu_);
+  // The largest broker-capped answer.
+  int32_t capped_ TH_GUARDED_BY(mu_) = 0;
   int32_t depth_;
   int64_t limit_;
+  // The queues' ranges (next, in_flight) change under mu_; mq and end are
+  // fixed once Run() starts.
   std::vector<Queue>* queues_ = nullptr;
   std::atomic<int64_t> consumed_{0};
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  int64_t outstanding_ = 0;
-  int64_t requested_ = 0;
-  int64_t errors_ = 0;
-  int64_t bytes_ = 0;
-  std::string first_error_;
-  LatencyHistogram hist_;
+  int64_t outstanding_ TH_GUARDED_BY(mu_) = 0;
+  int64_t requested_ TH_GUARDED_BY(mu_) = 0;
+  int64_t errors_ TH_GUARDED_BY(mu_) = 0;
+  int64_t bytes_ TH_GUARDED_BY(mu_) = 0;
+  std::string first_error_ TH_GUARDED_BY(mu_);
+  LatencyHistogram hist_ TH_GUARDED_BY(mu_);
 };
 
 // Start and end offsets of every queue: from the min offset (or the committed

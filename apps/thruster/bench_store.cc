@@ -9,7 +9,6 @@
 #include <chrono>
 #include <filesystem>
 #include <limits>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -18,6 +17,7 @@
 #include "common/coding.h"
 #include "common/histogram.h"
 #include "common/logging.h"
+#include "common/mutex.h"
 #include "common/properties.h"
 #include "store/io/posix_file_system.h"
 #include "store/message_store.h"
@@ -44,6 +44,23 @@ struct BenchStoreOptions {
 };
 
 constexpr std::string_view kBenchTopic = "BenchTopic";
+
+// The first error of a run, from whichever thread hits it. Thread-safe.
+class FirstError {
+ public:
+  void Set(std::string what) TH_EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    text_ = std::move(what);
+  }
+  std::string Get() const TH_EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    return text_;
+  }
+
+ private:
+  mutable Mutex mu_;
+  std::string text_ TH_GUARDED_BY(mu_);
+};
 
 // Removes what a previous run left (only the store's own entries, never
 // anything else in DIR).
@@ -143,8 +160,7 @@ int RunBenchStore(const BenchStoreOptions& o) {
 
   std::vector<LatencyHistogram> hist(static_cast<size_t>(o.threads));
   std::atomic<int64_t> errors{0};
-  std::string first_error;
-  std::mutex err_mu;
+  FirstError first_error;  // set by the first error counted in `errors`
   auto per_thread = [&](int t) {
     return o.messages / o.threads + (t < o.messages % o.threads ? 1 : 0);
   };
@@ -171,9 +187,8 @@ int RunBenchStore(const BenchStoreOptions& o) {
                    .count());
       if (!r.ok()) {
         if (errors.fetch_add(1) == 0) {
-          std::lock_guard<std::mutex> lock(err_mu);
-          first_error =
-              std::string(store::PutStatusName(r.status)) + ": " + r.error;
+          first_error.Set(std::string(store::PutStatusName(r.status)) + ": " +
+                          r.error);
         }
       }
     }
@@ -198,9 +213,8 @@ int RunBenchStore(const BenchStoreOptions& o) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - d0)
           .count();
   if (!dispatched) {
-    std::lock_guard<std::mutex> lock(err_mu);
     if (errors.fetch_add(1) == 0)
-      first_error = "dispatch did not catch up within 600 s";
+      first_error.Set("dispatch did not catch up within 600 s");
   }
 
   LatencyHistogram all;
@@ -239,7 +253,7 @@ int RunBenchStore(const BenchStoreOptions& o) {
                             o.messages);
     }
     if (!p.error.empty() && errors.fetch_add(1) == 0)
-      first_error = "read: " + p.error;
+      first_error.Set("read: " + p.error);
     j["read_messages"] = p.messages;
     j["read_seconds"] = read_seconds;
     j["read_msgs_per_sec"] = static_cast<double>(p.messages) / read_seconds;
@@ -270,9 +284,9 @@ int RunBenchStore(const BenchStoreOptions& o) {
       if (r.messages.size() != 1) ++misses;
     }
     if (misses > 0 && errors.fetch_add(1) == 0) {
-      first_error = fmt::format(
+      first_error.Set(fmt::format(
           "keys: {} of {} lookups did not return exactly one message", misses,
-          o.lookups);
+          o.lookups));
     }
     j["key_lookups"] = o.lookups;
     j["key_lookup_misses"] = misses;
@@ -331,10 +345,10 @@ int RunBenchStore(const BenchStoreOptions& o) {
           j["key_lookup_max_us"].get<double>());
     }
     if (errors.load() > 0)
-      fmt::print("  errors {} (first: {})\n", errors.load(), first_error);
+      fmt::print("  errors {} (first: {})\n", errors.load(), first_error.Get());
   }
   if (errors.load() > 0 && o.json)
-    fmt::print(stderr, "thruster bench store: {}\n", first_error);
+    fmt::print(stderr, "thruster bench store: {}\n", first_error.Get());
   if (!flushed.ok()) {
     fmt::print(stderr, "final flush failed: {}\n", flushed.ToString());
     return 1;

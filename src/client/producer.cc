@@ -305,12 +305,12 @@ Result<SendResult> Producer::Send(const Message& msg) {
 }
 
 void Producer::AcquireSlot() {
-  std::unique_lock lock(window_mu_);
+  MutexLock lock(&window_mu_);
   if (in_flight_ >= options_.max_in_flight) {
     ++waiters_;
-    window_cv_.wait(lock, [&] {
-      return in_flight_ <= options_.max_in_flight - resume_slots_;
-    });
+    while (in_flight_ > options_.max_in_flight - resume_slots_) {
+      window_cv_.Wait(&window_mu_);
+    }
     --waiters_;
   }
   ++in_flight_;
@@ -319,14 +319,14 @@ void Producer::AcquireSlot() {
 void Producer::ReleaseSlot() {
   // Notified under the lock: once Flush() sees the last release, this
   // callback no longer touches the producer, which may then be destroyed.
-  std::lock_guard lock(window_mu_);
+  MutexLock lock(&window_mu_);
   --in_flight_;
   // A blocked sender is woken only once resume_slots_ are free (Flush() once
   // nothing is in flight), so a deep window refills in bursts instead of one
   // thread switch per answer.
   if (waiters_ > 0 && (in_flight_ == options_.max_in_flight - resume_slots_ ||
                        in_flight_ == 0)) {
-    window_cv_.notify_all();
+    window_cv_.SignalAll();
   }
 }
 
@@ -345,7 +345,7 @@ Status Producer::SendAsyncImpl(const Message& msg, SendCallback cb,
   if (may_block) {
     AcquireSlot();
   } else {
-    std::lock_guard lock(window_mu_);
+    MutexLock lock(&window_mu_);
     ++in_flight_;
   }
   char key[kUniqKeyLength];
@@ -372,9 +372,9 @@ Status Producer::SendAsyncImpl(const Message& msg, SendCallback cb,
 }
 
 void Producer::Flush() {
-  std::unique_lock lock(window_mu_);
+  MutexLock lock(&window_mu_);
   ++waiters_;
-  window_cv_.wait(lock, [&] { return in_flight_ == 0; });
+  while (in_flight_ != 0) window_cv_.Wait(&window_mu_);
   --waiters_;
 }
 

@@ -8,13 +8,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -113,7 +111,7 @@ class Producer {
   // (its connection is then open).
   Status TrySendAsync(const Message& msg, SendCallback cb);
   // Waits until every asynchronous send has completed.
-  void Flush();
+  void Flush() TH_EXCLUDES(window_mu_);
 
   // The writable queues of `topic` as the producer chooses among them (§6.1).
   Result<std::vector<MessageQueue>> FetchPublishQueues(
@@ -151,7 +149,8 @@ class Producer {
   Result<std::shared_ptr<const PublishInfo>> GetPublishInfo(
       const std::string& topic, bool may_block);
   void RefreshRoutes();
-  Status SendAsyncImpl(const Message& msg, SendCallback cb, bool may_block);
+  Status SendAsyncImpl(const Message& msg, SendCallback cb, bool may_block)
+      TH_EXCLUDES(window_mu_);
   Result<std::shared_ptr<const PublishInfo>> LoadPublishInfo(
       const std::string& topic);
   // Picks the next queue round robin, avoiding `avoid_broker` when possible.
@@ -165,8 +164,8 @@ class Producer {
                                           const Target& target,
                                           std::string uniq_key);
 
-  void AcquireSlot();
-  void ReleaseSlot();
+  void AcquireSlot() TH_EXCLUDES(window_mu_);
+  void ReleaseSlot() TH_EXCLUDES(window_mu_);
 
   ClientInstance* const client_;
   const ProducerOptions options_;
@@ -177,10 +176,10 @@ class Producer {
   std::map<std::string, std::shared_ptr<const PublishInfo>> publish_
       TH_GUARDED_BY(mu_);
 
-  std::mutex window_mu_;
-  std::condition_variable window_cv_;
-  int in_flight_ = 0;  // guarded by window_mu_
-  int waiters_ = 0;    // threads in AcquireSlot/Flush; guarded by window_mu_
+  Mutex window_mu_;
+  CondVar window_cv_;
+  int in_flight_ TH_GUARDED_BY(window_mu_) = 0;
+  int waiters_ TH_GUARDED_BY(window_mu_) = 0;  // threads in AcquireSlot/Flush
   const int resume_slots_;
 
   RouteRefresher refresher_;  // last: stopped before the members it reads

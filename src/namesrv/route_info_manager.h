@@ -54,32 +54,36 @@ class RouteInfoManager {
   // Applies a registration (§3.5.1 steps 3-6). InvalidArgument ("register
   // broker failed") for a single-topic registration from a broker id not
   // registered yet (step 4); nothing changes then.
-  Result<RegisterBrokerResult> RegisterBroker(const RegisterBrokerRequest& req);
+  Result<RegisterBrokerResult> RegisterBroker(const RegisterBrokerRequest& req)
+      TH_EXCLUDES(mu_);
   // Removes one broker address (§3.5.2); topics left without queues disappear.
   void UnregisterBroker(std::string_view cluster_name,
                         std::string_view broker_addr,
-                        std::string_view broker_name, int64_t broker_id);
+                        std::string_view broker_name, int64_t broker_id)
+      TH_EXCLUDES(mu_);
   // The route of `topic`, or nullopt when no registered broker hosts it.
   std::optional<remoting::TopicRouteData> GetTopicRoute(
-      std::string_view topic) const;
-  remoting::ClusterInfo GetClusterInfo() const;
+      std::string_view topic) const TH_EXCLUDES(mu_);
+  remoting::ClusterInfo GetClusterInfo() const TH_EXCLUDES(mu_);
   // DELETE_TOPIC_IN_NAMESRV: forgets the topic's queue data (only that of the
   // brokers in `cluster_name` when it is not empty); false when it had none.
-  bool DeleteTopic(std::string_view topic, std::string_view cluster_name);
+  bool DeleteTopic(std::string_view topic, std::string_view cluster_name)
+      TH_EXCLUDES(mu_);
   // Every topic that has queue data (§3.5.5).
-  remoting::TopicList GetAllTopicList() const;
+  remoting::TopicList GetAllTopicList() const TH_EXCLUDES(mu_);
   // Removes every broker address whose last registration is older than its
   // timeout; returns how many.
-  size_t ScanNotActiveBrokers();
+  size_t ScanNotActiveBrokers() TH_EXCLUDES(mu_);
   // Removes the brokers registered over this connection (§3.6); returns how
   // many.
-  size_t OnConnectionClosed(uint64_t connection_id);
+  size_t OnConnectionClosed(uint64_t connection_id) TH_EXCLUDES(mu_);
 
   // The DataVersion stored for a broker address, for QUERY_DATA_VERSION; also
   // refreshes its liveness when `touch` is set. nullopt when the address is not
   // registered.
   std::optional<remoting::DataVersion> QueryDataVersion(
-      std::string_view cluster_name, std::string_view broker_addr, bool touch);
+      std::string_view cluster_name, std::string_view broker_addr, bool touch)
+      TH_EXCLUDES(mu_);
 
  private:
   struct LiveInfo {

@@ -178,8 +178,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // From any thread: hands `out` to the strand. Only the first item into an
   // empty inbox posts a drain, so a burst from one thread (a group commit
   // completing many sends) costs one wake-up and leaves in one write.
-  void Handover(Outgoing out);
-  void DrainInbox();
+  void Handover(Outgoing out) TH_EXCLUDES(inbox_mu_);
+  void DrainInbox() TH_EXCLUDES(inbox_mu_);
   // Writes queued frames at once, a batch per non-blocking sendmsg, until the
   // queue is empty or the socket is full, then waits for it to drain. writing_
   // is set while it owns the socket's write side.

@@ -47,30 +47,35 @@ class RemotingClient : private ConnectionHandler {
 
   void RegisterProcessor(int32_t code, RequestHandler handler);
   Status Start();
-  void Stop();
+  void Stop() TH_EXCLUDES(mu_);
 
   // Sends `request` and waits for its response. Timeout when none arrives
   // within `timeout`; IOError when the connection cannot be made or closes
   // first.
   Result<RemotingCommand> InvokeSync(const std::string& addr,
                                      RemotingCommand request,
-                                     std::chrono::milliseconds timeout);
+                                     std::chrono::milliseconds timeout)
+      TH_EXCLUDES(connect_mu_, mu_);
   // Sends `request`; `cb` runs exactly once on a net thread with the response
   // or the failure.
   void InvokeAsync(const std::string& addr, RemotingCommand request,
-                   std::chrono::milliseconds timeout, ResponseCallback cb);
+                   std::chrono::milliseconds timeout, ResponseCallback cb)
+      TH_EXCLUDES(connect_mu_, mu_);
   // Sends `request` with the oneway flag; OK once it is queued on the
   // connection.
-  Status InvokeOneway(const std::string& addr, RemotingCommand request);
+  Status InvokeOneway(const std::string& addr, RemotingCommand request)
+      TH_EXCLUDES(connect_mu_, mu_);
 
   // Closes the connection to `addr`, if any; the next request reconnects.
-  void CloseConnection(const std::string& addr);
+  void CloseConnection(const std::string& addr) TH_EXCLUDES(mu_);
 
  private:
-  Result<std::shared_ptr<Connection>> GetOrConnect(const std::string& addr);
+  Result<std::shared_ptr<Connection>> GetOrConnect(const std::string& addr)
+      TH_EXCLUDES(connect_mu_, mu_);
   void OnRequest(const std::shared_ptr<Connection>& conn,
                  RemotingCommand request) override;
-  void OnClose(const std::shared_ptr<Connection>& conn) override;
+  void OnClose(const std::shared_ptr<Connection>& conn) override
+      TH_EXCLUDES(mu_);
   int32_t NextOpaque() override;
 
   const RemotingClientOptions options_;
@@ -85,7 +90,7 @@ class RemotingClient : private ConnectionHandler {
   // instead of queueing forever.
   std::atomic<bool> stopped_{false};
 
-  Mutex connect_mu_;  // one connect at a time; taken before mu_
+  Mutex connect_mu_ TH_ACQUIRED_BEFORE(mu_);  // one connect at a time
   Mutex mu_;
   std::map<std::string, std::shared_ptr<Connection>, std::less<>> connections_
       TH_GUARDED_BY(mu_);

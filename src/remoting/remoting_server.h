@@ -68,17 +68,18 @@ class RemotingServer : private ConnectionHandler {
   Status Start();
   // Stops accepting, closes every connection (pending responses are dropped)
   // and joins the io threads.
-  void Stop();
+  void Stop() TH_EXCLUDES(mu_);
 
   // The bound port (after Start()).
   uint16_t port() const { return port_.load(std::memory_order_acquire); }
-  size_t connection_count() const;
+  size_t connection_count() const TH_EXCLUDES(mu_);
 
  private:
   void DoAccept();
   void OnRequest(const std::shared_ptr<Connection>& conn,
                  RemotingCommand request) override;
-  void OnClose(const std::shared_ptr<Connection>& conn) override;
+  void OnClose(const std::shared_ptr<Connection>& conn) override
+      TH_EXCLUDES(mu_);
   int32_t NextOpaque() override;
 
   // Loop i of the io threads: io_ (which also accepts) or loops_[i - 1].
