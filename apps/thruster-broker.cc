@@ -4,7 +4,8 @@
 //   thruster-broker [-c broker.conf] [--key=value ...]
 //
 // Every RocketMQ broker.conf key (broker and store) may be given in the file or
-// as a flag; flags win.
+// as a flag; flags win. Without namesrvAddr the process also serves a name
+// server on namesrvListenPort and the broker registers with it.
 
 #include <pthread.h>
 #include <unistd.h>
@@ -12,7 +13,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -20,6 +21,7 @@
 #include "broker/broker.h"
 #include "common/logging.h"
 #include "common/properties.h"
+#include "namesrv/name_server.h"
 
 namespace {
 
@@ -37,6 +39,25 @@ void PrintUsage() {
       "                     embedded one off) --namesrvListenPort=9876 "
       "--flushDiskType=SYNC_FLUSH\n"
       "                     --brokerIP1=127.0.0.1 --bindAddress=0.0.0.0\n");
+}
+
+void PrintStartError(const thruster::Status& s, const std::string& store_dir) {
+  if (s.code() == thruster::Status::Code::kBusy) {
+    std::fprintf(stderr,
+                 "thruster-broker: the store %s is in use by another process "
+                 "(its lock file is held); "
+                 "stop that broker or pick another --storePathRootDir: %s\n",
+                 store_dir.c_str(), s.ToString().c_str());
+  } else {
+    std::fprintf(stderr, "thruster-broker: cannot start: %s\n",
+                 s.ToString().c_str());
+  }
+}
+
+// Where this process reaches a server bound to `bind_address`.
+std::string LocalAddress(const std::string& bind_address) {
+  return bind_address.empty() || bind_address == "0.0.0.0" ? "127.0.0.1"
+                                                           : bind_address;
 }
 
 }  // namespace
@@ -123,28 +144,43 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGUSR1);  // the shutdown thread's "done"
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // The store first: a second broker on the same store is refused before it
+  // takes any port.
   thruster::broker::Broker broker(*broker_config, *store_config);
-  if (thruster::Status s = broker.Start(); !s.ok()) {
-    if (s.code() == thruster::Status::Code::kBusy) {
-      std::fprintf(stderr,
-                   "thruster-broker: the store %s is in use by another process "
-                   "(its lock file is held); "
-                   "stop that broker or pick another --storePathRootDir: %s\n",
-                   store_config->store_path_root_dir.c_str(),
-                   s.ToString().c_str());
-    } else {
-      std::fprintf(stderr, "thruster-broker: cannot start: %s\n",
-                   s.ToString().c_str());
+  if (thruster::Status s = broker.Load(); !s.ok()) {
+    PrintStartError(s, store_config->store_path_root_dir);
+    return 1;
+  }
+  std::unique_ptr<thruster::namesrv::NameServer> namesrv;
+  if (broker_config->NameServerAddresses().empty()) {
+    thruster::namesrv::NameServerOptions ns_options;
+    ns_options.bind_address = broker_config->bind_address;
+    ns_options.port = static_cast<uint16_t>(broker_config->namesrv_listen_port);
+    ns_options.io_threads = 1;
+    namesrv = std::make_unique<thruster::namesrv::NameServer>(ns_options);
+    if (thruster::Status s = namesrv->Start(); !s.ok()) {
+      PrintStartError(thruster::Status::IOError(
+                          "embedded name server on port " +
+                          std::to_string(broker_config->namesrv_listen_port) +
+                          ": " + s.ToString()),
+                      store_config->store_path_root_dir);
+      return 1;
     }
+    TH_LOG(broker, kInfo, "embedded name server listening on {}:{}",
+           broker_config->bind_address, namesrv->port());
+    broker.set_namesrv_addr(LocalAddress(broker_config->bind_address) + ":" +
+                            std::to_string(namesrv->port()));
+  }
+  if (thruster::Status s = broker.Start(); !s.ok()) {
+    PrintStartError(s, store_config->store_path_root_dir);
     return 1;
   }
   std::fprintf(stdout, "thruster-broker: %s listening on %s:%u (advertised %s)",
                broker.config().broker_name.c_str(),
                broker.config().bind_address.c_str(), broker.port(),
                broker.broker_addr().c_str());
-  if (broker.namesrv_port() != 0)
-    std::fprintf(stdout, ", embedded name server on port %u",
-                 broker.namesrv_port());
+  if (namesrv)
+    std::fprintf(stdout, ", embedded name server on port %u", namesrv->port());
   std::fprintf(stdout, "\n");
   std::fflush(stdout);
 
@@ -156,7 +192,8 @@ int main(int argc, char** argv) {
          sig);
   std::atomic<bool> done{false};
   std::thread stopper([&] {
-    broker.Shutdown();
+    broker.Shutdown();  // unregisters from the name server, so stop it after
+    if (namesrv) namesrv->Stop();
     done.store(true);
     kill(getpid(), SIGUSR1);
   });
