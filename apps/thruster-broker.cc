@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "broker/broker.h"
 #include "common/logging.h"
@@ -25,20 +27,40 @@
 
 namespace {
 
-void PrintUsage() {
-  std::fprintf(
-      stderr,
-      "usage: thruster-broker [-c broker.conf] [--key=value ...]\n"
-      "  -c FILE            read RocketMQ broker.conf properties from FILE\n"
-      "  --key=value        set any broker.conf key (overrides the file), "
-      "e.g.\n"
-      "                     --listenPort=10911 "
-      "--storePathRootDir=./data/store\n"
-      "                     --namesrvAddr=127.0.0.1:9876 (an external name "
-      "server; turns the\n"
-      "                     embedded one off) --namesrvListenPort=9876 "
-      "--flushDiskType=SYNC_FLUSH\n"
-      "                     --brokerIP1=127.0.0.1 --bindAddress=0.0.0.0\n");
+constexpr const char* kKeysHelp =
+    "  --key=value        set any broker.conf key (overrides the file), e.g.\n"
+    "                     --listenPort=10911 --storePathRootDir=./data/store\n"
+    "                     --namesrvAddr=127.0.0.1:9876 (an external name "
+    "server; turns the\n"
+    "                     embedded one off) --namesrvListenPort=9876 "
+    "--flushDiskType=SYNC_FLUSH\n"
+    "                     --brokerIP1=127.0.0.1 --bindAddress=0.0.0.0\n";
+
+// Reads the arguments CLI11 did not know ("--key=value" or "--key value") into
+// `out`; false (after saying why) on anything else.
+bool ParseKeyValues(const std::vector<std::string>& args,
+                    thruster::Properties* out) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg.rfind("--", 0) != 0 || arg.size() == 2) {
+      std::fprintf(stderr, "thruster-broker: unexpected argument '%s'\n",
+                   args[i].c_str());
+      return false;
+    }
+    arg.remove_prefix(2);
+    const size_t eq = arg.find('=');
+    if (eq != std::string_view::npos) {
+      out->Set(std::string(arg.substr(0, eq)), std::string(arg.substr(eq + 1)));
+    } else if (i + 1 < args.size()) {
+      out->Set(std::string(arg), args[++i]);
+    } else {
+      std::fprintf(stderr,
+                   "thruster-broker: --%s needs a value (--key=value)\n",
+                   std::string(arg).c_str());
+      return false;
+    }
+  }
+  return true;
 }
 
 void PrintStartError(const thruster::Status& s, const std::string& store_dir) {
@@ -64,47 +86,21 @@ std::string LocalAddress(const std::string& bind_address) {
 
 int main(int argc, char** argv) {
   using thruster::Properties;
+  CLI::App app{"thruster-broker: a RocketMQ-compatible broker"};
   std::string conf_path;
+  app.add_option("-c,--config", conf_path,
+                 "read RocketMQ broker.conf properties from FILE");
+  app.allow_extras();
+  app.footer(kKeysHelp);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; a malformed command line exits 2, as before CLI11.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   Properties overrides;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      PrintUsage();
-      return 0;
-    }
-    if (arg == "-c" || arg == "--config") {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "thruster-broker: %s needs a file name\n",
-                     argv[i]);
-        return 2;
-      }
-      conf_path = argv[++i];
-      continue;
-    }
-    if (arg.rfind("-c=", 0) == 0) {
-      conf_path = std::string(arg.substr(3));
-      continue;
-    }
-    if (arg.rfind("--", 0) == 0) {
-      arg.remove_prefix(2);
-      size_t eq = arg.find('=');
-      if (eq == std::string_view::npos) {
-        if (i + 1 >= argc) {
-          std::fprintf(stderr,
-                       "thruster-broker: --%.*s needs a value (--key=value)\n",
-                       static_cast<int>(arg.size()), arg.data());
-          return 2;
-        }
-        overrides.Set(std::string(arg), argv[++i]);
-      } else {
-        overrides.Set(std::string(arg.substr(0, eq)),
-                      std::string(arg.substr(eq + 1)));
-      }
-      continue;
-    }
-    std::fprintf(stderr, "thruster-broker: unexpected argument '%s'\n",
-                 argv[i]);
-    PrintUsage();
+  if (!ParseKeyValues(app.remaining(), &overrides)) {
+    std::fprintf(stderr, "Run with --help for more information.\n");
     return 2;
   }
 
