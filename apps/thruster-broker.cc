@@ -4,86 +4,103 @@
 //   thruster-broker [-c broker.conf] [--key=value ...]
 //
 // Every RocketMQ broker.conf key (broker and store) may be given in the file or
-// as a flag; flags win.
+// as a flag; flags win. Without namesrvAddr the process also serves a name
+// server on namesrvListenPort and the broker registers with it.
 
 #include <pthread.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "broker/broker.h"
 #include "common/logging.h"
 #include "common/properties.h"
+#include "namesrv/name_server.h"
 
 namespace {
 
-void PrintUsage() {
-  std::fprintf(
-      stderr,
-      "usage: thruster-broker [-c broker.conf] [--key=value ...]\n"
-      "  -c FILE            read RocketMQ broker.conf properties from FILE\n"
-      "  --key=value        set any broker.conf key (overrides the file), "
-      "e.g.\n"
-      "                     --listenPort=10911 "
-      "--storePathRootDir=./data/store\n"
-      "                     --namesrvAddr=127.0.0.1:9876 (an external name "
-      "server; turns the\n"
-      "                     embedded one off) --namesrvListenPort=9876 "
-      "--flushDiskType=SYNC_FLUSH\n"
-      "                     --brokerIP1=127.0.0.1 --bindAddress=0.0.0.0\n");
+constexpr const char* kKeysHelp =
+    "  --key=value        set any broker.conf key (overrides the file), e.g.\n"
+    "                     --listenPort=10911 --storePathRootDir=./data/store\n"
+    "                     --namesrvAddr=127.0.0.1:9876 (an external name "
+    "server; turns the\n"
+    "                     embedded one off) --namesrvListenPort=9876 "
+    "--flushDiskType=SYNC_FLUSH\n"
+    "                     --brokerIP1=127.0.0.1 --bindAddress=0.0.0.0\n";
+
+// Reads the arguments CLI11 did not know ("--key=value" or "--key value") into
+// `out`; false (after saying why) on anything else.
+bool ParseKeyValues(const std::vector<std::string>& args,
+                    thruster::Properties* out) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg.rfind("--", 0) != 0 || arg.size() == 2) {
+      std::fprintf(stderr, "thruster-broker: unexpected argument '%s'\n",
+                   args[i].c_str());
+      return false;
+    }
+    arg.remove_prefix(2);
+    const size_t eq = arg.find('=');
+    if (eq != std::string_view::npos) {
+      out->Set(std::string(arg.substr(0, eq)), std::string(arg.substr(eq + 1)));
+    } else if (i + 1 < args.size()) {
+      out->Set(std::string(arg), args[++i]);
+    } else {
+      std::fprintf(stderr,
+                   "thruster-broker: --%s needs a value (--key=value)\n",
+                   std::string(arg).c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+void PrintStartError(const thruster::Status& s, const std::string& store_dir) {
+  if (s.code() == thruster::Status::Code::kBusy) {
+    std::fprintf(stderr,
+                 "thruster-broker: the store %s is in use by another process "
+                 "(its lock file is held); "
+                 "stop that broker or pick another --storePathRootDir: %s\n",
+                 store_dir.c_str(), s.ToString().c_str());
+  } else {
+    std::fprintf(stderr, "thruster-broker: cannot start: %s\n",
+                 s.ToString().c_str());
+  }
+}
+
+// Where this process reaches a server bound to `bind_address`.
+std::string LocalAddress(const std::string& bind_address) {
+  return bind_address.empty() || bind_address == "0.0.0.0" ? "127.0.0.1"
+                                                           : bind_address;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using thruster::Properties;
+  CLI::App app{"thruster-broker: a RocketMQ-compatible broker"};
   std::string conf_path;
+  app.add_option("-c,--config", conf_path,
+                 "read RocketMQ broker.conf properties from FILE");
+  app.allow_extras();
+  app.footer(kKeysHelp);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; a malformed command line exits 2, as before CLI11.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   Properties overrides;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      PrintUsage();
-      return 0;
-    }
-    if (arg == "-c" || arg == "--config") {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "thruster-broker: %s needs a file name\n",
-                     argv[i]);
-        return 2;
-      }
-      conf_path = argv[++i];
-      continue;
-    }
-    if (arg.rfind("-c=", 0) == 0) {
-      conf_path = std::string(arg.substr(3));
-      continue;
-    }
-    if (arg.rfind("--", 0) == 0) {
-      arg.remove_prefix(2);
-      size_t eq = arg.find('=');
-      if (eq == std::string_view::npos) {
-        if (i + 1 >= argc) {
-          std::fprintf(stderr,
-                       "thruster-broker: --%.*s needs a value (--key=value)\n",
-                       static_cast<int>(arg.size()), arg.data());
-          return 2;
-        }
-        overrides.Set(std::string(arg), argv[++i]);
-      } else {
-        overrides.Set(std::string(arg.substr(0, eq)),
-                      std::string(arg.substr(eq + 1)));
-      }
-      continue;
-    }
-    std::fprintf(stderr, "thruster-broker: unexpected argument '%s'\n",
-                 argv[i]);
-    PrintUsage();
+  if (!ParseKeyValues(app.remaining(), &overrides)) {
+    std::fprintf(stderr, "Run with --help for more information.\n");
     return 2;
   }
 
@@ -123,28 +140,43 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGUSR1);  // the shutdown thread's "done"
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // The store first: a second broker on the same store is refused before it
+  // takes any port.
   thruster::broker::Broker broker(*broker_config, *store_config);
-  if (thruster::Status s = broker.Start(); !s.ok()) {
-    if (s.code() == thruster::Status::Code::kBusy) {
-      std::fprintf(stderr,
-                   "thruster-broker: the store %s is in use by another process "
-                   "(its lock file is held); "
-                   "stop that broker or pick another --storePathRootDir: %s\n",
-                   store_config->store_path_root_dir.c_str(),
-                   s.ToString().c_str());
-    } else {
-      std::fprintf(stderr, "thruster-broker: cannot start: %s\n",
-                   s.ToString().c_str());
+  if (thruster::Status s = broker.Load(); !s.ok()) {
+    PrintStartError(s, store_config->store_path_root_dir);
+    return 1;
+  }
+  std::unique_ptr<thruster::namesrv::NameServer> namesrv;
+  if (broker_config->NameServerAddresses().empty()) {
+    thruster::namesrv::NameServerOptions ns_options;
+    ns_options.bind_address = broker_config->bind_address;
+    ns_options.port = static_cast<uint16_t>(broker_config->namesrv_listen_port);
+    ns_options.io_threads = 1;
+    namesrv = std::make_unique<thruster::namesrv::NameServer>(ns_options);
+    if (thruster::Status s = namesrv->Start(); !s.ok()) {
+      PrintStartError(thruster::Status::IOError(
+                          "embedded name server on port " +
+                          std::to_string(broker_config->namesrv_listen_port) +
+                          ": " + s.ToString()),
+                      store_config->store_path_root_dir);
+      return 1;
     }
+    TH_LOG(broker, kInfo, "embedded name server listening on {}:{}",
+           broker_config->bind_address, namesrv->port());
+    broker.set_namesrv_addr(LocalAddress(broker_config->bind_address) + ":" +
+                            std::to_string(namesrv->port()));
+  }
+  if (thruster::Status s = broker.Start(); !s.ok()) {
+    PrintStartError(s, store_config->store_path_root_dir);
     return 1;
   }
   std::fprintf(stdout, "thruster-broker: %s listening on %s:%u (advertised %s)",
                broker.config().broker_name.c_str(),
                broker.config().bind_address.c_str(), broker.port(),
                broker.broker_addr().c_str());
-  if (broker.namesrv_port() != 0)
-    std::fprintf(stdout, ", embedded name server on port %u",
-                 broker.namesrv_port());
+  if (namesrv)
+    std::fprintf(stdout, ", embedded name server on port %u", namesrv->port());
   std::fprintf(stdout, "\n");
   std::fflush(stdout);
 
@@ -156,7 +188,8 @@ int main(int argc, char** argv) {
          sig);
   std::atomic<bool> done{false};
   std::thread stopper([&] {
-    broker.Shutdown();
+    broker.Shutdown();  // unregisters from the name server, so stop it after
+    if (namesrv) namesrv->Stop();
     done.store(true);
     kill(getpid(), SIGUSR1);
   });

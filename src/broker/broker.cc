@@ -2,6 +2,12 @@
 
 #include <chrono>
 
+#include "broker/admin_broker_processor.h"
+#include "broker/client_manage_processor.h"
+#include "broker/consumer_manage_processor.h"
+#include "broker/pull_message_processor.h"
+#include "broker/query_message_processor.h"
+#include "broker/send_message_processor.h"
 #include "common/crc32.h"
 #include "common/logging.h"
 #include "remoting/register_broker_body.h"
@@ -49,11 +55,12 @@ Broker::Broker(BrokerConfig config, store::MessageStoreConfig store_config,
 
 Broker::~Broker() { Shutdown(); }
 
-Status Broker::Start() {
-  if (started_) return Status::InvalidArgument("broker already started");
-  started_ = true;
-  start_time_ms_ = clock_->NowMs();
+void Broker::set_namesrv_addr(std::string addr) {
+  config_.namesrv_addr = std::move(addr);
+}
 
+Status Broker::Load() {
+  if (loaded_) return Status::OK();
   store_ = std::make_unique<store::MessageStore>(fs_, store_config_, clock_);
   if (Status s = store_->Load(); !s.ok()) {
     store_.reset();
@@ -71,13 +78,36 @@ Status Broker::Start() {
   if (s.ok()) s = offsets_->Load();
   if (!s.ok()) {
     store_->Shutdown();
+    store_.reset();
+    topics_.reset();
+    offsets_.reset();
     return s;
   }
+  loaded_ = true;
+  return Status::OK();
+}
+
+Status Broker::Start() {
+  if (started_) return Status::InvalidArgument("broker already started");
+  TH_RETURN_IF_ERROR(Load());
+  started_ = true;
+  const int64_t start_time_ms = clock_->NowMs();
+
+  // The port is known once the server is bound; the IP now.
+  Result<store::HostAddress> host =
+      store::HostAddress::Parse(config_.broker_ip1 + ":0");
+  if (!host.ok()) {
+    Shutdown();
+    return Status::InvalidArgument("brokerIP1 " + config_.broker_ip1 +
+                                   " is not an IP address");
+  }
+  store_host_ = *host;
+  context_ = std::make_unique<BrokerContext>(
+      BrokerContext{config_, *clock_, store_host_,
+                    [this] { RequestRegistration(); }, start_time_ms});
 
   hold_ = std::make_unique<PullRequestHoldService>(
-      [this](HeldPull p) {
-        ProcessPull(std::move(p.request), std::move(p.responder), false);
-      },
+      [this](HeldPull p) { pull_processor_->ProcessHeld(std::move(p)); },
       [this](std::string_view topic, int32_t queue_id) {
         return store_->GetMaxOffsetInQueue(topic, queue_id);
       },
@@ -87,28 +117,9 @@ Status Broker::Start() {
              int64_t tags_code, int64_t) {
         hold_->NotifyMessageArriving(topic, queue_id, next_offset, tags_code);
       });
-  if (s = store_->Start(); !s.ok()) {
-    store_->Shutdown();
+  if (Status s = store_->Start(); !s.ok()) {
+    Shutdown();
     return s;
-  }
-  hold_->Start();
-
-  namesrv_addrs_ = config_.NameServerAddresses();
-  if (namesrv_addrs_.empty()) {
-    namesrv::NameServerOptions ns_options;
-    ns_options.bind_address = config_.bind_address;
-    ns_options.port = static_cast<uint16_t>(config_.namesrv_listen_port);
-    ns_options.io_threads = 1;
-    ns_options.clock = clock_;
-    namesrv_ = std::make_unique<namesrv::NameServer>(ns_options);
-    if (s = namesrv_->Start(); !s.ok()) {
-      Shutdown();
-      return Status::IOError("embedded name server on port " +
-                             std::to_string(config_.namesrv_listen_port) +
-                             ": " + s.ToString());
-    }
-    TH_LOG(broker, kInfo, "embedded name server listening on {}:{}",
-           config_.bind_address, namesrv_->port());
   }
 
   remoting::RemotingServerOptions options;
@@ -118,28 +129,23 @@ Status Broker::Start() {
   options.busy_poll_us = config_.net_busy_poll_us;
   server_ = std::make_unique<remoting::RemotingServer>(options);
   RegisterProcessors();
+  hold_->Start();
   server_->SetCloseListener(
       [this](const std::shared_ptr<remoting::Connection>& c) {
-        OnConnectionClosed(c);
+        clients_.NotifyConsumerIdsChanged(clients_.OnConnectionClosed(c->id()));
       });
-  if (s = server_->Start(); !s.ok()) {
+  if (Status s = server_->Start(); !s.ok()) {
     Shutdown();
     return Status::IOError("broker port " +
                            std::to_string(config_.listen_port) + ": " +
                            s.ToString());
   }
+  store_host_.port = server_->port();
   broker_addr_ = config_.broker_ip1 + ":" + std::to_string(server_->port());
-  Result<store::HostAddress> host = store::HostAddress::Parse(broker_addr_);
-  if (!host.ok()) {
-    Shutdown();
-    return Status::InvalidArgument("brokerIP1 " + config_.broker_ip1 +
-                                   " is not an IP address");
-  }
-  store_host_ = *host;
-  uniq_keys_ = std::make_unique<UniqKeyGenerator>(store_host_);
 
+  namesrv_addrs_ = config_.NameServerAddresses();
   client_ = std::make_unique<remoting::RemotingClient>();
-  if (s = client_->Start(); !s.ok()) {
+  if (Status s = client_->Start(); !s.ok()) {
     Shutdown();
     return s;
   }
@@ -157,7 +163,7 @@ Status Broker::Start() {
 }
 
 void Broker::Shutdown() {
-  if (!started_ || shut_down_) return;
+  if (!loaded_ || shut_down_) return;
   shut_down_ = true;
   if (scheduler_) scheduler_->Stop();
   if (server_) server_->Stop();
@@ -178,7 +184,6 @@ void Broker::Shutdown() {
     }
     client_->Stop();
   }
-  if (namesrv_) namesrv_->Stop();
   if (offsets_) offsets_->Persist(true).IgnoreError();  // logged by Persist
   if (topics_) topics_->Persist().IgnoreError();        // logged by Persist
   if (store_) store_->Shutdown();
@@ -189,22 +194,6 @@ Status Broker::RegisterAllNameServers() {
   remoting::RegisterBrokerBody body;
   body.data_version = topics_->data_version();
   body.topic_configs = topics_->All();
-  if (namesrv_) {
-    namesrv::RegisterBrokerRequest req;
-    req.cluster_name = config_.broker_cluster_name;
-    req.broker_addr = broker_addr_;
-    req.broker_name = config_.broker_name;
-    req.broker_id = config_.broker_id;
-    req.ha_server_addr = config_.broker_ip1 + ":" + std::to_string(port() + 1);
-    req.body = std::move(body);
-    Result<namesrv::RegisterBrokerResult> r =
-        namesrv_->route_info().RegisterBroker(req);
-    if (!r.ok())
-      TH_LOG(broker, kWarn,
-             "registration with the embedded name server failed: {}",
-             r.status().ToString());
-    return r.status();
-  }
   const std::string encoded = body.EncodeJson();
   Status first_error;
   for (const std::string& addr : namesrv_addrs_) {
@@ -253,7 +242,7 @@ void Broker::RunPeriodicJobs(int64_t now_ms) {
   }
   if (now_ms - last_scan_ms_ >= kClientScanIntervalMs) {
     last_scan_ms_ = now_ms;
-    NotifyConsumerIdsChanged(
+    clients_.NotifyConsumerIdsChanged(
         clients_.ScanExpired(now_ms, config_.channel_expired_timeout));
   }
   const bool requested =
@@ -265,64 +254,52 @@ void Broker::RunPeriodicJobs(int64_t now_ms) {
   }
 }
 
-void Broker::OnConnectionClosed(
-    const std::shared_ptr<remoting::Connection>& conn) {
-  NotifyConsumerIdsChanged(clients_.OnConnectionClosed(conn->id()));
-}
-
-void Broker::NotifyConsumerIdsChanged(const std::vector<std::string>& groups) {
-  for (const std::string& group : groups) {
-    if (!clients_.IsClustering(group)) continue;
-    for (const auto& conn : clients_.ConsumerConnections(group)) {
-      RemotingCommand req = RemotingCommand::CreateRequest(
-          request_code::kNotifyConsumerIdsChanged);
-      req.SetExt("consumerGroup", group);
-      Status s = conn->InvokeOneway(std::move(req));
-      if (!s.ok())
-        TH_LOG(broker, kDebug, "notify {} of group {}: {}",
-               conn->remote_address(), group, s.ToString());
-    }
+void Broker::RegisterProcessor(std::initializer_list<int32_t> codes,
+                               std::unique_ptr<RequestProcessor> processor) {
+  RequestProcessor* p = processor.get();
+  processors_.push_back(std::move(processor));
+  for (int32_t code : codes) {
+    server_->RegisterProcessor(
+        code, [p](RemotingCommand req, remoting::Responder r) {
+          p->ProcessRequest(std::move(req), std::move(r));
+        });
   }
 }
 
+// The request-code table: every code the broker serves, and who serves it (as
+// RocketMQ 4.9's BrokerController.registerProcessor). Codes not listed are
+// answered REQUEST_CODE_NOT_SUPPORTED by the server.
 void Broker::RegisterProcessors() {
-  auto reg = [this](int32_t code, void (Broker::*fn)(Req, Responder)) {
-    server_->RegisterProcessor(code, [this, fn](Req req, Responder r) {
-      (this->*fn)(std::move(req), std::move(r));
-    });
-  };
-  reg(request_code::kSendMessage, &Broker::HandleSend);
-  reg(request_code::kSendMessageV2, &Broker::HandleSend);
-  reg(request_code::kSendBatchMessage, &Broker::HandleSend);
-  reg(request_code::kConsumerSendMsgBack, &Broker::HandleConsumerSendMsgBack);
-  reg(request_code::kPullMessage, &Broker::HandlePull);
-  reg(request_code::kLitePullMessage, &Broker::HandlePull);
-  reg(request_code::kHeartBeat, &Broker::HandleHeartbeat);
-  reg(request_code::kUnregisterClient, &Broker::HandleUnregisterClient);
-  reg(request_code::kGetConsumerListByGroup, &Broker::HandleGetConsumerList);
-  reg(request_code::kQueryConsumerOffset, &Broker::HandleQueryConsumerOffset);
-  reg(request_code::kUpdateConsumerOffset, &Broker::HandleUpdateConsumerOffset);
-  reg(request_code::kGetMaxOffset, &Broker::HandleGetMaxOffset);
-  reg(request_code::kGetMinOffset, &Broker::HandleGetMinOffset);
-  reg(request_code::kSearchOffsetByTimestamp,
-      &Broker::HandleSearchOffsetByTimestamp);
-  reg(request_code::kGetEarliestMsgStoretime,
-      &Broker::HandleGetEarliestMsgStoretime);
-  reg(request_code::kQueryMessage, &Broker::HandleQueryMessage);
-  reg(request_code::kViewMessageById, &Broker::HandleViewMessageById);
-  reg(request_code::kLockBatchMq, &Broker::HandleLockBatchMq);
-  reg(request_code::kUnlockBatchMq, &Broker::HandleUnlockBatchMq);
-  reg(request_code::kUpdateAndCreateTopic, &Broker::HandleUpdateAndCreateTopic);
-  reg(request_code::kDeleteTopicInBroker, &Broker::HandleDeleteTopic);
-  reg(request_code::kGetTopicConfig, &Broker::HandleGetTopicConfig);
-  reg(request_code::kGetAllTopicConfig, &Broker::HandleGetAllTopicConfig);
-  reg(request_code::kGetBrokerRuntimeInfo, &Broker::HandleGetBrokerRuntimeInfo);
-  reg(request_code::kGetConsumeStats, &Broker::HandleGetConsumeStats);
-  reg(request_code::kGetTopicStatsInfo, &Broker::HandleGetTopicStatsInfo);
-  reg(request_code::kGetConsumerConnectionList,
-      &Broker::HandleGetConsumerConnectionList);
-  reg(request_code::kQueryTopicConsumeByWho,
-      &Broker::HandleQueryTopicConsumeByWho);
+  namespace code = request_code;
+  const BrokerContext& ctx = *context_;
+  RegisterProcessor(
+      {code::kSendMessage, code::kSendMessageV2, code::kSendBatchMessage,
+       code::kConsumerSendMsgBack},
+      std::make_unique<SendMessageProcessor>(ctx, *store_, *topics_, stats_));
+  auto pull = std::make_unique<PullMessageProcessor>(
+      ctx, *store_, *topics_, *offsets_, clients_, stats_, *hold_);
+  pull_processor_ = pull.get();
+  RegisterProcessor({code::kPullMessage, code::kLitePullMessage},
+                    std::move(pull));
+  RegisterProcessor({code::kQueryMessage, code::kViewMessageById},
+                    std::make_unique<QueryMessageProcessor>(ctx, *store_));
+  RegisterProcessor(
+      {code::kHeartBeat, code::kUnregisterClient},
+      std::make_unique<ClientManageProcessor>(ctx, clients_, *topics_));
+  RegisterProcessor({code::kGetConsumerListByGroup, code::kQueryConsumerOffset,
+                     code::kUpdateConsumerOffset},
+                    std::make_unique<ConsumerManageProcessor>(
+                        ctx, *store_, clients_, *offsets_));
+  RegisterProcessor(
+      {code::kUpdateAndCreateTopic, code::kDeleteTopicInBroker,
+       code::kGetTopicConfig, code::kGetAllTopicConfig, code::kGetMaxOffset,
+       code::kGetMinOffset, code::kSearchOffsetByTimestamp,
+       code::kGetEarliestMsgStoretime, code::kLockBatchMq, code::kUnlockBatchMq,
+       code::kGetBrokerRuntimeInfo, code::kGetConsumeStats,
+       code::kGetTopicStatsInfo, code::kGetConsumerConnectionList,
+       code::kQueryTopicConsumeByWho},
+      std::make_unique<AdminBrokerProcessor>(ctx, *store_, *topics_, *offsets_,
+                                             clients_, locks_, stats_, *hold_));
 }
 
 }  // namespace thruster::broker

@@ -22,8 +22,8 @@ struct BrokerConfig {
   std::string bind_address =
       "0.0.0.0";                // Thruster: address the broker listens on
   int32_t listen_port = 10911;  // listenPort (0: ephemeral, tests)
-  // namesrvAddr: "host:port;host:port". Empty: the embedded name server is
-  // started and used.
+  // namesrvAddr: "host:port;host:port". Empty: thruster-broker starts an
+  // embedded name server and points the broker at it.
   std::string namesrv_addr;
   int32_t namesrv_listen_port =
       9876;  // Thruster: embedded name server port (0: ephemeral)

@@ -313,6 +313,22 @@ ClientManager::ConsumerConnections(std::string_view group) const {
   return out;
 }
 
+void ClientManager::NotifyConsumerIdsChanged(
+    const std::vector<std::string>& groups) const {
+  for (const std::string& group : groups) {
+    if (!IsClustering(group)) continue;
+    for (const auto& conn : ConsumerConnections(group)) {
+      remoting::RemotingCommand req = remoting::RemotingCommand::CreateRequest(
+          remoting::request_code::kNotifyConsumerIdsChanged);
+      req.SetExt("consumerGroup", group);
+      Status s = conn->InvokeOneway(std::move(req));
+      if (!s.ok())
+        TH_LOG(broker, kDebug, "notify {} of group {}: {}",
+               conn->remote_address(), group, s.ToString());
+    }
+  }
+}
+
 bool ClientManager::IsClustering(std::string_view group) const {
   MutexLock lock(&mu_);
   auto it = consumers_.find(group);

@@ -101,6 +101,10 @@ class ClientManager {
   // clientIDs of the group's live registrations; empty when the group is
   // unknown.
   std::vector<std::string> ConsumerIds(std::string_view group) const;
+  // Sends NOTIFY_CONSUMER_IDS_CHANGED (oneway) to every open connection of
+  // each clustering group in `groups` (the groups a change was reported for).
+  // Call outside any lock; never blocks.
+  void NotifyConsumerIdsChanged(const std::vector<std::string>& groups) const;
   // Open connections of a consumer group (for NOTIFY_CONSUMER_IDS_CHANGED).
   std::vector<std::shared_ptr<remoting::Connection>> ConsumerConnections(
       std::string_view group) const;

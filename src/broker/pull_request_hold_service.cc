@@ -84,7 +84,7 @@ std::vector<HeldPull> PullRequestHoldService::CollectReady(
   for (auto it = held_.begin(); it != held_.end();) {
     auto& pulls = it->second;
     for (auto p = pulls.begin(); p != pulls.end();) {
-      if (p->deadline_ns <= now_ns || p->responder.connection() == nullptr) {
+      if (p->deadline_ns <= now_ns || p->responder.expired()) {
         ready.push_back(std::move(*p));
         p = pulls.erase(p);
       } else {
@@ -118,8 +118,7 @@ void PullRequestHoldService::Run() {
     std::vector<HeldPull> ready =
         CollectReady(arrivals, clock_->MonotonicNs(), &next_deadline_ns);
     for (HeldPull& p : ready) {
-      if (p.responder.connection() == nullptr)
-        continue;  // the client went away
+      if (p.responder.expired()) continue;  // the client went away
       rerun_(std::move(p));
     }
   }

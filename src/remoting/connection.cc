@@ -471,13 +471,22 @@ void Connection::CloseOnStrand(std::string_view reason) {
   handler_->OnClose(shared_from_this());
 }
 
-void Responder::Send(RemotingCommand response) const {
-  if (oneway_) return;
-  auto conn = conn_.lock();
-  if (!conn) return;
+void Responder::Stamp(RemotingCommand& response) const {
   response.set_opaque(opaque_);
   response.set_flag((response.flag() | kFlagResponse) & ~kFlagOneway);
   response.set_serialize_type(serialize_type_);
+}
+
+void Responder::Send(RemotingCommand response) const {
+  if (oneway_) return;
+  if (sink_) {
+    Stamp(response);
+    (*sink_)(std::move(response));
+    return;
+  }
+  auto conn = conn_.lock();
+  if (!conn) return;
+  Stamp(response);
   Status s = conn->Send(response);
   if (!s.ok()) {
     // The response itself could not be encoded (e.g. a code beyond a binary

@@ -234,11 +234,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
 // (capture it in a long-poll holder or a task for another thread). Holds the
 // connection weakly: if the peer is gone by the time of Send(), the response is
 // dropped.
+//
+// A responder built from a Sink instead of a connection hands each response
+// (stamped as it would be for the wire) to that function: processors are
+// driven that way without a socket. It never expires and has no connection().
 class Responder {
  public:
+  using Sink = std::function<void(RemotingCommand response)>;
+
   Responder() = default;
   Responder(std::weak_ptr<Connection> conn, const RemotingCommand& request)
       : conn_(std::move(conn)),
+        opaque_(request.opaque()),
+        serialize_type_(request.serialize_type()),
+        oneway_(request.IsOneway()) {}
+  // `sink` runs on the thread that calls Send().
+  Responder(Sink sink, const RemotingCommand& request)
+      : sink_(std::make_shared<const Sink>(std::move(sink))),
         opaque_(request.opaque()),
         serialize_type_(request.serialize_type()),
         oneway_(request.IsOneway()) {}
@@ -250,11 +262,19 @@ class Responder {
   void Send(RemotingCommand response) const;
   bool oneway() const { return oneway_; }
   int32_t opaque() const { return opaque_; }
-  // The connection, or nullptr once it is gone.
+  // The connection, or nullptr once it is gone (always for a sink).
   std::shared_ptr<Connection> connection() const { return conn_.lock(); }
+  // True once nobody can receive the answer any more: the connection is gone
+  // (or there never was one). A sink responder never expires.
+  bool expired() const { return !sink_ && conn_.expired(); }
 
  private:
+  // Stamps opaque, response flag and serialize type onto `response`.
+  void Stamp(RemotingCommand& response) const;
+
   std::weak_ptr<Connection> conn_;
+  // Shared so copies stay cheap; null on the connection path.
+  std::shared_ptr<const Sink> sink_;
   int32_t opaque_ = 0;
   SerializeType serialize_type_ = SerializeType::kJson;
   bool oneway_ = false;

@@ -30,7 +30,7 @@ CONF
 first=$!
 pids+=("$first")
 for _ in $(seq 1 200); do
-  grep -q "listening on" "$tmp/first.log" && break
+  grep -q "^thruster-broker: .* listening on" "$tmp/first.log" && break
   kill -0 "$first" 2>/dev/null || fail "broker exited early"
   sleep 0.05
 done

@@ -8,6 +8,7 @@
 
 #include "broker/broker.h"
 #include "common/coding.h"
+#include "namesrv/name_server.h"
 #include "remoting/frame_codec.h"
 #include "remoting/json.h"
 #include "remoting/remoting_client.h"
@@ -68,18 +69,27 @@ class BrokerNetTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_OK(client_.Start());
+    // The name server the broker registers with, as thruster-broker composes
+    // them.
+    namesrv::NameServerOptions ns_options;
+    ns_options.bind_address = "127.0.0.1";
+    ns_options.port = 0;
+    ns_options.io_threads = 1;
+    namesrv_ = std::make_unique<namesrv::NameServer>(ns_options);
+    ASSERT_OK(namesrv_->Start());
     StartBroker();
   }
   void TearDown() override {
     client_.Stop();
     if (broker_) broker_->Shutdown();
+    if (namesrv_) namesrv_->Stop();
   }
 
   void StartBroker(store::FlushDiskType flush = store::FlushDiskType::kAsync) {
     BrokerConfig bc;
     bc.bind_address = "127.0.0.1";
     bc.listen_port = 0;
-    bc.namesrv_listen_port = 0;
+    bc.namesrv_addr = "127.0.0.1:" + std::to_string(namesrv_->port());
     bc.io_threads = 2;
     store::MessageStoreConfig sc;
     sc.store_path_root_dir = dir_.path() + "/store";
@@ -190,6 +200,7 @@ class BrokerNetTest : public ::testing::Test {
 
   testing::TempDir dir_;
   remoting::RemotingClient client_;
+  std::unique_ptr<namesrv::NameServer> namesrv_;
   std::unique_ptr<Broker> broker_;
   std::string addr_;
 };
@@ -240,8 +251,8 @@ TEST_F(BrokerNetTest, SendAutoCreatesTheTopicAndRegistersIt) {
   ASSERT_EQ(cfg.code(), rc::kSuccess);
   EXPECT_EQ(Json(cfg).GetInt64("writeQueueNums"), 4);
   EXPECT_EQ(Json(cfg).GetInt64("perm"), 6);
-  // The embedded name server learns the new topic right away.
-  const std::string ns = "127.0.0.1:" + std::to_string(broker_->namesrv_port());
+  // The name server learns the new topic right away.
+  const std::string ns = "127.0.0.1:" + std::to_string(namesrv_->port());
   bool routed = false;
   for (int i = 0; i < 100 && !routed; ++i) {
     RemotingCommand req =
@@ -1034,7 +1045,6 @@ TEST(BrokerNameServerTest,
   sc.max_index_num = 4000;
   Broker broker(bc, sc);
   ASSERT_OK(broker.Start());
-  EXPECT_EQ(broker.namesrv_port(), 0);  // no embedded name server
   std::optional<remoting::TopicRouteData> route =
       ns.route_info().GetTopicRoute("TBW102");
   ASSERT_TRUE(route.has_value());

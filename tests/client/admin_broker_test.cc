@@ -1,5 +1,5 @@
-// The admin API (and so `thruster admin`) against a real broker with its
-// embedded name server, started in-process on ephemeral loopback ports.
+// The admin API (and so `thruster admin`) against a real broker and its name
+// server, started in-process on ephemeral loopback ports.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -18,6 +18,7 @@
 #include "client/producer.h"
 #include "client/pull_consumer.h"
 #include "common/coding.h"
+#include "namesrv/name_server.h"
 #include "store/message.h"
 #include "tests/support/test_util.h"
 
@@ -29,11 +30,17 @@ using namespace std::chrono_literals;
 class AdminBrokerTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    namesrv::NameServerOptions ns_options;
+    ns_options.bind_address = "127.0.0.1";
+    ns_options.port = 0;
+    ns_options.io_threads = 1;
+    namesrv_ = std::make_unique<namesrv::NameServer>(ns_options);
+    ASSERT_OK(namesrv_->Start());
     broker::BrokerConfig bc;
     bc.bind_address = "127.0.0.1";
     bc.broker_ip1 = "127.0.0.1";
     bc.listen_port = 0;
-    bc.namesrv_listen_port = 0;
+    bc.namesrv_addr = "127.0.0.1:" + std::to_string(namesrv_->port());
     bc.io_threads = 2;
     store::MessageStoreConfig sc;
     sc.store_path_root_dir = dir_.path() + "/store";
@@ -44,7 +51,7 @@ class AdminBrokerTest : public ::testing::Test {
     broker_ = std::make_unique<broker::Broker>(bc, sc);
     ASSERT_OK(broker_->Start());
     ClientOptions o;
-    o.namesrv_addr = "127.0.0.1:" + std::to_string(broker_->namesrv_port());
+    o.namesrv_addr = "127.0.0.1:" + std::to_string(namesrv_->port());
     o.heartbeat_interval_ms = 0;
     client_ = std::make_unique<ClientInstance>(o);
     ASSERT_OK(client_->Start());
@@ -54,6 +61,7 @@ class AdminBrokerTest : public ::testing::Test {
     admin_.reset();
     if (client_) client_->Stop();
     if (broker_) broker_->Shutdown();
+    if (namesrv_) namesrv_->Stop();
   }
 
   void CreateTopic(const std::string& topic, int32_t queues) {
@@ -104,6 +112,7 @@ class AdminBrokerTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::unique_ptr<namesrv::NameServer> namesrv_;
   std::unique_ptr<broker::Broker> broker_;
   std::unique_ptr<ClientInstance> client_;
   std::unique_ptr<AdminClient> admin_;
@@ -401,9 +410,7 @@ class AdminCliTest : public AdminBrokerTest {
     r.err = ss.str();
     return r;
   }
-  std::string Ns() {
-    return "127.0.0.1:" + std::to_string(broker_->namesrv_port());
-  }
+  std::string Ns() { return "127.0.0.1:" + std::to_string(namesrv_->port()); }
 };
 
 TEST_F(AdminCliTest, UpdateTopicThenListAndStatusAsJson) {

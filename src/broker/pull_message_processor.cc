@@ -1,10 +1,8 @@
-// PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361): spec/remoting.md §3.4.3. Found
-// records go into the response as body segments pointing into the mapped
-// CommitLog segments (zero copy); an empty answer with the suspend flag is
-// parked in the PullRequestHoldService.
+// PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361): spec/remoting.md §3.4.3.
+#include "broker/pull_message_processor.h"
+
 #include <algorithm>
 
-#include "broker/broker.h"
 #include "common/logging.h"
 
 namespace thruster::broker {
@@ -72,11 +70,29 @@ void AddRecordSegments(std::vector<store::SelectResult>* messages,
 
 }  // namespace
 
-void Broker::HandlePull(Req req, Responder r) {
-  ProcessPull(std::move(req), std::move(r), true);
+PullMessageProcessor::PullMessageProcessor(
+    const BrokerContext& context, store::MessageStore& store,
+    TopicConfigManager& topics, ConsumerOffsetManager& offsets,
+    ClientManager& clients, BrokerStats& stats, PullRequestHoldService& hold)
+    : context_(context),
+      store_(store),
+      topics_(topics),
+      offsets_(offsets),
+      clients_(clients),
+      stats_(stats),
+      hold_(hold) {}
+
+void PullMessageProcessor::ProcessRequest(RemotingCommand request,
+                                          remoting::Responder responder) {
+  Pull(std::move(request), std::move(responder), true);
 }
 
-void Broker::ProcessPull(Req req, Responder r, bool first) {
+void PullMessageProcessor::ProcessHeld(HeldPull pull) {
+  Pull(std::move(pull.request), std::move(pull.responder), false);
+}
+
+void PullMessageProcessor::Pull(RemotingCommand req, remoting::Responder r,
+                                bool first) {
   auto fail = [&](int32_t code, std::string remark) {
     RemotingCommand resp = req.CreateResponse(code, std::move(remark));
     resp.SetExt("maxOffset", int64_t{0});
@@ -100,11 +116,11 @@ void Broker::ProcessPull(Req req, Responder r, bool first) {
   const int64_t commit_offset = req.ExtInt64Or("commitOffset", -1);
   const int64_t max_bytes = req.ExtInt64Or("maxMsgBytes", INT32_MAX);
 
-  if ((config_.broker_permission & remoting::kPermRead) == 0) {
-    return fail(rc::kNoPermission, "the broker[" + config_.broker_name +
+  if ((context_.config.broker_permission & remoting::kPermRead) == 0) {
+    return fail(rc::kNoPermission, "the broker[" + context_.config.broker_name +
                                        "] pulling message is forbidden");
   }
-  std::optional<remoting::TopicConfig> tc = topics_->Find(*topic);
+  std::optional<remoting::TopicConfig> tc = topics_.Find(*topic);
   if (!tc)
     return fail(rc::kTopicNotExist, "topic[" + std::string(*topic) +
                                         "] not exist, apply first please!");
@@ -149,28 +165,28 @@ void Broker::ProcessPull(Req req, Responder r, bool first) {
   store::TagFilter filter;
   filter.codes = sub->codes;
 
-  store::GetMessageResult result = store_->GetMessage(
+  store::GetMessageResult result = store_.GetMessage(
       *group, *topic, *queue_id, *offset, *max_msgs, max_bytes, &filter);
   const int32_t code = PullResponseCode(result.status, *offset);
 
   if (code == rc::kPullNotFound && first && (*sys_flag & kFlagSuspend) != 0) {
-    const int64_t hold_ms = config_.long_polling_enable
+    const int64_t hold_ms = context_.config.long_polling_enable
                                 ? suspend_ms
-                                : config_.short_polling_time_mills;
+                                : context_.config.short_polling_time_mills;
     if ((*sys_flag & kFlagCommitOffset) != 0 && commit_offset >= 0 &&
-        config_.broker_id == 0) {
-      offsets_->Commit(*group, *topic, *queue_id, commit_offset);
+        context_.config.broker_id == 0) {
+      offsets_.Commit(*group, *topic, *queue_id, commit_offset);
     }
     HeldPull held;
     held.topic = std::string(*topic);
     held.queue_id = *queue_id;
     held.offset = *offset;
     held.tag_codes = sub->codes;
-    held.deadline_ns = clock_->MonotonicNs() +
+    held.deadline_ns = context_.clock.MonotonicNs() +
                        std::clamp<int64_t>(hold_ms, 0, kMaxSuspendMs) * 1000000;
     held.request = std::move(req);
     held.responder = std::move(r);
-    hold_->Suspend(std::move(held));
+    hold_.Suspend(std::move(held));
     return;
   }
 
@@ -186,10 +202,10 @@ void Broker::ProcessPull(Req req, Responder r, bool first) {
     stats_.AddGet(static_cast<int64_t>(result.messages.size()));
   }
   if (first && (*sys_flag & kFlagCommitOffset) != 0 && commit_offset >= 0 &&
-      config_.broker_id == 0) {
-    offsets_->Commit(*group, *topic, *queue_id, commit_offset);
+      context_.config.broker_id == 0) {
+    offsets_.Commit(*group, *topic, *queue_id, commit_offset);
   }
-  offsets_->SetPullOffset(*group, *topic, *queue_id, result.next_begin_offset);
+  offsets_.SetPullOffset(*group, *topic, *queue_id, result.next_begin_offset);
   r.Send(std::move(resp));
 }
 

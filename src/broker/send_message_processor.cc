@@ -1,10 +1,10 @@
 // SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE (320):
-// spec/remoting.md §3.4.1, §3.4.2, §5.6. The append completes asynchronously
-// (under SYNC_FLUSH once the record is durable) and the answer is sent from
-// that completion through the Responder.
+// spec/remoting.md §3.4.1, §3.4.2, §5.6; CONSUMER_SEND_MSG_BACK (36): §3.4.14,
+// §6.8.
+#include "broker/send_message_processor.h"
+
 #include <random>
 
-#include "broker/broker.h"
 #include "common/coding.h"
 #include "common/logging.h"
 #include "store/commit_log_format.h"
@@ -118,11 +118,31 @@ void AppendProperty(std::string* props, std::string_view name,
 
 }  // namespace
 
-void Broker::HandleSend(Req req, Responder r) {
+SendMessageProcessor::SendMessageProcessor(const BrokerContext& context,
+                                           store::MessageStore& store,
+                                           TopicConfigManager& topics,
+                                           BrokerStats& stats)
+    : context_(context),
+      store_(store),
+      topics_(topics),
+      stats_(stats),
+      uniq_keys_(context.store_host) {}
+
+void SendMessageProcessor::ProcessRequest(RemotingCommand request,
+                                          remoting::Responder responder) {
+  if (request.code() == remoting::request_code::kConsumerSendMsgBack) {
+    ConsumerSendMsgBack(std::move(request), std::move(responder));
+  } else {
+    SendMessage(std::move(request), std::move(responder));
+  }
+}
+
+void SendMessageProcessor::SendMessage(RemotingCommand req,
+                                       remoting::Responder r) {
   auto fail = [&](int32_t code, std::string remark) {
     RemotingCommand resp = req.CreateResponse(code, std::move(remark));
-    resp.SetExt("MSG_REGION", config_.region_id);
-    resp.SetExtBool("TRACE_ON", config_.trace_on);
+    resp.SetExt("MSG_REGION", context_.config.region_id);
+    resp.SetExtBool("TRACE_ON", context_.config.trace_on);
     r.Send(std::move(resp));
   };
   Result<SendHeader> parsed = ParseSendHeader(req);
@@ -130,8 +150,8 @@ void Broker::HandleSend(Req req, Responder r) {
     return fail(rc::kSystemError, std::string(parsed.status().message()));
   SendHeader h = *parsed;
 
-  if ((config_.broker_permission & remoting::kPermWrite) == 0) {
-    return fail(rc::kNoPermission, "the broker[" + config_.broker_name +
+  if ((context_.config.broker_permission & remoting::kPermWrite) == 0) {
+    return fail(rc::kNoPermission, "the broker[" + context_.config.broker_name +
                                        "] sending message is forbidden");
   }
   if (Status s = ValidateTopicName(h.topic); !s.ok()) {
@@ -147,14 +167,14 @@ void Broker::HandleSend(Req req, Responder r) {
     return fail(rc::kMessageIllegal,
                 "batch messages cannot go to a retry topic");
 
-  std::optional<remoting::TopicConfig> tc = topics_->Find(h.topic);
+  std::optional<remoting::TopicConfig> tc = topics_.Find(h.topic);
   if (!tc) {
     Result<std::pair<remoting::TopicConfig, bool>> created =
         retry_topic
-            ? topics_->FindOrCreate(h.topic, 1,
-                                    remoting::kPermRead | remoting::kPermWrite)
-            : topics_->CreateTopicInSendMessage(h.topic, h.default_topic,
-                                                h.default_topic_queue_nums);
+            ? topics_.FindOrCreate(h.topic, 1,
+                                   remoting::kPermRead | remoting::kPermWrite)
+            : topics_.CreateTopicInSendMessage(h.topic, h.default_topic,
+                                               h.default_topic_queue_nums);
     if (!created.ok()) {
       return fail(rc::kTopicNotExist,
                   "topic[" + std::string(h.topic) +
@@ -162,7 +182,7 @@ void Broker::HandleSend(Req req, Responder r) {
                       std::string(created.status().message()));
     }
     tc = created->first;
-    if (created->second) RequestRegistration();
+    if (created->second) context_.request_registration();
   }
   if ((tc->perm & remoting::kPermWrite) == 0) {
     return fail(rc::kNoPermission, "the topic[" + std::string(h.topic) +
@@ -182,11 +202,11 @@ void Broker::HandleSend(Req req, Responder r) {
         rng() % static_cast<uint32_t>(std::max(1, tc->write_queue_nums)));
   }
   const std::span<const std::byte> body = req.body();
-  if (body.size() > static_cast<size_t>(store_config_.max_message_size)) {
+  if (body.size() > static_cast<size_t>(store_.config().max_message_size)) {
     return fail(rc::kMessageIllegal,
                 "message body of " + std::to_string(body.size()) +
                     " bytes is larger than maxMessageSize " +
-                    std::to_string(store_config_.max_message_size));
+                    std::to_string(store_.config().max_message_size));
   }
   if (h.batch) {
     if (Status s = ValidateBatch(body); !s.ok())
@@ -199,15 +219,14 @@ void Broker::HandleSend(Req req, Responder r) {
   int32_t queue_id = h.queue_id;
   if (retry_topic) {
     const int32_t max_times =
-        h.max_reconsume_times.value_or(config_.retry_max_times);
+        h.max_reconsume_times.value_or(context_.config.retry_max_times);
     if (h.reconsume_times > max_times) {
       const std::string group(h.topic.substr(kRetryGroupTopicPrefix.size()));
-      Result<std::pair<remoting::TopicConfig, bool>> dlq =
-          topics_->FindOrCreate(DlqTopic(group), 1,
-                                remoting::kPermRead | remoting::kPermWrite);
+      Result<std::pair<remoting::TopicConfig, bool>> dlq = topics_.FindOrCreate(
+          DlqTopic(group), 1, remoting::kPermRead | remoting::kPermWrite);
       if (!dlq.ok())
         return fail(rc::kSystemError, std::string(dlq.status().message()));
-      if (dlq->second) RequestRegistration();
+      if (dlq->second) context_.request_registration();
       topic = DlqTopic(group);
       queue_id = 0;
     }
@@ -220,11 +239,12 @@ void Broker::HandleSend(Req req, Responder r) {
         u && !u->empty()) {
       uniq_key = std::string(*u);
     } else {
-      uniq_key = uniq_keys_->Next(clock_->NowMs());
+      uniq_key = uniq_keys_.Next(context_.clock.NowMs());
       AppendProperty(&properties, store::prop::kUniqKey, uniq_key);
     }
     if (!store::FindProperty(properties, "CLUSTER"))
-      AppendProperty(&properties, "CLUSTER", config_.broker_cluster_name);
+      AppendProperty(&properties, "CLUSTER",
+                     context_.config.broker_cluster_name);
   }
 
   store::MessageToStore msg;
@@ -244,7 +264,7 @@ void Broker::HandleSend(Req req, Responder r) {
                                              static_cast<int32_t>(peer.port()));
     }
   }
-  msg.store_host = store_host_;
+  msg.store_host = context_.store_host;
   msg.reconsume_times = h.reconsume_times;
 
   const int32_t answer_queue_id = h.queue_id;
@@ -255,18 +275,19 @@ void Broker::HandleSend(Req req, Responder r) {
                topic](store::PutResult result) mutable {
     RemotingCommand resp;
     resp.set_code(SendResponseCode(result.status));
-    resp.SetExt("MSG_REGION", config_.region_id);
-    resp.SetExtBool("TRACE_ON", config_.trace_on);
+    resp.SetExt("MSG_REGION", context_.config.region_id);
+    resp.SetExtBool("TRACE_ON", context_.config.trace_on);
     if (result.status == store::PutStatus::kPutOk ||
         result.status == store::PutStatus::kFlushDiskTimeout) {
       std::string msg_id;
       if (batch && !result.batch_phys_offsets.empty()) {
         for (int64_t phys : result.batch_phys_offsets) {
           if (!msg_id.empty()) msg_id += ',';
-          msg_id += store::CreateMessageId(store_host_, phys);
+          msg_id += store::CreateMessageId(context_.store_host, phys);
         }
       } else {
-        msg_id = store::CreateMessageId(store_host_, result.phys_offset);
+        msg_id =
+            store::CreateMessageId(context_.store_host, result.phys_offset);
       }
       resp.SetExt("msgId", std::move(msg_id));
       resp.SetExt("queueId", answer_queue_id);
@@ -283,18 +304,17 @@ void Broker::HandleSend(Req req, Responder r) {
     r.Send(std::move(resp));
   };
   if (batch) {
-    store_->AsyncPutMessages(msg, std::move(done));
+    store_.AsyncPutMessages(msg, std::move(done));
   } else {
-    store_->AsyncPutMessage(msg, std::move(done));
+    store_.AsyncPutMessage(msg, std::move(done));
   }
 }
 
-// CONSUMER_SEND_MSG_BACK (§3.4.14, §6.8): the consumed record is copied into
-// the group's retry topic with its reconsume count raised, or into its
-// dead-letter topic once the count reached the limit (or the client asked for
-// it with a negative delay level). Delay levels are not scheduled yet: the
-// retried copy is visible at once.
-void Broker::HandleConsumerSendMsgBack(Req req, Responder r) {
+// The consumed record is copied into the group's retry topic with its
+// reconsume count raised, or into its dead-letter topic once the count reached
+// the limit (or the client asked for it with a negative delay level).
+void SendMessageProcessor::ConsumerSendMsgBack(RemotingCommand req,
+                                               remoting::Responder r) {
   auto fail = [&](int32_t code, std::string remark) {
     r.Send(req.CreateResponse(code, std::move(remark)));
   };
@@ -305,7 +325,7 @@ void Broker::HandleConsumerSendMsgBack(Req req, Responder r) {
   }
   const int32_t delay_level = req.ExtInt32Or("delayLevel", 0);
   std::optional<store::SelectResult> found =
-      store_->LookMessageByOffset(*offset);
+      store_.LookMessageByOffset(*offset);
   if (!found) {
     return fail(rc::kSystemError,
                 "look message by offset failed, " + std::to_string(*offset));
@@ -318,14 +338,14 @@ void Broker::HandleConsumerSendMsgBack(Req req, Responder r) {
   }
   const store::DecodedRecord& orig = check.record;
   const int32_t max_times =
-      req.ExtInt32Or("maxReconsumeTimes", config_.retry_max_times);
+      req.ExtInt32Or("maxReconsumeTimes", context_.config.retry_max_times);
   const bool to_dlq = delay_level < 0 || orig.reconsume_times >= max_times;
   const std::string topic = to_dlq ? DlqTopic(*group) : RetryTopic(*group);
-  Result<std::pair<remoting::TopicConfig, bool>> tc = topics_->FindOrCreate(
+  Result<std::pair<remoting::TopicConfig, bool>> tc = topics_.FindOrCreate(
       topic, 1, remoting::kPermRead | remoting::kPermWrite);
   if (!tc.ok())
     return fail(rc::kSystemError, std::string(tc.status().message()));
-  if (tc->second) RequestRegistration();
+  if (tc->second) context_.request_registration();
 
   std::string properties(orig.properties);
   if (!store::FindProperty(properties, "RETRY_TOPIC")) {
@@ -344,9 +364,9 @@ void Broker::HandleConsumerSendMsgBack(Req req, Responder r) {
   msg.properties = properties;
   msg.born_timestamp = orig.born_timestamp;
   msg.born_host = orig.born_host;
-  msg.store_host = store_host_;
+  msg.store_host = context_.store_host;
   msg.reconsume_times = orig.reconsume_times + 1;
-  store_->AsyncPutMessage(
+  store_.AsyncPutMessage(
       msg, [this, resp = req.CreateResponse(rc::kSuccess), r,
             keep = std::move(found)](store::PutResult result) mutable {
         if (result.ok()) {

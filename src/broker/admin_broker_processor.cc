@@ -1,0 +1,391 @@
+// Admin and tooling calls: spec/remoting.md §3.4.4, §3.4.5, §3.4.11,
+// §3.4.15–§3.4.25.
+#include "broker/admin_broker_processor.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <optional>
+
+#include "broker/processor_util.h"
+#include "common/logging.h"
+#include "remoting/json.h"
+
+namespace thruster::broker {
+namespace {
+
+using remoting::RemotingCommand;
+namespace rc = remoting::response_code;
+namespace request_code = remoting::request_code;
+namespace json = remoting::json;
+
+constexpr int64_t kTpsWindowMs = 60000;
+
+// {"clientId":…,"consumerGroup":…,"mqSet":[{MessageQueue}…]} (LOCK_BATCH_MQ /
+// UNLOCK_BATCH_MQ bodies).
+struct LockBatchBody {
+  std::string client_id;
+  std::string group;
+  std::vector<MessageQueue> mqs;
+  static Result<LockBatchBody> Parse(std::string_view text) {
+    Result<json::Value> v = json::Parse(text);
+    if (!v.ok() || !v->is_object())
+      return Status::InvalidArgument("lock body is not a JSON object");
+    LockBatchBody b;
+    b.client_id = v->GetString("clientId");
+    b.group = v->GetString("consumerGroup");
+    if (b.client_id.empty() || b.group.empty()) {
+      return Status::InvalidArgument(
+          "lock body needs clientId and consumerGroup");
+    }
+    if (const json::Value* set = v->Find("mqSet");
+        set != nullptr && set->is_array()) {
+      for (size_t i = 0; i < set->size(); ++i) {
+        const json::Value& mq = set->at(i);
+        if (!mq.is_object()) continue;
+        b.mqs.push_back(
+            MessageQueue{mq.GetString("topic"), mq.GetString("brokerName"),
+                         static_cast<int32_t>(mq.GetInt64("queueId", 0))});
+      }
+    }
+    return b;
+  }
+};
+
+}  // namespace
+
+AdminBrokerProcessor::AdminBrokerProcessor(
+    const BrokerContext& context, store::MessageStore& store,
+    TopicConfigManager& topics, ConsumerOffsetManager& offsets,
+    ClientManager& clients, RebalanceLockManager& locks,
+    const BrokerStats& stats, const PullRequestHoldService& hold)
+    : context_(context),
+      store_(store),
+      topics_(topics),
+      offsets_(offsets),
+      clients_(clients),
+      locks_(locks),
+      stats_(stats),
+      hold_(hold) {}
+
+void AdminBrokerProcessor::ProcessRequest(Req q, Responder r) {
+  switch (q.code()) {
+    case request_code::kUpdateAndCreateTopic:
+      return UpdateAndCreateTopic(std::move(q), std::move(r));
+    case request_code::kDeleteTopicInBroker:
+      return DeleteTopic(std::move(q), std::move(r));
+    case request_code::kGetTopicConfig:
+      return GetTopicConfig(std::move(q), std::move(r));
+    case request_code::kGetAllTopicConfig:
+      return GetAllTopicConfig(std::move(q), std::move(r));
+    case request_code::kGetMaxOffset:
+      return GetMaxOffset(std::move(q), std::move(r));
+    case request_code::kGetMinOffset:
+      return GetMinOffset(std::move(q), std::move(r));
+    case request_code::kSearchOffsetByTimestamp:
+      return SearchOffsetByTimestamp(std::move(q), std::move(r));
+    case request_code::kGetEarliestMsgStoretime:
+      return GetEarliestMsgStoretime(std::move(q), std::move(r));
+    case request_code::kLockBatchMq:
+      return LockBatchMq(std::move(q), std::move(r));
+    case request_code::kUnlockBatchMq:
+      return UnlockBatchMq(std::move(q), std::move(r));
+    case request_code::kGetBrokerRuntimeInfo:
+      return GetBrokerRuntimeInfo(std::move(q), std::move(r));
+    case request_code::kGetConsumeStats:
+      return GetConsumeStats(std::move(q), std::move(r));
+    case request_code::kGetTopicStatsInfo:
+      return GetTopicStatsInfo(std::move(q), std::move(r));
+    case request_code::kGetConsumerConnectionList:
+      return GetConsumerConnectionList(std::move(q), std::move(r));
+    case request_code::kQueryTopicConsumeByWho:
+      return QueryTopicConsumeByWho(std::move(q), std::move(r));
+  }
+  SendError(q, r, rc::kRequestCodeNotSupported,
+            " request type " + std::to_string(q.code()) + " not supported");
+}
+
+void AdminBrokerProcessor::UpdateAndCreateTopic(Req req, Responder r) {
+  std::optional<std::string_view> topic = RequireValidTopic(req, r);
+  if (!topic) return;
+  if (*topic == kAutoCreateTopicKey) {
+    return SendError(req, r, rc::kInvalidParameter,
+                     "the topic " + std::string(*topic) + " is reserved");
+  }
+  remoting::TopicConfig tc;
+  tc.topic_name = std::string(*topic);
+  tc.read_queue_nums = req.ExtInt32Or("readQueueNums", 16);
+  tc.write_queue_nums = req.ExtInt32Or("writeQueueNums", 16);
+  tc.perm = req.ExtInt32Or("perm", remoting::kPermRead | remoting::kPermWrite);
+  tc.topic_filter_type =
+      std::string(req.ExtOr("topicFilterType", "SINGLE_TAG"));
+  tc.topic_sys_flag = req.ExtInt32Or("topicSysFlag", 0);
+  tc.order = req.ExtBoolOr("order", false);
+  if (tc.read_queue_nums <= 0 || tc.write_queue_nums <= 0 ||
+      tc.read_queue_nums > 1024 || tc.write_queue_nums > 1024) {
+    return SendError(req, r, rc::kInvalidParameter,
+                     "queue counts must be in 1..1024");
+  }
+  if (tc.perm < 0 || tc.perm > 15)
+    return SendError(req, r, rc::kInvalidParameter, "perm must be in 0..15");
+  if (Status s = topics_.Update(tc); !s.ok()) {
+    return SendError(req, r, remoting::ResponseCodeFromStatus(s),
+                     std::string(s.message()));
+  }
+  context_.request_registration();
+  r.Send(req.CreateResponse(rc::kSuccess));
+}
+
+void AdminBrokerProcessor::DeleteTopic(Req req, Responder r) {
+  std::optional<std::string_view> topic = RequireValidTopic(req, r);
+  if (!topic) return;
+  if (*topic == kAutoCreateTopicKey || *topic == kSelfTestTopic ||
+      *topic == kOffsetMovedEvent ||
+      *topic == context_.config.broker_cluster_name ||
+      *topic == context_.config.broker_name) {
+    return SendError(
+        req, r, rc::kInvalidParameter,
+        "the topic[" + std::string(*topic) + "] is a system topic");
+  }
+  if (Status s = topics_.Delete(*topic); !s.ok() && !s.IsNotFound()) {
+    return SendError(req, r, remoting::ResponseCodeFromStatus(s),
+                     std::string(s.message()));
+  }
+  if (Status s = store_.DeleteTopic(*topic); !s.ok() && !s.IsNotFound()) {
+    return SendError(req, r, remoting::ResponseCodeFromStatus(s),
+                     std::string(s.message()));
+  }
+  offsets_.RemoveTopic(*topic);
+  auto conn = r.connection();
+  TH_LOG(broker, kInfo, "deleted topic {} (requested by {})", *topic,
+         conn ? conn->remote_address() : std::string("a gone client"));
+  context_.request_registration();
+  r.Send(req.CreateResponse(rc::kSuccess));
+}
+
+void AdminBrokerProcessor::GetTopicConfig(Req req, Responder r) {
+  Result<std::string_view> topic = req.RequireExt("topic");
+  if (AnsweredRequestError(req, r, {topic.status()})) return;
+  std::optional<remoting::TopicConfig> tc = topics_.Find(*topic);
+  if (!tc)
+    return SendError(req, r, rc::kTopicNotExist,
+                     "no topic in this broker. topic: " + std::string(*topic));
+  SendJson(req, r, tc->ToJson());
+}
+
+void AdminBrokerProcessor::GetAllTopicConfig(Req req, Responder r) {
+  RemotingCommand resp = req.CreateResponse(rc::kSuccess);
+  resp.set_body(std::string_view(topics_.EncodeJson()));
+  r.Send(std::move(resp));
+}
+
+void AdminBrokerProcessor::GetMaxOffset(Req req, Responder r) {
+  AnswerQueueOffset(req, r, [this](std::string_view topic, int32_t queue_id) {
+    return store_.GetMaxOffsetInQueue(topic, queue_id);
+  });
+}
+
+void AdminBrokerProcessor::GetMinOffset(Req req, Responder r) {
+  AnswerQueueOffset(req, r, [this](std::string_view topic, int32_t queue_id) {
+    return store_.GetMinOffsetInQueue(topic, queue_id);
+  });
+}
+
+void AdminBrokerProcessor::AnswerQueueOffset(
+    const Req& req, const Responder& r,
+    const std::function<int64_t(std::string_view, int32_t)>& offset_of) {
+  Result<std::string_view> topic = req.RequireExt("topic");
+  Result<int32_t> queue_id = req.RequireExtInt32("queueId");
+  if (AnsweredRequestError(req, r, {topic.status(), queue_id.status()})) return;
+  RemotingCommand resp = req.CreateResponse(rc::kSuccess);
+  resp.SetExt("offset", offset_of(*topic, *queue_id));
+  r.Send(std::move(resp));
+}
+
+void AdminBrokerProcessor::SearchOffsetByTimestamp(Req req, Responder r) {
+  Result<std::string_view> topic = req.RequireExt("topic");
+  Result<int32_t> queue_id = req.RequireExtInt32("queueId");
+  Result<int64_t> timestamp = req.RequireExtInt64("timestamp");
+  if (AnsweredRequestError(
+          req, r, {topic.status(), queue_id.status(), timestamp.status()}))
+    return;
+  std::string boundary(req.ExtOr("boundaryType", "lower"));
+  std::transform(boundary.begin(), boundary.end(), boundary.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  const store::BoundaryType type = boundary == "upper"
+                                       ? store::BoundaryType::kUpper
+                                       : store::BoundaryType::kLower;
+  RemotingCommand resp = req.CreateResponse(rc::kSuccess);
+  resp.SetExt("offset", store_.GetOffsetInQueueByTime(*topic, *queue_id,
+                                                      *timestamp, type));
+  r.Send(std::move(resp));
+}
+
+void AdminBrokerProcessor::GetEarliestMsgStoretime(Req req, Responder r) {
+  Result<std::string_view> topic = req.RequireExt("topic");
+  Result<int32_t> queue_id = req.RequireExtInt32("queueId");
+  if (AnsweredRequestError(req, r, {topic.status(), queue_id.status()})) return;
+  RemotingCommand resp = req.CreateResponse(rc::kSuccess);
+  resp.SetExt("timestamp", store_.GetEarliestMessageTime(*topic, *queue_id));
+  r.Send(std::move(resp));
+}
+
+void AdminBrokerProcessor::LockBatchMq(Req req, Responder r) {
+  Result<LockBatchBody> body = LockBatchBody::Parse(req.body_view());
+  if (AnsweredRequestError(req, r, {body.status()})) return;
+  std::vector<MessageQueue> granted = locks_.TryLockBatch(
+      body->group, body->mqs, body->client_id, context_.clock.NowMs());
+  json::Value set = json::Value::Array();
+  for (const MessageQueue& mq : granted)
+    set.Push(MessageQueueJson(mq.broker_name, mq.queue_id, mq.topic));
+  json::Value out = json::Value::Object();
+  out.Set("lockOKMQSet", std::move(set));
+  SendJson(req, r, out);
+}
+
+void AdminBrokerProcessor::UnlockBatchMq(Req req, Responder r) {
+  Result<LockBatchBody> body = LockBatchBody::Parse(req.body_view());
+  if (AnsweredRequestError(req, r, {body.status()})) return;
+  locks_.UnlockBatch(body->group, body->mqs, body->client_id);
+  r.Send(req.CreateResponse(rc::kSuccess));
+}
+
+void AdminBrokerProcessor::GetBrokerRuntimeInfo(Req req, Responder r) {
+  json::Value table = json::Value::Object();
+  std::map<std::string, std::string> kv = store_.RuntimeInfo();
+  kv["brokerVersionDesc"] = "V4_9_8";
+  kv["brokerVersion"] = std::to_string(remoting::kThrusterVersion);
+  kv["brokerActive"] = "true";
+  kv["putTps"] = stats_.PutTps();
+  kv["getTransferredTps"] = stats_.GetTps();
+  kv["msgPutTotalTodayNow"] = std::to_string(stats_.put_total());
+  kv["msgGetTotalTodayNow"] = std::to_string(stats_.get_total());
+  kv["bootTimestamp"] = std::to_string(context_.start_time_ms);
+  kv["startAcceptSendRequestTimeStamp"] =
+      std::to_string(context_.start_time_ms);
+  kv["earliestMessageTimeStamp"] =
+      std::to_string(store_.GetEarliestMessageTime(kSelfTestTopic, 0));
+  kv["runtime"] =
+      std::to_string((context_.clock.NowMs() - context_.start_time_ms) / 1000) +
+      " s";
+  kv["producerCount"] = std::to_string(clients_.producer_count());
+  kv["consumerCount"] = std::to_string(clients_.consumer_count());
+  kv["pullHoldCount"] = std::to_string(hold_.held_count());
+  for (auto& [k, v] : kv) table.Set(k, json::Value::String(v));
+  json::Value body = json::Value::Object();
+  body.Set("table", std::move(table));
+  SendJson(req, r, body);
+}
+
+void AdminBrokerProcessor::GetConsumeStats(Req req, Responder r) {
+  Result<std::string_view> group = req.RequireExt("consumerGroup");
+  if (AnsweredRequestError(req, r, {group.status()})) return;
+  std::vector<std::string> topic_list;
+  if (std::string_view t = req.ExtOr("topic", ""); !t.empty()) {
+    topic_list.emplace_back(t);
+  } else {
+    topic_list = offsets_.TopicsOfGroup(*group);
+  }
+  const int64_t now = context_.clock.NowMs();
+  json::Value table = json::Value::Object();
+  int64_t consumed_recently = 0;
+  for (const std::string& topic : topic_list) {
+    std::optional<remoting::TopicConfig> tc = topics_.Find(topic);
+    if (!tc) continue;
+    for (int32_t q = 0; q < tc->read_queue_nums; ++q) {
+      const int64_t broker_offset = store_.GetMaxOffsetInQueue(topic, q);
+      const int64_t consumer_offset =
+          std::max<int64_t>(offsets_.Query(*group, topic, q).value_or(0), 0);
+      const int64_t pull_offset =
+          std::max(consumer_offset,
+                   offsets_.QueryPullOffset(*group, topic, q).value_or(0));
+      const int64_t last_ts =
+          consumer_offset > 0
+              ? store_.GetMessageStoreTimestamp(topic, q, consumer_offset - 1)
+              : 0;
+      json::Value w = json::Value::Object();
+      w.Set("brokerOffset", json::Value::Int(broker_offset));
+      w.Set("consumerOffset", json::Value::Int(consumer_offset));
+      w.Set("lastTimestamp", json::Value::Int(std::max<int64_t>(last_ts, 0)));
+      w.Set("pullOffset", json::Value::Int(pull_offset));
+      table.Add(MessageQueueJson(context_.config.broker_name, q, topic),
+                std::move(w));
+      // Consumption rate: committed messages among those stored during the last
+      // minute.
+      if (broker_offset > 0) {
+        const int64_t window_start =
+            store_.GetOffsetInQueueByTime(topic, q, now - kTpsWindowMs);
+        consumed_recently +=
+            std::max<int64_t>(0, consumer_offset - window_start);
+      }
+    }
+  }
+  json::Value body = json::Value::Object();
+  body.Set("consumeTps",
+           json::Value::Double(static_cast<double>(consumed_recently) * 1000.0 /
+                               kTpsWindowMs));
+  body.Set("offsetTable", std::move(table));
+  SendJson(req, r, body);
+}
+
+void AdminBrokerProcessor::GetTopicStatsInfo(Req req, Responder r) {
+  Result<std::string_view> topic = req.RequireExt("topic");
+  if (AnsweredRequestError(req, r, {topic.status()})) return;
+  std::optional<remoting::TopicConfig> tc = topics_.Find(*topic);
+  if (!tc)
+    return SendError(req, r, rc::kTopicNotExist,
+                     "topic[" + std::string(*topic) + "] not exist");
+  const int64_t now = context_.clock.NowMs();
+  json::Value table = json::Value::Object();
+  int64_t put_recently = 0;
+  for (int32_t q = 0; q < std::max(tc->read_queue_nums, tc->write_queue_nums);
+       ++q) {
+    const int64_t min = store_.GetMinOffsetInQueue(*topic, q);
+    const int64_t max = store_.GetMaxOffsetInQueue(*topic, q);
+    const int64_t last =
+        max > 0 ? store_.GetMessageStoreTimestamp(*topic, q, max - 1) : 0;
+    json::Value s = json::Value::Object();
+    s.Set("lastUpdateTimestamp", json::Value::Int(std::max<int64_t>(last, 0)));
+    s.Set("maxOffset", json::Value::Int(max));
+    s.Set("minOffset", json::Value::Int(min));
+    table.Add(MessageQueueJson(context_.config.broker_name, q, *topic),
+              std::move(s));
+    if (max > 0)
+      put_recently +=
+          max - store_.GetOffsetInQueueByTime(*topic, q, now - kTpsWindowMs);
+  }
+  json::Value body = json::Value::Object();
+  body.Set("offsetTable", std::move(table));
+  body.Set("topicPutTps",
+           json::Value::Double(static_cast<double>(put_recently) * 1000.0 /
+                               kTpsWindowMs));
+  SendJson(req, r, body);
+}
+
+void AdminBrokerProcessor::GetConsumerConnectionList(Req req, Responder r) {
+  Result<std::string_view> group = req.RequireExt("consumerGroup");
+  if (AnsweredRequestError(req, r, {group.status()})) return;
+  std::optional<json::Value> body = clients_.ConsumerConnectionJson(*group);
+  if (!body)
+    return SendError(
+        req, r, rc::kConsumerNotOnline,
+        "the consumer group[" + std::string(*group) + "] not online");
+  SendJson(req, r, *body);
+}
+
+void AdminBrokerProcessor::QueryTopicConsumeByWho(Req req, Responder r) {
+  Result<std::string_view> topic = req.RequireExt("topic");
+  if (AnsweredRequestError(req, r, {topic.status()})) return;
+  std::vector<std::string> groups = clients_.GroupsSubscribing(*topic);
+  for (std::string& g : offsets_.GroupsOfTopic(*topic)) {
+    if (std::find(groups.begin(), groups.end(), g) == groups.end())
+      groups.push_back(std::move(g));
+  }
+  json::Value list = json::Value::Array();
+  for (std::string& g : groups) list.Push(json::Value::String(std::move(g)));
+  json::Value body = json::Value::Object();
+  body.Set("groupList", std::move(list));
+  SendJson(req, r, body);
+}
+
+}  // namespace thruster::broker

@@ -1,0 +1,44 @@
+#pragma once
+
+#include "broker/broker_stats.h"
+#include "broker/request_processor.h"
+#include "broker/topic_config_manager.h"
+#include "broker/uniq_key_generator.h"
+#include "store/message_store.h"
+
+namespace thruster::broker {
+
+// SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320) and
+// CONSUMER_SEND_MSG_BACK (36): spec/remoting.md §3.4.1, §3.4.2, §3.4.14, §5.6,
+// §6.8. Checks the header, permissions and topic (creating it from TBW102, a
+// retry or a dead-letter topic as RocketMQ does), gives a message without one a
+// UNIQ_KEY, then hands the record to MessageStore::AsyncPut… and answers from
+// its completion: under SYNC_FLUSH on the `group-commit` thread once the
+// record is durable.
+//
+// Thread-safe. `context`, `store`, `topics` and `stats` must outlive it.
+class SendMessageProcessor final : public RequestProcessor {
+ public:
+  SendMessageProcessor(const BrokerContext& context, store::MessageStore& store,
+                       TopicConfigManager& topics, BrokerStats& stats);
+
+  void ProcessRequest(remoting::RemotingCommand request,
+                      remoting::Responder responder) override;
+
+ private:
+  void SendMessage(remoting::RemotingCommand req, remoting::Responder r);
+  // A retried record copied back into the group's retry topic, or into its
+  // dead-letter topic once it was retried enough. Delay levels are not
+  // scheduled yet: the copy is visible at once.
+  void ConsumerSendMsgBack(remoting::RemotingCommand req,
+                           remoting::Responder r);
+
+  const BrokerContext& context_;
+  store::MessageStore& store_;
+  TopicConfigManager& topics_;
+  BrokerStats& stats_;
+  // Keys are made from brokerIP1, which is known at construction.
+  UniqKeyGenerator uniq_keys_;
+};
+
+}  // namespace thruster::broker

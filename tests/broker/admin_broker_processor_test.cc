@@ -1,0 +1,270 @@
+#include "broker/admin_broker_processor.h"
+
+#include "tests/broker/processor_test_util.h"
+
+namespace thruster::broker {
+namespace {
+
+using ::testing::HasSubstr;
+namespace json = remoting::json;
+
+class AdminBrokerProcessorTest : public ProcessorTest {
+ protected:
+  void SetUp() override {
+    ProcessorTest::SetUp();
+    processor_ = std::make_unique<AdminBrokerProcessor>(
+        context_, *store_, *topics_, *offsets_, clients_, locks_, stats_,
+        *hold_);
+  }
+  RemotingCommand Send(
+      int32_t code,
+      std::initializer_list<std::pair<std::string, std::string>> ext,
+      std::string_view body = {}) {
+    return Call(*processor_, Request(code, ext, body));
+  }
+  RemotingCommand UpdateTopic(const std::string& topic, int queues = 4,
+                              int perm = 6) {
+    return Send(req_code::kUpdateAndCreateTopic,
+                {{"topic", topic},
+                 {"readQueueNums", std::to_string(queues)},
+                 {"writeQueueNums", std::to_string(queues)},
+                 {"perm", std::to_string(perm)},
+                 {"order", "true"}});
+  }
+
+  std::unique_ptr<AdminBrokerProcessor> processor_;
+};
+
+TEST_F(AdminBrokerProcessorTest, UpdateAndCreateTopicStoresTheConfig) {
+  RemotingCommand resp = UpdateTopic("TA", 3, 4);
+  ASSERT_EQ(resp.code(), rc::kSuccess) << resp.remark();
+  std::optional<remoting::TopicConfig> tc = topics_->Find("TA");
+  ASSERT_TRUE(tc.has_value());
+  EXPECT_EQ(tc->read_queue_nums, 3);
+  EXPECT_EQ(tc->write_queue_nums, 3);
+  EXPECT_EQ(tc->perm, 4);
+  EXPECT_TRUE(tc->order);
+  EXPECT_EQ(registrations(), 1);
+}
+
+TEST_F(AdminBrokerProcessorTest, UpdateAndCreateTopicRefusesBadValues) {
+  EXPECT_EQ(UpdateTopic("bad topic!").code(), rc::kInvalidParameter);
+  EXPECT_EQ(UpdateTopic("TZ", 0).code(), rc::kInvalidParameter);
+  EXPECT_EQ(UpdateTopic("TZ", 1025).code(), rc::kInvalidParameter);
+  RemotingCommand perm = UpdateTopic("TZ", 1, 16);
+  EXPECT_EQ(perm.code(), rc::kInvalidParameter);
+  EXPECT_THAT(perm.remark(), HasSubstr("perm"));
+  RemotingCommand reserved = UpdateTopic("TBW102");
+  EXPECT_EQ(reserved.code(), rc::kInvalidParameter);
+  EXPECT_THAT(reserved.remark(), HasSubstr("reserved"));
+  RemotingCommand missing = Send(req_code::kUpdateAndCreateTopic, {});
+  EXPECT_EQ(missing.code(), rc::kSystemError);
+  EXPECT_THAT(missing.remark(), HasSubstr("topic"));
+  EXPECT_FALSE(topics_->Find("TZ").has_value());
+  EXPECT_EQ(registrations(), 0);
+}
+
+TEST_F(AdminBrokerProcessorTest, DeleteTopicDropsConfigQueuesAndOffsets) {
+  ASSERT_EQ(UpdateTopic("TD", 1).code(), rc::kSuccess);
+  Put("TD", 0, "x");
+  offsets_->Commit("G", "TD", 0, 1);
+  RemotingCommand resp =
+      Send(req_code::kDeleteTopicInBroker, {{"topic", "TD"}});
+  ASSERT_EQ(resp.code(), rc::kSuccess) << resp.remark();
+  EXPECT_FALSE(topics_->Find("TD").has_value());
+  EXPECT_EQ(store_->GetMaxOffsetInQueue("TD", 0), 0);
+  EXPECT_FALSE(offsets_->Query("G", "TD", 0).has_value());
+  EXPECT_EQ(registrations(), 2);
+  // Deleting it again (or any unknown topic) succeeds, as in RocketMQ.
+  EXPECT_EQ(Send(req_code::kDeleteTopicInBroker, {{"topic", "TD"}}).code(),
+            rc::kSuccess);
+}
+
+TEST_F(AdminBrokerProcessorTest, SystemTopicsCannotBeDeleted) {
+  for (const char* t :
+       {"TBW102", "SELF_TEST_TOPIC", "TestCluster", "broker-t"}) {
+    RemotingCommand resp = Send(req_code::kDeleteTopicInBroker, {{"topic", t}});
+    EXPECT_EQ(resp.code(), rc::kInvalidParameter) << t;
+    EXPECT_THAT(resp.remark(), HasSubstr("system topic"));
+  }
+  EXPECT_TRUE(topics_->Find("TBW102").has_value());
+}
+
+TEST_F(AdminBrokerProcessorTest, TopicConfigCalls) {
+  ASSERT_EQ(UpdateTopic("TA", 3).code(), rc::kSuccess);
+  RemotingCommand one = Send(req_code::kGetTopicConfig, {{"topic", "TA"}});
+  ASSERT_EQ(one.code(), rc::kSuccess);
+  EXPECT_EQ(Json(one).GetInt64("readQueueNums"), 3);
+  EXPECT_EQ(Send(req_code::kGetTopicConfig, {{"topic", "Nope"}}).code(),
+            rc::kTopicNotExist);
+  EXPECT_EQ(Send(req_code::kGetTopicConfig, {}).code(), rc::kSystemError);
+  RemotingCommand all = Send(req_code::kGetAllTopicConfig, {});
+  ASSERT_EQ(all.code(), rc::kSuccess);
+  const json::Value all_json = Json(all);
+  const json::Value* table = all_json.Find("topicConfigTable");
+  ASSERT_NE(table, nullptr);
+  EXPECT_NE(table->Find("TA"), nullptr);
+  EXPECT_NE(table->Find("TBW102"), nullptr);
+  EXPECT_NE(all_json.Find("dataVersion"), nullptr);
+}
+
+TEST_F(AdminBrokerProcessorTest, QueueOffsetQueries) {
+  Put("TO", 0, "m0");
+  Put("TO", 0, "m1");
+  auto offset = [&](int32_t code, const std::string& q) {
+    return std::string(
+        Send(code, {{"topic", "TO"}, {"queueId", q}}).ExtOr("offset", ""));
+  };
+  EXPECT_EQ(offset(req_code::kGetMaxOffset, "0"), "2");
+  EXPECT_EQ(offset(req_code::kGetMinOffset, "0"), "0");
+  EXPECT_EQ(offset(req_code::kGetMaxOffset, "1"), "0");
+  const int64_t t0 = store_->GetMessageStoreTimestamp("TO", 0, 0);
+  const int64_t t1 = store_->GetMessageStoreTimestamp("TO", 0, 1);
+  auto by_time = [&](int64_t ts, const char* boundary) {
+    RemotingCommand resp = Send(req_code::kSearchOffsetByTimestamp,
+                                {{"topic", "TO"},
+                                 {"queueId", "0"},
+                                 {"timestamp", std::to_string(ts)},
+                                 {"boundaryType", boundary}});
+    return std::string(resp.ExtOr("offset", ""));
+  };
+  EXPECT_EQ(by_time(t1 + 100000, "LOWER"), "2");
+  EXPECT_EQ(by_time(t0 - 100000, "lower"), "0");
+  EXPECT_EQ(by_time(t1 + 100000, "upper"), "1");
+  EXPECT_EQ(Send(req_code::kGetEarliestMsgStoretime,
+                 {{"topic", "TO"}, {"queueId", "0"}})
+                .ExtOr("timestamp", ""),
+            std::to_string(t0));
+  EXPECT_EQ(Send(req_code::kGetEarliestMsgStoretime,
+                 {{"topic", "TO"}, {"queueId", "1"}})
+                .ExtOr("timestamp", ""),
+            "-1");
+  for (int32_t code : {req_code::kGetMaxOffset, req_code::kGetMinOffset,
+                       req_code::kGetEarliestMsgStoretime}) {
+    RemotingCommand missing = Send(code, {{"topic", "TO"}});
+    EXPECT_EQ(missing.code(), rc::kSystemError) << code;
+    EXPECT_THAT(missing.remark(), HasSubstr("queueId"));
+  }
+  EXPECT_EQ(Send(req_code::kSearchOffsetByTimestamp,
+                 {{"topic", "TO"}, {"queueId", "0"}})
+                .code(),
+            rc::kSystemError);
+}
+
+TEST_F(AdminBrokerProcessorTest, LockAndUnlockBatchMq) {
+  const std::string body1 =
+      R"({"clientId":"c1","consumerGroup":"OG","mqSet":[{"brokerName":"broker-t","queueId":0,"topic":"T"},)"
+      R"({"brokerName":"broker-t","queueId":1,"topic":"T"}]})";
+  const std::string body2 =
+      R"({"clientId":"c2","consumerGroup":"OG","mqSet":[{"brokerName":"broker-t","queueId":1,"topic":"T"}]})";
+  RemotingCommand l1 = Send(req_code::kLockBatchMq, {}, body1);
+  ASSERT_EQ(l1.code(), rc::kSuccess);
+  EXPECT_EQ(Json(l1).Find("lockOKMQSet")->size(), 2u);
+  EXPECT_EQ(
+      Json(Send(req_code::kLockBatchMq, {}, body2)).Find("lockOKMQSet")->size(),
+      0u);
+  EXPECT_EQ(Send(req_code::kUnlockBatchMq, {}, body1).code(), rc::kSuccess);
+  RemotingCommand l2 = Send(req_code::kLockBatchMq, {}, body2);
+  const json::Value l2_json = Json(l2);
+  ASSERT_EQ(l2_json.Find("lockOKMQSet")->size(), 1u);
+  EXPECT_EQ(l2_json.Find("lockOKMQSet")->at(0).GetInt64("queueId"), 1);
+  EXPECT_EQ(l2_json.Find("lockOKMQSet")->at(0).GetString("topic"), "T");
+  EXPECT_EQ(Send(req_code::kLockBatchMq, {}, "garbage").code(),
+            rc::kSystemError);
+  RemotingCommand no_client =
+      Send(req_code::kUnlockBatchMq, {}, R"({"consumerGroup":"OG"})");
+  EXPECT_EQ(no_client.code(), rc::kSystemError);
+  EXPECT_THAT(no_client.remark(), HasSubstr("clientId"));
+}
+
+TEST_F(AdminBrokerProcessorTest, RuntimeInfoReportsTheCounters) {
+  stats_.AddPut(3);
+  RemotingCommand info = Send(req_code::kGetBrokerRuntimeInfo, {});
+  ASSERT_EQ(info.code(), rc::kSuccess);
+  const json::Value info_json = Json(info);
+  const json::Value* kv = info_json.Find("table");
+  ASSERT_NE(kv, nullptr);
+  EXPECT_EQ(kv->GetString("brokerVersionDesc"), "V4_9_8");
+  EXPECT_EQ(kv->GetString("msgPutTotalTodayNow"), "3");
+  EXPECT_EQ(kv->GetString("bootTimestamp"), "1700000000000");
+  EXPECT_EQ(kv->GetString("pullHoldCount"), "0");
+  EXPECT_FALSE(kv->GetString("putTps").empty());
+  EXPECT_FALSE(kv->GetString("commitLogMaxOffset").empty());
+}
+
+TEST_F(AdminBrokerProcessorTest, TopicAndConsumeStats) {
+  ASSERT_EQ(UpdateTopic("TS", 2).code(), rc::kSuccess);
+  for (int i = 0; i < 3; ++i) Put("TS", 1, "s");
+  RemotingCommand ts = Send(req_code::kGetTopicStatsInfo, {{"topic", "TS"}});
+  ASSERT_EQ(ts.code(), rc::kSuccess);
+  json::Value v = Json(ts);
+  const json::Value* table = v.Find("offsetTable");
+  ASSERT_NE(table, nullptr);
+  ASSERT_EQ(table->size(), 2u);
+  EXPECT_TRUE(table->key(1).is_object());  // MessageQueue object keys (§4.1)
+  EXPECT_EQ(table->key(1).GetString("brokerName"), "broker-t");
+  EXPECT_EQ(table->key(1).GetInt64("queueId"), 1);
+  EXPECT_EQ(table->value(1).GetInt64("maxOffset"), 3);
+  EXPECT_GT(table->value(1).GetInt64("lastUpdateTimestamp"), 0);
+  EXPECT_GT(v.Find("topicPutTps")->AsDouble().value_or(0), 0.0);
+  EXPECT_EQ(Send(req_code::kGetTopicStatsInfo, {{"topic", "Nope"}}).code(),
+            rc::kTopicNotExist);
+
+  offsets_->Commit("SG", "TS", 1, 2);
+  offsets_->SetPullOffset("SG", "TS", 1, 3);
+  RemotingCommand cs =
+      Send(req_code::kGetConsumeStats, {{"consumerGroup", "SG"}});
+  ASSERT_EQ(cs.code(), rc::kSuccess);
+  json::Value c = Json(cs);
+  const json::Value* offsets = c.Find("offsetTable");
+  ASSERT_NE(offsets, nullptr);
+  ASSERT_EQ(offsets->size(), 2u);
+  EXPECT_EQ(offsets->value(1).GetInt64("brokerOffset"), 3);
+  EXPECT_EQ(offsets->value(1).GetInt64("consumerOffset"), 2);
+  EXPECT_EQ(offsets->value(1).GetInt64("pullOffset"), 3);
+  EXPECT_NE(c.Find("consumeTps"), nullptr);
+  EXPECT_EQ(Send(req_code::kGetConsumeStats, {}).code(), rc::kSystemError);
+}
+
+TEST_F(AdminBrokerProcessorTest, ConsumerConnectionsAndWhoConsumesATopic) {
+  RemotingCommand offline =
+      Send(req_code::kGetConsumerConnectionList, {{"consumerGroup", "CG"}});
+  EXPECT_EQ(offline.code(), rc::kConsumerNotOnline);
+  EXPECT_THAT(offline.remark(), HasSubstr("not online"));
+  ASSERT_OK_AND_ASSIGN(
+      HeartbeatData hb,
+      HeartbeatData::Parse(
+          R"({"clientID":"c1","consumerDataSet":[{"groupName":"CG",)"
+          R"("consumeType":"CONSUME_PASSIVELY","messageModel":"CLUSTERING",)"
+          R"("consumeFromWhere":"CONSUME_FROM_FIRST_OFFSET",)"
+          R"("subscriptionDataSet":[{"topic":"T1","subString":"*"}]}]})"));
+  ClientChannel channel;
+  channel.client_id = "c1";
+  channel.language = "JAVA";
+  clients_.Heartbeat(hb, channel);
+  RemotingCommand online =
+      Send(req_code::kGetConsumerConnectionList, {{"consumerGroup", "CG"}});
+  ASSERT_EQ(online.code(), rc::kSuccess) << online.remark();
+  const json::Value conns = Json(online);
+  EXPECT_EQ(conns.GetString("messageModel"), "CLUSTERING");
+  ASSERT_EQ(conns.Find("connectionSet")->size(), 1u);
+  EXPECT_EQ(conns.Find("connectionSet")->at(0).GetString("clientId"), "c1");
+
+  offsets_->Commit("OffsetOnly", "T1", 0, 1);
+  offsets_->Commit("CG", "T1", 0, 1);
+  RemotingCommand who =
+      Send(req_code::kQueryTopicConsumeByWho, {{"topic", "T1"}});
+  ASSERT_EQ(who.code(), rc::kSuccess);
+  const json::Value who_json = Json(who);
+  const json::Value* groups = who_json.Find("groupList");
+  ASSERT_NE(groups, nullptr);
+  std::vector<std::string> names;
+  for (size_t i = 0; i < groups->size(); ++i)
+    names.push_back(groups->at(i).text());
+  EXPECT_THAT(names, ::testing::UnorderedElementsAre("CG", "OffsetOnly"));
+  EXPECT_EQ(Send(req_code::kQueryTopicConsumeByWho, {}).code(),
+            rc::kSystemError);
+}
+
+}  // namespace
+}  // namespace thruster::broker
