@@ -1,11 +1,14 @@
-#include "store/message.h"
+#include "message/message.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "message/host_address.h"
+#include "message/message_id.h"
+#include "message/properties.h"
 #include "tests/support/test_util.h"
 
-namespace thruster::store {
+namespace thruster::message {
 namespace {
 
 using ::testing::ElementsAre;
@@ -191,4 +194,4 @@ TEST(MessageIdTest, DecodeRejectsBadLengthOrChars) {
 }
 
 }  // namespace
-}  // namespace thruster::store
+}  // namespace thruster::message
