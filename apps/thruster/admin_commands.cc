@@ -15,9 +15,10 @@
 
 #include "client/admin_client.h"
 #include "client/client_instance.h"
+#include "common/hex.h"
 #include "common/logging.h"
+#include "message/properties.h"
 #include "remoting/json.h"
-#include "store/message.h"
 #include "thruster/commands.h"
 
 namespace thruster::cli {
@@ -110,9 +111,7 @@ bool Printable(std::string_view s) {
 }
 
 std::string Hex(std::string_view s, size_t max) {
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < max; ++i)
-    out += fmt::format("{:02X}", static_cast<unsigned char>(s[i]));
+  std::string out = HexUpper(s.substr(0, max));
   if (s.size() > max) out += "...";
   return out;
 }
@@ -128,8 +127,8 @@ json MessageJson(const client::MessageInfo& m) {
   json j = {{"msgId", m.MsgId()},
             {"offsetMsgId", m.offset_msg_id},
             {"topic", m.topic},
-            {"tags", Prop(m, store::prop::kTags)},
-            {"keys", Prop(m, store::prop::kKeys)},
+            {"tags", Prop(m, message::prop::kTags)},
+            {"keys", Prop(m, message::prop::kKeys)},
             {"queueId", m.queue_id},
             {"queueOffset", m.queue_offset},
             {"commitLogOffset", m.phys_offset},
@@ -159,8 +158,8 @@ void PrintMessage(const client::MessageInfo& m) {
   line("OffsetID", m.offset_msg_id);
   line("MsgId", m.MsgId());
   line("Topic", m.topic);
-  line("Tags", fmt::format("[{}]", Prop(m, store::prop::kTags)));
-  line("Keys", fmt::format("[{}]", Prop(m, store::prop::kKeys)));
+  line("Tags", fmt::format("[{}]", Prop(m, message::prop::kTags)));
+  line("Keys", fmt::format("[{}]", Prop(m, message::prop::kKeys)));
   line("Queue ID", std::to_string(m.queue_id));
   line("Queue Offset", std::to_string(m.queue_offset));
   line("CommitLog Offset", std::to_string(m.phys_offset));

@@ -165,11 +165,11 @@ int RunBenchStore(const BenchStoreOptions& o) {
     return o.messages / o.threads + (t < o.messages % o.threads ? 1 : 0);
   };
   auto worker = [&](int t) {
-    store::MessageToStore m;
+    message::MessageToStore m;
     m.topic = kBenchTopic;
     m.body = AsBytes(body);
-    m.born_host = store::HostAddress::V4(127, 0, 0, 1, 50000);
-    m.store_host = store::HostAddress::V4(127, 0, 0, 1, 10911);
+    m.born_host = message::HostAddress::V4(127, 0, 0, 1, 50000);
+    m.store_host = message::HostAddress::V4(127, 0, 0, 1, 10911);
     std::string props;
     int64_t n = per_thread(t);
     auto& h = hist[static_cast<size_t>(t)];

@@ -9,11 +9,14 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "common/hex.h"
 #include "common/logging.h"
 #include "common/properties.h"
+#include "message/commit_log_format.h"
+#include "message/message_id.h"
+#include "message/properties.h"
 #include "store/index_file_format.h"
 #include "store/io/posix_file_system.h"
-#include "store/message.h"
 #include "store/message_store.h"
 #include "store/store_inspector.h"
 #include "store/store_verifier.h"
@@ -172,12 +175,15 @@ int Info(const StoreOptions& o) {
 std::string Printable(std::string_view s) {
   std::string out;
   for (char c : s) {
-    if (c == store::kNameValueSeparator) {
+    if (c == message::kNameValueSeparator) {
       out += '=';
-    } else if (c == store::kPropertySeparator) {
+    } else if (c == message::kPropertySeparator) {
       out += ';';
     } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+      const auto byte = static_cast<uint8_t>(c);
+      char esc[4] = {'\\', 'x'};
+      WriteHex(&byte, 1, esc + 2, HexCase::kLower);
+      out.append(esc, sizeof(esc));
     } else {
       out += c;
     }
@@ -192,12 +198,12 @@ int DumpCommitLog(const StoreOptions& o) {
   int64_t printed = 0;
   auto end = (*log)->Walk(
       o.from, !o.no_crc,
-      [&](const store::DecodedRecord& r, int64_t phys, int32_t size) {
+      [&](const message::DecodedRecord& r, int64_t phys, int32_t size) {
         if (o.count >= 0 && printed >= o.count) return false;
         ++printed;
-        std::string msg_id = store::CreateMessageId(r.store_host, phys);
-        auto keys = store::FindProperty(r.properties, store::prop::kKeys);
-        auto tags = store::FindProperty(r.properties, store::prop::kTags);
+        std::string msg_id = message::CreateMessageId(r.store_host, phys);
+        auto keys = message::FindProperty(r.properties, message::prop::kKeys);
+        auto tags = message::FindProperty(r.properties, message::prop::kTags);
         if (o.json) {
           json j = {{"phys_offset", phys},
                     {"size", size},
@@ -213,7 +219,7 @@ int DumpCommitLog(const StoreOptions& o) {
                     {"tags", tags ? json(std::string(*tags)) : json(nullptr)},
                     {"body_length", r.body.size()},
                     {"body_crc", r.body_crc},
-                    {"magic", r.magic == store::kMagicV2 ? 2 : 1},
+                    {"magic", r.magic == message::kMagicV2 ? 2 : 1},
                     {"properties", Printable(r.properties)}};
           fmt::print("{}\n",
                      j.dump(-1, ' ', false, json::error_handler_t::replace));

@@ -6,12 +6,21 @@
 #include <random>
 
 #include "common/coding.h"
+#include "message/commit_log_format.h"
+#include "message/host_address.h"
+#include "message/message.h"
+#include "message/properties.h"
 #include "store/checkpoint.h"
 #include "store/commit_log.h"
-#include "store/commit_log_format.h"
 #include "store/io/posix_file_system.h"
 
 namespace thruster::store {
+
+using message::CheckRecord;
+using message::EncodeProperties;
+using message::EncodeRecord;
+using message::HostAddress;
+using message::MessageToStore;
 namespace {
 
 MessageToStore BenchMessage(const std::string& body, const std::string& props) {

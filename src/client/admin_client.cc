@@ -7,9 +7,11 @@
 #include <set>
 
 #include "client/pull_consumer.h"
+#include "message/commit_log_format.h"
+#include "message/message_id.h"
+#include "message/properties.h"
 #include "remoting/codes.h"
 #include "remoting/json.h"
-#include "store/message.h"
 
 namespace thruster::client {
 
@@ -45,7 +47,7 @@ bool KeysContain(std::string_view keys, std::string_view key) {
 
 }  // namespace
 
-MessageInfo MessageInfo::FromRecord(const store::DecodedRecord& r) {
+MessageInfo MessageInfo::FromRecord(const message::DecodedRecord& r) {
   MessageInfo m;
   m.topic = std::string(r.topic);
   m.queue_id = r.queue_id;
@@ -60,14 +62,14 @@ MessageInfo MessageInfo::FromRecord(const store::DecodedRecord& r) {
   m.store_timestamp = r.store_timestamp;
   m.born_host = r.born_host.ToString();
   m.store_host = r.store_host.ToString();
-  m.offset_msg_id = store::CreateMessageId(r.store_host, r.phys_offset);
-  m.properties = store::ParseProperties(r.properties);
+  m.offset_msg_id = message::CreateMessageId(r.store_host, r.phys_offset);
+  m.properties = message::ParseProperties(r.properties);
   m.body.assign(reinterpret_cast<const char*>(r.body.data()), r.body.size());
   return m;
 }
 
 std::string MessageInfo::MsgId() const {
-  auto it = properties.find(store::prop::kUniqKey);
+  auto it = properties.find(message::prop::kUniqKey);
   return it != properties.end() ? it->second : offset_msg_id;
 }
 
@@ -205,7 +207,7 @@ Result<std::vector<MessageInfo>> AdminClient::QueryMsgById(
     const std::string& id, const std::string& topic) {
   Status view_error =
       Status::NotFound(fmt::format("{} is not an offset message id", id));
-  if (auto parts = store::DecodeMessageId(id); parts.ok()) {
+  if (auto parts = message::DecodeMessageId(id); parts.ok()) {
     std::string addr = parts->store_host.ToString();
     auto hp = remoting::SplitHostPort(addr);
     if (!hp.ok()) {
@@ -218,7 +220,7 @@ Result<std::vector<MessageInfo>> AdminClient::QueryMsgById(
       if (!topic.empty()) req.SetExt("topic", topic);
       auto resp = client_->InvokeBroker(addr, std::move(req));
       if (resp.ok() && resp->code() == rc::kSuccess) {
-        std::vector<store::DecodedRecord> recs;
+        std::vector<message::DecodedRecord> recs;
         TH_RETURN_IF_ERROR(DecodeMessages(resp->body(), false, &recs));
         if (!recs.empty()) {
           MessageInfo m = MessageInfo::FromRecord(recs.front());
@@ -259,13 +261,13 @@ Result<std::vector<MessageInfo>> AdminClient::QueryMsgByKey(
     if (resp.code() == rc::kQueryNotFound) continue;
     TH_RETURN_IF_ERROR(
         StatusFromResponse(resp, fmt::format("query message on {}", addr)));
-    std::vector<store::DecodedRecord> recs;
+    std::vector<message::DecodedRecord> recs;
     TH_RETURN_IF_ERROR(DecodeMessages(resp.body(), false, &recs));
     for (const auto& r : recs) {
       if (r.topic != topic) continue;
       auto match =
-          unique ? store::FindProperty(r.properties, store::prop::kUniqKey)
-                 : store::FindProperty(r.properties, store::prop::kKeys);
+          unique ? message::FindProperty(r.properties, message::prop::kUniqKey)
+                 : message::FindProperty(r.properties, message::prop::kKeys);
       if (!match) continue;
       if (unique ? *match != key : !KeysContain(*match, key)) continue;
       if (!seen.emplace(r.store_host.ToString(), r.phys_offset).second)

@@ -12,8 +12,8 @@
 #include "client/client_instance.h"
 #include "client/message_queue.h"
 #include "common/result.h"
+#include "message/commit_log_format.h"
 #include "remoting/route_data.h"
-#include "store/commit_log_format.h"
 
 namespace thruster::client {
 
@@ -36,7 +36,7 @@ struct MessageInfo {
   std::map<std::string, std::string, std::less<>> properties;
   std::string body;
 
-  static MessageInfo FromRecord(const store::DecodedRecord& r);
+  static MessageInfo FromRecord(const message::DecodedRecord& r);
   // The UNIQ_KEY property, or the offset id when there is none.
   std::string MsgId() const;
 };

@@ -6,8 +6,8 @@
 #include <array>
 
 #include "common/logging.h"
+#include "message/properties.h"
 #include "remoting/codes.h"
-#include "store/message.h"
 
 namespace thruster::client {
 
@@ -24,13 +24,21 @@ int64_t NowMs() {
       .count();
 }
 
+// The client's IPv4 address (a.b.c.d as 0xaabbccdd) as the host UNIQ_KEYs
+// start with.
+message::HostAddress UniqKeyHost(uint32_t ipv4) {
+  return message::HostAddress::V4(
+      static_cast<uint8_t>(ipv4 >> 24), static_cast<uint8_t>(ipv4 >> 16),
+      static_cast<uint8_t>(ipv4 >> 8), static_cast<uint8_t>(ipv4), 0);
+}
+
 void AppendProperty(std::string* out, std::string_view name,
                     std::string_view value) {
   if (name.empty() || value.empty()) return;
   out->append(name);
-  out->push_back(store::kNameValueSeparator);
+  out->push_back(message::kNameValueSeparator);
   out->append(value);
-  out->push_back(store::kPropertySeparator);
+  out->push_back(message::kPropertySeparator);
 }
 
 }  // namespace
@@ -68,7 +76,7 @@ bool IsRetryableSendCode(int32_t code) {
 Producer::Producer(ClientInstance* client, ProducerOptions options)
     : client_(client),
       options_(std::move(options)),
-      uniq_(client->client_ip()),
+      uniq_(UniqKeyHost(client->client_ip())),
       resume_slots_(std::max(1, options_.max_in_flight / 8)),
       refresher_(this) {
   client_->RegisterProducerGroup(options_.group);
@@ -208,11 +216,11 @@ RemotingCommand Producer::BuildRequest(const Message& msg, const Target& target,
                                        const char* uniq_key) {
   std::string props;
   props.reserve(64 + msg.tags.size() + msg.keys.size());
-  AppendProperty(&props, store::prop::kUniqKey,
-                 std::string_view(uniq_key, kUniqKeyLength));
-  AppendProperty(&props, store::prop::kWait, "true");
-  AppendProperty(&props, store::prop::kTags, msg.tags);
-  AppendProperty(&props, store::prop::kKeys, msg.keys);
+  AppendProperty(&props, message::prop::kUniqKey,
+                 std::string_view(uniq_key, message::kUniqKeyLength));
+  AppendProperty(&props, message::prop::kWait, "true");
+  AppendProperty(&props, message::prop::kTags, msg.tags);
+  AppendProperty(&props, message::prop::kKeys, msg.keys);
   for (const auto& [k, v] : msg.properties) AppendProperty(&props, k, v);
 
   RemotingCommand req =
@@ -280,8 +288,8 @@ Result<SendResult> Producer::Send(const Message& msg) {
   for (int attempt = 0; attempt <= options_.retry_times; ++attempt) {
     auto target = SelectQueue(msg, last_broker);
     if (!target.ok()) return target.status();
-    char key[kUniqKeyLength];
-    uniq_.Next(key);
+    char key[message::kUniqKeyLength];
+    uniq_.Next(NowMs(), key);
     RemotingCommand req = BuildRequest(msg, *target, key);
     auto resp = client_->remoting().InvokeSync(target->addr, std::move(req),
                                                options_.send_timeout);
@@ -296,7 +304,8 @@ Result<SendResult> Producer::Send(const Message& msg) {
       last_broker = target->queue.broker_name;
       continue;
     }
-    auto r = ParseResponse(*resp, *target, std::string(key, kUniqKeyLength));
+    auto r = ParseResponse(*resp, *target,
+                           std::string(key, message::kUniqKeyLength));
     if (r.ok() || !IsRetryableSendCode(resp->code())) return r;
     last = r.status();
     last_broker = target->queue.broker_name;
@@ -348,8 +357,8 @@ Status Producer::SendAsyncImpl(const Message& msg, SendCallback cb,
     MutexLock lock(&window_mu_);
     ++in_flight_;
   }
-  char key[kUniqKeyLength];
-  uniq_.Next(key);
+  char key[message::kUniqKeyLength];
+  uniq_.Next(NowMs(), key);
   RemotingCommand req = BuildRequest(msg, *target, key);
   const std::string addr = target->addr;  // the callback takes *target
   client_->remoting().InvokeAsync(

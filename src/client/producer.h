@@ -19,11 +19,11 @@
 
 #include "client/client_instance.h"
 #include "client/message_queue.h"
-#include "client/uniq_key.h"
 #include "common/mutex.h"
 #include "common/result.h"
 #include "common/service_thread.h"
 #include "common/status.h"
+#include "message/uniq_key.h"
 
 namespace thruster::client {
 
@@ -169,7 +169,7 @@ class Producer {
 
   ClientInstance* const client_;
   const ProducerOptions options_;
-  UniqKeyGenerator uniq_;
+  message::UniqKeyGenerator uniq_;
   std::atomic<uint32_t> next_queue_{0};
 
   Mutex mu_;

@@ -36,11 +36,11 @@ std::string_view PullStatusName(PullStatus s) {
 }
 
 Status DecodeMessages(std::span<const std::byte> body, bool check_crc,
-                      std::vector<store::DecodedRecord>* out) {
+                      std::vector<message::DecodedRecord>* out) {
   size_t pos = 0;
   while (pos < body.size()) {
-    store::RecordCheck c = store::CheckRecord(body.subspan(pos), check_crc);
-    if (c.status != store::RecordStatus::kOk) {
+    message::RecordCheck c = message::CheckRecord(body.subspan(pos), check_crc);
+    if (c.status != message::RecordStatus::kOk) {
       return Status::Corruption(fmt::format(
           "bad stored record at body byte {}: {}", pos,
           c.error.empty() ? std::string_view("not a message") : c.error));

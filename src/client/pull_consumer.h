@@ -17,8 +17,8 @@
 #include "client/message_queue.h"
 #include "common/result.h"
 #include "common/status.h"
+#include "message/commit_log_format.h"
 #include "remoting/remoting_command.h"
-#include "store/commit_log_format.h"
 
 namespace thruster::client {
 
@@ -51,7 +51,7 @@ struct PullResult {
   int64_t next_begin_offset = 0;
   int64_t min_offset = 0;
   int64_t max_offset = 0;
-  std::vector<store::DecodedRecord> messages;
+  std::vector<message::DecodedRecord> messages;
   remoting::RemotingCommand response;
 };
 
@@ -60,7 +60,7 @@ struct PullResult {
 // torn, has an unknown magic, a bad CRC (with check_crc) or inconsistent
 // lengths.
 Status DecodeMessages(std::span<const std::byte> body, bool check_crc,
-                      std::vector<store::DecodedRecord>* out);
+                      std::vector<message::DecodedRecord>* out);
 
 using PullCallback = std::function<void(Result<PullResult>)>;
 

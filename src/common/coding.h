@@ -59,16 +59,6 @@ inline ConstByteSpan AsBytes(std::string_view s) {
   return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
 }
 
-// Writes the 2 * n upper-case hex digits of p[0, n) to out (RocketMQ's message
-// ids and unique keys are such text).
-inline void WriteHexUpper(const uint8_t* p, size_t n, char* out) {
-  constexpr char kDigits[] = "0123456789ABCDEF";
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kDigits[p[i] >> 4];
-    out[2 * i + 1] = kDigits[p[i] & 0xF];
-  }
-}
-
 // Appends big-endian values to a growable byte string (used by encoders that
 // build a frame or record).
 class ByteWriter {

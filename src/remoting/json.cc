@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "common/hex.h"
+
 namespace thruster::remoting::json {
 namespace {
 
@@ -48,17 +50,9 @@ Status ReadHex4(std::string_view in, size_t& pos, uint32_t* cp) {
   if (in.size() - pos < 4) return ErrorAt("truncated \\u escape", pos);
   uint32_t v = 0;
   for (int i = 0; i < 4; ++i) {
-    char c = in[pos++];
-    v <<= 4;
-    if (c >= '0' && c <= '9') {
-      v |= static_cast<uint32_t>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      v |= static_cast<uint32_t>(c - 'a' + 10);
-    } else if (c >= 'A' && c <= 'F') {
-      v |= static_cast<uint32_t>(c - 'A' + 10);
-    } else {
-      return ErrorAt("bad \\u escape", pos);
-    }
+    const int digit = HexDigitValue(in[pos++]);
+    if (digit < 0) return ErrorAt("bad \\u escape", pos);
+    v = v << 4 | static_cast<uint32_t>(digit);
   }
   *cp = v;
   return Status::OK();
@@ -441,7 +435,6 @@ Status ReadString(std::string_view in, size_t* pos_ptr, std::string* out) {
 }
 
 void AppendQuoted(std::string_view s, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
   size_t run = 0;
   for (size_t i = 0; i < s.size(); ++i) {
@@ -472,7 +465,8 @@ void AppendQuoted(std::string_view s, std::string* out) {
         out->append("\\t");
         break;
       default: {
-        char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        char esc[6] = {'\\', 'u', '0', '0'};
+        WriteHex(&c, 1, esc + 4, HexCase::kLower);
         out->append(esc, sizeof(esc));
       }
     }

@@ -8,8 +8,23 @@
 #include "common/coding.h"
 #include "common/logging.h"
 #include "common/service_thread.h"
+#include "message/batch_codec.h"
+#include "message/properties.h"
 
 namespace thruster::store {
+
+namespace sysflag = message::sysflag;
+using message::MessageToStore;
+namespace prop = message::prop;
+using message::CheckRecord;
+using message::EncodeBlank;
+using message::EncodeRecord;
+using message::FindProperty;
+using message::kBlankMinLength;
+using message::kMaxPropertiesLength;
+using message::PatchInLockFields;
+using message::RecordCheck;
+using message::RecordStatus;
 
 std::string_view PutStatusName(PutStatus s) {
   switch (s) {
@@ -532,33 +547,18 @@ PutResult Failed(PutStatus status, std::string error) {
 // each record's size.
 Status EncodeBatch(const MessageToStore& header, int32_t max_message_size,
                    std::string* out, std::vector<int32_t>* sizes) {
-  ByteReader in(header.body);
   MessageToStore m = header;
-  while (in.remaining() > 0) {
-    int32_t total = in.I32();
-    in.I32();  // magic (unused in the compact form)
-    in.I32();  // body CRC (recomputed)
-    m.flag = in.I32();
-    int32_t body_len = in.I32();
-    if (!in.ok() || total < 20 || body_len < 0 ||
-        static_cast<size_t>(body_len) > in.remaining()) {
-      return Status::InvalidArgument(
-          "malformed batch entry (body length beyond the batch)");
-    }
-    m.body = in.Bytes(static_cast<size_t>(body_len));
-    int16_t props_len = in.I16();
-    if (!in.ok() || props_len < 0 ||
-        static_cast<size_t>(props_len) > in.remaining()) {
-      return Status::InvalidArgument(
-          "malformed batch entry (properties length beyond the batch)");
-    }
-    m.properties = AsStringView(in.Bytes(static_cast<size_t>(props_len)));
-    m.prepared_transaction_offset = 0;
-    TH_ASSIGN_OR_RETURN(int32_t size, EncodeRecord(m, max_message_size, out));
-    sizes->push_back(size);
-  }
-  if (sizes->empty()) return Status::InvalidArgument("empty batch");
-  return Status::OK();
+  m.prepared_transaction_offset = 0;
+  return message::ForEachBatchEntry(
+      header.body, max_message_size, [&](const message::BatchEntry& e) {
+        m.flag = e.flag;
+        m.body = e.body;
+        m.properties = e.properties;
+        TH_ASSIGN_OR_RETURN(int32_t size,
+                            EncodeRecord(m, max_message_size, out));
+        sizes->push_back(size);
+        return Status::OK();
+      });
 }
 
 }  // namespace
@@ -577,11 +577,6 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
         sysflag::kTransactionNotType) {
       return Failed(PutStatus::kMessageIllegal,
                     "a batch cannot be transactional");
-    }
-    if (static_cast<int64_t>(msg.body.size()) > config_.max_message_size) {
-      return Failed(PutStatus::kMessageIllegal,
-                    fmt::format("batch of {} bytes exceeds maxMessageSize {}",
-                                msg.body.size(), config_.max_message_size));
     }
     Status s = EncodeBatch(msg, config_.max_message_size, &buf, &sizes);
     if (!s.ok())

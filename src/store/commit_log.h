@@ -13,12 +13,12 @@
 #include "common/clock.h"
 #include "common/mutex.h"
 #include "common/result.h"
+#include "message/commit_log_format.h"
+#include "message/message.h"
 #include "store/allocate_service.h"
 #include "store/checkpoint.h"
-#include "store/commit_log_format.h"
 #include "store/io/file_system.h"
 #include "store/mapped_file_queue.h"
-#include "store/message.h"
 #include "store/message_store_config.h"
 #include "store/transient_store_pool.h"
 
@@ -61,7 +61,7 @@ struct PutResult {
 // Called for each valid record recovery re-dispatches (consume queue and index
 // building).
 using RecoveryDispatchFn = std::function<void(
-    const DecodedRecord& rec, int64_t phys_offset, int32_t size)>;
+    const message::DecodedRecord& rec, int64_t phys_offset, int32_t size)>;
 
 struct RecoveryStats {
   int files_scanned = 0;
@@ -103,16 +103,16 @@ class CommitLog {
   // "true") returns only once the record is durable or syncFlushTimeout passed
   // (kFlushDiskTimeout). Under ASYNC_FLUSH returns once the bytes are in the
   // mapping (readable by this process, durable when flush pos passes them).
-  PutResult PutMessage(const MessageToStore& msg);
+  PutResult PutMessage(const message::MessageToStore& msg);
   // Same, completing `done` on the caller's thread (async flush, errors) or on
   // the group-commit thread (sync flush). Never blocks on a disk flush.
-  void AsyncPutMessage(const MessageToStore& msg,
+  void AsyncPutMessage(const message::MessageToStore& msg,
                        std::function<void(PutResult)> done);
   // A producer batch (§2.8): `msg.body` is the concatenation of compact
   // entries; every entry becomes a record with the batch's topic, queue, hosts
   // and times, with consecutive queue offsets.
-  PutResult PutMessages(const MessageToStore& msg);
-  void AsyncPutMessages(const MessageToStore& msg,
+  PutResult PutMessages(const message::MessageToStore& msg);
+  void AsyncPutMessages(const message::MessageToStore& msg,
                         std::function<void(PutResult)> done);
 
   // Bytes from `offset` to the readable end of its segment (zero-copy, holds
@@ -181,13 +181,14 @@ class CommitLog {
 
   // Encodes outside the lock into a thread-local buffer, then appends under the
   // put lock.
-  PutResult Append(const MessageToStore& msg, bool batch);
-  void HandleDiskFlush(PutResult result, const MessageToStore& msg,
+  PutResult Append(const message::MessageToStore& msg, bool batch);
+  void HandleDiskFlush(PutResult result, const message::MessageToStore& msg,
                        std::function<void(PutResult)> done);
   // PutMessage(s) under SYNC_FLUSH: asks the group commit for a sync up to the
   // record's end and waits on the shared "flushed" signal (one wake-up call per
   // group for every waiting thread, no per-put completion objects).
-  PutResult WaitForGroupCommit(PutResult result, const MessageToStore& msg);
+  PutResult WaitForGroupCommit(PutResult result,
+                               const message::MessageToStore& msg);
   // A sync put whose flush was not confirmed: FLUSH_DISK_TIMEOUT, or
   // SERVICE_NOT_AVAILABLE with the store's error once it is read-only.
   void SetNotFlushed(PutResult& result) const;
@@ -197,7 +198,7 @@ class CommitLog {
   // One commit pass of the pool buffers; true when nothing moved (or the store
   // is read-only).
   bool CommitOnce(int least_pages);
-  bool WaitsForFlush(const MessageToStore& msg) const;
+  bool WaitsForFlush(const message::MessageToStore& msg) const;
 
   io::FileSystem* fs_;
   MessageStoreConfig config_;

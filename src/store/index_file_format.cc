@@ -6,12 +6,12 @@
 
 #include "common/check.h"
 #include "common/coding.h"
-#include "store/message.h"
+#include "message/message.h"
 
 namespace thruster::store::index_format {
 
 int32_t IndexHash(std::string_view key) {
-  int32_t h = JHash(key);
+  int32_t h = message::JHash(key);
   if (h == std::numeric_limits<int32_t>::min()) return 0;
   return h < 0 ? -h : h;
 }

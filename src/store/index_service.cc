@@ -6,9 +6,14 @@
 #include <ctime>
 
 #include "common/logging.h"
-#include "store/message.h"
+#include "message/message.h"
+#include "message/properties.h"
 
 namespace thruster::store {
+
+namespace sysflag = message::sysflag;
+namespace prop = message::prop;
+using message::FindProperty;
 
 namespace {
 

@@ -11,9 +11,24 @@
 #include "common/coding.h"
 #include "common/logging.h"
 #include "common/service_thread.h"
+#include "message/properties.h"
 #include "store/consume_queue_format.h"
 
 namespace thruster::store {
+
+namespace sysflag = message::sysflag;
+using message::MessageToStore;
+using message::TagsCode;
+namespace prop = message::prop;
+using message::CheckRecord;
+using message::DecodedRecord;
+using message::FindProperty;
+using message::kMagicV1;
+using message::kMagicV2;
+using message::kSysFlagPos;
+using message::RecordCheck;
+using message::RecordStatus;
+using message::StoreTimestampPos;
 
 std::string_view GetMessageStatusName(GetMessageStatus s) {
   switch (s) {

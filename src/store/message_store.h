@@ -110,11 +110,11 @@ class MessageStore {
   void SetMessageArrivingListener(MessageArrivingListener listener);
 
   // See CommitLog::PutMessage and friends.
-  PutResult PutMessage(const MessageToStore& msg);
-  void AsyncPutMessage(const MessageToStore& msg,
+  PutResult PutMessage(const message::MessageToStore& msg);
+  void AsyncPutMessage(const message::MessageToStore& msg,
                        std::function<void(PutResult)> done);
-  PutResult PutMessages(const MessageToStore& batch);
-  void AsyncPutMessages(const MessageToStore& batch,
+  PutResult PutMessages(const message::MessageToStore& batch);
+  void AsyncPutMessages(const message::MessageToStore& batch,
                         std::function<void(PutResult)> done);
 
   // Spec §12.1: up to `max_msgs` messages (and about `max_total_bytes`) of
@@ -186,7 +186,8 @@ class MessageStore {
                                                  int32_t queue_id);
   Status LoadConsumeQueues();
   // Runs both dispatchers (consume queue, index) for one record.
-  Status Dispatch(const DecodedRecord& rec, int64_t phys, int32_t size);
+  Status Dispatch(const message::DecodedRecord& rec, int64_t phys,
+                  int32_t size);
   Status FlushConsumeQueues(int least_pages);
   // Flushes one queue file after file until nothing is pending at
   // `least_pages`.

@@ -9,6 +9,11 @@
 #include "store/mapped_file.h"
 
 namespace thruster::store {
+
+using message::CheckRecord;
+using message::DecodedRecord;
+using message::RecordCheck;
+using message::RecordStatus;
 namespace {
 
 bool AllZero(std::span<const std::byte> s) {

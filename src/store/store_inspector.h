@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "common/result.h"
+#include "message/commit_log_format.h"
 #include "store/checkpoint_format.h"
-#include "store/commit_log_format.h"
 #include "store/consume_queue_format.h"
 #include "store/index_file_format.h"
 #include "store/io/file_system.h"
@@ -90,8 +90,9 @@ class CommitLogReader {
   // Bytes from `phys` to the end of its segment; empty when no segment holds
   // `phys`.
   std::span<const std::byte> From(int64_t phys) const;
-  // CheckRecord() on the bytes at `phys` (kTorn when no segment holds it).
-  RecordCheck ReadRecord(int64_t phys, bool check_crc) const;
+  // message::CheckRecord() on the bytes at `phys` (kTorn when no segment holds
+  // it).
+  message::RecordCheck ReadRecord(int64_t phys, bool check_crc) const;
 
   // Calls `fn` for each valid record at or after `from` (records starting
   // before it are skipped), in order, until `fn` returns false. Stops at the
@@ -106,8 +107,8 @@ class CommitLogReader {
     int64_t error_offset = -1;
     std::string error;
   };
-  using RecordFn =
-      std::function<bool(const DecodedRecord& rec, int64_t phys, int32_t size)>;
+  using RecordFn = std::function<bool(const message::DecodedRecord& rec,
+                                      int64_t phys, int32_t size)>;
   WalkEnd Walk(int64_t from, bool check_crc, const RecordFn& fn) const;
 
  private:

@@ -5,12 +5,21 @@
 #include <algorithm>
 #include <vector>
 
-#include "store/commit_log_format.h"
+#include "message/commit_log_format.h"
+#include "message/message.h"
+#include "message/properties.h"
 #include "store/index_file_format.h"
 #include "store/mapped_file.h"
-#include "store/message.h"
 
 namespace thruster::store {
+
+namespace sysflag = message::sysflag;
+namespace prop = message::prop;
+using message::CheckRecord;
+using message::DecodedRecord;
+using message::FindProperty;
+using message::RecordCheck;
+using message::RecordStatus;
 namespace {
 
 bool AllZero(std::span<const std::byte> s) {

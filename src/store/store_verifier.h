@@ -6,7 +6,7 @@
 #include <string>
 
 #include "common/result.h"
-#include "store/commit_log_format.h"
+#include "message/commit_log_format.h"
 #include "store/io/file_system.h"
 #include "store/store_inspector.h"
 
@@ -31,8 +31,8 @@ struct CommitLogVerifyReport {
 };
 
 // Called for every valid record, in CommitLog order.
-using VerifiedRecordFn =
-    std::function<void(const DecodedRecord& rec, int64_t phys, int32_t size)>;
+using VerifiedRecordFn = std::function<void(const message::DecodedRecord& rec,
+                                            int64_t phys, int32_t size)>;
 
 // Checks every record of every segment (magic, size, body CRC, stored phys
 // offset); segments must be contiguous and of one size, and every segment but

@@ -18,8 +18,9 @@
 #include "client/producer.h"
 #include "client/pull_consumer.h"
 #include "common/coding.h"
+#include "message/commit_log_format.h"
+#include "message/properties.h"
 #include "namesrv/name_server.h"
-#include "store/message.h"
 #include "tests/support/test_util.h"
 
 namespace thruster::client {
@@ -306,20 +307,20 @@ TEST_F(AdminBrokerTest, PullDecodesEveryMessageOfABatch) {
   ASSERT_EQ(queues.size(), 2u);
   auto check = [&](const PullResult& r, int64_t from) {
     for (size_t k = 0; k < r.messages.size(); ++k) {
-      const store::DecodedRecord& m = r.messages[k];
+      const message::DecodedRecord& m = r.messages[k];
       const int i = static_cast<int>(from) + static_cast<int>(k);
       EXPECT_EQ(m.queue_offset, i);
       EXPECT_EQ(m.queue_id, 0);
       EXPECT_EQ(m.topic, "BatchTopic");
       EXPECT_EQ(AsStringView(m.body),
                 "batch-0-" + std::to_string(i) + std::string(i % 17, '.'));
-      EXPECT_EQ(store::FindProperty(m.properties, "TAGS"),
+      EXPECT_EQ(message::FindProperty(m.properties, "TAGS"),
                 "Tag" + std::to_string(i % 4));
-      EXPECT_EQ(store::FindProperty(m.properties, "KEYS"),
+      EXPECT_EQ(message::FindProperty(m.properties, "KEYS"),
                 "key-" + std::to_string(i) + " alt-" + std::to_string(i));
-      EXPECT_EQ(store::FindProperty(m.properties, "UNIQ_KEY"),
+      EXPECT_EQ(message::FindProperty(m.properties, "UNIQ_KEY"),
                 ids[static_cast<size_t>(i)]);
-      EXPECT_EQ(store::FindProperty(m.properties, "seq"), std::to_string(i));
+      EXPECT_EQ(message::FindProperty(m.properties, "seq"), std::to_string(i));
     }
   };
   auto found = Eventually([&]() -> Result<PullResult> {

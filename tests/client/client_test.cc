@@ -10,8 +10,10 @@
 #include "client/client_instance.h"
 #include "client/producer.h"
 #include "client/pull_consumer.h"
-#include "client/uniq_key.h"
-#include "store/message.h"
+#include "message/commit_log_format.h"
+#include "message/message_id.h"
+#include "message/properties.h"
+#include "message/uniq_key.h"
 #include "tests/client/fake_broker.h"
 #include "tests/support/test_util.h"
 
@@ -44,19 +46,6 @@ std::string Str(std::span<const std::byte> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
-TEST(UniqKeyTest, KeysAreUppercaseHexUniqueAndStartWithTheIp) {
-  UniqKeyGenerator gen(0x7F000001);
-  std::set<std::string> seen;
-  for (int i = 0; i < 10000; ++i) {
-    std::string k = gen.Next();
-    ASSERT_EQ(k.size(), kUniqKeyLength);
-    for (char c : k)
-      ASSERT_TRUE(std::isdigit(c) || (c >= 'A' && c <= 'F')) << k;
-    ASSERT_EQ(k.substr(0, 8), "7F000001");
-    ASSERT_TRUE(seen.insert(k).second) << "duplicate " << k;
-  }
-}
-
 // The stored record of spec/remoting.md §8.4, as a pull returns it.
 TEST(DecodeMessagesTest, DecodesTheSpecPullRecord) {
   auto body = FromHex(
@@ -73,7 +62,7 @@ TEST(DecodeMessagesTest, DecodesTheSpecPullRecord) {
       "53 01 41 02 43 4C 55 53 54 45 52 01 44 65 66 61"
       "75 6C 74 43 6C 75 73 74 65 72 02");
   ASSERT_EQ(body.size(), 187u);
-  std::vector<store::DecodedRecord> msgs;
+  std::vector<message::DecodedRecord> msgs;
   ASSERT_OK(DecodeMessages(body, /*check_crc=*/true, &msgs));
   ASSERT_EQ(msgs.size(), 1u);
   const auto& m = msgs[0];
@@ -82,9 +71,9 @@ TEST(DecodeMessagesTest, DecodesTheSpecPullRecord) {
   EXPECT_EQ(m.store_timestamp, 1700000000123);
   EXPECT_EQ(m.born_host.ToString(), "127.0.0.1:54321");
   EXPECT_EQ(m.store_host.ToString(), "127.0.0.1:10911");
-  EXPECT_EQ(store::FindProperty(m.properties, "UNIQ_KEY"),
+  EXPECT_EQ(message::FindProperty(m.properties, "UNIQ_KEY"),
             "7F00000130391B6D358600A5E2C00001");
-  EXPECT_EQ(store::FindProperty(m.properties, "CLUSTER"), "DefaultCluster");
+  EXPECT_EQ(message::FindProperty(m.properties, "CLUSTER"), "DefaultCluster");
 
   // Two records back to back, then a torn third.
   std::vector<std::byte> two = body;
@@ -152,9 +141,9 @@ TEST_F(ClientTest, SendUsesTheV2HeaderAndRoundRobinsOverQueues) {
     EXPECT_EQ(r.status, SendStatus::kSendOk);
     EXPECT_EQ(r.queue.topic, "TopicA");
     EXPECT_EQ(r.queue.broker_name, "broker-a");
-    EXPECT_EQ(r.msg_id.size(), kUniqKeyLength);
+    EXPECT_EQ(r.msg_id.size(), message::kUniqKeyLength);
     EXPECT_TRUE(ids.insert(r.msg_id).second);
-    ASSERT_OK_AND_ASSIGN(auto parts, store::DecodeMessageId(r.offset_msg_id));
+    ASSERT_OK_AND_ASSIGN(auto parts, message::DecodeMessageId(r.offset_msg_id));
     EXPECT_EQ(parts.store_host.ToString(), broker_.broker_addr());
     queues.push_back(r.queue.queue_id);
     EXPECT_EQ(r.queue_offset, i / 4);
@@ -171,10 +160,10 @@ TEST_F(ClientTest, SendUsesTheV2HeaderAndRoundRobinsOverQueues) {
   EXPECT_EQ(h["c"], "TBW102");
   EXPECT_EQ(h["f"], "0");
   EXPECT_EQ(h.count("m"), 0u);  // not a batch
-  auto props = store::ParseProperties(h["i"]);
+  auto props = message::ParseProperties(h["i"]);
   EXPECT_EQ(props["TAGS"], "TagA");
   EXPECT_EQ(props["KEYS"], "k1 k2");
-  EXPECT_EQ(props["UNIQ_KEY"].size(), kUniqKeyLength);
+  EXPECT_EQ(props["UNIQ_KEY"].size(), message::kUniqKeyLength);
 }
 
 TEST_F(ClientTest, SendToAMissingTopicWithoutAutoCreationIsNotFound) {
@@ -268,9 +257,9 @@ TEST_F(ClientTest, PullReturnsTheSentMessagesInQueueOrder) {
   for (size_t i = 0; i < 4; ++i) {
     EXPECT_EQ(Str(r.messages[i].body), "body-" + std::to_string(i));
     EXPECT_EQ(r.messages[i].queue_offset, static_cast<int64_t>(i));
-    EXPECT_EQ(store::FindProperty(r.messages[i].properties, "UNIQ_KEY"),
+    EXPECT_EQ(message::FindProperty(r.messages[i].properties, "UNIQ_KEY"),
               sent[i]);
-    EXPECT_EQ(store::FindProperty(r.messages[i].properties, "KEYS"),
+    EXPECT_EQ(message::FindProperty(r.messages[i].properties, "KEYS"),
               "key" + std::to_string(i));
   }
   ASSERT_OK_AND_ASSIGN(PullResult rest, consumer.Pull(mq, "*", 4, 32));

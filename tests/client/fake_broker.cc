@@ -5,9 +5,11 @@
 #include <chrono>
 
 #include "common/check.h"
+#include "message/commit_log_format.h"
+#include "message/host_address.h"
+#include "message/message.h"
+#include "message/message_id.h"
 #include "remoting/codes.h"
-#include "store/commit_log_format.h"
-#include "store/message.h"
 
 namespace thruster::client::testing {
 
@@ -134,9 +136,9 @@ void FakeBroker::HandleSend(RemotingCommand req, Responder r) {
     r.Send(req.CreateResponse(rc::kTopicNotExist, "topic not exist"));
     return;
   }
-  auto store_host = store::HostAddress::Parse(broker_addr());
+  auto store_host = message::HostAddress::Parse(broker_addr());
   TH_CHECK(store_host.ok(), "broker address");
-  store::MessageToStore m;
+  message::MessageToStore m;
   m.topic = topic;
   m.queue_id = queue_id;
   m.flag = req.ExtInt32Or("h", 0);
@@ -148,7 +150,7 @@ void FakeBroker::HandleSend(RemotingCommand req, Responder r) {
   m.born_host = *store_host;
   m.store_host = *store_host;
   std::string record;
-  auto size = store::EncodeRecord(m, 4 << 20, &record);
+  auto size = message::EncodeRecord(m, 4 << 20, &record);
   TH_CHECK(size.ok(), "encode: {}", size.status().ToString());
   RemotingCommand resp = req.CreateResponse(rc::kSuccess);
   {
@@ -159,9 +161,9 @@ void FakeBroker::HandleSend(RemotingCommand req, Responder r) {
     int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-    store::PatchInLockFields(reinterpret_cast<std::byte*>(record.data()),
-                             queue_offset, phys_, now);
-    resp.SetExt("msgId", store::CreateMessageId(*store_host, phys_));
+    message::PatchInLockFields(reinterpret_cast<std::byte*>(record.data()),
+                               queue_offset, phys_, now);
+    resp.SetExt("msgId", message::CreateMessageId(*store_host, phys_));
     resp.SetExt("queueId", queue_id);
     resp.SetExt("queueOffset", queue_offset);
     phys_ += static_cast<int64_t>(record.size());

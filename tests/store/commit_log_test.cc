@@ -8,12 +8,24 @@
 #include <thread>
 
 #include "common/coding.h"
-#include "store/commit_log_format.h"
+#include "message/commit_log_format.h"
+#include "message/host_address.h"
+#include "message/message.h"
+#include "message/properties.h"
 #include "tests/support/fault_file_system.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
 
 namespace thruster::store {
+
+using message::CheckRecord;
+using message::DecodedRecord;
+using message::EncodeProperties;
+using message::HostAddress;
+using message::kMagicBlank;
+using message::MessageToStore;
+using message::RecordCheck;
+using message::RecordStatus;
 namespace {
 
 using testing::FaultFileSystem;

@@ -10,14 +10,17 @@
 #include <thread>
 
 #include "common/coding.h"
+#include "message/message.h"
 #include "store/consume_queue_format.h"
 #include "store/io/posix_file_system.h"
-#include "store/message.h"
 #include "tests/support/fault_file_system.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
 
 namespace thruster::store {
+
+using message::JHash;
+using message::TagsCode;
 namespace {
 
 using cq_format::Entry;

@@ -5,12 +5,14 @@
 #include <limits>
 
 #include "common/coding.h"
+#include "message/message.h"
 #include "store/index_file_format.h"
-#include "store/message.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
 
 namespace thruster::store {
+
+using message::JHash;
 namespace {
 
 using index_format::Header;

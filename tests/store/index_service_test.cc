@@ -10,13 +10,18 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
+#include "message/message.h"
+#include "message/properties.h"
 #include "store/io/posix_file_system.h"
-#include "store/message.h"
 #include "tests/support/fault_file_system.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
 
 namespace thruster::store {
+
+namespace sysflag = message::sysflag;
+using message::EncodeProperties;
+using message::JHash;
 namespace {
 
 using ::testing::Contains;

@@ -6,12 +6,27 @@
 #include <thread>
 
 #include "common/coding.h"
-#include "store/commit_log_format.h"
+#include "message/commit_log_format.h"
+#include "message/host_address.h"
+#include "message/message.h"
+#include "message/message_id.h"
+#include "message/properties.h"
 #include "tests/support/fault_file_system.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
 
 namespace thruster::store {
+
+using message::CheckRecord;
+using message::CreateMessageId;
+using message::DecodeMessageId;
+using message::EncodeProperties;
+using message::HostAddress;
+using message::JHash;
+using message::MessageIdParts;
+using message::MessageToStore;
+using message::RecordCheck;
+using message::RecordStatus;
 namespace {
 
 using testing::FaultFileSystem;

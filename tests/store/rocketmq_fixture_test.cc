@@ -11,11 +11,26 @@
 #include <string>
 #include <vector>
 
-#include "store/commit_log_format.h"
-#include "store/message.h"
+#include "message/commit_log_format.h"
+#include "message/message.h"
+#include "message/properties.h"
 #include "tests/support/test_util.h"
 
 namespace thruster::store {
+
+using message::JHash;
+using message::MessageToStore;
+using message::TagsCode;
+namespace prop = message::prop;
+using message::CheckRecord;
+using message::DecodedRecord;
+using message::EncodeRecord;
+using message::FindProperty;
+using message::kPropertySeparator;
+using message::ParseProperties;
+using message::PatchInLockFields;
+using message::RecordCheck;
+using message::RecordStatus;
 namespace {
 
 constexpr size_t kSegmentSize =

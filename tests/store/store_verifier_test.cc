@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/coding.h"
+#include "message/properties.h"
 #include "store/consume_queue_format.h"
 #include "store/index_file_format.h"
 #include "store/mapped_file.h"
@@ -17,6 +18,10 @@
 #include "tests/support/test_util.h"
 
 namespace thruster::store {
+
+using message::EncodeProperties;
+using message::HostAddress;
+using message::MessageToStore;
 namespace {
 
 using testing::MemFileSystem;

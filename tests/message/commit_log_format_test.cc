@@ -1,4 +1,4 @@
-#include "store/commit_log_format.h"
+#include "message/commit_log_format.h"
 
 #include <gtest/gtest.h>
 
@@ -7,27 +7,22 @@
 #include <vector>
 
 #include "common/crc32.h"
+#include "common/hex.h"
+#include "message/message_id.h"
+#include "message/properties.h"
 #include "tests/support/test_util.h"
 
-namespace thruster::store {
+namespace thruster::message {
 namespace {
 
-// "00 0A ff" -> bytes; spaces are ignored.
+// "00 0A ff" -> bytes; spaces and newlines are ignored.
 std::string FromHex(std::string_view hex) {
-  std::string out;
-  int nibbles = 0;
-  int cur = 0;
+  std::string digits;
   for (char c : hex) {
-    if (c == ' ' || c == '\n') continue;
-    const int v = (c >= '0' && c <= '9')   ? c - '0'
-                  : (c >= 'A' && c <= 'F') ? c - 'A' + 10
-                                           : c - 'a' + 10;
-    cur = cur << 4 | v;
-    if (++nibbles % 2 == 0) {
-      out.push_back(static_cast<char>(cur));
-      cur = 0;
-    }
+    if (c != ' ' && c != '\n') digits.push_back(c);
   }
+  std::string out(digits.size() / 2, '\0');
+  EXPECT_TRUE(ReadHex(digits, reinterpret_cast<uint8_t*>(out.data()))) << hex;
   return out;
 }
 
@@ -400,4 +395,4 @@ TEST_F(CommitLogFormatTest, RandomCorruptionNeverReadsOutsideTheInput) {
 }
 
 }  // namespace
-}  // namespace thruster::store
+}  // namespace thruster::message

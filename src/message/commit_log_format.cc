@@ -1,16 +1,13 @@
-#include "store/commit_log_format.h"
+#include "message/commit_log_format.h"
 
 #include <cstring>
 #include <limits>
 
 #include "common/crc32.h"
 
-namespace thruster::store {
+namespace thruster::message {
 namespace {
 
-// Header bytes that are neither hosts nor the topic-length field: 74 in every
-// version (spec §2.1).
-constexpr int64_t kFixedPart = 74;
 constexpr size_t kHeaderSize = 8;  // TOTALSIZE + MAGICCODE
 
 int HostSize(bool v6) { return v6 ? 20 : 8; }
@@ -18,8 +15,8 @@ int HostSize(bool v6) { return v6 ? 20 : 8; }
 int64_t RecordSize64(const MessageToStore& m) {
   const int64_t tl =
       m.topic.size() > static_cast<size_t>(kMaxTopicLengthV1) ? 2 : 1;
-  return kFixedPart + HostSize(m.born_host.v6) + HostSize(m.store_host.v6) +
-         tl + static_cast<int64_t>(m.body.size()) +
+  return kRecordFixedSize + HostSize(m.born_host.v6) +
+         HostSize(m.store_host.v6) + tl + static_cast<int64_t>(m.body.size()) +
          static_cast<int64_t>(m.topic.size()) +
          static_cast<int64_t>(m.properties.size());
 }
@@ -187,4 +184,4 @@ RecordCheck CheckRecord(std::span<const std::byte> in, bool check_crc) {
   return c;
 }
 
-}  // namespace thruster::store
+}  // namespace thruster::message

@@ -1,0 +1,69 @@
+#include "message/properties.h"
+
+namespace thruster::message {
+namespace {
+
+// Calls fn(name, value) for every pair ParseProperties keeps, in input order.
+template <typename Fn>
+void ForEachProperty(std::string_view s, Fn&& fn) {
+  size_t begin = 0;
+  while (begin < s.size()) {
+    size_t end = s.find(kPropertySeparator, begin);
+    if (end == std::string_view::npos) end = s.size();
+    if (end - begin >= 3) {
+      const std::string_view segment = s.substr(begin, end - begin);
+      const size_t sep = segment.find(kNameValueSeparator);
+      // Name and value must both be non-empty.
+      if (sep != std::string_view::npos && sep > 0 &&
+          sep + 1 < segment.size()) {
+        fn(segment.substr(0, sep), segment.substr(sep + 1));
+      }
+    }
+    begin = end + 1;
+  }
+}
+
+}  // namespace
+
+std::string EncodeProperties(
+    const std::map<std::string, std::string, std::less<>>& props) {
+  size_t n = 0;
+  for (const auto& [name, value] : props) {
+    if (!value.empty()) n += name.size() + value.size() + 2;
+  }
+  std::string out;
+  out.reserve(n);
+  for (const auto& [name, value] : props) {
+    if (value.empty()) continue;
+    out.append(name);
+    out.push_back(kNameValueSeparator);
+    out.append(value);
+    out.push_back(kPropertySeparator);
+  }
+  return out;
+}
+
+std::map<std::string, std::string, std::less<>> ParseProperties(
+    std::string_view s) {
+  std::map<std::string, std::string, std::less<>> out;
+  ForEachProperty(s, [&](std::string_view name, std::string_view value) {
+    auto it = out.find(name);
+    if (it == out.end()) {
+      out.emplace(std::string(name), std::string(value));
+    } else {
+      it->second.assign(value);
+    }
+  });
+  return out;
+}
+
+std::optional<std::string_view> FindProperty(std::string_view props,
+                                             std::string_view name) {
+  std::optional<std::string_view> found;
+  ForEachProperty(props, [&](std::string_view n, std::string_view value) {
+    if (n == name) found = value;
+  });
+  return found;
+}
+
+}  // namespace thruster::message

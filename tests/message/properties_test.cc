@@ -1,0 +1,92 @@
+#include "message/properties.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/test_util.h"
+
+namespace thruster::message {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::Pair;
+
+using Props = std::map<std::string, std::string, std::less<>>;
+
+// Builds a properties string from pieces; '|' stands for 0x01 and ';' for 0x02
+// to keep tests readable.
+std::string P(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c == '|') c = kNameValueSeparator;
+    if (c == ';') c = kPropertySeparator;
+  }
+  return out;
+}
+
+TEST(PropertiesTest, EncodeWritesSeparatorAfterEveryPair) {
+  // Spec §2.3: TAGS=TagA encodes to 54 41 47 53 01 54 61 67 41 02.
+  EXPECT_EQ(EncodeProperties({{"TAGS", "TagA"}}),
+            std::string("TAGS\x01TagA\x02"));
+  EXPECT_EQ(EncodeProperties({{"A", "1"}, {"B", "2"}}), P("A|1;B|2;"));
+}
+
+TEST(PropertiesTest, EncodeSkipsEmptyValues) {
+  EXPECT_EQ(EncodeProperties({{"A", ""}, {"B", "2"}}), P("B|2;"));
+  EXPECT_EQ(EncodeProperties({}), "");
+}
+
+TEST(PropertiesTest, ParseRoundTripsEncode) {
+  const Props props = {
+      {"KEYS", "key-1 order-0"}, {"TAGS", "TagA"}, {"UNIQ_KEY", "ABC"}};
+  EXPECT_EQ(ParseProperties(EncodeProperties(props)), props);
+}
+
+TEST(PropertiesTest, ParseAcceptsMissingTrailingSeparator) {
+  // RocketMQ 4.9.8 stores no 0x02 after the last pair; 5.x does.
+  EXPECT_THAT(ParseProperties(P("A|1;B|2")),
+              ElementsAre(Pair("A", "1"), Pair("B", "2")));
+  EXPECT_THAT(ParseProperties(P("A|1;B|2;")),
+              ElementsAre(Pair("A", "1"), Pair("B", "2")));
+}
+
+TEST(PropertiesTest, ParseDropsEmptyNamesAndValues) {
+  EXPECT_THAT(ParseProperties(P("A|;B|2;|3;|;C|3")),
+              ElementsAre(Pair("B", "2"), Pair("C", "3")));
+}
+
+TEST(PropertiesTest, ParseIgnoresShortSegments) {
+  // "A|" and "|" are under 3 bytes; so is "AB" (no separator either).
+  EXPECT_THAT(ParseProperties(P("A|;|;AB;;;X|1")), ElementsAre(Pair("X", "1")));
+  // A 3-byte segment without 0x01 is dropped as well.
+  EXPECT_THAT(ParseProperties(P("ABC;X|1")), ElementsAre(Pair("X", "1")));
+  EXPECT_TRUE(ParseProperties("").empty());
+  EXPECT_TRUE(ParseProperties(P(";;;")).empty());
+}
+
+TEST(PropertiesTest, ParseLaterDuplicateWins) {
+  EXPECT_THAT(ParseProperties(P("A|1;B|2;A|3;")),
+              ElementsAre(Pair("A", "3"), Pair("B", "2")));
+  // An invalid later duplicate does not erase the earlier value.
+  EXPECT_THAT(ParseProperties(P("A|1;A|;")), ElementsAre(Pair("A", "1")));
+}
+
+TEST(PropertiesTest, ParseSplitsAtFirstNameValueSeparator) {
+  EXPECT_THAT(ParseProperties(P("A|b|c;")), ElementsAre(Pair("A", P("b|c"))));
+}
+
+TEST(PropertiesTest, FindPropertyMatchesParse) {
+  const std::string s = P("KEYS|k1 k2;TAGS|TagA;A|1;A|2;E|;TAGSX|no");
+  EXPECT_EQ(FindProperty(s, "KEYS"), "k1 k2");
+  EXPECT_EQ(FindProperty(s, "TAGS"), "TagA");
+  EXPECT_EQ(FindProperty(s, "A"), "2");
+  EXPECT_EQ(FindProperty(s, "E"), std::nullopt);
+  EXPECT_EQ(FindProperty(s, "TAG"), std::nullopt);
+  EXPECT_EQ(FindProperty(s, "no"), std::nullopt);
+  EXPECT_EQ(FindProperty("", "A"), std::nullopt);
+  for (const auto& [name, value] : ParseProperties(s))
+    EXPECT_EQ(FindProperty(s, name), value);
+}
+
+}  // namespace
+}  // namespace thruster::message
