@@ -94,8 +94,8 @@ Status Broker::Start() {
   const int64_t start_time_ms = clock_->NowMs();
 
   // The port is known once the server is bound; the IP now.
-  Result<store::HostAddress> host =
-      store::HostAddress::Parse(config_.broker_ip1 + ":0");
+  Result<message::HostAddress> host =
+      message::HostAddress::Parse(config_.broker_ip1 + ":0");
   if (!host.ok()) {
     Shutdown();
     return Status::InvalidArgument("brokerIP1 " + config_.broker_ip1 +

@@ -96,7 +96,7 @@ class Broker {
   const Clock* clock_;
   std::string broker_addr_;
   // brokerIP1 with the server's port once it is bound.
-  store::HostAddress store_host_;
+  message::HostAddress store_host_;
   std::unique_ptr<BrokerContext> context_;
 
   std::unique_ptr<store::MessageStore> store_;

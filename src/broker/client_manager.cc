@@ -3,7 +3,10 @@
 #include <algorithm>
 
 #include "common/logging.h"
-#include "store/message.h"
+#include "message/host_address.h"
+#include "message/message.h"
+#include "message/message_id.h"
+#include "message/properties.h"
 
 namespace thruster::broker {
 namespace {
@@ -71,7 +74,7 @@ Result<SubscriptionData> SubscriptionData::Build(
     if (!tag.empty() &&
         std::find(sd.tags.begin(), sd.tags.end(), tag) == sd.tags.end()) {
       sd.tags.emplace_back(tag);
-      sd.codes.push_back(store::JHash(tag));
+      sd.codes.push_back(message::JHash(tag));
     }
     if (pos == std::string_view::npos) break;
     rest.remove_prefix(pos + 2);

@@ -4,9 +4,12 @@
 
 #include "broker/broker_config.h"
 #include "common/clock.h"
+#include "message/host_address.h"
+#include "message/message.h"
+#include "message/message_id.h"
+#include "message/properties.h"
 #include "remoting/connection.h"
 #include "remoting/remoting_command.h"
-#include "store/message.h"
 
 namespace thruster::broker {
 
@@ -37,7 +40,7 @@ struct BrokerContext {
   // "brokerIP1:listenPort" as written into records and message ids. The port
   // is filled in once the server is bound, before the broker registers with a
   // name server (which is how clients learn its address).
-  const store::HostAddress& store_host;
+  const message::HostAddress& store_host;
   // Asks for a registration with the name servers soon (a topic was created,
   // changed or deleted). Thread-safe, never blocks.
   std::function<void()> request_registration;

@@ -7,7 +7,10 @@
 
 #include "common/coding.h"
 #include "common/logging.h"
-#include "store/commit_log_format.h"
+#include "message/batch_codec.h"
+#include "message/commit_log_format.h"
+#include "message/message_id.h"
+#include "message/properties.h"
 
 namespace thruster::broker {
 namespace {
@@ -58,36 +61,6 @@ Result<SendHeader> ParseSendHeader(const RemotingCommand& req) {
   return h;
 }
 
-// Checks the batch encoding of §5.6 entry by entry; InvalidArgument naming the
-// first bad entry.
-Status ValidateBatch(std::span<const std::byte> body) {
-  if (body.empty()) return Status::InvalidArgument("empty batch");
-  size_t pos = 0;
-  int n = 0;
-  while (pos < body.size()) {
-    const size_t left = body.size() - pos;
-    if (left < 22)
-      return Status::InvalidArgument("batch entry " + std::to_string(n) +
-                                     " is truncated");
-    const int32_t total = LoadI32(body.data() + pos);
-    const int32_t body_len = LoadI32(body.data() + pos + 16);
-    if (total < 22 || static_cast<size_t>(total) > left || body_len < 0 ||
-        body_len > total - 22) {
-      return Status::InvalidArgument("batch entry " + std::to_string(n) +
-                                     " has a bad length");
-    }
-    const int32_t props_len =
-        LoadI16(body.data() + pos + 20 + static_cast<size_t>(body_len));
-    if (props_len < 0 || 22 + body_len + props_len != total) {
-      return Status::InvalidArgument("batch entry " + std::to_string(n) +
-                                     " has a bad properties length");
-    }
-    pos += static_cast<size_t>(total);
-    ++n;
-  }
-  return Status::OK();
-}
-
 int32_t SendResponseCode(store::PutStatus s) {
   switch (s) {
     case store::PutStatus::kPutOk:
@@ -111,9 +84,9 @@ int32_t SendResponseCode(store::PutStatus s) {
 void AppendProperty(std::string* props, std::string_view name,
                     std::string_view value) {
   props->append(name);
-  props->push_back(store::kNameValueSeparator);
+  props->push_back(message::kNameValueSeparator);
   props->append(value);
-  props->push_back(store::kPropertySeparator);
+  props->push_back(message::kPropertySeparator);
 }
 
 }  // namespace
@@ -209,7 +182,9 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
                     std::to_string(store_.config().max_message_size));
   }
   if (h.batch) {
-    if (Status s = ValidateBatch(body); !s.ok())
+    if (Status s =
+            message::ValidateBatch(body, store_.config().max_message_size);
+        !s.ok())
       return fail(rc::kMessageIllegal, std::string(s.message()));
   }
 
@@ -235,19 +210,19 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
   std::string properties(h.properties);
   std::string uniq_key;
   if (!h.batch) {
-    if (auto u = store::FindProperty(properties, store::prop::kUniqKey);
+    if (auto u = message::FindProperty(properties, message::prop::kUniqKey);
         u && !u->empty()) {
       uniq_key = std::string(*u);
     } else {
       uniq_key = uniq_keys_.Next(context_.clock.NowMs());
-      AppendProperty(&properties, store::prop::kUniqKey, uniq_key);
+      AppendProperty(&properties, message::prop::kUniqKey, uniq_key);
     }
-    if (!store::FindProperty(properties, "CLUSTER"))
+    if (!message::FindProperty(properties, "CLUSTER"))
       AppendProperty(&properties, "CLUSTER",
                      context_.config.broker_cluster_name);
   }
 
-  store::MessageToStore msg;
+  message::MessageToStore msg;
   msg.topic = topic;
   msg.queue_id = queue_id;
   msg.flag = h.flag;
@@ -260,8 +235,8 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
     const asio::ip::tcp::endpoint& peer = conn->remote_endpoint();
     if (peer.address().is_v4()) {
       const auto ip = peer.address().to_v4().to_bytes();
-      msg.born_host = store::HostAddress::V4(ip[0], ip[1], ip[2], ip[3],
-                                             static_cast<int32_t>(peer.port()));
+      msg.born_host = message::HostAddress::V4(
+          ip[0], ip[1], ip[2], ip[3], static_cast<int32_t>(peer.port()));
     }
   }
   msg.store_host = context_.store_host;
@@ -283,11 +258,11 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
       if (batch && !result.batch_phys_offsets.empty()) {
         for (int64_t phys : result.batch_phys_offsets) {
           if (!msg_id.empty()) msg_id += ',';
-          msg_id += store::CreateMessageId(context_.store_host, phys);
+          msg_id += message::CreateMessageId(context_.store_host, phys);
         }
       } else {
         msg_id =
-            store::CreateMessageId(context_.store_host, result.phys_offset);
+            message::CreateMessageId(context_.store_host, result.phys_offset);
       }
       resp.SetExt("msgId", std::move(msg_id));
       resp.SetExt("queueId", answer_queue_id);
@@ -330,13 +305,13 @@ void SendMessageProcessor::ConsumerSendMsgBack(RemotingCommand req,
     return fail(rc::kSystemError,
                 "look message by offset failed, " + std::to_string(*offset));
   }
-  store::RecordCheck check = store::CheckRecord(found->bytes, false);
-  if (check.status != store::RecordStatus::kOk) {
+  message::RecordCheck check = message::CheckRecord(found->bytes, false);
+  if (check.status != message::RecordStatus::kOk) {
     return fail(rc::kSystemError,
                 "the record at offset " + std::to_string(*offset) +
                     " does not decode: " + std::string(check.error));
   }
-  const store::DecodedRecord& orig = check.record;
+  const message::DecodedRecord& orig = check.record;
   const int32_t max_times =
       req.ExtInt32Or("maxReconsumeTimes", context_.config.retry_max_times);
   const bool to_dlq = delay_level < 0 || orig.reconsume_times >= max_times;
@@ -348,14 +323,14 @@ void SendMessageProcessor::ConsumerSendMsgBack(RemotingCommand req,
   if (tc->second) context_.request_registration();
 
   std::string properties(orig.properties);
-  if (!store::FindProperty(properties, "RETRY_TOPIC")) {
+  if (!message::FindProperty(properties, "RETRY_TOPIC")) {
     AppendProperty(&properties, "RETRY_TOPIC", orig.topic);
   }
-  if (!store::FindProperty(properties, "ORIGIN_MESSAGE_ID")) {
+  if (!message::FindProperty(properties, "ORIGIN_MESSAGE_ID")) {
     AppendProperty(&properties, "ORIGIN_MESSAGE_ID",
-                   store::CreateMessageId(orig.store_host, orig.phys_offset));
+                   message::CreateMessageId(orig.store_host, orig.phys_offset));
   }
-  store::MessageToStore msg;
+  message::MessageToStore msg;
   msg.topic = topic;
   msg.queue_id = 0;
   msg.flag = orig.flag;

@@ -3,7 +3,7 @@
 #include "broker/broker_stats.h"
 #include "broker/request_processor.h"
 #include "broker/topic_config_manager.h"
-#include "broker/uniq_key_generator.h"
+#include "message/uniq_key.h"
 #include "store/message_store.h"
 
 namespace thruster::broker {
@@ -38,7 +38,7 @@ class SendMessageProcessor final : public RequestProcessor {
   TopicConfigManager& topics_;
   BrokerStats& stats_;
   // Keys are made from brokerIP1, which is known at construction.
-  UniqKeyGenerator uniq_keys_;
+  message::UniqKeyGenerator uniq_keys_;
 };
 
 }  // namespace thruster::broker

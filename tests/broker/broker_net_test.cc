@@ -8,13 +8,16 @@
 
 #include "broker/broker.h"
 #include "common/coding.h"
+#include "message/commit_log_format.h"
+#include "message/host_address.h"
+#include "message/message.h"
+#include "message/message_id.h"
+#include "message/properties.h"
 #include "namesrv/name_server.h"
 #include "remoting/frame_codec.h"
 #include "remoting/json.h"
 #include "remoting/remoting_client.h"
 #include "remoting/route_data.h"
-#include "store/commit_log_format.h"
-#include "store/message.h"
 #include "tests/remoting/raw_socket.h"
 #include "tests/remoting/wire_fixture.h"
 #include "tests/support/test_util.h"
@@ -45,9 +48,9 @@ struct Record {
 std::vector<Record> DecodeRecords(std::span<const std::byte> body) {
   std::vector<Record> out;
   while (!body.empty()) {
-    store::RecordCheck c = store::CheckRecord(body, true);
-    EXPECT_EQ(c.status, store::RecordStatus::kOk) << c.error;
-    if (c.status != store::RecordStatus::kOk) break;
+    message::RecordCheck c = message::CheckRecord(body, true);
+    EXPECT_EQ(c.status, message::RecordStatus::kOk) << c.error;
+    if (c.status != message::RecordStatus::kOk) break;
     const auto& r = c.record;
     out.push_back(Record{std::string(r.topic),
                          std::string(AsStringView(r.body)),
@@ -62,7 +65,7 @@ std::string Props(
     std::initializer_list<std::pair<std::string, std::string>> kv) {
   std::map<std::string, std::string, std::less<>> m;
   for (const auto& [k, v] : kv) m[k] = v;
-  return store::EncodeProperties(m);
+  return message::EncodeProperties(m);
 }
 
 class BrokerNetTest : public ::testing::Test {
@@ -215,8 +218,8 @@ TEST_F(BrokerNetTest, SendV2ThenPullReturnsTheStoredRecord) {
   EXPECT_EQ(sent.ExtOr("MSG_REGION", ""), "DefaultRegion");
   EXPECT_EQ(sent.ExtOr("TRACE_ON", ""), "true");
   EXPECT_EQ(sent.ExtOr("transactionId", "").size(), 32u);
-  ASSERT_OK_AND_ASSIGN(store::MessageIdParts id,
-                       store::DecodeMessageId(sent.ExtOr("msgId", "")));
+  ASSERT_OK_AND_ASSIGN(message::MessageIdParts id,
+                       message::DecodeMessageId(sent.ExtOr("msgId", "")));
   EXPECT_EQ(id.store_host.ToString(), addr_);
 
   RemotingCommand pulled = Pull("T1", 2, 0, 0x4);
@@ -232,11 +235,11 @@ TEST_F(BrokerNetTest, SendV2ThenPullReturnsTheStoredRecord) {
   EXPECT_EQ(recs[0].topic, "T1");
   EXPECT_EQ(recs[0].queue_id, 2);
   EXPECT_EQ(recs[0].phys_offset, id.phys_offset);
-  EXPECT_EQ(store::FindProperty(recs[0].properties, "CLUSTER"),
+  EXPECT_EQ(message::FindProperty(recs[0].properties, "CLUSTER"),
             "DefaultCluster");
-  EXPECT_EQ(store::FindProperty(recs[0].properties, "UNIQ_KEY"),
+  EXPECT_EQ(message::FindProperty(recs[0].properties, "UNIQ_KEY"),
             sent.ExtOr("transactionId", ""));
-  EXPECT_EQ(store::FindProperty(recs[0].properties, "KEYS"), "k1");
+  EXPECT_EQ(message::FindProperty(recs[0].properties, "KEYS"), "k1");
 
   RemotingCommand empty = Pull("T1", 2, 1, 0x4);
   EXPECT_EQ(empty.code(), rc::kPullNotFound);
@@ -392,11 +395,11 @@ TEST_F(BrokerNetTest, PullReturnsABatchOfWholeRecordsUpToTheTransferCap) {
       EXPECT_EQ(r.queue_offset, i);
       EXPECT_EQ(r.queue_id, q);
       EXPECT_EQ(r.body, body(q, i));
-      EXPECT_EQ(store::FindProperty(r.properties, "KEYS"),
+      EXPECT_EQ(message::FindProperty(r.properties, "KEYS"),
                 "k" + std::to_string(q) + "-" + std::to_string(i));
-      EXPECT_EQ(store::FindProperty(r.properties, "UNIQ_KEY"),
+      EXPECT_EQ(message::FindProperty(r.properties, "UNIQ_KEY"),
                 "U" + std::to_string(q) + "-" + std::to_string(i));
-      EXPECT_EQ(store::FindProperty(r.properties, "TAGS"),
+      EXPECT_EQ(message::FindProperty(r.properties, "TAGS"),
                 "T" + std::to_string(i % 3));
     }
   }
@@ -434,7 +437,7 @@ TEST_F(BrokerNetTest, PullAcrossACommitLogRollReturnsEveryRecordIntact) {
     const Record& r = all[static_cast<size_t>(i)];
     EXPECT_EQ(r.queue_offset, i);
     EXPECT_EQ(r.body, body(i));
-    EXPECT_EQ(store::FindProperty(r.properties, "KEYS"),
+    EXPECT_EQ(message::FindProperty(r.properties, "KEYS"),
               "roll-" + std::to_string(i));
     if (roll < 0 && r.phys_offset >= kSegment) roll = i;
   }
@@ -695,8 +698,8 @@ TEST_F(BrokerNetTest, QueryByKeyAndViewById) {
           .code(),
       rc::kQueryNotFound);
 
-  ASSERT_OK_AND_ASSIGN(store::MessageIdParts id,
-                       store::DecodeMessageId(sent.ExtOr("msgId", "")));
+  ASSERT_OK_AND_ASSIGN(message::MessageIdParts id,
+                       message::DecodeMessageId(sent.ExtOr("msgId", "")));
   RemotingCommand view = Simple(req_code::kViewMessageById,
                                 {{"offset", std::to_string(id.phys_offset)}});
   ASSERT_EQ(view.code(), rc::kSuccess);
@@ -966,8 +969,8 @@ TEST_F(BrokerNetTest, SyncFlushAnswersOnceDurable) {
     RemotingCommand r =
         SendV2("TSF", "durable-" + std::to_string(i), Props({{"TAGS", "A"}}));
     ASSERT_EQ(r.code(), rc::kSuccess) << r.remark();
-    ASSERT_OK_AND_ASSIGN(store::MessageIdParts id,
-                         store::DecodeMessageId(r.ExtOr("msgId", "")));
+    ASSERT_OK_AND_ASSIGN(message::MessageIdParts id,
+                         message::DecodeMessageId(r.ExtOr("msgId", "")));
     EXPECT_GT(broker_->store().commit_log().flushed_where(), id.phys_offset);
   }
 }
@@ -992,8 +995,8 @@ TEST_F(BrokerNetTest, SendBackCopiesTheRecordToTheRetryThenTheDeadLetterTopic) {
   ASSERT_EQ(CreateTopic("TBK", 1).code(), rc::kSuccess);
   RemotingCommand sent = SendV2("TBK", "fails", Props({{"TAGS", "A"}}));
   ASSERT_EQ(sent.code(), rc::kSuccess);
-  ASSERT_OK_AND_ASSIGN(store::MessageIdParts id,
-                       store::DecodeMessageId(sent.ExtOr("msgId", "")));
+  ASSERT_OK_AND_ASSIGN(message::MessageIdParts id,
+                       message::DecodeMessageId(sent.ExtOr("msgId", "")));
   auto send_back = [&](int64_t offset, int delay_level) {
     return Simple(req_code::kConsumerSendMsgBack,
                   {{"offset", std::to_string(offset)},
@@ -1008,8 +1011,8 @@ TEST_F(BrokerNetTest, SendBackCopiesTheRecordToTheRetryThenTheDeadLetterTopic) {
   ASSERT_EQ(recs.size(), 1u);
   EXPECT_EQ(recs[0].body, "fails");
   EXPECT_EQ(recs[0].reconsume_times, 1);
-  EXPECT_EQ(store::FindProperty(recs[0].properties, "RETRY_TOPIC"), "TBK");
-  EXPECT_EQ(store::FindProperty(recs[0].properties, "ORIGIN_MESSAGE_ID"),
+  EXPECT_EQ(message::FindProperty(recs[0].properties, "RETRY_TOPIC"), "TBK");
+  EXPECT_EQ(message::FindProperty(recs[0].properties, "ORIGIN_MESSAGE_ID"),
             sent.ExtOr("msgId", ""));
   // Reconsumed once with a limit of one: the next failure goes to the DLQ.
   ASSERT_EQ(send_back(recs[0].phys_offset, 0).code(), rc::kSuccess);
@@ -1018,7 +1021,7 @@ TEST_F(BrokerNetTest, SendBackCopiesTheRecordToTheRetryThenTheDeadLetterTopic) {
   std::vector<Record> dead = DecodeRecords(dlq.body());
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].reconsume_times, 2);
-  EXPECT_EQ(store::FindProperty(dead[0].properties, "RETRY_TOPIC"), "TBK");
+  EXPECT_EQ(message::FindProperty(dead[0].properties, "RETRY_TOPIC"), "TBK");
   RemotingCommand missing = send_back(987654321, 0);
   EXPECT_EQ(missing.code(), rc::kSystemError);
   EXPECT_THAT(missing.remark(), HasSubstr("look message by offset failed"));

@@ -12,8 +12,11 @@
 #include "broker/pull_request_hold_service.h"
 #include "broker/rebalance_lock_manager.h"
 #include "broker/topic_config_manager.h"
-#include "broker/uniq_key_generator.h"
-#include "store/message.h"
+#include "message/host_address.h"
+#include "message/message.h"
+#include "message/message_id.h"
+#include "message/properties.h"
+#include "message/uniq_key.h"
 #include "tests/support/fault_file_system.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
@@ -201,7 +204,7 @@ TEST(SubscriptionDataTest, SplitsTagsAndHashesThem) {
       SubscriptionData::Build("T", " TagA || TagB ||  ", "TAG"));
   EXPECT_THAT(sd.tags, ElementsAre("TagA", "TagB"));
   EXPECT_THAT(sd.codes,
-              ElementsAre(store::JHash("TagA"), store::JHash("TagB")));
+              ElementsAre(message::JHash("TagA"), message::JHash("TagB")));
   ASSERT_OK_AND_ASSIGN(SubscriptionData all,
                        SubscriptionData::Build("T", "*", ""));
   EXPECT_TRUE(all.MatchesAll());
@@ -331,8 +334,8 @@ class PullRequestHoldServiceTest : public ::testing::Test {
 // A parked pull whose connection is gone is dropped on the next pass, without
 // being re-run (the net tests cover waking and deadlines of live pulls).
 TEST_F(PullRequestHoldServiceTest, PullOfAClosedConnectionIsDroppedUnanswered) {
-  service_->Suspend(Pull(5, {store::JHash("A")}, 60000));
-  service_->NotifyMessageArriving("T", 0, 6, store::JHash("A"));
+  service_->Suspend(Pull(5, {message::JHash("A")}, 60000));
+  service_->NotifyMessageArriving("T", 0, 6, message::JHash("A"));
   for (int i = 0; i < 200 && service_->held_count() != 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(service_->held_count(), 0u);
@@ -340,7 +343,7 @@ TEST_F(PullRequestHoldServiceTest, PullOfAClosedConnectionIsDroppedUnanswered) {
 }
 
 TEST(UniqKeyGeneratorTest, KeysAreDistinctHexWithTheHostAndMonthOffset) {
-  UniqKeyGenerator gen(store::HostAddress::V4(127, 0, 0, 1, 10911));
+  message::UniqKeyGenerator gen(message::HostAddress::V4(127, 0, 0, 1, 10911));
   const int64_t now = 1795515038605;  // 2026-11-24
   std::set<std::string> keys;
   for (int i = 0; i < 1000; ++i) keys.insert(gen.Next(now));

@@ -22,10 +22,13 @@
 #include "broker/request_processor.h"
 #include "broker/topic_config_manager.h"
 #include "common/coding.h"
+#include "message/commit_log_format.h"
+#include "message/host_address.h"
+#include "message/message.h"
+#include "message/message_id.h"
+#include "message/properties.h"
 #include "remoting/frame_codec.h"
 #include "remoting/json.h"
-#include "store/commit_log_format.h"
-#include "store/message.h"
 #include "store/message_store.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
@@ -50,9 +53,9 @@ struct Record {
 inline std::vector<Record> DecodeRecords(std::span<const std::byte> body) {
   std::vector<Record> out;
   while (!body.empty()) {
-    store::RecordCheck c = store::CheckRecord(body, true);
-    EXPECT_EQ(c.status, store::RecordStatus::kOk) << c.error;
-    if (c.status != store::RecordStatus::kOk) break;
+    message::RecordCheck c = message::CheckRecord(body, true);
+    EXPECT_EQ(c.status, message::RecordStatus::kOk) << c.error;
+    if (c.status != message::RecordStatus::kOk) break;
     const auto& r = c.record;
     out.push_back(Record{std::string(r.topic),
                          std::string(AsStringView(r.body)),
@@ -67,7 +70,7 @@ inline std::string Props(
     std::initializer_list<std::pair<std::string, std::string>> kv) {
   std::map<std::string, std::string, std::less<>> m;
   for (const auto& [k, v] : kv) m[k] = v;
-  return store::EncodeProperties(m);
+  return message::EncodeProperties(m);
 }
 
 // Collects the answers sent through the responders it makes, from any thread
@@ -211,14 +214,14 @@ class ProcessorTest : public ::testing::Test {
               const std::string& keys = "") {
     std::map<std::string, std::string, std::less<>> props{{"TAGS", tags}};
     if (!keys.empty()) props["KEYS"] = keys;
-    const std::string p = store::EncodeProperties(props);
-    store::MessageToStore m;
+    const std::string p = message::EncodeProperties(props);
+    message::MessageToStore m;
     m.topic = topic;
     m.queue_id = queue_id;
     m.body = AsBytes(body);
     m.properties = p;
     m.born_timestamp = 1700000000000;
-    m.born_host = store::HostAddress::V4(127, 0, 0, 1, 50000);
+    m.born_host = message::HostAddress::V4(127, 0, 0, 1, 50000);
     m.store_host = store_host_;
     store::PutResult r = store_->PutMessage(m);
     EXPECT_TRUE(r.ok()) << store::PutStatusName(r.status);
@@ -237,7 +240,8 @@ class ProcessorTest : public ::testing::Test {
   testing::MemFileSystem fs_;
   BrokerConfig config_;
   store::MessageStoreConfig store_config_;
-  store::HostAddress store_host_ = store::HostAddress::V4(127, 0, 0, 1, 10911);
+  message::HostAddress store_host_ =
+      message::HostAddress::V4(127, 0, 0, 1, 10911);
   std::atomic<int> registrations_{0};
   BrokerContext context_{config_, *SystemClock::Default(), store_host_,
                          [this] { registrations_.fetch_add(1); },

@@ -36,7 +36,7 @@ TEST_F(QueryMessageProcessorTest, QueryByKeyReturnsTheMatchingRecords) {
   std::vector<Record> recs = DecodeRecords(resp.body());
   ASSERT_EQ(recs.size(), 2u);
   for (const Record& r : recs)
-    EXPECT_EQ(store::FindProperty(r.properties, "KEYS"), "k1");
+    EXPECT_EQ(message::FindProperty(r.properties, "KEYS"), "k1");
   EXPECT_TRUE(resp.FindExt("indexLastUpdateTimestamp").has_value());
   EXPECT_TRUE(resp.FindExt("indexLastUpdatePhyoffset").has_value());
 }

@@ -69,8 +69,8 @@ class SendMessageProcessorTest : public ProcessorTest {
   }
   // The record the answer's msgId names.
   Record Stored(const RemotingCommand& answer) {
-    Result<store::MessageIdParts> id =
-        store::DecodeMessageId(answer.ExtOr("msgId", ""));
+    Result<message::MessageIdParts> id =
+        message::DecodeMessageId(answer.ExtOr("msgId", ""));
     EXPECT_TRUE(id.ok()) << answer.ExtOr("msgId", "");
     if (!id.ok()) return {};
     std::optional<store::SelectResult> m =
@@ -101,8 +101,8 @@ TEST_F(SendMessageProcessorTest, SendV2StoresTheRecordAndAnswersWhereItWent) {
   // its cluster.
   const std::string uniq = std::string(resp.ExtOr("transactionId", ""));
   EXPECT_EQ(uniq.size(), 32u);
-  EXPECT_EQ(store::FindProperty(rec.properties, "UNIQ_KEY"), uniq);
-  EXPECT_EQ(store::FindProperty(rec.properties, "CLUSTER"), "TestCluster");
+  EXPECT_EQ(message::FindProperty(rec.properties, "UNIQ_KEY"), uniq);
+  EXPECT_EQ(message::FindProperty(rec.properties, "CLUSTER"), "TestCluster");
   EXPECT_EQ(stats_.put_total(), 1);
   ASSERT_TRUE(store_->WaitForDispatch(5000));
   EXPECT_EQ(store_->GetMaxOffsetInQueue("T1", 2), 1);
@@ -257,9 +257,9 @@ TEST_F(SendMessageProcessorTest,
   ASSERT_EQ(recs.size(), 1u);
   EXPECT_EQ(recs[0].body, "fails");
   EXPECT_EQ(recs[0].reconsume_times, 1);
-  EXPECT_EQ(store::FindProperty(recs[0].properties, "RETRY_TOPIC"), "TBK");
-  EXPECT_EQ(store::FindProperty(recs[0].properties, "ORIGIN_MESSAGE_ID"),
-            store::CreateMessageId(store_host_, phys));
+  EXPECT_EQ(message::FindProperty(recs[0].properties, "RETRY_TOPIC"), "TBK");
+  EXPECT_EQ(message::FindProperty(recs[0].properties, "ORIGIN_MESSAGE_ID"),
+            message::CreateMessageId(store_host_, phys));
   // Reconsumed once with a limit of one: the next failure goes to the DLQ.
   ASSERT_EQ(send_back(recs[0].phys_offset).code(), rc::kSuccess);
   ASSERT_TRUE(store_->WaitForDispatch(5000));
