@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 
 // Clang thread-safety annotations; they compile to nothing elsewhere.
@@ -40,6 +42,32 @@ class TH_SCOPED_CAPABILITY MutexLock {
 
  private:
   Mutex* mu_;
+};
+
+// A condition variable that waits on a Mutex the caller already holds (through
+// MutexLock), so the waiting code stays inside the annotated critical section.
+// Thread-safe. Waits may wake spuriously: callers loop on their condition.
+class CondVar {
+ public:
+  // Releases `mu` while waiting, holds it again on return.
+  void Wait(Mutex* mu) TH_REQUIRES(mu) {
+    std::unique_lock<std::mutex> lock(mu->native(), std::adopt_lock);
+    cv_.wait(lock);
+    lock.release();
+  }
+  // As Wait, for at most `ns` nanoseconds of real time; false on timeout.
+  bool WaitForNs(Mutex* mu, int64_t ns) TH_REQUIRES(mu) {
+    std::unique_lock<std::mutex> lock(mu->native(), std::adopt_lock);
+    bool woken = cv_.wait_for(lock, std::chrono::nanoseconds(ns)) ==
+                 std::cv_status::no_timeout;
+    lock.release();
+    return woken;
+  }
+  void Signal() { cv_.notify_one(); }
+  void SignalAll() { cv_.notify_all(); }
+
+ private:
+  std::condition_variable cv_;
 };
 
 }  // namespace thruster
