@@ -337,6 +337,14 @@ Result<bool> ConsumeQueue::Flush(int least_pages) {
   return files_.Flush(least_pages);
 }
 
+Status ConsumeQueue::FlushAll(int least_pages) {
+  for (int i = 0; i < 1000; ++i) {
+    TH_ASSIGN_OR_RETURN(bool unchanged, Flush(least_pages));
+    if (unchanged) return Status::OK();
+  }
+  return Status::OK();
+}
+
 int64_t ConsumeQueue::GetOffsetInQueueByTime(
     int64_t timestamp, BoundaryType boundary, int64_t commit_log_min_offset,
     const StoreTimestampLookup& store_time) const {

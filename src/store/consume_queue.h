@@ -147,6 +147,9 @@ class ConsumeQueue {
   // everything durable loops while it returns false. Returns true when nothing
   // moved. An error means the bytes may be lost: the store turns read-only.
   Result<bool> Flush(int least_pages);
+  // Flushes file after file until nothing is pending at `least_pages` (at most
+  // 1000 files a call).
+  Status FlushAll(int least_pages);
   int64_t flushed_where() const { return files_.flushed_where(); }
 
   // The queue offset of the message stored nearest `timestamp` (spec §12.4):

@@ -9,6 +9,7 @@
 
 #include "common/coding.h"
 #include "store/commit_log_format.h"
+#include "store/recovery.h"
 #include "tests/support/fault_file_system.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
@@ -47,12 +48,15 @@ class CommitLogTest : public ::testing::Test {
     log_ = std::make_unique<CommitLog>(&fs_, config_, checkpoint_.get());
     ASSERT_OK(log_->Load());
     recovered_.clear();
-    auto stats = log_->Recover(
-        last_exit_ok, 0, [&](const DecodedRecord& rec, int64_t phys, int32_t) {
-          recovered_.push_back(Stored{phys, std::string(rec.topic),
-                                      rec.queue_id, rec.queue_offset,
-                                      std::string(AsStringView(rec.body))});
-        });
+    auto stats =
+        Recovery(log_.get(), checkpoint_.get(), config_)
+            .RecoverCommitLog(
+                last_exit_ok, 0,
+                [&](const DecodedRecord& rec, int64_t phys, int32_t) {
+                  recovered_.push_back(Stored{
+                      phys, std::string(rec.topic), rec.queue_id,
+                      rec.queue_offset, std::string(AsStringView(rec.body))});
+                });
     ASSERT_TRUE(stats.ok()) << stats.status().ToString();
     stats_ = *stats;
     for (const auto& s : recovered_)
