@@ -19,6 +19,7 @@ namespace {
 
 using testing::FaultFileSystem;
 using testing::MemFileSystem;
+using testing::WaitUntil;
 
 struct Stored {
   int64_t phys;
@@ -333,16 +334,6 @@ TEST_F(CommitLogTest, FailedFlushTurnsStoreReadOnly) {
       << later.error;
 }
 
-// Polls `done` for up to five seconds.
-template <typename F>
-bool WaitUntil(F done) {
-  for (int i = 0; i < 500; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
-}
-
 TEST_F(CommitLogTest, AsyncFlushWritesBackWholePagesInOrderBehindTheWriter) {
   config_.mapped_file_size_commit_log = 65536;
   config_.commit_log_writeback_kb = 4;        // a step every 4 KiB
@@ -411,15 +402,50 @@ TEST_F(CommitLogTest, CacheKeepDropsWrittenPagesBehindButNeverUndispatched) {
     }
     return end;
   };
+  // Returns once every writeback pass that saw the bytes written so far has
+  // finished, its drops included. A pass starts whole 64 KiB steps up to the
+  // last whole page and stops there, or at a segment's end; it drops after its
+  // starts. So once the starts caught up with the writer (less than a step
+  // left), a range starting beyond where they stood can only come from a later
+  // pass: the flush thread is one thread, so the earlier passes are over.
+  auto passes_done = [&] {
+    constexpr int64_t kStep = 64 * 1024;
+    auto started_end = [&] {
+      int64_t end = 0;
+      for (const auto& c :
+           fs_.RangeCallsForTesting(FaultFileSystem::Op::kWriteback)) {
+        if (!c.wait) end = std::max(end, c.stream_end());
+      }
+      return end;
+    };
+    const int64_t page_end = log_->GetMaxOffset() & ~int64_t{kOsPageSize - 1};
+    if (!WaitUntil([&] { return started_end() > page_end - kStep; }))
+      return false;
+    // At a segment's end the same pass may go on into the next segment: then
+    // wait for the second range there.
+    int64_t from = started_end();
+    if (from % config_.mapped_file_size_commit_log == 0) ++from;
+    // A few steps more, so a later pass has ranges to start.
+    for (int i = 0; i < 200; ++i) {
+      if (!Put(body).ok()) return false;
+    }
+    return WaitUntil([&] {
+      for (const auto& c :
+           fs_.RangeCallsForTesting(FaultFileSystem::Op::kWriteback)) {
+        if (!c.wait && c.stream_begin() >= from) return true;
+      }
+      return false;
+    });
+  };
   for (int i = 0; i < 3000; ++i) ASSERT_TRUE(Put(body).ok());  // ~3.3 MiB
   // Dispatch "stuck" at 0: written pages stay cached however far behind.
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(passes_done());
   EXPECT_EQ(dropped_end(), 0);
   // Dispatch at 1.5 MiB: pages up to there may go, not beyond.
   dispatched.store(3 << 19);
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(Put(body).ok());
   ASSERT_TRUE(WaitUntil([&] { return dropped_end() > 0; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(passes_done());
   EXPECT_LE(dropped_end(), int64_t{3 << 19});
   // Dispatch caught up: drops reach 1 MiB behind the writer, no closer.
   dispatched.store(log_->GetMaxOffset());
@@ -519,9 +545,7 @@ TEST_F(CommitLogTest, TransientPoolMakesBytesReadableOnlyAfterCommit) {
   PutResult r = Put("pooled");
   ASSERT_TRUE(r.ok());
   // The put wakes the commit thread; wait for it.
-  for (int i = 0; i < 500 && ReadBody(r.phys_offset) != "pooled"; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  WaitUntil([&] { return ReadBody(r.phys_offset) == "pooled"; });
   EXPECT_EQ(ReadBody(r.phys_offset), "pooled");
   ASSERT_OK(log_->FlushAll());
   EXPECT_GE(log_->flushed_where(), r.phys_offset + r.wrote_bytes);
