@@ -53,10 +53,11 @@ int64_t TotalRamBytes() {
 // STORETIMESTAMP of the record at the start of `rec` (spec §12.4
 // pickupStoreTimestamp; by the record's own sysflag, §16 item 10).
 int64_t PickupStoreTimestamp(std::span<const std::byte> rec) {
-  if (rec.size() < 76) return -1;
+  if (rec.size() < static_cast<size_t>(kSysFlagPos) + sizeof(int32_t))
+    return -1;
   int32_t sys_flag = LoadI32(rec.data() + kSysFlagPos);
   size_t pos = static_cast<size_t>(StoreTimestampPos(sys_flag));
-  if (pos + 8 > rec.size()) return -1;
+  if (pos + sizeof(int64_t) > rec.size()) return -1;
   return LoadI64(rec.data() + pos);
 }
 
@@ -265,7 +266,7 @@ GetMessageResult MessageStore::GetMessage(
     r.next_begin_offset = max;
     return r;
   }
-  auto units = cq->GetIndexBuffer(offset);
+  auto units = cq->GetIndexBuffer(QueueOffset{offset});
   if (!units) {
     int64_t per_file =
         cq->file_size() / static_cast<int64_t>(cq_format::kEntrySize);
@@ -290,9 +291,9 @@ GetMessageResult MessageStore::GetMessage(
   for (size_t pos = 0;
        pos + cq_format::kEntrySize <= bytes.size() && pos < scan_limit;
        pos += cq_format::kEntrySize) {
-    int64_t phys = LoadI64(bytes.data() + pos);
-    int32_t size = LoadI32(bytes.data() + pos + 8);
-    int64_t tags_code = LoadI64(bytes.data() + pos + 12);
+    int64_t phys = LoadI64(bytes.data() + pos + cq_format::kPhysOffsetPos);
+    int32_t size = LoadI32(bytes.data() + pos + cq_format::kSizePos);
+    int64_t tags_code = LoadI64(bytes.data() + pos + cq_format::kTagsCodePos);
     int64_t unit_offset =
         offset + static_cast<int64_t>(pos / cq_format::kEntrySize);
     bool in_memory = max_phy - phys <= in_memory_limit;
@@ -356,7 +357,7 @@ int64_t MessageStore::GetCommitLogOffsetInQueue(std::string_view topic,
                                                 int64_t queue_offset) const {
   ConsumeQueue* cq = FindConsumeQueue(topic, queue_id);
   if (cq == nullptr) return 0;
-  auto e = cq->GetEntry(queue_offset);
+  auto e = cq->GetEntry(QueueOffset{queue_offset});
   return e && cq_format::IsValid(*e) ? e->phys_offset : 0;
 }
 
@@ -379,7 +380,7 @@ int64_t MessageStore::GetMessageStoreTimestamp(std::string_view topic,
                                                int64_t queue_offset) const {
   ConsumeQueue* cq = FindConsumeQueue(topic, queue_id);
   if (cq == nullptr) return -1;
-  auto e = cq->GetEntry(queue_offset);
+  auto e = cq->GetEntry(QueueOffset{queue_offset});
   if (!e || !cq_format::IsValid(*e) || cq_format::IsPreBlank(*e)) return -1;
   auto m = commit_log_->GetMessage(e->phys_offset, e->size);
   return m ? PickupStoreTimestamp(m->bytes) : -1;

@@ -157,9 +157,10 @@ Status Recovery::FixConsumeQueues(const std::vector<ConsumeQueue*>& queues,
                                   int64_t min_phys_offset) const {
   for (ConsumeQueue* cq : queues) {
     if (cq->max_phys_offset() > process_offset)
-      TH_RETURN_IF_ERROR(cq->TruncateDirtyLogicFiles(process_offset));
+      TH_RETURN_IF_ERROR(
+          cq->TruncateDirtyLogicFiles(PhysOffset{process_offset}));
     TH_RETURN_IF_ERROR(cq->FlushAll(0));
-    cq->CorrectMinOffset(std::max<int64_t>(min_phys_offset, 0));
+    cq->CorrectMinOffset(PhysOffset{std::max<int64_t>(min_phys_offset, 0)});
     log_->SetQueueOffset(cq->topic(), cq->queue_id(),
                          cq->GetMaxOffsetInQueue());
   }
