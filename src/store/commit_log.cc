@@ -166,7 +166,8 @@ int64_t CommitLog::GetConfirmOffset() const {
              : queue_.GetMaxOffset();
 }
 
-std::optional<SelectResult> CommitLog::GetData(int64_t offset) const {
+std::optional<SelectResult> CommitLog::GetData(PhysOffset phys) const {
+  const int64_t offset = phys.value;
   auto f = queue_.FindMappedFileByOffset(offset, offset == 0);
   if (f == nullptr) return std::nullopt;
   int64_t pos = offset - f->base_offset();
@@ -174,8 +175,9 @@ std::optional<SelectResult> CommitLog::GetData(int64_t offset) const {
   return f->Select(static_cast<int32_t>(pos));
 }
 
-std::optional<SelectResult> CommitLog::GetMessage(int64_t offset,
+std::optional<SelectResult> CommitLog::GetMessage(PhysOffset phys,
                                                   int32_t size) const {
+  const int64_t offset = phys.value;
   auto f = queue_.FindMappedFileByOffset(offset);
   if (f == nullptr) return std::nullopt;
   return f->Select(static_cast<int32_t>(offset - f->base_offset()), size);
@@ -192,20 +194,20 @@ void QueueKey(std::string* key, std::string_view topic, int32_t queue_id) {
 }  // namespace
 
 void CommitLog::SetQueueOffset(std::string_view topic, int32_t queue_id,
-                               int64_t next) {
+                               QueueOffset next) {
   std::string key;
   QueueKey(&key, topic, queue_id);
   MutexLock lock(&put_mu_);
-  queue_offsets_[key] = next;
+  queue_offsets_[key] = next.value;
 }
 
-int64_t CommitLog::GetQueueOffset(std::string_view topic,
-                                  int32_t queue_id) const {
+QueueOffset CommitLog::GetQueueOffset(std::string_view topic,
+                                      int32_t queue_id) const {
   std::string key;
   QueueKey(&key, topic, queue_id);
   MutexLock lock(&put_mu_);
   auto it = queue_offsets_.find(key);
-  return it == queue_offsets_.end() ? 0 : it->second;
+  return QueueOffset{it == queue_offsets_.end() ? 0 : it->second};
 }
 
 void CommitLog::RemoveQueueOffsets(std::string_view topic) {

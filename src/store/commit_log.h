@@ -20,6 +20,7 @@
 #include "store/mapped_file_queue.h"
 #include "store/message.h"
 #include "store/message_store_config.h"
+#include "store/offsets.h"
 #include "store/transient_store_pool.h"
 
 // The CommitLog (store spec §2, §3, §8): every message of every topic,
@@ -102,9 +103,9 @@ class CommitLog {
 
   // Bytes from `offset` to the readable end of its segment (zero-copy, holds
   // the segment).
-  std::optional<SelectResult> GetData(int64_t offset) const;
+  std::optional<SelectResult> GetData(PhysOffset offset) const;
   // Exactly [offset, offset + size) if readable.
-  std::optional<SelectResult> GetMessage(int64_t offset, int32_t size) const;
+  std::optional<SelectResult> GetMessage(PhysOffset offset, int32_t size) const;
   int64_t GetMinOffset() const { return queue_.GetMinOffset(); }
   int64_t GetMaxOffset() const { return queue_.GetMaxOffset(); }
   int64_t flushed_where() const { return queue_.flushed_where(); }
@@ -131,8 +132,9 @@ class CommitLog {
 
   // Queue offsets (§4.4): the next queue offset of each "topic-queueId". Set
   // after recovery from the consume queues; advanced by every append.
-  void SetQueueOffset(std::string_view topic, int32_t queue_id, int64_t next);
-  int64_t GetQueueOffset(std::string_view topic, int32_t queue_id) const;
+  void SetQueueOffset(std::string_view topic, int32_t queue_id,
+                      QueueOffset next);
+  QueueOffset GetQueueOffset(std::string_view topic, int32_t queue_id) const;
   void RemoveQueueOffsets(std::string_view topic);
 
   // False after a failed flush, commit or segment creation: every later put

@@ -370,7 +370,7 @@ int64_t MessageStore::GetOffsetInQueueByTime(std::string_view topic,
   return cq->GetOffsetInQueueByTime(
       timestamp, boundary, commit_log_->GetMinOffset(),
       [this](int64_t phys, int32_t size) -> int64_t {
-        auto m = commit_log_->GetMessage(phys, size);
+        auto m = commit_log_->GetMessage(PhysOffset{phys}, size);
         return m ? PickupStoreTimestamp(m->bytes) : -1;
       });
 }
@@ -382,7 +382,7 @@ int64_t MessageStore::GetMessageStoreTimestamp(std::string_view topic,
   if (cq == nullptr) return -1;
   auto e = cq->GetEntry(QueueOffset{queue_offset});
   if (!e || !cq_format::IsValid(*e) || cq_format::IsPreBlank(*e)) return -1;
-  auto m = commit_log_->GetMessage(e->phys_offset, e->size);
+  auto m = commit_log_->GetMessage(PhysOffset{e->phys_offset}, e->size);
   return m ? PickupStoreTimestamp(m->bytes) : -1;
 }
 
@@ -394,13 +394,13 @@ int64_t MessageStore::GetEarliestMessageTime(std::string_view topic,
 
 std::optional<SelectResult> MessageStore::LookMessageByOffset(
     int64_t phys) const {
-  auto head = commit_log_->GetMessage(phys, 8);
+  auto head = commit_log_->GetMessage(PhysOffset{phys}, 8);
   if (!head) return std::nullopt;
   int32_t size = LoadI32(head->bytes.data());
   int32_t magic = LoadI32(head->bytes.data() + 4);
   if (size <= 0 || (magic != kMagicV1 && magic != kMagicV2))
     return std::nullopt;
-  return commit_log_->GetMessage(phys, size);
+  return commit_log_->GetMessage(PhysOffset{phys}, size);
 }
 
 QueryMessageResult MessageStore::QueryMessage(std::string_view topic,

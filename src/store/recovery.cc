@@ -162,7 +162,7 @@ Status Recovery::FixConsumeQueues(const std::vector<ConsumeQueue*>& queues,
     TH_RETURN_IF_ERROR(cq->FlushAll(0));
     cq->CorrectMinOffset(PhysOffset{std::max<int64_t>(min_phys_offset, 0)});
     log_->SetQueueOffset(cq->topic(), cq->queue_id(),
-                         cq->GetMaxOffsetInQueue());
+                         QueueOffset{cq->GetMaxOffsetInQueue()});
   }
   return Status::OK();
 }

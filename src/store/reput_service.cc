@@ -20,7 +20,7 @@ bool ReputService::DoReput() {
   }
   int64_t end = log_->GetConfirmOffset();
   while (reput < end && !stopped()) {
-    auto data = log_->GetData(reput);
+    auto data = log_->GetData(PhysOffset{reput});
     if (!data || data->bytes.empty()) {
       // Past the readable end of a full segment: the next one starts at the
       // roll offset.

@@ -61,7 +61,8 @@ class CommitLogTest : public ::testing::Test {
     ASSERT_TRUE(stats.ok()) << stats.status().ToString();
     stats_ = *stats;
     for (const auto& s : recovered_)
-      log_->SetQueueOffset(s.topic, s.queue_id, s.queue_offset + 1);
+      log_->SetQueueOffset(s.topic, s.queue_id,
+                           QueueOffset{s.queue_offset + 1});
     ASSERT_OK(log_->Start());
   }
   void Close() {
@@ -88,7 +89,7 @@ class CommitLogTest : public ::testing::Test {
   }
 
   std::string ReadBody(int64_t phys) {
-    auto sel = log_->GetData(phys);
+    auto sel = log_->GetData(PhysOffset{phys});
     if (!sel) return "<unreadable>";
     RecordCheck c = CheckRecord(sel->bytes, true);
     if (c.status != RecordStatus::kOk) return "<bad record>";
@@ -135,8 +136,8 @@ TEST_F(CommitLogTest, RollsSegmentWhenRecordDoesNotFit) {
   // 4 records of ~1100 bytes do not fit 4096 - 8: the 4th goes to the next
   // segment at offset 4096.
   EXPECT_EQ(results[3].phys_offset, 4096);
-  auto seg0 =
-      log_->GetMessage(results[2].phys_offset + results[2].wrote_bytes, 8);
+  auto seg0 = log_->GetMessage(
+      PhysOffset{results[2].phys_offset + results[2].wrote_bytes}, 8);
   ASSERT_TRUE(seg0.has_value());
   EXPECT_EQ(LoadI32(seg0->bytes.data() + 4), kMagicBlank);
   EXPECT_EQ(LoadI32(seg0->bytes.data()),
@@ -178,8 +179,8 @@ TEST_F(CommitLogTest, BatchGetsConsecutiveQueueOffsets) {
   ASSERT_EQ(r.batch_phys_offsets.size(), 3u);
   EXPECT_EQ(ReadBody(r.batch_phys_offsets[0]), "one");
   EXPECT_EQ(ReadBody(r.batch_phys_offsets[2]), "three");
-  EXPECT_EQ(log_->GetQueueOffset("T", 0), 4);
-  auto sel = log_->GetData(r.batch_phys_offsets[1]);
+  EXPECT_EQ(log_->GetQueueOffset("T", 0), QueueOffset{4});
+  auto sel = log_->GetData(PhysOffset{r.batch_phys_offsets[1]});
   RecordCheck c = CheckRecord(sel->bytes, true);
   EXPECT_EQ(c.record.queue_offset, 2);
   EXPECT_EQ(c.record.flag, 7);
@@ -254,7 +255,8 @@ TEST_F(CommitLogTest, RecoveryStopsAtFlippedBitInBody) {
   ASSERT_EQ(recovered_.size(), 2u);
   EXPECT_EQ(log_->GetMaxOffset(), results[2].phys_offset);
   EXPECT_GT(stats_.bytes_truncated, 0);
-  EXPECT_FALSE(log_->GetMessage(results[2].phys_offset, 8).has_value());
+  EXPECT_FALSE(
+      log_->GetMessage(PhysOffset{results[2].phys_offset}, 8).has_value());
 }
 
 TEST_F(CommitLogTest, PowerLossKeepsOnlySyncedMessagesUnderAsyncFlush) {
