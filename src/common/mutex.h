@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 
 // Clang thread-safety annotations; they compile to nothing elsewhere.

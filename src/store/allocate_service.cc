@@ -4,15 +4,19 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <chrono>
+#include <algorithm>
 
 #include "common/logging.h"
 
 namespace thruster::store {
 
 AllocateService::AllocateService(io::FileSystem* fs, TransientStorePool* pool,
-                                 AllocateOptions options)
-    : ServiceThread("allocate"), fs_(fs), pool_(pool), options_(options) {}
+                                 AllocateOptions options, const Clock* clock)
+    : ServiceThread("allocate"),
+      fs_(fs),
+      pool_(pool),
+      options_(options),
+      clock_(clock) {}
 
 AllocateService::~AllocateService() { Shutdown(); }
 
@@ -45,7 +49,7 @@ AllocateService::PutRequestAndReturnMappedFile(
   if (!started() || stopped()) return Build(next_path, file_size);
   std::shared_ptr<Request> req;
   {
-    std::unique_lock<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     for (const std::string* p : {&next_path, &next_next_path}) {
       auto it = requests_.find(*p);
       if (it != requests_.end() && it->second->done &&
@@ -62,11 +66,15 @@ AllocateService::PutRequestAndReturnMappedFile(
     req = requests_[next_path];
   }
   Wakeup();
-  std::unique_lock<std::mutex> lock(mu_);
-  bool done =
-      cv_.wait_for(lock, std::chrono::milliseconds(options_.wait_timeout_ms),
-                   [&] { return req->done || stopped(); });
-  if (!done || !req->done) {
+  MutexLock lock(&mu_);
+  const int64_t deadline =
+      clock_->MonotonicNs() + int64_t{options_.wait_timeout_ms} * 1000000;
+  while (!req->done && !stopped()) {
+    int64_t left = deadline - clock_->MonotonicNs();
+    if (left <= 0) break;
+    cv_.WaitFor(&mu_, std::chrono::nanoseconds(std::min(left, kWaitSliceNs)));
+  }
+  if (!req->done) {
     TH_LOG(store, kWarn, "allocate: {} not ready after {} ms", next_path,
            options_.wait_timeout_ms);
     return Status::Timeout("segment " + next_path +
@@ -77,19 +85,21 @@ AllocateService::PutRequestAndReturnMappedFile(
   return req->file;
 }
 
+bool AllocateService::Idle() const {
+  bool idle = touch_ == nullptr && !touching_;
+  for (const auto& [p, r] : requests_) idle = idle && r->done;
+  return idle;
+}
+
 bool AllocateService::WaitUntilIdle(int64_t timeout_ms) {
-  auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (true) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      bool idle = touch_ == nullptr && !touching_;
-      for (const auto& [p, r] : requests_) idle = idle && r->done;
-      if (idle) return true;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const int64_t deadline = clock_->MonotonicNs() + timeout_ms * 1000000;
+  MutexLock lock(&mu_);
+  while (!Idle()) {
+    int64_t left = deadline - clock_->MonotonicNs();
+    if (left <= 0) return false;
+    cv_.WaitFor(&mu_, std::chrono::nanoseconds(std::min(left, kWaitSliceNs)));
   }
+  return true;
 }
 
 void AllocateService::Run() {
@@ -107,23 +117,24 @@ void AllocateService::Run() {
     std::shared_ptr<Request> req;
     std::shared_ptr<MappedFile> touch;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       touch.swap(touch_);
       touching_ = touch != nullptr;
     }
     if (touch) {
       // The writer is getting close to the touched end: keep ahead of it.
       touch->PreTouch(touch->touch_requested_end());
-      std::lock_guard<std::mutex> lock(mu_);
-      touching_ = false;
+      {
+        MutexLock lock(&mu_);
+        touching_ = false;
+      }
+      cv_.SignalAll();  // WaitUntilIdle
       continue;
     }
     std::vector<std::shared_ptr<MappedFile>> cold;
     {
-      std::lock_guard<std::mutex> lock(mu_);
-      int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now().time_since_epoch())
-                        .count();
+      MutexLock lock(&mu_);
+      int64_t now = clock_->MonotonicNs() / 1000000;
       for (auto it = munlocks_.begin(); it != munlocks_.end();) {
         if (it->first <= now) {
           cold.push_back(std::move(it->second));
@@ -135,7 +146,7 @@ void AllocateService::Run() {
     }
     for (auto& f : cold) f->Munlock();
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       for (auto& [p, r] : requests_) {
         if (!r->done) {
           path = p;
@@ -148,10 +159,10 @@ void AllocateService::Run() {
       WaitForRunning(100);
       continue;
     }
-    auto t0 = std::chrono::steady_clock::now();
+    const int64_t t0 = clock_->MonotonicNs();
     auto built = Build(path, req->file_size);
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (built.ok()) {
         req->file = std::move(built).value();
         req->error = Status::OK();
@@ -162,16 +173,15 @@ void AllocateService::Run() {
       }
       req->done = true;
     }
-    cv_.notify_all();
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - t0);
-    TH_LOG(store, kDebug, "allocate: {} ready in {} ms", path, ms.count());
+    cv_.SignalAll();
+    TH_LOG(store, kDebug, "allocate: {} ready in {} ms", path,
+           (clock_->MonotonicNs() - t0) / 1000000);
   }
 }
 
 void AllocateService::RequestPreTouch(std::shared_ptr<MappedFile> file) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     touch_ = std::move(file);
   }
   Wakeup();
@@ -179,15 +189,15 @@ void AllocateService::RequestPreTouch(std::shared_ptr<MappedFile> file) {
 
 void AllocateService::ScheduleMunlock(std::shared_ptr<MappedFile> file,
                                       int64_t at_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   munlocks_.emplace_back(at_ms, std::move(file));
 }
 
-void AllocateService::OnStop() { cv_.notify_all(); }
+void AllocateService::OnStop() { cv_.SignalAll(); }
 
 void AllocateService::Shutdown() {
   Stop();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (auto& [p, r] : requests_) {
     if (r->file)
       r->file->Destroy().IgnoreError();  // a pre-built segment nobody holds;

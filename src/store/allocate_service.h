@@ -1,14 +1,14 @@
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/clock.h"
+#include "common/mutex.h"
 #include "common/result.h"
 #include "common/service_thread.h"
 #include "store/io/file_system.h"
@@ -17,7 +17,10 @@
 // The `allocate` thread (store spec §7.4): creates the next and next-next
 // CommitLog segments before they are needed, and warms them, so a roll finds
 // its file ready and its pages faulted in. Lifecycle: construct → Start() →
-// PutRequestAndReturnMappedFile()... → Shutdown(). Thread-safe.
+// PutRequestAndReturnMappedFile()... → Shutdown(). Thread-safe: appenders
+// (under the CommitLog's put lock) register requests and wait for them; the
+// thread builds them. State: the requests, the pending pre-touch and munlocks,
+// all under mu_. Timeouts and munlock times are read on `clock`.
 namespace thruster::store {
 
 class TransientStorePool;
@@ -36,9 +39,10 @@ struct AllocateOptions {
 
 class AllocateService : public ServiceThread {
  public:
-  // `fs` and `pool` (may be null) must outlive the service.
+  // `fs`, `pool` (may be null) and `clock` must outlive the service.
   AllocateService(io::FileSystem* fs, TransientStorePool* pool,
-                  AllocateOptions options);
+                  AllocateOptions options,
+                  const Clock* clock = SystemClock::Default());
   ~AllocateService() override;
 
   // Registers requests for `next_path` and `next_next_path` (each once), waits
@@ -52,8 +56,9 @@ class AllocateService : public ServiceThread {
   // flush: pages are faulted in a few steps ahead of the writer rather than a
   // whole segment at once). Cheap; never blocks on I/O.
   void RequestPreTouch(std::shared_ptr<MappedFile> file);
-  // munlocks `file` once `at_ms` (monotonic ms) has passed: a warmed segment
-  // that filled up goes cold 6 s after the roll (spec §3 step 9, §7.5).
+  // munlocks `file` once `at_ms` (the clock's monotonic ms) has passed: a
+  // warmed segment that filled up goes cold 6 s after the roll (spec §3 step 9,
+  // §7.5).
   void ScheduleMunlock(std::shared_ptr<MappedFile> file, int64_t at_ms);
   // Waits up to `timeout_ms` until every registered segment is built and no
   // pre-touch is pending (benchmarks start timing from there); false on
@@ -72,28 +77,34 @@ class AllocateService : public ServiceThread {
   void OnStop() override;
 
  private:
+  // Every field but file_size is guarded by the service's mu_.
   struct Request {
     int64_t file_size = 0;
     std::shared_ptr<MappedFile> file;
     Status error;
     bool done = false;
   };
+  // A waiter re-reads the clock at least this often, so a timeout on a manual
+  // clock is seen once the clock moved past it.
+  static constexpr int64_t kWaitSliceNs = 10 * 1000000;
+  bool Idle() const TH_REQUIRES(mu_);
   Result<std::shared_ptr<MappedFile>> Build(const std::string& path,
                                             int64_t file_size);
 
   io::FileSystem* fs_;
   TransientStorePool* pool_;
   AllocateOptions options_;
-  std::mutex mu_;
-  std::condition_variable cv_;
+  const Clock* clock_;
+  Mutex mu_;
+  CondVar cv_;  // a request was built, the service stopped, or it went idle
   // Keyed by path: 20-digit names sort by offset, so begin() is the most urgent
   // pending request.
-  std::map<std::string, std::shared_ptr<Request>> requests_;
-  std::shared_ptr<MappedFile>
-      touch_;              // guarded by mu_: the segment to pre-touch next
-  bool touching_ = false;  // guarded by mu_: a pre-touch is running
-  std::vector<std::pair<int64_t, std::shared_ptr<MappedFile>>>
-      munlocks_;  // guarded by mu_
+  std::map<std::string, std::shared_ptr<Request>> requests_ TH_GUARDED_BY(mu_);
+  // The segment to pre-touch next.
+  std::shared_ptr<MappedFile> touch_ TH_GUARDED_BY(mu_);
+  bool touching_ TH_GUARDED_BY(mu_) = false;  // a pre-touch is running
+  std::vector<std::pair<int64_t, std::shared_ptr<MappedFile>>> munlocks_
+      TH_GUARDED_BY(mu_);
 };
 
 }  // namespace thruster::store

@@ -1,15 +1,16 @@
 #include "store/commit_log.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
-#include <deque>
 
 #include "common/coding.h"
 #include "common/logging.h"
-#include "common/service_thread.h"
 #include "message/batch_codec.h"
 #include "message/properties.h"
+#include "store/commit_real_time_service.h"
+#include "store/flush_disk_watcher.h"
+#include "store/flush_real_time_service.h"
+#include "store/group_commit_service.h"
 
 namespace thruster::store {
 
@@ -48,308 +49,6 @@ std::string_view PutStatusName(PutStatus s) {
   return "UNKNOWN_ERROR";
 }
 
-// ---------------------------------------------------------------------------------------------------
-// `flush` (ASYNC_FLUSH, §8.1): every flushIntervalCommitLog ms, flush at least
-// flushCommitLogLeastPages, or everything once per thorough interval; then
-// publish the flushed store time into the checkpoint. Between flushes it polls
-// every kWritebackPollMs and starts the disk write of new whole pages
-// (commitLogWritebackKb, see MessageStoreConfig).
-class CommitLog::FlushService final : public ServiceThread {
- public:
-  explicit FlushService(CommitLog* log) : ServiceThread("flush"), log_(log) {}
-  ~FlushService() override { Stop(); }
-
- protected:
-  void Run() override {
-    const auto& c = log_->config_;
-    const int64_t interval_ns = int64_t{c.flush_interval_commit_log} * 1000000;
-    const int64_t writeback_bytes = int64_t{c.commit_log_writeback_kb} * 1024;
-    int64_t last_thorough = log_->clock_->MonotonicNs();
-    int64_t last_flush = last_thorough;
-    while (!stopped()) {
-      int64_t wait_ms = c.flush_interval_commit_log;
-      if (writeback_bytes > 0) {
-        int64_t until_flush =
-            last_flush + interval_ns - log_->clock_->MonotonicNs();
-        wait_ms = std::clamp<int64_t>(until_flush / 1000000, 0,
-                                      std::min(wait_ms, kWritebackPollMs));
-      }
-      bool woken = WaitForRunning(wait_ms);
-      int64_t now = log_->clock_->MonotonicNs();
-      if (writeback_bytes > 0 && !woken && now - last_flush < interval_ns) {
-        StartWriteback(writeback_bytes);
-        continue;
-      }
-      last_flush = now;
-      int least = c.flush_commit_log_least_pages;
-      if (now - last_thorough >=
-          int64_t{c.flush_commit_log_thorough_interval} * 1000000) {
-        last_thorough = now;
-        least = 0;
-      }
-      FlushOnce(least);
-    }
-    // Final pass: everything, retried a few times (a segment roll may sit
-    // between two calls).
-    for (int i = 0; i < 10; ++i) {
-      if (FlushOnce(0)) break;
-    }
-  }
-
- private:
-  static constexpr int64_t kWritebackPollMs = 5;
-  static constexpr int64_t kWritebackStepsInFlight = 8;
-
-  void StartWriteback(int64_t step_bytes) {
-    if (!log_->writeable()) return;
-    // commitLogCacheKeepMb: pages that far behind the writer leave the cache,
-    // but never ones dispatch has yet to read.
-    int64_t drop_below = -1;
-    if (int64_t keep = int64_t{log_->config_.commit_log_cache_keep_mb} << 20;
-        keep > 0) {
-      drop_below =
-          std::max<int64_t>(0, log_->queue_.GetMaxWrotePosition() - keep);
-      if (const auto* floor = log_->drop_floor_.load(std::memory_order_acquire))
-        drop_below =
-            std::min(drop_below, floor->load(std::memory_order_acquire));
-    }
-    Status s = log_->queue_.Writeback(
-        step_bytes, step_bytes * kWritebackStepsInFlight, drop_below);
-    if (!s.ok()) log_->MarkNotWriteable(s);
-  }
-  // Returns true when nothing was left to flush.
-  bool FlushOnce(int least) {
-    if (!log_->writeable()) return true;
-    auto r = log_->queue_.Flush(least);
-    if (!r.ok()) {
-      log_->MarkNotWriteable(r.status());
-      return true;
-    }
-    int64_t ts = log_->queue_.store_timestamp();
-    if (ts > 0) log_->checkpoint_->set_physic_msg_timestamp(ts);
-    return *r;
-  }
-  CommitLog* log_;
-};
-
-// ---------------------------------------------------------------------------------------------------
-// `commit` (transient store pool only, §8.2): moves bytes from the pool buffers
-// into the files.
-class CommitLog::CommitService final : public ServiceThread {
- public:
-  CommitService(CommitLog* log, ServiceThread* flush)
-      : ServiceThread("commit"), log_(log), flush_(flush) {}
-  ~CommitService() override { Stop(); }
-
- protected:
-  void Run() override {
-    const auto& c = log_->config_;
-    int64_t last = log_->clock_->MonotonicNs();
-    while (!stopped()) {
-      int least = c.commit_commit_log_least_pages;
-      int64_t now = log_->clock_->MonotonicNs();
-      if (now - last >=
-          int64_t{c.commit_commit_log_thorough_interval} * 1000000)
-        least = 0;
-      bool unchanged = log_->CommitOnce(least);
-      if (!unchanged) {
-        last = now;
-        if (flush_ != nullptr) flush_->Wakeup();
-      }
-      WaitForRunning(c.commit_interval_commit_log);
-    }
-    for (int i = 0; i < 10; ++i) {
-      if (log_->CommitOnce(0)) break;
-    }
-  }
-
- private:
-  CommitLog* log_;
-  ServiceThread* flush_;
-};
-
-// `group-commit` (SYNC_FLUSH, §8.3): requests arriving while one group is being
-// synced form the next group; one sync covers the whole group, then every
-// request whose end offset is durable completes.
-class CommitLog::GroupCommitService final : public ServiceThread {
- public:
-  explicit GroupCommitService(CommitLog* log)
-      : ServiceThread("group-commit"), log_(log) {}
-  ~GroupCommitService() override { Stop(); }
-
-  // False once the service is stopping: the request was not taken.
-  bool Add(FlushRequest req) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!accepting_) return false;
-      watched_.emplace_back(req.deadline_ns, req.pending);
-      writes_.push_back(std::move(req));
-    }
-    Wakeup();
-    return true;
-  }
-
-  // A blocking put asks for everything up to `next_offset` to be synced; false
-  // once the service is stopping.
-  bool RequestFlush(int64_t next_offset) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!accepting_) return false;
-    }
-    int64_t cur = requested_.load(std::memory_order_relaxed);
-    while (cur < next_offset &&
-           !requested_.compare_exchange_weak(cur, next_offset,
-                                             std::memory_order_release)) {
-    }
-    Wakeup();
-    return true;
-  }
-
-  // Waits until flushed_where reaches `next_offset` (true), or until
-  // `deadline`, a read-only store or a stop (false).
-  bool WaitFlushed(int64_t next_offset,
-                   std::chrono::steady_clock::time_point deadline) {
-    auto flushed = [&] { return log_->queue_.flushed_where() >= next_offset; };
-    std::unique_lock<std::mutex> lock(wait_mu_);
-    wait_cv_.wait_until(lock, deadline, [&] {
-      return flushed() || !log_->writeable() || wait_stopped_;
-    });
-    if (!flushed()) return false;
-    ++blocking_served_;
-    return true;
-  }
-
-  // Completes with FLUSH_DISK_TIMEOUT every request whose deadline passed while
-  // a sync hangs (RocketMQ's FlushDiskWatcher). Deadlines grow with arrival
-  // (one timeout for all), so the front expires first.
-  void ExpireOverdue(int64_t now_ns) {
-    std::vector<std::shared_ptr<PendingFlush>> overdue;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      while (!watched_.empty() && (watched_.front().second->completed.load(
-                                       std::memory_order_acquire) ||
-                                   watched_.front().first <= now_ns)) {
-        if (!watched_.front().second->completed.load(
-                std::memory_order_acquire)) {
-          overdue.push_back(std::move(watched_.front().second));
-        }
-        watched_.pop_front();
-      }
-    }
-    for (auto& p : overdue) p->Complete(false);
-  }
-
- protected:
-  void OnStop() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    accepting_ = false;
-  }
-  // Wakes every blocking waiter to look at flushed_where again.
-  void NotifyWaiters(bool stopped) {
-    {
-      std::lock_guard<std::mutex> lock(wait_mu_);
-      wait_stopped_ = wait_stopped_ || stopped;
-    }
-    wait_cv_.notify_all();
-  }
-
-  void Run() override {
-    while (!stopped()) {
-      WaitForRunning(10);
-      DoCommit();
-    }
-    // Serve whatever arrived before the stop.
-    DoCommit();
-    NotifyWaiters(/*stopped=*/true);
-    int64_t requests = requests_ + blocking_served_;
-    TH_LOG(store, kDebug,
-           "group-commit: {} groups, {} requests ({:.1f} a group), {:.1f} us a "
-           "sync on average",
-           groups_, requests,
-           groups_
-               ? static_cast<double>(requests) / static_cast<double>(groups_)
-               : 0.0,
-           groups_ ? static_cast<double>(sync_ns_) /
-                         static_cast<double>(groups_) / 1000.0
-                   : 0.0);
-  }
-
- private:
-  void DoCommit() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      reads_.swap(writes_);
-    }
-    int64_t target = requested_.load(std::memory_order_acquire);
-    bool blocking = target > log_->queue_.flushed_where();
-    for (const auto& r : reads_) target = std::max(target, r.next_offset);
-    int64_t t0 = log_->clock_->MonotonicNs();
-    // Flush until the group's end is durable; a group may span a segment roll
-    // (one segment per call), and with the pool the bytes must be committed
-    // first.
-    for (int i = 0; i < 1000 && log_->writeable(); ++i) {
-      if (log_->pool_ != nullptr) log_->CommitOnce(0);
-      auto r = log_->queue_.Flush(0);
-      if (!r.ok()) {
-        log_->MarkNotWriteable(r.status());
-        break;
-      }
-      if (log_->queue_.flushed_where() >= target) break;
-      if (*r) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    int64_t flushed = log_->queue_.flushed_where();
-    if (blocking || !reads_.empty()) {
-      ++groups_;
-      requests_ += static_cast<int64_t>(reads_.size());
-      sync_ns_ += log_->clock_->MonotonicNs() - t0;
-    }
-    if (blocking) NotifyWaiters(/*stopped=*/false);
-    for (auto& r : reads_) r.pending->Complete(flushed >= r.next_offset);
-    reads_.clear();
-    int64_t ts = log_->queue_.store_timestamp();
-    if (ts > 0) log_->checkpoint_->set_physic_msg_timestamp(ts);
-  }
-
-  CommitLog* log_;
-  std::mutex mu_;
-  std::vector<FlushRequest> writes_;  // guarded by mu_
-  std::deque<std::pair<int64_t, std::shared_ptr<PendingFlush>>>
-      watched_;                      // guarded by mu_
-  bool accepting_ = true;            // guarded by mu_
-  std::vector<FlushRequest> reads_;  // confined to this thread
-  // Blocking puts: the highest end offset asked for, and the signal they wait
-  // on.
-  std::atomic<int64_t> requested_{0};
-  std::mutex wait_mu_;
-  std::condition_variable wait_cv_;
-  bool wait_stopped_ = false;    // guarded by wait_mu_
-  int64_t blocking_served_ = 0;  // guarded by wait_mu_ (debug statistics)
-  int64_t groups_ = 0, requests_ = 0,
-          sync_ns_ = 0;  // confined to this thread (debug statistics)
-};
-
-// `flush-watcher`: times out sync puts whose flush hangs past syncFlushTimeout.
-class CommitLog::FlushWatcher final : public ServiceThread {
- public:
-  FlushWatcher(CommitLog* log, GroupCommitService* gc)
-      : ServiceThread("flush-watcher"), log_(log), gc_(gc) {}
-  ~FlushWatcher() override { Stop(); }
-
- protected:
-  void Run() override {
-    while (!stopped()) {
-      WaitForRunning(10);
-      gc_->ExpireOverdue(log_->clock_->MonotonicNs());
-    }
-  }
-
- private:
-  CommitLog* log_;
-  GroupCommitService* gc_;
-};
-
-// ---------------------------------------------------------------------------------------------------
-
 CommitLog::CommitLog(io::FileSystem* fs, const MessageStoreConfig& config,
                      Checkpoint* checkpoint, const Clock* clock)
     : fs_(fs),
@@ -366,7 +65,8 @@ CommitLog::CommitLog(io::FileSystem* fs, const MessageStoreConfig& config,
           AllocateOptions{config.warm_maped_file_enable,
                           config.pre_touch_mapped_file,
                           config.flush_disk_type == FlushDiskType::kSync,
-                          !config.data_read_ahead_enable, 5000})),
+                          !config.data_read_ahead_enable, 5000},
+          clock)),
       queue_(fs, config.CommitLogDir(), config.mapped_file_size_commit_log,
              allocator_.get(), pool_.get()),
       positional_writes_(!config.transient_store_pool_enable &&
@@ -394,19 +94,22 @@ Status CommitLog::Start() {
   if (pool_ != nullptr) TH_RETURN_IF_ERROR(pool_->Init());
   allocator_->Start();
   if (config_.flush_disk_type == FlushDiskType::kSync) {
-    group_commit_service_ = std::make_unique<GroupCommitService>(this);
+    group_commit_service_ =
+        std::make_unique<GroupCommitService>(this, clock_, checkpoint_);
     group_commit_service_->Start();
     flush_watcher_ =
-        std::make_unique<FlushWatcher>(this, group_commit_service_.get());
+        std::make_unique<FlushDiskWatcher>(clock_, group_commit_service_.get());
     flush_watcher_->Start();
   } else {
-    flush_service_ = std::make_unique<FlushService>(this);
+    flush_service_ = std::make_unique<FlushRealTimeService>(
+        this, config_, clock_, checkpoint_);
     flush_service_->Start();
   }
   if (pool_ != nullptr) {
-    commit_service_ = std::make_unique<CommitService>(
-        this, flush_service_ ? static_cast<ServiceThread*>(flush_service_.get())
-                             : group_commit_service_.get());
+    commit_service_ = std::make_unique<CommitRealTimeService>(
+        this, config_, clock_,
+        flush_service_ ? static_cast<ServiceThread*>(flush_service_.get())
+                       : group_commit_service_.get());
     commit_service_->Start();
   }
   started_ = true;
@@ -478,7 +181,8 @@ int64_t CommitLog::GetConfirmOffset() const {
              : queue_.GetMaxOffset();
 }
 
-std::optional<SelectResult> CommitLog::GetData(int64_t offset) const {
+std::optional<SelectResult> CommitLog::GetData(PhysOffset phys) const {
+  const int64_t offset = phys.value;
   auto f = queue_.FindMappedFileByOffset(offset, offset == 0);
   if (f == nullptr) return std::nullopt;
   int64_t pos = offset - f->base_offset();
@@ -486,8 +190,9 @@ std::optional<SelectResult> CommitLog::GetData(int64_t offset) const {
   return f->Select(static_cast<int32_t>(pos));
 }
 
-std::optional<SelectResult> CommitLog::GetMessage(int64_t offset,
+std::optional<SelectResult> CommitLog::GetMessage(PhysOffset phys,
                                                   int32_t size) const {
+  const int64_t offset = phys.value;
   auto f = queue_.FindMappedFileByOffset(offset);
   if (f == nullptr) return std::nullopt;
   return f->Select(static_cast<int32_t>(offset - f->base_offset()), size);
@@ -504,20 +209,20 @@ void QueueKey(std::string* key, std::string_view topic, int32_t queue_id) {
 }  // namespace
 
 void CommitLog::SetQueueOffset(std::string_view topic, int32_t queue_id,
-                               int64_t next) {
+                               QueueOffset next) {
   std::string key;
   QueueKey(&key, topic, queue_id);
   MutexLock lock(&put_mu_);
-  queue_offsets_[key] = next;
+  queue_offsets_[key] = next.value;
 }
 
-int64_t CommitLog::GetQueueOffset(std::string_view topic,
-                                  int32_t queue_id) const {
+QueueOffset CommitLog::GetQueueOffset(std::string_view topic,
+                                      int32_t queue_id) const {
   std::string key;
   QueueKey(&key, topic, queue_id);
   MutexLock lock(&put_mu_);
   auto it = queue_offsets_.find(key);
-  return it == queue_offsets_.end() ? 0 : it->second;
+  return QueueOffset{it == queue_offsets_.end() ? 0 : it->second};
 }
 
 void CommitLog::RemoveQueueOffsets(std::string_view topic) {
@@ -639,10 +344,7 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
       file->AdvanceWritePos(static_cast<int32_t>(dest.size()));
     }
     if (config_.warm_maped_file_enable) {
-      int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::steady_clock::now().time_since_epoch())
-                           .count();
-      allocator_->ScheduleMunlock(file, now_ms + 6000);
+      allocator_->ScheduleMunlock(file, clock_->MonotonicNs() / 1000000 + 6000);
     }
     file_r = queue_.GetLastMappedFile(0);
     if (!file_r.ok()) {
@@ -780,8 +482,8 @@ PutResult CommitLog::WaitForGroupCommit(PutResult result,
     SetShuttingDown(result);
     return result;
   }
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::milliseconds(config_.sync_flush_timeout);
+  int64_t deadline =
+      clock_->MonotonicNs() + int64_t{config_.sync_flush_timeout} * 1000000;
   if (!group_commit_service_->WaitFlushed(next, deadline))
     SetNotFlushed(result);
   return result;
@@ -805,145 +507,6 @@ PutResult CommitLog::PutMessages(const MessageToStore& msg) {
     return r;
   }
   return WaitForGroupCommit(Append(msg, true), msg);
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Recovery
-
-namespace {
-
-// Validates the record at `pos` of a segment: §2.9 plus the hardening of §10.5
-// (stored phys offset must equal the position).
-RecordCheck CheckAt(const MappedFile& f, int32_t pos, bool check_crc) {
-  auto bytes = f.mapping().subspan(static_cast<size_t>(pos));
-  RecordCheck c = CheckRecord(bytes, check_crc);
-  if (c.status == RecordStatus::kOk &&
-      c.record.phys_offset != f.base_offset() + pos) {
-    c.status = RecordStatus::kCorrupt;
-    c.error = "stored phys offset differs from the record's position";
-  }
-  return c;
-}
-
-}  // namespace
-
-Result<RecoveryStats> CommitLog::Recover(bool last_exit_ok,
-                                         int64_t dispatch_from,
-                                         const RecoveryDispatchFn& dispatch) {
-  auto t0 = std::chrono::steady_clock::now();
-  RecoveryStats stats;
-  auto files = queue_.Snapshot();
-  const bool crc = config_.check_crc_on_recover;
-  if (files.empty()) {
-    queue_.set_flushed_where(0);
-    queue_.set_committed_where(0);
-    TH_LOG(store, kInfo, "recovery: empty commitlog");
-    return stats;
-  }
-  // Start segment: walking back from the newest, the first whose first record
-  // is valid and old enough.
-  size_t start = 0;
-  CheckpointData cp = checkpoint_->Get();
-  int64_t min_ts = MinTimestamp(cp);
-  // The newest index file is only durable once rolled or at a clean stop, and
-  // abnormal loading drops index files newer than the checkpoint: start early
-  // enough to index those records again (RocketMQ's messageIndexSafe rule,
-  // always on), so every recovered record is reachable by key.
-  if (config_.message_index_enable)
-    min_ts = std::min(min_ts, cp.index_msg_timestamp);
-  for (size_t i = files.size(); i-- > 0;) {
-    RecordCheck c = CheckAt(*files[i], 0, crc);
-    if (c.status != RecordStatus::kOk || c.record.store_timestamp == 0)
-      continue;
-    bool ok = last_exit_ok
-                  ? c.record.phys_offset <= std::max(dispatch_from, int64_t{0})
-                  : c.record.store_timestamp <= min_ts;
-    if (ok) {
-      start = i;
-      break;
-    }
-  }
-  int64_t process_offset = files[start]->base_offset();
-  std::string stop_reason = "end of data";
-  for (size_t i = start; i < files.size(); ++i) {
-    const MappedFile& f = *files[i];
-    ++stats.files_scanned;
-    int32_t pos = 0;
-    bool next_file = false;
-    while (pos < f.file_size()) {
-      RecordCheck c = CheckAt(f, pos, crc);
-      if (c.status == RecordStatus::kOk) {
-        int64_t phys = f.base_offset() + pos;
-        if (!last_exit_ok || phys >= dispatch_from)
-          dispatch(c.record, phys, c.size);
-        ++stats.records;
-        pos += c.size;
-        process_offset = f.base_offset() + pos;
-        continue;
-      }
-      if (c.status == RecordStatus::kBlank) {
-        next_file = i + 1 < files.size();
-        if (next_file) process_offset = files[i + 1]->base_offset();
-        break;
-      }
-      bool all_zero =
-          c.size <= 0 && f.mapping()[static_cast<size_t>(pos)] == std::byte{0};
-      if (!all_zero || c.status != RecordStatus::kTorn) {
-        stop_reason = fmt::format("{} at {} (file pos {}): {}", f.path(),
-                                  f.base_offset() + pos, pos, c.error);
-      }
-      break;
-    }
-    if (!next_file) break;
-  }
-  // What lies beyond the recovered end and looked like data: from the cut (and
-  // from the start of every later segment) up to the first all-zero page.
-  for (auto& f : files) {
-    int64_t end = f->base_offset() + f->file_size();
-    if (end <= process_offset) continue;
-    int64_t from = std::max<int64_t>(0, process_offset - f->base_offset());
-    auto m = f->mapping();
-    int64_t p = from;
-    while (p < f->file_size()) {
-      int64_t page_end = std::min<int64_t>((p / kOsPageSize + 1) * kOsPageSize,
-                                           f->file_size());
-      bool zero = true;
-      for (int64_t q = p; q < page_end && zero; ++q)
-        zero = m[static_cast<size_t>(q)] == std::byte{0};
-      if (zero) break;
-      p = page_end;
-    }
-    stats.bytes_truncated += p - from;
-  }
-  stats.process_offset = process_offset;
-  queue_.set_flushed_where(process_offset);
-  queue_.set_committed_where(process_offset);
-  TH_RETURN_IF_ERROR(queue_.TruncateDirtyFiles(process_offset));
-  // Zero the 8 bytes at the new end so a second crash cannot resurrect a stale
-  // record behind the cut.
-  if (auto last = queue_.GetLastMappedFile(); last != nullptr) {
-    int32_t pos = last->write_pos();
-    if (pos + kBlankMinLength <= last->file_size()) {
-      auto m = last->mutable_mapping();
-      bool dirty = false;
-      for (int k = 0; k < kBlankMinLength; ++k)
-        dirty |= m[static_cast<size_t>(pos + k)] != std::byte{0};
-      if (dirty) {
-        std::memset(m.data() + pos, 0, kBlankMinLength);
-        TH_RETURN_IF_ERROR(last->SyncRange(pos, pos + kBlankMinLength));
-      }
-    }
-  }
-  stats.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-          .count();
-  TH_LOG(store, kInfo,
-         "recovery ({}): scanned {} files, {} records, recovered end {}, "
-         "dropped {} bytes ({}), {:.3f} s",
-         last_exit_ok ? "normal" : "abnormal", stats.files_scanned,
-         stats.records, process_offset, stats.bytes_truncated, stop_reason,
-         stats.seconds);
-  return stats;
 }
 
 }  // namespace thruster::store

@@ -20,17 +20,20 @@
 #include "store/io/file_system.h"
 #include "store/mapped_file_queue.h"
 #include "store/message_store_config.h"
+#include "store/offsets.h"
 #include "store/transient_store_pool.h"
 
-// The CommitLog (store spec §2, §3, §8, §10): every message of every topic,
+// The CommitLog (store spec §2, §3, §8): every message of every topic,
 // appended to one stream of fixed-size segments under `commitlog/`. Owns the
-// segment queue, the allocate thread, the transient store pool and the
-// flush/commit/group-commit threads.
+// segment queue, the allocate thread, the transient store pool and the threads
+// that make the bytes durable: `flush` (FlushRealTimeService) or `group-commit`
+// (GroupCommitService, with its FlushDiskWatcher), and `commit`
+// (CommitRealTimeService, pool only). Recovery of its segments is Recovery's.
 //
-// Lifecycle: construct → Load() → Recover() → Start() → Put…/Get… → Shutdown()
-// → destroy. Thread-safety: Put* and Get* from any thread. Appends encode
-// outside the put lock; under it only the offsets are assigned and the bytes
-// copied into the active segment. Recover() before Start() only.
+// Lifecycle: construct → Load() → (Recovery) → Start() → Put…/Get… →
+// Shutdown() → destroy. Thread-safety: Put* and Get* from any thread. Appends
+// encode outside the put lock; under it only the offsets are assigned and the
+// bytes copied into the active segment.
 namespace thruster::store {
 
 enum class PutStatus {
@@ -58,19 +61,10 @@ struct PutResult {
   bool ok() const { return status == PutStatus::kPutOk; }
 };
 
-// Called for each valid record recovery re-dispatches (consume queue and index
-// building).
-using RecoveryDispatchFn = std::function<void(
-    const message::DecodedRecord& rec, int64_t phys_offset, int32_t size)>;
-
-struct RecoveryStats {
-  int files_scanned = 0;
-  int64_t records = 0;
-  int64_t bytes_truncated =
-      0;  // valid-looking bytes beyond the recovered end that were dropped
-  int64_t process_offset = 0;  // the recovered end of the log
-  double seconds = 0;
-};
+class CommitRealTimeService;
+class FlushDiskWatcher;
+class FlushRealTimeService;
+class GroupCommitService;
 
 class CommitLog {
  public:
@@ -85,14 +79,6 @@ class CommitLog {
   // Loads the segments (spec §1 rules); Corruption names a short, misnamed or
   // missing segment.
   Status Load();
-
-  // Normal (§10.2, last_exit_ok) or abnormal (§10.3) recovery: validates
-  // records (magic, size, CRC, stored phys offset) from the chosen start
-  // segment, calls `dispatch` for every valid record at or after
-  // `dispatch_from` (abnormal: all), truncates the torn or corrupt tail, zeroes
-  // the 8 bytes at the new end, and logs one summary line.
-  Result<RecoveryStats> Recover(bool last_exit_ok, int64_t dispatch_from,
-                                const RecoveryDispatchFn& dispatch);
 
   // Starts the allocate, flush (or group-commit) and commit threads.
   Status Start();
@@ -117,9 +103,9 @@ class CommitLog {
 
   // Bytes from `offset` to the readable end of its segment (zero-copy, holds
   // the segment).
-  std::optional<SelectResult> GetData(int64_t offset) const;
+  std::optional<SelectResult> GetData(PhysOffset offset) const;
   // Exactly [offset, offset + size) if readable.
-  std::optional<SelectResult> GetMessage(int64_t offset, int32_t size) const;
+  std::optional<SelectResult> GetMessage(PhysOffset offset, int32_t size) const;
   int64_t GetMinOffset() const { return queue_.GetMinOffset(); }
   int64_t GetMaxOffset() const { return queue_.GetMaxOffset(); }
   int64_t flushed_where() const { return queue_.flushed_where(); }
@@ -138,18 +124,30 @@ class CommitLog {
   void SetDropFloor(const std::atomic<int64_t>* floor) {
     drop_floor_.store(floor, std::memory_order_release);
   }
+  // The floor set above; null when none was.
+  const std::atomic<int64_t>* drop_floor() const {
+    return drop_floor_.load(std::memory_order_acquire);
+  }
   const MessageStoreConfig& config() const { return config_; }
 
   // Queue offsets (§4.4): the next queue offset of each "topic-queueId". Set
   // after recovery from the consume queues; advanced by every append.
-  void SetQueueOffset(std::string_view topic, int32_t queue_id, int64_t next);
-  int64_t GetQueueOffset(std::string_view topic, int32_t queue_id) const;
+  void SetQueueOffset(std::string_view topic, int32_t queue_id,
+                      QueueOffset next);
+  QueueOffset GetQueueOffset(std::string_view topic, int32_t queue_id) const;
   void RemoveQueueOffsets(std::string_view topic);
 
   // False after a failed flush, commit or segment creation: every later put
   // fails with that error.
   bool writeable() const { return writeable_.load(std::memory_order_acquire); }
   Status error() const;
+  // Turns the log read-only with `s` (a failed flush, commit or writeback);
+  // the first error wins. Called by the flush services and appenders.
+  void MarkNotWriteable(const Status& s);
+  // One commit pass of the pool buffers; true when nothing moved (or the store
+  // is read-only). Called by the `commit` and `group-commit` threads and at
+  // shutdown.
+  bool CommitOnce(int least_pages);
   // Blocks until everything appended so far is durable (tests, tools,
   // shutdown). IOError when a sync failed.
   Status FlushAll();
@@ -174,11 +172,6 @@ class CommitLog {
   };
 
  private:
-  class FlushService;
-  class CommitService;
-  class GroupCommitService;
-  class FlushWatcher;
-
   // Encodes outside the lock into a thread-local buffer, then appends under the
   // put lock.
   PutResult Append(const message::MessageToStore& msg, bool batch);
@@ -194,10 +187,6 @@ class CommitLog {
   void SetNotFlushed(PutResult& result) const;
   // A sync put refused because the group commit is stopping.
   static void SetShuttingDown(PutResult& result);
-  void MarkNotWriteable(const Status& s);
-  // One commit pass of the pool buffers; true when nothing moved (or the store
-  // is read-only).
-  bool CommitOnce(int least_pages);
   bool WaitsForFlush(const message::MessageToStore& msg) const;
 
   io::FileSystem* fs_;
@@ -224,10 +213,10 @@ class CommitLog {
   mutable Mutex error_mu_;
   Status error_ TH_GUARDED_BY(error_mu_);
 
-  std::unique_ptr<FlushService> flush_service_;
-  std::unique_ptr<CommitService> commit_service_;
+  std::unique_ptr<FlushRealTimeService> flush_service_;
+  std::unique_ptr<CommitRealTimeService> commit_service_;
   std::unique_ptr<GroupCommitService> group_commit_service_;
-  std::unique_ptr<FlushWatcher> flush_watcher_;
+  std::unique_ptr<FlushDiskWatcher> flush_watcher_;
   bool started_ = false;
   bool shut_down_ = false;
 };

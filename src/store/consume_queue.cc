@@ -124,9 +124,11 @@ void ConsumeQueue::FillPreBlank(MappedFile& file, int32_t fill_to) {
   file.AdvanceWritePos(fill_to);
 }
 
-Status ConsumeQueue::PutMessagePositionInfo(int64_t phys_offset, int32_t size,
+Status ConsumeQueue::PutMessagePositionInfo(PhysOffset phys, int32_t size,
                                             int64_t tags_code,
-                                            int64_t queue_offset) {
+                                            QueueOffset queue) {
+  const int64_t phys_offset = phys.value;
+  const int64_t queue_offset = queue.value;
   if (phys_offset + size <= max_phys_offset())
     return Status::OK();  // already present (re-dispatch)
   if (phys_offset < 0 || size <= 0 || queue_offset < 0) {
@@ -185,7 +187,8 @@ Status ConsumeQueue::PutMessagePositionInfo(int64_t phys_offset, int32_t size,
 }
 
 std::optional<SelectResult> ConsumeQueue::GetIndexBuffer(
-    int64_t queue_offset) const {
+    QueueOffset queue) const {
+  const int64_t queue_offset = queue.value;
   const int64_t offset = queue_offset * kUnit;
   if (queue_offset < 0 || offset < min_logic_offset()) return std::nullopt;
   auto file = files_.FindMappedFileByOffset(offset);
@@ -197,7 +200,7 @@ std::optional<SelectResult> ConsumeQueue::GetIndexBuffer(
   return r;
 }
 
-std::optional<Entry> ConsumeQueue::GetEntry(int64_t queue_offset) const {
+std::optional<Entry> ConsumeQueue::GetEntry(QueueOffset queue_offset) const {
   auto r = GetIndexBuffer(queue_offset);
   if (!r) return std::nullopt;
   return cq_format::DecodeEntry(r->bytes).value();
@@ -230,7 +233,8 @@ int64_t ConsumeQueue::LastPhysEndBefore(int64_t end) const {
   return -1;
 }
 
-void ConsumeQueue::CorrectMinOffset(int64_t commit_log_min_offset) {
+void ConsumeQueue::CorrectMinOffset(PhysOffset min_phys) {
+  const int64_t commit_log_min_offset = min_phys.value;
   const int64_t max_byte = files_.GetMaxOffset();
   const int64_t old_min = min_logic_offset();
   if (old_min >= max_byte) return;
@@ -292,7 +296,8 @@ Status ConsumeQueue::ZeroEntryAt(int64_t end) {
   return Status::OK();
 }
 
-Status ConsumeQueue::TruncateDirtyLogicFiles(int64_t phys_offset) {
+Status ConsumeQueue::TruncateDirtyLogicFiles(PhysOffset end) {
+  const int64_t phys_offset = end.value;
   auto files = files_.Snapshot();
   if (files.empty()) {
     max_phys_offset_.store(-1, std::memory_order_release);
@@ -334,6 +339,14 @@ Status ConsumeQueue::TruncateDirtyLogicFiles(int64_t phys_offset) {
 
 Result<bool> ConsumeQueue::Flush(int least_pages) {
   return files_.Flush(least_pages);
+}
+
+Status ConsumeQueue::FlushAll(int least_pages) {
+  for (int i = 0; i < 1000; ++i) {
+    TH_ASSIGN_OR_RETURN(bool unchanged, Flush(least_pages));
+    if (unchanged) return Status::OK();
+  }
+  return Status::OK();
 }
 
 int64_t ConsumeQueue::GetOffsetInQueueByTime(
@@ -416,7 +429,8 @@ int64_t ConsumeQueue::GetOffsetInQueueByTime(
   return clamp((base + low - kUnit) / kUnit);
 }
 
-Result<int> ConsumeQueue::DeleteExpiredFile(int64_t commit_log_min_offset) {
+Result<int> ConsumeQueue::DeleteExpiredFile(PhysOffset min_phys) {
+  const int64_t commit_log_min_offset = min_phys.value;
   auto expired = [commit_log_min_offset](const MappedFile& f) {
     if (!f.available()) return true;
     Entry last = EntryAt(f, f.file_size() - kUnit);
@@ -430,7 +444,7 @@ Result<int> ConsumeQueue::DeleteExpiredFile(int64_t commit_log_min_offset) {
            "consume queue {}: deleted {} files below commit log offset {}",
            dir(), deleted, commit_log_min_offset);
   }
-  CorrectMinOffset(commit_log_min_offset);
+  CorrectMinOffset(min_phys);
   return deleted;
 }
 

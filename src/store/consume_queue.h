@@ -12,6 +12,7 @@
 #include "store/io/file_system.h"
 #include "store/mapped_file.h"
 #include "store/mapped_file_queue.h"
+#include "store/offsets.h"
 
 namespace thruster::store {
 
@@ -94,8 +95,8 @@ class ConsumeQueue {
   // durable once Flush() passes it. Retrying, marking the store's logic-queue
   // error and advancing the checkpoint's logicsMsgTimestamp (spec §4.3 steps
   // 6-7) are the caller's business.
-  Status PutMessagePositionInfo(int64_t phys_offset, int32_t size,
-                                int64_t tags_code, int64_t queue_offset);
+  Status PutMessagePositionInfo(PhysOffset phys_offset, int32_t size,
+                                int64_t tags_code, QueueOffset queue_offset);
 
   // Zero-copy view of the entries from `queue_offset` to the end of the file
   // holding it (whole entries, a multiple of 20 bytes, decode with
@@ -103,9 +104,9 @@ class ConsumeQueue {
   // offset, at or beyond the max offset, or its file is gone. The caller reads
   // on into the next file with a new call at the offset after the last entry it
   // got.
-  std::optional<SelectResult> GetIndexBuffer(int64_t queue_offset) const;
+  std::optional<SelectResult> GetIndexBuffer(QueueOffset queue_offset) const;
   // The single entry at `queue_offset` (same rules as GetIndexBuffer()).
-  std::optional<cq_format::Entry> GetEntry(int64_t queue_offset) const;
+  std::optional<cq_format::Entry> GetEntry(QueueOffset queue_offset) const;
 
   // Spec §4.5. min = min logic offset / 20; max = one past the last entry (0
   // for an empty queue).
@@ -123,7 +124,7 @@ class ConsumeQueue {
   // Moves the min offset to the first entry pointing at or beyond
   // `commit_log_min_offset`, or to the end of the queue when no entry does
   // (spec §4.5 `correctMinOffset`). Pre-blank filler never counts.
-  void CorrectMinOffset(int64_t commit_log_min_offset);
+  void CorrectMinOffset(PhysOffset commit_log_min_offset);
 
   // End (phys offset + size) of the newest entry written or recovered; -1 when
   // there is none. Dispatch and recovery compare it with the CommitLog
@@ -140,13 +141,16 @@ class ConsumeQueue {
   // the new end if they were not zero (spec §10.5), so a second crash cannot
   // bring the cut entries back. max_phys_offset() becomes the end of the last
   // kept entry. An error is an I/O failure; the queue must then not be written.
-  Status TruncateDirtyLogicFiles(int64_t phys_offset);
+  Status TruncateDirtyLogicFiles(PhysOffset phys_offset);
 
   // Flushes the file holding the flushed position when at least `least_pages` 4
   // KiB pages are pending (0: any byte); one file per call, so a caller wanting
   // everything durable loops while it returns false. Returns true when nothing
   // moved. An error means the bytes may be lost: the store turns read-only.
   Result<bool> Flush(int least_pages);
+  // Flushes file after file until nothing is pending at `least_pages` (at most
+  // 1000 files a call).
+  Status FlushAll(int least_pages);
   int64_t flushed_where() const { return files_.flushed_where(); }
 
   // The queue offset of the message stored nearest `timestamp` (spec §12.4):
@@ -162,7 +166,7 @@ class ConsumeQueue {
   // Retention (spec §11.3): deletes files, oldest first and never the newest,
   // whose last entry points below `commit_log_min_offset`, then runs
   // CorrectMinOffset(). Returns how many files went.
-  Result<int> DeleteExpiredFile(int64_t commit_log_min_offset);
+  Result<int> DeleteExpiredFile(PhysOffset commit_log_min_offset);
 
   // Deletes every file of the queue (admin topic deletion, or an empty
   // CommitLog at start-up).

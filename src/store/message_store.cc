@@ -3,16 +3,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <ctime>
-#include <thread>
 
 #include "common/coding.h"
 #include "common/logging.h"
-#include "common/service_thread.h"
 #include "message/properties.h"
+#include "store/cleaner.h"
 #include "store/consume_queue_format.h"
+#include "store/flush_consume_queue_service.h"
 
 namespace thruster::store {
 
@@ -71,208 +68,15 @@ int64_t TotalRamBytes() {
 // STORETIMESTAMP of the record at the start of `rec` (spec §12.4
 // pickupStoreTimestamp; by the record's own sysflag, §16 item 10).
 int64_t PickupStoreTimestamp(std::span<const std::byte> rec) {
-  if (rec.size() < 76) return -1;
+  if (rec.size() < static_cast<size_t>(kSysFlagPos) + sizeof(int32_t))
+    return -1;
   int32_t sys_flag = LoadI32(rec.data() + kSysFlagPos);
   size_t pos = static_cast<size_t>(StoreTimestampPos(sys_flag));
-  if (pos + 8 > rec.size()) return -1;
+  if (pos + sizeof(int64_t) > rec.size()) return -1;
   return LoadI64(rec.data() + pos);
 }
 
 }  // namespace
-
-// ---------------------------------------------------------------------------------------------------
-// `dispatch` (reput, spec §9.1): follows the CommitLog and turns records into
-// consume-queue units and index entries, strictly in log order.
-class MessageStore::DispatchService final : public ServiceThread {
- public:
-  explicit DispatchService(MessageStore* store)
-      : ServiceThread("dispatch"), store_(store) {}
-  ~DispatchService() override { Stop(); }
-
-  // Runs until caught up with the confirm offset. Returns true when it moved.
-  bool DoReput() {
-    MessageStore* s = store_;
-    bool moved = false;
-    int64_t min = s->commit_log_->GetMinOffset();
-    int64_t reput = s->reput_from_offset_.load(std::memory_order_acquire);
-    if (min > 0 && reput < min) {
-      TH_LOG(store, kWarn,
-             "dispatch: offset {} was deleted before it was dispatched, "
-             "jumping to {}",
-             reput, min);
-      reput = min;
-    }
-    int64_t end = s->commit_log_->GetConfirmOffset();
-    while (reput < end && !stopped()) {
-      auto data = s->commit_log_->GetData(reput);
-      if (!data || data->bytes.empty()) {
-        // Past the readable end of a full segment: the next one starts at the
-        // roll offset.
-        if (data &&
-            reput == data->file->base_offset() + data->file->file_size()) {
-          reput = s->commit_log_->RollNextFile(reput);
-          continue;
-        }
-        break;
-      }
-      auto bytes = data->bytes;
-      size_t pos = 0;
-      bool roll = false;
-      bool failed = false;
-      while (pos < bytes.size() && reput < end) {
-        RecordCheck c = CheckRecord(bytes.subspan(pos), false);
-        if (c.status == RecordStatus::kOk) {
-          if (reput + c.size > end) break;
-          Status st = s->Dispatch(c.record, reput, c.size);
-          if (!st.ok()) {
-            // Never skip a record: retry it on the next pass (both dispatchers
-            // are idempotent).
-            int64_t now = s->clock_->MonotonicNs();
-            if (now - last_error_log_ns_ > 1000000000) {
-              last_error_log_ns_ = now;
-              TH_LOG(store, kError,
-                     "dispatch of record at {} failed, retrying: {}", reput,
-                     st.ToString());
-            }
-            failed = true;
-            break;
-          }
-          pos += static_cast<size_t>(c.size);
-          reput += c.size;
-          moved = true;
-          continue;
-        }
-        if (c.status == RecordStatus::kBlank) {
-          roll = true;
-          break;
-        }
-        if (c.status == RecordStatus::kLengthMismatch && c.size > 0) {
-          TH_LOG(store, kError,
-                 "dispatch: record at {} has inconsistent lengths, skipping {} "
-                 "bytes",
-                 reput, c.size);
-          pos += static_cast<size_t>(c.size);
-          reput += c.size;
-          continue;
-        }
-        // Not a record: nothing more is readable here yet.
-        break;
-      }
-      s->reput_from_offset_.store(reput, std::memory_order_release);
-      if (failed) break;
-      if (roll) {
-        reput = s->commit_log_->RollNextFile(reput);
-        s->reput_from_offset_.store(reput, std::memory_order_release);
-        continue;
-      }
-      if (pos < bytes.size() || pos == 0) break;
-    }
-    s->reput_from_offset_.store(reput, std::memory_order_release);
-    return moved;
-  }
-
- protected:
-  void Run() override {
-    while (!stopped()) {
-      if (!DoReput()) WaitForRunning(1);
-    }
-    // Drain what is left (up to 5 s), so shutdown leaves nothing undispatched.
-    for (int i = 0; i < 50 && store_->dispatch_behind_bytes() > 0; ++i) {
-      if (!DoReputIgnoringStop())
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  }
-
- private:
-  bool DoReputIgnoringStop() {
-    draining_ = true;
-    bool moved = DoReput();
-    draining_ = false;
-    return moved;
-  }
-  bool stopped() const { return !draining_ && ServiceThread::stopped(); }
-
-  MessageStore* store_;
-  bool draining_ = false;          // confined to this thread
-  int64_t last_error_log_ns_ = 0;  // confined to this thread
-};
-
-// `flush-cq` (spec §8.4): flushes consume queues and rolled index files, then
-// writes the checkpoint with timestamps that name only durable data.
-class MessageStore::FlushConsumeQueueService final : public ServiceThread {
- public:
-  explicit FlushConsumeQueueService(MessageStore* store)
-      : ServiceThread("flush-cq"), store_(store) {}
-  ~FlushConsumeQueueService() override { Stop(); }
-
-  void FlushOnce(bool thorough) {
-    MessageStore* s = store_;
-    int64_t logics = s->logics_msg_timestamp_.load(std::memory_order_acquire);
-    Status st = s->FlushConsumeQueues(
-        thorough ? 0 : s->config_.flush_consume_queue_least_pages);
-    if (st.ok()) st = s->index_->FlushRolledFiles();
-    if (!st.ok()) {
-      TH_LOG(store, kError, "flush-cq: {}", st.ToString());
-      return;
-    }
-    // Consume queues are durable up to at least `logics` only after a thorough
-    // pass.
-    if (thorough && logics > 0)
-      s->checkpoint_->set_logics_msg_timestamp(logics);
-    int64_t idx = s->index_->index_msg_timestamp();
-    if (idx > 0) s->checkpoint_->set_index_msg_timestamp(idx);
-    st = s->checkpoint_->Flush();
-    if (!st.ok())
-      TH_LOG(store, kError, "flush-cq: checkpoint: {}", st.ToString());
-  }
-
- protected:
-  void Run() override {
-    int64_t last_thorough = store_->clock_->MonotonicNs();
-    while (!stopped()) {
-      WaitForRunning(store_->config_.flush_interval_consume_queue);
-      int64_t now = store_->clock_->MonotonicNs();
-      bool thorough =
-          now - last_thorough >=
-          int64_t{store_->config_.flush_consume_queue_thorough_interval} *
-              1000000;
-      if (thorough) last_thorough = now;
-      FlushOnce(thorough);
-    }
-  }
-
- private:
-  MessageStore* store_;
-};
-
-// `clean` (spec §11): retention of CommitLog segments by age and disk usage,
-// then of consume-queue and index files below the new CommitLog minimum.
-class MessageStore::CleanService final : public ServiceThread {
- public:
-  explicit CleanService(MessageStore* store)
-      : ServiceThread("clean"), store_(store) {}
-  ~CleanService() override { Stop(); }
-
- protected:
-  void Run() override {
-    // RocketMQ waits 60 s before the first pass; a cleaner that starts at once
-    // would race recovery's own bookkeeping for no gain.
-    int64_t waited = 0;
-    while (!stopped() && waited < 60000) {
-      WaitForRunning(1000);
-      waited += 1000;
-    }
-    while (!stopped()) {
-      store_->CleanOnce();
-      WaitForRunning(store_->config_.clean_resource_interval);
-    }
-  }
-
- private:
-  MessageStore* store_;
-};
-
-// ---------------------------------------------------------------------------------------------------
 
 MessageStore::MessageStore(io::FileSystem* fs, MessageStoreConfig config,
                            const Clock* clock)
@@ -281,7 +85,7 @@ MessageStore::MessageStore(io::FileSystem* fs, MessageStoreConfig config,
 MessageStore::~MessageStore() { Shutdown(); }
 
 Status MessageStore::Load() {
-  auto t0 = std::chrono::steady_clock::now();
+  const int64_t t0 = clock_->MonotonicNs();
   TH_RETURN_IF_ERROR(fs_->CreateDirs(config_.store_path_root_dir));
   // The lock comes first (spec §16 item 9): recovery must never run beside
   // another broker.
@@ -293,7 +97,8 @@ Status MessageStore::Load() {
   commit_log_ =
       std::make_unique<CommitLog>(fs_, config_, checkpoint_.get(), clock_);
   TH_RETURN_IF_ERROR(commit_log_->Load());
-  TH_RETURN_IF_ERROR(LoadConsumeQueues());
+  queues_ = std::make_unique<ConsumeQueueStore>(fs_, config_);
+  TH_RETURN_IF_ERROR(queues_->Load());
   IndexServiceOptions io;
   io.max_hash_slot_num = config_.max_hash_slot_num;
   io.max_index_num = config_.max_index_num;
@@ -301,59 +106,16 @@ Status MessageStore::Load() {
   index_ = std::make_unique<IndexService>(fs_, config_.IndexDir(), clock_, io);
   TH_RETURN_IF_ERROR(
       index_->Load(last_exit_ok, checkpoint_->index_msg_timestamp()));
+  reput_ = std::make_unique<ReputService>(commit_log_.get(), queues_.get(),
+                                          index_.get(), config_, clock_);
+  flush_cq_service_ = std::make_unique<FlushConsumeQueueService>(
+      queues_.get(), index_.get(), checkpoint_.get(), reput_.get(), config_,
+      clock_);
+  cleaner_ = std::make_unique<Cleaner>(fs_, commit_log_.get(), queues_.get(),
+                                       index_.get(), config_, clock_);
 
-  // Consume queues first: their max phys offset tells the CommitLog what is
-  // already dispatched.
-  int64_t cq_max_phy = -1;
-  {
-    MutexLock lock(&cq_mu_);
-    for (auto& [topic, by_id] : queues_) {
-      for (auto& [id, cq] : by_id) {
-        TH_RETURN_IF_ERROR(cq->Recover());
-        cq_max_phy = std::max(cq_max_phy, cq->max_phys_offset());
-        ++recovery_.consume_queues;
-      }
-    }
-  }
-  if (commit_log_->queue().empty()) {
-    // No CommitLog: nothing the queues or the index point at exists.
-    MutexLock lock(&cq_mu_);
-    for (auto& [topic, by_id] : queues_) {
-      for (auto& [id, cq] : by_id) TH_RETURN_IF_ERROR(cq->Destroy());
-    }
-    queues_.clear();
-    TH_RETURN_IF_ERROR(index_->DestroyAll());
-  }
-  // Records at or after cq_max_phy are dispatched again (spec §16 item 1: ">=",
-  // idempotent); after an abnormal stop every scanned record is.
-  Status dispatch_error;
-  auto rs = commit_log_->Recover(
-      last_exit_ok, std::max<int64_t>(cq_max_phy, 0),
-      [&](const DecodedRecord& rec, int64_t phys, int32_t size) {
-        Status st = Dispatch(rec, phys, size);
-        if (!st.ok() && dispatch_error.ok()) dispatch_error = st;
-      });
-  if (!rs.ok()) return rs.status();
-  TH_RETURN_IF_ERROR(dispatch_error);
-  recovery_.commit_log = *rs;
-  int64_t process_offset = rs->process_offset;
-  int64_t min_phy = commit_log_->GetMinOffset();
-  {
-    MutexLock lock(&cq_mu_);
-    for (auto& [topic, by_id] : queues_) {
-      for (auto& [id, cq] : by_id) {
-        if (cq->max_phys_offset() > process_offset)
-          TH_RETURN_IF_ERROR(cq->TruncateDirtyLogicFiles(process_offset));
-        TH_RETURN_IF_ERROR(FlushConsumeQueue(*cq, 0));
-        cq->CorrectMinOffset(std::max<int64_t>(min_phy, 0));
-        commit_log_->SetQueueOffset(topic, id, cq->GetMaxOffsetInQueue());
-      }
-    }
-  }
-  reput_from_offset_.store(process_offset, std::memory_order_release);
-  recovery_.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-          .count();
+  TH_RETURN_IF_ERROR(Recover(last_exit_ok));
+  recovery_.seconds = static_cast<double>(clock_->MonotonicNs() - t0) / 1e9;
   TH_LOG(
       store, kInfo,
       "store loaded from {} in {:.3f} s: {} consume queues, commitlog [{}, {})",
@@ -363,28 +125,35 @@ Status MessageStore::Load() {
   return Status::OK();
 }
 
-Status MessageStore::LoadConsumeQueues() {
-  std::string root = config_.ConsumeQueueDir();
-  TH_RETURN_IF_ERROR(fs_->CreateDirs(root));
-  TH_ASSIGN_OR_RETURN(auto topics, fs_->ListDir(root));
-  MutexLock lock(&cq_mu_);
-  for (const auto& t : topics) {
-    if (!t.is_dir) continue;
-    auto ids = fs_->ListDir(io::JoinPath(root, t.name));
-    if (!ids.ok()) return ids.status();
-    for (const auto& q : *ids) {
-      if (!q.is_dir || q.name.empty() || q.name.size() > 9 ||
-          !std::all_of(q.name.begin(), q.name.end(),
-                       [](char c) { return c >= '0' && c <= '9'; })) {
-        continue;  // spec §1: a non-numeric queue directory is skipped
-      }
-      int32_t id = std::stoi(q.name);
-      auto cq = std::make_unique<ConsumeQueue>(
-          fs_, root, t.name, id, config_.mapped_file_size_consume_queue);
-      TH_RETURN_IF_ERROR(cq->Load());
-      queues_[t.name][id] = std::move(cq);
-    }
+Status MessageStore::Recover(bool last_exit_ok) {
+  Recovery recovery(commit_log_.get(), checkpoint_.get(), config_, clock_);
+  // Consume queues first: their max phys offset tells the CommitLog what is
+  // already dispatched.
+  std::vector<ConsumeQueue*> queues = queues_->All();
+  TH_ASSIGN_OR_RETURN(int64_t cq_max_phy,
+                      recovery.RecoverConsumeQueues(queues));
+  recovery_.consume_queues = static_cast<int>(queues.size());
+  if (commit_log_->queue().empty()) {
+    // No CommitLog: nothing the queues or the index point at exists.
+    TH_RETURN_IF_ERROR(queues_->DestroyAll());
+    TH_RETURN_IF_ERROR(index_->DestroyAll());
   }
+  // Records at or after cq_max_phy are dispatched again (spec §16 item 1: ">=",
+  // idempotent); after an abnormal stop every scanned record is.
+  Status dispatch_error;
+  auto rs = recovery.RecoverCommitLog(
+      last_exit_ok, std::max<int64_t>(cq_max_phy, 0),
+      [&](const DecodedRecord& rec, int64_t phys, int32_t size) {
+        Status st = reput_->Dispatch(rec, phys, size);
+        if (!st.ok() && dispatch_error.ok()) dispatch_error = st;
+      });
+  if (!rs.ok()) return rs.status();
+  TH_RETURN_IF_ERROR(dispatch_error);
+  recovery_.commit_log = *rs;
+  int64_t process_offset = rs->process_offset;
+  TH_RETURN_IF_ERROR(recovery.FixConsumeQueues(queues_->All(), process_offset,
+                                               commit_log_->GetMinOffset()));
+  reput_->set_reput_from_offset(process_offset);
   return Status::OK();
 }
 
@@ -393,14 +162,11 @@ Status MessageStore::Start() {
     return Status::InvalidArgument(
         "MessageStore::Start before a successful Load");
   if (started_) return Status::OK();
-  commit_log_->SetDropFloor(&reput_from_offset_);
+  commit_log_->SetDropFloor(reput_->reput_from_offset_floor());
   TH_RETURN_IF_ERROR(commit_log_->Start());
-  dispatch_service_ = std::make_unique<DispatchService>(this);
-  dispatch_service_->Start();
-  flush_cq_service_ = std::make_unique<FlushConsumeQueueService>(this);
+  reput_->Start();
   flush_cq_service_->Start();
-  clean_service_ = std::make_unique<CleanService>(this);
-  clean_service_->Start();
+  cleaner_->Start();
   // `abort` last: from here on an unclean stop must trigger abnormal recovery.
   TH_RETURN_IF_ERROR(
       fs_->WriteFile(config_.AbortPath(), std::to_string(::getpid())));
@@ -412,20 +178,11 @@ Status MessageStore::Start() {
 void MessageStore::Shutdown() {
   if (shut_down_ || !loaded_) return;
   shut_down_ = true;
-  if (clean_service_) clean_service_->Stop();
+  cleaner_->Stop();
   commit_log_->Shutdown();  // final flush (and commit)
-  if (dispatch_service_)
-    dispatch_service_->Stop();  // drains what the CommitLog holds
-  if (flush_cq_service_) flush_cq_service_->Stop();
-  Status st = FlushConsumeQueues(0);
-  if (st.ok()) st = index_->Flush();
-  if (st.ok()) {
-    int64_t logics = logics_msg_timestamp_.load(std::memory_order_acquire);
-    if (logics > 0) checkpoint_->set_logics_msg_timestamp(logics);
-    if (index_->index_msg_timestamp() > 0)
-      checkpoint_->set_index_msg_timestamp(index_->index_msg_timestamp());
-    st = checkpoint_->Flush();
-  }
+  reput_->Stop();           // drains what the CommitLog holds
+  flush_cq_service_->Stop();
+  Status st = flush_cq_service_->FlushAllAndCheckpoint();
   if (!st.ok())
     TH_LOG(store, kError, "shutdown flush failed: {}", st.ToString());
   bool clean =
@@ -448,95 +205,15 @@ void MessageStore::Shutdown() {
 
 void MessageStore::SetMessageArrivingListener(
     MessageArrivingListener listener) {
-  MutexLock lock(&listener_mu_);
-  listener_ = std::move(listener);
+  reput_->SetMessageArrivingListener(std::move(listener));
 }
 
 int64_t MessageStore::dispatch_behind_bytes() const {
-  return commit_log_->GetConfirmOffset() -
-         reput_from_offset_.load(std::memory_order_acquire);
+  return reput_->dispatch_behind_bytes();
 }
 
 bool MessageStore::WaitForDispatch(int64_t timeout_ms) const {
-  auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (dispatch_behind_bytes() > 0) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-  return true;
-}
-
-ConsumeQueue* MessageStore::FindConsumeQueue(std::string_view topic,
-                                             int32_t queue_id) const {
-  MutexLock lock(&cq_mu_);
-  auto t = queues_.find(topic);
-  if (t == queues_.end()) return nullptr;
-  auto q = t->second.find(queue_id);
-  return q == t->second.end() ? nullptr : q->second.get();
-}
-
-Result<ConsumeQueue*> MessageStore::FindOrCreateConsumeQueue(
-    std::string_view topic, int32_t queue_id) {
-  MutexLock lock(&cq_mu_);
-  auto& by_id = queues_[std::string(topic)];
-  auto it = by_id.find(queue_id);
-  if (it != by_id.end()) return it->second.get();
-  auto cq = std::make_unique<ConsumeQueue>(
-      fs_, config_.ConsumeQueueDir(), std::string(topic), queue_id,
-      config_.mapped_file_size_consume_queue);
-  TH_RETURN_IF_ERROR(cq->Load());
-  ConsumeQueue* raw = cq.get();
-  by_id[queue_id] = std::move(cq);
-  return raw;
-}
-
-Status MessageStore::Dispatch(const DecodedRecord& rec, int64_t phys,
-                              int32_t size) {
-  int32_t tx = sysflag::TransactionType(rec.sys_flag);
-  auto tags = FindProperty(rec.properties, prop::kTags);
-  int64_t tags_code = TagsCode(tags);
-  if (tx == sysflag::kTransactionNotType ||
-      tx == sysflag::kTransactionCommitType) {
-    TH_ASSIGN_OR_RETURN(ConsumeQueue * cq,
-                        FindOrCreateConsumeQueue(rec.topic, rec.queue_id));
-    TH_RETURN_IF_ERROR(
-        cq->PutMessagePositionInfo(phys, size, tags_code, rec.queue_offset));
-    logics_msg_timestamp_.store(rec.store_timestamp, std::memory_order_release);
-  }
-  if (config_.message_index_enable) {
-    TH_RETURN_IF_ERROR(index_->BuildIndex(IndexRecord::FromProperties(
-        rec.topic, rec.properties, phys, rec.store_timestamp, rec.sys_flag)));
-  }
-  if (tx == sysflag::kTransactionNotType ||
-      tx == sysflag::kTransactionCommitType) {
-    MutexLock lock(&listener_mu_);
-    if (listener_)
-      listener_(rec.topic, rec.queue_id, rec.queue_offset + 1, tags_code,
-                rec.store_timestamp);
-  }
-  return Status::OK();
-}
-
-Status MessageStore::FlushConsumeQueue(ConsumeQueue& cq, int least_pages) {
-  for (int i = 0; i < 1000; ++i) {
-    TH_ASSIGN_OR_RETURN(bool unchanged, cq.Flush(least_pages));
-    if (unchanged) return Status::OK();
-  }
-  return Status::OK();
-}
-
-Status MessageStore::FlushConsumeQueues(int least_pages) {
-  std::vector<ConsumeQueue*> all;
-  {
-    MutexLock lock(&cq_mu_);
-    for (auto& [topic, by_id] : queues_) {
-      for (auto& [id, cq] : by_id) all.push_back(cq.get());
-    }
-  }
-  for (ConsumeQueue* cq : all)
-    TH_RETURN_IF_ERROR(FlushConsumeQueue(*cq, least_pages));
-  return Status::OK();
+  return reput_->WaitForDispatch(timeout_ms);
 }
 
 namespace {
@@ -548,9 +225,7 @@ PutResult DiskFullResult() {
 }
 }  // namespace
 
-bool MessageStore::disk_full() const {
-  return disk_full_.load(std::memory_order_acquire);
-}
+bool MessageStore::disk_full() const { return cleaner_->disk_full(); }
 
 PutResult MessageStore::PutMessage(const MessageToStore& msg) {
   if (disk_full()) return DiskFullResult();
@@ -606,7 +281,7 @@ GetMessageResult MessageStore::GetMessage(
     r.next_begin_offset = max;
     return r;
   }
-  auto units = cq->GetIndexBuffer(offset);
+  auto units = cq->GetIndexBuffer(QueueOffset{offset});
   if (!units) {
     int64_t per_file =
         cq->file_size() / static_cast<int64_t>(cq_format::kEntrySize);
@@ -631,9 +306,9 @@ GetMessageResult MessageStore::GetMessage(
   for (size_t pos = 0;
        pos + cq_format::kEntrySize <= bytes.size() && pos < scan_limit;
        pos += cq_format::kEntrySize) {
-    int64_t phys = LoadI64(bytes.data() + pos);
-    int32_t size = LoadI32(bytes.data() + pos + 8);
-    int64_t tags_code = LoadI64(bytes.data() + pos + 12);
+    int64_t phys = LoadI64(bytes.data() + pos + cq_format::kPhysOffsetPos);
+    int32_t size = LoadI32(bytes.data() + pos + cq_format::kSizePos);
+    int64_t tags_code = LoadI64(bytes.data() + pos + cq_format::kTagsCodePos);
     int64_t unit_offset =
         offset + static_cast<int64_t>(pos / cq_format::kEntrySize);
     bool in_memory = max_phy - phys <= in_memory_limit;
@@ -697,7 +372,7 @@ int64_t MessageStore::GetCommitLogOffsetInQueue(std::string_view topic,
                                                 int64_t queue_offset) const {
   ConsumeQueue* cq = FindConsumeQueue(topic, queue_id);
   if (cq == nullptr) return 0;
-  auto e = cq->GetEntry(queue_offset);
+  auto e = cq->GetEntry(QueueOffset{queue_offset});
   return e && cq_format::IsValid(*e) ? e->phys_offset : 0;
 }
 
@@ -710,7 +385,7 @@ int64_t MessageStore::GetOffsetInQueueByTime(std::string_view topic,
   return cq->GetOffsetInQueueByTime(
       timestamp, boundary, commit_log_->GetMinOffset(),
       [this](int64_t phys, int32_t size) -> int64_t {
-        auto m = commit_log_->GetMessage(phys, size);
+        auto m = commit_log_->GetMessage(PhysOffset{phys}, size);
         return m ? PickupStoreTimestamp(m->bytes) : -1;
       });
 }
@@ -720,9 +395,9 @@ int64_t MessageStore::GetMessageStoreTimestamp(std::string_view topic,
                                                int64_t queue_offset) const {
   ConsumeQueue* cq = FindConsumeQueue(topic, queue_id);
   if (cq == nullptr) return -1;
-  auto e = cq->GetEntry(queue_offset);
+  auto e = cq->GetEntry(QueueOffset{queue_offset});
   if (!e || !cq_format::IsValid(*e) || cq_format::IsPreBlank(*e)) return -1;
-  auto m = commit_log_->GetMessage(e->phys_offset, e->size);
+  auto m = commit_log_->GetMessage(PhysOffset{e->phys_offset}, e->size);
   return m ? PickupStoreTimestamp(m->bytes) : -1;
 }
 
@@ -734,13 +409,13 @@ int64_t MessageStore::GetEarliestMessageTime(std::string_view topic,
 
 std::optional<SelectResult> MessageStore::LookMessageByOffset(
     int64_t phys) const {
-  auto head = commit_log_->GetMessage(phys, 8);
+  auto head = commit_log_->GetMessage(PhysOffset{phys}, 8);
   if (!head) return std::nullopt;
   int32_t size = LoadI32(head->bytes.data());
   int32_t magic = LoadI32(head->bytes.data() + 4);
   if (size <= 0 || (magic != kMagicV1 && magic != kMagicV2))
     return std::nullopt;
-  return commit_log_->GetMessage(phys, size);
+  return commit_log_->GetMessage(PhysOffset{phys}, size);
 }
 
 QueryMessageResult MessageStore::QueryMessage(std::string_view topic,
@@ -781,26 +456,11 @@ QueryMessageResult MessageStore::QueryMessage(std::string_view topic,
 }
 
 std::vector<std::pair<std::string, int32_t>> MessageStore::ListQueues() const {
-  std::vector<std::pair<std::string, int32_t>> out;
-  MutexLock lock(&cq_mu_);
-  for (const auto& [topic, by_id] : queues_) {
-    for (const auto& [id, cq] : by_id) out.emplace_back(topic, id);
-  }
-  return out;
+  return queues_->ListQueues();
 }
 
 Status MessageStore::DeleteTopic(std::string_view topic) {
-  std::map<int32_t, std::unique_ptr<ConsumeQueue>> gone;
-  {
-    MutexLock lock(&cq_mu_);
-    auto it = queues_.find(topic);
-    if (it == queues_.end())
-      return Status::NotFound("no consume queues for topic " +
-                              std::string(topic));
-    gone = std::move(it->second);
-    queues_.erase(it);
-  }
-  for (auto& [id, cq] : gone) TH_RETURN_IF_ERROR(cq->Destroy());
+  TH_RETURN_IF_ERROR(queues_->DeleteTopic(topic));
   commit_log_->RemoveQueueOffsets(topic);
   return Status::OK();
 }
@@ -829,113 +489,6 @@ std::map<std::string, std::string> MessageStore::RuntimeInfo() const {
   return m;
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Retention (spec §11).
-
-namespace {
-
-bool IsTimeToDelete(std::string_view delete_when, int64_t now_ms) {
-  std::time_t t = static_cast<std::time_t>(now_ms / 1000);
-  std::tm local{};
-  localtime_r(&t, &local);
-  size_t pos = 0;
-  while (pos <= delete_when.size()) {
-    size_t semi = delete_when.find(';', pos);
-    std::string_view h = delete_when.substr(pos, semi == std::string_view::npos
-                                                     ? std::string_view::npos
-                                                     : semi - pos);
-    if (!h.empty() &&
-        std::all_of(h.begin(), h.end(),
-                    [](char c) { return c >= '0' && c <= '9'; }) &&
-        std::stoi(std::string(h)) == local.tm_hour) {
-      return true;
-    }
-    if (semi == std::string_view::npos) break;
-    pos = semi + 1;
-  }
-  return false;
-}
-
-// ceil(100 × used / (used + available)) / 100, spec §11.2; -1 when it cannot be
-// measured.
-double DiskRatio(io::FileSystem* fs, const std::string& path) {
-  auto u = fs->GetDiskUsage(path);
-  if (!u.ok() || u->total_bytes == 0) return -1;
-  double used = static_cast<double>(u->total_bytes - u->free_bytes);
-  double denom = used + static_cast<double>(u->avail_bytes);
-  if (denom <= 0) return -1;
-  return std::ceil(100.0 * used / denom) / 100.0;
-}
-
-}  // namespace
-
-void MessageStore::CleanOnce() {
-  const auto& c = config_;
-  int64_t now = clock_->NowMs();
-  double warning = std::clamp(c.disk_space_warning_level_ratio, 35, 90) / 100.0;
-  double forcibly =
-      std::clamp(c.disk_space_clean_forcibly_ratio, 30, 85) / 100.0;
-  double max_used = std::clamp(c.disk_max_used_space_ratio, 10, 95) / 100.0;
-  double cl_ratio = DiskRatio(fs_, c.CommitLogDir());
-  double cq_ratio = DiskRatio(fs_, c.ConsumeQueueDir());
-  bool clean_immediately = false;
-  if (cl_ratio > warning || cq_ratio > warning) {
-    if (!disk_full_.exchange(true)) {
-      TH_LOG(store, kError,
-             "disk usage {:.2f} above {:.2f}: the store refuses writes",
-             std::max(cl_ratio, cq_ratio), warning);
-    }
-    clean_immediately = true;
-  } else {
-    if (disk_full_.exchange(false))
-      TH_LOG(store, kInfo, "disk usage back below {:.2f}: writes accepted",
-             warning);
-  }
-  if (cl_ratio > forcibly || cq_ratio > forcibly) clean_immediately = true;
-  bool space = clean_immediately || cl_ratio > max_used ||
-               cq_ratio > max_used || cl_ratio < 0;
-  bool time_up = IsTimeToDelete(c.delete_when, now);
-  if (!time_up && !space) return;
-  bool at_once = c.clean_file_forcibly_enable && clean_immediately;
-  int64_t age = int64_t{c.file_reserved_time} * 3600 * 1000;
-  int64_t min_before = commit_log_->GetMinOffset();
-  auto deleted = commit_log_->queue().DeleteExpired(
-      [&](const MappedFile& f) {
-        if (at_once) return true;
-        auto mtime = f.LastModifiedMs();
-        return mtime.ok() && now >= *mtime + age;
-      },
-      c.delete_file_batch_max);
-  if (!deleted.ok()) {
-    TH_LOG(store, kError, "retention: deleting CommitLog segments failed: {}",
-           deleted.status().ToString());
-    return;
-  }
-  int64_t min_after = commit_log_->GetMinOffset();
-  if (*deleted > 0) {
-    TH_LOG(store, kInfo,
-           "retention: deleted {} CommitLog segments, min offset {} -> {}",
-           *deleted, min_before, min_after);
-  }
-  if (min_after <= min_before && *deleted == 0) return;
-  std::vector<ConsumeQueue*> all;
-  {
-    MutexLock lock(&cq_mu_);
-    for (auto& [topic, by_id] : queues_) {
-      for (auto& [id, cq] : by_id) all.push_back(cq.get());
-    }
-  }
-  for (ConsumeQueue* cq : all) {
-    auto r = cq->DeleteExpiredFile(min_after);
-    if (!r.ok())
-      TH_LOG(store, kError, "retention: {}: {}", cq->dir(),
-             r.status().ToString());
-  }
-  auto r = index_->DeleteExpiredFile(min_after);
-  if (!r.ok())
-    TH_LOG(store, kError, "retention: index: {}", r.status().ToString());
-}
-
-void MessageStore::CleanNowForTesting() { CleanOnce(); }
+void MessageStore::CleanNowForTesting() { cleaner_->CleanOnce(); }
 
 }  // namespace thruster::store

@@ -16,19 +16,27 @@
 #include "store/checkpoint.h"
 #include "store/commit_log.h"
 #include "store/consume_queue.h"
+#include "store/consume_queue_store.h"
 #include "store/index_service.h"
 #include "store/io/file_system.h"
 #include "store/message_store_config.h"
+#include "store/recovery.h"
+#include "store/reput_service.h"
 
 // The store facade (store spec §9, §10, §12, §14): the only thing the broker
-// uses. Owns the CommitLog, every ConsumeQueue, the IndexService, the
-// checkpoint, the `lock` and `abort` files, and the `dispatch`, `flush-cq` and
-// `clean` threads.
+// uses. Owns the CommitLog, every ConsumeQueue (ConsumeQueueStore), the
+// IndexService, the checkpoint, the `lock` and `abort` files, and the services
+// it wires together: `dispatch` (ReputService), `flush-cq`
+// (FlushConsumeQueueService) and `clean` (Cleaner); Recovery runs in Load().
+// Pulls and queries run here, on the caller's thread.
 //
 // Lifecycle: construct → Load() (lock, load, recover) → Start() →
 // Put…/Get…/Query… → Shutdown() → destroy. Thread-safety: every public method
 // is thread-safe once Load() returned OK.
 namespace thruster::store {
+
+class Cleaner;
+class FlushConsumeQueueService;
 
 // RocketMQ's GetMessageStatus.
 enum class GetMessageStatus {
@@ -78,12 +86,6 @@ struct StoreRecoveryReport {
   int consume_queues = 0;
   double seconds = 0;
 };
-
-// Called on the `dispatch` thread after each message becomes visible in its
-// consume queue (long polling wakes held pulls from here). Must not block.
-using MessageArrivingListener = std::function<void(
-    std::string_view topic, int32_t queue_id, int64_t next_queue_offset,
-    int64_t tags_code, int64_t store_timestamp)>;
 
 class MessageStore {
  public:
@@ -176,23 +178,12 @@ class MessageStore {
   void CleanNowForTesting();
 
  private:
-  class DispatchService;
-  class FlushConsumeQueueService;
-  class CleanService;
-
+  // Load()'s recovery steps (see Recovery).
+  Status Recover(bool last_exit_ok);
   ConsumeQueue* FindConsumeQueue(std::string_view topic,
-                                 int32_t queue_id) const;
-  Result<ConsumeQueue*> FindOrCreateConsumeQueue(std::string_view topic,
-                                                 int32_t queue_id);
-  Status LoadConsumeQueues();
-  // Runs both dispatchers (consume queue, index) for one record.
-  Status Dispatch(const message::DecodedRecord& rec, int64_t phys,
-                  int32_t size);
-  Status FlushConsumeQueues(int least_pages);
-  // Flushes one queue file after file until nothing is pending at
-  // `least_pages`.
-  static Status FlushConsumeQueue(ConsumeQueue& cq, int least_pages);
-  void CleanOnce();
+                                 int32_t queue_id) const {
+    return queues_->FindConsumeQueue(topic, queue_id);
+  }
 
   io::FileSystem* fs_;
   MessageStoreConfig config_;
@@ -200,24 +191,12 @@ class MessageStore {
   std::unique_ptr<io::FileLock> lock_;
   std::unique_ptr<Checkpoint> checkpoint_;
   std::unique_ptr<CommitLog> commit_log_;
+  std::unique_ptr<ConsumeQueueStore> queues_;
   std::unique_ptr<IndexService> index_;
-
-  mutable Mutex cq_mu_;
-  std::map<std::string, std::map<int32_t, std::unique_ptr<ConsumeQueue>>,
-           std::less<>>
-      queues_ TH_GUARDED_BY(cq_mu_);
-
-  std::atomic<int64_t> reput_from_offset_{0};
-  std::atomic<int64_t> logics_msg_timestamp_{
-      0};  // store time of the newest record in a consume queue
-  std::atomic<bool> disk_full_{
-      false};  // set by `clean` above diskSpaceWarningLevelRatio
-  mutable Mutex listener_mu_;
-  MessageArrivingListener listener_ TH_GUARDED_BY(listener_mu_);
-
-  std::unique_ptr<DispatchService> dispatch_service_;
+  // Built in Load() (recovery dispatches through reput_), started in Start().
+  std::unique_ptr<ReputService> reput_;
   std::unique_ptr<FlushConsumeQueueService> flush_cq_service_;
-  std::unique_ptr<CleanService> clean_service_;
+  std::unique_ptr<Cleaner> cleaner_;
   StoreRecoveryReport recovery_;
   bool loaded_ = false;
   bool started_ = false;

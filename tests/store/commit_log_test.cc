@@ -12,6 +12,7 @@
 #include "message/host_address.h"
 #include "message/message.h"
 #include "message/properties.h"
+#include "store/recovery.h"
 #include "tests/support/fault_file_system.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
@@ -30,6 +31,7 @@ namespace {
 
 using testing::FaultFileSystem;
 using testing::MemFileSystem;
+using testing::WaitUntil;
 
 struct Stored {
   int64_t phys;
@@ -59,16 +61,20 @@ class CommitLogTest : public ::testing::Test {
     log_ = std::make_unique<CommitLog>(&fs_, config_, checkpoint_.get());
     ASSERT_OK(log_->Load());
     recovered_.clear();
-    auto stats = log_->Recover(
-        last_exit_ok, 0, [&](const DecodedRecord& rec, int64_t phys, int32_t) {
-          recovered_.push_back(Stored{phys, std::string(rec.topic),
-                                      rec.queue_id, rec.queue_offset,
-                                      std::string(AsStringView(rec.body))});
-        });
+    auto stats =
+        Recovery(log_.get(), checkpoint_.get(), config_)
+            .RecoverCommitLog(
+                last_exit_ok, 0,
+                [&](const DecodedRecord& rec, int64_t phys, int32_t) {
+                  recovered_.push_back(Stored{
+                      phys, std::string(rec.topic), rec.queue_id,
+                      rec.queue_offset, std::string(AsStringView(rec.body))});
+                });
     ASSERT_TRUE(stats.ok()) << stats.status().ToString();
     stats_ = *stats;
     for (const auto& s : recovered_)
-      log_->SetQueueOffset(s.topic, s.queue_id, s.queue_offset + 1);
+      log_->SetQueueOffset(s.topic, s.queue_id,
+                           QueueOffset{s.queue_offset + 1});
     ASSERT_OK(log_->Start());
   }
   void Close() {
@@ -95,7 +101,7 @@ class CommitLogTest : public ::testing::Test {
   }
 
   std::string ReadBody(int64_t phys) {
-    auto sel = log_->GetData(phys);
+    auto sel = log_->GetData(PhysOffset{phys});
     if (!sel) return "<unreadable>";
     RecordCheck c = CheckRecord(sel->bytes, true);
     if (c.status != RecordStatus::kOk) return "<bad record>";
@@ -142,8 +148,8 @@ TEST_F(CommitLogTest, RollsSegmentWhenRecordDoesNotFit) {
   // 4 records of ~1100 bytes do not fit 4096 - 8: the 4th goes to the next
   // segment at offset 4096.
   EXPECT_EQ(results[3].phys_offset, 4096);
-  auto seg0 =
-      log_->GetMessage(results[2].phys_offset + results[2].wrote_bytes, 8);
+  auto seg0 = log_->GetMessage(
+      PhysOffset{results[2].phys_offset + results[2].wrote_bytes}, 8);
   ASSERT_TRUE(seg0.has_value());
   EXPECT_EQ(LoadI32(seg0->bytes.data() + 4), kMagicBlank);
   EXPECT_EQ(LoadI32(seg0->bytes.data()),
@@ -185,8 +191,8 @@ TEST_F(CommitLogTest, BatchGetsConsecutiveQueueOffsets) {
   ASSERT_EQ(r.batch_phys_offsets.size(), 3u);
   EXPECT_EQ(ReadBody(r.batch_phys_offsets[0]), "one");
   EXPECT_EQ(ReadBody(r.batch_phys_offsets[2]), "three");
-  EXPECT_EQ(log_->GetQueueOffset("T", 0), 4);
-  auto sel = log_->GetData(r.batch_phys_offsets[1]);
+  EXPECT_EQ(log_->GetQueueOffset("T", 0), QueueOffset{4});
+  auto sel = log_->GetData(PhysOffset{r.batch_phys_offsets[1]});
   RecordCheck c = CheckRecord(sel->bytes, true);
   EXPECT_EQ(c.record.queue_offset, 2);
   EXPECT_EQ(c.record.flag, 7);
@@ -261,7 +267,8 @@ TEST_F(CommitLogTest, RecoveryStopsAtFlippedBitInBody) {
   ASSERT_EQ(recovered_.size(), 2u);
   EXPECT_EQ(log_->GetMaxOffset(), results[2].phys_offset);
   EXPECT_GT(stats_.bytes_truncated, 0);
-  EXPECT_FALSE(log_->GetMessage(results[2].phys_offset, 8).has_value());
+  EXPECT_FALSE(
+      log_->GetMessage(PhysOffset{results[2].phys_offset}, 8).has_value());
 }
 
 TEST_F(CommitLogTest, PowerLossKeepsOnlySyncedMessagesUnderAsyncFlush) {
@@ -341,16 +348,6 @@ TEST_F(CommitLogTest, FailedFlushTurnsStoreReadOnly) {
       << later.error;
 }
 
-// Polls `done` for up to five seconds.
-template <typename F>
-bool WaitUntil(F done) {
-  for (int i = 0; i < 500; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
-}
-
 TEST_F(CommitLogTest, AsyncFlushWritesBackWholePagesInOrderBehindTheWriter) {
   config_.mapped_file_size_commit_log = 65536;
   config_.commit_log_writeback_kb = 4;        // a step every 4 KiB
@@ -419,15 +416,50 @@ TEST_F(CommitLogTest, CacheKeepDropsWrittenPagesBehindButNeverUndispatched) {
     }
     return end;
   };
+  // Returns once every writeback pass that saw the bytes written so far has
+  // finished, its drops included. A pass starts whole 64 KiB steps up to the
+  // last whole page and stops there, or at a segment's end; it drops after its
+  // starts. So once the starts caught up with the writer (less than a step
+  // left), a range starting beyond where they stood can only come from a later
+  // pass: the flush thread is one thread, so the earlier passes are over.
+  auto passes_done = [&] {
+    constexpr int64_t kStep = 64 * 1024;
+    auto started_end = [&] {
+      int64_t end = 0;
+      for (const auto& c :
+           fs_.RangeCallsForTesting(FaultFileSystem::Op::kWriteback)) {
+        if (!c.wait) end = std::max(end, c.stream_end());
+      }
+      return end;
+    };
+    const int64_t page_end = log_->GetMaxOffset() & ~int64_t{kOsPageSize - 1};
+    if (!WaitUntil([&] { return started_end() > page_end - kStep; }))
+      return false;
+    // At a segment's end the same pass may go on into the next segment: then
+    // wait for the second range there.
+    int64_t from = started_end();
+    if (from % config_.mapped_file_size_commit_log == 0) ++from;
+    // A few steps more, so a later pass has ranges to start.
+    for (int i = 0; i < 200; ++i) {
+      if (!Put(body).ok()) return false;
+    }
+    return WaitUntil([&] {
+      for (const auto& c :
+           fs_.RangeCallsForTesting(FaultFileSystem::Op::kWriteback)) {
+        if (!c.wait && c.stream_begin() >= from) return true;
+      }
+      return false;
+    });
+  };
   for (int i = 0; i < 3000; ++i) ASSERT_TRUE(Put(body).ok());  // ~3.3 MiB
   // Dispatch "stuck" at 0: written pages stay cached however far behind.
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(passes_done());
   EXPECT_EQ(dropped_end(), 0);
   // Dispatch at 1.5 MiB: pages up to there may go, not beyond.
   dispatched.store(3 << 19);
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(Put(body).ok());
   ASSERT_TRUE(WaitUntil([&] { return dropped_end() > 0; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(passes_done());
   EXPECT_LE(dropped_end(), int64_t{3 << 19});
   // Dispatch caught up: drops reach 1 MiB behind the writer, no closer.
   dispatched.store(log_->GetMaxOffset());
@@ -527,9 +559,7 @@ TEST_F(CommitLogTest, TransientPoolMakesBytesReadableOnlyAfterCommit) {
   PutResult r = Put("pooled");
   ASSERT_TRUE(r.ok());
   // The put wakes the commit thread; wait for it.
-  for (int i = 0; i < 500 && ReadBody(r.phys_offset) != "pooled"; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  WaitUntil([&] { return ReadBody(r.phys_offset) == "pooled"; });
   EXPECT_EQ(ReadBody(r.phys_offset), "pooled");
   ASSERT_OK(log_->FlushAll());
   EXPECT_GE(log_->flushed_where(), r.phys_offset + r.wrote_bytes);

@@ -49,7 +49,8 @@ class ConsumeQueueTest : public ::testing::Test {
   }
   // Message i: phys offset i * 100, size 100, tags code 1000 + i.
   static void Put(ConsumeQueue& cq, int64_t i) {
-    ASSERT_OK(cq.PutMessagePositionInfo(i * 100, 100, 1000 + i, i));
+    ASSERT_OK(cq.PutMessagePositionInfo(PhysOffset{i * 100}, 100, 1000 + i,
+                                        QueueOffset{i}));
   }
   static void PutRange(ConsumeQueue& cq, int64_t from, int64_t to) {
     for (int64_t i = from; i < to; ++i) Put(cq, i);
@@ -64,7 +65,7 @@ class ConsumeQueueTest : public ::testing::Test {
   }
   static void ExpectEntries(const ConsumeQueue& cq, int64_t from, int64_t to) {
     for (int64_t i = from; i < to; ++i) {
-      auto e = cq.GetEntry(i);
+      auto e = cq.GetEntry(QueueOffset{i});
       ASSERT_TRUE(e.has_value()) << "queue offset " << i;
       EXPECT_EQ(*e, (Entry{i * 100, 100, 1000 + i})) << "queue offset " << i;
     }
@@ -99,7 +100,8 @@ TEST(ConsumeQueueFormatTest, FileSizeRoundsUpToWholeEntries) {
 
 TEST_F(ConsumeQueueTest, WorkedExampleLandsAtByte140WithPreBlankInFront) {
   auto cq = Open(cq_format::kDefaultFileSize);
-  ASSERT_OK(cq->PutMessagePositionInfo(1073741824, 107, TagsCode("TagA"), 7));
+  ASSERT_OK(cq->PutMessagePositionInfo(PhysOffset{1073741824}, 107,
+                                       TagsCode("TagA"), QueueOffset{7}));
   ASSERT_OK_AND_ASSIGN(std::string bytes, fs_.ReadFile(FilePath(0)));
   EXPECT_EQ(bytes.size(), 6000000u);
   EXPECT_EQ(Hex(AsBytes(bytes).subspan(140, 20)),
@@ -108,7 +110,7 @@ TEST_F(ConsumeQueueTest, WorkedExampleLandsAtByte140WithPreBlankInFront) {
             "00000000000000007FFFFFFF0000000000000000");
   EXPECT_EQ(cq->GetMinOffsetInQueue(), 7);
   EXPECT_EQ(cq->GetMaxOffsetInQueue(), 8);
-  EXPECT_FALSE(cq->GetEntry(6).has_value());
+  EXPECT_FALSE(cq->GetEntry(QueueOffset{6}).has_value());
   EXPECT_EQ(cq->max_phys_offset(), 1073741824 + 107);
 }
 
@@ -124,9 +126,9 @@ TEST_F(ConsumeQueueTest, PutAndGetAcrossFiles) {
   EXPECT_EQ(cq->max_phys_offset(), 2500);
   EXPECT_EQ(cq->GetLastEntry(), (Entry{2400, 100, 1024}));
   ExpectEntries(*cq, 0, 25);
-  EXPECT_FALSE(cq->GetEntry(25).has_value());
+  EXPECT_FALSE(cq->GetEntry(QueueOffset{25}).has_value());
 
-  auto buf = cq->GetIndexBuffer(13);
+  auto buf = cq->GetIndexBuffer(QueueOffset{13});
   ASSERT_TRUE(buf.has_value());
   EXPECT_EQ(buf->start_offset, 13 * 20);
   EXPECT_EQ(buf->bytes.size(),
@@ -134,15 +136,16 @@ TEST_F(ConsumeQueueTest, PutAndGetAcrossFiles) {
   ASSERT_OK_AND_ASSIGN(Entry last,
                        cq_format::DecodeEntry(buf->bytes.subspan(6 * 20)));
   EXPECT_EQ(last.phys_offset, 1900);
-  ASSERT_TRUE(cq->GetIndexBuffer(24).has_value());
-  EXPECT_EQ(cq->GetIndexBuffer(24)->bytes.size(), 20u);
+  ASSERT_TRUE(cq->GetIndexBuffer(QueueOffset{24}).has_value());
+  EXPECT_EQ(cq->GetIndexBuffer(QueueOffset{24})->bytes.size(), 20u);
 }
 
 TEST_F(ConsumeQueueTest, RedispatchIsIdempotent) {
   auto cq = Open();
   PutRange(*cq, 0, 15);
   PutRange(*cq, 0, 15);  // recovery re-dispatching what the queue already holds
-  ASSERT_OK(cq->PutMessagePositionInfo(700, 100, 9, 7));
+  ASSERT_OK(
+      cq->PutMessagePositionInfo(PhysOffset{700}, 100, 9, QueueOffset{7}));
   EXPECT_EQ(cq->GetMaxOffsetInQueue(), 15);
   ExpectEntries(*cq, 0, 15);
 }
@@ -151,7 +154,8 @@ TEST_F(ConsumeQueueTest, WrittenQueueOffsetIsNotOverwritten) {
   auto cq = Open();
   PutRange(*cq, 0, 5);
   ASSERT_OK(cq->PutMessagePositionInfo(
-      9000, 100, 1, 3));  // newer record claiming queue offset 3
+      PhysOffset{9000}, 100, 1,
+      QueueOffset{3}));  // newer record claiming queue offset 3
   EXPECT_EQ(cq->GetMaxOffsetInQueue(), 5);
   ExpectEntries(*cq, 0, 5);
 }
@@ -161,11 +165,13 @@ TEST_F(ConsumeQueueTest, HoleIsFilledWithPreBlankSoOffsetsStayAligned) {
   PutRange(*cq, 0, 2);
   Put(*cq, 4);
   EXPECT_EQ(cq->GetMaxOffsetInQueue(), 5);
-  EXPECT_EQ(cq->GetEntry(2), cq_format::kPreBlankEntry);
-  EXPECT_EQ(cq->GetEntry(3), cq_format::kPreBlankEntry);
-  EXPECT_EQ(cq->GetEntry(4), (Entry{400, 100, 1004}));
-  EXPECT_EQ(cq->PutMessagePositionInfo(50000, 100, 0, 500).code(),
-            Status::Code::kInvalidArgument);
+  EXPECT_EQ(cq->GetEntry(QueueOffset{2}), cq_format::kPreBlankEntry);
+  EXPECT_EQ(cq->GetEntry(QueueOffset{3}), cq_format::kPreBlankEntry);
+  EXPECT_EQ(cq->GetEntry(QueueOffset{4}), (Entry{400, 100, 1004}));
+  EXPECT_EQ(
+      cq->PutMessagePositionInfo(PhysOffset{50000}, 100, 0, QueueOffset{500})
+          .code(),
+      Status::Code::kInvalidArgument);
 }
 
 TEST_F(ConsumeQueueTest, FirstEntryInLaterFileStartsQueueThere) {
@@ -176,7 +182,7 @@ TEST_F(ConsumeQueueTest, FirstEntryInLaterFileStartsQueueThere) {
     EXPECT_TRUE(fs_.Exists(FilePath(kFileSize)));
     EXPECT_EQ(cq->GetMinOffsetInQueue(), 13);
     EXPECT_EQ(cq->GetMaxOffsetInQueue(), 14);
-    EXPECT_FALSE(cq->GetEntry(12).has_value());
+    EXPECT_FALSE(cq->GetEntry(QueueOffset{12}).has_value());
     ExpectEntries(*cq, 13, 14);
     PutRange(*cq, 14, 22);
     FlushAll(*cq);
@@ -184,7 +190,8 @@ TEST_F(ConsumeQueueTest, FirstEntryInLaterFileStartsQueueThere) {
   auto cq = Open();
   EXPECT_EQ(cq->GetMaxOffsetInQueue(), 22);
   EXPECT_EQ(cq->max_phys_offset(), 2200);
-  cq->CorrectMinOffset(0);  // pre-blank filler never counts as a message
+  cq->CorrectMinOffset(
+      PhysOffset{0});  // pre-blank filler never counts as a message
   EXPECT_EQ(cq->GetMinOffsetInQueue(), 13);
   ExpectEntries(*cq, 13, 22);
 }
@@ -248,10 +255,11 @@ TEST_F(ConsumeQueueTest, TruncateDropsEntriesAtOrPastPhysOffset) {
   auto cq = Open();
   PutRange(*cq, 0, 25);
   FlushAll(*cq);
-  ASSERT_OK(cq->TruncateDirtyLogicFiles(1250));  // cuts inside message 12
+  ASSERT_OK(
+      cq->TruncateDirtyLogicFiles(PhysOffset{1250}));  // cuts inside message 12
   EXPECT_EQ(cq->GetMaxOffsetInQueue(), 13);
   EXPECT_EQ(cq->max_phys_offset(), 1300);
-  EXPECT_FALSE(cq->GetEntry(13).has_value());
+  EXPECT_FALSE(cq->GetEntry(QueueOffset{13}).has_value());
   EXPECT_FALSE(fs_.Exists(FilePath(2 * kFileSize)));
   // The synced zeroes keep a second crash from bringing entry 13 back.
   fs_.SimulatePowerLoss();
@@ -264,7 +272,7 @@ TEST_F(ConsumeQueueTest, TruncateDropsEntriesAtOrPastPhysOffset) {
 TEST_F(ConsumeQueueTest, TruncateAtFileBoundaryKeepsFullFile) {
   auto cq = Open();
   PutRange(*cq, 0, 25);
-  ASSERT_OK(cq->TruncateDirtyLogicFiles(1000));
+  ASSERT_OK(cq->TruncateDirtyLogicFiles(PhysOffset{1000}));
   EXPECT_EQ(cq->GetMaxOffsetInQueue(), 10);
   EXPECT_EQ(cq->max_phys_offset(), 1000);
   PutRange(*cq, 10, 12);
@@ -274,7 +282,7 @@ TEST_F(ConsumeQueueTest, TruncateAtFileBoundaryKeepsFullFile) {
 TEST_F(ConsumeQueueTest, TruncateBelowEverythingEmptiesQueue) {
   auto cq = Open();
   PutRange(*cq, 5, 25);
-  ASSERT_OK(cq->TruncateDirtyLogicFiles(100));
+  ASSERT_OK(cq->TruncateDirtyLogicFiles(PhysOffset{100}));
   EXPECT_EQ(cq->max_phys_offset(), -1);
   EXPECT_EQ(cq->GetMaxOffsetInQueue(),
             5);  // the pre-blank filler in front of message 5 stays
@@ -285,15 +293,15 @@ TEST_F(ConsumeQueueTest, TruncateBelowEverythingEmptiesQueue) {
 TEST_F(ConsumeQueueTest, DeletingExpiredFilesMovesMinOffset) {
   auto cq = Open();
   PutRange(*cq, 0, 25);
-  ASSERT_OK_AND_ASSIGN(int deleted, cq->DeleteExpiredFile(1050));
+  ASSERT_OK_AND_ASSIGN(int deleted, cq->DeleteExpiredFile(PhysOffset{1050}));
   EXPECT_EQ(deleted, 1);  // file 0's last entry (phys 900) is below 1050; file
                           // 1's (1900) is not
   EXPECT_FALSE(fs_.Exists(FilePath(0)));
   EXPECT_EQ(cq->GetMinOffsetInQueue(), 11);
-  EXPECT_FALSE(cq->GetEntry(10).has_value());
+  EXPECT_FALSE(cq->GetEntry(QueueOffset{10}).has_value());
   ExpectEntries(*cq, 11, 25);
 
-  ASSERT_OK_AND_ASSIGN(deleted, cq->DeleteExpiredFile(5000));
+  ASSERT_OK_AND_ASSIGN(deleted, cq->DeleteExpiredFile(PhysOffset{5000}));
   EXPECT_EQ(deleted, 1);  // never the newest file
   EXPECT_EQ(cq->GetMinOffsetInQueue(), 25);
   EXPECT_EQ(cq->GetMaxOffsetInQueue(), 25);
@@ -301,18 +309,18 @@ TEST_F(ConsumeQueueTest, DeletingExpiredFilesMovesMinOffset) {
   cq = Open();  // reload: min offset starts at the first file and is corrected
                 // again
   EXPECT_EQ(cq->GetMinOffsetInQueue(), 20);
-  cq->CorrectMinOffset(5000);
+  cq->CorrectMinOffset(PhysOffset{5000});
   EXPECT_EQ(cq->GetMinOffsetInQueue(), 25);
 }
 
 TEST_F(ConsumeQueueTest, CorrectMinOffsetFindsFirstLiveEntry) {
   auto cq = Open();
   PutRange(*cq, 0, 25);
-  cq->CorrectMinOffset(0);
+  cq->CorrectMinOffset(PhysOffset{0});
   EXPECT_EQ(cq->GetMinOffsetInQueue(), 0);
-  cq->CorrectMinOffset(1701);
+  cq->CorrectMinOffset(PhysOffset{1701});
   EXPECT_EQ(cq->GetMinOffsetInQueue(), 18);
-  cq->CorrectMinOffset(1800);
+  cq->CorrectMinOffset(PhysOffset{1800});
   EXPECT_EQ(cq->GetMinOffsetInQueue(), 18);
 }
 
@@ -358,7 +366,7 @@ TEST_F(ConsumeQueueTimeTest, EntriesBelowCommitLogMinCountAsOlder) {
   auto cq = Open();
   PutRange(*cq, 0, 25);
   EXPECT_EQ(Find(*cq, 0, BoundaryType::kLower, 1200), 12);
-  ASSERT_OK(cq->DeleteExpiredFile(1200).status());
+  ASSERT_OK(cq->DeleteExpiredFile(PhysOffset{1200}).status());
   EXPECT_EQ(cq->GetMinOffsetInQueue(), 12);
   EXPECT_EQ(Find(*cq, 0, BoundaryType::kUpper, 1200),
             12);  // clamped to the min offset
@@ -383,9 +391,9 @@ TEST_F(ConsumeQueueTest, ReadersSeeWholeEntriesWhileDispatchAppends) {
   std::thread reader([&] {
     int64_t next = 0;
     while (next < kCount) {
-      auto buf = cq->GetIndexBuffer(next);
+      auto buf = cq->GetIndexBuffer(QueueOffset{next});
       if (!buf) {
-        if (done.load() && !cq->GetIndexBuffer(next)) break;
+        if (done.load() && !cq->GetIndexBuffer(QueueOffset{next})) break;
         std::this_thread::yield();
         continue;
       }
@@ -406,17 +414,21 @@ TEST(ConsumeQueueFaultTest, FailedSyncAndCreateAreReported) {
   ConsumeQueue cq(&fs, kRoot, "T", 0, kFileSize);
   ASSERT_OK(cq.Load());
   ASSERT_OK(cq.Recover());
-  ASSERT_OK(cq.PutMessagePositionInfo(0, 100, 0, 0));
+  ASSERT_OK(cq.PutMessagePositionInfo(PhysOffset{0}, 100, 0, QueueOffset{0}));
   fs.FailNth(testing::FaultFileSystem::Op::kSync, 1);
   EXPECT_FALSE(cq.Flush(0).ok());
   for (int64_t i = 1; i < kUnits; ++i)
-    ASSERT_OK(cq.PutMessagePositionInfo(i * 100, 100, 0, i));
+    ASSERT_OK(
+        cq.PutMessagePositionInfo(PhysOffset{i * 100}, 100, 0, QueueOffset{i}));
   fs.FailNth(testing::FaultFileSystem::Op::kMap,
              1);  // the next file cannot be created
-  EXPECT_FALSE(cq.PutMessagePositionInfo(kUnits * 100, 100, 0, kUnits).ok());
+  EXPECT_FALSE(cq.PutMessagePositionInfo(PhysOffset{kUnits * 100}, 100, 0,
+                                         QueueOffset{kUnits})
+                   .ok());
   EXPECT_EQ(cq.GetMaxOffsetInQueue(), kUnits);
   EXPECT_EQ(cq.max_phys_offset(), kUnits * 100);
-  ASSERT_OK(cq.PutMessagePositionInfo(kUnits * 100, 100, 0, kUnits));  // retry
+  ASSERT_OK(cq.PutMessagePositionInfo(PhysOffset{kUnits * 100}, 100, 0,
+                                      QueueOffset{kUnits}));  // retry
   EXPECT_EQ(cq.GetMaxOffsetInQueue(), kUnits + 1);
 }
 
@@ -446,8 +458,7 @@ class ConsumeQueueFixtureTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(ConsumeQueueFixtureTest, EveryManifestMessageIsFoundByQueueOffset) {
   namespace fs = std::filesystem;
   testing::TempDir tmp;
-  const std::string src =
-      testing::FixturePath(GetParam() + "/consumequeue");
+  const std::string src = testing::FixturePath(GetParam() + "/consumequeue");
   ASSERT_TRUE(fs::exists(src)) << src;
   const std::string root = tmp.path() + "/consumequeue";
   CopyWritable(src, root);
@@ -456,8 +467,7 @@ TEST_P(ConsumeQueueFixtureTest, EveryManifestMessageIsFoundByQueueOffset) {
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<ConsumeQueue>>
       queues;
   std::map<std::pair<std::string, int32_t>, int64_t> counts;
-  std::ifstream manifest(
-      testing::FixturePath(GetParam() + ".manifest.jsonl"));
+  std::ifstream manifest(testing::FixturePath(GetParam() + ".manifest.jsonl"));
   ASSERT_TRUE(manifest.good());
   std::string line;
   int checked = 0;
@@ -471,10 +481,10 @@ TEST_P(ConsumeQueueFixtureTest, EveryManifestMessageIsFoundByQueueOffset) {
                                           1000 * 20);
       ASSERT_OK(cq->Load());
       ASSERT_OK(cq->Recover());
-      cq->CorrectMinOffset(0);
+      cq->CorrectMinOffset(PhysOffset{0});
     }
     ++counts[key];
-    auto e = cq->GetEntry(m["queueOffset"].get<int64_t>());
+    auto e = cq->GetEntry(QueueOffset{m["queueOffset"].get<int64_t>()});
     ASSERT_TRUE(e.has_value()) << line;
     EXPECT_EQ(e->phys_offset, m["physOffset"].get<int64_t>()) << line;
     EXPECT_EQ(e->size, m["size"].get<int32_t>()) << line;

@@ -135,10 +135,8 @@ TEST_F(MappedFileQueueTest, AllocateServicePrebuildsTheNextSegment) {
   ASSERT_OK_AND_ASSIGN(auto f, q.GetLastMappedFile(0));
   EXPECT_EQ(f->base_offset(), 0);
   // The next-next request (offset 4096) is built ahead of need.
-  for (int i = 0;
-       i < 200 && !fs_.Exists("/store/commitlog/00000000000000004096"); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  testing::WaitUntil(
+      [&] { return fs_.Exists("/store/commitlog/00000000000000004096"); });
   EXPECT_TRUE(fs_.Exists("/store/commitlog/00000000000000004096"));
   alloc.Shutdown();
   EXPECT_FALSE(fs_.Exists(

@@ -3,10 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "common/result.h"
 #include "common/status.h"
@@ -66,6 +68,20 @@ inline uint64_t TestSeed() {
   std::printf("THRUSTER_TEST_SEED=%llu\n",
               static_cast<unsigned long long>(seed));
   return seed;
+}
+
+// Waits for another thread's work to show: polls `done` until it returns true
+// (true) or `deadline` of real time passed (false, after one last look). The
+// deadline only bounds a failing test; a passing one returns as soon as `done`.
+template <typename F>
+bool WaitUntil(F done,
+               std::chrono::milliseconds deadline = std::chrono::seconds(5)) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return done();
 }
 
 // Path of a file under tests/fixtures/ (the RocketMQ-written stores, their

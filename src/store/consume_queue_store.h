@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/mutex.h"
+#include "common/result.h"
+#include "store/consume_queue.h"
+#include "store/io/file_system.h"
+#include "store/message_store_config.h"
+
+namespace thruster::store {
+
+// The table of every ConsumeQueue under `consumequeue/<topic>/<queueId>/`
+// (RocketMQ's consumeQueueTable / ConsumeQueueStore). Owns the queues; a queue
+// lives until DeleteTopic() or destruction, so a pointer handed out stays valid
+// until then.
+//
+// Lifecycle: construct → Load() → Find…/All() → destroy. Thread-safe: the
+// `dispatch` thread creates queues, the `flush-cq` and `clean` threads and
+// readers take snapshots. State: the table, under mu_. `fs` must outlive it.
+class ConsumeQueueStore {
+ public:
+  ConsumeQueueStore(io::FileSystem* fs, const MessageStoreConfig& config)
+      : fs_(fs), config_(config) {}
+
+  // Loads every queue directory on disk (a non-numeric queue directory is
+  // skipped, spec §1).
+  Status Load();
+
+  ConsumeQueue* FindConsumeQueue(std::string_view topic,
+                                 int32_t queue_id) const;
+  Result<ConsumeQueue*> FindOrCreateConsumeQueue(std::string_view topic,
+                                                 int32_t queue_id);
+  // Every queue, in topic then queue id order.
+  std::vector<ConsumeQueue*> All() const;
+  // Every (topic, queueId) that has a consume queue.
+  std::vector<std::pair<std::string, int32_t>> ListQueues() const;
+  // Removes and destroys the queues of `topic`; NotFound when it has none.
+  Status DeleteTopic(std::string_view topic);
+  // Destroys every queue (no CommitLog: nothing they point at exists).
+  Status DestroyAll();
+  // Flushes every queue until nothing is pending at `least_pages`.
+  Status FlushAll(int least_pages);
+
+ private:
+  io::FileSystem* fs_;
+  const MessageStoreConfig& config_;
+  mutable Mutex mu_;
+  std::map<std::string, std::map<int32_t, std::unique_ptr<ConsumeQueue>>,
+           std::less<>>
+      queues_ TH_GUARDED_BY(mu_);
+};
+
+}  // namespace thruster::store

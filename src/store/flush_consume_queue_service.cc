@@ -1,0 +1,52 @@
+#include "store/flush_consume_queue_service.h"
+
+#include "common/logging.h"
+
+namespace thruster::store {
+
+void FlushConsumeQueueService::FlushOnce(bool thorough) {
+  int64_t logics = reput_->logics_msg_timestamp();
+  Status st =
+      queues_->FlushAll(thorough ? 0 : config_.flush_consume_queue_least_pages);
+  if (st.ok()) st = index_->FlushRolledFiles();
+  if (!st.ok()) {
+    TH_LOG(store, kError, "flush-cq: {}", st.ToString());
+    return;
+  }
+  // Consume queues are durable up to at least `logics` only after a thorough
+  // pass.
+  if (thorough && logics > 0) checkpoint_->set_logics_msg_timestamp(logics);
+  int64_t idx = index_->index_msg_timestamp();
+  if (idx > 0) checkpoint_->set_index_msg_timestamp(idx);
+  st = checkpoint_->Flush();
+  if (!st.ok())
+    TH_LOG(store, kError, "flush-cq: checkpoint: {}", st.ToString());
+}
+
+void FlushConsumeQueueService::Run() {
+  int64_t last_thorough = clock_->MonotonicNs();
+  while (!stopped()) {
+    WaitForRunning(config_.flush_interval_consume_queue);
+    int64_t now = clock_->MonotonicNs();
+    bool thorough =
+        now - last_thorough >=
+        int64_t{config_.flush_consume_queue_thorough_interval} * 1000000;
+    if (thorough) last_thorough = now;
+    FlushOnce(thorough);
+  }
+}
+
+Status FlushConsumeQueueService::FlushAllAndCheckpoint() {
+  Status st = queues_->FlushAll(0);
+  if (st.ok()) st = index_->Flush();
+  if (st.ok()) {
+    int64_t logics = reput_->logics_msg_timestamp();
+    if (logics > 0) checkpoint_->set_logics_msg_timestamp(logics);
+    if (index_->index_msg_timestamp() > 0)
+      checkpoint_->set_index_msg_timestamp(index_->index_msg_timestamp());
+    st = checkpoint_->Flush();
+  }
+  return st;
+}
+
+}  // namespace thruster::store

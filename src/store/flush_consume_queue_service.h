@@ -1,0 +1,55 @@
+#pragma once
+
+#include "common/clock.h"
+#include "common/service_thread.h"
+#include "store/checkpoint.h"
+#include "store/consume_queue_store.h"
+#include "store/index_service.h"
+#include "store/message_store_config.h"
+#include "store/reput_service.h"
+
+namespace thruster::store {
+
+// The `flush-cq` thread (store spec §8.4; RocketMQ's FlushConsumeQueueService):
+// every flushIntervalConsumeQueue ms flushes the consume queues and the rolled
+// index files, then writes the checkpoint with timestamps that name only
+// durable data (the logics time only after a thorough pass, which flushes
+// everything).
+//
+// Started and stopped by MessageStore; FlushAllAndCheckpoint() is the final
+// flush at shutdown, after this thread and `dispatch` stopped. State: the last
+// thorough flush time, confined to this thread. `queues`, `index`,
+// `checkpoint`, `reput` and `clock` must outlive it.
+class FlushConsumeQueueService final : public ServiceThread {
+ public:
+  FlushConsumeQueueService(ConsumeQueueStore* queues, IndexService* index,
+                           Checkpoint* checkpoint, const ReputService* reput,
+                           const MessageStoreConfig& config, const Clock* clock)
+      : ServiceThread("flush-cq"),
+        queues_(queues),
+        index_(index),
+        checkpoint_(checkpoint),
+        reput_(reput),
+        config_(config),
+        clock_(clock) {}
+  ~FlushConsumeQueueService() override { Stop(); }
+
+  // One pass: at least flushConsumeQueueLeastPages, everything when `thorough`.
+  // Errors are logged; the next pass retries.
+  void FlushOnce(bool thorough);
+  // Flushes every queue and index file completely and writes the checkpoint.
+  Status FlushAllAndCheckpoint();
+
+ protected:
+  void Run() override;
+
+ private:
+  ConsumeQueueStore* queues_;
+  IndexService* index_;
+  Checkpoint* checkpoint_;
+  const ReputService* reput_;
+  const MessageStoreConfig& config_;
+  const Clock* clock_;
+};
+
+}  // namespace thruster::store

@@ -1,0 +1,73 @@
+#include "store/flush_real_time_service.h"
+
+#include <algorithm>
+
+#include "store/commit_log.h"
+
+namespace thruster::store {
+
+void FlushRealTimeService::Run() {
+  const auto& c = config_;
+  const int64_t interval_ns = int64_t{c.flush_interval_commit_log} * 1000000;
+  const int64_t writeback_bytes = int64_t{c.commit_log_writeback_kb} * 1024;
+  int64_t last_thorough = clock_->MonotonicNs();
+  int64_t last_flush = last_thorough;
+  while (!stopped()) {
+    int64_t wait_ms = c.flush_interval_commit_log;
+    if (writeback_bytes > 0) {
+      int64_t until_flush = last_flush + interval_ns - clock_->MonotonicNs();
+      wait_ms = std::clamp<int64_t>(until_flush / 1000000, 0,
+                                    std::min(wait_ms, kWritebackPollMs));
+    }
+    bool woken = WaitForRunning(wait_ms);
+    int64_t now = clock_->MonotonicNs();
+    if (writeback_bytes > 0 && !woken && now - last_flush < interval_ns) {
+      StartWriteback(writeback_bytes);
+      continue;
+    }
+    last_flush = now;
+    int least = c.flush_commit_log_least_pages;
+    if (now - last_thorough >=
+        int64_t{c.flush_commit_log_thorough_interval} * 1000000) {
+      last_thorough = now;
+      least = 0;
+    }
+    FlushOnce(least);
+  }
+  // Final pass: everything, retried a few times (a segment roll may sit
+  // between two calls).
+  for (int i = 0; i < 10; ++i) {
+    if (FlushOnce(0)) break;
+  }
+}
+
+void FlushRealTimeService::StartWriteback(int64_t step_bytes) {
+  if (!log_->writeable()) return;
+  // commitLogCacheKeepMb: pages that far behind the writer leave the cache,
+  // but never ones dispatch has yet to read.
+  int64_t drop_below = -1;
+  if (int64_t keep = int64_t{config_.commit_log_cache_keep_mb} << 20;
+      keep > 0) {
+    drop_below =
+        std::max<int64_t>(0, log_->queue().GetMaxWrotePosition() - keep);
+    if (const auto* floor = log_->drop_floor())
+      drop_below = std::min(drop_below, floor->load(std::memory_order_acquire));
+  }
+  Status s = log_->queue().Writeback(
+      step_bytes, step_bytes * kWritebackStepsInFlight, drop_below);
+  if (!s.ok()) log_->MarkNotWriteable(s);
+}
+
+bool FlushRealTimeService::FlushOnce(int least) {
+  if (!log_->writeable()) return true;
+  auto r = log_->queue().Flush(least);
+  if (!r.ok()) {
+    log_->MarkNotWriteable(r.status());
+    return true;
+  }
+  int64_t ts = log_->queue().store_timestamp();
+  if (ts > 0) checkpoint_->set_physic_msg_timestamp(ts);
+  return *r;
+}
+
+}  // namespace thruster::store

@@ -1,0 +1,159 @@
+#include "store/reput_service.h"
+
+#include <chrono>
+#include <thread>
+
+#include "common/logging.h"
+#include "message/properties.h"
+
+namespace thruster::store {
+
+namespace sysflag = message::sysflag;
+namespace prop = message::prop;
+using message::CheckRecord;
+using message::FindProperty;
+using message::RecordCheck;
+using message::RecordStatus;
+using message::TagsCode;
+
+bool ReputService::DoReput() {
+  bool moved = false;
+  int64_t min = log_->GetMinOffset();
+  int64_t reput = reput_from_offset_.load(std::memory_order_acquire);
+  if (min > 0 && reput < min) {
+    TH_LOG(store, kWarn,
+           "dispatch: offset {} was deleted before it was dispatched, "
+           "jumping to {}",
+           reput, min);
+    reput = min;
+  }
+  int64_t end = log_->GetConfirmOffset();
+  while (reput < end && !stopped()) {
+    auto data = log_->GetData(PhysOffset{reput});
+    if (!data || data->bytes.empty()) {
+      // Past the readable end of a full segment: the next one starts at the
+      // roll offset.
+      if (data &&
+          reput == data->file->base_offset() + data->file->file_size()) {
+        reput = log_->RollNextFile(reput);
+        continue;
+      }
+      break;
+    }
+    auto bytes = data->bytes;
+    size_t pos = 0;
+    bool roll = false;
+    bool failed = false;
+    while (pos < bytes.size() && reput < end) {
+      RecordCheck c = CheckRecord(bytes.subspan(pos), false);
+      if (c.status == RecordStatus::kOk) {
+        if (reput + c.size > end) break;
+        Status st = Dispatch(c.record, reput, c.size);
+        if (!st.ok()) {
+          // Never skip a record: retry it on the next pass (both dispatchers
+          // are idempotent).
+          int64_t now = clock_->MonotonicNs();
+          if (now - last_error_log_ns_ > 1000000000) {
+            last_error_log_ns_ = now;
+            TH_LOG(store, kError,
+                   "dispatch of record at {} failed, retrying: {}", reput,
+                   st.ToString());
+          }
+          failed = true;
+          break;
+        }
+        pos += static_cast<size_t>(c.size);
+        reput += c.size;
+        moved = true;
+        continue;
+      }
+      if (c.status == RecordStatus::kBlank) {
+        roll = true;
+        break;
+      }
+      if (c.status == RecordStatus::kLengthMismatch && c.size > 0) {
+        TH_LOG(store, kError,
+               "dispatch: record at {} has inconsistent lengths, skipping {} "
+               "bytes",
+               reput, c.size);
+        pos += static_cast<size_t>(c.size);
+        reput += c.size;
+        continue;
+      }
+      // Not a record: nothing more is readable here yet.
+      break;
+    }
+    reput_from_offset_.store(reput, std::memory_order_release);
+    if (failed) break;
+    if (roll) {
+      reput = log_->RollNextFile(reput);
+      reput_from_offset_.store(reput, std::memory_order_release);
+      continue;
+    }
+    if (pos < bytes.size() || pos == 0) break;
+  }
+  reput_from_offset_.store(reput, std::memory_order_release);
+  return moved;
+}
+
+void ReputService::Run() {
+  while (!stopped()) {
+    if (!DoReput()) WaitForRunning(1);
+  }
+  // Drain what is left (up to 5 s), so shutdown leaves nothing undispatched.
+  for (int i = 0; i < 50 && dispatch_behind_bytes() > 0; ++i) {
+    if (!DoReputIgnoringStop())
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+bool ReputService::DoReputIgnoringStop() {
+  draining_ = true;
+  bool moved = DoReput();
+  draining_ = false;
+  return moved;
+}
+
+Status ReputService::Dispatch(const message::DecodedRecord& rec, int64_t phys,
+                              int32_t size) {
+  int32_t tx = sysflag::TransactionType(rec.sys_flag);
+  auto tags = FindProperty(rec.properties, prop::kTags);
+  int64_t tags_code = TagsCode(tags);
+  if (tx == sysflag::kTransactionNotType ||
+      tx == sysflag::kTransactionCommitType) {
+    TH_ASSIGN_OR_RETURN(ConsumeQueue * cq, queues_->FindOrCreateConsumeQueue(
+                                               rec.topic, rec.queue_id));
+    TH_RETURN_IF_ERROR(cq->PutMessagePositionInfo(
+        PhysOffset{phys}, size, tags_code, QueueOffset{rec.queue_offset}));
+    logics_msg_timestamp_.store(rec.store_timestamp, std::memory_order_release);
+  }
+  if (config_.message_index_enable) {
+    TH_RETURN_IF_ERROR(index_->BuildIndex(IndexRecord::FromProperties(
+        rec.topic, rec.properties, phys, rec.store_timestamp, rec.sys_flag)));
+  }
+  if (tx == sysflag::kTransactionNotType ||
+      tx == sysflag::kTransactionCommitType) {
+    MutexLock lock(&listener_mu_);
+    if (listener_)
+      listener_(rec.topic, rec.queue_id, rec.queue_offset + 1, tags_code,
+                rec.store_timestamp);
+  }
+  return Status::OK();
+}
+
+void ReputService::SetMessageArrivingListener(
+    MessageArrivingListener listener) {
+  MutexLock lock(&listener_mu_);
+  listener_ = std::move(listener);
+}
+
+bool ReputService::WaitForDispatch(int64_t timeout_ms) const {
+  const int64_t deadline = clock_->MonotonicNs() + timeout_ms * 1000000;
+  while (dispatch_behind_bytes() > 0) {
+    if (clock_->MonotonicNs() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
+}
+
+}  // namespace thruster::store

@@ -1,0 +1,100 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/mutex.h"
+#include "common/service_thread.h"
+#include "store/commit_log.h"
+#include "message/commit_log_format.h"
+#include "store/consume_queue_store.h"
+#include "store/index_service.h"
+#include "store/message_store_config.h"
+
+namespace thruster::store {
+
+// Called on the `dispatch` thread after each message becomes visible in its
+// consume queue (long polling wakes held pulls from here). Must not block.
+using MessageArrivingListener = std::function<void(
+    std::string_view topic, int32_t queue_id, int64_t next_queue_offset,
+    int64_t tags_code, int64_t store_timestamp)>;
+
+// The `dispatch` thread (reput, store spec §9.1; RocketMQ's ReputMessageService
+// and its CommitLogDispatchers): follows the CommitLog up to its confirm offset
+// and turns records into consume-queue units and index entries, strictly in log
+// order, then tells the message-arriving listener.
+//
+// Lifecycle: construct → Dispatch() during recovery (on the loading thread) →
+// set_reput_from_offset() → Start() → Stop() (drains what the CommitLog holds,
+// up to 5 s). State: the reput offset and the newest dispatched store time
+// (atomics written by this thread: `flush-cq`, the CommitLog's drop floor and
+// dispatch_behind_bytes() read them), the listener (under listener_mu_).
+// `log`, `queues`, `index` and `clock` must outlive it.
+class ReputService final : public ServiceThread {
+ public:
+  ReputService(CommitLog* log, ConsumeQueueStore* queues, IndexService* index,
+               const MessageStoreConfig& config, const Clock* clock)
+      : ServiceThread("dispatch"),
+        log_(log),
+        queues_(queues),
+        index_(index),
+        config_(config),
+        clock_(clock) {}
+  ~ReputService() override { Stop(); }
+
+  // Runs both dispatchers (consume queue, index) for one record. Both are
+  // idempotent: a record dispatched twice changes nothing.
+  Status Dispatch(const message::DecodedRecord& rec, int64_t phys, int32_t size);
+  // Runs until caught up with the confirm offset. Returns true when it moved.
+  bool DoReput();
+
+  void SetMessageArrivingListener(MessageArrivingListener listener);
+
+  // Where dispatch reads next: every record before it is in its queue.
+  int64_t reput_from_offset() const {
+    return reput_from_offset_.load(std::memory_order_acquire);
+  }
+  // Before Start() only.
+  void set_reput_from_offset(int64_t offset) {
+    reput_from_offset_.store(offset, std::memory_order_release);
+  }
+  // The reput offset itself, for the CommitLog's drop floor (see
+  // CommitLog::SetDropFloor); lives as long as this service.
+  const std::atomic<int64_t>* reput_from_offset_floor() const {
+    return &reput_from_offset_;
+  }
+  // Store time of the newest record in a consume queue.
+  int64_t logics_msg_timestamp() const {
+    return logics_msg_timestamp_.load(std::memory_order_acquire);
+  }
+  int64_t dispatch_behind_bytes() const {
+    return log_->GetConfirmOffset() - reput_from_offset();
+  }
+  // Polls until dispatch caught up with the confirm offset (true) or
+  // `timeout_ms` passed on the clock (false).
+  bool WaitForDispatch(int64_t timeout_ms) const;
+
+ protected:
+  void Run() override;
+
+ private:
+  bool DoReputIgnoringStop();
+  bool stopped() const { return !draining_ && ServiceThread::stopped(); }
+
+  CommitLog* log_;
+  ConsumeQueueStore* queues_;
+  IndexService* index_;
+  const MessageStoreConfig& config_;
+  const Clock* clock_;
+  std::atomic<int64_t> reput_from_offset_{0};
+  std::atomic<int64_t> logics_msg_timestamp_{0};
+  mutable Mutex listener_mu_;
+  MessageArrivingListener listener_ TH_GUARDED_BY(listener_mu_);
+  bool draining_ = false;          // confined to this thread
+  int64_t last_error_log_ns_ = 0;  // confined to this thread
+};
+
+}  // namespace thruster::store
