@@ -108,29 +108,34 @@ Status TopicConfigManager::Load() {
   return Status::OK();
 }
 
+void TopicConfigManager::AddTopicIfAbsentLocked(std::string_view name,
+                                                int32_t queues, int32_t perm) {
+  if (topics_.count(name) != 0) return;
+  TopicConfig tc;
+  tc.topic_name = std::string(name);
+  tc.read_queue_nums = queues;
+  tc.write_queue_nums = queues;
+  tc.perm = perm;
+  topics_[tc.topic_name] = tc;
+}
+
 void TopicConfigManager::AddSystemTopicsLocked() {
-  auto add = [&](std::string_view name, int32_t queues, int32_t perm) {
-    if (topics_.count(name) != 0) return;
-    TopicConfig tc;
-    tc.topic_name = std::string(name);
-    tc.read_queue_nums = queues;
-    tc.write_queue_nums = queues;
-    tc.perm = perm;
-    topics_[tc.topic_name] = tc;
-  };
   const int32_t rw = remoting::kPermRead | remoting::kPermWrite;
   if (options_.auto_create_topic_enable) {
-    add(kAutoCreateTopicKey, options_.default_topic_queue_nums,
-        rw | remoting::kPermInherit);
+    AddTopicIfAbsentLocked(kAutoCreateTopicKey,
+                           options_.default_topic_queue_nums,
+                           rw | remoting::kPermInherit);
   } else if (auto it = topics_.find(kAutoCreateTopicKey); it != topics_.end()) {
     it->second.perm &= ~remoting::kPermInherit;  // auto-creation was turned off
                                                  // since the last run
   }
-  add(kSelfTestTopic, 1, rw);
-  add(kOffsetMovedEvent, 1, rw);
+  AddTopicIfAbsentLocked(kSelfTestTopic, 1, rw);
+  AddTopicIfAbsentLocked(kOffsetMovedEvent, 1, rw);
   if (!options_.cluster_name.empty())
-    add(options_.cluster_name, 16, remoting::kPermRead | remoting::kPermWrite);
-  if (!options_.broker_name.empty()) add(options_.broker_name, 1, rw);
+    AddTopicIfAbsentLocked(options_.cluster_name, 16,
+                           remoting::kPermRead | remoting::kPermWrite);
+  if (!options_.broker_name.empty())
+    AddTopicIfAbsentLocked(options_.broker_name, 1, rw);
 }
 
 void TopicConfigManager::BumpVersionLocked() {

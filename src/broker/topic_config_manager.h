@@ -83,6 +83,8 @@ class TopicConfigManager {
 
  private:
   void AddSystemTopicsLocked() TH_REQUIRES(mu_);
+  void AddTopicIfAbsentLocked(std::string_view name, int32_t queues,
+                              int32_t perm) TH_REQUIRES(mu_);
   void BumpVersionLocked() TH_REQUIRES(mu_);
   std::string EncodeJsonLocked() const TH_REQUIRES(mu_);
   Status PersistLocked() TH_REQUIRES(mu_);

@@ -51,8 +51,7 @@ std::string_view PutStatusName(PutStatus s) {
 
 CommitLog::CommitLog(io::FileSystem* fs, const MessageStoreConfig& config,
                      Checkpoint* checkpoint, const Clock* clock)
-    : fs_(fs),
-      config_(config),
+    : config_(config),
       checkpoint_(checkpoint),
       clock_(clock),
       pool_(config.transient_store_pool_enable

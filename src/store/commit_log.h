@@ -189,7 +189,6 @@ class CommitLog {
   static void SetShuttingDown(PutResult& result);
   bool WaitsForFlush(const message::MessageToStore& msg) const;
 
-  io::FileSystem* fs_;
   MessageStoreConfig config_;
   Checkpoint* checkpoint_;
   const Clock* clock_;
