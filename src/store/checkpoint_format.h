@@ -6,22 +6,22 @@
 
 #include "common/result.h"
 
-// checkpoint_format.h -- the store's `checkpoint` file (store spec §6.1): a
-// 4096-byte file of which only the first 40 bytes are used; the rest stays
-// zero. Big-endian, signed. No version, no checksum: the file is rewritten in
-// place (all five fields, then msync), and an absent file means all zero.
-//   0                8                16               24               32 40
+// clang-format off
+// checkpoint_format.h -- the store's `checkpoint` file (store spec §6.1): a 4096-byte file of which only the
+// first 40 bytes are used; the rest stays zero. Big-endian, signed. No version, no checksum: the file is
+// rewritten in place (all five fields, then msync), and an absent file means all zero.
+//   0                8                16               24               32               40
 //   +----------------+----------------+----------------+----------------+----------------+
-//   | physic msg ts  | logics msg ts  | index msg ts   | master flushed |
-//   confirm phys   | |      i64       |      i64       |      i64       |
-//   offset  i64   |  offset  i64   |
+//   | physic msg ts  | logics msg ts  | index msg ts   | master flushed | confirm phys   |
+//   |      i64       |      i64       |      i64       |  offset  i64   |  offset  i64   |
 //   +----------------+----------------+----------------+----------------+----------------+
 // physic msg ts    store timestamp of the newest CommitLog data known flushed
-// logics msg ts    store timestamp of the newest record written to a consume
-// queue index msg ts     end timestamp of the newest full and flushed index
-// file master flushed   HA: the master's flushed phys offset as seen by a slave
-// (0 otherwise) confirm phys     HA/controller: the confirmed CommitLog phys
-// offset How recovery uses the values: spec §6.1 and §10.
+// logics msg ts    store timestamp of the newest record written to a consume queue
+// index msg ts     end timestamp of the newest full and flushed index file
+// master flushed   HA: the master's flushed phys offset as seen by a slave (0 otherwise)
+// confirm phys     HA/controller: the confirmed CommitLog phys offset
+// How recovery uses the values: spec §6.1 and §10.
+// clang-format on
 namespace thruster::store {
 
 inline constexpr size_t kCheckpointFileSize = 4096;

@@ -13,11 +13,12 @@
 // One fixed-size segment file mapped MAP_SHARED (store spec §7.1). Its name is
 // its base offset.
 //
-// Positions are file positions (bytes from the file start):  flush pos <=
-// commit pos <= write pos.
-//   write pos:  bytes appended (into the mapping, or into the transient pool
-//   buffer when one is attached) commit pos: bytes in the file (== write pos
-//   without a pool buffer) flush pos:  bytes known durable
+// clang-format off
+// Positions are file positions (bytes from the file start): flush pos <= commit pos <= write pos.
+//   write pos:   bytes appended (into the mapping, or into the transient pool buffer when one is attached)
+//   commit pos:  bytes in the file (== write pos without a pool buffer)
+//   flush pos:   bytes known durable
+// clang-format on
 // Readers see [0, read pos): commit pos while a pool buffer is attached, else
 // write pos (the 4.x rule).
 //
