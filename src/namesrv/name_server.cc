@@ -213,6 +213,7 @@ void NameServer::ScanThread::Run() {
     WaitForRunning(interval_ms_);
     if (stopped()) break;
     routes_->ScanNotActiveBrokers();
+    scans_.fetch_add(1, std::memory_order_release);
   }
 }
 

@@ -6,6 +6,7 @@
 // QUERY_DATA_VERSION from a RouteInfoManager, plus a thread that expires silent
 // brokers. Used by the thruster-namesrv app and embeddable in a broker process.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -47,6 +48,9 @@ class NameServer {
   // The route table, for an embedding broker (register without a socket) and
   // tests.
   RouteInfoManager& route_info() { return routes_; }
+  // Expiry scans completed since Start(); tests wait for it to move instead of
+  // sleeping.
+  int64_t ScansForTesting() const { return scan_thread_.scans(); }
 
  private:
   class ScanThread : public ServiceThread {
@@ -56,6 +60,7 @@ class NameServer {
           routes_(routes),
           interval_ms_(interval_ms) {}
     ~ScanThread() override { Stop(); }
+    int64_t scans() const { return scans_.load(std::memory_order_acquire); }
 
    protected:
     void Run() override;
@@ -63,6 +68,7 @@ class NameServer {
    private:
     RouteInfoManager* routes_;
     int64_t interval_ms_;
+    std::atomic<int64_t> scans_{0};
   };
 
   void RegisterProcessors();

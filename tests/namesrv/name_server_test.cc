@@ -115,7 +115,10 @@ TEST_F(NameServerTest, ExpiryThreadDropsSilentBrokers) {
                        client_.InvokeSync(addr_, RegisterRequest(), 3000ms));
   ASSERT_EQ(resp.code(), response_code::kSuccess);
   clock_.Advance(60000);
-  std::this_thread::sleep_for(100ms);  // several scans at 20 ms
+  // Two full scans after the advance (the first may have begun before it).
+  const int64_t scans = server_->ScansForTesting();
+  ASSERT_TRUE(
+      Eventually([&] { return server_->ScansForTesting() >= scans + 2; }));
   EXPECT_EQ(RouteCode(client_), response_code::kSuccess);
   clock_.Advance(61000);
   EXPECT_TRUE(Eventually(
