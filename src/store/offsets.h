@@ -14,46 +14,24 @@
 // `PhysOffset{phys}`.
 namespace thruster::store {
 
-struct PhysOffset {
-  int64_t value = 0;
+// One kind of position: `Tag` keeps the kinds apart, `Rep` is its raw number.
+template <typename Tag, typename Rep>
+struct Position {
+  Rep value = 0;
 
-  constexpr PhysOffset() = default;
-  constexpr explicit PhysOffset(int64_t v) : value(v) {}
-  friend constexpr auto operator<=>(PhysOffset, PhysOffset) = default;
-  friend constexpr PhysOffset operator+(PhysOffset a, int64_t bytes) {
-    return PhysOffset(a.value + bytes);
+  constexpr Position() = default;
+  constexpr explicit Position(Rep v) : value(v) {}
+  friend constexpr auto operator<=>(Position, Position) = default;
+  friend constexpr Position operator+(Position a, Rep count) {
+    return Position(a.value + count);
   }
-  friend constexpr int64_t operator-(PhysOffset a, PhysOffset b) {
+  friend constexpr Rep operator-(Position a, Position b) {
     return a.value - b.value;
   }
 };
 
-struct QueueOffset {
-  int64_t value = 0;
-
-  constexpr QueueOffset() = default;
-  constexpr explicit QueueOffset(int64_t v) : value(v) {}
-  friend constexpr auto operator<=>(QueueOffset, QueueOffset) = default;
-  friend constexpr QueueOffset operator+(QueueOffset a, int64_t messages) {
-    return QueueOffset(a.value + messages);
-  }
-  friend constexpr int64_t operator-(QueueOffset a, QueueOffset b) {
-    return a.value - b.value;
-  }
-};
-
-struct FilePos {
-  int32_t value = 0;
-
-  constexpr FilePos() = default;
-  constexpr explicit FilePos(int32_t v) : value(v) {}
-  friend constexpr auto operator<=>(FilePos, FilePos) = default;
-  friend constexpr FilePos operator+(FilePos a, int32_t bytes) {
-    return FilePos(a.value + bytes);
-  }
-  friend constexpr int32_t operator-(FilePos a, FilePos b) {
-    return a.value - b.value;
-  }
-};
+using PhysOffset = Position<struct PhysOffsetTag, int64_t>;
+using QueueOffset = Position<struct QueueOffsetTag, int64_t>;
+using FilePos = Position<struct FilePosTag, int32_t>;
 
 }  // namespace thruster::store
