@@ -18,6 +18,7 @@
 #include "remoting/json.h"
 #include "remoting/remoting_client.h"
 #include "remoting/route_data.h"
+#include "tests/broker/record_util.h"
 #include "tests/remoting/raw_socket.h"
 #include "tests/remoting/wire_fixture.h"
 #include "tests/support/test_util.h"
@@ -34,39 +35,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 constexpr int32_t kMaxMessageSize = 64 * 1024;
-
-struct Record {
-  std::string topic;
-  std::string body;
-  std::string properties;
-  int32_t queue_id;
-  int64_t queue_offset;
-  int64_t phys_offset;
-  int32_t reconsume_times;
-};
-
-std::vector<Record> DecodeRecords(std::span<const std::byte> body) {
-  std::vector<Record> out;
-  while (!body.empty()) {
-    message::RecordCheck c = message::CheckRecord(body, true);
-    EXPECT_EQ(c.status, message::RecordStatus::kOk) << c.error;
-    if (c.status != message::RecordStatus::kOk) break;
-    const auto& r = c.record;
-    out.push_back(Record{std::string(r.topic),
-                         std::string(AsStringView(r.body)),
-                         std::string(r.properties), r.queue_id, r.queue_offset,
-                         r.phys_offset, r.reconsume_times});
-    body = body.subspan(static_cast<size_t>(c.size));
-  }
-  return out;
-}
-
-std::string Props(
-    std::initializer_list<std::pair<std::string, std::string>> kv) {
-  std::map<std::string, std::string, std::less<>> m;
-  for (const auto& [k, v] : kv) m[k] = v;
-  return message::EncodeProperties(m);
-}
 
 class BrokerNetTest : public ::testing::Test {
  protected:

@@ -30,6 +30,7 @@
 #include "remoting/frame_codec.h"
 #include "remoting/json.h"
 #include "store/message_store.h"
+#include "tests/broker/record_util.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
 
@@ -38,40 +39,6 @@ namespace thruster::broker {
 namespace rc = remoting::response_code;
 namespace req_code = remoting::request_code;
 using remoting::RemotingCommand;
-
-// One stored record, decoded.
-struct Record {
-  std::string topic;
-  std::string body;
-  std::string properties;
-  int32_t queue_id = 0;
-  int64_t queue_offset = 0;
-  int64_t phys_offset = 0;
-  int32_t reconsume_times = 0;
-};
-
-inline std::vector<Record> DecodeRecords(std::span<const std::byte> body) {
-  std::vector<Record> out;
-  while (!body.empty()) {
-    message::RecordCheck c = message::CheckRecord(body, true);
-    EXPECT_EQ(c.status, message::RecordStatus::kOk) << c.error;
-    if (c.status != message::RecordStatus::kOk) break;
-    const auto& r = c.record;
-    out.push_back(Record{std::string(r.topic),
-                         std::string(AsStringView(r.body)),
-                         std::string(r.properties), r.queue_id, r.queue_offset,
-                         r.phys_offset, r.reconsume_times});
-    body = body.subspan(static_cast<size_t>(c.size));
-  }
-  return out;
-}
-
-inline std::string Props(
-    std::initializer_list<std::pair<std::string, std::string>> kv) {
-  std::map<std::string, std::string, std::less<>> m;
-  for (const auto& [k, v] : kv) m[k] = v;
-  return message::EncodeProperties(m);
-}
 
 // Collects the answers sent through the responders it makes, from any thread
 // (a put's completion, `pull-hold`). Each answer is encoded into a frame and
