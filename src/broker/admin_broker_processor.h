@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <string>
 #include <string_view>
 
 #include "broker/broker_stats.h"
@@ -28,6 +30,10 @@ namespace thruster::broker {
 //                (203), QUERY_TOPIC_CONSUME_BY_WHO (300)
 //
 // Thread-safe. Every reference must outlive the processor.
+// RocketMQ's formats of GET_BROKER_RUNTIME_INFO's `runtime` and of byte counts.
+std::string FormatRuntime(int64_t ms);
+std::string HumanReadableByteCount(int64_t bytes);
+
 class AdminBrokerProcessor final : public RequestProcessor {
  public:
   AdminBrokerProcessor(const BrokerContext& context, store::MessageStore& store,
@@ -63,6 +69,9 @@ class AdminBrokerProcessor final : public RequestProcessor {
   void LockBatchMq(Req req, Responder r);
   void UnlockBatchMq(Req req, Responder r);
   void GetBrokerRuntimeInfo(Req req, Responder r);
+  // Every key of RocketMQ's runtime-info table (spec §3.4.21), values as
+  // RocketMQ formats them.
+  std::map<std::string, std::string> RuntimeInfoTable() const;
   void GetConsumeStats(Req req, Responder r);
   void GetTopicStatsInfo(Req req, Responder r);
   void GetConsumerConnectionList(Req req, Responder r);

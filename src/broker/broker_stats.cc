@@ -2,11 +2,38 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 
 namespace thruster::broker {
 
+namespace {
+
+// Days since the epoch in local time (only compared for change).
+int64_t LocalDay(int64_t now_ms) {
+  const time_t t = static_cast<time_t>(now_ms / 1000);
+  struct tm local {};
+  localtime_r(&t, &local);
+  return static_cast<int64_t>(local.tm_year) * 400 + local.tm_yday;
+}
+
+}  // namespace
+
+BrokerStats::DayMarks BrokerStats::day_marks() const {
+  MutexLock lock(&mu_);
+  return marks_;
+}
+
 void BrokerStats::Sample(int64_t now_ms) {
   MutexLock lock(&mu_);
+  if (const int64_t day = LocalDay(now_ms); day != day_) {
+    if (day_ >= 0) {
+      marks_.put_yesterday_morning = marks_.put_today_morning;
+      marks_.get_yesterday_morning = marks_.get_today_morning;
+    }
+    marks_.put_today_morning = put_total();
+    marks_.get_today_morning = get_total();
+    day_ = day;
+  }
   samples_[next_] = SamplePoint{now_ms, put_total(), get_total()};
   next_ = (next_ + 1) % kSamples;
   if (count_ < kSamples) ++count_;

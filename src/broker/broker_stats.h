@@ -28,8 +28,20 @@ class BrokerStats {
     return get_total_.load(std::memory_order_relaxed);
   }
 
-  // Records the counters at `now_ms`.
+  // Records the counters at `now_ms`. The first sample of a (local) day also
+  // moves the day marks: today's morning becomes yesterday's, the counters now
+  // become today's morning (RocketMQ's BrokerStats.record at midnight).
   void Sample(int64_t now_ms);
+  // The counters at the start of today and of yesterday (the first sample of
+  // each day; the broker's start for the day it started on), for
+  // msgPutTotalTodayMorning / msgPutTotalYesterdayMorning and the Get twins.
+  struct DayMarks {
+    int64_t put_today_morning = 0;
+    int64_t put_yesterday_morning = 0;
+    int64_t get_today_morning = 0;
+    int64_t get_yesterday_morning = 0;
+  };
+  DayMarks day_marks() const;
   // "tps10s tps1min tps10min" with two decimals, as RocketMQ's
   // putTps/getTransferredTps.
   std::string PutTps() const;
@@ -51,7 +63,9 @@ class BrokerStats {
   std::array<SamplePoint, kSamples> samples_ TH_GUARDED_BY(mu_);
   size_t count_ TH_GUARDED_BY(mu_) =
       0;  // samples taken so far (saturates at kSamples)
-  size_t next_ TH_GUARDED_BY(mu_) = 0;  // ring position of the next sample
+  size_t next_ TH_GUARDED_BY(mu_) = 0;   // ring position of the next sample
+  int64_t day_ TH_GUARDED_BY(mu_) = -1;  // local day of the last sample
+  DayMarks marks_ TH_GUARDED_BY(mu_);
 };
 
 }  // namespace thruster::broker

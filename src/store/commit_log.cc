@@ -313,6 +313,11 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
   MutexLock lock(&put_mu_);
   int64_t now = std::max(clock_->NowMs(), last_store_timestamp_);
   last_store_timestamp_ = now;
+  begin_time_in_lock_.store(now, std::memory_order_relaxed);
+  struct ClearLockTime {
+    std::atomic<int64_t>* t;
+    ~ClearLockTime() { t->store(0, std::memory_order_relaxed); }
+  } clear_lock_time{&begin_time_in_lock_};
   auto file_r = queue_.GetLastMappedFile(0);
   if (!file_r.ok()) {
     return Failed(
@@ -395,6 +400,11 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
   result.msg_num = static_cast<int32_t>(sizes.size());
   result.store_timestamp = now;
   return result;
+}
+
+int64_t CommitLog::lock_time_ms() const {
+  const int64_t begin = begin_time_in_lock_.load(std::memory_order_relaxed);
+  return begin > 0 ? std::max<int64_t>(0, clock_->NowMs() - begin) : 0;
 }
 
 bool CommitLog::PendingFlush::Complete(bool flushed) {

@@ -140,6 +140,9 @@ class CommitLog {
   // False after a failed flush, commit or segment creation: every later put
   // fails with that error.
   bool writeable() const { return writeable_.load(std::memory_order_acquire); }
+  // How long the current append has held the put lock, 0 when none holds it
+  // (RocketMQ's lockTimeMills, reported as pageCacheLockTimeMills).
+  int64_t lock_time_ms() const;
   Status error() const;
   // Turns the log read-only with `s` (a failed flush, commit or writeback);
   // the first error wins. Called by the flush services and appenders.
@@ -198,6 +201,9 @@ class CommitLog {
   MappedFileQueue queue_;
 
   mutable Mutex put_mu_;
+  // The store time taken by the append holding put_mu_, 0 outside the lock; a
+  // figure for lock_time_ms() only (relaxed: it publishes nothing else).
+  std::atomic<int64_t> begin_time_in_lock_{0};
   int64_t last_store_timestamp_ TH_GUARDED_BY(put_mu_) = 0;
   std::unordered_map<std::string, int64_t> queue_offsets_
       TH_GUARDED_BY(put_mu_);

@@ -407,6 +407,13 @@ int64_t MessageStore::GetEarliestMessageTime(std::string_view topic,
                                   GetMinOffsetInQueue(topic, queue_id));
 }
 
+int64_t MessageStore::GetEarliestMessageTime() const {
+  std::optional<SelectResult> first = LookMessageByOffset(GetMinPhyOffset());
+  if (!first) return -1;
+  RecordCheck c = CheckRecord(first->bytes, false);
+  return c.status == RecordStatus::kOk ? c.record.store_timestamp : -1;
+}
+
 std::optional<SelectResult> MessageStore::LookMessageByOffset(
     int64_t phys) const {
   auto head = commit_log_->GetMessage(PhysOffset{phys}, 8);
@@ -486,6 +493,13 @@ std::map<std::string, std::string> MessageStore::RuntimeInfo() const {
         static_cast<double>(usage->total_bytes - usage->free_bytes) /
         static_cast<double>(usage->total_bytes));
   }
+  usage = fs_->GetDiskUsage(config_.ConsumeQueueDir());
+  if (usage.ok() && usage->total_bytes > 0) {
+    m["consumeQueueDiskRatio"] = std::to_string(
+        static_cast<double>(usage->total_bytes - usage->free_bytes) /
+        static_cast<double>(usage->total_bytes));
+  }
+  m["pageCacheLockTimeMills"] = std::to_string(commit_log_->lock_time_ms());
   return m;
 }
 

@@ -139,6 +139,9 @@ class MessageStore {
   // Store time of the queue's first message; -1 when none.
   int64_t GetEarliestMessageTime(std::string_view topic,
                                  int32_t queue_id) const;
+  // Store time of the CommitLog's first message (the one at the min phys
+  // offset, whatever its topic); -1 when the CommitLog holds none.
+  int64_t GetEarliestMessageTime() const;
   int64_t GetMessageStoreTimestamp(std::string_view topic, int32_t queue_id,
                                    int64_t queue_offset) const;
 

@@ -268,3 +268,112 @@ TEST_F(AdminBrokerProcessorTest, ConsumerConnectionsAndWhoConsumesATopic) {
 
 }  // namespace
 }  // namespace thruster::broker
+
+namespace thruster::broker {
+namespace {
+
+// The keys RocketMQ 4.9.8's mqadmin clusterList and brokerStatus read from the
+// runtime-info table, each parsed the way the Java tool parses it.
+TEST_F(AdminBrokerProcessorTest, RuntimeInfoAnswersEveryKeyMqadminReads) {
+  CreateTopic("TE", 1);
+  Put("TE", 0, "first");
+  Put("TE", 0, "second");
+  RemotingCommand info = Send(req_code::kGetBrokerRuntimeInfo, {});
+  ASSERT_EQ(info.code(), rc::kSuccess);
+  const json::Value info_json = Json(info);
+  const json::Value* kv = info_json.Find("table");
+  ASSERT_NE(kv, nullptr);
+  for (const char* key : {"putTps",
+                          "getTransferedTps",
+                          "sendThreadPoolQueueSize",
+                          "pullThreadPoolQueueSize",
+                          "sendThreadPoolQueueHeadWaitTimeMills",
+                          "pullThreadPoolQueueHeadWaitTimeMills",
+                          "pageCacheLockTimeMills",
+                          "earliestMessageTimeStamp",
+                          "msgPutTotalYesterdayMorning",
+                          "msgPutTotalTodayMorning",
+                          "msgPutTotalTodayNow",
+                          "msgGetTotalYesterdayMorning",
+                          "msgGetTotalTodayMorning",
+                          "msgGetTotalTodayNow",
+                          "dispatchBehindBytes",
+                          "startAcceptSendRequestTimeStamp",
+                          "brokerActive",
+                          "bootTimestamp",
+                          "runtime",
+                          "remainHowManyDataToFlush",
+                          "commitLogMinOffset",
+                          "commitLogMaxOffset"}) {
+    EXPECT_NE(kv->Find(key), nullptr) << key;
+  }
+  // Doubles before the first space (clusterList: split(" ")[0]).
+  for (const char* key : {"putTps", "getTransferedTps"}) {
+    const std::string v = kv->GetString(key);
+    EXPECT_NO_THROW((void)std::stod(v.substr(0, v.find(' ')))) << key;
+    EXPECT_EQ(std::count(v.begin(), v.end(), ' '), 2) << key << ": " << v;
+  }
+  for (const char* key :
+       {"msgPutTotalYesterdayMorning", "msgPutTotalTodayMorning",
+        "msgGetTotalYesterdayMorning", "msgGetTotalTodayMorning",
+        "sendThreadPoolQueueSize", "pullThreadPoolQueueSize",
+        "pageCacheLockTimeMills", "dispatchBehindBytes"}) {
+    EXPECT_NO_THROW((void)std::stoll(kv->GetString(key))) << key;
+  }
+  // The CommitLog's first message, not a queue of the self-test topic.
+  EXPECT_EQ(kv->GetString("earliestMessageTimeStamp"),
+            std::to_string(store_->GetMessageStoreTimestamp("TE", 0, 0)));
+  EXPECT_NE(kv->GetString("earliestMessageTimeStamp"), "-1");
+  EXPECT_EQ(kv->GetString("pageCacheLockTimeMills"), "0");
+  EXPECT_EQ(kv->GetString("runtime").front(), '[');
+}
+
+TEST_F(AdminBrokerProcessorTest, RuntimeInfoSaysMinusOneWithoutMessages) {
+  RemotingCommand info = Send(req_code::kGetBrokerRuntimeInfo, {});
+  const json::Value info_json = Json(info);
+  const json::Value* kv = info_json.Find("table");
+  ASSERT_NE(kv, nullptr);
+  EXPECT_EQ(kv->GetString("earliestMessageTimeStamp"), "-1");
+}
+
+TEST(RuntimeInfoFormatTest, RuntimeAndByteCountsAsRocketMQWritesThem) {
+  EXPECT_EQ(FormatRuntime(((2 * 24 + 3) * 3600 + 4 * 60 + 5) * 1000 + 999),
+            "[ 2 days, 3 hours, 4 minutes, 5 seconds ]");
+  EXPECT_EQ(HumanReadableByteCount(0), "0 B");
+  EXPECT_EQ(HumanReadableByteCount(1023), "1023 B");
+  EXPECT_EQ(HumanReadableByteCount(1536), "1.5 KiB");
+  EXPECT_EQ(HumanReadableByteCount(int64_t{3} << 30), "3.0 GiB");
+}
+
+// Local midnight of the day `ms` falls in, plus `hours`.
+int64_t LocalMidnightPlus(int64_t ms, int hours) {
+  time_t t = static_cast<time_t>(ms / 1000);
+  struct tm local {};
+  localtime_r(&t, &local);
+  local.tm_hour = hours;
+  local.tm_min = local.tm_sec = 0;
+  local.tm_isdst = -1;
+  return static_cast<int64_t>(mktime(&local)) * 1000;
+}
+
+TEST(BrokerStatsDayMarksTest, MidnightMovesTodaysMorningToYesterday) {
+  BrokerStats stats;
+  const int64_t day1 = LocalMidnightPlus(1700000000000, 10);
+  stats.AddPut(5);
+  stats.Sample(day1);
+  EXPECT_EQ(stats.day_marks().put_today_morning, 5);
+  stats.AddPut(7);
+  stats.AddGet(2);
+  stats.Sample(day1 + 3600 * 1000);  // same day: marks unchanged
+  EXPECT_EQ(stats.day_marks().put_today_morning, 5);
+  const int64_t day2 = LocalMidnightPlus(day1 + 24 * 3600 * 1000, 0) + 1000;
+  stats.Sample(day2);
+  BrokerStats::DayMarks m = stats.day_marks();
+  EXPECT_EQ(m.put_yesterday_morning, 5);
+  EXPECT_EQ(m.put_today_morning, 12);
+  EXPECT_EQ(m.get_yesterday_morning, 0);
+  EXPECT_EQ(m.get_today_morning, 2);
+}
+
+}  // namespace
+}  // namespace thruster::broker
