@@ -8,6 +8,7 @@
 #include "broker/pull_message_processor.h"
 #include "broker/query_message_processor.h"
 #include "broker/send_message_processor.h"
+#include "broker/subscription_group_processor.h"
 #include "common/crc32.h"
 #include "common/logging.h"
 #include "remoting/register_broker_body.h"
@@ -74,13 +75,18 @@ Status Broker::Load() {
           config_.auto_create_topic_enable, config_.default_topic_queue_nums},
       clock_);
   offsets_ = std::make_unique<ConsumerOffsetManager>(fs_, config_dir);
+  groups_ = std::make_unique<SubscriptionGroupManager>(
+      fs_, config_dir, config_.auto_create_subscription_group,
+      config_.retry_max_times, clock_);
   Status s = topics_->Load();
   if (s.ok()) s = offsets_->Load();
+  if (s.ok()) s = groups_->Load();
   if (!s.ok()) {
     store_->Shutdown();
     store_.reset();
     topics_.reset();
     offsets_.reset();
+    groups_.reset();
     return s;
   }
   loaded_ = true;
@@ -186,6 +192,7 @@ void Broker::Shutdown() {
   }
   if (offsets_) offsets_->Persist(true).IgnoreError();  // logged by Persist
   if (topics_) topics_->Persist().IgnoreError();        // logged by Persist
+  if (groups_) groups_->Persist().IgnoreError();        // logged by Persist
   if (store_) store_->Shutdown();
   TH_LOG(broker, kInfo, "broker {} stopped", config_.broker_name);
 }
@@ -272,10 +279,10 @@ void Broker::RegisterProcessor(std::initializer_list<int32_t> codes,
 void Broker::RegisterProcessors() {
   namespace code = request_code;
   const BrokerContext& ctx = *context_;
-  RegisterProcessor(
-      {code::kSendMessage, code::kSendMessageV2, code::kSendBatchMessage,
-       code::kConsumerSendMsgBack},
-      std::make_unique<SendMessageProcessor>(ctx, *store_, *topics_, stats_));
+  RegisterProcessor({code::kSendMessage, code::kSendMessageV2,
+                     code::kSendBatchMessage, code::kConsumerSendMsgBack},
+                    std::make_unique<SendMessageProcessor>(
+                        ctx, *store_, *topics_, stats_, groups_.get()));
   auto pull = std::make_unique<PullMessageProcessor>(
       ctx, *store_, *topics_, *offsets_, clients_, stats_, *hold_);
   pull_processor_ = pull.get();
@@ -283,9 +290,9 @@ void Broker::RegisterProcessors() {
                     std::move(pull));
   RegisterProcessor({code::kQueryMessage, code::kViewMessageById},
                     std::make_unique<QueryMessageProcessor>(ctx, *store_));
-  RegisterProcessor(
-      {code::kHeartBeat, code::kUnregisterClient},
-      std::make_unique<ClientManageProcessor>(ctx, clients_, *topics_));
+  RegisterProcessor({code::kHeartBeat, code::kUnregisterClient},
+                    std::make_unique<ClientManageProcessor>(
+                        ctx, clients_, *topics_, groups_.get()));
   RegisterProcessor({code::kGetConsumerListByGroup, code::kQueryConsumerOffset,
                      code::kUpdateConsumerOffset},
                     std::make_unique<ConsumerManageProcessor>(
@@ -300,6 +307,10 @@ void Broker::RegisterProcessors() {
        code::kQueryTopicConsumeByWho},
       std::make_unique<AdminBrokerProcessor>(ctx, *store_, *topics_, *offsets_,
                                              clients_, locks_, stats_, *hold_));
+  RegisterProcessor(
+      {code::kUpdateAndCreateSubscriptionGroup,
+       code::kGetAllSubscriptionGroupConfig, code::kDeleteSubscriptionGroup},
+      std::make_unique<SubscriptionGroupProcessor>(*groups_, *offsets_));
 }
 
 }  // namespace thruster::broker

@@ -14,6 +14,7 @@
 #include "broker/pull_request_hold_service.h"
 #include "broker/rebalance_lock_manager.h"
 #include "broker/request_processor.h"
+#include "broker/subscription_group_manager.h"
 #include "broker/topic_config_manager.h"
 #include "common/clock.h"
 #include "common/service_thread.h"
@@ -73,6 +74,7 @@ class Broker {
   TopicConfigManager& topics() { return *topics_; }
   ConsumerOffsetManager& offsets() { return *offsets_; }
   ClientManager& clients() { return clients_; }
+  SubscriptionGroupManager& groups() { return *groups_; }
   // Registers with every name server now (also done every
   // registerNameServerPeriod and after topic changes); the first error, if any.
   Status RegisterAllNameServers();
@@ -102,6 +104,7 @@ class Broker {
   std::unique_ptr<store::MessageStore> store_;
   std::unique_ptr<TopicConfigManager> topics_;
   std::unique_ptr<ConsumerOffsetManager> offsets_;
+  std::unique_ptr<SubscriptionGroupManager> groups_;
   ClientManager clients_;
   RebalanceLockManager locks_;
   BrokerStats stats_;

@@ -1,6 +1,8 @@
 // HEART_BEAT (34) and UNREGISTER_CLIENT (35): spec/remoting.md §3.4.6, §3.4.7.
 #include "broker/client_manage_processor.h"
 
+#include <algorithm>
+
 #include "broker/processor_util.h"
 
 namespace thruster::broker {
@@ -15,8 +17,9 @@ namespace json = remoting::json;
 
 ClientManageProcessor::ClientManageProcessor(const BrokerContext& context,
                                              ClientManager& clients,
-                                             TopicConfigManager& topics)
-    : context_(context), clients_(clients), topics_(topics) {}
+                                             TopicConfigManager& topics,
+                                             SubscriptionGroupManager* groups)
+    : context_(context), clients_(clients), topics_(topics), groups_(groups) {}
 
 void ClientManageProcessor::ProcessRequest(RemotingCommand request,
                                            remoting::Responder responder) {
@@ -42,8 +45,14 @@ void ClientManageProcessor::Heartbeat(RemotingCommand req,
   channel.last_update_ms = context_.clock.NowMs();
   bool created_topic = false;
   for (const ConsumerData& cd : hb->consumers) {
+    int32_t retry_queues = 1;
+    if (groups_ != nullptr) {
+      std::optional<SubscriptionGroupConfig> g =
+          groups_->FindOrAutoCreate(cd.group_name);
+      if (g) retry_queues = std::max(1, g->retry_queue_nums);
+    }
     Result<std::pair<remoting::TopicConfig, bool>> retry =
-        topics_.FindOrCreate(RetryTopic(cd.group_name), 1,
+        topics_.FindOrCreate(RetryTopic(cd.group_name), retry_queues,
                              remoting::kPermRead | remoting::kPermWrite);
     if (!retry.ok()) {
       return SendError(req, r, rc::kSystemError,

@@ -2,6 +2,7 @@
 
 #include "broker/client_manager.h"
 #include "broker/request_processor.h"
+#include "broker/subscription_group_manager.h"
 #include "broker/topic_config_manager.h"
 
 namespace thruster::broker {
@@ -15,7 +16,8 @@ namespace thruster::broker {
 class ClientManageProcessor final : public RequestProcessor {
  public:
   ClientManageProcessor(const BrokerContext& context, ClientManager& clients,
-                        TopicConfigManager& topics);
+                        TopicConfigManager& topics,
+                        SubscriptionGroupManager* groups = nullptr);
 
   void ProcessRequest(remoting::RemotingCommand request,
                       remoting::Responder responder) override;
@@ -27,6 +29,9 @@ class ClientManageProcessor final : public RequestProcessor {
   const BrokerContext& context_;
   ClientManager& clients_;
   TopicConfigManager& topics_;
+  // Consumer groups get their SubscriptionGroupConfig (auto-created) and as
+  // many retry queues as it says; null: one retry queue.
+  SubscriptionGroupManager* groups_;
 };
 
 }  // namespace thruster::broker

@@ -178,4 +178,18 @@ void ConsumerOffsetManager::RemoveTopic(std::string_view topic) {
   }
 }
 
+void ConsumerOffsetManager::RemoveGroup(std::string_view group) {
+  MutexLock lock(&mu_);
+  for (Table* table : {&offsets_, &pull_offsets_}) {
+    for (auto it = table->begin(); it != table->end();) {
+      if (SplitKey(it->first).second == group) {
+        it = table->erase(it);
+        dirty_ = true;
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
 }  // namespace thruster::broker

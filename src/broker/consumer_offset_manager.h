@@ -47,6 +47,8 @@ class ConsumerOffsetManager {
   std::vector<std::string> GroupsOfTopic(std::string_view topic) const;
   // Drops every offset of `topic` (topic deletion).
   void RemoveTopic(std::string_view topic);
+  // Drops every offset of `group` (deleteSubGroup with removeOffset).
+  void RemoveGroup(std::string_view group);
 
   std::string EncodeJson() const;
 

@@ -94,11 +94,13 @@ void AppendProperty(std::string* props, std::string_view name,
 SendMessageProcessor::SendMessageProcessor(const BrokerContext& context,
                                            store::MessageStore& store,
                                            TopicConfigManager& topics,
-                                           BrokerStats& stats)
+                                           BrokerStats& stats,
+                                           SubscriptionGroupManager* groups)
     : context_(context),
       store_(store),
       topics_(topics),
       stats_(stats),
+      groups_(groups),
       uniq_keys_(context.store_host) {}
 
 void SendMessageProcessor::ProcessRequest(RemotingCommand request,
@@ -312,12 +314,23 @@ void SendMessageProcessor::ConsumerSendMsgBack(RemotingCommand req,
                     " does not decode: " + std::string(check.error));
   }
   const message::DecodedRecord& orig = check.record;
-  const int32_t max_times =
-      req.ExtInt32Or("maxReconsumeTimes", context_.config.retry_max_times);
+  std::optional<SubscriptionGroupConfig> group_config;
+  if (groups_ != nullptr) {
+    group_config = groups_->FindOrAutoCreate(*group);
+    if (!group_config) {
+      return fail(rc::kSubscriptionGroupNotExist,
+                  "subscription group not exist, " + std::string(*group));
+    }
+  }
+  const int32_t max_times = req.ExtInt32Or(
+      "maxReconsumeTimes", group_config ? group_config->retry_max_times
+                                        : context_.config.retry_max_times);
   const bool to_dlq = delay_level < 0 || orig.reconsume_times >= max_times;
   const std::string topic = to_dlq ? DlqTopic(*group) : RetryTopic(*group);
+  const int32_t retry_queues =
+      to_dlq || !group_config ? 1 : std::max(1, group_config->retry_queue_nums);
   Result<std::pair<remoting::TopicConfig, bool>> tc = topics_.FindOrCreate(
-      topic, 1, remoting::kPermRead | remoting::kPermWrite);
+      topic, retry_queues, remoting::kPermRead | remoting::kPermWrite);
   if (!tc.ok())
     return fail(rc::kSystemError, std::string(tc.status().message()));
   if (tc->second) context_.request_registration();

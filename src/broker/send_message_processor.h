@@ -2,6 +2,7 @@
 
 #include "broker/broker_stats.h"
 #include "broker/request_processor.h"
+#include "broker/subscription_group_manager.h"
 #include "broker/topic_config_manager.h"
 #include "message/uniq_key.h"
 #include "store/message_store.h"
@@ -20,7 +21,8 @@ namespace thruster::broker {
 class SendMessageProcessor final : public RequestProcessor {
  public:
   SendMessageProcessor(const BrokerContext& context, store::MessageStore& store,
-                       TopicConfigManager& topics, BrokerStats& stats);
+                       TopicConfigManager& topics, BrokerStats& stats,
+                       SubscriptionGroupManager* groups = nullptr);
 
   void ProcessRequest(remoting::RemotingCommand request,
                       remoting::Responder responder) override;
@@ -37,6 +39,9 @@ class SendMessageProcessor final : public RequestProcessor {
   store::MessageStore& store_;
   TopicConfigManager& topics_;
   BrokerStats& stats_;
+  // The groups' retryMaxTimes and retryQueueNums for send-back; null: the
+  // broker's retryMaxTimes and one retry queue.
+  SubscriptionGroupManager* groups_;
   // Keys are made from brokerIP1, which is known at construction.
   message::UniqKeyGenerator uniq_keys_;
 };
