@@ -127,6 +127,8 @@ void AdminBrokerProcessor::ProcessRequest(Req q, Responder r) {
       return GetTopicStatsInfo(std::move(q), std::move(r));
     case request_code::kGetConsumerConnectionList:
       return GetConsumerConnectionList(std::move(q), std::move(r));
+    case request_code::kGetProducerConnectionList:
+      return GetProducerConnectionList(std::move(q), std::move(r));
     case request_code::kQueryTopicConsumeByWho:
       return QueryTopicConsumeByWho(std::move(q), std::move(r));
   }
@@ -428,6 +430,17 @@ void AdminBrokerProcessor::GetConsumerConnectionList(Req req, Responder r) {
     return SendError(
         req, r, rc::kConsumerNotOnline,
         "the consumer group[" + std::string(*group) + "] not online");
+  SendJson(req, r, *body);
+}
+
+void AdminBrokerProcessor::GetProducerConnectionList(Req req, Responder r) {
+  Result<std::string_view> group = req.RequireExt("producerGroup");
+  if (AnsweredRequestError(req, r, {group.status()})) return;
+  std::optional<json::Value> body = clients_.ProducerConnectionJson(*group);
+  if (!body)
+    return SendError(
+        req, r, rc::kSystemError,
+        "the producer group[" + std::string(*group) + "] not exist");
   SendJson(req, r, *body);
 }
 

@@ -75,6 +75,9 @@ class AdminBrokerProcessor final : public RequestProcessor {
   void GetConsumeStats(Req req, Responder r);
   void GetTopicStatsInfo(Req req, Responder r);
   void GetConsumerConnectionList(Req req, Responder r);
+  // GET_PRODUCER_CONNECTION_LIST (204): the producers that registered the
+  // group by heartbeat.
+  void GetProducerConnectionList(Req req, Responder r);
   void QueryTopicConsumeByWho(Req req, Responder r);
 
   const BrokerContext& context_;

@@ -376,6 +376,26 @@ std::optional<json::Value> ClientManager::ConsumerConnectionJson(
   return root;
 }
 
+std::optional<json::Value> ClientManager::ProducerConnectionJson(
+    std::string_view group) const {
+  MutexLock lock(&mu_);
+  auto it = producers_.find(group);
+  if (it == producers_.end() || it->second.channels.empty())
+    return std::nullopt;
+  json::Value conns = json::Value::Array();
+  for (const auto& [id, ch] : it->second.channels) {
+    json::Value c = json::Value::Object();
+    c.Set("clientAddr", json::Value::String(ch.remote_address));
+    c.Set("clientId", json::Value::String(ch.client_id));
+    c.Set("language", json::Value::String(ch.language));
+    c.Set("version", json::Value::Int(ch.version));
+    conns.Push(std::move(c));
+  }
+  json::Value root = json::Value::Object();
+  root.Set("connectionSet", std::move(conns));
+  return root;
+}
+
 size_t ClientManager::producer_count() const {
   MutexLock lock(&mu_);
   size_t n = 0;

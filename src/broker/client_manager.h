@@ -116,6 +116,10 @@ class ClientManager {
   // has no registration.
   std::optional<remoting::json::Value> ConsumerConnectionJson(
       std::string_view group) const;
+  // {"connectionSet":[…]} of a producer group for
+  // GET_PRODUCER_CONNECTION_LIST; nullopt when the group has no registration.
+  std::optional<remoting::json::Value> ProducerConnectionJson(
+      std::string_view group) const;
   size_t producer_count() const;
   size_t consumer_count() const;
 

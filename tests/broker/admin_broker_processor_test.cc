@@ -375,5 +375,42 @@ TEST(BrokerStatsDayMarksTest, MidnightMovesTodaysMorningToYesterday) {
   EXPECT_EQ(m.get_today_morning, 2);
 }
 
+// mqadmin producerConnection: the producers a heartbeat registered, by group.
+TEST_F(AdminBrokerProcessorTest, ProducerConnectionsByGroup) {
+  RemotingCommand unknown =
+      Send(req_code::kGetProducerConnectionList, {{"producerGroup", "PG"}});
+  EXPECT_EQ(unknown.code(), rc::kSystemError);
+  EXPECT_THAT(unknown.remark(), HasSubstr("not exist"));
+  ASSERT_OK_AND_ASSIGN(
+      HeartbeatData hb,
+      HeartbeatData::Parse(R"({"clientID":"p1","consumerDataSet":[],)"
+                           R"("producerDataSet":[{"groupName":"PG"}]})"));
+  ClientChannel channel;
+  channel.client_id = "p1";
+  channel.connection_id = 7;
+  channel.remote_address = "10.0.0.5:40000";
+  channel.language = "CPP";
+  channel.version = 399;
+  clients_.Heartbeat(hb, channel);
+  RemotingCommand resp =
+      Send(req_code::kGetProducerConnectionList, {{"producerGroup", "PG"}});
+  ASSERT_EQ(resp.code(), rc::kSuccess) << resp.remark();
+  const json::Value body = Json(resp);
+  const json::Value* set = body.Find("connectionSet");
+  ASSERT_NE(set, nullptr);
+  ASSERT_EQ(set->size(), 1u);
+  EXPECT_EQ(set->at(0).GetString("clientId"), "p1");
+  EXPECT_EQ(set->at(0).GetString("clientAddr"), "10.0.0.5:40000");
+  EXPECT_EQ(set->at(0).GetString("language"), "CPP");
+  EXPECT_EQ(set->at(0).GetInt64("version"), 399);
+  EXPECT_EQ(Send(req_code::kGetProducerConnectionList, {}).code(),
+            rc::kSystemError);
+  clients_.OnConnectionClosed(7);
+  EXPECT_EQ(
+      Send(req_code::kGetProducerConnectionList, {{"producerGroup", "PG"}})
+          .code(),
+      rc::kSystemError);
+}
+
 }  // namespace
 }  // namespace thruster::broker
