@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "broker/admin_broker_processor.h"
+#include "broker/broker_config_processor.h"
 #include "broker/client_manage_processor.h"
 #include "broker/consumer_manage_processor.h"
 #include "broker/pull_message_processor.h"
@@ -108,6 +109,8 @@ Status Broker::Start() {
                                    " is not an IP address");
   }
   store_host_ = *host;
+  runtime_config_ =
+      std::make_unique<RuntimeConfig>(config_, store_config_, start_time_ms);
   context_ = std::make_unique<BrokerContext>(
       BrokerContext{config_, *clock_, store_host_,
                     [this] { RequestRegistration(); }, start_time_ms});
@@ -242,20 +245,21 @@ void Broker::RunPeriodicJobs(int64_t now_ms) {
   // also when requested).
   if (last_persist_ms_ == 0)
     last_persist_ms_ = last_scan_ms_ = last_register_ms_ = now_ms;
-  if (now_ms - last_persist_ms_ >= config_.flush_consumer_offset_interval) {
+  if (now_ms - last_persist_ms_ >=
+      runtime_config_->flush_consumer_offset_interval()) {
     last_persist_ms_ = now_ms;
     offsets_->Persist()
         .IgnoreError();  // logged by Persist; retried next interval
   }
   if (now_ms - last_scan_ms_ >= kClientScanIntervalMs) {
     last_scan_ms_ = now_ms;
-    clients_.NotifyConsumerIdsChanged(
-        clients_.ScanExpired(now_ms, config_.channel_expired_timeout));
+    clients_.NotifyConsumerIdsChanged(clients_.ScanExpired(
+        now_ms, runtime_config_->channel_expired_timeout()));
   }
   const bool requested =
       registration_requested_.exchange(false, std::memory_order_acq_rel);
-  if (requested ||
-      now_ms - last_register_ms_ >= config_.register_name_server_period) {
+  if (requested || now_ms - last_register_ms_ >=
+                       runtime_config_->register_name_server_period()) {
     last_register_ms_ = now_ms;
     RegisterAllNameServers().IgnoreError();  // logged; retried next period
   }
@@ -304,13 +308,16 @@ void Broker::RegisterProcessors() {
        code::kGetEarliestMsgStoretime, code::kLockBatchMq, code::kUnlockBatchMq,
        code::kGetBrokerRuntimeInfo, code::kGetConsumeStats,
        code::kGetTopicStatsInfo, code::kGetConsumerConnectionList,
-       code::kQueryTopicConsumeByWho},
+       code::kQueryTopicConsumeByWho, code::kGetProducerConnectionList},
       std::make_unique<AdminBrokerProcessor>(ctx, *store_, *topics_, *offsets_,
                                              clients_, locks_, stats_, *hold_));
   RegisterProcessor(
       {code::kUpdateAndCreateSubscriptionGroup,
        code::kGetAllSubscriptionGroupConfig, code::kDeleteSubscriptionGroup},
       std::make_unique<SubscriptionGroupProcessor>(*groups_, *offsets_));
+  RegisterProcessor(
+      {code::kGetBrokerConfig, code::kUpdateBrokerConfig},
+      std::make_unique<BrokerConfigProcessor>(ctx, *runtime_config_));
 }
 
 }  // namespace thruster::broker

@@ -14,6 +14,7 @@
 #include "broker/pull_request_hold_service.h"
 #include "broker/rebalance_lock_manager.h"
 #include "broker/request_processor.h"
+#include "broker/runtime_config.h"
 #include "broker/subscription_group_manager.h"
 #include "broker/topic_config_manager.h"
 #include "common/clock.h"
@@ -105,6 +106,9 @@ class Broker {
   std::unique_ptr<TopicConfigManager> topics_;
   std::unique_ptr<ConsumerOffsetManager> offsets_;
   std::unique_ptr<SubscriptionGroupManager> groups_;
+  // Settings as GET/UPDATE_BROKER_CONFIG see them; the periodic jobs read
+  // their hot-changeable intervals here. Made in Start().
+  std::unique_ptr<RuntimeConfig> runtime_config_;
   ClientManager clients_;
   RebalanceLockManager locks_;
   BrokerStats stats_;

@@ -1,0 +1,207 @@
+#include "broker/runtime_config.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+
+#include "common/logging.h"
+
+namespace thruster::broker {
+namespace {
+
+using store::MessageStoreConfig;
+
+std::string Str(bool b) { return b ? "true" : "false"; }
+std::string Str(int32_t v) { return std::to_string(v); }
+std::string Str(int64_t v) { return std::to_string(v); }
+std::string Str(const std::string& s) { return s; }
+
+// Every key with its value, RocketMQ's names (Thruster-only keys included).
+std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
+                                              const MessageStoreConfig& s) {
+  std::map<std::string, std::string> m;
+  m["brokerName"] = Str(b.broker_name);
+  m["brokerClusterName"] = Str(b.broker_cluster_name);
+  m["brokerId"] = Str(b.broker_id);
+  m["brokerIP1"] = Str(b.broker_ip1);
+  m["bindAddress"] = Str(b.bind_address);
+  m["listenPort"] = Str(b.listen_port);
+  m["namesrvAddr"] = Str(b.namesrv_addr);
+  m["namesrvListenPort"] = Str(b.namesrv_listen_port);
+  m["autoCreateTopicEnable"] = Str(b.auto_create_topic_enable);
+  m["autoCreateSubscriptionGroup"] = Str(b.auto_create_subscription_group);
+  m["defaultTopicQueueNums"] = Str(b.default_topic_queue_nums);
+  m["brokerPermission"] = Str(b.broker_permission);
+  m["registerNameServerPeriod"] = Str(b.register_name_server_period);
+  m["flushConsumerOffsetInterval"] = Str(b.flush_consumer_offset_interval);
+  m["channelExpiredTimeout"] = Str(b.channel_expired_timeout);
+  m["longPollingEnable"] = Str(b.long_polling_enable);
+  m["shortPollingTimeMills"] = Str(b.short_polling_time_mills);
+  m["defaultQueryMaxNum"] = Str(b.default_query_max_num);
+  m["retryMaxTimes"] = Str(b.retry_max_times);
+  m["regionId"] = Str(b.region_id);
+  m["traceOn"] = Str(b.trace_on);
+  m["ioThreads"] = Str(b.io_threads);
+  m["netBusyPollUs"] = Str(b.net_busy_poll_us);
+  m["youngQueueOffsetZero"] = Str(b.young_queue_offset_zero);
+
+  m["storePathRootDir"] = Str(s.store_path_root_dir);
+  m["storePathCommitLog"] = Str(s.store_path_commit_log);
+  m["mappedFileSizeCommitLog"] = Str(s.mapped_file_size_commit_log);
+  m["mappedFileSizeConsumeQueue"] = Str(s.mapped_file_size_consume_queue);
+  m["maxMessageSize"] = Str(s.max_message_size);
+  m["maxHashSlotNum"] = Str(s.max_hash_slot_num);
+  m["maxIndexNum"] = Str(s.max_index_num);
+  m["messageIndexEnable"] = Str(s.message_index_enable);
+  m["messageIndexSafe"] = Str(s.message_index_safe);
+  m["maxMsgsNumBatch"] = Str(s.max_msgs_num_batch);
+  m["flushDiskType"] = s.flush_disk_type == store::FlushDiskType::kSync
+                           ? "SYNC_FLUSH"
+                           : "ASYNC_FLUSH";
+  m["flushIntervalCommitLog"] = Str(s.flush_interval_commit_log);
+  m["flushCommitLogLeastPages"] = Str(s.flush_commit_log_least_pages);
+  m["flushCommitLogThoroughInterval"] =
+      Str(s.flush_commit_log_thorough_interval);
+  m["flushCommitLogTimed"] = Str(s.flush_commit_log_timed);
+  m["commitIntervalCommitLog"] = Str(s.commit_interval_commit_log);
+  m["commitCommitLogLeastPages"] = Str(s.commit_commit_log_least_pages);
+  m["commitCommitLogThoroughInterval"] =
+      Str(s.commit_commit_log_thorough_interval);
+  m["flushIntervalConsumeQueue"] = Str(s.flush_interval_consume_queue);
+  m["flushConsumeQueueLeastPages"] = Str(s.flush_consume_queue_least_pages);
+  m["flushConsumeQueueThoroughInterval"] =
+      Str(s.flush_consume_queue_thorough_interval);
+  m["syncFlushTimeout"] = Str(s.sync_flush_timeout);
+  m["transientStorePoolEnable"] = Str(s.transient_store_pool_enable);
+  m["transientStorePoolSize"] = Str(s.transient_store_pool_size);
+  m["fastFailIfNoBufferInStorePool"] =
+      Str(s.fast_fail_if_no_buffer_in_store_pool);
+  m["warmMapedFileEnable"] = Str(s.warm_maped_file_enable);
+  m["flushLeastPagesWhenWarmMapedFile"] =
+      Str(s.flush_least_pages_when_warm_maped_file);
+  m["preTouchMappedFile"] = Str(s.pre_touch_mapped_file);
+  m["dataReadAheadEnable"] = Str(s.data_read_ahead_enable);
+  m["commitLogWritebackKb"] = Str(s.commit_log_writeback_kb);
+  m["commitLogCacheKeepMb"] = Str(s.commit_log_cache_keep_mb);
+  m["writeWithoutMmap"] = Str(s.write_without_mmap);
+  m["checkCRCOnRecover"] = Str(s.check_crc_on_recover);
+  m["autoMessageVersionOnTopicLen"] = Str(s.auto_message_version_on_topic_len);
+  m["fileReservedTime"] = Str(s.file_reserved_time);
+  m["deleteWhen"] = Str(s.delete_when);
+  m["diskMaxUsedSpaceRatio"] = Str(s.disk_max_used_space_ratio);
+  m["diskSpaceWarningLevelRatio"] = Str(s.disk_space_warning_level_ratio);
+  m["diskSpaceCleanForciblyRatio"] = Str(s.disk_space_clean_forcibly_ratio);
+  m["cleanFileForciblyEnable"] = Str(s.clean_file_forcibly_enable);
+  m["cleanResourceInterval"] = Str(s.clean_resource_interval);
+  m["deleteCommitLogFilesInterval"] = Str(s.delete_commit_log_files_interval);
+  m["deleteConsumeQueueFilesInterval"] =
+      Str(s.delete_consume_queue_files_interval);
+  m["destroyMapedFileIntervalForcibly"] =
+      Str(s.destroy_maped_file_interval_forcibly);
+  m["redeleteHangedFileInterval"] = Str(s.redelete_hanged_file_interval);
+  m["deleteFileBatchMax"] = Str(s.delete_file_batch_max);
+  m["maxTransferBytesOnMessageInMemory"] =
+      Str(s.max_transfer_bytes_on_message_in_memory);
+  m["maxTransferCountOnMessageInMemory"] =
+      Str(s.max_transfer_count_on_message_in_memory);
+  m["maxTransferBytesOnMessageInDisk"] =
+      Str(s.max_transfer_bytes_on_message_in_disk);
+  m["maxTransferCountOnMessageInDisk"] =
+      Str(s.max_transfer_count_on_message_in_disk);
+  m["accessMessageInMemoryMaxRatio"] =
+      Str(s.access_message_in_memory_max_ratio);
+  m["maxFilterMessageSize"] = Str(s.max_filter_message_size);
+  m["osPageCacheBusyTimeOutMills"] = Str(s.os_page_cache_busy_time_out_mills);
+  return m;
+}
+
+constexpr std::string_view kHotKeys[] = {"channelExpiredTimeout",
+                                         "flushConsumerOffsetInterval",
+                                         "registerNameServerPeriod"};
+
+}  // namespace
+
+RuntimeConfig::RuntimeConfig(BrokerConfig broker,
+                             store::MessageStoreConfig store, int64_t now_ms)
+    : broker_(std::move(broker)),
+      store_(std::move(store)),
+      flush_consumer_offset_interval_(broker_.flush_consumer_offset_interval),
+      register_name_server_period_(broker_.register_name_server_period),
+      channel_expired_timeout_(broker_.channel_expired_timeout) {
+  version_.timestamp = now_ms;
+}
+
+bool RuntimeConfig::IsHotKey(std::string_view key) {
+  return std::find(std::begin(kHotKeys), std::end(kHotKeys), key) !=
+         std::end(kHotKeys);
+}
+
+std::vector<std::pair<std::string, std::string>> RuntimeConfig::Entries()
+    const {
+  MutexLock lock(&mu_);
+  std::map<std::string, std::string> m = AllEntries(broker_, store_);
+  return {m.begin(), m.end()};
+}
+
+std::string RuntimeConfig::EncodeProperties() const {
+  std::string out;
+  for (const auto& [k, v] : Entries()) out += k + "=" + v + "\n";
+  return out;
+}
+
+remoting::DataVersion RuntimeConfig::data_version() const {
+  MutexLock lock(&mu_);
+  return version_;
+}
+
+Result<std::vector<std::string>> RuntimeConfig::Update(
+    const Properties& changes, int64_t now_ms) {
+  MutexLock lock(&mu_);
+  std::map<std::string, std::string> current = AllEntries(broker_, store_);
+  for (const auto& [key, value] : changes.values()) {
+    if (current.count(key) == 0)
+      return Status::InvalidArgument("unknown config key " + key);
+    if (!IsHotKey(key) && current[key] != value) {
+      return Status::InvalidArgument(
+          "config key " + key +
+          " cannot change while the broker runs; set it in broker.conf and "
+          "restart (hot-changeable: channelExpiredTimeout, "
+          "flushConsumerOffsetInterval, registerNameServerPeriod)");
+    }
+  }
+  // Check the values the way startup reads them: the current settings with
+  // the changes on top.
+  Properties merged;
+  for (const auto& [key, value] : current) merged.Set(key, value);
+  for (const auto& [key, value] : changes.values()) merged.Set(key, value);
+  Result<BrokerConfig> parsed = BrokerConfig::FromProperties(merged);
+  if (!parsed.ok()) return parsed.status();
+  if (parsed->flush_consumer_offset_interval <= 0)
+    return Status::InvalidArgument("flushConsumerOffsetInterval must be > 0");
+  if (parsed->channel_expired_timeout <= 0)
+    return Status::InvalidArgument("channelExpiredTimeout must be > 0");
+  std::vector<std::string> applied;
+  for (const auto& [key, value] : changes.values()) {
+    if (IsHotKey(key)) applied.push_back(key);
+  }
+  broker_.flush_consumer_offset_interval =
+      parsed->flush_consumer_offset_interval;
+  broker_.register_name_server_period = parsed->register_name_server_period;
+  broker_.channel_expired_timeout = parsed->channel_expired_timeout;
+  flush_consumer_offset_interval_.store(broker_.flush_consumer_offset_interval,
+                                        std::memory_order_relaxed);
+  register_name_server_period_.store(broker_.register_name_server_period,
+                                     std::memory_order_relaxed);
+  channel_expired_timeout_.store(broker_.channel_expired_timeout,
+                                 std::memory_order_relaxed);
+  if (!applied.empty()) {
+    version_.counter++;
+    version_.timestamp = now_ms;
+    for (const std::string& key : applied)
+      TH_LOG(broker, kInfo, "config {} is now {}", key,
+             AllEntries(broker_, store_)[key]);
+  }
+  return applied;
+}
+
+}  // namespace thruster::broker
