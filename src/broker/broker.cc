@@ -8,6 +8,7 @@
 #include "broker/consumer_manage_processor.h"
 #include "broker/pull_message_processor.h"
 #include "broker/query_message_processor.h"
+#include "broker/reset_offset_processor.h"
 #include "broker/send_message_processor.h"
 #include "broker/subscription_group_processor.h"
 #include "common/crc32.h"
@@ -318,6 +319,9 @@ void Broker::RegisterProcessors() {
   RegisterProcessor(
       {code::kGetBrokerConfig, code::kUpdateBrokerConfig},
       std::make_unique<BrokerConfigProcessor>(ctx, *runtime_config_));
+  RegisterProcessor({code::kInvokeBrokerToResetOffset},
+                    std::make_unique<ResetOffsetProcessor>(
+                        ctx, *store_, *topics_, *offsets_, clients_));
 }
 
 }  // namespace thruster::broker
