@@ -150,6 +150,17 @@ RemotingCommand ProcessNameServerRequest(RouteInfoManager& routes,
       routes.DeleteTopic(*topic, request.ExtOr("clusterName", ""));
       return request.CreateResponse(response_code::kSuccess);
     }
+    case request_code::kWipeWritePermOfBroker:
+    case request_code::kAddWritePermOfBroker: {
+      Result<std::string_view> name = request.RequireExt("brokerName");
+      if (!name.ok()) return SystemError(request, name.status());
+      const bool wipe = request.code() == request_code::kWipeWritePermOfBroker;
+      const int32_t count = wipe ? routes.WipeWritePermOfBroker(*name)
+                                 : routes.AddWritePermOfBroker(*name);
+      RemotingCommand resp = request.CreateResponse(response_code::kSuccess);
+      resp.SetExt(wipe ? "wipeTopicCount" : "addTopicCount", count);
+      return resp;
+    }
     default:
       return request.CreateResponse(
           response_code::kRequestCodeNotSupported,
@@ -176,7 +187,9 @@ void NameServer::RegisterProcessors() {
        {request_code::kRegisterBroker, request_code::kUnregisterBroker,
         request_code::kGetRouteinfoByTopic, request_code::kGetBrokerClusterInfo,
         request_code::kGetAllTopicListFromNameserver,
-        request_code::kQueryDataVersion, request_code::kDeleteTopicInNamesrv}) {
+        request_code::kQueryDataVersion, request_code::kDeleteTopicInNamesrv,
+        request_code::kWipeWritePermOfBroker,
+        request_code::kAddWritePermOfBroker}) {
     server_.RegisterProcessor(
         code, [this](RemotingCommand request, remoting::Responder responder) {
           auto conn = responder.connection();

@@ -226,4 +226,32 @@ std::optional<remoting::DataVersion> RouteInfoManager::QueryDataVersion(
   return it->second.data_version;
 }
 
+int32_t RouteInfoManager::WipeWritePermOfBroker(std::string_view broker_name) {
+  MutexLock lock(&mu_);
+  int32_t count = 0;
+  for (auto& [topic, queues] : topic_queue_table_) {
+    auto it = queues.find(std::string(broker_name));
+    if (it == queues.end()) continue;
+    it->second.perm &= ~remoting::kPermWrite;
+    ++count;
+  }
+  TH_LOG(namesrv, kInfo, "wiped the write permission of broker {} ({} topics)",
+         broker_name, count);
+  return count;
+}
+
+int32_t RouteInfoManager::AddWritePermOfBroker(std::string_view broker_name) {
+  MutexLock lock(&mu_);
+  int32_t count = 0;
+  for (auto& [topic, queues] : topic_queue_table_) {
+    auto it = queues.find(std::string(broker_name));
+    if (it == queues.end()) continue;
+    it->second.perm = remoting::kPermRead | remoting::kPermWrite;
+    ++count;
+  }
+  TH_LOG(namesrv, kInfo, "added the write permission of broker {} ({} topics)",
+         broker_name, count);
+  return count;
+}
+
 }  // namespace thruster::namesrv

@@ -69,6 +69,12 @@ class RouteInfoManager {
   // brokers in `cluster_name` when it is not empty); false when it had none.
   bool DeleteTopic(std::string_view topic, std::string_view cluster_name)
       TH_EXCLUDES(mu_);
+  // WIPE_WRITE_PERM_OF_BROKER / ADD_WRITE_PERM_OF_BROKER (§3.5.6): clears
+  // PERM_WRITE on (or sets read+write on) every queue data of `broker_name`;
+  // returns how many topics it changed. Holds until the broker's next
+  // registration with a new DataVersion.
+  int32_t WipeWritePermOfBroker(std::string_view broker_name) TH_EXCLUDES(mu_);
+  int32_t AddWritePermOfBroker(std::string_view broker_name) TH_EXCLUDES(mu_);
   // Every topic that has queue data (§3.5.5).
   remoting::TopicList GetAllTopicList() const TH_EXCLUDES(mu_);
   // Removes every broker address whose last registration is older than its

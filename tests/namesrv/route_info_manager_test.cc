@@ -346,5 +346,44 @@ TEST_F(NameServerLogicTest, UnimplementedCodeIsNotSupported) {
   EXPECT_EQ(resp.code(), response_code::kRequestCodeNotSupported);
 }
 
+// mqadmin wipeWritePerm / addWritePerm: the broker's queues turn read-only in
+// every route, then writable again.
+TEST_F(NameServerLogicTest, WipeAndAddWritePermOfBroker) {
+  ASSERT_EQ(Register(Body(1, {{"T1", 4}, {"T2", 2}})).code(),
+            response_code::kSuccess);
+  auto perm_of = [&](const std::string& topic) {
+    std::optional<remoting::TopicRouteData> route =
+        routes_.GetTopicRoute(topic);
+    EXPECT_TRUE(route.has_value());
+    return route ? route->queue_datas.at(0).perm : -1;
+  };
+  ASSERT_EQ(perm_of("T1"), 6);
+  RemotingCommand wipe =
+      RemotingCommand::CreateRequest(request_code::kWipeWritePermOfBroker);
+  wipe.SetExt("brokerName", "broker-a");
+  RemotingCommand resp = Process(wipe);
+  ASSERT_EQ(resp.code(), response_code::kSuccess) << resp.remark();
+  EXPECT_EQ(resp.ExtOr("wipeTopicCount", ""), "2");
+  EXPECT_EQ(perm_of("T1"), 4);
+  EXPECT_EQ(perm_of("T2"), 4);
+  RemotingCommand add =
+      RemotingCommand::CreateRequest(request_code::kAddWritePermOfBroker);
+  add.SetExt("brokerName", "broker-a");
+  resp = Process(add);
+  ASSERT_EQ(resp.code(), response_code::kSuccess) << resp.remark();
+  EXPECT_EQ(resp.ExtOr("addTopicCount", ""), "2");
+  EXPECT_EQ(perm_of("T1"), 6);
+  // An unknown broker changes nothing; a missing name is an error.
+  RemotingCommand other =
+      RemotingCommand::CreateRequest(request_code::kWipeWritePermOfBroker);
+  other.SetExt("brokerName", "broker-z");
+  EXPECT_EQ(Process(other).ExtOr("wipeTopicCount", ""), "0");
+  EXPECT_EQ(perm_of("T1"), 6);
+  EXPECT_EQ(Process(RemotingCommand::CreateRequest(
+                        request_code::kWipeWritePermOfBroker))
+                .code(),
+            response_code::kSystemError);
+}
+
 }  // namespace
 }  // namespace thruster::namesrv
