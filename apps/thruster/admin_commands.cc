@@ -43,6 +43,19 @@ struct AdminArgs {
   int32_t queue_id = 0;
   int64_t offset = 0;
   bool force = true;
+  // updateSubGroup's SubscriptionGroupConfig, deleteSubGroup's -r,
+  // updateBrokerConfig's -k/-v.
+  bool consume_enable = true;
+  bool consume_from_min_enable = true;
+  bool consume_broadcast_enable = true;
+  int32_t retry_queue_nums = 1;
+  int32_t retry_max_times = 16;
+  int64_t broker_id = 0;
+  int64_t which_broker_when_consume_slowly = 1;
+  bool notify_consumer_ids_changed = true;
+  bool remove_offset = false;
+  std::string config_key;
+  std::string config_value;
 };
 
 // A text table: columns padded to their widest cell.
@@ -450,7 +463,7 @@ Status ClusterList(const AdminArgs& a, client::AdminClient& admin) {
     }
     t.Add({b.cluster, b.broker_name, std::to_string(b.broker_id), b.addr,
            Runtime(b, "brokerVersionDesc"), Runtime(b, "putTps"),
-           Runtime(b, "getTransferredTps"), Runtime(b, "msgPutTotalTodayNow"),
+           Runtime(b, "getTransferedTps"), Runtime(b, "msgPutTotalTodayNow"),
            Runtime(b, "msgGetTotalTodayNow")});
   }
   t.Print();
@@ -503,6 +516,116 @@ Status ResetOffsetByTime(const AdminArgs& a, client::AdminClient& admin) {
            e.old_offset < 0 ? std::string("-") : std::to_string(e.old_offset),
            std::to_string(e.new_offset)});
   t.Print();
+  return Status::OK();
+}
+
+Status UpdateSubGroup(const AdminArgs& a, client::AdminClient& admin) {
+  const json config = {
+      {"brokerId", a.broker_id},
+      {"consumeBroadcastEnable", a.consume_broadcast_enable},
+      {"consumeEnable", a.consume_enable},
+      {"consumeFromMinEnable", a.consume_from_min_enable},
+      {"groupName", a.group},
+      {"notifyConsumerIdsChangedEnable", a.notify_consumer_ids_changed},
+      {"retryMaxTimes", a.retry_max_times},
+      {"retryQueueNums", a.retry_queue_nums},
+      {"whichBrokerWhenConsumeSlowly", a.which_broker_when_consume_slowly}};
+  TH_ASSIGN_OR_RETURN(auto addrs,
+                      admin.UpdateSubGroup(config.dump(), a.broker, a.cluster));
+  if (a.json) {
+    fmt::print("{}\n", json{{"config", config}, {"brokers", addrs}}.dump(
+                           -1, ' ', false, json::error_handler_t::replace));
+    return Status::OK();
+  }
+  for (const auto& addr : addrs)
+    fmt::print("create subscription group to {} success.\n", addr);
+  fmt::print("{}\n", config.dump());
+  return Status::OK();
+}
+
+Status DeleteSubGroup(const AdminArgs& a, client::AdminClient& admin) {
+  TH_ASSIGN_OR_RETURN(auto addrs, admin.DeleteSubGroup(a.group, a.remove_offset,
+                                                       a.broker, a.cluster));
+  if (a.json) {
+    fmt::print("{}\n",
+               json{{"group", a.group},
+                    {"removeOffset", a.remove_offset},
+                    {"brokers", addrs}}
+                   .dump(-1, ' ', false, json::error_handler_t::replace));
+    return Status::OK();
+  }
+  for (const auto& addr : addrs)
+    fmt::print("delete subscription group [{}] from broker [{}] success.\n",
+               a.group, addr);
+  return Status::OK();
+}
+
+Status ProducerConnection(const AdminArgs& a, client::AdminClient& admin) {
+  TH_ASSIGN_OR_RETURN(auto conns, admin.ProducerConnection(a.group, a.topic));
+  if (a.json) {
+    json arr = json::array();
+    for (const auto& c : conns)
+      arr.push_back({{"broker", c.broker_addr},
+                     {"clientId", c.client_id},
+                     {"clientAddr", c.client_addr},
+                     {"language", c.language},
+                     {"version", c.version}});
+    fmt::print("{}\n", json{{"group", a.group}, {"connections", arr}}.dump(
+                           -1, ' ', false, json::error_handler_t::replace));
+    return Status::OK();
+  }
+  Table t({"#", "#ClientId", "#ClientAddr", "#Language", "#Version"});
+  int i = 0;
+  for (const auto& c : conns)
+    t.Add({fmt::format("{:04d}", ++i), c.client_id, c.client_addr, c.language,
+           std::to_string(c.version)});
+  t.Print();
+  return Status::OK();
+}
+
+Status GetBrokerConfig(const AdminArgs& a, client::AdminClient& admin) {
+  if (a.broker.empty()) return Status::InvalidArgument("give -b BROKER_ADDR");
+  TH_ASSIGN_OR_RETURN(auto config, admin.GetBrokerConfig(a.broker));
+  if (a.json) {
+    fmt::print("{}\n", json(config).dump(-1, ' ', false,
+                                         json::error_handler_t::replace));
+    return Status::OK();
+  }
+  fmt::print("============{}============\n", a.broker);
+  for (const auto& [k, v] : config) fmt::print("{:<50}=  {}\n", k, v);
+  return Status::OK();
+}
+
+Status UpdateBrokerConfig(const AdminArgs& a, client::AdminClient& admin) {
+  TH_ASSIGN_OR_RETURN(auto addrs,
+                      admin.UpdateBrokerConfig(a.config_key, a.config_value,
+                                               a.broker, a.cluster));
+  if (a.json) {
+    fmt::print("{}\n",
+               json{{"key", a.config_key},
+                    {"value", a.config_value},
+                    {"brokers", addrs}}
+                   .dump(-1, ' ', false, json::error_handler_t::replace));
+    return Status::OK();
+  }
+  for (const auto& addr : addrs)
+    fmt::print("update broker config success, {}\n", addr);
+  return Status::OK();
+}
+
+Status ChangeWritePerm(const AdminArgs& a, client::AdminClient& admin,
+                       bool wipe) {
+  TH_ASSIGN_OR_RETURN(int64_t count, admin.ChangeWritePerm(a.broker, wipe));
+  if (a.json) {
+    fmt::print("{}\n",
+               json{{"brokerName", a.broker},
+                    {"namesrv", a.namesrv},
+                    {wipe ? "wipeTopicCount" : "addTopicCount", count}}
+                   .dump(-1, ' ', false, json::error_handler_t::replace));
+    return Status::OK();
+  }
+  fmt::print("{} write perm of broker[{}] in name server[{}] OK, {}\n",
+             wipe ? "wipe" : "add", a.broker, a.namesrv, count);
   return Status::OK();
 }
 
@@ -600,6 +723,78 @@ void AddAdminCommands(CLI::App& app, int* exit_code) {
   c->add_option("-f,--force", a.force,
                 "also move offsets forwards (true/false)")
       ->capture_default_str();
+
+  c = add("updateSubGroup", "create or update a subscription group",
+          UpdateSubGroup);
+  c->add_option("-b,--brokerAddr", a.broker, "on this broker (host:port)");
+  c->add_option("-c,--clusterName", a.cluster,
+                "on every master of this cluster");
+  c->add_option("-g,--groupName", a.group, "consumer group")->required();
+  c->add_option("-s,--consumeEnable", a.consume_enable,
+                "consumption allowed (true/false)")
+      ->capture_default_str();
+  c->add_option("-m,--consumeFromMinEnable", a.consume_from_min_enable,
+                "consume from the queue's min offset (true/false)")
+      ->capture_default_str();
+  c->add_option("-d,--consumeBroadcastEnable", a.consume_broadcast_enable,
+                "broadcast consumption allowed (true/false)")
+      ->capture_default_str();
+  c->add_option("-q,--retryQueueNums", a.retry_queue_nums,
+                "queues of the group's retry topic")
+      ->capture_default_str();
+  c->add_option("-r,--retryMaxTimes", a.retry_max_times,
+                "retries before the dead-letter queue")
+      ->capture_default_str();
+  c->add_option("-i,--brokerId", a.broker_id, "broker id to consume from")
+      ->capture_default_str();
+  c->add_option("-w,--whichBrokerWhenConsumeSlowly",
+                a.which_broker_when_consume_slowly,
+                "broker id to consume from when slow")
+      ->capture_default_str();
+  c->add_option("-a,--notifyConsumerIdsChanged", a.notify_consumer_ids_changed,
+                "notify consumers of membership changes (true/false)")
+      ->capture_default_str();
+
+  c = add("deleteSubGroup", "delete a subscription group", DeleteSubGroup);
+  c->add_option("-b,--brokerAddr", a.broker, "from this broker (host:port)");
+  c->add_option("-c,--clusterName", a.cluster,
+                "from every master of this cluster");
+  c->add_option("-g,--groupName", a.group, "consumer group")->required();
+  c->add_option("-r,--removeOffset", a.remove_offset,
+                "also drop the group's offsets (true/false)")
+      ->capture_default_str();
+
+  c = add("producerConnection", "show a producer group's connections",
+          ProducerConnection);
+  c->add_option("-g,--producerGroup", a.group, "producer group")->required();
+  c->add_option("-t,--topic", a.topic, "a topic the group sends to")
+      ->required();
+
+  c = add("getBrokerConfig", "print a broker's settings", GetBrokerConfig);
+  c->add_option("-b,--brokerAddr", a.broker, "broker address (host:port)")
+      ->required();
+
+  c = add("updateBrokerConfig",
+          "change a broker setting (hot-changeable keys only)",
+          UpdateBrokerConfig);
+  c->add_option("-b,--brokerAddr", a.broker, "on this broker (host:port)");
+  c->add_option("-c,--clusterName", a.cluster,
+                "on every master of this cluster");
+  c->add_option("-k,--key", a.config_key, "config key")->required();
+  c->add_option("-v,--value", a.config_value, "new value")->required();
+
+  c = add("wipeWritePerm",
+          "make a broker read-only in the name server's routes",
+          [](const AdminArgs& args, client::AdminClient& admin) {
+            return ChangeWritePerm(args, admin, true);
+          });
+  c->add_option("-b,--brokerName", a.broker, "broker name")->required();
+
+  c = add("addWritePerm", "make a broker writable again in the routes",
+          [](const AdminArgs& args, client::AdminClient& admin) {
+            return ChangeWritePerm(args, admin, false);
+          });
+  c->add_option("-b,--brokerName", a.broker, "broker name")->required();
 }
 
 }  // namespace thruster::cli

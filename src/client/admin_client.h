@@ -98,6 +98,15 @@ struct ClusterBroker {
   std::string error;
 };
 
+// One producer connection (GET_PRODUCER_CONNECTION_LIST).
+struct ProducerConnectionEntry {
+  std::string broker_addr;
+  std::string client_id;
+  std::string client_addr;
+  std::string language;
+  int64_t version = 0;
+};
+
 // Lifecycle: construct over a started ClientInstance that outlives it.
 // Thread-safe.
 class AdminClient {
@@ -155,7 +164,35 @@ class AdminClient {
       const std::string& group, const std::string& topic, int64_t timestamp_ms,
       bool force);
 
+  // The calls below address `broker_addr`, or every master of `cluster`
+  // (exactly one of the two given); each returns the addresses it reached.
+  // UPDATE_AND_CREATE_SUBSCRIPTIONGROUP with a SubscriptionGroupConfig JSON.
+  Result<std::vector<std::string>> UpdateSubGroup(
+      const std::string& config_json, const std::string& broker_addr,
+      const std::string& cluster);
+  // DELETE_SUBSCRIPTIONGROUP (with the group's offsets when `remove_offset`).
+  Result<std::vector<std::string>> DeleteSubGroup(
+      const std::string& group, bool remove_offset,
+      const std::string& broker_addr, const std::string& cluster);
+  // UPDATE_BROKER_CONFIG with one key.
+  Result<std::vector<std::string>> UpdateBrokerConfig(
+      const std::string& key, const std::string& value,
+      const std::string& broker_addr, const std::string& cluster);
+  // GET_BROKER_CONFIG's key/value lines.
+  Result<std::map<std::string, std::string>> GetBrokerConfig(
+      const std::string& broker_addr);
+  // GET_PRODUCER_CONNECTION_LIST of `group` on every master hosting `topic`,
+  // merged; NotFound when no broker knows a producer of the group.
+  Result<std::vector<ProducerConnectionEntry>> ProducerConnection(
+      const std::string& group, const std::string& topic);
+  // WIPE_WRITE_PERM_OF_BROKER (or, with !wipe, ADD_WRITE_PERM_OF_BROKER) on
+  // the name server; the number of topics changed.
+  Result<int64_t> ChangeWritePerm(const std::string& broker_name, bool wipe);
+
  private:
+  // `broker_addr`, or every master of `cluster`.
+  Result<std::vector<std::string>> TargetBrokers(const std::string& broker_addr,
+                                                 const std::string& cluster);
   // Master addresses of the brokers serving a group: the route of
   // %RETRY%<group>, else every master of the cluster info.
   Result<std::vector<std::string>> GroupBrokers(const std::string& group);

@@ -1,0 +1,195 @@
+// `thruster admin` against a real thruster-broker process (with its embedded
+// name server) started by the test: the subscription-group, broker-config,
+// write-permission and runtime-info commands, each with --json.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "tests/support/test_util.h"
+
+namespace thruster {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;  // stdout only; stderr goes to the test log
+};
+
+CliRun Thruster(const std::string& args) {
+  CliRun r;
+  std::string cmd = std::string(THRUSTER_BIN) + " " + args;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// One broker serves every test of the suite (starting one under the
+// sanitizers takes seconds); each test uses its own group and keys.
+class AdminCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    tmp_ = new testing::TempDir();
+    StartBroker();
+  }
+  static void TearDownTestSuite() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+      pid_ = -1;
+    }
+    delete tmp_;
+    tmp_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_FALSE(broker_.empty()) << "the broker did not start";
+  }
+  static void StartBroker() {
+    const std::string log = (fs::path(tmp_->path()) / "broker.log").string();
+    store_ = (fs::path(tmp_->path()) / "store").string();
+    std::fflush(stdout);
+    pid_ = ::fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      FILE* f = std::freopen(log.c_str(), "w", stdout);
+      if (f == nullptr || ::dup2(::fileno(stdout), 2) < 0) ::_exit(127);
+      const std::string store_flag = "--storePathRootDir=" + store_;
+      ::execl(THRUSTER_BROKER_BIN, THRUSTER_BROKER_BIN, "--listenPort=0",
+              "--namesrvListenPort=0", "--bindAddress=127.0.0.1",
+              "--brokerName=broker-cli", "--mappedFileSizeCommitLog=4194304",
+              "--maxHashSlotNum=1000", "--maxIndexNum=4000", store_flag.c_str(),
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    // Wait (with a deadline) for the line saying where it listens.
+    const std::regex listening(
+        R"(listening on 127\.0\.0\.1:(\d+).*name server on port (\d+))");
+    std::smatch m;
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    std::string text;
+    while (std::chrono::steady_clock::now() < deadline) {
+      text = ReadAll(log);
+      if (std::regex_search(text, m, listening)) break;
+      int status = 0;
+      ASSERT_EQ(::waitpid(pid_, &status, WNOHANG), 0) << "broker exited:\n"
+                                                      << text;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling
+    }
+    ASSERT_FALSE(m.empty()) << "no listening line:\n" << text;
+    broker_ = "127.0.0.1:" + m[1].str();
+    namesrv_ = "127.0.0.1:" + m[2].str();
+  }
+  CliRun Admin(const std::string& args) {
+    return Thruster("admin " + args + " -n " + namesrv_ + " --json");
+  }
+  static json Parse(const CliRun& r) {
+    return json::parse(r.out, nullptr, false);
+  }
+  json GroupsFile() {
+    return json::parse(ReadAll(store_ + "/config/subscriptionGroup.json"),
+                       nullptr, false);
+  }
+
+  static inline testing::TempDir* tmp_ = nullptr;
+  static inline std::string store_;
+  static inline pid_t pid_ = -1;
+  static inline std::string broker_;
+  static inline std::string namesrv_;
+};
+
+TEST_F(AdminCliTest, UpdateAndDeleteSubGroupPersistInRocketMQsFile) {
+  CliRun up = Admin("updateSubGroup -b " + broker_ + " -g CliGroup -r 3 -q 2");
+  ASSERT_EQ(up.exit_code, 0) << up.out;
+  json j = Parse(up);
+  EXPECT_EQ(j["brokers"], json::array({broker_}));
+  EXPECT_EQ(j["config"]["retryMaxTimes"], 3);
+  json file = GroupsFile();
+  ASSERT_TRUE(file.contains("subscriptionGroupTable")) << file.dump();
+  EXPECT_EQ(file["subscriptionGroupTable"]["CliGroup"]["retryMaxTimes"], 3);
+  EXPECT_EQ(file["subscriptionGroupTable"]["CliGroup"]["retryQueueNums"], 2);
+
+  CliRun del = Admin("deleteSubGroup -b " + broker_ + " -g CliGroup -r true");
+  ASSERT_EQ(del.exit_code, 0) << del.out;
+  EXPECT_EQ(Parse(del)["removeOffset"], true);
+  EXPECT_FALSE(GroupsFile()["subscriptionGroupTable"].contains("CliGroup"));
+  // Neither -b nor -c: refused before anything is sent.
+  EXPECT_EQ(Admin("updateSubGroup -g X").exit_code, 1);
+}
+
+TEST_F(AdminCliTest, BrokerConfigReadsAndChangesHotKeys) {
+  CliRun get = Admin("getBrokerConfig -b " + broker_);
+  ASSERT_EQ(get.exit_code, 0) << get.out;
+  json config = Parse(get);
+  EXPECT_EQ(config["brokerName"], "broker-cli");
+  EXPECT_EQ(config["storePathRootDir"], store_);
+  CliRun hot = Admin("updateBrokerConfig -b " + broker_ +
+                     " -k flushConsumerOffsetInterval -v 1234");
+  ASSERT_EQ(hot.exit_code, 0) << hot.out;
+  EXPECT_EQ(Parse(Admin("getBrokerConfig -b " +
+                        broker_))["flushConsumerOffsetInterval"],
+            "1234");
+  CliRun cold =
+      Admin("updateBrokerConfig -b " + broker_ + " -k fileReservedTime -v 1");
+  EXPECT_EQ(cold.exit_code, 1);
+  EXPECT_EQ(Parse(Admin("getBrokerConfig -b " + broker_))["fileReservedTime"],
+            "72");
+}
+
+TEST_F(AdminCliTest, WipeAndAddWritePermChangeTheRoute) {
+  auto perm = [&] {
+    json route = Parse(Admin("topicRoute -t TBW102"));
+    return route["queueDatas"][0]["perm"].get<int>();
+  };
+  const int before = perm();
+  ASSERT_NE(before & 2, 0);
+  CliRun wipe = Admin("wipeWritePerm -b broker-cli");
+  ASSERT_EQ(wipe.exit_code, 0) << wipe.out;
+  EXPECT_GT(Parse(wipe)["wipeTopicCount"].get<int>(), 0);
+  EXPECT_EQ(perm() & 2, 0);
+  CliRun add = Admin("addWritePerm -b broker-cli");
+  ASSERT_EQ(add.exit_code, 0) << add.out;
+  EXPECT_EQ(Parse(add)["addTopicCount"], Parse(wipe)["wipeTopicCount"]);
+  EXPECT_NE(perm() & 2, 0);
+}
+
+TEST_F(AdminCliTest, BrokerStatusShowsTheKeysMqadminReads) {
+  CliRun status = Admin("brokerStatus -b " + broker_);
+  ASSERT_EQ(status.exit_code, 0) << status.out;
+  json table = Parse(status);
+  for (const char* key :
+       {"getTransferedTps", "sendThreadPoolQueueSize",
+        "pullThreadPoolQueueHeadWaitTimeMills", "pageCacheLockTimeMills",
+        "earliestMessageTimeStamp", "msgPutTotalTodayMorning"}) {
+    EXPECT_TRUE(table.contains(key)) << key;
+  }
+}
+
+}  // namespace
+}  // namespace thruster
