@@ -42,7 +42,9 @@ struct ProduceArgs {
   int producers = 4;
   int inflight = 100;
   int64_t messages = 1000000;
-  int64_t warmup_bytes = int64_t{1} << 30;  // one default CommitLog segment
+  // -1: as many bytes as one measured run, at most one default CommitLog
+  // segment (1 GiB), so a short run never starts with a long surprise.
+  int64_t warmup_bytes = -1;
   int runs = 3;  // measured runs after the warm-up; the median is reported
   int io_threads = 1;
   bool json = false;
@@ -341,8 +343,17 @@ int RunProduce(const ProduceArgs& a) {
       return 1;
     }
   }
-  int64_t warm = a.warmup_bytes / a.size;
+  const int64_t warm_bytes =
+      a.warmup_bytes >= 0
+          ? a.warmup_bytes
+          : std::min<int64_t>(int64_t{1} << 30, a.messages * a.size);
+  int64_t warm = warm_bytes / a.size;
   if (warm > 0) {
+    if (!a.json)
+      fmt::print(
+          "warm-up: {} messages ({:.1f} MiB) before measuring "
+          "(--warmup-bytes 0 skips it)\n",
+          warm, static_cast<double>(warm * a.size) / (1 << 20));
     RunResult w = ProduceOnce(slots, a, proto, warm, "warm-up");
     if (!a.json) PrintResult("warm-up", w);
   }
@@ -669,8 +680,8 @@ void AddNetBenchCommands(CLI::App& app, int* exit_code) {
   pr->add_option("--messages", p.messages, "messages per measured run")
       ->capture_default_str();
   pr->add_option("--warmup-bytes", p.warmup_bytes,
-                 "bytes sent before measuring (0: no warm-up)")
-      ->capture_default_str();
+                 "bytes sent before measuring (0: no warm-up; default: one "
+                 "run's bytes, at most 1 GiB)");
   pr->add_option("--runs", p.runs, "measured runs; the median is reported")
       ->capture_default_str();
   pr->add_option("--io-threads", p.io_threads, "client io threads")

@@ -51,7 +51,7 @@ std::string ReadAll(const std::string& path) {
 
 // One broker serves every test of the suite (starting one under the
 // sanitizers takes seconds); each test uses its own group and keys.
-class AdminCliTest : public ::testing::Test {
+class AdminCliProcessTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     tmp_ = new testing::TempDir();
@@ -124,7 +124,7 @@ class AdminCliTest : public ::testing::Test {
   static inline std::string namesrv_;
 };
 
-TEST_F(AdminCliTest, UpdateAndDeleteSubGroupPersistInRocketMQsFile) {
+TEST_F(AdminCliProcessTest, UpdateAndDeleteSubGroupPersistInRocketMQsFile) {
   CliRun up = Admin("updateSubGroup -b " + broker_ + " -g CliGroup -r 3 -q 2");
   ASSERT_EQ(up.exit_code, 0) << up.out;
   json j = Parse(up);
@@ -143,7 +143,7 @@ TEST_F(AdminCliTest, UpdateAndDeleteSubGroupPersistInRocketMQsFile) {
   EXPECT_EQ(Admin("updateSubGroup -g X").exit_code, 1);
 }
 
-TEST_F(AdminCliTest, BrokerConfigReadsAndChangesHotKeys) {
+TEST_F(AdminCliProcessTest, BrokerConfigReadsAndChangesHotKeys) {
   CliRun get = Admin("getBrokerConfig -b " + broker_);
   ASSERT_EQ(get.exit_code, 0) << get.out;
   json config = Parse(get);
@@ -162,7 +162,7 @@ TEST_F(AdminCliTest, BrokerConfigReadsAndChangesHotKeys) {
             "72");
 }
 
-TEST_F(AdminCliTest, WipeAndAddWritePermChangeTheRoute) {
+TEST_F(AdminCliProcessTest, WipeAndAddWritePermChangeTheRoute) {
   auto perm = [&] {
     json route = Parse(Admin("topicRoute -t TBW102"));
     return route["queueDatas"][0]["perm"].get<int>();
@@ -179,7 +179,7 @@ TEST_F(AdminCliTest, WipeAndAddWritePermChangeTheRoute) {
   EXPECT_NE(perm() & 2, 0);
 }
 
-TEST_F(AdminCliTest, BrokerStatusShowsTheKeysMqadminReads) {
+TEST_F(AdminCliProcessTest, BrokerStatusShowsTheKeysMqadminReads) {
   CliRun status = Admin("brokerStatus -b " + broker_);
   ASSERT_EQ(status.exit_code, 0) << status.out;
   json table = Parse(status);
@@ -189,6 +189,26 @@ TEST_F(AdminCliTest, BrokerStatusShowsTheKeysMqadminReads) {
         "earliestMessageTimeStamp", "msgPutTotalTodayMorning"}) {
     EXPECT_TRUE(table.contains(key)) << key;
   }
+}
+
+// A short benchmark warms up with as much as one run sends, says so, and
+// skips it when asked.
+TEST_F(AdminCliProcessTest, BenchProduceWarmUpScalesWithTheRun) {
+  const std::string common = "bench produce --namesrv " + namesrv_ +
+                             " --topic BenchWarm --size 64 --producers 1 "
+                             "--inflight 4 --messages 50 --runs 1";
+  CliRun r = Thruster(common);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("warm-up: 50 messages"), std::string::npos) << r.out;
+  r = Thruster(common + " --warmup-bytes 0");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.find("warm-up"), std::string::npos) << r.out;
+  // Two probe sends, one warm-up of 50 (the first call only), two runs of 50.
+  json status = Parse(Admin("topicStatus -t BenchWarm"));
+  int64_t stored = 0;
+  for (const auto& q : status["queues"])
+    stored += q["maxOffset"].get<int64_t>();
+  EXPECT_EQ(stored, 2 + 50 + 100);
 }
 
 }  // namespace
