@@ -15,6 +15,7 @@
 
 #include "client/admin_client.h"
 #include "client/client_instance.h"
+#include "client/producer.h"
 #include "common/hex.h"
 #include "common/logging.h"
 #include "message/properties.h"
@@ -56,6 +57,10 @@ struct AdminArgs {
   bool remove_offset = false;
   std::string config_key;
   std::string config_value;
+  // sendMessage's body, tags and keys; consumeMessage's count.
+  std::string body;
+  std::string tags;
+  int32_t count = 128;
 };
 
 // A text table: columns padded to their widest cell.
@@ -629,6 +634,67 @@ Status ChangeWritePerm(const AdminArgs& a, client::AdminClient& admin,
   return Status::OK();
 }
 
+// mqadmin sendMessage: one message, sent and acknowledged.
+Status SendMessage(const AdminArgs& a, client::AdminClient& admin) {
+  client::ProducerOptions po;
+  po.group = "TOOLS_PRODUCER";
+  client::Producer producer(admin.client(), po);
+  auto body = std::make_shared<std::string>(a.body);
+  client::Message m;
+  m.topic = a.topic;
+  m.tags = a.tags;
+  m.keys = a.key;
+  m.body = std::as_bytes(std::span(body->data(), body->size()));
+  m.body_owner = body;
+  m.queue_id = a.queue_id;
+  TH_ASSIGN_OR_RETURN(client::SendResult r, producer.Send(m));
+  const std::string status =
+      r.status == client::SendStatus::kSendOk ? "SEND_OK" : "SEND_NOT_OK";
+  if (a.json) {
+    fmt::print("{}\n",
+               json{{"topic", a.topic},
+                    {"brokerName", r.queue.broker_name},
+                    {"queueId", r.queue.queue_id},
+                    {"queueOffset", r.queue_offset},
+                    {"sendStatus", status},
+                    {"msgId", r.msg_id},
+                    {"offsetMsgId", r.offset_msg_id}}
+                   .dump(-1, ' ', false, json::error_handler_t::replace));
+    return Status::OK();
+  }
+  Table t({"#Broker Name", "#QID", "#Send Result", "#MsgId"});
+  t.Add({r.queue.broker_name, std::to_string(r.queue.queue_id), status,
+         r.msg_id});
+  t.Print();
+  return Status::OK();
+}
+
+// mqadmin consumeMessage: reads up to -c messages from the queues of a topic
+// (or one queue from -o), without committing anything.
+Status ConsumeMessage(const AdminArgs& a, client::AdminClient& admin) {
+  if (a.count <= 0) return Status::InvalidArgument("-c must be > 0");
+  TH_ASSIGN_OR_RETURN(auto queues, admin.TopicStatus(a.topic));
+  std::vector<client::MessageInfo> out;
+  for (const auto& q : queues) {
+    if (!a.broker.empty() && q.queue.broker_name != a.broker) continue;
+    if (a.queue_id >= 0 && q.queue.queue_id != a.queue_id) continue;
+    int64_t from =
+        a.offset > 0 ? std::max(a.offset, q.min_offset) : q.min_offset;
+    for (int64_t o = from;
+         o < q.max_offset && static_cast<int32_t>(out.size()) < a.count; ++o) {
+      TH_ASSIGN_OR_RETURN(auto m,
+                          admin.QueryMsgByOffset(a.topic, q.queue.broker_name,
+                                                 q.queue.queue_id, o));
+      out.push_back(std::move(m));
+    }
+  }
+  if (out.empty() && !a.json) {
+    fmt::print("no message in topic {}\n", a.topic);
+    return Status::OK();
+  }
+  return PrintMessages(a, out);
+}
+
 }  // namespace
 
 void AddAdminCommands(CLI::App& app, int* exit_code) {
@@ -795,6 +861,23 @@ void AddAdminCommands(CLI::App& app, int* exit_code) {
             return ChangeWritePerm(args, admin, false);
           });
   c->add_option("-b,--brokerName", a.broker, "broker name")->required();
+
+  c = add("sendMessage", "send one message", SendMessage);
+  c->add_option("-t,--topic", a.topic, "topic name")->required();
+  c->add_option("-p,--body", a.body, "message body")->required();
+  c->add_option("-k,--key", a.key, "message keys");
+  c->add_option("-c,--tags", a.tags, "message tag");
+  c->add_option("-i,--qid", a.queue_id, "queue id of the first broker");
+  a.queue_id = -1;
+
+  c = add("consumeMessage", "print messages of a topic without consuming them",
+          ConsumeMessage);
+  c->add_option("-t,--topic", a.topic, "topic name")->required();
+  c->add_option("-b,--brokerName", a.broker, "only this broker");
+  c->add_option("-i,--queueId", a.queue_id, "only this queue");
+  c->add_option("-o,--offset", a.offset, "from this queue offset");
+  c->add_option("-c,--messageNumber", a.count, "at most this many messages")
+      ->capture_default_str();
 }
 
 }  // namespace thruster::cli

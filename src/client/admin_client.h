@@ -112,6 +112,8 @@ struct ProducerConnectionEntry {
 class AdminClient {
  public:
   explicit AdminClient(ClientInstance* client) : client_(client) {}
+  // The client instance the calls go through (to make a Producer on it).
+  ClientInstance* client() const { return client_; }
 
   // UPDATE_AND_CREATE_TOPIC on `broker_addr`, or on every master of `cluster`
   // (§3.4.18). Returns the broker addresses updated.

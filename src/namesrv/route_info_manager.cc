@@ -246,7 +246,10 @@ int32_t RouteInfoManager::AddWritePermOfBroker(std::string_view broker_name) {
   for (auto& [topic, queues] : topic_queue_table_) {
     auto it = queues.find(std::string(broker_name));
     if (it == queues.end()) continue;
-    it->second.perm = remoting::kPermRead | remoting::kPermWrite;
+    // RocketMQ sets read+write here, which also drops PERM_INHERIT (TBW102
+    // would stop auto-creating topics); only the bit wiping took is given
+    // back.
+    it->second.perm |= remoting::kPermWrite;
     ++count;
   }
   TH_LOG(namesrv, kInfo, "added the write permission of broker {} ({} topics)",

@@ -70,7 +70,7 @@ class RouteInfoManager {
   bool DeleteTopic(std::string_view topic, std::string_view cluster_name)
       TH_EXCLUDES(mu_);
   // WIPE_WRITE_PERM_OF_BROKER / ADD_WRITE_PERM_OF_BROKER (§3.5.6): clears
-  // PERM_WRITE on (or sets read+write on) every queue data of `broker_name`;
+  // (or sets) PERM_WRITE on every queue data of `broker_name`;
   // returns how many topics it changed. Holds until the broker's next
   // registration with a new DataVersion.
   int32_t WipeWritePermOfBroker(std::string_view broker_name) TH_EXCLUDES(mu_);
