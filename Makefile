@@ -4,7 +4,7 @@ RELEASE_DIR := build/release
 TEST_DIR := build/asan
 DATA_DIR ?= ./data/store
 
-.PHONY: deps build test test-all test-tsan run bench bench-store bench-peers clean format
+.PHONY: deps build test test-all test-tsan run bench bench-store bench-peers clean format install deb
 
 deps:
 	@bash scripts/install-deps.sh
@@ -61,6 +61,21 @@ ifeq ($(PEERS_BUILD),1)
 	-@$(MAKE) --no-print-directory build
 endif
 	bash bench/peers/run.sh $(PEERS_ARGS)
+
+# The programs, /etc/thruster's config files and the systemd units from the release build; DESTDIR is honoured
+# (`make install DESTDIR=/tmp/root PREFIX=/usr`). With PREFIX=/usr the config goes to /etc, as in the package.
+PREFIX ?= /usr/local
+PROGRAMS := thruster thruster-broker thruster-namesrv
+install: deps $(RELEASE_DIR)/build.ninja
+	cmake --build $(RELEASE_DIR) -j $(JOBS) --target $(PROGRAMS)
+	DESTDIR="$(DESTDIR)" cmake --install $(RELEASE_DIR) --prefix "$(PREFIX)"
+
+# The `thruster` Debian package (CPack, from the release build) in build/deb/; its dependencies come from the
+# shared libraries the programs link (dpkg-shlibdeps). `sudo apt install ./build/deb/thruster_*.deb` installs it.
+deb: deps $(RELEASE_DIR)/build.ninja
+	cmake --build $(RELEASE_DIR) -j $(JOBS) --target $(PROGRAMS)
+	cpack --config $(RELEASE_DIR)/CPackConfig.cmake -B $(CURDIR)/build/deb
+	@ls -l build/deb/*.deb
 
 clean:
 	rm -rf build

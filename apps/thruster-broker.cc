@@ -21,9 +21,11 @@
 #include <vector>
 
 #include "broker/broker.h"
+#include "common/log_config.h"
 #include "common/logging.h"
 #include "common/properties.h"
 #include "namesrv/name_server.h"
+#include "server/server_config.h"
 
 namespace {
 
@@ -34,34 +36,23 @@ constexpr const char* kKeysHelp =
     "server; turns the\n"
     "                     embedded one off) --namesrvListenPort=9876 "
     "--flushDiskType=SYNC_FLUSH\n"
-    "                     --brokerIP1=127.0.0.1 --bindAddress=0.0.0.0\n";
-
-// Reads the arguments CLI11 did not know ("--key=value" or "--key value") into
-// `out`; false (after saying why) on anything else.
-bool ParseKeyValues(const std::vector<std::string>& args,
-                    thruster::Properties* out) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    if (arg.rfind("--", 0) != 0 || arg.size() == 2) {
-      std::fprintf(stderr, "thruster-broker: unexpected argument '%s'\n",
-                   args[i].c_str());
-      return false;
-    }
-    arg.remove_prefix(2);
-    const size_t eq = arg.find('=');
-    if (eq != std::string_view::npos) {
-      out->Set(std::string(arg.substr(0, eq)), std::string(arg.substr(eq + 1)));
-    } else if (i + 1 < args.size()) {
-      out->Set(std::string(arg), args[++i]);
-    } else {
-      std::fprintf(stderr,
-                   "thruster-broker: --%s needs a value (--key=value)\n",
-                   std::string(arg).c_str());
-      return false;
-    }
-  }
-  return true;
-}
+    "                     --brokerIP1=127.0.0.1 --bindAddress=0.0.0.0\n"
+    "Logs (Thruster keys, file or flag):\n"
+    "  --logTarget=file   file: broker.log, store.log, remoting.log, "
+    "namesrv.log,\n"
+    "                     broker_default.log ... under logDir; stdout: for "
+    "journald;\n"
+    "                     stderr: the terminal\n"
+    "  --logDir=DIR       default ~/logs/rocketmqlogs\n"
+    "  --logFileMaxSize=N bytes before a file rotates (134217728); "
+    "--logFileMaxIndex=N\n"
+    "                     rotated files kept (10)\n"
+    "  --logLevel=LEVEL   DEBUG, INFO, WARN or ERROR (INFO)\n"
+    "Signals: SIGTERM or SIGINT stop cleanly (checkpoint written, abort "
+    "removed);\n"
+    "SIGHUP re-reads the config file and applies logLevel at once (other "
+    "changed\n"
+    "keys are named in the log as needing a restart).\n";
 
 void PrintStartError(const thruster::Status& s, const std::string& store_dir) {
   if (s.code() == thruster::Status::Code::kBusy) {
@@ -74,6 +65,38 @@ void PrintStartError(const thruster::Status& s, const std::string& store_dir) {
     std::fprintf(stderr, "thruster-broker: cannot start: %s\n",
                  s.ToString().c_str());
   }
+}
+
+// The file of the modules without a RocketMQ log of their own.
+constexpr std::string_view kDefaultLogFile = "broker_default.log";
+
+// SIGHUP: applies the config file's hot-reloadable keys, says what else
+// changed.
+void ReloadConfig(const std::string& conf_path,
+                  const thruster::Properties& overrides,
+                  thruster::Properties* running) {
+  thruster::Result<thruster::apps::ReloadReport> report =
+      thruster::apps::ReloadHotKeys(conf_path, overrides, kDefaultLogFile,
+                                    running);
+  if (!report.ok()) {
+    TH_LOG(broker, kError, "SIGHUP: config {} not reloaded: {}",
+           conf_path.empty() ? "(none, flags only)" : conf_path,
+           report.status().ToString());
+    return;
+  }
+  for (const std::string& key : report->applied) {
+    TH_LOG(
+        broker, kInfo, "SIGHUP: {} is now {} (log level {})", key,
+        running->Has(key) ? running->values().find(key)->second : "its default",
+        thruster::logging::LevelName(thruster::logging::GetLevel()));
+  }
+  for (const std::string& key : report->needs_restart) {
+    TH_LOG(broker, kWarn,
+           "SIGHUP: {} changed in {} but takes effect only after a restart",
+           key, conf_path);
+  }
+  if (report->applied.empty() && report->needs_restart.empty())
+    TH_LOG(broker, kInfo, "SIGHUP: {} reloaded, nothing changed", conf_path);
 }
 
 // Where this process reaches a server bound to `bind_address`.
@@ -99,22 +122,20 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   Properties overrides;
-  if (!ParseKeyValues(app.remaining(), &overrides)) {
+  if (!thruster::apps::ParseKeyValues("thruster-broker", app.remaining(),
+                                      &overrides)) {
     std::fprintf(stderr, "Run with --help for more information.\n");
     return 2;
   }
 
-  Properties props;
-  if (!conf_path.empty()) {
-    thruster::Result<Properties> loaded = Properties::Load(conf_path);
-    if (!loaded.ok()) {
-      std::fprintf(stderr, "thruster-broker: cannot read %s: %s\n",
-                   conf_path.c_str(), loaded.status().ToString().c_str());
-      return 2;
-    }
-    props = std::move(loaded).value();
+  thruster::Result<Properties> loaded =
+      thruster::apps::LoadConfig(conf_path, overrides);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "thruster-broker: cannot read %s: %s\n",
+                 conf_path.c_str(), loaded.status().ToString().c_str());
+    return 2;
   }
-  for (const auto& [k, v] : overrides.values()) props.Set(k, v);
+  Properties props = std::move(loaded).value();
 
   thruster::Result<thruster::store::MessageStoreConfig> store_config =
       thruster::store::MessageStoreConfig::FromProperties(props);
@@ -131,12 +152,31 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  // Block the stop signals before any thread starts, so only sigwait below sees
-  // them.
+  thruster::Result<thruster::logging::LogConfig> log_config =
+      thruster::logging::LogConfig::FromProperties(props, kDefaultLogFile);
+  if (!log_config.ok()) {
+    std::fprintf(stderr, "thruster-broker: bad configuration: %s\n",
+                 log_config.status().ToString().c_str());
+    return 2;
+  }
+  if (thruster::Status s = thruster::logging::Apply(*log_config); !s.ok()) {
+    std::fprintf(stderr, "thruster-broker: cannot set up logging: %s\n",
+                 s.ToString().c_str());
+    return 1;
+  }
+  if (log_config->sink.target == thruster::logging::Target::kFile) {
+    std::fprintf(stdout, "thruster-broker: logging to %s\n",
+                 log_config->sink.dir.c_str());
+    std::fflush(stdout);
+  }
+
+  // Block the stop and reload signals before any thread starts, so only
+  // sigwait below sees them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   sigaddset(&signals, SIGUSR1);  // the shutdown thread's "done"
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
@@ -182,7 +222,10 @@ int main(int argc, char** argv) {
 
   int sig = 0;
   sigwait(&signals, &sig);
-  while (sig == SIGUSR1) sigwait(&signals, &sig);
+  while (sig == SIGUSR1 || sig == SIGHUP) {
+    if (sig == SIGHUP) ReloadConfig(conf_path, overrides, &props);
+    sigwait(&signals, &sig);
+  }
   TH_LOG(broker, kInfo,
          "signal {} received, shutting down (send SIGINT again to force exit)",
          sig);
@@ -195,6 +238,7 @@ int main(int argc, char** argv) {
   });
   while (!done.load()) {
     sigwait(&signals, &sig);
+    if (sig == SIGHUP) continue;  // no reload while stopping
     if (sig == SIGINT && !done.load()) {
       std::fprintf(
           stderr,

@@ -10,6 +10,8 @@ packages=(
   libasio-dev libdeflate-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   zlib1g-dev libjemalloc-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   nodejs
+  # make deb: dpkg-shlibdeps derives the package's dependencies; systemd-analyze checks its unit files.
+  dpkg-dev systemd
 
 )
 missing=()

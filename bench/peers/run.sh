@@ -260,7 +260,7 @@ thruster_start() {
   while [[ $NAMESRV_PORT == "$BROKER_PORT" ]]; do NAMESRV_PORT=$(free_port); done
   # shellcheck disable=SC2086  # THRUSTER_BROKER_ARGS is a list of flags
   "$BROKER" --storePathRootDir="$dir/store" --listenPort="$BROKER_PORT" --namesrvListenPort="$NAMESRV_PORT" \
-    --bindAddress=127.0.0.1 --brokerIP1=127.0.0.1 --flushDiskType="$1" ${THRUSTER_BROKER_ARGS:-} \
+    --bindAddress=127.0.0.1 --brokerIP1=127.0.0.1 --flushDiskType="$1" --logTarget=stderr ${THRUSTER_BROKER_ARGS:-} \
     >"$dir/broker.log" 2>&1 &
   SERVER_PID=$!
   if ! wait_port "$BROKER_PORT" || ! wait_port "$NAMESRV_PORT"; then

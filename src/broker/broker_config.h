@@ -58,6 +58,8 @@ struct BrokerConfig {
   // Reads every known key (unknown keys are ignored); InvalidArgument naming
   // the key when malformed.
   static Result<BrokerConfig> FromProperties(const Properties& props);
+
+  bool operator==(const BrokerConfig&) const = default;
 };
 
 }  // namespace thruster::broker

@@ -115,6 +115,8 @@ struct MessageStoreConfig {
   // does); InvalidArgument naming the key when a value is malformed or out of
   // range.
   static Result<MessageStoreConfig> FromProperties(const Properties& props);
+
+  bool operator==(const MessageStoreConfig&) const = default;
 };
 
 }  // namespace thruster::store

@@ -26,7 +26,7 @@ maxHashSlotNum=1000
 maxIndexNum=4000
 CONF
 
-"$bin" -c "$tmp/broker.conf" --listenPort=0 --storePathRootDir="$tmp/store" >"$tmp/first.log" 2>&1 &
+"$bin" -c "$tmp/broker.conf" --listenPort=0 --storePathRootDir="$tmp/store" --logTarget=stderr >"$tmp/first.log" 2>&1 &
 first=$!
 pids+=("$first")
 for _ in $(seq 1 200); do
@@ -40,13 +40,13 @@ grep -q "embedded name server on port" "$tmp/first.log" || fail "no name server 
 [ ! -e "$tmp/ignored" ] || fail "--storePathRootDir did not override the file"
 
 set +e
-"$bin" -c "$tmp/broker.conf" --listenPort=0 --storePathRootDir="$tmp/store" >"$tmp/second.log" 2>&1
+"$bin" -c "$tmp/broker.conf" --listenPort=0 --storePathRootDir="$tmp/store" --logTarget=stderr >"$tmp/second.log" 2>&1
 rc=$?
 set -e
 [ "$rc" -ne 0 ] || fail "second broker on the same store exited 0"
 grep -q "in use by another process" "$tmp/second.log" || fail "second broker gave no clear message"
 
-"$bin" --listenPort=notanumber >"$tmp/bad.log" 2>&1 && fail "bad flag accepted"
+"$bin" --listenPort=notanumber --logTarget=stderr >"$tmp/bad.log" 2>&1 && fail "bad flag accepted"
 grep -q "listenPort" "$tmp/bad.log" || fail "bad flag message does not name the key"
 
 kill -TERM "$first"

@@ -60,6 +60,7 @@ function startBroker({ storeDir, listenPort = 0, namesrvPort = 0, extra = [] }) 
     '--mappedFileSizeConsumeQueue=60000',
     '--maxHashSlotNum=5000',
     '--maxIndexNum=20000',
+    '--logTarget=stderr',
     ...extra,
   ];
   const child = spawn(BROKER, args, { stdio: [ 'ignore', 'pipe', 'pipe' ] });
