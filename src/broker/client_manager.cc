@@ -390,4 +390,37 @@ size_t ClientManager::consumer_count() const {
   return n;
 }
 
+std::shared_ptr<remoting::Connection> ClientManager::ProducerConnection(
+    std::string_view group) const {
+  MutexLock lock(&mu_);
+  auto it = producers_.find(group);
+  if (it == producers_.end() || it->second.channels.empty()) return nullptr;
+  std::vector<std::shared_ptr<remoting::Connection>> open;
+  for (const auto& [id, ch] : it->second.channels) {
+    if (auto c = ch.connection.lock(); c && c->is_open())
+      open.push_back(std::move(c));
+  }
+  if (open.empty()) return nullptr;
+  const uint64_t n = next_producer_.fetch_add(1, std::memory_order_relaxed);
+  return open[n % open.size()];
+}
+
+std::shared_ptr<remoting::Connection> ClientManager::FindConnectionByClientId(
+    std::string_view client_id) const {
+  MutexLock lock(&mu_);
+  auto find = [&](const std::map<uint64_t, ClientChannel>& channels)
+      -> std::shared_ptr<remoting::Connection> {
+    for (const auto& [id, ch] : channels) {
+      if (ch.client_id != client_id) continue;
+      if (auto c = ch.connection.lock(); c && c->is_open()) return c;
+    }
+    return nullptr;
+  };
+  for (const auto& [g, info] : producers_)
+    if (auto c = find(info.channels)) return c;
+  for (const auto& [g, info] : consumers_)
+    if (auto c = find(info.channels)) return c;
+  return nullptr;
+}
+
 }  // namespace thruster::broker

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -117,6 +118,15 @@ class ClientManager {
   std::optional<remoting::json::Value> ConsumerConnectionJson(
       std::string_view group) const;
   size_t producer_count() const;
+  // An open connection of producer group `group` to ask about a half message
+  // (spec/transactions.md §6.1): round robin over the group's registrations;
+  // nullptr when none is open.
+  std::shared_ptr<remoting::Connection> ProducerConnection(
+      std::string_view group) const;
+  // The open connection of the client registered (in any group) as
+  // `client_id`; nullptr when none (request-reply, remoting.md §6).
+  std::shared_ptr<remoting::Connection> FindConnectionByClientId(
+      std::string_view client_id) const;
   size_t consumer_count() const;
 
  private:
@@ -132,6 +142,8 @@ class ClientManager {
   };
 
   mutable Mutex mu_;
+  // Where ProducerConnection starts its round robin; only a hint, so relaxed.
+  mutable std::atomic<uint64_t> next_producer_{0};
   std::map<std::string, ConsumerGroupInfo, std::less<>> consumers_
       TH_GUARDED_BY(mu_);
   std::map<std::string, ProducerGroupInfo, std::less<>> producers_
