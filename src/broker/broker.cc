@@ -8,6 +8,7 @@
 #include "broker/end_transaction_processor.h"
 #include "broker/pull_message_processor.h"
 #include "broker/query_message_processor.h"
+#include "broker/reply_message_processor.h"
 #include "broker/send_message_processor.h"
 #include "common/crc32.h"
 #include "common/logging.h"
@@ -318,6 +319,9 @@ void Broker::RegisterProcessors() {
   transaction_check_ = std::make_unique<TransactionalMessageCheckService>(
       *transactions_, *clock_, config_.transaction_check_interval);
   transactions_->set_on_queued([this] { transaction_check_->Wakeup(); });
+  RegisterProcessor({code::kSendReplyMessage, code::kSendReplyMessageV2},
+                    std::make_unique<ReplyMessageProcessor>(
+                        ctx, *store_, *topics_, clients_, stats_));
   RegisterProcessor(
       {code::kEndTransaction},
       std::make_unique<EndTransactionProcessor>(ctx, *store_, *transactions_,
