@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "broker/admin_broker_processor.h"
+#include "broker/check_client_config_processor.h"
 #include "broker/client_manage_processor.h"
 #include "broker/consumer_manage_processor.h"
 #include "broker/end_transaction_processor.h"
@@ -322,6 +323,8 @@ void Broker::RegisterProcessors() {
   RegisterProcessor({code::kSendReplyMessage, code::kSendReplyMessageV2},
                     std::make_unique<ReplyMessageProcessor>(
                         ctx, *store_, *topics_, clients_, stats_));
+  RegisterProcessor({code::kCheckClientConfig},
+                    std::make_unique<CheckClientConfigProcessor>(ctx));
   RegisterProcessor(
       {code::kEndTransaction},
       std::make_unique<EndTransactionProcessor>(ctx, *store_, *transactions_,

@@ -96,6 +96,8 @@ Result<BrokerConfig> BrokerConfig::FromProperties(const Properties& props) {
                              &c.transaction_check_interval));
   TH_RETURN_IF_ERROR(ReadBool(props, "rejectTransactionMessage",
                               &c.reject_transaction_message));
+  TH_RETURN_IF_ERROR(
+      ReadBool(props, "enablePropertyFilter", &c.enable_property_filter));
   if (c.transaction_check_interval <= 0)
     return Status::InvalidArgument("transactionCheckInterval must be > 0");
   if (c.net_busy_poll_us < 0 || c.net_busy_poll_us > 1000000)

@@ -56,6 +56,8 @@ struct BrokerConfig {
   int32_t transaction_check_max = 15;          // transactionCheckMax
   int64_t transaction_check_interval = 60000;  // transactionCheckInterval (ms)
   bool reject_transaction_message = false;     // rejectTransactionMessage
+  // SQL92 subscriptions (broker/filter/sql_filter.h).
+  bool enable_property_filter = false;  // enablePropertyFilter
 
   // "host:port" of every name server to register with (namesrvAddr split on
   // ';'), or empty.

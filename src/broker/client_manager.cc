@@ -83,12 +83,25 @@ Result<SubscriptionData> SubscriptionData::Build(
   return sd;
 }
 
+SubscriptionData SubscriptionData::Sql92(std::string_view topic,
+                                         std::string_view text) {
+  SubscriptionData sd;
+  sd.topic = std::string(topic);
+  sd.expression_type = std::string(kExpressionTypeSql92);
+  sd.sub_string = std::string(Trim(text));
+  return sd;
+}
+
 SubscriptionData SubscriptionData::FromJson(const json::Value& v) {
   SubscriptionData sd;
   sd.topic = v.GetString("topic");
   sd.expression_type = v.GetString("expressionType", "TAG");
   if (sd.expression_type.empty()) sd.expression_type = "TAG";
   sd.sub_version = v.GetInt64("subVersion", 0);
+  if (sd.expression_type == kExpressionTypeSql92) {
+    sd.sub_string = Sql92(sd.topic, v.GetString("subString", "")).sub_string;
+    return sd;
+  }
   Result<SubscriptionData> built =
       Build(sd.topic, v.GetString("subString", "*"), "TAG");
   if (built.ok()) {

@@ -26,8 +26,10 @@
 // outside the lock.
 namespace thruster::broker {
 
-// One subscription of a consumer group (SubscriptionData, §3.3), TAG
-// expressions only.
+inline constexpr std::string_view kExpressionTypeSql92 = "SQL92";
+
+// One subscription of a consumer group (SubscriptionData, §3.3): a TAG
+// expression, or an SQL92 one (kept as text, no tags).
 struct SubscriptionData {
   std::string topic;
   std::string sub_string = "*";
@@ -38,11 +40,14 @@ struct SubscriptionData {
 
   bool MatchesAll() const { return tags.empty(); }
   // TAG: split on "||", trim, drop empties; "*" or empty means all.
-  // InvalidArgument for SQL92 or other expression types (property filtering is
-  // not enabled).
+  // InvalidArgument for SQL92 or other expression types (SQL92 goes through
+  // Sql92(), and only where property filtering is enabled).
   static Result<SubscriptionData> Build(std::string_view topic,
                                         std::string_view sub_string,
                                         std::string_view expression_type);
+  // An SQL92 subscription: the trimmed text, no tags (compiled and matched
+  // against properties where it is used, broker/filter/sql_filter.h).
+  static SubscriptionData Sql92(std::string_view topic, std::string_view text);
   // Lenient JSON reader (§4.3): C++ sends subVersion as a string and omits
   // tagsSet/codeSet.
   static SubscriptionData FromJson(const remoting::json::Value& v);
