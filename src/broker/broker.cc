@@ -4,11 +4,14 @@
 
 #include "broker/admin_broker_processor.h"
 #include "broker/broker_config_processor.h"
+#include "broker/check_client_config_processor.h"
 #include "broker/client_manage_processor.h"
 #include "broker/consumer_manage_processor.h"
+#include "broker/end_transaction_processor.h"
 #include "broker/pull_message_processor.h"
 #include "broker/query_message_processor.h"
 #include "broker/reset_offset_processor.h"
+#include "broker/reply_message_processor.h"
 #include "broker/send_message_processor.h"
 #include "broker/subscription_group_processor.h"
 #include "common/crc32.h"
@@ -163,6 +166,7 @@ Status Broker::Start() {
       .IgnoreError();  // logged; retried every registerNameServerPeriod
   scheduler_ = std::make_unique<Scheduler>(this);
   scheduler_->Start();
+  if (config_.broker_id == 0) transaction_check_->Start();  // masters only
   TH_LOG(
       broker, kInfo,
       "broker {} ({} / id {}) listening on {}:{}, advertised as {}, store {}",
@@ -178,6 +182,7 @@ void Broker::Shutdown() {
   if (scheduler_) scheduler_->Stop();
   if (server_) server_->Stop();
   if (hold_) hold_->Stop();
+  if (transaction_check_) transaction_check_->Stop();
   if (client_) {
     for (const std::string& addr : namesrv_addrs_) {
       RemotingCommand req =
@@ -322,6 +327,30 @@ void Broker::RegisterProcessors() {
   RegisterProcessor({code::kInvokeBrokerToResetOffset},
                     std::make_unique<ResetOffsetProcessor>(
                         ctx, *store_, *topics_, *offsets_, clients_));
+  transactions_ = std::make_unique<TransactionalMessageService>(
+      ctx, *store_, *topics_, *offsets_,
+      [this](std::string_view group, RemotingCommand req) {
+        std::shared_ptr<remoting::Connection> c =
+            clients_.ProducerConnection(group);
+        if (!c)
+          return Status::NotFound("no live producer of group " +
+                                  std::string(group));
+        return c->InvokeOneway(std::move(req));
+      },
+      TransactionCheckOptions{config_.transaction_timeout,
+                              config_.transaction_check_max});
+  transaction_check_ = std::make_unique<TransactionalMessageCheckService>(
+      *transactions_, *clock_, config_.transaction_check_interval);
+  transactions_->set_on_queued([this] { transaction_check_->Wakeup(); });
+  RegisterProcessor({code::kSendReplyMessage, code::kSendReplyMessageV2},
+                    std::make_unique<ReplyMessageProcessor>(
+                        ctx, *store_, *topics_, clients_, stats_));
+  RegisterProcessor({code::kCheckClientConfig},
+                    std::make_unique<CheckClientConfigProcessor>(ctx));
+  RegisterProcessor(
+      {code::kEndTransaction},
+      std::make_unique<EndTransactionProcessor>(ctx, *store_, *transactions_,
+                                                config_.transaction_timeout));
 }
 
 }  // namespace thruster::broker

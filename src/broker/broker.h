@@ -17,6 +17,8 @@
 #include "broker/runtime_config.h"
 #include "broker/subscription_group_manager.h"
 #include "broker/topic_config_manager.h"
+#include "broker/transactional_message_check_service.h"
+#include "broker/transactional_message_service.h"
 #include "common/clock.h"
 #include "common/service_thread.h"
 #include "remoting/remoting_client.h"
@@ -113,6 +115,9 @@ class Broker {
   RebalanceLockManager locks_;
   BrokerStats stats_;
   std::unique_ptr<PullRequestHoldService> hold_;
+  // Half messages, op records and the `trans-check` thread.
+  std::unique_ptr<TransactionalMessageService> transactions_;
+  std::unique_ptr<TransactionalMessageCheckService> transaction_check_;
   // Every registered processor; the server's table points into these.
   std::vector<std::unique_ptr<RequestProcessor>> processors_;
   // The one in processors_ that re-runs the pulls `hold_` hands back.

@@ -88,6 +88,18 @@ Result<BrokerConfig> BrokerConfig::FromProperties(const Properties& props) {
   TH_RETURN_IF_ERROR(ReadInt(props, "netBusyPollUs", &c.net_busy_poll_us));
   TH_RETURN_IF_ERROR(
       ReadBool(props, "youngQueueOffsetZero", &c.young_queue_offset_zero));
+  TH_RETURN_IF_ERROR(
+      ReadInt(props, "transactionTimeOut", &c.transaction_timeout));
+  TH_RETURN_IF_ERROR(
+      ReadInt(props, "transactionCheckMax", &c.transaction_check_max));
+  TH_RETURN_IF_ERROR(ReadInt(props, "transactionCheckInterval",
+                             &c.transaction_check_interval));
+  TH_RETURN_IF_ERROR(ReadBool(props, "rejectTransactionMessage",
+                              &c.reject_transaction_message));
+  TH_RETURN_IF_ERROR(
+      ReadBool(props, "enablePropertyFilter", &c.enable_property_filter));
+  if (c.transaction_check_interval <= 0)
+    return Status::InvalidArgument("transactionCheckInterval must be > 0");
   if (c.net_busy_poll_us < 0 || c.net_busy_poll_us > 1000000)
     return Status::InvalidArgument("netBusyPollUs must be in 0..1000000");
   if (c.listen_port < 0 || c.listen_port > 65535)

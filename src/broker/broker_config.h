@@ -51,6 +51,13 @@ struct BrokerConfig {
   // on a queue whose first message is still "in memory" (RocketMQ's young-queue
   // rule, spec/remoting.md §3.4.9, §10.12).
   bool young_queue_offset_zero = true;
+  // Transactions (spec/transactions.md §8).
+  int64_t transaction_timeout = 6000;          // transactionTimeOut (ms)
+  int32_t transaction_check_max = 15;          // transactionCheckMax
+  int64_t transaction_check_interval = 60000;  // transactionCheckInterval (ms)
+  bool reject_transaction_message = false;     // rejectTransactionMessage
+  // SQL92 subscriptions (broker/filter/sql_filter.h).
+  bool enable_property_filter = false;  // enablePropertyFilter
 
   // "host:port" of every name server to register with (namesrvAddr split on
   // ';'), or empty.

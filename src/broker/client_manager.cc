@@ -83,12 +83,25 @@ Result<SubscriptionData> SubscriptionData::Build(
   return sd;
 }
 
+SubscriptionData SubscriptionData::Sql92(std::string_view topic,
+                                         std::string_view text) {
+  SubscriptionData sd;
+  sd.topic = std::string(topic);
+  sd.expression_type = std::string(kExpressionTypeSql92);
+  sd.sub_string = std::string(Trim(text));
+  return sd;
+}
+
 SubscriptionData SubscriptionData::FromJson(const json::Value& v) {
   SubscriptionData sd;
   sd.topic = v.GetString("topic");
   sd.expression_type = v.GetString("expressionType", "TAG");
   if (sd.expression_type.empty()) sd.expression_type = "TAG";
   sd.sub_version = v.GetInt64("subVersion", 0);
+  if (sd.expression_type == kExpressionTypeSql92) {
+    sd.sub_string = Sql92(sd.topic, v.GetString("subString", "")).sub_string;
+    return sd;
+  }
   Result<SubscriptionData> built =
       Build(sd.topic, v.GetString("subString", "*"), "TAG");
   if (built.ok()) {
@@ -408,6 +421,39 @@ size_t ClientManager::consumer_count() const {
   size_t n = 0;
   for (const auto& [g, info] : consumers_) n += info.channels.size();
   return n;
+}
+
+std::shared_ptr<remoting::Connection> ClientManager::ProducerConnection(
+    std::string_view group) const {
+  MutexLock lock(&mu_);
+  auto it = producers_.find(group);
+  if (it == producers_.end() || it->second.channels.empty()) return nullptr;
+  std::vector<std::shared_ptr<remoting::Connection>> open;
+  for (const auto& [id, ch] : it->second.channels) {
+    if (auto c = ch.connection.lock(); c && c->is_open())
+      open.push_back(std::move(c));
+  }
+  if (open.empty()) return nullptr;
+  const uint64_t n = next_producer_.fetch_add(1, std::memory_order_relaxed);
+  return open[n % open.size()];
+}
+
+std::shared_ptr<remoting::Connection> ClientManager::FindConnectionByClientId(
+    std::string_view client_id) const {
+  MutexLock lock(&mu_);
+  auto find = [&](const std::map<uint64_t, ClientChannel>& channels)
+      -> std::shared_ptr<remoting::Connection> {
+    for (const auto& [id, ch] : channels) {
+      if (ch.client_id != client_id) continue;
+      if (auto c = ch.connection.lock(); c && c->is_open()) return c;
+    }
+    return nullptr;
+  };
+  for (const auto& [g, info] : producers_)
+    if (auto c = find(info.channels)) return c;
+  for (const auto& [g, info] : consumers_)
+    if (auto c = find(info.channels)) return c;
+  return nullptr;
 }
 
 }  // namespace thruster::broker

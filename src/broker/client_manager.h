@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -25,8 +26,10 @@
 // outside the lock.
 namespace thruster::broker {
 
-// One subscription of a consumer group (SubscriptionData, §3.3), TAG
-// expressions only.
+inline constexpr std::string_view kExpressionTypeSql92 = "SQL92";
+
+// One subscription of a consumer group (SubscriptionData, §3.3): a TAG
+// expression, or an SQL92 one (kept as text, no tags).
 struct SubscriptionData {
   std::string topic;
   std::string sub_string = "*";
@@ -37,11 +40,14 @@ struct SubscriptionData {
 
   bool MatchesAll() const { return tags.empty(); }
   // TAG: split on "||", trim, drop empties; "*" or empty means all.
-  // InvalidArgument for SQL92 or other expression types (property filtering is
-  // not enabled).
+  // InvalidArgument for SQL92 or other expression types (SQL92 goes through
+  // Sql92(), and only where property filtering is enabled).
   static Result<SubscriptionData> Build(std::string_view topic,
                                         std::string_view sub_string,
                                         std::string_view expression_type);
+  // An SQL92 subscription: the trimmed text, no tags (compiled and matched
+  // against properties where it is used, broker/filter/sql_filter.h).
+  static SubscriptionData Sql92(std::string_view topic, std::string_view text);
   // Lenient JSON reader (§4.3): C++ sends subVersion as a string and omits
   // tagsSet/codeSet.
   static SubscriptionData FromJson(const remoting::json::Value& v);
@@ -121,6 +127,15 @@ class ClientManager {
   std::optional<remoting::json::Value> ProducerConnectionJson(
       std::string_view group) const;
   size_t producer_count() const;
+  // An open connection of producer group `group` to ask about a half message
+  // (spec/transactions.md §6.1): round robin over the group's registrations;
+  // nullptr when none is open.
+  std::shared_ptr<remoting::Connection> ProducerConnection(
+      std::string_view group) const;
+  // The open connection of the client registered (in any group) as
+  // `client_id`; nullptr when none (request-reply, remoting.md §6).
+  std::shared_ptr<remoting::Connection> FindConnectionByClientId(
+      std::string_view client_id) const;
   size_t consumer_count() const;
 
  private:
@@ -136,6 +151,8 @@ class ClientManager {
   };
 
   mutable Mutex mu_;
+  // Where ProducerConnection starts its round robin; only a hint, so relaxed.
+  mutable std::atomic<uint64_t> next_producer_{0};
   std::map<std::string, ConsumerGroupInfo, std::less<>> consumers_
       TH_GUARDED_BY(mu_);
   std::map<std::string, ProducerGroupInfo, std::less<>> producers_

@@ -139,7 +139,10 @@ void PullMessageProcessor::Pull(RemotingCommand req, remoting::Responder r,
     return fail(rc::kInvalidParameter, "maxMsgNums must be positive");
 
   std::optional<SubscriptionData> sub;
-  if ((*sys_flag & kFlagSubscription) != 0) {
+  if ((*sys_flag & kFlagSubscription) != 0 &&
+      req.ExtOr("expressionType", "TAG") == kExpressionTypeSql92) {
+    sub = SubscriptionData::Sql92(*topic, req.ExtOr("subscription", ""));
+  } else if ((*sys_flag & kFlagSubscription) != 0) {
     Result<SubscriptionData> built =
         SubscriptionData::Build(*topic, req.ExtOr("subscription", "*"),
                                 req.ExtOr("expressionType", "TAG"));
@@ -162,11 +165,26 @@ void PullMessageProcessor::Pull(RemotingCommand req, remoting::Responder r,
                   "the consumer's subscription is not latest");
     }
   }
+  std::shared_ptr<const filter::SqlExpression> sql;
+  if (sub->expression_type == kExpressionTypeSql92) {
+    if (!context_.config.enable_property_filter) {
+      return fail(rc::kSystemError,
+                  "The broker does not support consumer to filter message by "
+                  "SQL92");
+    }
+    auto compiled = sql_filters_.Get(*group, *topic, sub->sub_string);
+    if (!compiled.ok()) {
+      return fail(rc::kSubscriptionParseFailed,
+                  std::string(compiled.status().message()));
+    }
+    sql = *compiled;
+  }
   store::TagFilter filter;
   filter.codes = sub->codes;
 
   store::GetMessageResult result = store_.GetMessage(
       *group, *topic, *queue_id, *offset, *max_msgs, max_bytes, &filter);
+  if (sql) filter::ApplySqlFilter(*sql, &result);
   const int32_t code = PullResponseCode(result.status, *offset);
 
   if (code == rc::kPullNotFound && first && (*sys_flag & kFlagSuspend) != 0) {

@@ -3,6 +3,7 @@
 #include "broker/broker_stats.h"
 #include "broker/client_manager.h"
 #include "broker/consumer_offset_manager.h"
+#include "broker/filter/sql_filter.h"
 #include "broker/pull_request_hold_service.h"
 #include "broker/request_processor.h"
 #include "broker/topic_config_manager.h"
@@ -41,6 +42,8 @@ class PullMessageProcessor final : public RequestProcessor {
   ClientManager& clients_;
   BrokerStats& stats_;
   PullRequestHoldService& hold_;
+  // Compiled SQL92 subscriptions.
+  filter::SqlFilterCache sql_filters_;
 };
 
 }  // namespace thruster::broker

@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "broker/transactional_message_service.h"
 #include "common/coding.h"
 #include "common/logging.h"
 #include "message/batch_codec.h"
@@ -243,6 +244,17 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
   }
   msg.store_host = context_.store_host;
   msg.reconsume_times = h.reconsume_times;
+  // A prepared message is stored as a half message (spec/transactions.md §2).
+  std::string half_properties;
+  if (!h.batch && IsPreparedMessage(properties, h.reconsume_times)) {
+    if (context_.config.reject_transaction_message) {
+      return fail(rc::kNoPermission,
+                  "the broker[" + context_.config.broker_name +
+                      "] sending transaction message is forbidden");
+    }
+    if (Status s = PrepareHalfMessage(topics_, &msg, &half_properties); !s.ok())
+      return fail(rc::kSystemError, std::string(s.message()));
+  }
 
   const int32_t answer_queue_id = h.queue_id;
   const bool batch = h.batch;

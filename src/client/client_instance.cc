@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "common/logging.h"
+#include "message/commit_log_format.h"
+#include "message/properties.h"
 #include "remoting/codes.h"
 #include "remoting/json.h"
 
@@ -141,6 +143,39 @@ ClientInstance::ClientInstance(ClientOptions options)
   client_id_ = fmt::format("{}.{}.{}.{}@{}#{}", client_ip_ >> 24,
                            (client_ip_ >> 16) & 0xFF, (client_ip_ >> 8) & 0xFF,
                            client_ip_ & 0xFF, getpid(), options_.instance_name);
+  remoting_.RegisterProcessor(
+      remoting::request_code::kCheckTransactionState,
+      [this](remoting::RemotingCommand req, remoting::Responder r) {
+        OnCheckTransactionState(req, r);
+      });
+}
+
+void ClientInstance::SetTransactionCheckHandler(
+    const std::string& group, TransactionCheckHandler handler) {
+  MutexLock lock(&mu_);
+  if (handler) {
+    check_handlers_[group] = std::move(handler);
+  } else {
+    check_handlers_.erase(group);
+  }
+}
+
+void ClientInstance::OnCheckTransactionState(
+    const remoting::RemotingCommand& check,
+    const remoting::Responder& responder) {
+  message::RecordCheck rec = message::CheckRecord(check.body(), false);
+  if (rec.status != message::RecordStatus::kOk) return;  // nothing to answer
+  const std::string group(
+      message::FindProperty(rec.record.properties, "PGROUP").value_or(""));
+  TransactionCheckHandler handler;
+  {
+    MutexLock lock(&mu_);
+    auto it = check_handlers_.find(group);
+    if (it == check_handlers_.end()) return;
+    handler = it->second;
+  }
+  std::shared_ptr<remoting::Connection> conn = responder.connection();
+  if (conn) handler(check, conn);
 }
 
 ClientInstance::~ClientInstance() { Stop(); }

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -110,7 +111,21 @@ class ClientInstance {
   // accepted it, else the first failure.
   Status SendHeartbeats();
 
+  // Called for a broker's CHECK_TRANSACTION_STATE about a half message of the
+  // producer group it was set for (spec/transactions.md §6.3), with the
+  // request and the connection it came on (to answer END_TRANSACTION there).
+  // Runs on a net thread: must not block.
+  using TransactionCheckHandler = std::function<void(
+      const remoting::RemotingCommand& check,
+      const std::shared_ptr<remoting::Connection>& connection)>;
+  // Sets (or with an empty handler removes) the group's handler. Checks for
+  // groups without one are ignored, as the Go and C++ clients do.
+  void SetTransactionCheckHandler(const std::string& group,
+                                  TransactionCheckHandler handler);
+
  private:
+  void OnCheckTransactionState(const remoting::RemotingCommand& check,
+                               const remoting::Responder& responder);
   class HeartbeatThread : public ServiceThread {
    public:
     HeartbeatThread(ClientInstance* owner, int64_t interval_ms)
@@ -143,6 +158,8 @@ class ClientInstance {
   std::map<std::string, std::string, std::less<>> masters_ TH_GUARDED_BY(mu_);
   std::set<std::string> producer_groups_ TH_GUARDED_BY(mu_);
   std::map<std::string, ConsumerRegistration> consumers_ TH_GUARDED_BY(mu_);
+  std::map<std::string, TransactionCheckHandler, std::less<>> check_handlers_
+      TH_GUARDED_BY(mu_);
 };
 
 // Maps a failed response to a Status whose message names the code, its

@@ -230,7 +230,7 @@ RemotingCommand Producer::BuildRequest(const Message& msg, const Target& target,
   req.SetExt("c", std::string(kDefaultTopic));
   req.SetExt("d", static_cast<int32_t>(options_.default_topic_queue_nums));
   req.SetExt("e", target.queue.queue_id);
-  req.SetExt("f", int32_t{0});
+  req.SetExt("f", msg.sys_flag);
   req.SetExt("g", NowMs());
   req.SetExt("h", msg.flag);
   req.SetExt("i", std::move(props));

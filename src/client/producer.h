@@ -60,6 +60,9 @@ struct Message {
   // Send to this queue id of the first broker instead of round robin (< 0:
   // round robin).
   int32_t queue_id = -1;
+  // The request's sysFlag (PREPARED for a half message; see
+  // TransactionProducer).
+  int32_t sys_flag = 0;
 };
 
 enum class SendStatus {
