@@ -10,6 +10,8 @@ packages=(
   libasio-dev libdeflate-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   zlib1g-dev libjemalloc-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   nodejs
+  # ACL: plain_acl.yml is YAML; request signatures are HMAC-SHA1 (OpenSSL).
+  libyaml-cpp-dev libssl-dev
 
 )
 missing=()
