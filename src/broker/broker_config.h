@@ -51,6 +51,11 @@ struct BrokerConfig {
   // on a queue whose first message is still "in memory" (RocketMQ's young-queue
   // rule, spec/remoting.md §3.4.9, §10.12).
   bool young_queue_offset_zero = true;
+  bool acl_enable = false;  // aclEnable: check every request (plain ACL 1.0)
+  // Thruster: the plain_acl.yml to use. Empty: conf/plain_acl.yml under
+  // ROCKETMQ_HOME when set, else plain_acl.yml beside the -c config file (see
+  // apps/thruster-broker), else ./conf/plain_acl.yml.
+  std::string acl_file;
 
   // "host:port" of every name server to register with (namesrvAddr split on
   // ';'), or empty.
