@@ -318,6 +318,14 @@ TEST_F(AclValidatorTest, RepeatedAuthFailuresThrottleOnlyThatAddress) {
   EXPECT_EQ(Admit(good, "10.0.0.67"), "");
   clock_.Advance(5000);
   EXPECT_EQ(Admit(good, "10.0.0.66"), "");
+  // A blocked address that the global white list comes to admit is served.
+  for (int i = 0; i < 3; ++i) Admit(bad, "10.0.0.70");
+  EXPECT_THAT(Admit(good, "10.0.0.70"), HasSubstr("too many"));
+  std::string yaml = kSpecYaml;
+  yaml.replace(yaml.find("  - 192.168.0.*"), 0, "  - 10.0.0.70\n");
+  Write(yaml);
+  ASSERT_TRUE(validator_->ReloadIfChanged());
+  EXPECT_EQ(Admit(bad, "10.0.0.70"), "");
   // Permission failures of signed requests do not count.
   for (int i = 0; i < 5; ++i)
     EXPECT_THAT(Admit(Signed(Send("topicC")), "10.0.0.68"), HasSubstr("PUB"));

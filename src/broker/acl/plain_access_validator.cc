@@ -75,6 +75,13 @@ std::string DefaultAclFilePath(std::string_view config_file) {
   return "conf/plain_acl.yml";
 }
 
+std::vector<int32_t> NameServerAdminWriteCodes() {
+  return {code::kPutKvConfig,           code::kDeleteKvConfig,
+          code::kWipeWritePermOfBroker, code::kAddWritePermOfBroker,
+          code::kDeleteTopicInNamesrv,  code::kRegisterTopicInNamesrv,
+          code::kUpdateNamesrvConfig};
+}
+
 bool IsAdminCode(int32_t c) {
   switch (c) {
     case code::kUpdateAndCreateTopic:
@@ -277,6 +284,14 @@ std::shared_ptr<const PlainAccessValidator::Rules> PlainAccessValidator::rules()
   return rules_;
 }
 
+bool PlainAccessValidator::GloballyWhiteListed(std::string_view ip) const {
+  std::shared_ptr<const Rules> r = rules();
+  if (!r) return false;
+  for (const RemoteAddressMatcher& m : r->global_white)
+    if (m.Matches(ip)) return true;
+  return false;
+}
+
 AclDataVersion PlainAccessValidator::data_version() const {
   MutexLock lock(&mu_);
   return rules_ ? rules_->data_version : AclDataVersion{};
@@ -403,7 +418,7 @@ std::optional<std::string> PlainAccessValidator::AdmitFrom(
   const std::string ip(client_ip);
   const int64_t now = clock_->NowMs();
   const std::string_view ak = req.ExtOr(remoting::kAclAccessKey, "");
-  if (Blocked(ip, now)) {
+  if (Blocked(ip, now) && !GloballyWhiteListed(ip)) {
     // Logged once, when the block began (CountFailure).
     return fmt::format("too many failed authentications from {}; retry later",
                        ip);

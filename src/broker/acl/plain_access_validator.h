@@ -15,11 +15,12 @@
 // reason as remark (the choice over 4.x's SYSTEM_ERROR); the remark
 // never contains a secret.
 //
-// Throttling rule: kMaxAuthFailures authentication failures (no access key,
-// unknown key, bad signature) from one client IP within kAuthFailureWindowMs
-// block that IP for kAuthBlockMs: its requests are then refused without being
-// checked, and logged once. Other addresses are not affected; permission
-// failures of a correctly signed request do not count.
+// Throttling rule: max_auth_failures (10) authentication failures (no access
+// key, unknown key, bad signature) from one client IP within
+// auth_failure_window_ms (60 s) block that IP for auth_block_ms (30 s): its
+// requests are then refused without being checked (unless the global white
+// list admits the IP), and logged once. Other addresses are not affected;
+// permission failures of a correctly signed request do not count.
 //
 // Lifecycle: construct → Load() → Admit()/Validate() from any thread;
 // ReloadIfChanged() from the `acl-watch` thread (AclWatchService) or a test.
@@ -74,6 +75,10 @@ Result<std::vector<AclResource>> RequiredResources(
 // directory of `config_file` (the broker's -c file) when one was given, else
 // conf/plain_acl.yml under the working directory.
 std::string DefaultAclFilePath(std::string_view config_file);
+// The name server's admin writes (KV config, broker write permission, topic
+// deletion and registration, config update): what a name server checks when
+// ACL is on (AclOptions::only_codes).
+std::vector<int32_t> NameServerAdminWriteCodes();
 // RocketMQ's admin codes plus the ACL admin codes 50-53.
 bool IsAdminCode(int32_t code);
 
@@ -156,6 +161,8 @@ class PlainAccessValidator {
       const PlainAclConfig& config);
   Result<FileStamp> Stat() const;
   std::shared_ptr<const Rules> rules() const TH_EXCLUDES(mu_);
+  // A blocked address that the global white list now admits is served.
+  bool GloballyWhiteListed(std::string_view ip) const TH_EXCLUDES(mu_);
   // Throttling: true when `ip` is blocked now.
   bool Blocked(const std::string& ip, int64_t now_ms) TH_EXCLUDES(throttle_mu_);
   void CountFailure(const std::string& ip, int64_t now_ms)
