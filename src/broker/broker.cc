@@ -325,10 +325,10 @@ void Broker::RegisterProcessors() {
       std::make_unique<AdminBrokerProcessor>(ctx, *store_, *topics_, *offsets_,
                                              clients_, locks_, stats_, *hold_));
   if (acl_) {
-    RegisterProcessor({code::kUpdateAndCreateAclConfig, code::kDeleteAclConfig,
-                       code::kGetBrokerClusterAclInfo,
-                       code::kUpdateGlobalWhiteAddrsConfig},
-                      std::make_unique<acl::AclConfigProcessor>(ctx, *acl_));
+    RegisterProcessor(
+        {code::kUpdateAndCreateAclConfig, code::kDeleteAclConfig,
+         code::kGetBrokerClusterAclInfo, code::kUpdateGlobalWhiteAddrsConfig},
+        std::make_unique<acl::AclConfigProcessor>(ctx, *acl_));
   }
 }
 
