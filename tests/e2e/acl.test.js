@@ -253,6 +253,18 @@ test('plain ACL with ali-ons', { skip: !BROKER && 'THRUSTER_BROKER is not set' }
     assert.equal(r.code, 0, r.remark);
   });
 
+  await t.test('the name server refuses its admin writes to a non-admin account', async () => {
+    const del = () => RemotingCommand.createRequestCommand(216, { topic: `NOSUCH_${RUN_ID}` });
+    let r = await app.invoke(nameSrv, del(), 5000);
+    assert.equal(r.code, NO_PERMISSION);
+    assert.match(r.remark, /Need admin permission for request code=216/);
+    r = await admin.invoke(nameSrv, del(), 5000);
+    assert.equal(r.code, 0, r.remark);
+    // Reads stay open (as RocketMQ's name server has them).
+    r = await anonymous.invoke(nameSrv, RemotingCommand.createRequestCommand(105, { topic: TOPIC }), 5000);
+    assert.equal(r.code, 0, r.remark);
+  });
+
   await t.test('a changed plain_acl.yml takes effect without restart; a white-listed address needs no signature',
     async () => {
       let r = await anonymous.invoke(addr, maxOffsetRequest(TOPIC), 5000);
