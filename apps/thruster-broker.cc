@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "broker/acl/plain_access_validator.h"
 #include "broker/broker.h"
 #include "common/log_config.h"
 #include "common/logging.h"
@@ -170,6 +171,12 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
 
+  // aclFile defaults to conf/plain_acl.yml under ROCKETMQ_HOME, else beside
+  // the -c file.
+  if (broker_config->acl_enable && broker_config->acl_file.empty())
+    broker_config->acl_file =
+        thruster::broker::acl::DefaultAclFilePath(conf_path);
+
   // Block the stop and reload signals before any thread starts, so only
   // sigwait below sees them.
   sigset_t signals;
@@ -188,8 +195,35 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::unique_ptr<thruster::namesrv::NameServer> namesrv;
+  // With aclEnable the embedded name server checks its admin writes against
+  // the same file (reads and broker registrations stay open, as RocketMQ's).
+  std::unique_ptr<thruster::broker::acl::PlainAccessValidator> namesrv_acl;
+  std::unique_ptr<thruster::broker::acl::AclWatchService> namesrv_acl_watch;
   if (broker_config->NameServerAddresses().empty()) {
     thruster::namesrv::NameServerOptions ns_options;
+    if (broker_config->acl_enable) {
+      thruster::broker::acl::AclOptions acl_options;
+      acl_options.file_path = broker_config->acl_file;
+      acl_options.only_codes =
+          thruster::broker::acl::NameServerAdminWriteCodes();
+      namesrv_acl =
+          std::make_unique<thruster::broker::acl::PlainAccessValidator>(
+              acl_options, thruster::SystemClock::Default());
+      if (thruster::Status s = namesrv_acl->Load(); !s.ok()) {
+        PrintStartError(s, store_config->store_path_root_dir);
+        return 1;
+      }
+      ns_options.request_hook =
+          [v = namesrv_acl.get()](
+              const std::shared_ptr<thruster::remoting::Connection>& c,
+              const thruster::remoting::RemotingCommand& req) {
+            return v->Admit(c, req);
+          };
+      namesrv_acl_watch =
+          std::make_unique<thruster::broker::acl::AclWatchService>(
+              namesrv_acl.get());
+      namesrv_acl_watch->Start();
+    }
     ns_options.bind_address = broker_config->bind_address;
     ns_options.port = static_cast<uint16_t>(broker_config->namesrv_listen_port);
     ns_options.io_threads = 1;
@@ -233,6 +267,7 @@ int main(int argc, char** argv) {
   std::thread stopper([&] {
     broker.Shutdown();  // unregisters from the name server, so stop it after
     if (namesrv) namesrv->Stop();
+    if (namesrv_acl_watch) namesrv_acl_watch->Stop();
     done.store(true);
     kill(getpid(), SIGUSR1);
   });

@@ -12,6 +12,8 @@ packages=(
   nodejs
   # make deb: dpkg-shlibdeps derives the package's dependencies; systemd-analyze checks its unit files.
   dpkg-dev systemd
+  # ACL: plain_acl.yml is YAML; request signatures are HMAC-SHA1 (OpenSSL).
+  libyaml-cpp-dev libssl-dev
 
 )
 missing=()

@@ -29,6 +29,8 @@ using nlohmann::json;
 
 struct AdminArgs {
   std::string namesrv = "127.0.0.1:9876";
+  std::string access_key;  // ACL: sign every request with these keys
+  std::string secret_key;
   bool json = false;
   std::string topic;
   std::string cluster;
@@ -211,6 +213,8 @@ int Run(std::string_view name, const AdminArgs& a, const Command& cmd) {
   o.namesrv_addr = a.namesrv;
   o.heartbeat_interval_ms = 0;
   o.instance_name = "admin";
+  o.access_key = a.access_key;
+  o.secret_key = a.secret_key;
   client::ClientInstance instance(o);
   Status s = instance.Start();
   if (s.ok()) {
@@ -701,6 +705,7 @@ void AddAdminCommands(CLI::App& app, int* exit_code) {
   auto* admin = app.add_subcommand(
       "admin", "mqadmin-style administration of brokers and name servers");
   admin->require_subcommand(1);
+  AddAclAdminCommands(*admin, exit_code);
   static AdminArgs a;
   // Like mqadmin, NAMESRV_ADDR sets the default of -n.
   if (const char* env = std::getenv("NAMESRV_ADDR"); env != nullptr && *env)
@@ -711,6 +716,7 @@ void AddAdminCommands(CLI::App& app, int* exit_code) {
                   "name server address(es), ';'-separated")
         ->capture_default_str();
     c->add_flag("--json", a.json, "print one JSON document");
+    AddAclSigningOptions(*c, &a.access_key, &a.secret_key);
     c->callback([exit_code, name, cmd] { *exit_code = Run(name, a, cmd); });
     return c;
   };

@@ -48,6 +48,8 @@ struct ProduceArgs {
   int runs = 3;  // measured runs after the warm-up; the median is reported
   int io_threads = 1;
   bool json = false;
+  std::string access_key;  // ACL signing keys
+  std::string secret_key;
 };
 
 struct ConsumeArgs {
@@ -62,6 +64,8 @@ struct ConsumeArgs {
   int io_threads = 1;
   bool commit = true;
   bool json = false;
+  std::string access_key;  // ACL signing keys
+  std::string secret_key;
 };
 
 struct RunResult {
@@ -309,6 +313,8 @@ int RunProduce(const ProduceArgs& a) {
   co.namesrv_addr = a.namesrv;
   co.io_threads = a.io_threads;
   co.instance_name = "bench-produce";
+  co.access_key = a.access_key;
+  co.secret_key = a.secret_key;
   client::ClientInstance instance(co);
   if (Status s = instance.Start(); !s.ok()) {
     fmt::print(stderr, "thruster bench produce: {}\n", s.message());
@@ -592,6 +598,8 @@ int RunConsume(const ConsumeArgs& a) {
   co.namesrv_addr = a.namesrv;
   co.io_threads = a.io_threads;
   co.instance_name = "bench-consume";
+  co.access_key = a.access_key;
+  co.secret_key = a.secret_key;
   client::ClientInstance instance(co);
   if (Status s = instance.Start(); !s.ok()) {
     fmt::print(stderr, "thruster bench consume: {}\n", s.message());
@@ -687,6 +695,7 @@ void AddNetBenchCommands(CLI::App& app, int* exit_code) {
   pr->add_option("--io-threads", p.io_threads, "client io threads")
       ->capture_default_str();
   pr->add_flag("--json", p.json, "print one JSON object");
+  AddAclSigningOptions(*pr, &p.access_key, &p.secret_key);
   pr->callback([exit_code] { *exit_code = RunProduce(p); });
 
   static ConsumeArgs c;
@@ -719,6 +728,7 @@ void AddNetBenchCommands(CLI::App& app, int* exit_code) {
   co->add_option("--commit", c.commit, "commit the final offsets (true/false)")
       ->capture_default_str();
   co->add_flag("--json", c.json, "print one JSON object");
+  AddAclSigningOptions(*co, &c.access_key, &c.secret_key);
   co->callback([exit_code] { *exit_code = RunConsume(c); });
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
 
 // Sub-command registration for the `thruster` tool. Each Add… function adds its
 // commands to `app`; the command's callback sets *exit_code.
@@ -13,5 +14,12 @@ void AddAdminCommands(CLI::App& app, int* exit_code);
 // `thruster bench produce|consume` (bench_net.cc); adds to the `bench` command
 // when it exists.
 void AddNetBenchCommands(CLI::App& app, int* exit_code);
+// `--accessKey/--secretKey` on `cmd`: the ACL keys requests are signed with
+// (acl_commands.cc).
+void AddAclSigningOptions(CLI::App& cmd, std::string* access_key,
+                          std::string* secret_key);
+// `thruster admin updateAclConfig|deleteAclConfig|clusterAclConfigVersion|
+// updateGlobalWhiteAddr` (acl_commands.cc), added to the `admin` command.
+void AddAclAdminCommands(CLI::App& admin, int* exit_code);
 
 }  // namespace thruster::cli

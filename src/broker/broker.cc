@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "broker/acl/acl_config_processor.h"
 #include "broker/admin_broker_processor.h"
 #include "broker/broker_config_processor.h"
 #include "broker/check_client_config_processor.h"
@@ -135,6 +136,18 @@ Status Broker::Start() {
     return s;
   }
 
+  if (config_.acl_enable) {
+    acl::AclOptions acl_options;
+    acl_options.file_path = config_.acl_file.empty()
+                                ? acl::DefaultAclFilePath("")
+                                : config_.acl_file;
+    acl_ = std::make_unique<acl::PlainAccessValidator>(acl_options, clock_);
+    if (Status s = acl_->Load(); !s.ok()) {
+      Shutdown();
+      return Status::InvalidArgument("aclEnable: " + s.ToString());
+    }
+  }
+
   remoting::RemotingServerOptions options;
   options.bind_address = config_.bind_address;
   options.port = static_cast<uint16_t>(config_.listen_port);
@@ -142,6 +155,16 @@ Status Broker::Start() {
   options.busy_poll_us = config_.net_busy_poll_us;
   server_ = std::make_unique<remoting::RemotingServer>(options);
   RegisterProcessors();
+  if (acl_) {
+    // One check before every processor (spec/acl.md §4.2).
+    server_->SetRequestHook(
+        [v = acl_.get()](const std::shared_ptr<remoting::Connection>& c,
+                         const RemotingCommand& req) {
+          return v->Admit(c, req);
+        });
+    acl_watch_ = std::make_unique<acl::AclWatchService>(acl_.get());
+    acl_watch_->Start();
+  }
   hold_->Start();
   server_->SetCloseListener(
       [this](const std::shared_ptr<remoting::Connection>& c) {
@@ -180,6 +203,7 @@ void Broker::Shutdown() {
   if (!loaded_ || shut_down_) return;
   shut_down_ = true;
   if (scheduler_) scheduler_->Stop();
+  if (acl_watch_) acl_watch_->Stop();
   if (server_) server_->Stop();
   if (hold_) hold_->Stop();
   if (transaction_check_) transaction_check_->Stop();
@@ -351,6 +375,12 @@ void Broker::RegisterProcessors() {
       {code::kEndTransaction},
       std::make_unique<EndTransactionProcessor>(ctx, *store_, *transactions_,
                                                 config_.transaction_timeout));
+  if (acl_) {
+    RegisterProcessor(
+        {code::kUpdateAndCreateAclConfig, code::kDeleteAclConfig,
+         code::kGetBrokerClusterAclInfo, code::kUpdateGlobalWhiteAddrsConfig},
+        std::make_unique<acl::AclConfigProcessor>(ctx, *acl_));
+  }
 }
 
 }  // namespace thruster::broker

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/acl/plain_access_validator.h"
 #include "broker/broker_config.h"
 #include "broker/broker_stats.h"
 #include "broker/client_manager.h"
@@ -81,6 +82,9 @@ class Broker {
   // Registers with every name server now (also done every
   // registerNameServerPeriod and after topic changes); the first error, if any.
   Status RegisterAllNameServers();
+  // The ACL validator when aclEnable is on (else nullptr); the application
+  // lends it to its name server for the admin writes there.
+  acl::PlainAccessValidator* acl() { return acl_.get(); }
   size_t HeldPullsForTesting() const { return hold_ ? hold_->held_count() : 0; }
 
  private:
@@ -123,6 +127,9 @@ class Broker {
   // The one in processors_ that re-runs the pulls `hold_` hands back.
   PullMessageProcessor* pull_processor_ = nullptr;
   std::unique_ptr<remoting::RemotingServer> server_;
+  // aclEnable: checks every request before its processor; reloads the file.
+  std::unique_ptr<acl::PlainAccessValidator> acl_;
+  std::unique_ptr<acl::AclWatchService> acl_watch_;
   std::unique_ptr<remoting::RemotingClient> client_;
   std::unique_ptr<Scheduler> scheduler_;
   std::vector<std::string> namesrv_addrs_;

@@ -100,6 +100,8 @@ Result<BrokerConfig> BrokerConfig::FromProperties(const Properties& props) {
       ReadBool(props, "enablePropertyFilter", &c.enable_property_filter));
   if (c.transaction_check_interval <= 0)
     return Status::InvalidArgument("transactionCheckInterval must be > 0");
+  TH_RETURN_IF_ERROR(ReadBool(props, "aclEnable", &c.acl_enable));
+  TH_RETURN_IF_ERROR(ReadString(props, "aclFile", &c.acl_file));
   if (c.net_busy_poll_us < 0 || c.net_busy_poll_us > 1000000)
     return Status::InvalidArgument("netBusyPollUs must be in 0..1000000");
   if (c.listen_port < 0 || c.listen_port > 65535)

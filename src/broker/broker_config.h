@@ -58,6 +58,11 @@ struct BrokerConfig {
   bool reject_transaction_message = false;     // rejectTransactionMessage
   // SQL92 subscriptions (broker/filter/sql_filter.h).
   bool enable_property_filter = false;  // enablePropertyFilter
+  bool acl_enable = false;  // aclEnable: check every request (plain ACL 1.0)
+  // Thruster: the plain_acl.yml to use. Empty: conf/plain_acl.yml under
+  // ROCKETMQ_HOME when set, else plain_acl.yml beside the -c config file (see
+  // apps/thruster-broker), else ./conf/plain_acl.yml.
+  std::string acl_file;
 
   // "host:port" of every name server to register with (namesrvAddr split on
   // ';'), or empty.

@@ -9,6 +9,7 @@
 #include "common/logging.h"
 #include "message/commit_log_format.h"
 #include "message/properties.h"
+#include "remoting/acl_signature.h"
 #include "remoting/codes.h"
 #include "remoting/json.h"
 
@@ -19,6 +20,16 @@ using remoting::RemotingCommand;
 namespace rc = remoting::response_code;
 
 namespace {
+
+// Signs every request when both keys are given (ACL), else nothing.
+std::function<void(remoting::RemotingCommand&)> SigningHook(
+    std::string access_key, std::string secret_key) {
+  if (access_key.empty() || secret_key.empty()) return {};
+  return [ak = std::move(access_key),
+          sk = std::move(secret_key)](remoting::RemotingCommand& req) {
+    remoting::SignRequest(req, ak, sk);
+  };
+}
 
 uint32_t LocalIpv4() {
   uint32_t ip = 0x7F000001;
@@ -138,7 +149,8 @@ ClientInstance::ClientInstance(ClientOptions options)
       remoting_(remoting::RemotingClientOptions{
           .io_threads = std::max(1, options_.io_threads),
           .connect_timeout = options_.timeout,
-          .connection = {}}),
+          .connection = {},
+          .rpc_hook = SigningHook(options_.access_key, options_.secret_key)}),
       heartbeat_(this, options_.heartbeat_interval_ms) {
   client_id_ = fmt::format("{}.{}.{}.{}@{}#{}", client_ip_ >> 24,
                            (client_ip_ >> 16) & 0xFF, (client_ip_ >> 8) & 0xFF,

@@ -40,6 +40,10 @@ struct ClientOptions {
   // Heartbeat interval to every known broker (§3.6: 30 s); 0 disables the
   // heartbeat thread (explicit SendHeartbeats() still works).
   int64_t heartbeat_interval_ms = 30000;
+  // Plain ACL credentials: when both are set every request is signed
+  // (spec/remoting.md §7.1).
+  std::string access_key;
+  std::string secret_key;
 };
 
 // A consumer group this process registers in its heartbeats.

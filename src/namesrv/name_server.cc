@@ -206,6 +206,7 @@ void NameServer::RegisterProcessors() {
 }
 
 Status NameServer::Start() {
+  if (options_.request_hook) server_.SetRequestHook(options_.request_hook);
   TH_RETURN_IF_ERROR(server_.Start());
   scan_thread_.Start();
   started_ = true;

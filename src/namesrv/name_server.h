@@ -28,6 +28,9 @@ struct NameServerOptions {
   // How often the expiry thread scans (§3.6: 5 s).
   int64_t scan_interval_ms = 5000;
   remoting::ConnectionOptions connection;
+  // Runs before every request (the ACL check of the admin writes when the
+  // application enables it); empty: none.
+  remoting::RemotingServer::RequestHook request_hook;
 };
 
 // Lifecycle: construct → Start() → Stop() (idempotent; also run by the

@@ -42,6 +42,11 @@ inline constexpr int32_t kUnlockBatchMq = 42;
 inline constexpr int32_t kGetAllConsumerOffset = 43;
 inline constexpr int32_t kGetAllDelayOffset = 45;
 inline constexpr int32_t kCheckClientConfig = 46;
+// Plain ACL administration (spec/acl.md §8.1).
+inline constexpr int32_t kUpdateAndCreateAclConfig = 50;
+inline constexpr int32_t kDeleteAclConfig = 51;
+inline constexpr int32_t kGetBrokerClusterAclInfo = 52;
+inline constexpr int32_t kUpdateGlobalWhiteAddrsConfig = 53;
 inline constexpr int32_t kPutKvConfig = 100;
 inline constexpr int32_t kGetKvConfig = 101;
 inline constexpr int32_t kDeleteKvConfig = 102;
@@ -121,6 +126,11 @@ inline constexpr int32_t kNotInCurrentUnit = 205;
 inline constexpr int32_t kConsumerNotOnline = 206;
 inline constexpr int32_t kConsumeMsgTimeout = 207;
 inline constexpr int32_t kNoMessage = 208;
+// Answers to the ACL admin codes 50, 51 and 53 only (the numbers collide with
+// the pop codes below; spec/acl.md §8.1).
+inline constexpr int32_t kUpdateAndCreateAclConfigFailed = 209;
+inline constexpr int32_t kDeleteAclConfigFailed = 210;
+inline constexpr int32_t kUpdateGlobalWhiteAddrsConfigFailed = 211;
 inline constexpr int32_t kPollingFull = 209;
 inline constexpr int32_t kPollingTimeout = 210;
 inline constexpr int32_t kBrokerNotExist = 211;

@@ -134,12 +134,14 @@ void RemotingClient::InvokeAsync(const std::string& addr,
     cb(conn.status());
     return;
   }
+  if (options_.rpc_hook) options_.rpc_hook(request);
   (*conn)->InvokeAsync(std::move(request), timeout, std::move(cb));
 }
 
 Status RemotingClient::InvokeOneway(const std::string& addr,
                                     RemotingCommand request) {
   TH_ASSIGN_OR_RETURN(auto conn, GetOrConnect(addr));
+  if (options_.rpc_hook) options_.rpc_hook(request);
   return conn->InvokeOneway(std::move(request));
 }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -25,6 +26,9 @@ struct RemotingClientOptions {
   int io_threads = 1;
   std::chrono::milliseconds connect_timeout{3000};
   ConnectionOptions connection;
+  // Runs on every request this client sends, just before it is queued (Java's
+  // RPCHook): ACL signing. Empty: none.
+  std::function<void(RemotingCommand&)> rpc_hook;
 };
 
 // Keeps one connection per "host:port" and multiplexes requests over it,

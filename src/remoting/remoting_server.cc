@@ -28,6 +28,11 @@ void RemotingServer::SetCloseListener(
   close_listener_ = std::move(listener);
 }
 
+void RemotingServer::SetRequestHook(RequestHook hook) {
+  TH_CHECK(!started_, "SetRequestHook after Start()");
+  request_hook_ = std::move(hook);
+}
+
 Status RemotingServer::Start() {
   TH_CHECK(!started_, "RemotingServer started twice");
   asio::error_code ec;
@@ -129,6 +134,7 @@ size_t RemotingServer::connection_count() const {
 
 void RemotingServer::OnRequest(const std::shared_ptr<Connection>& conn,
                                RemotingCommand request) {
+  if (request_hook_ && !request_hook_(conn, request)) return;
   processors_.Dispatch(conn, std::move(request));
 }
 

@@ -57,6 +57,12 @@ class RemotingServer : private ConnectionHandler {
   void RegisterProcessor(int32_t code, RequestHandler handler);
   // Replaces the REQUEST_CODE_NOT_SUPPORTED default.
   void SetDefaultProcessor(RequestHandler handler);
+  // Runs on the net thread before every request is dispatched (ACL checks):
+  // returning false means the hook has dealt with the request (answered or
+  // dropped it) and no processor sees it. Set before Start().
+  using RequestHook = std::function<bool(const std::shared_ptr<Connection>&,
+                                         const RemotingCommand&)>;
+  void SetRequestHook(RequestHook hook);
   // Called on a net thread whenever a connection closes (a name server drops
   // the broker registered on it, a broker forgets its clients, §1.1). Set
   // before Start().
@@ -94,6 +100,7 @@ class RemotingServer : private ConnectionHandler {
   std::vector<std::thread> threads_;
   ProcessorTable processors_;
   std::function<void(const std::shared_ptr<Connection>&)> close_listener_;
+  RequestHook request_hook_;
   std::atomic<uint16_t> port_{0};
   std::atomic<int32_t> next_opaque_{0};
   bool started_ = false;

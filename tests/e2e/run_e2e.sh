@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# CTest entry for the ali-ons end-to-end tests: run_e2e.sh <thruster-broker binary>.
+# CTest entry for the ali-ons end-to-end tests: run_e2e.sh <thruster-broker binary> [test file, default
+# broker.test.js].
 # `make test` installs the client first (scripts/install-e2e-deps.sh); a missing client fails the test, it is
 # never skipped.
 set -euo pipefail
 broker="$1"
+file="${2:-broker.test.js}"
 dir="$(cd "$(dirname "$0")" && pwd)"
 if ! command -v node >/dev/null 2>&1; then
   echo "FAIL: node is not installed (scripts/install-deps.sh installs it)"
@@ -14,4 +16,4 @@ if [ ! -d "$dir/node_modules/ali-ons" ]; then
   exit 1
 fi
 cd "$dir"
-THRUSTER_BROKER="$broker" exec node --test broker.test.js
+THRUSTER_BROKER="$broker" exec node --test "$file"
