@@ -44,6 +44,13 @@ std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
   m["ioThreads"] = Str(b.io_threads);
   m["netBusyPollUs"] = Str(b.net_busy_poll_us);
   m["youngQueueOffsetZero"] = Str(b.young_queue_offset_zero);
+  m["transactionTimeOut"] = Str(b.transaction_timeout);
+  m["transactionCheckMax"] = Str(b.transaction_check_max);
+  m["transactionCheckInterval"] = Str(b.transaction_check_interval);
+  m["rejectTransactionMessage"] = Str(b.reject_transaction_message);
+  m["enablePropertyFilter"] = Str(b.enable_property_filter);
+  m["aclEnable"] = Str(b.acl_enable);
+  m["aclFile"] = Str(b.acl_file);
 
   m["storePathRootDir"] = Str(s.store_path_root_dir);
   m["storePathCommitLog"] = Str(s.store_path_commit_log);
