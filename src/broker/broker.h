@@ -14,6 +14,7 @@
 #include "broker/pull_request_hold_service.h"
 #include "broker/rebalance_lock_manager.h"
 #include "broker/request_processor.h"
+#include "broker/schedule_message_service.h"
 #include "broker/topic_config_manager.h"
 #include "common/clock.h"
 #include "common/service_thread.h"
@@ -77,6 +78,8 @@ class Broker {
   // registerNameServerPeriod and after topic changes); the first error, if any.
   Status RegisterAllNameServers();
   size_t HeldPullsForTesting() const { return hold_ ? hold_->held_count() : 0; }
+  // Delay-level delivery; after Start() only.
+  ScheduleMessageService& schedule() { return *schedule_; }
 
  private:
   class Scheduler;
@@ -106,6 +109,7 @@ class Broker {
   RebalanceLockManager locks_;
   BrokerStats stats_;
   std::unique_ptr<PullRequestHoldService> hold_;
+  std::unique_ptr<ScheduleMessageService> schedule_;
   // Every registered processor; the server's table points into these.
   std::vector<std::unique_ptr<RequestProcessor>> processors_;
   // The one in processors_ that re-runs the pulls `hold_` hands back.
