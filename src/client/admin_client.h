@@ -103,6 +103,7 @@ struct ClusterBroker {
 class AdminClient {
  public:
   explicit AdminClient(ClientInstance* client) : client_(client) {}
+  ClientInstance* client() const { return client_; }
 
   // UPDATE_AND_CREATE_TOPIC on `broker_addr`, or on every master of `cluster`
   // (§3.4.18). Returns the broker addresses updated.
