@@ -502,5 +502,45 @@ TEST_F(ScheduleMessageServiceTest, IdleBrokerDeliversWithin100MsOfDueTime) {
   EXPECT_LT(c.record.store_timestamp, due + 100);
 }
 
+// A batch is all or none over the wire: one bad entry refuses the whole batch;
+// a good batch takes consecutive queue offsets.
+TEST_F(ScheduleMessageServiceTest, BatchWithOneInvalidEntryStoresNothing) {
+  CreateTopic("TBA");
+  auto entry = [](const std::string& body) {
+    std::string e(20, '\0');
+    StoreI32(e.data(), static_cast<int32_t>(20 + body.size() + 2));
+    StoreI32(e.data() + 16, static_cast<int32_t>(body.size()));
+    e += body;
+    e.append(2, '\0');
+    return e;
+  };
+  auto send_batch = [&](const std::string& body) {
+    RemotingCommand req =
+        RemotingCommand::CreateRequest(req_code::kSendBatchMessage);
+    req.SetExt("a", "PG");
+    req.SetExt("b", "TBA");
+    req.SetExt("e", 0);
+    req.SetExt("g", kT0);
+    req.SetExtBool("m", true);
+    req.set_body(std::string_view(body));
+    return Call(std::move(req));
+  };
+  const std::string head = entry("first") + entry("second");
+  std::string bad = head + entry("third");
+  // The third entry's properties length (after its 20-byte header and body)
+  // now overruns the entry.
+  bad[head.size() + 20 + 5] = 0x7F;
+  const int64_t before = broker_->store().GetMaxPhyOffset();
+  RemotingCommand refused = send_batch(bad);
+  EXPECT_EQ(refused.code(), rc::kMessageIllegal);
+  EXPECT_THAT(refused.remark(), HasSubstr("batch entry 2"));
+  ASSERT_TRUE(broker_->store().WaitForDispatch(5000));
+  EXPECT_EQ(broker_->store().GetMaxPhyOffset(), before);
+  EXPECT_TRUE(Pull("TBA", 0).empty());
+  RemotingCommand ok = send_batch(entry("a") + entry("b") + entry("c"));
+  ASSERT_EQ(ok.code(), rc::kSuccess) << ok.remark();
+  EXPECT_EQ(Bodies("TBA"), (std::vector<std::string>{"a", "b", "c"}));
+}
+
 }  // namespace
 }  // namespace thruster::broker

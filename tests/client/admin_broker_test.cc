@@ -568,5 +568,27 @@ TEST_F(AdminCliTest, DeadLettersAreListedAndResentToTheirOriginalTopic) {
   EXPECT_NE(r.err.find("no dead-letter queue"), std::string::npos) << r.err;
 }
 
+TEST_F(AdminCliTest, BenchProduceSendsTheAskedShareDelayed) {
+  CliResult r = Run("bench produce --namesrv " + Ns() +
+                    " --topic BenchDelay --size 64 --producers 2 --inflight 4 "
+                    "--messages 200 --warmup-bytes 0 --runs 1 --json "
+                    "--delay-ratio 0.1 --delay-level 3");
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["errors"], 0);
+  EXPECT_EQ(j["delay_ratio"], 0.1);
+  ASSERT_TRUE(broker_->store().WaitForDispatch(5000));
+  // 20 of the 200 measured sends were parked at level 3 (10 s); the probe
+  // send before the run was not delayed.
+  EXPECT_EQ(broker_->store().GetMaxOffsetInQueue("SCHEDULE_TOPIC_XXXX", 2), 20);
+  int64_t direct = 0;
+  for (int q = 0; q < 4; ++q)
+    direct += broker_->store().GetMaxOffsetInQueue("BenchDelay", q);
+  EXPECT_EQ(direct, 181);
+  r = Run("bench produce --namesrv " + Ns() + " --delay-ratio 2");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--delay-ratio"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace thruster::client
