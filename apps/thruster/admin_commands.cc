@@ -16,6 +16,7 @@
 #include "client/admin_client.h"
 #include "client/client_instance.h"
 #include "client/producer.h"
+#include "client/dlq_admin.h"
 #include "common/hex.h"
 #include "common/logging.h"
 #include "message/properties.h"
@@ -63,6 +64,8 @@ struct AdminArgs {
   std::string body;
   std::string tags;
   int32_t count = 128;
+  std::vector<std::string> msg_ids;
+  bool all = false;
 };
 
 // A text table: columns padded to their widest cell.
@@ -699,6 +702,43 @@ Status ConsumeMessage(const AdminArgs& a, client::AdminClient& admin) {
   return PrintMessages(a, out);
 }
 
+// mqadmin's printMsg: every message of a topic (a DLQ: %DLQ%<group>).
+Status PrintMsg(const AdminArgs& a, client::AdminClient& admin) {
+  TH_ASSIGN_OR_RETURN(auto msgs,
+                      client::ReadTopicMessages(admin.client(), a.topic));
+  return PrintMessages(a, msgs);
+}
+
+// Sends messages of a group's DLQ back to the topic they were first sent to.
+Status ResendDlq(const AdminArgs& a, client::AdminClient& admin) {
+  if (a.all == !a.msg_ids.empty())
+    return Status::InvalidArgument("give either -i MSG_ID... or --all");
+  TH_ASSIGN_OR_RETURN(auto outcomes, client::ResendDlqMessages(
+                                         admin.client(), a.group, a.msg_ids));
+  size_t failed = 0;
+  json arr = json::array();
+  Table t({"#Message ID", "#Topic", "#New Message ID", "#Result"});
+  for (const auto& o : outcomes) {
+    if (!o.error.empty()) ++failed;
+    arr.push_back({{"msgId", o.msg_id},
+                   {"topic", o.origin_topic},
+                   {"newMsgId", o.new_msg_id},
+                   {"error", o.error}});
+    t.Add({o.msg_id, o.origin_topic, o.new_msg_id,
+           o.error.empty() ? "SEND_OK" : o.error});
+  }
+  if (a.json) {
+    fmt::print("{}\n", json{{"resent", arr}}.dump(
+                           -1, ' ', false, json::error_handler_t::replace));
+  } else {
+    t.Print();
+  }
+  if (failed > 0)
+    return Status::IOError(fmt::format("{} of {} messages were not re-sent",
+                                       failed, outcomes.size()));
+  return Status::OK();
+}
+
 }  // namespace
 
 void AddAdminCommands(CLI::App& app, int* exit_code) {
@@ -884,6 +924,17 @@ void AddAdminCommands(CLI::App& app, int* exit_code) {
   c->add_option("-o,--offset", a.offset, "from this queue offset");
   c->add_option("-c,--messageNumber", a.count, "at most this many messages")
       ->capture_default_str();
+  c = add("printMsg", "print every message of a topic (e.g. %DLQ%<group>)",
+          PrintMsg);
+  c->add_option("-t,--topic", a.topic, "topic name")->required();
+
+  c = add("resendDlq",
+          "send dead-letter messages of a group back to their original topic",
+          ResendDlq);
+  c->add_option("-g,--consumerGroup", a.group, "consumer group")->required();
+  c->add_option("-i,--msgId", a.msg_ids,
+                "message id (UNIQ_KEY or offset id); repeatable");
+  c->add_flag("--all", a.all, "every message of the group's DLQ");
 }
 
 }  // namespace thruster::cli

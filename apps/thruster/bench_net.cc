@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -50,6 +51,10 @@ struct ProduceArgs {
   bool json = false;
   std::string access_key;  // ACL signing keys
   std::string secret_key;
+  // This fraction of the messages is sent with DELAY=delay_level (parked in
+  // SCHEDULE_TOPIC_XXXX and delivered by the broker's schedule service).
+  double delay_ratio = 0;
+  int delay_level = 1;
 };
 
 struct ConsumeArgs {
@@ -215,15 +220,23 @@ struct ProducerSlot {
 struct Chains {
   ProducerSlot* slot = nullptr;
   const client::Message* msg = nullptr;
+  // Sent instead of `msg` for the share `delay_ratio` of the sends, spread
+  // evenly (send i is delayed when floor((i+1)·r) > floor(i·r)).
+  const client::Message* delayed = nullptr;
+  double delay_ratio = 0;
   int64_t total = 0;
   std::atomic<int64_t> next{0};
   std::atomic<int64_t>* done = nullptr;
 
   void Issue() {
-    if (next.fetch_add(1, std::memory_order_relaxed) >= total) return;
+    const int64_t i = next.fetch_add(1, std::memory_order_relaxed);
+    if (i >= total) return;
+    const bool delay = delayed != nullptr &&
+                       std::floor(static_cast<double>(i + 1) * delay_ratio) >
+                           std::floor(static_cast<double>(i) * delay_ratio);
     int64_t t0 = NowNs();
     Status s = slot->producer->TrySendAsync(
-        *msg, [this, t0](Result<client::SendResult> r) {
+        delay ? *delayed : *msg, [this, t0](Result<client::SendResult> r) {
           int64_t t1 = NowNs();
           {
             MutexLock lock(&slot->mu);
@@ -267,12 +280,18 @@ RunResult ProduceOnce(std::vector<std::unique_ptr<ProducerSlot>>& slots,
   Progress progress(label, messages, &done);
   auto start = Clock::now();
   std::vector<std::unique_ptr<Chains>> chains;
+  client::Message delayed = proto;
+  delayed.properties["DELAY"] = std::to_string(a.delay_level);
   int64_t per = messages / static_cast<int64_t>(slots.size());
   int64_t rest = messages % static_cast<int64_t>(slots.size());
   for (size_t i = 0; i < slots.size(); ++i) {
     auto c = std::make_unique<Chains>();
     c->slot = slots[i].get();
     c->msg = &proto;
+    if (a.delay_ratio > 0) {
+      c->delayed = &delayed;
+      c->delay_ratio = a.delay_ratio;
+    }
     c->total = per + (static_cast<int64_t>(i) < rest ? 1 : 0);
     c->done = &done;
     chains.push_back(std::move(c));
@@ -302,6 +321,12 @@ RunResult ProduceOnce(std::vector<std::unique_ptr<ProducerSlot>>& slots,
 }
 
 int RunProduce(const ProduceArgs& a) {
+  if (a.delay_ratio < 0 || a.delay_ratio > 1 || a.delay_level <= 0) {
+    fmt::print(stderr,
+               "thruster bench produce: --delay-ratio must be in [0, 1] and "
+               "--delay-level > 0\n");
+    return 2;
+  }
   if (a.size <= 0 || a.producers <= 0 || a.inflight <= 0 || a.messages <= 0 ||
       a.runs <= 0) {
     fmt::print(stderr,
@@ -376,7 +401,9 @@ int RunProduce(const ProduceArgs& a) {
                 {{"mode", "produce"},
                  {"size", a.size},
                  {"producers", a.producers},
-                 {"inflight", a.inflight}});
+                 {"inflight", a.inflight},
+                 {"delay_ratio", a.delay_ratio},
+                 {"delay_level", a.delay_level}});
 }
 
 // ------------------------------------------------------------------ consume
@@ -691,6 +718,12 @@ void AddNetBenchCommands(CLI::App& app, int* exit_code) {
                  "bytes sent before measuring (0: no warm-up; default: one "
                  "run's bytes, at most 1 GiB)");
   pr->add_option("--runs", p.runs, "measured runs; the median is reported")
+      ->capture_default_str();
+  pr->add_option("--delay-ratio", p.delay_ratio,
+                 "fraction of the messages sent with a delay level (0..1)")
+      ->capture_default_str();
+  pr->add_option("--delay-level", p.delay_level,
+                 "the DELAY level of those messages")
       ->capture_default_str();
   pr->add_option("--io-threads", p.io_threads, "client io threads")
       ->capture_default_str();

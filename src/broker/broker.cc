@@ -9,6 +9,7 @@
 #include "broker/client_manage_processor.h"
 #include "broker/consumer_manage_processor.h"
 #include "broker/end_transaction_processor.h"
+#include "broker/delay_offset_processor.h"
 #include "broker/pull_message_processor.h"
 #include "broker/query_message_processor.h"
 #include "broker/reset_offset_processor.h"
@@ -27,6 +28,8 @@ namespace request_code = remoting::request_code;
 
 constexpr int64_t kRegisterTimeoutMs = 24000;
 constexpr int64_t kClientScanIntervalMs = 10000;
+// RocketMQ creates SCHEDULE_TOPIC_XXXX with 18 queues, one per default level.
+constexpr int32_t kScheduleTopicQueueNums = 18;
 
 }  // namespace
 
@@ -126,15 +129,31 @@ Status Broker::Start() {
         return store_->GetMaxOffsetInQueue(topic, queue_id);
       },
       clock_);
+  schedule_ = std::make_unique<ScheduleMessageService>(
+      *store_, fs_, store_config_.ConfigDir(), clock_);
+  if (Status s = schedule_->Load(); !s.ok()) {
+    Shutdown();
+    return s;
+  }
   store_->SetMessageArrivingListener(
       [this](std::string_view topic, int32_t queue_id, int64_t next_offset,
              int64_t tags_code, int64_t) {
         hold_->NotifyMessageArriving(topic, queue_id, next_offset, tags_code);
+        // A parked message's tagsCode is its delivery time.
+        if (topic == store::kScheduleTopic) schedule_->NotifyParked(tags_code);
       });
   if (Status s = store_->Start(); !s.ok()) {
     Shutdown();
     return s;
   }
+  topics_
+      ->FindOrCreate(
+          store::kScheduleTopic,
+          std::max(kScheduleTopicQueueNums, schedule_->levels().max_level()),
+          remoting::kPermRead | remoting::kPermWrite)
+      .status()
+      .IgnoreError();  // only describes the queues; delivery does not need it
+  schedule_->Start();
 
   if (config_.acl_enable) {
     acl::AclOptions acl_options;
@@ -207,6 +226,7 @@ void Broker::Shutdown() {
   if (server_) server_->Stop();
   if (hold_) hold_->Stop();
   if (transaction_check_) transaction_check_->Stop();
+  if (schedule_) schedule_->Stop();  // saves delayOffset.json
   if (client_) {
     for (const std::string& addr : namesrv_addrs_) {
       RemotingCommand req =
@@ -381,6 +401,8 @@ void Broker::RegisterProcessors() {
          code::kGetBrokerClusterAclInfo, code::kUpdateGlobalWhiteAddrsConfig},
         std::make_unique<acl::AclConfigProcessor>(ctx, *acl_));
   }
+  RegisterProcessor({code::kGetAllDelayOffset},
+                    std::make_unique<DelayOffsetProcessor>(*schedule_));
 }
 
 }  // namespace thruster::broker

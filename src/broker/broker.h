@@ -17,6 +17,7 @@
 #include "broker/request_processor.h"
 #include "broker/runtime_config.h"
 #include "broker/subscription_group_manager.h"
+#include "broker/schedule_message_service.h"
 #include "broker/topic_config_manager.h"
 #include "broker/transactional_message_check_service.h"
 #include "broker/transactional_message_service.h"
@@ -86,6 +87,8 @@ class Broker {
   // lends it to its name server for the admin writes there.
   acl::PlainAccessValidator* acl() { return acl_.get(); }
   size_t HeldPullsForTesting() const { return hold_ ? hold_->held_count() : 0; }
+  // Delay-level delivery; after Start() only.
+  ScheduleMessageService& schedule() { return *schedule_; }
 
  private:
   class Scheduler;
@@ -122,6 +125,7 @@ class Broker {
   // Half messages, op records and the `trans-check` thread.
   std::unique_ptr<TransactionalMessageService> transactions_;
   std::unique_ptr<TransactionalMessageCheckService> transaction_check_;
+  std::unique_ptr<ScheduleMessageService> schedule_;
   // Every registered processor; the server's table points into these.
   std::vector<std::unique_ptr<RequestProcessor>> processors_;
   // The one in processors_ that re-runs the pulls `hold_` hands back.

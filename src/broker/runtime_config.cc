@@ -53,6 +53,8 @@ std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
   m["aclFile"] = Str(b.acl_file);
 
   m["storePathRootDir"] = Str(s.store_path_root_dir);
+  m["messageDelayLevel"] = Str(s.message_delay_level);
+  m["flushDelayOffsetInterval"] = Str(s.flush_delay_offset_interval);
   m["storePathCommitLog"] = Str(s.store_path_commit_log);
   m["mappedFileSizeCommitLog"] = Str(s.mapped_file_size_commit_log);
   m["mappedFileSizeConsumeQueue"] = Str(s.mapped_file_size_consume_queue);

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "broker/transactional_message_service.h"
+#include "broker/schedule_message_service.h"
 #include "common/coding.h"
 #include "common/logging.h"
 #include "message/batch_codec.h"
@@ -102,7 +103,9 @@ SendMessageProcessor::SendMessageProcessor(const BrokerContext& context,
       topics_(topics),
       stats_(stats),
       groups_(groups),
-      uniq_keys_(context.store_host) {}
+      uniq_keys_(context.store_host),
+      delay_levels_(store::DelayLevelTable::ParseOrDefault(
+          store.config().message_delay_level)) {}
 
 void SendMessageProcessor::ProcessRequest(RemotingCommand request,
                                           remoting::Responder responder) {
@@ -255,6 +258,12 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
     if (Status s = PrepareHalfMessage(topics_, &msg, &half_properties); !s.ok())
       return fail(rc::kSystemError, std::string(s.message()));
   }
+  // A DELAY level parks the message in SCHEDULE_TOPIC_XXXX (a batch may not
+  // be delayed, as in RocketMQ).
+  if (h.batch && IsDelayed(properties))
+    return fail(rc::kMessageIllegal, "a batch message cannot be delayed");
+  if (Status s = ParkIfDelayed(delay_levels_, &msg, &properties); !s.ok())
+    return fail(rc::kMessageIllegal, std::string(s.message()));
 
   const int32_t answer_queue_id = h.queue_id;
   const bool batch = h.batch;
@@ -300,8 +309,9 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
 }
 
 // The consumed record is copied into the group's retry topic with its
-// reconsume count raised, or into its dead-letter topic once the count reached
-// the limit (or the client asked for it with a negative delay level).
+// reconsume count raised and parked for delay level `delayLevel` (or 3 +
+// reconsume times), or into its dead-letter topic once the count reached the
+// limit (or the client asked for it with a negative delay level): §4.1.
 void SendMessageProcessor::ConsumerSendMsgBack(RemotingCommand req,
                                                remoting::Responder r) {
   auto fail = [&](int32_t code, std::string remark) {
@@ -355,6 +365,10 @@ void SendMessageProcessor::ConsumerSendMsgBack(RemotingCommand req,
     AppendProperty(&properties, "ORIGIN_MESSAGE_ID",
                    message::CreateMessageId(orig.store_host, orig.phys_offset));
   }
+  SetProperty(&properties, message::prop::kWait, "false");
+  const int32_t level =
+      to_dlq ? 0 : (delay_level > 0 ? delay_level : 3 + orig.reconsume_times);
+  SetProperty(&properties, message::prop::kDelay, std::to_string(level));
   message::MessageToStore msg;
   msg.topic = topic;
   msg.queue_id = 0;
@@ -366,6 +380,8 @@ void SendMessageProcessor::ConsumerSendMsgBack(RemotingCommand req,
   msg.born_host = orig.born_host;
   msg.store_host = context_.store_host;
   msg.reconsume_times = orig.reconsume_times + 1;
+  if (Status s = ParkIfDelayed(delay_levels_, &msg, &properties); !s.ok())
+    return fail(rc::kSystemError, std::string(s.message()));
   store_.AsyncPutMessage(
       msg, [this, resp = req.CreateResponse(rc::kSuccess), r,
             keep = std::move(found)](store::PutResult result) mutable {

@@ -5,6 +5,7 @@
 #include "broker/subscription_group_manager.h"
 #include "broker/topic_config_manager.h"
 #include "message/uniq_key.h"
+#include "store/delay_level_table.h"
 #include "store/message_store.h"
 
 namespace thruster::broker {
@@ -29,9 +30,9 @@ class SendMessageProcessor final : public RequestProcessor {
 
  private:
   void SendMessage(remoting::RemotingCommand req, remoting::Responder r);
-  // A retried record copied back into the group's retry topic, or into its
-  // dead-letter topic once it was retried enough. Delay levels are not
-  // scheduled yet: the copy is visible at once.
+  // A retried record copied back into the group's retry topic, parked for its
+  // back-off delay level, or into its dead-letter topic once it was retried
+  // enough (spec/schedule-and-timer.md §4.1).
   void ConsumerSendMsgBack(remoting::RemotingCommand req,
                            remoting::Responder r);
 
@@ -44,6 +45,9 @@ class SendMessageProcessor final : public RequestProcessor {
   SubscriptionGroupManager* groups_;
   // Keys are made from brokerIP1, which is known at construction.
   message::UniqKeyGenerator uniq_keys_;
+  // messageDelayLevel, for parking delayed messages
+  // (schedule_message_service.h).
+  store::DelayLevelTable delay_levels_;
 };
 
 }  // namespace thruster::broker

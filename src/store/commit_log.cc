@@ -267,6 +267,30 @@ Status EncodeBatch(const MessageToStore& header, int32_t max_message_size,
 
 }  // namespace
 
+// A batch is all or none across a process crash (kill -9): the first record's
+// TOTALSIZE is zeroed, every other byte copied, and the TOTALSIZE stored last.
+// Until that store, the batch's first record reads as the end of the data
+// (TOTALSIZE 0), so recovery truncates the whole batch; after it, every byte of
+// the batch is in place. (Positional writes, writeWithoutMmap and SYNC_FLUSH,
+// do not get this ordering.)
+bool CommitLog::CopyBatch(std::span<std::byte> dest, std::string_view records) {
+  constexpr size_t kSizeField = sizeof(int32_t);
+  const int64_t stop = stop_batch_copy_after_;
+  stop_batch_copy_after_ = -1;
+  std::memset(dest.data(), 0, kSizeField);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  const size_t rest = records.size() - kSizeField;
+  if (stop >= 0 && static_cast<size_t>(stop) <= rest) {
+    std::memcpy(dest.data() + kSizeField, records.data() + kSizeField,
+                static_cast<size_t>(stop));
+    return false;
+  }
+  std::memcpy(dest.data() + kSizeField, records.data() + kSizeField, rest);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  std::memcpy(dest.data(), records.data(), kSizeField);
+  return true;
+}
+
 PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
   if (!writeable())
     return Failed(PutStatus::kServiceNotAvailable,
@@ -380,6 +404,10 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
       MarkNotWriteable(s);
       return Failed(PutStatus::kServiceNotAvailable, s.ToString());
     }
+  } else if (batch && sizes.size() > 1) {
+    if (!CopyBatch(dest, buf))
+      return Failed(PutStatus::kUnknownError, "batch copy stopped for a test");
+    file->AdvanceWritePos(total);
   } else {
     std::memcpy(dest.data(), buf.data(), buf.size());
     file->AdvanceWritePos(total);

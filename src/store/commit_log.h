@@ -154,6 +154,13 @@ class CommitLog {
   // Blocks until everything appended so far is durable (tests, tools,
   // shutdown). IOError when a sync failed.
   Status FlushAll();
+  // The next batch append (mapped segments only) stops after copying `bytes`
+  // bytes, as a process killed in the middle of the copy leaves the segment,
+  // and fails. Tests of the all-or-none guarantee only.
+  void StopNextBatchCopyForTesting(int64_t bytes) TH_EXCLUDES(put_mu_) {
+    MutexLock lock(&put_mu_);
+    stop_batch_copy_after_ = bytes;
+  }
 
   // Completion of a waiting sync-flush put (registered by AsyncPutMessage under
   // SYNC_FLUSH). Completes exactly once: by the group commit (flushed or not)
@@ -178,6 +185,10 @@ class CommitLog {
   // Encodes outside the lock into a thread-local buffer, then appends under the
   // put lock.
   PutResult Append(const message::MessageToStore& msg, bool batch);
+  // Copies a batch of several records into `dest` so that a crash mid-copy
+  // leaves none of them: see commit_log.cc. False when a test stopped it.
+  bool CopyBatch(std::span<std::byte> dest, std::string_view records)
+      TH_REQUIRES(put_mu_);
   void HandleDiskFlush(PutResult result, const message::MessageToStore& msg,
                        std::function<void(PutResult)> done);
   // PutMessage(s) under SYNC_FLUSH: asks the group commit for a sync up to the
@@ -207,6 +218,8 @@ class CommitLog {
   int64_t last_store_timestamp_ TH_GUARDED_BY(put_mu_) = 0;
   std::unordered_map<std::string, int64_t> queue_offsets_
       TH_GUARDED_BY(put_mu_);
+  // StopNextBatchCopyForTesting; -1 when off.
+  int64_t stop_batch_copy_after_ TH_GUARDED_BY(put_mu_) = -1;
 
   // Appends go through positional writes (writeWithoutMmap, or SYNC_FLUSH
   // without the pool).

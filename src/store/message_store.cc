@@ -376,6 +376,15 @@ int64_t MessageStore::GetCommitLogOffsetInQueue(std::string_view topic,
   return e && cq_format::IsValid(*e) ? e->phys_offset : 0;
 }
 
+std::optional<cq_format::Entry> MessageStore::GetQueueEntry(
+    std::string_view topic, int32_t queue_id, int64_t queue_offset) const {
+  ConsumeQueue* cq = FindConsumeQueue(topic, queue_id);
+  if (cq == nullptr) return std::nullopt;
+  auto e = cq->GetEntry(QueueOffset{queue_offset});
+  if (!e || !cq_format::IsValid(*e)) return std::nullopt;
+  return e;
+}
+
 int64_t MessageStore::GetOffsetInQueueByTime(std::string_view topic,
                                              int32_t queue_id,
                                              int64_t timestamp,

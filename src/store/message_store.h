@@ -131,6 +131,12 @@ class MessageStore {
   // Phys offset of the message at `queue_offset`, 0 when there is none.
   int64_t GetCommitLogOffsetInQueue(std::string_view topic, int32_t queue_id,
                                     int64_t queue_offset) const;
+  // The consume-queue unit at `queue_offset` (phys offset, size, tagsCode);
+  // nullopt when the queue has no valid unit there. The schedule service reads
+  // delivery times from SCHEDULE_TOPIC_XXXX's tagsCodes this way.
+  std::optional<cq_format::Entry> GetQueueEntry(std::string_view topic,
+                                                int32_t queue_id,
+                                                int64_t queue_offset) const;
   // Spec §12.4: the queue offset of the first message stored at or after
   // `timestamp` (upper boundary: the last one at or before it).
   int64_t GetOffsetInQueueByTime(

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "store/delay_level_table.h"
 #include "store/io/file_system.h"
 
 namespace thruster::store {
@@ -179,6 +180,14 @@ Result<MessageStoreConfig> MessageStoreConfig::FromProperties(
       ReadInt(p, "maxFilterMessageSize", &c.max_filter_message_size, 0, kI32));
   TH_RETURN_IF_ERROR(ReadInt(p, "osPageCacheBusyTimeOutMills",
                              &c.os_page_cache_busy_time_out_mills, 1, kI32));
+  TH_ASSIGN_OR_RETURN(c.message_delay_level,
+                      p.GetString("messageDelayLevel", c.message_delay_level));
+  if (Result<DelayLevelTable> t = DelayLevelTable::Parse(c.message_delay_level);
+      !t.ok())
+    return Status::InvalidArgument("config key messageDelayLevel: " +
+                                   std::string(t.status().message()));
+  TH_RETURN_IF_ERROR(ReadInt(p, "flushDelayOffsetInterval",
+                             &c.flush_delay_offset_interval, 1, kI32));
   return c;
 }
 

@@ -102,6 +102,10 @@ struct MessageStoreConfig {
   int32_t max_filter_message_size = 16000;  // maxFilterMessageSize
   int32_t os_page_cache_busy_time_out_mills =
       1000;  // osPageCacheBusyTimeOutMills
+  // messageDelayLevel (store/delay_level_table.h); validated when read.
+  std::string message_delay_level{
+      "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"};
+  int64_t flush_delay_offset_interval = 10000;  // flushDelayOffsetInterval (ms)
 
   std::string CommitLogDir() const;
   std::string ConsumeQueueDir() const;

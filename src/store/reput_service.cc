@@ -119,6 +119,14 @@ Status ReputService::Dispatch(const message::DecodedRecord& rec, int64_t phys,
   int32_t tx = sysflag::TransactionType(rec.sys_flag);
   auto tags = FindProperty(rec.properties, prop::kTags);
   int64_t tags_code = TagsCode(tags);
+  // A parked delayed message is indexed by its delivery time (store spec §4.2).
+  if (rec.topic == kScheduleTopic) {
+    if (auto delay = FindProperty(rec.properties, prop::kDelay)) {
+      if (std::optional<int32_t> level = ParseDelayLevel(*delay);
+          level && *level > 0)
+        tags_code = delay_levels_.DeliverTimestamp(*level, rec.store_timestamp);
+    }
+  }
   if (tx == sysflag::kTransactionNotType ||
       tx == sysflag::kTransactionCommitType) {
     TH_ASSIGN_OR_RETURN(ConsumeQueue * cq, queues_->FindOrCreateConsumeQueue(

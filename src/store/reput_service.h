@@ -11,6 +11,7 @@
 #include "store/commit_log.h"
 #include "message/commit_log_format.h"
 #include "store/consume_queue_store.h"
+#include "store/delay_level_table.h"
 #include "store/index_service.h"
 #include "store/message_store_config.h"
 
@@ -42,7 +43,9 @@ class ReputService final : public ServiceThread {
         queues_(queues),
         index_(index),
         config_(config),
-        clock_(clock) {}
+        clock_(clock),
+        delay_levels_(
+            DelayLevelTable::ParseOrDefault(config.message_delay_level)) {}
   ~ReputService() override { Stop(); }
 
   // Runs both dispatchers (consume queue, index) for one record. Both are
@@ -89,6 +92,8 @@ class ReputService final : public ServiceThread {
   IndexService* index_;
   const MessageStoreConfig& config_;
   const Clock* clock_;
+  // For the tagsCode (delivery time) of SCHEDULE_TOPIC_XXXX units.
+  const DelayLevelTable delay_levels_;
   std::atomic<int64_t> reput_from_offset_{0};
   std::atomic<int64_t> logics_msg_timestamp_{0};
   mutable Mutex listener_mu_;

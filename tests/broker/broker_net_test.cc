@@ -973,10 +973,14 @@ TEST_F(BrokerNetTest, SendBackCopiesTheRecordToTheRetryThenTheDeadLetterTopic) {
                    {"maxReconsumeTimes", "1"}});
   };
   ASSERT_EQ(send_back(id.phys_offset, 0).code(), rc::kSuccess);
-  RemotingCommand retry = Pull("%RETRY%BG", 0, 0, 0x4);
+  // Parked for its back-off (level 3 + 0) until it is due in the retry topic
+  // (schedule_message_service_test.cc follows it there).
+  RemotingCommand retry = Pull("SCHEDULE_TOPIC_XXXX", 2, 0, 0x4);
   ASSERT_EQ(retry.code(), rc::kSuccess) << retry.remark();
   std::vector<Record> recs = DecodeRecords(retry.body());
   ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(message::FindProperty(recs[0].properties, "REAL_TOPIC"),
+            "%RETRY%BG");
   EXPECT_EQ(recs[0].body, "fails");
   EXPECT_EQ(recs[0].reconsume_times, 1);
   EXPECT_EQ(message::FindProperty(recs[0].properties, "RETRY_TOPIC"), "TBK");

@@ -15,18 +15,22 @@
 #include "broker/broker.h"
 #include "client/admin_client.h"
 #include "client/client_instance.h"
+#include "client/dlq_admin.h"
 #include "client/producer.h"
 #include "client/pull_consumer.h"
 #include "common/coding.h"
 #include "message/commit_log_format.h"
+#include "message/message_id.h"
 #include "message/properties.h"
 #include "namesrv/name_server.h"
+#include "remoting/remoting_client.h"
 #include "tests/support/test_util.h"
 
 namespace thruster::client {
 namespace {
 
 using namespace std::chrono_literals;
+using remoting::RemotingCommand;
 
 class AdminBrokerTest : public ::testing::Test {
  protected:
@@ -482,6 +486,108 @@ TEST_F(AdminCliTest, BenchProduceThenConsumeLeavesNoLag) {
   r = Run("admin consumerProgress -n " + Ns() + " -g BenchCliGroup --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["diffTotal"], 0);
+}
+
+// A group's dead letters, listed and re-sent with `thruster admin`.
+TEST_F(AdminCliTest, DeadLettersAreListedAndResentToTheirOriginalTopic) {
+  CreateTopic("DlqOrigin", 1);
+  std::vector<SendResult> sent = Send("DlqOrigin", 3, 0);
+  ASSERT_EQ(sent.size(), 3u);
+  remoting::RemotingClient raw;
+  ASSERT_OK(raw.Start());
+  for (const SendResult& r : sent) {
+    ASSERT_OK_AND_ASSIGN(message::MessageIdParts id,
+                         message::DecodeMessageId(r.offset_msg_id));
+    RemotingCommand back = RemotingCommand::CreateRequest(
+        remoting::request_code::kConsumerSendMsgBack);
+    back.SetExt("offset", id.phys_offset);
+    back.SetExt("group", "DG");
+    back.SetExt("delayLevel", -1);  // straight to the DLQ
+    ASSERT_OK_AND_ASSIGN(RemotingCommand resp,
+                         raw.InvokeSync(broker_->broker_addr(), std::move(back),
+                                        std::chrono::milliseconds(5000)));
+    ASSERT_EQ(resp.code(), remoting::response_code::kSuccess) << resp.remark();
+  }
+  raw.Stop();
+  ASSERT_TRUE(Eventually([&] { return admin_->TopicRoute("%DLQ%DG"); }).ok());
+  auto dead = Eventually([&]() -> Result<std::vector<MessageInfo>> {
+    auto m = ReadTopicMessages(client_.get(), "%DLQ%DG");
+    if (m.ok() && m->size() < 3) return Status::NotFound("not dispatched yet");
+    return m;
+  });
+  ASSERT_TRUE(dead.ok()) << dead.status().ToString();
+
+  CliResult r = Run("admin printMsg -n " + Ns() + " -t %DLQ%DG --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto listed = nlohmann::json::parse(r.out)["messages"];
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_EQ(listed[1]["properties"]["RETRY_TOPIC"], "DlqOrigin");
+  EXPECT_EQ(listed[1]["msgId"], sent[1].msg_id);
+
+  r = Run("admin resendDlq -n " + Ns() + " -g DG -i " + sent[1].msg_id +
+          " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  auto resent = nlohmann::json::parse(r.out)["resent"];
+  ASSERT_EQ(resent.size(), 1u) << r.out;
+  EXPECT_EQ(resent[0]["topic"], "DlqOrigin");
+  auto origin = Eventually([&]() -> Result<std::vector<MessageInfo>> {
+    auto m = ReadTopicMessages(client_.get(), "DlqOrigin");
+    if (m.ok() && m->size() < 4) return Status::NotFound("not dispatched yet");
+    return m;
+  });
+  ASSERT_TRUE(origin.ok()) << origin.status().ToString();
+  ASSERT_EQ(origin->size(), 4u);
+  const MessageInfo& again = origin->back();
+  EXPECT_EQ(again.body, "body-1");
+  EXPECT_EQ(again.properties.at("KEYS"), "key-1");
+  EXPECT_EQ(again.properties.at("TAGS"), "TagA");
+  EXPECT_EQ(again.properties.count("RETRY_TOPIC"), 0u);
+  EXPECT_EQ(again.properties.count("DELAY"), 0u);
+  EXPECT_EQ(again.MsgId(), resent[0]["newMsgId"]);
+
+  r = Run("admin resendDlq -n " + Ns() + " -g DG --all");
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("SEND_OK"), std::string::npos) << r.out;
+  origin = Eventually([&]() -> Result<std::vector<MessageInfo>> {
+    auto m = ReadTopicMessages(client_.get(), "DlqOrigin");
+    if (m.ok() && m->size() < 7) return Status::NotFound("not dispatched yet");
+    return m;
+  });
+  ASSERT_TRUE(origin.ok()) << origin.status().ToString();
+  EXPECT_EQ(origin->size(), 7u);
+
+  r = Run("admin resendDlq -n " + Ns() + " -g DG -i NOSUCHID");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("NOSUCHID is not in %DLQ%DG"), std::string::npos)
+      << r.err;
+  r = Run("admin resendDlq -n " + Ns() + " -g DG");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--all"), std::string::npos) << r.err;
+  r = Run("admin resendDlq -n " + Ns() + " -g NoGroup --all");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no dead-letter queue"), std::string::npos) << r.err;
+}
+
+TEST_F(AdminCliTest, BenchProduceSendsTheAskedShareDelayed) {
+  CliResult r = Run("bench produce --namesrv " + Ns() +
+                    " --topic BenchDelay --size 64 --producers 2 --inflight 4 "
+                    "--messages 200 --warmup-bytes 0 --runs 1 --json "
+                    "--delay-ratio 0.1 --delay-level 3");
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["errors"], 0);
+  EXPECT_EQ(j["delay_ratio"], 0.1);
+  ASSERT_TRUE(broker_->store().WaitForDispatch(5000));
+  // 20 of the 200 measured sends were parked at level 3 (10 s); the probe
+  // send before the run was not delayed.
+  EXPECT_EQ(broker_->store().GetMaxOffsetInQueue("SCHEDULE_TOPIC_XXXX", 2), 20);
+  int64_t direct = 0;
+  for (int q = 0; q < 4; ++q)
+    direct += broker_->store().GetMaxOffsetInQueue("BenchDelay", q);
+  EXPECT_EQ(direct, 181);
+  r = Run("bench produce --namesrv " + Ns() + " --delay-ratio 2");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--delay-ratio"), std::string::npos) << r.err;
 }
 
 }  // namespace

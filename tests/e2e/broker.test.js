@@ -354,3 +354,104 @@ test('kill -9 during a SYNC_FLUSH produce run loses no acknowledged message',
     await withTimeout(consumer.close(), 10000, 'consumer close');
     assert.equal(await stopBroker(second), 0, 'clean shutdown after recovery');
   });
+
+// Delay levels and consumer retries with short levels, so the test runs in seconds: level 2 is 2 s, every
+// other level 1 s (a retry uses level 3 + reconsumeTimes).
+test('delay levels, retries through a failing listener and sharding-key sends',
+  { skip: !BROKER && 'THRUSTER_BROKER is not set' }, async t => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'thruster-e2e-delay-'));
+    t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+    const levels = [ '1s', '2s', ...Array(16).fill('1s') ].join(' ');
+    const broker = await startBroker({ storeDir: path.join(tmp, 'store'), extra: [ `--messageDelayLevel=${levels}` ] });
+    t.after(() => stopBroker(broker));
+    const nameSrv = `127.0.0.1:${broker.namesrvPort}`;
+    const producer = newProducer(nameSrv, `PGD_${RUN_ID}`);
+    await producer.ready();
+    t.after(() => withTimeout(producer.close(), 5000, 'producer close').catch(() => {}));
+
+    await t.test('a level-2 message arrives after 2 s and not before', async () => {
+      const topic = `DELAY_${RUN_ID}`;
+      await createTopic(nameSrv, broker.addr, topic);
+      await sleep(300);
+      const consumer = new Consumer({
+        nameSrv, httpclient: noHttp, consumerGroup: `CGD_${RUN_ID}`, logger: quietLogger,
+        instanceName: `C${++consumerSeq}`, consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET',
+      });
+      consumer.on('error', () => {});
+      const deliveries = [];
+      const arrivals = [];
+      consumer.subscribe(topic, '*', async m => { arrivals.push(Date.now()); deliveries.push(m); });
+      await consumer.ready();
+      const msg = new Message(topic, 'TagD', 'later');
+      msg.delayTimeLevel = 2;
+      const sentAt = Date.now();
+      const r = await producer.send(msg);
+      assert.equal(r.sendStatus, 'SEND_OK');
+      await waitFor(() => deliveries.length > 0, 15000, 'the delayed message');
+      const [ got ] = deliveries;
+      assert.equal(got.body.toString(), 'later');
+      assert.equal(got.topic, topic);
+      assert.equal(got.tags, 'TagD');
+      // The delivered record is a new one (its own offset id) that keeps the parked properties.
+      assert.equal(got.properties.REAL_TOPIC, topic);
+      assert.equal(got.properties.DELAY, '2');
+      assert.ok(arrivals[0] - sentAt >= 2000, `arrived ${arrivals[0] - sentAt} ms after the send`);
+      assert.ok(got.storeTimestamp - got.bornTimestamp >= 2000, 'stored in the topic once due');
+      await withTimeout(consumer.close(), 10000, 'consumer close');
+    });
+
+    await t.test('a failing listener sees the message again with reconsumeTimes incremented', async () => {
+      const topic = `RETRY_${RUN_ID}`;
+      const group = `CGR_${RUN_ID}`;
+      await createTopic(nameSrv, broker.addr, topic);
+      await createTopic(nameSrv, broker.addr, `%RETRY%${group}`);
+      await sleep(300);
+      const consumer = new Consumer({
+        nameSrv, httpclient: noHttp, consumerGroup: group, logger: quietLogger, instanceName: `C${++consumerSeq}`,
+        consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET', persistConsumerOffsetInterval: 1000,
+      });
+      consumer.on('error', () => {});
+      const seen = [];
+      consumer.subscribe(topic, '*', async msg => {
+        seen.push({ reconsumeTimes: msg.reconsumeTimes, at: Date.now(), body: msg.body.toString() });
+        if (seen.length < 3) throw new Error('failing on purpose');
+      });
+      await consumer.ready();
+      const r = await producer.send(new Message(topic, 'TagR', 'flaky'));
+      assert.equal(r.sendStatus, 'SEND_OK');
+      await waitFor(() => seen.length >= 3, 30000, `three deliveries (have ${seen.length})`);
+      assert.deepEqual(seen.map(s => s.reconsumeTimes), [ 0, 1, 2 ]);
+      for (const s of seen) assert.equal(s.body, 'flaky');
+      // Each retry waited out its back-off level (1 s here).
+      assert.ok(seen[1].at - seen[0].at >= 900, `first retry after ${seen[1].at - seen[0].at} ms`);
+      assert.ok(seen[2].at - seen[1].at >= 900, `second retry after ${seen[2].at - seen[1].at} ms`);
+      await sleep(1500);
+      assert.equal(seen.length, 3, 'a consumed retry is not delivered again');
+      await withTimeout(consumer.close(), 10000, 'consumer close');
+    });
+
+    await t.test('messages with one sharding key go to one queue, in order', async () => {
+      const topic = `ORDER_${RUN_ID}`;
+      await createTopic(nameSrv, broker.addr, topic);
+      await sleep(300);
+      // ali-ons hashes the key (md5 % queues) but treats queue id 0 as "no queue chosen" and then
+      // round-robins, so take a key that hashes to another queue.
+      const crypto = require('node:crypto');
+      let key = 0;
+      while (crypto.createHash('md5').update(`order-${key}`).digest().readUInt32BE() % 4 === 0) key++;
+      const results = [];
+      for (let i = 0; i < 20; i++) {
+        const msg = new Message(topic, 'TagO', `order-${i}`);
+        msg.shardingKey = `order-${key}`;
+        results.push(await producer.send(msg));
+      }
+      const queues = new Set(results.map(r => Number(r.messageQueue.queueId)));
+      assert.equal(queues.size, 1, 'one queue for one sharding key');
+      results.forEach((r, i) => assert.equal(r.queueOffset, results[0].queueOffset + i));
+      const { consumer, deliveries } = newConsumer(nameSrv, `CGO_${RUN_ID}`, topic, '*');
+      await consumer.ready();
+      await waitFor(() => deliveries.length >= 20, 30000, `20 ordered deliveries (have ${deliveries.length})`);
+      assert.deepEqual(deliveries.map(m => m.body.toString()), results.map((_, i) => `order-${i}`));
+      await withTimeout(consumer.close(), 10000, 'consumer close');
+    });
+  });

@@ -590,5 +590,50 @@ TEST_F(CommitLogTest, ConcurrentAppendersGetDistinctOffsets) {
   EXPECT_EQ(*offsets.rbegin(), kThreads * kPer - 1);
 }
 
+// kill -9 in the middle of a batch append leaves all of the batch or none of
+// it after recovery, wherever the copy into the segment stopped.
+TEST_F(CommitLogTest, KillDuringABatchCopyLeavesNoneOfTheBatch) {
+  std::string batch;
+  ByteWriter w(&batch);
+  for (std::string body : {"one", "two", "three"}) {
+    w.I32(static_cast<int32_t>(20 + body.size() + 2));
+    w.I32(0);
+    w.I32(0);
+    w.I32(0);
+    w.I32(static_cast<int32_t>(body.size()));
+    w.Bytes(body);
+    w.I16(0);
+  }
+  Open();
+  ASSERT_TRUE(Put("before").ok());
+  MessageToStore m = Msg("");
+  m.body = AsBytes(batch);
+  PutResult whole = log_->PutMessages(m);
+  ASSERT_TRUE(whole.ok()) << whole.error;
+  const int64_t size = whole.wrote_bytes;
+  for (int64_t stop :
+       {int64_t{0}, int64_t{1}, size / 3, size / 2, size - 5, size - 4}) {
+    SCOPED_TRACE(stop);
+    log_->StopNextBatchCopyForTesting(stop);
+    EXPECT_FALSE(log_->PutMessages(m).ok());
+    log_.reset();  // killed: no shutdown, the segment as the copy left it
+    checkpoint_.reset();
+    Open(false);
+    ASSERT_EQ(recovered_.size(), 4u);
+    EXPECT_EQ(recovered_.back().body, "three");
+    EXPECT_EQ(log_->GetMaxOffset(), whole.phys_offset + size);
+  }
+  PutResult again = log_->PutMessages(m);
+  ASSERT_TRUE(again.ok()) << again.error;
+  EXPECT_EQ(again.phys_offset, whole.phys_offset + size);
+  EXPECT_EQ(again.queue_offset, 4);
+  log_.reset();
+  checkpoint_.reset();
+  Open(false);
+  ASSERT_EQ(recovered_.size(), 7u);
+  EXPECT_EQ(recovered_[4].body, "one");
+  EXPECT_EQ(recovered_[6].body, "three");
+}
+
 }  // namespace
 }  // namespace thruster::store
