@@ -96,8 +96,10 @@ void ReloadConfig(const std::string& conf_path,
            "SIGHUP: {} changed in {} but takes effect only after a restart",
            key, conf_path);
   }
-  if (report->applied.empty() && report->needs_restart.empty())
-    TH_LOG(broker, kInfo, "SIGHUP: {} reloaded, nothing changed", conf_path);
+  if (report->applied.empty() && report->needs_restart.empty()) {
+    TH_LOG(broker, kInfo, "SIGHUP: {} reloaded, nothing changed",
+           conf_path.empty() ? "no config file (-c)" : conf_path);
+  }
 }
 
 // Where this process reaches a server bound to `bind_address`.

@@ -54,5 +54,6 @@ for _ in $(seq 1 200); do kill -0 "$first" 2>/dev/null || break; sleep 0.05; don
 kill -0 "$first" 2>/dev/null && fail "broker still running 10 s after SIGTERM"
 wait "$first" || fail "broker exited non-zero after SIGTERM"
 [ ! -e "$tmp/store/abort" ] || fail "clean stop left the abort file"
+[ -f "$tmp/store/checkpoint" ] || fail "clean stop wrote no checkpoint"
 [ -f "$tmp/store/config/topics.json" ] || fail "no topics.json"
 echo "PASS"
