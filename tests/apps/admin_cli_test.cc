@@ -82,7 +82,8 @@ class AdminCliProcessTest : public ::testing::Test {
       const std::string store_flag = "--storePathRootDir=" + store_;
       ::execl(THRUSTER_BROKER_BIN, THRUSTER_BROKER_BIN, "--listenPort=0",
               "--namesrvListenPort=0", "--bindAddress=127.0.0.1",
-              "--brokerName=broker-cli", "--mappedFileSizeCommitLog=4194304",
+              "--brokerName=broker-cli", "--logTarget=stderr",
+              "--mappedFileSizeCommitLog=4194304",
               "--maxHashSlotNum=1000", "--maxIndexNum=4000", store_flag.c_str(),
               static_cast<char*>(nullptr));
       ::_exit(127);

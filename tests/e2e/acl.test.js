@@ -80,7 +80,7 @@ function writeAtomically(file, text) {
 
 function startBroker(storeDir, aclFile) {
   const args = [
-    `--storePathRootDir=${storeDir}`, '--listenPort=0', '--namesrvListenPort=0', '--bindAddress=127.0.0.1',
+    `--storePathRootDir=${storeDir}`, '--listenPort=0', '--namesrvListenPort=0', '--bindAddress=127.0.0.1', '--logTarget=stderr',
     '--brokerIP1=127.0.0.1', '--mappedFileSizeCommitLog=16777216', '--mappedFileSizeConsumeQueue=60000',
     '--maxHashSlotNum=5000', '--maxIndexNum=20000', '--aclEnable=true', `--aclFile=${aclFile}`,
   ];
