@@ -75,6 +75,7 @@ constexpr std::string_view kDefaultLogFile = "broker_default.log";
 // changed.
 void ReloadConfig(const std::string& conf_path,
                   const thruster::Properties& overrides,
+                  thruster::broker::Broker& broker,
                   thruster::Properties* running) {
   thruster::Result<thruster::apps::ReloadReport> report =
       thruster::apps::ReloadHotKeys(conf_path, overrides, kDefaultLogFile,
@@ -85,6 +86,35 @@ void ReloadConfig(const std::string& conf_path,
            report.status().ToString());
     return;
   }
+  // The broker's own hot keys (those UPDATE_BROKER_CONFIG may change) go
+  // through its RuntimeConfig, all or none, as that request would.
+  thruster::Properties broker_changes;
+  std::vector<std::string> restart_only;
+  thruster::Result<thruster::Properties> fresh =
+      thruster::apps::LoadConfig(conf_path, overrides);
+  for (const std::string& key : report->needs_restart) {
+    if (fresh.ok() && fresh->Has(key) &&
+        thruster::broker::RuntimeConfig::IsHotKey(key)) {
+      broker_changes.Set(key, fresh->values().find(key)->second);
+    } else {
+      restart_only.push_back(key);
+    }
+  }
+  if (!broker_changes.values().empty()) {
+    thruster::Result<std::vector<std::string>> applied =
+        broker.runtime_config().Update(broker_changes,
+                                       thruster::SystemClock::Default()->NowMs());
+    if (applied.ok()) {
+      for (const auto& [key, value] : broker_changes.values()) {
+        running->Set(key, value);
+        TH_LOG(broker, kInfo, "SIGHUP: {} is now {}", key, value);
+      }
+    } else {
+      TH_LOG(broker, kError, "SIGHUP: broker settings not changed: {}",
+             applied.status().ToString());
+    }
+  }
+  report->needs_restart = std::move(restart_only);
   for (const std::string& key : report->applied) {
     TH_LOG(
         broker, kInfo, "SIGHUP: {} is now {} (log level {})", key,
@@ -259,7 +289,7 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&signals, &sig);
   while (sig == SIGUSR1 || sig == SIGHUP) {
-    if (sig == SIGHUP) ReloadConfig(conf_path, overrides, &props);
+    if (sig == SIGHUP) ReloadConfig(conf_path, overrides, broker, &props);
     sigwait(&signals, &sig);
   }
   TH_LOG(broker, kInfo,

@@ -89,6 +89,9 @@ class Broker {
   size_t HeldPullsForTesting() const { return hold_ ? hold_->held_count() : 0; }
   // Delay-level delivery; after Start() only.
   ScheduleMessageService& schedule() { return *schedule_; }
+  // The settings GET/UPDATE_BROKER_CONFIG read and change (also SIGHUP's
+  // reload in thruster-broker); after Start() only.
+  RuntimeConfig& runtime_config() { return *runtime_config_; }
 
  private:
   class Scheduler;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # thruster-broker as a process: -c broker.conf with --key=value overrides, where it says it listens, a second
-# broker on the same store refused with a clear message, SIGTERM stops it cleanly (abort file removed).
+# broker on the same store refused with a clear message, SIGHUP applies hot keys, SIGTERM stops it cleanly (abort
+# file removed).
 # Usage: app_test.sh <thruster-broker binary>
 set -euo pipefail
 bin="$1"
@@ -45,6 +46,18 @@ rc=$?
 set -e
 [ "$rc" -ne 0 ] || fail "second broker on the same store exited 0"
 grep -q "in use by another process" "$tmp/second.log" || fail "second broker gave no clear message"
+
+# SIGHUP: a broker hot key (as UPDATE_BROKER_CONFIG may change it) takes effect; a cold one is named as needing
+# a restart.
+printf 'flushConsumerOffsetInterval=7000\nfileReservedTime=24\n' >> "$tmp/broker.conf"
+kill -HUP "$first"
+for _ in $(seq 1 200); do
+  grep -q "SIGHUP: fileReservedTime changed" "$tmp/first.log" && break
+  sleep 0.05
+done
+grep -q "SIGHUP: flushConsumerOffsetInterval is now 7000" "$tmp/first.log" || fail "SIGHUP did not apply a hot key"
+grep -q "SIGHUP: fileReservedTime changed .* only after a restart" "$tmp/first.log" ||
+  fail "SIGHUP did not name the cold key"
 
 "$bin" --listenPort=notanumber --logTarget=stderr >"$tmp/bad.log" 2>&1 && fail "bad flag accepted"
 grep -q "listenPort" "$tmp/bad.log" || fail "bad flag message does not name the key"
