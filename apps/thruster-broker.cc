@@ -51,9 +51,11 @@ constexpr const char* kKeysHelp =
     "  --logLevel=LEVEL   DEBUG, INFO, WARN or ERROR (INFO)\n"
     "Signals: SIGTERM or SIGINT stop cleanly (checkpoint written, abort "
     "removed);\n"
-    "SIGHUP re-reads the config file and applies logLevel at once (other "
-    "changed\n"
-    "keys are named in the log as needing a restart).\n";
+    "SIGHUP re-reads the config file and applies logLevel,\n"
+    "flushConsumerOffsetInterval, registerNameServerPeriod and "
+    "channelExpiredTimeout\n"
+    "at once (other changed keys are named in the log as needing a "
+    "restart).\n";
 
 void PrintStartError(const thruster::Status& s, const std::string& store_dir) {
   if (s.code() == thruster::Status::Code::kBusy) {
