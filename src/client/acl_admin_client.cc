@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "client/admin_client.h"
 #include "remoting/codes.h"
 
 namespace thruster::client {
@@ -14,26 +15,7 @@ namespace req_code = remoting::request_code;
 
 Result<std::vector<std::string>> AclAdminClient::Targets(
     const std::string& broker_addr, const std::string& cluster) {
-  if (broker_addr.empty() == cluster.empty())
-    return Status::InvalidArgument(
-        "give exactly one of -b BROKER_ADDR and -c CLUSTER");
-  if (!broker_addr.empty()) return std::vector<std::string>{broker_addr};
-  TH_ASSIGN_OR_RETURN(auto info, client_->FetchClusterInfo());
-  auto it = info.cluster_addr_table.find(cluster);
-  if (it == info.cluster_addr_table.end())
-    return Status::NotFound(fmt::format("cluster {} does not exist", cluster));
-  std::vector<std::string> addrs;
-  for (const auto& name : it->second) {
-    auto bd = info.broker_addr_table.find(name);
-    if (bd == info.broker_addr_table.end()) continue;
-    auto master = bd->second.broker_addrs.find(0);
-    if (master != bd->second.broker_addrs.end())
-      addrs.push_back(master->second);
-  }
-  if (addrs.empty())
-    return Status::NotFound(
-        fmt::format("cluster {} has no master broker", cluster));
-  return addrs;
+  return AdminClient(client_).TargetBrokers(broker_addr, cluster);
 }
 
 Result<std::vector<std::string>> AclAdminClient::SendAll(

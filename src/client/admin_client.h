@@ -191,10 +191,12 @@ class AdminClient {
   // the name server; the number of topics changed.
   Result<int64_t> ChangeWritePerm(const std::string& broker_name, bool wipe);
 
- private:
-  // `broker_addr`, or every master of `cluster`.
+  // `broker_addr`, or every master of `cluster` (InvalidArgument unless
+  // exactly one is given).
   Result<std::vector<std::string>> TargetBrokers(const std::string& broker_addr,
                                                  const std::string& cluster);
+
+ private:
   // Master addresses of the brokers serving a group: the route of
   // %RETRY%<group>, else every master of the cluster info.
   Result<std::vector<std::string>> GroupBrokers(const std::string& group);
