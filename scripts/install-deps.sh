@@ -14,6 +14,8 @@ packages=(
   dpkg-dev systemd
   # ACL: plain_acl.yml is YAML; request signatures are HMAC-SHA1 (OpenSSL).
   libyaml-cpp-dev libssl-dev
+  # thruster dashboard: its HTTP server; its browser test runs headless Chromium.
+  libcpp-httplib-dev chromium
 
 )
 missing=()

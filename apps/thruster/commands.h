@@ -21,5 +21,7 @@ void AddAclSigningOptions(CLI::App& cmd, std::string* access_key,
 // `thruster admin updateAclConfig|deleteAclConfig|clusterAclConfigVersion|
 // updateGlobalWhiteAddr` (acl_commands.cc), added to the `admin` command.
 void AddAclAdminCommands(CLI::App& admin, int* exit_code);
+// `thruster dashboard`: the web dashboard (dashboard_command.cc).
+void AddDashboardCommand(CLI::App& app, int* exit_code);
 
 }  // namespace thruster::cli
