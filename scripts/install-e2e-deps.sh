@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the real RocketMQ clients the end-to-end tests drive (tests/e2e/package.json, pinned by its lock file).
+# playwright-core drives Chromium in the dashboard's test.
 # Idempotent: does nothing when node_modules already matches the lock file. `make test` calls it.
 set -euo pipefail
 cd "$(dirname "$0")/../tests/e2e"
-if [ -d node_modules/ali-ons ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
+if [ -d node_modules/ali-ons ] && [ -d node_modules/playwright-core ] &&
+  [ node_modules/.package-lock.json -nt package-lock.json ]; then
   exit 0
 fi
 echo "install-e2e-deps: npm ci in tests/e2e"
