@@ -47,7 +47,9 @@ async function until(probe, ms, what) {
       const v = await probe();
       if (v) return v;
     } catch (err) { last = err; }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    }
     await new Promise(resolve => setTimeout(resolve, 100));
   }
 }
@@ -61,6 +63,7 @@ function startProcess(program, args, pattern, what) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what} did not start:\n${out}${log}`)), 30000);
     child.on('exit', code => { clearTimeout(timer); reject(new Error(`${what} exited with ${code}:\n${out}${log}`)); });
+    child.on('error', err => { clearTimeout(timer); reject(new Error(`${what} did not start: ${err.message}`)); });
     child.stdout.on('data', d => {
       out += d;
       const m = pattern.exec(out);
@@ -99,7 +102,8 @@ function newConsumer(nameSrv, group, topic, { fail = false, maxReconsumeTimes = 
 }
 
 
-test('thruster dashboard in a browser', { skip: (!BROKER || !CLI) && 'THRUSTER_BROKER/THRUSTER_CLI not set' }, async t => {
+const skip = (!BROKER || !CLI) && 'THRUSTER_BROKER/THRUSTER_CLI not set';
+test('thruster dashboard in a browser', { skip }, async t => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'thruster-dashboard-'));
   // Closed last-opened first, the processes together, once every subtest is done.
   const closers = [];
@@ -306,7 +310,8 @@ test('thruster dashboard in a browser', { skip: (!BROKER || !CLI) && 'THRUSTER_B
     assert.equal((await getJson('/api/cluster')).status, 200, 'still serving');
   });
 
-  await t.test('screenshots of the cluster and topic pages', { skip: !SHOTS && 'no screenshot directory' }, async () => {
+  const noShots = !SHOTS && 'no screenshot directory';
+  await t.test('screenshots of the cluster and topic pages', { skip: noShots }, async () => {
     // Traffic while each page samples, so its live chart has a line to show.
     const chartWithSamples = n => page.waitForFunction(
       k => Number(document.querySelector('canvas.chart')?.dataset.samples || 0) >= k, n, { timeout: WAIT_MS });

@@ -65,7 +65,8 @@ const q = params => new URLSearchParams(params).toString();
 
 function setLive(ok, text) {
   document.getElementById('live-dot').classList.toggle('down', !ok);
-  document.getElementById('live-text').textContent = text || (ok ? `Live · refresh ${REFRESH_MS / 1000} s` : 'Offline');
+  document.getElementById('live-text').textContent =
+    text || (ok ? `Live · refresh ${REFRESH_MS / 1000} s` : 'Offline');
 }
 
 function toast(message, kind = 'ok') {
@@ -192,7 +193,8 @@ function clusterPage(main) {
       { title: 'Cluster', render: b => b.cluster },
       { title: 'Broker', render: b => b.brokerName },
       { title: 'ID', num: true, render: b => b.brokerId },
-      { title: 'Role', render: b => h('span', { class: `badge ${b.role.toLowerCase()}` }, b.role) },
+      { title: 'Role', render: b => b.error ? h('span', { class: 'badge bad', title: b.error }, 'UNREACHABLE')
+        : h('span', { class: `badge ${b.role.toLowerCase()}` }, b.role) },
       { title: 'Address', mono: true, render: b => b.addr },
       { title: 'Version', render: b => b.runtime.brokerVersionDesc || '-' },
       { title: 'In TPS', num: true, render: b => fmtRate(firstNumber(b.runtime.putTps)) },
@@ -200,8 +202,6 @@ function clusterPage(main) {
       { title: 'Disk used', num: true, render: b => diskUse(b.runtime) },
       { title: 'Dispatch behind', num: true, render: b => fmtBytes(Number(b.runtime.dispatchBehindBytes)) },
       { title: 'Uptime', render: b => fmtUptime(Number(b.runtime.bootTimestamp)) },
-      { title: 'Status', render: b => b.error ? h('span', { class: 'badge bad', title: b.error }, 'UNREACHABLE')
-        : h('span', { class: 'badge ok' }, 'ONLINE') },
     ], data.brokers, { empty: 'No broker is registered with the name server.', testid: 'brokers' }));
   });
 }
@@ -322,14 +322,17 @@ function topicDetailPage(main, topic) {
     if (!p.alive) return;
     const now = Date.now();
     const maxSum = d.queues.reduce((s, x) => s + x.maxOffset, 0);
-    if (last && now > last.t && maxSum >= last.max) rate.chart.add(now, [(maxSum - last.max) / ((now - last.t) / 1000)]);
+    if (last && now > last.t && maxSum >= last.max) {
+      rate.chart.add(now, [(maxSum - last.max) / ((now - last.t) / 1000)]);
+    }
     last = { t: now, max: maxSum };
     const updated = Math.max(0, ...d.queues.map(x => x.lastUpdateTimestamp));
     cards.replaceChildren(
       card('Kind', badgeForKind(d.kind)),
       card('Queues', fmtInt(d.queues.length), `${d.brokers.length} broker${d.brokers.length === 1 ? '' : 's'}`),
       card('Messages held', fmtInt(d.messages), 'max − min offset, all queues', 'topic-messages'),
-      card('Last write', updated > 0 ? fmtTime(updated).slice(11, 19) : '-', updated > 0 ? fmtTime(updated).slice(0, 10) : 'never'));
+      card('Last write', updated > 0 ? fmtTime(updated).slice(11, 19) : '-',
+        updated > 0 ? fmtTime(updated).slice(0, 10) : 'never'));
     queues.replaceChildren(table([
       { title: 'Broker', render: x => x.brokerName },
       { title: 'Queue', num: true, render: x => x.queueId },
@@ -441,7 +444,8 @@ function messagesPage(main, params) {
     key: searchForm([['topic', 'Topic'], ['key', 'Message key']], v => `/api/messages/byKey?${q(v)}`),
     id: searchForm([['id', 'Message ID (unique or offset ID)'], ['topic', 'Topic (optional)', true]],
       v => `/api/messages/byId?${q(v)}`),
-    offset: searchForm([['topic', 'Topic'], ['broker', 'Broker name'], ['queueId', 'Queue ID'], ['offset', 'Queue offset']],
+    offset: searchForm(
+      [['topic', 'Topic'], ['broker', 'Broker name'], ['queueId', 'Queue ID'], ['offset', 'Queue offset']],
       v => `/api/messages/byOffset?${q(v)}`),
   };
   const tabNames = { key: 'By key', id: 'By message ID', offset: 'By queue offset' };
@@ -504,7 +508,9 @@ function messagesPage(main, params) {
   if (params.get('id') && active === 'id') {
     forms.id.inputs.id.value = params.get('id');
     if (params.get('topic')) forms.id.inputs.topic.value = params.get('topic');
-    search(`/api/messages/byId?${q({ id: params.get('id'), ...(params.get('topic') ? { topic: params.get('topic') } : {}) })}`);
+    const byId = { id: params.get('id') };
+    if (params.get('topic')) byId.topic = params.get('topic');
+    search(`/api/messages/byId?${q(byId)}`);
   }
 }
 
@@ -531,19 +537,26 @@ function messageDetail(m) {
   const pre = h('pre', { class: 'body', 'data-testid': 'message-body' }, text);
   const textBtn = h('button', { class: 'btn small primary' }, 'Text');
   const hexBtn = h('button', { class: 'btn small' }, 'Hex');
-  textBtn.addEventListener('click', () => { pre.textContent = text; textBtn.classList.add('primary'); hexBtn.classList.remove('primary'); });
-  hexBtn.addEventListener('click', () => { pre.textContent = hexDump(bytes); hexBtn.classList.add('primary'); textBtn.classList.remove('primary'); });
+  const show = (content, on, off) => {
+    pre.textContent = content;
+    on.classList.add('primary');
+    off.classList.remove('primary');
+  };
+  textBtn.addEventListener('click', () => show(text, textBtn, hexBtn));
+  hexBtn.addEventListener('click', () => show(hexDump(bytes), hexBtn, textBtn));
   const fields = [
     ['Message ID', m.msgId], ['Offset message ID', m.offsetMsgId], ['Topic', m.topic], ['Tags', m.tags || '-'],
     ['Keys', m.keys || '-'], ['Queue', `${m.queueId} @ offset ${m.queueOffset}`],
     ['Commit log offset', m.commitLogOffset], ['Store size', `${m.storeSize} bytes`],
-    ['Born', `${fmtTime(m.bornTimestamp)} from ${m.bornHost}`], ['Stored', `${fmtTime(m.storeTimestamp)} on ${m.storeHost}`],
+    ['Born', `${fmtTime(m.bornTimestamp)} from ${m.bornHost}`],
+    ['Stored', `${fmtTime(m.storeTimestamp)} on ${m.storeHost}`],
     ['Reconsume times', m.reconsumeTimes], ['Body CRC', m.bodyCRC], ['System flag', m.sysFlag], ['Flag', m.flag],
   ];
   const props = Object.entries(m.properties || {}).sort(([a], [b]) => a.localeCompare(b));
   return h('div', { 'data-testid': 'message-detail' },
     h('div', { class: 'grid2' },
-      panel('Message', h('div', { class: 'panel-body kv' }, fields.map(([k, v]) => [h('div', {}, k), h('div', {}, String(v))]))),
+      panel('Message', h('div', { class: 'panel-body kv' },
+        fields.map(([k, v]) => [h('div', {}, k), h('div', {}, String(v))]))),
       panel('Properties', table([
         { title: 'Key', render: ([k]) => k }, { title: 'Value', mono: true, render: ([, v]) => v }], props,
       { testid: 'message-properties' }))),
@@ -614,7 +627,8 @@ function dlqPage(main, params) {
       const r = await api('/api/dlq/resend', { method: 'POST', body: { group: groupSelect.value, msgIds: ids } });
       const ok = r.resent.filter(x => !x.error);
       const failed = r.resent.filter(x => x.error);
-      if (ok.length) toast(`Re-sent ${ok.length} message${ok.length === 1 ? '' : 's'} to ${[...new Set(ok.map(x => x.topic))].join(', ')}`);
+      const topics = [...new Set(ok.map(x => x.topic))].join(', ');
+      if (ok.length) toast(`Re-sent ${ok.length} message${ok.length === 1 ? '' : 's'} to ${topics}`);
       for (const f of failed) toast(`${f.msgId}: ${f.error}`, 'error');
     } catch (err) { toast(err.message, 'error'); }
   }

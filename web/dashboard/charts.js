@@ -56,7 +56,8 @@ class LineChart {
 
     const now = this.points.length ? this.points[this.points.length - 1].t : Date.now();
     // A young chart spans what it has (at least 30 s) rather than a mostly empty window.
-    const span = this.points.length ? Math.min(this.windowMs, Math.max(30 * 1000, now - this.points[0].t)) : this.windowMs;
+    const span = this.points.length
+      ? Math.min(this.windowMs, Math.max(30 * 1000, now - this.points[0].t)) : this.windowMs;
     const t0 = now - span;
     let max = 0;
     for (const p of this.points) for (const v of p.values) if (Number.isFinite(v)) max = Math.max(max, v);
@@ -92,7 +93,8 @@ class LineChart {
       g.fillText('collecting samples…', left + pw / 2, top + ph / 2);
       return;
     }
-    this.series.forEach((s, i) => {
+    // The first series is drawn last, on top of any it coincides with.
+    [...this.series.entries()].reverse().forEach(([i, s]) => {
       g.beginPath();
       let started = false;
       for (const p of this.points) {
