@@ -78,6 +78,16 @@ deb: deps $(RELEASE_DIR)/build.ninja
 	cpack --config $(RELEASE_DIR)/CPackConfig.cmake -B $(CURDIR)/build/deb
 	@ls -l build/deb/*.deb
 
+# Runs the dashboard's browser test on the test build and saves its screenshots of the main pages in
+# docs/dashboard/ (the committed ones come from this target).
+.PHONY: dashboard-screenshots
+dashboard-screenshots: deps $(TEST_DIR)/build.ninja
+	@bash scripts/install-e2e-deps.sh
+	cmake --build $(TEST_DIR) -j $(JOBS) --target thruster thruster-broker
+	mkdir -p docs/dashboard
+	THRUSTER_DASHBOARD_SCREENSHOTS=$(CURDIR)/docs/dashboard bash tests/e2e/run_dashboard.sh \
+	  $(CURDIR)/$(TEST_DIR)/apps/thruster-broker $(CURDIR)/$(TEST_DIR)/apps/thruster
+
 clean:
 	rm -rf build
 
