@@ -8,7 +8,6 @@
 
 #include <csignal>
 #include <cstdlib>
-#include <thread>
 
 #include "client/admin_client.h"
 #include "client/client_instance.h"

@@ -133,11 +133,22 @@ function page() {
   return p;
 }
 
-// Runs `tick` now and every REFRESH_MS while `p` is on screen; a failing tick marks the UI offline.
-function every(p, tick) {
+// Runs `tick` now and every REFRESH_MS while `p` is on screen. A refusal of the request (4xx: no such topic,
+// a group with no offsets yet) shows in `notice`; any other failure marks the UI offline.
+function every(p, tick, notice) {
   const run = async () => {
     if (!p.alive) return;
-    try { await tick(); } catch (err) { if (p.alive) setLive(false, `Offline: ${err.message}`); }
+    try {
+      await tick();
+      notice?.replaceChildren();
+    } catch (err) {
+      if (!p.alive) return;
+      if (notice && err instanceof ApiError && err.status >= 400 && err.status < 500) {
+        notice.replaceChildren(errorNotice(err));
+      } else {
+        setLive(false, `Offline: ${err.message}`);
+      }
+    }
   };
   run();
   p.timers.push(setInterval(run, REFRESH_MS));
@@ -314,7 +325,8 @@ function topicDetailPage(main, topic) {
   p.charts.push(rate.chart);
   const queues = h('div', {});
   const route = h('div', {});
-  main.append(pageHead(topic, null, null, h('a', { href: '#/topics' }, '← Topics')),
+  const notice = h('div', {});
+  main.append(pageHead(topic, null, null, h('a', { href: '#/topics' }, '← Topics')), notice,
     cards, rate.el, h('div', { class: 'grid2' }, panel('Queues', queues), panel('Route', route)));
   let last = null;
   every(p, async () => {
@@ -347,7 +359,7 @@ function topicDetailPage(main, topic) {
       { title: 'Perm', render: b => ({ 2: 'W', 4: 'R', 6: 'RW' })[b.perm] || b.perm },
       { title: 'Master', mono: true, render: b => b.addrs['0'] || '-' },
     ], d.brokers));
-  });
+  }, notice);
 }
 
 // ---------- Consumer groups ----------
@@ -388,7 +400,8 @@ function groupDetailPage(main, group) {
       h('div', { class: 'field' }, h('label', {}, 'Topic'), resetTopic),
       h('div', { class: 'field' }, h('label', {}, 'Consume again from (local time)'), resetTime),
       h('div', {}, h('button', { class: 'btn primary', onclick: resetOffset }, 'Reset offset'))));
-  main.append(pageHead(group, null, null, h('a', { href: '#/groups' }, '← Consumers')),
+  const notice = h('div', {});
+  main.append(pageHead(group, null, null, h('a', { href: '#/groups' }, '← Consumers')), notice,
     cards, lag.el, panel('Progress by queue', queues),
     h('div', { class: 'grid2' }, panel('Online clients', clients), panel('Reset offset by time', reset)));
 
@@ -421,7 +434,7 @@ function groupDetailPage(main, group) {
       resetTopic.replaceChildren(...topics.map(t => h('option', { value: t }, t)));
       if (topics.includes(chosen)) resetTopic.value = chosen;
     }
-  });
+  }, notice);
 
   async function resetOffset() {
     const timestamp = new Date(resetTime.value).getTime();
