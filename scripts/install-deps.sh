@@ -14,6 +14,8 @@ packages=(
   dpkg-dev systemd
   # ACL: plain_acl.yml is YAML; request signatures are HMAC-SHA1 (OpenSSL).
   libyaml-cpp-dev libssl-dev
+  # The Prometheus /metrics endpoints; prometheus (and its promtool) for the test that scrapes a broker.
+  libcpp-httplib-dev prometheus
 
 )
 missing=()
