@@ -27,6 +27,9 @@ constexpr const char* kKeysHelp =
     "  --key=value        set any namesrv.conf key (overrides the file):\n"
     "                     --listenPort=9876 --bindAddress=0.0.0.0\n"
     "                     --ioThreads=N (network threads, 0: one per core)\n"
+    "                     --metricsExporterType=PROM "
+    "--metricsPromExporterPort=5557\n"
+    "                     (Prometheus metrics at GET /metrics)\n"
     "Logs (Thruster keys, file or flag):\n"
     "  --logTarget=file   file: namesrv.log, remoting.log, "
     "namesrv_default.log\n"
@@ -102,17 +105,34 @@ int main(int argc, char** argv) {
   thruster::Result<std::string> bind_address =
       props.GetString("bindAddress", options.bind_address);
   thruster::Result<int64_t> io_threads = props.GetInt("ioThreads", 0);
+  thruster::Result<std::string> metrics_type =
+      props.GetString("metricsExporterType", options.metrics_exporter_type);
+  thruster::Result<std::string> metrics_host = props.GetString(
+      "metricsPromExporterHost", options.metrics_prom_exporter_host);
+  thruster::Result<int64_t> metrics_port = props.GetInt(
+      "metricsPromExporterPort", options.metrics_prom_exporter_port);
   thruster::Result<thruster::logging::LogConfig> log_config =
       thruster::logging::LogConfig::FromProperties(props, kDefaultLogFile);
   thruster::Status bad = !listen_port.ok()    ? listen_port.status()
                          : !bind_address.ok() ? bind_address.status()
                          : !io_threads.ok()   ? io_threads.status()
                          : !log_config.ok()   ? log_config.status()
+                         : !metrics_type.ok() ? metrics_type.status()
+                         : !metrics_host.ok() ? metrics_host.status()
+                         : !metrics_port.ok() ? metrics_port.status()
                                               : thruster::Status::OK();
   if (bad.ok() && (*listen_port < 0 || *listen_port > 65535))
     bad = thruster::Status::InvalidArgument("listenPort is out of range");
   if (bad.ok() && (*io_threads < 0 || *io_threads > 1024))
     bad = thruster::Status::InvalidArgument("ioThreads must be in 0..1024");
+  if (bad.ok() && *metrics_type != "DISABLE" && *metrics_type != "PROM") {
+    bad = thruster::Status::InvalidArgument(
+        "metricsExporterType " + *metrics_type +
+        " is not supported (DISABLE or PROM)");
+  }
+  if (bad.ok() && (*metrics_port < 0 || *metrics_port > 65535))
+    bad = thruster::Status::InvalidArgument(
+        "metricsPromExporterPort is out of range");
   if (!bad.ok()) {
     std::fprintf(stderr, "thruster-namesrv: bad configuration: %s\n",
                  bad.ToString().c_str());
@@ -121,6 +141,9 @@ int main(int argc, char** argv) {
   options.port = static_cast<uint16_t>(*listen_port);
   options.bind_address = *bind_address;
   options.io_threads = static_cast<int>(*io_threads);
+  options.metrics_exporter_type = *metrics_type;
+  options.metrics_prom_exporter_host = *metrics_host;
+  options.metrics_prom_exporter_port = static_cast<int32_t>(*metrics_port);
   if (thruster::Status s = thruster::logging::Apply(*log_config); !s.ok()) {
     std::fprintf(stderr, "thruster-namesrv: cannot set up logging: %s\n",
                  s.ToString().c_str());

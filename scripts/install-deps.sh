@@ -14,8 +14,10 @@ packages=(
   dpkg-dev systemd
   # ACL: plain_acl.yml is YAML; request signatures are HMAC-SHA1 (OpenSSL).
   libyaml-cpp-dev libssl-dev
-  # thruster dashboard: its HTTP server; its browser test runs headless Chromium.
-  libcpp-httplib-dev chromium
+  # cpp-httplib: the Prometheus /metrics endpoints and thruster dashboard's HTTP server.
+  libcpp-httplib-dev
+  # prometheus (and its promtool) for the test that scrapes a broker; headless Chromium for the dashboard's test.
+  prometheus chromium
 
 )
 missing=()

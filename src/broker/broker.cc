@@ -167,6 +167,21 @@ Status Broker::Start() {
     }
   }
 
+  if (config_.metrics_exporter_type == "PROM") {
+    metrics_ = std::make_unique<metrics::BrokerMetricsExporter>(
+        metrics::BrokerMetricsExporter::Sources{
+            config_, *store_, *topics_, *offsets_, *groups_, *clock_});
+    if (Status s = metrics_->Start(config_.metrics_prom_exporter_host,
+                                   config_.metrics_prom_exporter_port);
+        !s.ok()) {
+      Shutdown();
+      return Status::IOError("metricsPromExporterPort " +
+                             std::to_string(config_.metrics_prom_exporter_port) +
+                             ": " + s.ToString());
+    }
+    stats_.set_metrics(&metrics_->counters());
+  }
+
   remoting::RemotingServerOptions options;
   options.bind_address = config_.bind_address;
   options.port = static_cast<uint16_t>(config_.listen_port);
@@ -221,6 +236,7 @@ Status Broker::Start() {
 void Broker::Shutdown() {
   if (!loaded_ || shut_down_) return;
   shut_down_ = true;
+  if (metrics_) metrics_->Stop();
   if (scheduler_) scheduler_->Stop();
   if (acl_watch_) acl_watch_->Stop();
   if (server_) server_->Stop();
@@ -320,6 +336,15 @@ void Broker::RegisterProcessor(std::initializer_list<int32_t> codes,
   RequestProcessor* p = processor.get();
   processors_.push_back(std::move(processor));
   for (int32_t code : codes) {
+    if (metrics_) {
+      server_->RegisterProcessor(
+          code, [p, m = &metrics_->counters(), code](RemotingCommand req,
+                                                     remoting::Responder r) {
+            r.Observe(m, code, metrics::BrokerMetrics::NowNs());
+            p->ProcessRequest(std::move(req), std::move(r));
+          });
+      continue;
+    }
     server_->RegisterProcessor(
         code, [p](RemotingCommand req, remoting::Responder r) {
           p->ProcessRequest(std::move(req), std::move(r));

@@ -12,6 +12,7 @@
 #include "broker/broker_stats.h"
 #include "broker/client_manager.h"
 #include "broker/consumer_offset_manager.h"
+#include "broker/metrics/broker_metrics_exporter.h"
 #include "broker/pull_request_hold_service.h"
 #include "broker/rebalance_lock_manager.h"
 #include "broker/request_processor.h"
@@ -92,6 +93,8 @@ class Broker {
   // The settings GET/UPDATE_BROKER_CONFIG read and change (also SIGHUP's
   // reload in thruster-broker); after Start() only.
   RuntimeConfig& runtime_config() { return *runtime_config_; }
+  // The Prometheus endpoint's port (metricsExporterType=PROM), else 0.
+  uint16_t metrics_port() const { return metrics_ ? metrics_->port() : 0; }
 
  private:
   class Scheduler;
@@ -124,6 +127,9 @@ class Broker {
   ClientManager clients_;
   RebalanceLockManager locks_;
   BrokerStats stats_;
+  // metricsExporterType=PROM: the counters and the /metrics endpoint; made
+  // in Start(), declared before the processors so it outlives them.
+  std::unique_ptr<metrics::BrokerMetricsExporter> metrics_;
   std::unique_ptr<PullRequestHoldService> hold_;
   // Half messages, op records and the `trans-check` thread.
   std::unique_ptr<TransactionalMessageService> transactions_;

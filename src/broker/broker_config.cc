@@ -98,6 +98,21 @@ Result<BrokerConfig> BrokerConfig::FromProperties(const Properties& props) {
                               &c.reject_transaction_message));
   TH_RETURN_IF_ERROR(
       ReadBool(props, "enablePropertyFilter", &c.enable_property_filter));
+  TH_RETURN_IF_ERROR(
+      ReadString(props, "metricsExporterType", &c.metrics_exporter_type));
+  TH_RETURN_IF_ERROR(ReadString(props, "metricsPromExporterHost",
+                                &c.metrics_prom_exporter_host));
+  TH_RETURN_IF_ERROR(ReadInt(props, "metricsPromExporterPort",
+                             &c.metrics_prom_exporter_port));
+  if (c.metrics_exporter_type != "DISABLE" &&
+      c.metrics_exporter_type != "PROM") {
+    return Status::InvalidArgument(
+        "metricsExporterType " + c.metrics_exporter_type +
+        " is not supported (DISABLE or PROM)");
+  }
+  if (c.metrics_prom_exporter_port < 0 ||
+      c.metrics_prom_exporter_port > 65535)
+    return Status::InvalidArgument("metricsPromExporterPort is out of range");
   if (c.transaction_check_interval <= 0)
     return Status::InvalidArgument("transactionCheckInterval must be > 0");
   TH_RETURN_IF_ERROR(ReadBool(props, "aclEnable", &c.acl_enable));

@@ -58,6 +58,12 @@ struct BrokerConfig {
   bool reject_transaction_message = false;     // rejectTransactionMessage
   // SQL92 subscriptions (broker/filter/sql_filter.h).
   bool enable_property_filter = false;  // enablePropertyFilter
+  // Metrics (RocketMQ 5's keys): DISABLE or PROM (a Prometheus /metrics
+  // endpoint on metricsPromExporterHost:metricsPromExporterPort; empty host:
+  // every interface, port 0: ephemeral, tests).
+  std::string metrics_exporter_type = "DISABLE";  // metricsExporterType
+  std::string metrics_prom_exporter_host;         // metricsPromExporterHost
+  int32_t metrics_prom_exporter_port = 5557;      // metricsPromExporterPort
   bool acl_enable = false;  // aclEnable: check every request (plain ACL 1.0)
   // Thruster: the plain_acl.yml to use. Empty: conf/plain_acl.yml under
   // ROCKETMQ_HOME when set, else plain_acl.yml beside the -c config file (see

@@ -16,9 +16,17 @@
 // second from the broker's `broker-sched` thread; the getters from any thread.
 // Thread-safe.
 namespace thruster::broker {
+namespace metrics {
+class BrokerMetrics;
+}
 
 class BrokerStats {
  public:
+  // The Prometheus counters when metricsExporterType=PROM, else nullptr; set
+  // before the processors run, outlives them.
+  metrics::BrokerMetrics* metrics() const { return metrics_; }
+  void set_metrics(metrics::BrokerMetrics* m) { metrics_ = m; }
+
   void AddPut(int64_t n) { put_total_.fetch_add(n, std::memory_order_relaxed); }
   void AddGet(int64_t n) { get_total_.fetch_add(n, std::memory_order_relaxed); }
   int64_t put_total() const {
@@ -57,6 +65,7 @@ class BrokerStats {
   };
   std::string Rates(bool puts) const;
 
+  metrics::BrokerMetrics* metrics_ = nullptr;
   std::atomic<int64_t> put_total_{0};
   std::atomic<int64_t> get_total_{0};
   mutable Mutex mu_;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "broker/metrics/broker_metrics.h"
 #include "common/logging.h"
 
 namespace thruster::broker {
@@ -218,6 +219,10 @@ void PullMessageProcessor::Pull(RemotingCommand req, remoting::Responder r,
   if (code == rc::kSuccess) {
     AddRecordSegments(&result.messages, &resp);
     stats_.AddGet(static_cast<int64_t>(result.messages.size()));
+    if (metrics::BrokerMetrics* m = stats_.metrics()) {
+      m->CountOut(*topic, *group, static_cast<int64_t>(result.messages.size()),
+                  result.buffer_total_size);
+    }
   }
   if (first && (*sys_flag & kFlagCommitOffset) != 0 && commit_offset >= 0 &&
       context_.config.broker_id == 0) {

@@ -51,6 +51,9 @@ std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
   m["enablePropertyFilter"] = Str(b.enable_property_filter);
   m["aclEnable"] = Str(b.acl_enable);
   m["aclFile"] = Str(b.acl_file);
+  m["metricsExporterType"] = Str(b.metrics_exporter_type);
+  m["metricsPromExporterHost"] = Str(b.metrics_prom_exporter_host);
+  m["metricsPromExporterPort"] = Str(b.metrics_prom_exporter_port);
 
   m["storePathRootDir"] = Str(s.store_path_root_dir);
   m["messageDelayLevel"] = Str(s.message_delay_level);

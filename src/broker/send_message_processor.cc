@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "broker/metrics/broker_metrics.h"
 #include "broker/transactional_message_service.h"
 #include "broker/schedule_message_service.h"
 #include "common/coding.h"
@@ -267,10 +268,20 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
 
   const int32_t answer_queue_id = h.queue_id;
   const bool batch = h.batch;
+  // For the metrics: a half message or a parked (delayed) one is stored
+  // under another topic, but counted under the producer's.
+  metrics::MessageType msg_type = metrics::MessageType::kNormal;
+  if (!half_properties.empty()) {
+    msg_type = metrics::MessageType::kTransaction;
+  } else if (msg.topic != topic) {
+    msg_type = metrics::MessageType::kDelay;
+  }
+  const auto body_bytes = static_cast<int64_t>(body.size());
   // The Responder stamps opaque, response flag and serialize type, so the
   // answer is built from scratch when the put completes.
   auto done = [this, r, answer_queue_id, batch, uniq_key = std::move(uniq_key),
-               topic](store::PutResult result) mutable {
+               topic, msg_type,
+               body_bytes](store::PutResult result) mutable {
     RemotingCommand resp;
     resp.set_code(SendResponseCode(result.status));
     resp.SetExt("MSG_REGION", context_.config.region_id);
@@ -292,6 +303,8 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
       resp.SetExt("queueOffset", result.queue_offset);
       if (!uniq_key.empty()) resp.SetExt("transactionId", uniq_key);
       stats_.AddPut(std::max(1, result.msg_num));
+      if (metrics::BrokerMetrics* m = stats_.metrics())
+        m->CountIn(topic, msg_type, std::max(1, result.msg_num), body_bytes);
       if (result.status == store::PutStatus::kFlushDiskTimeout)
         resp.set_remark("flush disk timeout");
     } else {
@@ -382,11 +395,17 @@ void SendMessageProcessor::ConsumerSendMsgBack(RemotingCommand req,
   msg.reconsume_times = orig.reconsume_times + 1;
   if (Status s = ParkIfDelayed(delay_levels_, &msg, &properties); !s.ok())
     return fail(rc::kSystemError, std::string(s.message()));
+  const metrics::MessageType msg_type = msg.topic != topic
+                                            ? metrics::MessageType::kDelay
+                                            : metrics::MessageType::kNormal;
   store_.AsyncPutMessage(
-      msg, [this, resp = req.CreateResponse(rc::kSuccess), r,
+      msg, [this, resp = req.CreateResponse(rc::kSuccess), r, topic, msg_type,
+            body_bytes = static_cast<int64_t>(msg.body.size()),
             keep = std::move(found)](store::PutResult result) mutable {
         if (result.ok()) {
           stats_.AddPut(1);
+          if (metrics::BrokerMetrics* m = stats_.metrics())
+            m->CountIn(topic, msg_type, 1, body_bytes);
         } else {
           resp.set_code(rc::kSystemError);
           resp.set_remark(std::string(store::PutStatusName(result.status)));

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+
 #include "common/crc32.h"
 #include "common/logging.h"
 #include "remoting/codes.h"
@@ -177,6 +179,8 @@ NameServer::NameServer(NameServerOptions options)
                                           .io_threads = options_.io_threads,
                                           .connection = options_.connection}),
       scan_thread_(&routes_, options_.scan_interval_ms) {
+  if (options_.metrics_exporter_type == "PROM")
+    metrics_ = std::make_unique<NamesrvMetrics>(routes_);
   RegisterProcessors();
 }
 
@@ -194,8 +198,16 @@ void NameServer::RegisterProcessors() {
         code, [this](RemotingCommand request, remoting::Responder responder) {
           auto conn = responder.connection();
           uint64_t conn_id = conn ? conn->id() : 0;
+          const auto start = std::chrono::steady_clock::now();
           RemotingCommand resp =
               ProcessNameServerRequest(routes_, request, conn_id);
+          if (metrics_ && !responder.oneway()) {
+            metrics_->CountRpc(
+                request.code(), resp.code(),
+                std::chrono::duration<double, std::milli>(
+                    std::chrono::steady_clock::now() - start)
+                    .count());
+          }
           responder.Send(std::move(resp));  // no-op for oneway registrations
         });
   }
@@ -208,6 +220,16 @@ void NameServer::RegisterProcessors() {
 Status NameServer::Start() {
   if (options_.request_hook) server_.SetRequestHook(options_.request_hook);
   TH_RETURN_IF_ERROR(server_.Start());
+  if (metrics_) {
+    if (Status s = metrics_->Start(
+            options_.metrics_prom_exporter_host,
+            options_.metrics_prom_exporter_port,
+            options_.bind_address + ":" + std::to_string(server_.port()));
+        !s.ok()) {
+      server_.Stop();
+      return s;
+    }
+  }
   scan_thread_.Start();
   started_ = true;
   TH_LOG(namesrv, kInfo, "name server started on port {}", port());
@@ -218,6 +240,7 @@ void NameServer::Stop() {
   if (!started_) return;
   started_ = false;
   scan_thread_.Stop();
+  if (metrics_) metrics_->Stop();
   server_.Stop();
   TH_LOG(namesrv, kInfo, "name server stopped");
 }

@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/service_thread.h"
 #include "common/status.h"
+#include "namesrv/namesrv_metrics.h"
 #include "namesrv/route_info_manager.h"
 #include "remoting/remoting_server.h"
 
@@ -31,6 +32,12 @@ struct NameServerOptions {
   // Runs before every request (the ACL check of the admin writes when the
   // application enables it); empty: none.
   remoting::RemotingServer::RequestHook request_hook;
+  // "PROM": serve Prometheus metrics (namesrv/namesrv_metrics.h) on
+  // metrics_prom_exporter_host:metrics_prom_exporter_port (0: ephemeral);
+  // "DISABLE": none.
+  std::string metrics_exporter_type = "DISABLE";
+  std::string metrics_prom_exporter_host;
+  int32_t metrics_prom_exporter_port = 5557;
 };
 
 // Lifecycle: construct → Start() → Stop() (idempotent; also run by the
@@ -48,6 +55,8 @@ class NameServer {
   void Stop();
 
   uint16_t port() const { return server_.port(); }
+  // The Prometheus endpoint's port (metrics_exporter_type "PROM"), else 0.
+  uint16_t metrics_port() const { return metrics_ ? metrics_->port() : 0; }
   // The route table, for an embedding broker (register without a socket) and
   // tests.
   RouteInfoManager& route_info() { return routes_; }
@@ -78,6 +87,8 @@ class NameServer {
 
   const NameServerOptions options_;
   RouteInfoManager routes_;
+  // Made in the constructor when metrics are on; listens from Start().
+  std::unique_ptr<NamesrvMetrics> metrics_;
   remoting::RemotingServer server_;
   ScanThread scan_thread_;
   bool started_ = false;

@@ -479,6 +479,8 @@ void Responder::Stamp(RemotingCommand& response) const {
 
 void Responder::Send(RemotingCommand response) const {
   if (oneway_) return;
+  if (observer_)
+    observer_->OnResponse(request_code_, response.code(), start_ns_);
   if (sink_) {
     Stamp(response);
     (*sink_)(std::move(response));

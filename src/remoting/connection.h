@@ -238,6 +238,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
 // A responder built from a Sink instead of a connection hands each response
 // (stamped as it would be for the wire) to that function: processors are
 // driven that way without a socket. It never expires and has no connection().
+// Told of every answer a Responder sends (the broker's rpc latency metric).
+// OnResponse runs on the thread that calls Send(); thread-safe.
+class ResponseObserver {
+ public:
+  virtual ~ResponseObserver() = default;
+  // `start_ns`: what Observe() was given (a steady-clock time).
+  virtual void OnResponse(int32_t request_code, int32_t response_code,
+                          int64_t start_ns) const = 0;
+};
+
 class Responder {
  public:
   using Sink = std::function<void(RemotingCommand response)>;
@@ -260,6 +270,14 @@ class Responder {
   // Call at most once per request. Body segments in `response` are sent without
   // copying (see BodySegment).
   void Send(RemotingCommand response) const;
+  // From now on Send() reports the answer to `observer` (which must outlive
+  // every copy of this responder) with `request_code` and `start_ns`.
+  void Observe(const ResponseObserver* observer, int32_t request_code,
+               int64_t start_ns) {
+    observer_ = observer;
+    request_code_ = request_code;
+    start_ns_ = start_ns;
+  }
   bool oneway() const { return oneway_; }
   int32_t opaque() const { return opaque_; }
   // The connection, or nullptr once it is gone (always for a sink).
@@ -273,6 +291,9 @@ class Responder {
   void Stamp(RemotingCommand& response) const;
 
   std::weak_ptr<Connection> conn_;
+  const ResponseObserver* observer_ = nullptr;
+  int32_t request_code_ = 0;
+  int64_t start_ns_ = 0;
   // Shared so copies stay cheap; null on the connection path.
   std::shared_ptr<const Sink> sink_;
   int32_t opaque_ = 0;

@@ -340,8 +340,18 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
   begin_time_in_lock_.store(now, std::memory_order_relaxed);
   struct ClearLockTime {
     std::atomic<int64_t>* t;
-    ~ClearLockTime() { t->store(0, std::memory_order_relaxed); }
-  } clear_lock_time{&begin_time_in_lock_};
+    StoreStats* stats;
+    const Clock* clock;
+    int64_t start_ns;
+    ~ClearLockTime() {
+      t->store(0, std::memory_order_relaxed);
+      if (start_ns >= 0) {
+        stats->append_lock_seconds.Observe(
+            static_cast<double>(clock->MonotonicNs() - start_ns) / 1e9);
+      }
+    }
+  } clear_lock_time{&begin_time_in_lock_, &stats_, clock_,
+                    stats_.enabled() ? clock_->MonotonicNs() : -1};
   auto file_r = queue_.GetLastMappedFile(0);
   if (!file_r.ok()) {
     return Failed(

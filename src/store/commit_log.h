@@ -21,6 +21,7 @@
 #include "store/mapped_file_queue.h"
 #include "store/message_store_config.h"
 #include "store/offsets.h"
+#include "store/store_stats.h"
 #include "store/transient_store_pool.h"
 
 // The CommitLog (store spec §2, §3, §8): every message of every topic,
@@ -143,6 +144,8 @@ class CommitLog {
   // How long the current append has held the put lock, 0 when none holds it
   // (RocketMQ's lockTimeMills, reported as pageCacheLockTimeMills).
   int64_t lock_time_ms() const;
+  // Append and flush figures for the metrics endpoint (off until enabled).
+  StoreStats& stats() { return stats_; }
   Status error() const;
   // Turns the log read-only with `s` (a failed flush, commit or writeback);
   // the first error wins. Called by the flush services and appenders.
@@ -215,6 +218,7 @@ class CommitLog {
   // The store time taken by the append holding put_mu_, 0 outside the lock; a
   // figure for lock_time_ms() only (relaxed: it publishes nothing else).
   std::atomic<int64_t> begin_time_in_lock_{0};
+  StoreStats stats_;
   int64_t last_store_timestamp_ TH_GUARDED_BY(put_mu_) = 0;
   std::unordered_map<std::string, int64_t> queue_offsets_
       TH_GUARDED_BY(put_mu_);

@@ -60,10 +60,18 @@ void FlushRealTimeService::StartWriteback(int64_t step_bytes) {
 
 bool FlushRealTimeService::FlushOnce(int least) {
   if (!log_->writeable()) return true;
+  StoreStats& stats = log_->stats();
+  const bool timed = stats.enabled();
+  const int64_t before = timed ? log_->queue().flushed_where() : 0;
+  const int64_t t0 = timed ? clock_->MonotonicNs() : 0;
   auto r = log_->queue().Flush(least);
   if (!r.ok()) {
     log_->MarkNotWriteable(r.status());
     return true;
+  }
+  if (timed && log_->queue().flushed_where() > before) {
+    stats.flush_seconds.Observe(
+        static_cast<double>(clock_->MonotonicNs() - t0) / 1e9);
   }
   int64_t ts = log_->queue().store_timestamp();
   if (ts > 0) checkpoint_->set_physic_msg_timestamp(ts);

@@ -128,7 +128,13 @@ void GroupCommitService::DoCommit() {
   if (blocking || !reads_.empty()) {
     ++groups_;
     requests_ += static_cast<int64_t>(reads_.size());
-    sync_ns_ += clock_->MonotonicNs() - t0;
+    const int64_t took_ns = clock_->MonotonicNs() - t0;
+    sync_ns_ += took_ns;
+    if (StoreStats& stats = log_->stats(); stats.enabled()) {
+      stats.flush_seconds.Observe(static_cast<double>(took_ns) / 1e9);
+      if (!reads_.empty())
+        stats.group_commit_batch.Observe(static_cast<double>(reads_.size()));
+    }
   }
   if (blocking) NotifyWaiters(/*stopped=*/false);
   for (auto& r : reads_) r.pending->Complete(flushed >= r.next_offset);
