@@ -93,3 +93,11 @@ crash-test: $(TEST_DIR)/build.ninja
 	cmake --build $(TEST_DIR) -j $(JOBS) --target thruster_crash_loop
 	$(TEST_DIR)/tests/crash/thruster_crash_loop --broker $(TEST_DIR)/apps/thruster-broker \
 	  --thruster $(TEST_DIR)/apps/thruster --iterations $(ITER) --seed $(SEED) --flush $(FLUSH)
+
+# Power loss (tests/crash/power_loss_test.cc): CUTS seeded power cuts of the store and the consumer offsets on
+# the fault file system; SEED replays a run. Ends with its summary line.
+CUTS ?= 2000
+powerloss-test: $(TEST_DIR)/build.ninja
+	cmake --build $(TEST_DIR) -j $(JOBS) --target crash_fault_test
+	THRUSTER_POWERLOSS_CUTS=$(CUTS) THRUSTER_POWERLOSS_SEED=$(SEED) \
+	  $(TEST_DIR)/tests/crash/crash_fault_test --gtest_brief=1 --gtest_filter=PowerLossTest.*
