@@ -24,6 +24,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "broker/consumer_offset_manager.h"
 #include "common/coding.h"
@@ -60,6 +61,14 @@ int64_t EnvInt(const char* name, int64_t def) {
   char* end = nullptr;
   long long n = std::strtoll(v, &end, 10);
   return (*end == '\0' && n >= 0) ? n : def;
+}
+
+uint64_t EnvU64(const char* name, uint64_t def) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return def;
+  char* end = nullptr;
+  unsigned long long n = std::strtoull(v, &end, 10);
+  return *end == '\0' ? n : def;
 }
 
 MessageStoreConfig Config() {
@@ -360,8 +369,7 @@ TEST(PowerLossTest, EveryCutKeepsWhatWasSyncedAndRecovers) {
   if (std::getenv("THRUSTER_LOG_LEVEL") == nullptr)
     logging::SetLevel(logging::Level::kError);
   const int64_t cuts = EnvInt("THRUSTER_POWERLOSS_CUTS", 150);
-  const uint64_t seed =
-      static_cast<uint64_t>(EnvInt("THRUSTER_POWERLOSS_SEED", 20261205));
+  const uint64_t seed = EnvU64("THRUSTER_POWERLOSS_SEED", 20261205);
   // How many file-system calls one uncut run makes: cuts land uniformly among
   // them (and a bit beyond, which cuts at the end).
   Totals calibration;
@@ -374,33 +382,46 @@ TEST(PowerLossTest, EveryCutKeepsWhatWasSyncedAndRecovers) {
   Totals t;
   const auto start = std::chrono::steady_clock::now();
   std::mt19937_64 rng(seed);
-  for (int64_t i = 0; i < cuts && !::testing::Test::HasFatalFailure(); ++i) {
-    const uint64_t s = rng();
+  // Every cut runs, a failed one too: a long run reports how many failed and
+  // their cut seeds (THRUSTER_POWERLOSS_ONLY replays one).
+  const ::testing::TestResult* result =
+      ::testing::UnitTest::GetInstance()->current_test_info()->result();
+  std::vector<uint64_t> failed;
+  for (int64_t i = 0; i < cuts; ++i) {
+    // THRUSTER_POWERLOSS_ONLY=<cut seed> (from a failure's trace) repeats one
+    // cut.
+    const uint64_t only = EnvU64("THRUSTER_POWERLOSS_ONLY", 0);
+    const uint64_t s = only != 0 ? only : rng();
     const auto t0 = std::chrono::steady_clock::now();
+    const int parts = result->total_part_count();
     PowerLoss run(s, &t);
     run.Run(1 + static_cast<int64_t>(s % static_cast<uint64_t>(calls + calls / 10)));
     run.CutAndCheck();
     const double d = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     t.slowest_s = std::max(t.slowest_s, d);
-    if (::testing::Test::HasFailure()) break;
+    if (result->total_part_count() != parts) failed.push_back(s);
   }
   const double secs = std::chrono::duration<double>(
                           std::chrono::steady_clock::now() - start)
                           .count();
   std::string where;
   for (const auto& [w, n] : t.where) where += " [" + w + "]=" + std::to_string(n);
+  std::string failed_seeds;
+  for (uint64_t f : failed) failed_seeds += " " + std::to_string(f);
   std::printf(
       "power loss: seed=%llu cuts=%d (at end %d) acked=%lld checked=%lld "
       "expired=%lld offsets_checked=%lld lost=%lld in %.1f s (%.0f cuts/min, "
       "slowest %.2f s)\n"
-      "power loss: cut points:%s\n",
+      "power loss: cut points:%s\n"
+      "power loss: failed cuts: %zu%s\n",
       static_cast<unsigned long long>(seed), t.cuts, t.cuts_at_end,
       static_cast<long long>(t.acked), static_cast<long long>(t.checked),
       static_cast<long long>(t.expired),
       static_cast<long long>(t.offsets_checked),
       static_cast<long long>(t.lost), secs, t.cuts * 60.0 / std::max(secs, 1e-3), t.slowest_s,
-      where.c_str());
+      where.c_str(), failed.size(), failed_seeds.c_str());
   EXPECT_EQ(t.lost, 0);
+  EXPECT_TRUE(failed.empty());
   EXPECT_EQ(t.cuts, cuts);
 }
 
