@@ -4,7 +4,7 @@ RELEASE_DIR := build/release
 TEST_DIR := build/asan
 DATA_DIR ?= ./data/store
 
-.PHONY: deps build test test-all test-tsan run bench bench-store bench-peers clean format install deb
+.PHONY: deps build test test-all test-tsan run bench bench-store bench-peers clean format install deb crash-test powerloss-test
 
 deps:
 	@bash scripts/install-deps.sh
@@ -93,3 +93,21 @@ clean:
 
 format:
 	find src tests bench apps -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+# Kill loop (tests/crash/): SIGKILLs a real broker ITER times under load at seeded random moments and checks that
+# every acknowledged message survived; SEED replays a run, FLUSH=SYNC|ASYNC|BOTH. Ends with one summary line.
+ITER ?= 100
+SEED ?= $(shell date +%s)
+FLUSH ?= BOTH
+crash-test: $(TEST_DIR)/build.ninja
+	cmake --build $(TEST_DIR) -j $(JOBS) --target thruster_crash_loop
+	$(TEST_DIR)/tests/crash/thruster_crash_loop --broker $(TEST_DIR)/apps/thruster-broker \
+	  --thruster $(TEST_DIR)/apps/thruster --iterations $(ITER) --seed $(SEED) --flush $(FLUSH)
+
+# Power loss (tests/crash/power_loss_test.cc): CUTS seeded power cuts of the store and the consumer offsets on
+# the fault file system; SEED replays a run. Ends with its summary line.
+CUTS ?= 2000
+powerloss-test: $(TEST_DIR)/build.ninja
+	cmake --build $(TEST_DIR) -j $(JOBS) --target crash_fault_test
+	THRUSTER_POWERLOSS_CUTS=$(CUTS) THRUSTER_POWERLOSS_SEED=$(SEED) \
+	  $(TEST_DIR)/tests/crash/crash_fault_test --gtest_brief=1 --gtest_filter=PowerLossTest.*

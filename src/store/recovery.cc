@@ -8,7 +8,6 @@
 namespace thruster::store {
 
 using message::CheckRecord;
-using message::kBlankMinLength;
 using message::RecordCheck;
 using message::RecordStatus;
 
@@ -132,19 +131,36 @@ Result<RecoveryStats> Recovery::RecoverCommitLog(
   queue.set_flushed_where(process_offset);
   queue.set_committed_where(process_offset);
   TH_RETURN_IF_ERROR(queue.TruncateDirtyFiles(process_offset));
-  // Zero the 8 bytes at the new end so a second crash cannot resurrect a stale
-  // record behind the cut.
+  // Zero what lies behind the new end of the last segment, so the appends
+  // that follow never sit in front of stale bytes: those would make the
+  // segment fail `store verify`, and a stale record that survived whole could
+  // come back after a second crash (with a queue offset that is handed out
+  // again). After a crash every page up to the segment's end is checked (an
+  // unsynced page may have reached the disk after an older one that did not);
+  // after a clean stop the tail ends at the first zero page.
   if (auto last = queue.GetLastMappedFile(); last != nullptr) {
-    int32_t pos = last->write_pos();
-    if (pos + kBlankMinLength <= last->file_size()) {
-      auto m = last->mutable_mapping();
-      bool dirty = false;
-      for (int k = 0; k < kBlankMinLength; ++k)
-        dirty |= m[static_cast<size_t>(pos + k)] != std::byte{0};
-      if (dirty) {
-        std::memset(m.data() + pos, 0, kBlankMinLength);
-        TH_RETURN_IF_ERROR(last->SyncRange(pos, pos + kBlankMinLength));
+    auto m = last->mutable_mapping();
+    const int64_t size = last->file_size();
+    int64_t dirty_begin = -1;
+    int64_t dirty_end = -1;
+    for (int64_t p = last->write_pos(); p < size;) {
+      int64_t page_end =
+          std::min<int64_t>((p / kOsPageSize + 1) * kOsPageSize, size);
+      bool zero = true;
+      for (int64_t q = p; q < page_end && zero; ++q)
+        zero = m[static_cast<size_t>(q)] == std::byte{0};
+      if (!zero) {
+        std::memset(m.data() + p, 0, static_cast<size_t>(page_end - p));
+        if (dirty_begin < 0) dirty_begin = p;
+        dirty_end = page_end;
+      } else if (last_exit_ok) {
+        break;
       }
+      p = page_end;
+    }
+    if (dirty_begin >= 0) {
+      TH_RETURN_IF_ERROR(last->SyncRange(static_cast<int32_t>(dirty_begin),
+                                         static_cast<int32_t>(dirty_end)));
     }
   }
   stats.seconds = static_cast<double>(clock_->MonotonicNs() - t0) / 1e9;

@@ -60,6 +60,7 @@ bool ReputService::DoReput() {
                    st.ToString());
           }
           failed = true;
+          dispatch_failed_ = true;
           break;
         }
         pos += static_cast<size_t>(c.size);
@@ -101,9 +102,20 @@ void ReputService::Run() {
     if (!DoReput()) WaitForRunning(1);
   }
   // Drain what is left (up to 5 s), so shutdown leaves nothing undispatched.
+  // A dispatch that fails (a dead or full disk) is not waited for: the store
+  // then stops with `abort` in place, and the next start dispatches the rest
+  // from the CommitLog.
+  dispatch_failed_ = false;
   for (int i = 0; i < 50 && dispatch_behind_bytes() > 0; ++i) {
-    if (!DoReputIgnoringStop())
+    if (!DoReputIgnoringStop()) {
+      if (dispatch_failed_) {
+        TH_LOG(store, kWarn,
+               "shutdown: dispatch is failing, leaving {} bytes to recovery",
+               dispatch_behind_bytes());
+        break;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
 }
 

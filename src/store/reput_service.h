@@ -99,6 +99,7 @@ class ReputService final : public ServiceThread {
   mutable Mutex listener_mu_;
   MessageArrivingListener listener_ TH_GUARDED_BY(listener_mu_);
   bool draining_ = false;          // confined to this thread
+  bool dispatch_failed_ = false;   // a Dispatch failed; confined to this thread
   int64_t last_error_log_ns_ = 0;  // confined to this thread
 };
 

@@ -94,9 +94,40 @@ void FaultFileSystem::SimulatePowerLoss() {
   if (auto* m = mem()) m->SimulatePowerLoss();
 }
 
+void FaultFileSystem::CutPowerAtCall(int64_t n, uint64_t seed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  cut_at_ = n > 0 ? all_calls_ + n : 0;
+  cut_seed_ = seed;
+  cut_done_ = false;
+}
+
+bool FaultFileSystem::power_cut() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cut_done_;
+}
+
+std::pair<FaultFileSystem::Op, std::string> FaultFileSystem::cut_call() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cut_call_;
+}
+
+int64_t FaultFileSystem::AllCallsForTesting() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return all_calls_;
+}
+
 Status FaultFileSystem::Check(Op op, const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
   int n = ++calls_[op];
+  if (op != Op::kWriteback && op != Op::kDropCache) {
+    if (++all_calls_ == cut_at_ && mem() != nullptr) {
+      mem()->CutPower(cut_seed_);
+      cut_done_ = true;
+      cut_at_ = 0;
+      cut_call_ = {op, path};
+      return Status::IOError("power cut before this call on " + path, EIO);
+    }
+  }
   int err = op == Op::kMap ? ENOSPC : EIO;
   auto it = fail_at_.find(op);
   if (it != fail_at_.end() && it->second == n) {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "store/io/file_system.h"
@@ -66,6 +67,16 @@ class FaultFileSystem : public store::io::FileSystem {
   void RecordRange(Op op, const std::string& path, size_t begin, size_t end,
                    bool wait);
   void SimulatePowerLoss();
+  // Cuts the power (MemFileSystem::CutPower(seed)) when the n-th call (1-based,
+  // counting from now) of any operation but kWriteback/kDropCache arrives; that
+  // call and every later one fails. 0 disarms.
+  void CutPowerAtCall(int64_t n, uint64_t seed);
+  // Whether the armed cut happened.
+  bool power_cut();
+  // The operation and path of the call the cut hit.
+  std::pair<Op, std::string> cut_call();
+  // Calls of every operation but kWriteback/kDropCache so far.
+  int64_t AllCallsForTesting();
   MemFileSystem* mem() { return dynamic_cast<MemFileSystem*>(base_.get()); }
 
   Result<std::unique_ptr<store::io::MappedRegion>> Map(
@@ -106,6 +117,11 @@ class FaultFileSystem : public store::io::FileSystem {
   std::string fail_paths_;
   std::atomic<int> sync_delay_ms_{0};
   std::map<Op, std::vector<RangeCall>> range_calls_;  // guarded by mu_
+  int64_t all_calls_ = 0;                             // guarded by mu_
+  int64_t cut_at_ = 0;                                // guarded by mu_
+  uint64_t cut_seed_ = 0;                             // guarded by mu_
+  bool cut_done_ = false;                             // guarded by mu_
+  std::pair<Op, std::string> cut_call_;               // guarded by mu_
 };
 
 }  // namespace thruster::testing

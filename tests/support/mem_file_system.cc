@@ -1,8 +1,10 @@
 #include "tests/support/mem_file_system.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <functional>
+#include <random>
 
 namespace thruster::testing {
 
@@ -19,8 +21,7 @@ class MemRegion final : public MappedRegion {
       : fs_(fs), path_(std::move(path)), live_(std::move(live)), size_(size) {}
   std::span<std::byte> bytes() override { return {live_->data(), size_}; }
   Status Sync(size_t begin, size_t end) override {
-    fs_->SyncRange(path_, live_, begin, std::min(end, size_));
-    return Status::OK();
+    return fs_->SyncRange(path_, live_, begin, std::min(end, size_));
   }
   Status Lock() override { return Status::OK(); }
   Status Unlock() override { return Status::OK(); }
@@ -49,6 +50,10 @@ class MemRegion final : public MappedRegion {
 };
 
 namespace {
+Status PowerOff(const std::string& what) {
+  return Status::IOError(what + " (power is off)", EIO);
+}
+
 class MemLock final : public FileLock {
  public:
   explicit MemLock(std::function<void()> release)
@@ -64,6 +69,8 @@ Result<std::unique_ptr<MappedRegion>> MemFileSystem::Map(
     const std::string& path, size_t size, OpenMode mode) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(path);
+  if (power_off_ && (it == files_.end() || mode != OpenMode::kReadOnly))
+    return PowerOff("open " + path);
   if (it == files_.end()) {
     if (mode != OpenMode::kCreateOrOpen)
       return Status::IOError("open " + path + ": no such file");
@@ -87,16 +94,19 @@ Result<std::unique_ptr<MappedRegion>> MemFileSystem::Map(
       std::make_unique<MemRegion>(this, path, f.live, size));
 }
 
-void MemFileSystem::SyncRange(
+Status MemFileSystem::SyncRange(
     const std::string& path,
     const std::shared_ptr<std::vector<std::byte>>& live, size_t b, size_t e) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (power_off_) return PowerOff("msync " + path);
   auto it = files_.find(path);
-  if (it == files_.end() || it->second.live != live || b >= e) return;
+  if (it == files_.end() || it->second.live != live || b >= e)
+    return Status::OK();
   File& f = it->second;
   if (f.durable.size() < live->size()) f.durable.resize(live->size());
   std::memcpy(f.durable.data() + b, live->data() + b, e - b);
   f.mtime_ms = clock_->NowMs();
+  return Status::OK();
 }
 
 Result<std::vector<DirEntry>> MemFileSystem::ListDir(const std::string& dir) {
@@ -143,6 +153,7 @@ Result<int64_t> MemFileSystem::ModifiedTimeMs(const std::string& path) {
 
 Status MemFileSystem::CreateDirs(const std::string& dir) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (power_off_) return PowerOff("mkdir " + dir);
   std::string cur;
   size_t pos = 0;
   while (pos != std::string::npos) {
@@ -155,19 +166,31 @@ Status MemFileSystem::CreateDirs(const std::string& dir) {
 
 Status MemFileSystem::Rename(const std::string& from, const std::string& to) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (power_off_) return PowerOff("rename " + from);
   auto it = files_.find(from);
   if (it == files_.end())
     return Status::IOError("rename " + from + ": no such file");
   File f = std::move(it->second);
   files_.erase(it);
   files_[to] = std::move(f);
-  unsynced_creates_.erase(from);
-  unsynced_creates_.insert(to);
+  if (unsynced_creates_.erase(from) > 0) {
+    unsynced_creates_.insert(to);
+  } else {
+    auto prev = unsynced_renames_.find(from);
+    std::string origin = from;
+    if (prev != unsynced_renames_.end()) {
+      origin = prev->second;
+      unsynced_renames_.erase(prev);
+    }
+    unsynced_renames_[to] = origin;
+  }
   return Status::OK();
 }
 
 Status MemFileSystem::Remove(const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (power_off_) return PowerOff("unlink " + path);
+  unsynced_renames_.erase(path);
   if (files_.erase(path) == 0) return Status::NotFound("no file " + path);
   unsynced_creates_.erase(path);
   return Status::OK();
@@ -175,6 +198,14 @@ Status MemFileSystem::Remove(const std::string& path) {
 
 Status MemFileSystem::SyncDir(const std::string& dir) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (power_off_) return PowerOff("fsync " + dir);
+  for (auto it = unsynced_renames_.begin(); it != unsynced_renames_.end();) {
+    if (store::io::DirName(it->first) == dir) {
+      it = unsynced_renames_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   for (auto it = unsynced_creates_.begin(); it != unsynced_creates_.end();) {
     if (store::io::DirName(*it) == dir) {
       it = unsynced_creates_.erase(it);
@@ -196,6 +227,7 @@ Result<std::string> MemFileSystem::ReadFile(const std::string& path) {
 Status MemFileSystem::WriteFile(const std::string& path,
                                 std::string_view data) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (power_off_) return PowerOff("write " + path);
   if (!dirs_.count(store::io::DirName(path)))
     return Status::IOError("open " + path + ": no directory");
   auto it = files_.find(path);
@@ -260,6 +292,8 @@ void MemFileSystem::SimulatePowerLoss() {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& p : unsynced_creates_) files_.erase(p);
   unsynced_creates_.clear();
+  for (const auto& r : unsynced_renames_) files_.erase(r.first);
+  unsynced_renames_.clear();
   for (auto& [path, f] : files_) {
     // A fresh live buffer: mappings made before the "crash" keep the old one
     // and are discarded.
@@ -269,6 +303,74 @@ void MemFileSystem::SimulatePowerLoss() {
     f.live = live;
   }
   locks_.clear();
+}
+
+void MemFileSystem::CutPower(uint64_t seed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::mt19937_64 rng(seed);
+  constexpr size_t kPage = 4096;
+  constexpr size_t kSector = 512;
+  // Directory entries first: an unsynced rename is undone or kept, an
+  // unsynced create survives or vanishes.
+  for (const auto& [to, from] : unsynced_renames_) {
+    auto it = files_.find(to);
+    if (it == files_.end() || rng() % 2 == 0) continue;
+    File f = std::move(it->second);
+    files_.erase(it);
+    files_[from] = std::move(f);
+  }
+  unsynced_renames_.clear();
+  // Creates in one directory reach the disk in order (a journal commits them
+  // in order): a random number of the oldest survive. Segment names grow with
+  // creation order, so name order stands in for it.
+  std::map<std::string, std::vector<std::string>> by_dir;
+  for (const auto& p : unsynced_creates_)
+    by_dir[store::io::DirName(p)].push_back(p);
+  for (auto& [dir, created] : by_dir) {
+    size_t keep = rng() % (created.size() + 1);
+    for (size_t i = keep; i < created.size(); ++i) files_.erase(created[i]);
+  }
+  unsynced_creates_.clear();
+  for (auto& [path, f] : files_) {
+    const size_t n = f.live->size();
+    std::vector<std::byte> disk = f.durable;
+    disk.resize(n);
+    for (size_t page = 0; page < n; page += kPage) {
+      const size_t end = std::min(n, page + kPage);
+      if (std::memcmp(disk.data() + page, f.live->data() + page,
+                      end - page) == 0)
+        continue;
+      size_t keep = 0;  // bytes of the new content that reached the platter
+      switch (rng() % 4) {
+        case 0:
+        case 1:
+          break;  // the old page
+        case 2:
+          keep = end - page;  // the new page
+          break;
+        default:  // torn: the first sectors new, the rest old
+          keep = std::min(end - page, kSector * (1 + rng() % (kPage / kSector - 1)));
+          break;
+      }
+      if (keep > 0) std::memcpy(disk.data() + page, f.live->data() + page, keep);
+    }
+    // A fresh live buffer: mappings made before the cut keep the old one and
+    // are discarded.
+    f.durable = disk;
+    f.live = std::make_shared<std::vector<std::byte>>(std::move(disk));
+  }
+  locks_.clear();
+  power_off_ = true;
+}
+
+void MemFileSystem::RestorePower() {
+  std::lock_guard<std::mutex> lock(mu_);
+  power_off_ = false;
+}
+
+bool MemFileSystem::power_off() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return power_off_;
 }
 
 }  // namespace thruster::testing

@@ -39,6 +39,18 @@ class MemFileSystem : public store::io::FileSystem {
   Result<store::io::DiskUsage> GetDiskUsage(const std::string& path) override;
 
   void SimulatePowerLoss();
+  // A power cut at this instant, as a disk with a volatile cache sees it:
+  // synced bytes survive; each unsynced 4 KiB page comes back old, new, or
+  // torn (new for its first few 512-byte sectors, old after), chosen by
+  // `seed`; of the files created in a directory since it was last synced the
+  // oldest few survive (a journal commits them in order), and an unsynced
+  // rename is undone or kept, by the same draw. Until
+  // RestorePower() every call that changes a file (map-create, sync, write,
+  // rename, remove, directory sync) fails with EIO, so nothing the dying
+  // process still does after the cut reaches the "disk".
+  void CutPower(uint64_t seed);
+  void RestorePower();
+  bool power_off();
   void SetDiskUsage(store::io::DiskUsage u);
   void SetModifiedTimeForTesting(const std::string& path, int64_t ms);
   // Writes raw bytes into a file's live and durable copies (to plant corruption
@@ -54,7 +66,7 @@ class MemFileSystem : public store::io::FileSystem {
 
  private:
   friend class MemRegion;
-  void SyncRange(const std::string& path,
+  Status SyncRange(const std::string& path,
                  const std::shared_ptr<std::vector<std::byte>>& live, size_t b,
                  size_t e);
   void ReleaseLock(const std::string& path);
@@ -66,6 +78,9 @@ class MemFileSystem : public store::io::FileSystem {
   std::set<std::string>
       unsynced_creates_;  // files created since their directory was synced
   std::set<std::string> locks_;
+  // Renamed since their directory was synced: new name → old name.
+  std::map<std::string, std::string> unsynced_renames_;
+  bool power_off_ = false;
   store::io::DiskUsage usage_{uint64_t{100} << 30, uint64_t{80} << 30,
                               uint64_t{80} << 30};
 };
