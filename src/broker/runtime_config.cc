@@ -51,6 +51,10 @@ std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
   m["enablePropertyFilter"] = Str(b.enable_property_filter);
   m["aclEnable"] = Str(b.acl_enable);
   m["aclFile"] = Str(b.acl_file);
+  m["reviveQueueNum"] = Str(b.revive_queue_num);
+  m["reviveInterval"] = Str(b.revive_interval);
+  m["popFromRetryProbability"] = Str(b.pop_from_retry_probability);
+  m["maxPopPollingSize"] = Str(b.max_pop_polling_size);
 
   m["storePathRootDir"] = Str(s.store_path_root_dir);
   m["messageDelayLevel"] = Str(s.message_delay_level);
