@@ -232,7 +232,6 @@ TEST_F(PopTest, AckOrChangeOfAnExpiredHandleIsRefusedWithNoMessage) {
   Status change = consumer_->ChangeInvisibleTime(addr_, &m, 30000);
   EXPECT_THAT(change.ToString(), HasSubstr("code 208"));
   // A malformed handle is a clear error, not a crash.
-  PoppedMessage bad = r.messages[0];
   RemotingCommand req = RemotingCommand::CreateRequest(req_code::kAckMessage);
   req.SetExt("consumerGroup", "PopGroup");
   req.SetExt("extraInfo", "1 2 three");
