@@ -10,6 +10,8 @@
 #include "broker/consumer_manage_processor.h"
 #include "broker/end_transaction_processor.h"
 #include "broker/delay_offset_processor.h"
+#include "broker/pop_ack_processor.h"
+#include "broker/pop_message_processor.h"
 #include "broker/pull_message_processor.h"
 #include "broker/query_message_processor.h"
 #include "broker/reset_offset_processor.h"
@@ -18,6 +20,7 @@
 #include "broker/subscription_group_processor.h"
 #include "common/crc32.h"
 #include "common/logging.h"
+#include "remoting/pop_protocol.h"
 #include "remoting/register_broker_body.h"
 
 namespace thruster::broker {
@@ -129,6 +132,12 @@ Status Broker::Start() {
         return store_->GetMaxOffsetInQueue(topic, queue_id);
       },
       clock_);
+  pop_hold_ = std::make_unique<PullRequestHoldService>(
+      [this](HeldPull p) { pop_processor_->ProcessHeld(std::move(p)); },
+      [this](std::string_view topic, int32_t queue_id) {
+        return QueuesEnd(*store_, *topics_, topic, queue_id);
+      },
+      clock_, "pop-hold");
   schedule_ = std::make_unique<ScheduleMessageService>(
       *store_, fs_, store_config_.ConfigDir(), clock_);
   if (Status s = schedule_->Load(); !s.ok()) {
@@ -139,6 +148,9 @@ Status Broker::Start() {
       [this](std::string_view topic, int32_t queue_id, int64_t next_offset,
              int64_t tags_code, int64_t) {
         hold_->NotifyMessageArriving(topic, queue_id, next_offset, tags_code);
+        pop_hold_->NotifyMessageArriving(topic, queue_id, next_offset,
+                                         tags_code);
+        pop_hold_->NotifyMessageArriving(topic, -1, INT64_MAX, tags_code);
         // A parked message's tagsCode is its delivery time.
         if (topic == store::kScheduleTopic) schedule_->NotifyParked(tags_code);
       });
@@ -200,6 +212,8 @@ Status Broker::Start() {
     acl_watch_->Start();
   }
   hold_->Start();
+  pop_hold_->Start();
+  if (config_.broker_id == 0) pop_->Start();  // revive runs on masters only
   server_->SetCloseListener(
       [this](const std::shared_ptr<remoting::Connection>& c) {
         clients_.NotifyConsumerIdsChanged(clients_.OnConnectionClosed(c->id()));
@@ -241,6 +255,8 @@ void Broker::Shutdown() {
   if (acl_watch_) acl_watch_->Stop();
   if (server_) server_->Stop();
   if (hold_) hold_->Stop();
+  if (pop_hold_) pop_hold_->Stop();
+  if (pop_) pop_->Stop();
   if (transaction_check_) transaction_check_->Stop();
   if (schedule_) schedule_->Stop();  // saves delayOffset.json
   if (client_) {
@@ -367,6 +383,20 @@ void Broker::RegisterProcessors() {
   pull_processor_ = pull.get();
   RegisterProcessor({code::kPullMessage, code::kLitePullMessage},
                     std::move(pull));
+  pop_ = std::make_unique<PopService>(ctx, *store_, *topics_, *offsets_,
+                                      groups_.get());
+  if (Status s = pop_->Load(); !s.ok()) {
+    TH_LOG(broker, kError, "pop: revive topic not loaded: {}", s.ToString());
+  }
+  auto pop = std::make_unique<PopMessageProcessor>(
+      ctx, *store_, *topics_, groups_.get(), *pop_, stats_, *pop_hold_);
+  pop_processor_ = pop.get();
+  RegisterProcessor({remoting::request_code::kPopMessage}, std::move(pop));
+  RegisterProcessor({remoting::request_code::kAckMessage,
+                     remoting::request_code::kBatchAckMessage,
+                     remoting::request_code::kChangeMessageInvisibleTime},
+                    std::make_unique<PopAckProcessor>(ctx, *store_, *topics_,
+                                                      *pop_));
   RegisterProcessor({code::kQueryMessage, code::kViewMessageById},
                     std::make_unique<QueryMessageProcessor>(ctx, *store_));
   RegisterProcessor({code::kHeartBeat, code::kUnregisterClient},

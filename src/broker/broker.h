@@ -13,6 +13,7 @@
 #include "broker/client_manager.h"
 #include "broker/consumer_offset_manager.h"
 #include "broker/metrics/broker_metrics_exporter.h"
+#include "broker/pop_service.h"
 #include "broker/pull_request_hold_service.h"
 #include "broker/rebalance_lock_manager.h"
 #include "broker/request_processor.h"
@@ -45,6 +46,7 @@
 namespace thruster::broker {
 
 class PullMessageProcessor;
+class PopMessageProcessor;
 
 class Broker {
  public:
@@ -95,6 +97,11 @@ class Broker {
   RuntimeConfig& runtime_config() { return *runtime_config_; }
   // The Prometheus endpoint's port (metricsExporterType=PROM), else 0.
   uint16_t metrics_port() const { return metrics_ ? metrics_->port() : 0; }
+  // Pop checkpoints, acks and revive; after Start() only.
+  PopService& pop() { return *pop_; }
+  size_t HeldPopsForTesting() const {
+    return pop_hold_ ? pop_hold_->held_count() : 0;
+  }
 
  private:
   class Scheduler;
@@ -135,6 +142,11 @@ class Broker {
   std::unique_ptr<TransactionalMessageService> transactions_;
   std::unique_ptr<TransactionalMessageCheckService> transaction_check_;
   std::unique_ptr<ScheduleMessageService> schedule_;
+  // Pop consumption: bookkeeping and revive (`pop-revive`), parked pops
+  // (`pop-hold`), and the processor that re-runs them.
+  std::unique_ptr<PopService> pop_;
+  std::unique_ptr<PullRequestHoldService> pop_hold_;
+  PopMessageProcessor* pop_processor_ = nullptr;
   // Every registered processor; the server's table points into these.
   std::vector<std::unique_ptr<RequestProcessor>> processors_;
   // The one in processors_ that re-runs the pulls `hold_` hands back.

@@ -117,6 +117,18 @@ Result<BrokerConfig> BrokerConfig::FromProperties(const Properties& props) {
     return Status::InvalidArgument("transactionCheckInterval must be > 0");
   TH_RETURN_IF_ERROR(ReadBool(props, "aclEnable", &c.acl_enable));
   TH_RETURN_IF_ERROR(ReadString(props, "aclFile", &c.acl_file));
+  TH_RETURN_IF_ERROR(ReadInt(props, "reviveQueueNum", &c.revive_queue_num));
+  TH_RETURN_IF_ERROR(ReadInt(props, "reviveInterval", &c.revive_interval));
+  TH_RETURN_IF_ERROR(ReadInt(props, "popFromRetryProbability",
+                             &c.pop_from_retry_probability));
+  TH_RETURN_IF_ERROR(
+      ReadInt(props, "maxPopPollingSize", &c.max_pop_polling_size));
+  if (c.revive_queue_num <= 0 || c.revive_queue_num > 1024)
+    return Status::InvalidArgument("reviveQueueNum must be in 1..1024");
+  if (c.revive_interval <= 0)
+    return Status::InvalidArgument("reviveInterval must be > 0");
+  if (c.pop_from_retry_probability < 0 || c.pop_from_retry_probability > 100)
+    return Status::InvalidArgument("popFromRetryProbability must be in 0..100");
   if (c.net_busy_poll_us < 0 || c.net_busy_poll_us > 1000000)
     return Status::InvalidArgument("netBusyPollUs must be in 0..1000000");
   if (c.listen_port < 0 || c.listen_port > 65535)

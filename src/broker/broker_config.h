@@ -69,6 +69,11 @@ struct BrokerConfig {
   // ROCKETMQ_HOME when set, else plain_acl.yml beside the -c config file (see
   // apps/thruster-broker), else ./conf/plain_acl.yml.
   std::string acl_file;
+  // Pop consumption (spec/pop.md §10).
+  int32_t revive_queue_num = 8;         // reviveQueueNum
+  int64_t revive_interval = 1000;       // reviveInterval (ms)
+  int32_t pop_from_retry_probability = 20;  // popFromRetryProbability (%)
+  int32_t max_pop_polling_size = 100000;    // maxPopPollingSize
 
   // "host:port" of every name server to register with (namesrvAddr split on
   // ';'), or empty.

@@ -8,8 +8,9 @@ namespace thruster::broker {
 
 PullRequestHoldService::PullRequestHoldService(RerunFn rerun,
                                                MaxOffsetFn max_offset,
-                                               const Clock* clock)
-    : ServiceThread("pull-hold"),
+                                               const Clock* clock,
+                                               std::string thread_name)
+    : ServiceThread(std::move(thread_name)),
       rerun_(std::move(rerun)),
       max_offset_(std::move(max_offset)),
       clock_(clock) {}

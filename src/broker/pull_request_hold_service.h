@@ -44,8 +44,10 @@ class PullRequestHoldService : public ServiceThread {
   using RerunFn = std::function<void(HeldPull)>;
   using MaxOffsetFn =
       std::function<int64_t(std::string_view topic, int32_t queue_id)>;
+  // `thread_name` names the service thread (pops park in a second instance).
   PullRequestHoldService(RerunFn rerun, MaxOffsetFn max_offset,
-                         const Clock* clock);
+                         const Clock* clock,
+                         std::string thread_name = "pull-hold");
   ~PullRequestHoldService() override;
 
   void Suspend(HeldPull pull);

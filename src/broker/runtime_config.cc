@@ -54,6 +54,10 @@ std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
   m["metricsExporterType"] = Str(b.metrics_exporter_type);
   m["metricsPromExporterHost"] = Str(b.metrics_prom_exporter_host);
   m["metricsPromExporterPort"] = Str(b.metrics_prom_exporter_port);
+  m["reviveQueueNum"] = Str(b.revive_queue_num);
+  m["reviveInterval"] = Str(b.revive_interval);
+  m["popFromRetryProbability"] = Str(b.pop_from_retry_probability);
+  m["maxPopPollingSize"] = Str(b.max_pop_polling_size);
 
   m["storePathRootDir"] = Str(s.store_path_root_dir);
   m["messageDelayLevel"] = Str(s.message_delay_level);
