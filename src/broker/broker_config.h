@@ -63,6 +63,10 @@ struct BrokerConfig {
   // ROCKETMQ_HOME when set, else plain_acl.yml beside the -c config file (see
   // apps/thruster-broker), else ./conf/plain_acl.yml.
   std::string acl_file;
+  // Replication (spec/ha.md §1, §6.3); the store's HA keys are in
+  // store::MessageStoreConfig.
+  std::string broker_ip2;  // brokerIP2: haServerAddr's host (empty: brokerIP1)
+  bool slave_read_enable = false;  // slaveReadEnable
 
   // "host:port" of every name server to register with (namesrvAddr split on
   // ';'), or empty.
