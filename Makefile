@@ -33,7 +33,7 @@ test-all: $(TEST_DIR)/build.ninja
 
 # The GoogleTest binaries with the concurrency tests; only these are built (and run) under ThreadSanitizer.
 TSAN_TARGETS ?= store_message_store_test store_mapped_file_test remoting_net_test broker_net_test \
-  schedule_message_service_test client_transaction_test broker_pop_test
+  schedule_message_service_test client_transaction_test broker_pop_test ha_test
 # The tsan preset builds with clang and -Wthread-safety -Werror, so a lock missing around guarded state fails
 # the build; the programs are built there too (not run), so every library and app goes through that check.
 THREAD_SAFETY_TARGETS ?= thruster thruster-broker thruster-namesrv

@@ -3,6 +3,7 @@
 // default, one JSON document with --json. Exit status 1 with a one-line reason
 // on stderr when the name server or a broker cannot be reached, the topic or
 // group does not exist, or a broker refuses.
+#include <charconv>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -448,6 +449,32 @@ std::string Runtime(const client::ClusterBroker& b, const std::string& key) {
   return v;
 }
 
+// A slave's replication lag in bytes: its group master's CommitLog max offset
+// minus its own; "-" for a master or when either is unknown.
+std::string SlaveLag(const std::vector<client::ClusterBroker>& rows,
+                     const client::ClusterBroker& b) {
+  if (b.broker_id == 0) return "-";
+  for (const auto& m : rows) {
+    if (m.broker_id != 0 || m.broker_name != b.broker_name ||
+        m.cluster != b.cluster)
+      continue;
+    auto mo = m.runtime.find("commitLogMaxOffset");
+    auto so = b.runtime.find("commitLogMaxOffset");
+    if (mo == m.runtime.end() || so == b.runtime.end()) return "-";
+    int64_t master_max = 0;
+    int64_t slave_max = 0;
+    const std::string& ms = mo->second;
+    const std::string& ss = so->second;
+    if (std::from_chars(ms.data(), ms.data() + ms.size(), master_max).ec !=
+            std::errc() ||
+        std::from_chars(ss.data(), ss.data() + ss.size(), slave_max).ec !=
+            std::errc())
+      return "-";
+    return std::to_string(master_max - slave_max);
+  }
+  return "-";
+}
+
 Status ClusterList(const AdminArgs& a, client::AdminClient& admin) {
   TH_ASSIGN_OR_RETURN(auto rows, admin.ClusterList());
   if (a.json) {
@@ -459,6 +486,7 @@ Status ClusterList(const AdminArgs& a, client::AdminClient& admin) {
                 {"addr", b.addr},
                 {"runtime", b.runtime}};
       if (!b.error.empty()) j["error"] = b.error;
+      if (b.broker_id != 0) j["slaveLag"] = SlaveLag(rows, b);
       arr.push_back(j);
     }
     fmt::print("{}\n", json{{"brokers", arr}}.dump(
@@ -466,17 +494,19 @@ Status ClusterList(const AdminArgs& a, client::AdminClient& admin) {
     return Status::OK();
   }
   Table t({"#Cluster Name", "#Broker Name", "#BID", "#Addr", "#Version",
-           "#InTPS", "#OutTPS", "#InTotalToday", "#OutTotalToday"});
+           "#InTPS", "#OutTPS", "#InTotalToday", "#OutTotalToday", "#Role",
+           "#MaxOffset", "#SlaveLag"});
   for (const auto& b : rows) {
     if (!b.error.empty()) {
       t.Add({b.cluster, b.broker_name, std::to_string(b.broker_id), b.addr,
-             "unreachable", "-", "-", "-", "-"});
+             "unreachable", "-", "-", "-", "-", "-", "-", "-"});
       continue;
     }
     t.Add({b.cluster, b.broker_name, std::to_string(b.broker_id), b.addr,
            Runtime(b, "brokerVersionDesc"), Runtime(b, "putTps"),
            Runtime(b, "getTransferedTps"), Runtime(b, "msgPutTotalTodayNow"),
-           Runtime(b, "msgGetTotalTodayNow")});
+           Runtime(b, "msgGetTotalTodayNow"), Runtime(b, "brokerRole"),
+           Runtime(b, "commitLogMaxOffset"), SlaveLag(rows, b)});
   }
   t.Print();
   return Status::OK();

@@ -298,6 +298,8 @@ std::map<std::string, std::string> AdminBrokerProcessor::RuntimeInfoTable()
   kv["brokerVersionDesc"] = "V4_9_8";
   kv["brokerVersion"] = std::to_string(remoting::kThrusterVersion);
   kv["brokerActive"] = "true";
+  // Thruster: the replication role, for clusterList's role and lag columns.
+  kv["brokerRole"] = std::string(store::BrokerRoleName(store_.broker_role()));
   kv["putTps"] = stats_.PutTps();
   // RocketMQ's spelling, which mqadmin clusterList reads; the corrected
   // spelling stays for the tools that read it.

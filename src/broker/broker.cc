@@ -31,6 +31,9 @@ namespace request_code = remoting::request_code;
 
 constexpr int64_t kRegisterTimeoutMs = 24000;
 constexpr int64_t kClientScanIntervalMs = 10000;
+// RocketMQ 4.x's SlaveSynchronize schedule.
+constexpr int64_t kSlaveSyncFirstDelayMs = 3000;
+constexpr int64_t kSlaveSyncPeriodMs = 10000;
 // RocketMQ creates SCHEDULE_TOPIC_XXXX with 18 queues, one per default level.
 constexpr int32_t kScheduleTopicQueueNums = 18;
 
@@ -64,7 +67,11 @@ Broker::Broker(BrokerConfig config, store::MessageStoreConfig store_config,
     : config_(std::move(config)),
       store_config_(std::move(store_config)),
       fs_(fs),
-      clock_(clock) {}
+      clock_(clock) {
+  // Masters register as brokerId 0 whatever the file says (spec/ha.md §1).
+  if (store_config_.broker_role != store::BrokerRole::kSlave)
+    config_.broker_id = 0;
+}
 
 Broker::~Broker() { Shutdown(); }
 
@@ -107,6 +114,11 @@ Status Broker::Load() {
 
 Status Broker::Start() {
   if (started_) return Status::InvalidArgument("broker already started");
+  if (store_config_.broker_role == store::BrokerRole::kSlave &&
+      config_.broker_id <= 0)
+    return Status::InvalidArgument(
+        "brokerRole SLAVE needs brokerId > 0 (brokerId " +
+        std::to_string(config_.broker_id) + ")");
   TH_RETURN_IF_ERROR(Load());
   started_ = true;
   const int64_t start_time_ms = clock_->NowMs();
@@ -165,7 +177,9 @@ Status Broker::Start() {
           remoting::kPermRead | remoting::kPermWrite)
       .status()
       .IgnoreError();  // only describes the queues; delivery does not need it
-  schedule_->Start();
+  // Delay-level delivery writes; a slave only copies (spec/ha.md §3.3).
+  if (store_config_.broker_role != store::BrokerRole::kSlave)
+    schedule_->Start();
 
   if (config_.acl_enable) {
     acl::AclOptions acl_options;
@@ -227,11 +241,32 @@ Status Broker::Start() {
   store_host_.port = server_->port();
   broker_addr_ = config_.broker_ip1 + ":" + std::to_string(server_->port());
 
+  // Replication: the HA port is haListenPort, else listenPort + 1 (with an
+  // ephemeral listenPort, an ephemeral HA port).
+  ha::HaServiceOptions ha_options;
+  ha_options.bind_address = config_.bind_address;
+  ha_options.port = static_cast<uint16_t>(
+      store_config_.ha_listen_port != 0 ? store_config_.ha_listen_port
+      : config_.listen_port != 0        ? config_.listen_port + 1
+                                        : 0);
+  replication_ = std::make_unique<ha::ReplicationManager>(
+      store_.get(), ha_options, clock_);
+  if (Status s = replication_->Start(store_config_.ha_master_address);
+      !s.ok()) {
+    Shutdown();
+    return s;
+  }
+
   namesrv_addrs_ = config_.NameServerAddresses();
   client_ = std::make_unique<remoting::RemotingClient>();
   if (Status s = client_->Start(); !s.ok()) {
     Shutdown();
     return s;
+  }
+  if (config_.broker_id != 0) {
+    slave_sync_ = std::make_unique<SlaveSynchronize>(
+        *client_, *topics_, *offsets_, *groups_, schedule_.get());
+    next_slave_sync_ms_ = clock_->NowMs() + kSlaveSyncFirstDelayMs;
   }
   RegisterAllNameServers()
       .IgnoreError();  // logged; retried every registerNameServerPeriod
@@ -259,6 +294,7 @@ void Broker::Shutdown() {
   if (pop_) pop_->Stop();
   if (transaction_check_) transaction_check_->Stop();
   if (schedule_) schedule_->Stop();  // saves delayOffset.json
+  if (replication_) replication_->Shutdown();
   if (client_) {
     for (const std::string& addr : namesrv_addrs_) {
       RemotingCommand req =
@@ -294,8 +330,7 @@ Status Broker::RegisterAllNameServers() {
     req.SetExt("brokerName", config_.broker_name);
     req.SetExt("brokerAddr", broker_addr_);
     req.SetExt("clusterName", config_.broker_cluster_name);
-    req.SetExt("haServerAddr",
-               config_.broker_ip1 + ":" + std::to_string(port() + 1));
+    req.SetExt("haServerAddr", ha_server_addr());
     req.SetExt("brokerId", config_.broker_id);
     req.SetExtBool("compressed", false);
     req.SetExt("bodyCrc32", static_cast<int64_t>(Crc32R(encoded)));
@@ -311,9 +346,33 @@ Status Broker::RegisterAllNameServers() {
       TH_LOG(broker, kWarn, "registration with name server {} failed: {}", addr,
              s.ToString());
       if (first_error.ok()) first_error = s;
+    } else if (config_.broker_id != 0) {
+      // A slave learns its master from the answer (spec/ha.md §1).
+      OnMasterAddresses(std::string(resp->ExtOr("masterAddr", "")),
+                        std::string(resp->ExtOr("haServerAddr", "")));
     }
   }
   return first_error;
+}
+
+std::string Broker::ha_server_addr() const {
+  const std::string& ip =
+      config_.broker_ip2.empty() ? config_.broker_ip1 : config_.broker_ip2;
+  return ip + ":" +
+         std::to_string(replication_ ? replication_->ha_port() : port() + 1);
+}
+
+std::string Broker::master_addr() const {
+  MutexLock lock(&master_mu_);
+  return master_addr_;
+}
+
+void Broker::OnMasterAddresses(std::string master_addr, std::string ha_addr) {
+  {
+    MutexLock lock(&master_mu_);
+    master_addr_ = std::move(master_addr);
+  }
+  if (replication_) replication_->OnMasterHaAddress(std::move(ha_addr));
 }
 
 void Broker::RequestRegistration() {
@@ -344,6 +403,11 @@ void Broker::RunPeriodicJobs(int64_t now_ms) {
                        runtime_config_->register_name_server_period()) {
     last_register_ms_ = now_ms;
     RegisterAllNameServers().IgnoreError();  // logged; retried next period
+  }
+  if (slave_sync_ && now_ms >= next_slave_sync_ms_) {
+    next_slave_sync_ms_ = now_ms + kSlaveSyncPeriodMs;
+    slave_sync_->SyncAll(master_addr(), broker_addr_)
+        .IgnoreError();  // logged; retried next period
   }
 }
 
@@ -379,7 +443,8 @@ void Broker::RegisterProcessors() {
                     std::make_unique<SendMessageProcessor>(
                         ctx, *store_, *topics_, stats_, groups_.get()));
   auto pull = std::make_unique<PullMessageProcessor>(
-      ctx, *store_, *topics_, *offsets_, clients_, stats_, *hold_);
+      ctx, *store_, *topics_, *offsets_, clients_, stats_, *hold_,
+      groups_.get());
   pull_processor_ = pull.get();
   RegisterProcessor({code::kPullMessage, code::kLitePullMessage},
                     std::move(pull));

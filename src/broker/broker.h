@@ -20,11 +20,13 @@
 #include "broker/runtime_config.h"
 #include "broker/subscription_group_manager.h"
 #include "broker/schedule_message_service.h"
+#include "broker/slave_synchronize.h"
 #include "broker/topic_config_manager.h"
 #include "broker/transactional_message_check_service.h"
 #include "broker/transactional_message_service.h"
 #include "common/clock.h"
 #include "common/service_thread.h"
+#include "ha/replication_manager.h"
 #include "remoting/remoting_client.h"
 #include "remoting/remoting_server.h"
 #include "store/message_store.h"
@@ -102,6 +104,13 @@ class Broker {
   size_t HeldPopsForTesting() const {
     return pop_hold_ ? pop_hold_->held_count() : 0;
   }
+  // Replication (spec/ha.md); after Start() only.
+  ha::ReplicationManager& replication() { return *replication_; }
+  // "brokerIP2:haPort", registered with the name servers.
+  std::string ha_server_addr() const;
+  // The master's remoting address as the name server last named it (a slave's
+  // metadata source); empty when unknown or on a master.
+  std::string master_addr() const TH_EXCLUDES(master_mu_);
 
  private:
   class Scheduler;
@@ -114,6 +123,9 @@ class Broker {
   // change).
   void RequestRegistration();
   void RunPeriodicJobs(int64_t now_ms);
+  // A registration answer's masterAddr / haServerAddr (slaves).
+  void OnMasterAddresses(std::string master_addr, std::string ha_addr)
+      TH_EXCLUDES(master_mu_);
 
   BrokerConfig config_;
   store::MessageStoreConfig store_config_;
@@ -156,6 +168,13 @@ class Broker {
   std::unique_ptr<acl::PlainAccessValidator> acl_;
   std::unique_ptr<acl::AclWatchService> acl_watch_;
   std::unique_ptr<remoting::RemotingClient> client_;
+  std::unique_ptr<ha::ReplicationManager> replication_;
+  // Slaves: the metadata copy from the master (spec/ha.md §5), run by the
+  // scheduler 3 s after start and every 10 s.
+  std::unique_ptr<SlaveSynchronize> slave_sync_;
+  int64_t next_slave_sync_ms_ = 0;
+  mutable Mutex master_mu_;
+  std::string master_addr_ TH_GUARDED_BY(master_mu_);
   std::unique_ptr<Scheduler> scheduler_;
   std::vector<std::string> namesrv_addrs_;
   std::atomic<bool> registration_requested_{false};

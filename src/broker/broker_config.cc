@@ -129,6 +129,9 @@ Result<BrokerConfig> BrokerConfig::FromProperties(const Properties& props) {
     return Status::InvalidArgument("reviveInterval must be > 0");
   if (c.pop_from_retry_probability < 0 || c.pop_from_retry_probability > 100)
     return Status::InvalidArgument("popFromRetryProbability must be in 0..100");
+  TH_RETURN_IF_ERROR(ReadString(props, "brokerIP2", &c.broker_ip2));
+  TH_RETURN_IF_ERROR(
+      ReadBool(props, "slaveReadEnable", &c.slave_read_enable));
   if (c.net_busy_poll_us < 0 || c.net_busy_poll_us > 1000000)
     return Status::InvalidArgument("netBusyPollUs must be in 0..1000000");
   if (c.listen_port < 0 || c.listen_port > 65535)

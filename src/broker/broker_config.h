@@ -74,6 +74,10 @@ struct BrokerConfig {
   int64_t revive_interval = 1000;       // reviveInterval (ms)
   int32_t pop_from_retry_probability = 20;  // popFromRetryProbability (%)
   int32_t max_pop_polling_size = 100000;    // maxPopPollingSize
+  // Replication (spec/ha.md §1, §6.3); the store's HA keys are in
+  // store::MessageStoreConfig.
+  std::string broker_ip2;  // brokerIP2: haServerAddr's host (empty: brokerIP1)
+  bool slave_read_enable = false;  // slaveReadEnable
 
   // "host:port" of every name server to register with (namesrvAddr split on
   // ';'), or empty.

@@ -18,6 +18,8 @@ int32_t PutResponseCode(store::PutStatus s) {
   switch (s) {
     case store::PutStatus::kPutOk:
     case store::PutStatus::kFlushDiskTimeout:
+    case store::PutStatus::kFlushSlaveTimeout:
+    case store::PutStatus::kSlaveNotAvailable:
       return rc::kSuccess;
     case store::PutStatus::kMessageIllegal:
     case store::PutStatus::kPropertiesSizeExceeded:

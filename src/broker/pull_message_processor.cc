@@ -74,14 +74,16 @@ void AddRecordSegments(std::vector<store::SelectResult>* messages,
 PullMessageProcessor::PullMessageProcessor(
     const BrokerContext& context, store::MessageStore& store,
     TopicConfigManager& topics, ConsumerOffsetManager& offsets,
-    ClientManager& clients, BrokerStats& stats, PullRequestHoldService& hold)
+    ClientManager& clients, BrokerStats& stats, PullRequestHoldService& hold,
+    SubscriptionGroupManager* groups)
     : context_(context),
       store_(store),
       topics_(topics),
       offsets_(offsets),
       clients_(clients),
       stats_(stats),
-      hold_(hold) {}
+      hold_(hold),
+      groups_(groups) {}
 
 void PullMessageProcessor::ProcessRequest(RemotingCommand request,
                                           remoting::Responder responder) {
@@ -186,7 +188,21 @@ void PullMessageProcessor::Pull(RemotingCommand req, remoting::Responder r,
   store::GetMessageResult result = store_.GetMessage(
       *group, *topic, *queue_id, *offset, *max_msgs, max_bytes, &filter);
   if (sql) filter::ApplySqlFilter(*sql, &result);
-  const int32_t code = PullResponseCode(result.status, *offset);
+  int32_t code = PullResponseCode(result.status, *offset);
+  // Master/slave steering (spec/ha.md §6.3, 4.x): a slave without
+  // slaveReadEnable sends every pull back to the master at once; with it, a
+  // consumer far behind is pointed at the group's slow-consumer broker.
+  const bool slave = context_.config.broker_id != 0;
+  int64_t suggest = 0;
+  if (context_.config.slave_read_enable) {
+    std::optional<SubscriptionGroupConfig> gc;
+    if (groups_) gc = groups_->Find(*group);
+    suggest = result.suggest_pulling_from_slave
+                  ? (gc ? gc->which_broker_when_consume_slowly : 1)
+                  : (gc ? gc->broker_id : 0);
+  } else if (slave) {
+    code = rc::kPullRetryImmediately;
+  }
 
   if (code == rc::kPullNotFound && first && (*sys_flag & kFlagSuspend) != 0) {
     const int64_t hold_ms = context_.config.long_polling_enable
@@ -215,7 +231,7 @@ void PullMessageProcessor::Pull(RemotingCommand req, remoting::Responder r,
   resp.SetExt("maxOffset", result.max_offset);
   resp.SetExt("minOffset", result.min_offset);
   resp.SetExt("nextBeginOffset", result.next_begin_offset);
-  resp.SetExt("suggestWhichBrokerId", int64_t{0});
+  resp.SetExt("suggestWhichBrokerId", suggest);
   if (code == rc::kSuccess) {
     AddRecordSegments(&result.messages, &resp);
     stats_.AddGet(static_cast<int64_t>(result.messages.size()));

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "broker/subscription_group_manager.h"
+
 #include "broker/broker_stats.h"
 #include "broker/client_manager.h"
 #include "broker/consumer_offset_manager.h"
@@ -23,7 +25,8 @@ class PullMessageProcessor final : public RequestProcessor {
   PullMessageProcessor(const BrokerContext& context, store::MessageStore& store,
                        TopicConfigManager& topics,
                        ConsumerOffsetManager& offsets, ClientManager& clients,
-                       BrokerStats& stats, PullRequestHoldService& hold);
+                       BrokerStats& stats, PullRequestHoldService& hold,
+                       SubscriptionGroupManager* groups = nullptr);
 
   void ProcessRequest(remoting::RemotingCommand request,
                       remoting::Responder responder) override;
@@ -42,6 +45,9 @@ class PullMessageProcessor final : public RequestProcessor {
   ClientManager& clients_;
   BrokerStats& stats_;
   PullRequestHoldService& hold_;
+  // The groups' brokerId / whichBrokerWhenConsumeSlowly for
+  // suggestWhichBrokerId (spec/ha.md §6.3); null: RocketMQ's defaults 0 / 1.
+  SubscriptionGroupManager* groups_;
   // Compiled SQL92 subscriptions.
   filter::SqlFilterCache sql_filters_;
 };

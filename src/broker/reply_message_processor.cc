@@ -8,6 +8,7 @@
 #include "common/logging.h"
 #include "message/message_id.h"
 #include "message/properties.h"
+#include "store/put_outcome.h"
 
 namespace thruster::broker {
 namespace {
@@ -194,7 +195,7 @@ void ReplyMessageProcessor::ProcessRequest(RemotingCommand req,
   store_.AsyncPutMessage(msg, [this, st, qid](store::PutResult result) {
     {
       MutexLock lock(&st->mu);
-      if (result.ok() || result.status == store::PutStatus::kFlushDiskTimeout) {
+      if (store::IsStored(result)) {
         stats_.AddPut(1);
         st->response.SetExt(
             "msgId",

@@ -88,6 +88,18 @@ std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
   m["flushConsumeQueueThoroughInterval"] =
       Str(s.flush_consume_queue_thorough_interval);
   m["syncFlushTimeout"] = Str(s.sync_flush_timeout);
+  m["brokerRole"] = std::string(store::BrokerRoleName(s.broker_role));
+  m["brokerIP2"] = Str(b.broker_ip2.empty() ? b.broker_ip1 : b.broker_ip2);
+  m["haListenPort"] = Str(s.ha_listen_port != 0 ? s.ha_listen_port
+                                                 : b.listen_port + 1);
+  m["haMasterAddress"] = Str(s.ha_master_address);
+  m["haSendHeartbeatInterval"] = Str(s.ha_send_heartbeat_interval);
+  m["haHousekeepingInterval"] = Str(s.ha_housekeeping_interval);
+  m["haTransferBatchSize"] = Str(s.ha_transfer_batch_size);
+  m["haMaxGapNotInSync"] = Str(s.ha_max_gap_not_in_sync);
+  m["haSlaveFallbehindMax"] = Str(s.ha_max_gap_not_in_sync);
+  m["slaveTimeout"] = Str(s.slave_timeout);
+  m["slaveReadEnable"] = Str(b.slave_read_enable);
   m["transientStorePoolEnable"] = Str(s.transient_store_pool_enable);
   m["transientStorePoolSize"] = Str(s.transient_store_pool_size);
   m["fastFailIfNoBufferInStorePool"] =

@@ -6,6 +6,7 @@
 #include "message/commit_log_format.h"
 #include "message/properties.h"
 #include "remoting/json.h"
+#include "store/put_outcome.h"
 
 namespace thruster::broker {
 namespace {
@@ -171,6 +172,24 @@ Status ScheduleMessageService::Persist() {
   return s;
 }
 
+Status ScheduleMessageService::AdoptOffsets(std::string_view text) {
+  Result<json::Value> v = json::Parse(text);
+  const json::Value* t = v.ok() ? v->Find("offsetTable") : nullptr;
+  if (t == nullptr || !t->is_object())
+    return Status::Corruption("delay offsets from the master have no table");
+  {
+    MutexLock lock(&mu_);
+    offsets_.clear();
+    for (size_t i = 0; i < t->size(); ++i) {
+      std::optional<int64_t> level = t->key(i).AsInt64();
+      std::optional<int64_t> off = t->value(i).AsInt64();
+      if (!level || !off || *level < 1 || *level > INT32_MAX) continue;
+      offsets_[static_cast<int32_t>(*level)] = *off;
+    }
+  }
+  return Persist();
+}
+
 Result<std::string> ScheduleMessageService::ReadOffsetFile() {
   MutexLock lock(&file_mu_);
   return file_.Read(ValidOffsetJson);
@@ -321,7 +340,7 @@ bool ScheduleMessageService::Deliver(int64_t phys, int32_t level) {
   msg.store_host = rec.store_host;
   msg.reconsume_times = rec.reconsume_times;
   store::PutResult put = store_.PutMessage(msg);
-  if (!put.ok()) {
+  if (!store::IsStored(put)) {
     TH_LOG(broker, kWarn,
            "schedule: putting phys offset {} back to {} failed: {} {}; "
            "retrying",

@@ -80,6 +80,10 @@ class ScheduleMessageService final : public ServiceThread {
   // when it was never written.
   Result<std::string> ReadOffsetFile() TH_EXCLUDES(file_mu_);
   // Saves the offset table now.
+  // A slave's copy of its master's delayOffset.json (spec/ha.md §5): the
+  // offsets become the master's, then are saved. Corruption when `json` has no
+  // offset table.
+  Status AdoptOffsets(std::string_view json) TH_EXCLUDES(file_mu_, mu_);
   Status Persist() TH_EXCLUDES(file_mu_, mu_);
   const store::DelayLevelTable& levels() const { return levels_; }
   // Wakes the thread and waits (up to `timeout_ms`) until a whole delivery pass

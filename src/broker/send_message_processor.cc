@@ -77,6 +77,10 @@ int32_t SendResponseCode(store::PutStatus s) {
       return rc::kServiceNotAvailable;
     case store::PutStatus::kOsPageCacheBusy:
       return rc::kSystemBusy;
+    case store::PutStatus::kFlushSlaveTimeout:
+      return rc::kFlushSlaveTimeout;
+    case store::PutStatus::kSlaveNotAvailable:
+      return rc::kSlaveNotAvailable;
     case store::PutStatus::kCreateMappedFileFailed:
     case store::PutStatus::kUnknownError:
       return rc::kSystemError;
@@ -287,7 +291,9 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
     resp.SetExt("MSG_REGION", context_.config.region_id);
     resp.SetExtBool("TRACE_ON", context_.config.trace_on);
     if (result.status == store::PutStatus::kPutOk ||
-        result.status == store::PutStatus::kFlushDiskTimeout) {
+        result.status == store::PutStatus::kFlushDiskTimeout ||
+        result.status == store::PutStatus::kFlushSlaveTimeout ||
+        result.status == store::PutStatus::kSlaveNotAvailable) {
       std::string msg_id;
       if (batch && !result.batch_phys_offsets.empty()) {
         for (int64_t phys : result.batch_phys_offsets) {
@@ -307,6 +313,10 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
         m->CountIn(topic, msg_type, std::max(1, result.msg_num), body_bytes);
       if (result.status == store::PutStatus::kFlushDiskTimeout)
         resp.set_remark("flush disk timeout");
+      if (result.status == store::PutStatus::kFlushSlaveTimeout)
+        resp.set_remark("flush slave timeout");
+      if (result.status == store::PutStatus::kSlaveNotAvailable)
+        resp.set_remark("slave not available");
     } else {
       resp.set_remark(std::string(store::PutStatusName(result.status)) +
                       (result.error.empty() ? "" : ": " + result.error));

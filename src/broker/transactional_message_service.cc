@@ -9,6 +9,7 @@
 #include "common/logging.h"
 #include "message/message_id.h"
 #include "message/properties.h"
+#include "store/put_outcome.h"
 
 namespace thruster::broker {
 namespace {
@@ -140,7 +141,7 @@ Status TransactionalMessageService::WriteOps() {
     msg.born_host = context_.store_host;
     msg.store_host = context_.store_host;
     store::PutResult r = store_.PutMessage(msg);
-    if (r.ok() || r.status == store::PutStatus::kFlushDiskTimeout) continue;
+    if (store::IsStored(r)) continue;
     TH_LOG(broker, kWarn, "writing op record {} of half queue {} failed: {}",
            body, queue_id, store::PutStatusName(r.status));
     if (first_error.ok())
@@ -295,7 +296,7 @@ int TransactionalMessageService::CheckQueue(int32_t queue_id,
     props[std::string(txn_prop::kCheckTimes)] = std::to_string(times + 1);
     const std::string properties = message::EncodeProperties(props);
     store::PutResult copy = Renew(rec, properties);
-    if (!copy.ok() && copy.status != store::PutStatus::kFlushDiskTimeout) {
+    if (!store::IsStored(copy)) {
       TH_LOG(broker, kWarn, "re-appending half message {} failed: {}", i,
              store::PutStatusName(copy.status));
       break;  // retried next pass

@@ -45,6 +45,10 @@ std::string_view PutStatusName(PutStatus s) {
       return "OS_PAGE_CACHE_BUSY";
     case PutStatus::kUnknownError:
       return "UNKNOWN_ERROR";
+    case PutStatus::kFlushSlaveTimeout:
+      return "FLUSH_SLAVE_TIMEOUT";
+    case PutStatus::kSlaveNotAvailable:
+      return "SLAVE_NOT_AVAILABLE";
   }
   return "UNKNOWN_ERROR";
 }
@@ -175,7 +179,10 @@ Status CommitLog::FlushAll() {
 }
 
 int64_t CommitLog::GetConfirmOffset() const {
-  return config_.flush_disk_type == FlushDiskType::kSync
+  // A slave dispatches what it received (nothing asks its group commit for a
+  // flush), as RocketMQ's 4.x dispatch reads up to the max offset.
+  return config_.flush_disk_type == FlushDiskType::kSync &&
+                 config_.broker_role != BrokerRole::kSlave
              ? queue_.flushed_where()
              : queue_.GetMaxOffset();
 }
@@ -554,6 +561,50 @@ PutResult CommitLog::PutMessages(const MessageToStore& msg) {
     return r;
   }
   return WaitForGroupCommit(Append(msg, true), msg);
+}
+
+Status CommitLog::AppendData(int64_t offset,
+                             std::span<const std::byte> data) {
+  if (!writeable()) return error();
+  MutexLock lock(&put_mu_);
+  const bool empty = queue_.empty();
+  if (empty && offset % file_size() != 0) {
+    return Status::InvalidArgument(fmt::format(
+        "replicated bytes at {} would start an empty log inside a segment",
+        offset));
+  }
+  const int64_t max = queue_.GetMaxWrotePosition();
+  if (!empty && offset != max) {
+    return Status::InvalidArgument(fmt::format(
+        "replicated bytes at {} do not continue the log, which ends at {}",
+        offset, max));
+  }
+  while (!data.empty()) {
+    auto file_r = queue_.GetLastMappedFile(offset);
+    if (!file_r.ok()) return file_r.status();
+    std::shared_ptr<MappedFile> file = std::move(file_r).value();
+    if (file->base_offset() + file->write_pos() != offset) {
+      return Status::InvalidArgument(fmt::format(
+          "replicated bytes at {} do not match segment {} ending at {}",
+          offset, file->base_offset(), file->base_offset() + file->write_pos()));
+    }
+    std::span<std::byte> dest = file->WritableSpan();
+    const size_t n = std::min(dest.size(), data.size());
+    if (positional_writes_ && !file->has_pool_buffer()) {
+      Status s = file->AppendThroughFile(data.first(n));
+      if (!s.ok()) {
+        MarkNotWriteable(s);
+        return s;
+      }
+    } else {
+      std::memcpy(dest.data(), data.data(), n);
+      file->AdvanceWritePos(static_cast<int32_t>(n));
+    }
+    file->set_store_timestamp(clock_->NowMs());
+    data = data.subspan(n);
+    offset += static_cast<int64_t>(n);
+  }
+  return Status::OK();
 }
 
 }  // namespace thruster::store

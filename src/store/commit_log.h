@@ -46,6 +46,12 @@ enum class PutStatus {
   kServiceNotAvailable,
   kOsPageCacheBusy,
   kUnknownError,
+  // Stored on the master, but the slave did not confirm it within slaveTimeout
+  // (SYNC_MASTER, ha spec §4.1).
+  kFlushSlaveTimeout,
+  // Stored on the master; no slave connected, or the best one is more than
+  // haSlaveFallbehindMax behind (SYNC_MASTER, ha spec §4.1).
+  kSlaveNotAvailable,
 };
 std::string_view PutStatusName(PutStatus s);
 
@@ -102,6 +108,12 @@ class CommitLog {
   void AsyncPutMessages(const message::MessageToStore& msg,
                         std::function<void(PutResult)> done);
 
+  // A slave's copy of its master's bytes (ha spec §3.1): `data` goes at
+  // `offset`, which must be the log's max offset (a segment start when the log
+  // is empty); segments are created at the master's offsets, nothing is parsed
+  // or rewritten. InvalidArgument on an offset mismatch, IOError from the file.
+  Status AppendData(int64_t offset, std::span<const std::byte> data)
+      TH_EXCLUDES(put_mu_);
   // Bytes from `offset` to the readable end of its segment (zero-copy, holds
   // the segment).
   std::optional<SelectResult> GetData(PhysOffset offset) const;

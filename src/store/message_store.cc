@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <future>
 
 #include "common/coding.h"
 #include "common/logging.h"
@@ -80,7 +82,10 @@ int64_t PickupStoreTimestamp(std::span<const std::byte> rec) {
 
 MessageStore::MessageStore(io::FileSystem* fs, MessageStoreConfig config,
                            const Clock* clock)
-    : fs_(fs), config_(std::move(config)), clock_(clock) {}
+    : fs_(fs),
+      config_(std::move(config)),
+      clock_(clock),
+      role_(config_.broker_role) {}
 
 MessageStore::~MessageStore() { Shutdown(); }
 
@@ -227,26 +232,97 @@ PutResult DiskFullResult() {
 
 bool MessageStore::disk_full() const { return cleaner_->disk_full(); }
 
+bool MessageStore::RefusedAsSlave(PutResult* refusal) const {
+  if (broker_role() != BrokerRole::kSlave) return false;
+  refusal->status = PutStatus::kServiceNotAvailable;
+  refusal->error = "message store is in slave mode, so puts are forbidden";
+  return true;
+}
+
+namespace {
+// WAIT absent or "true" (case-insensitive), as RocketMQ's isWaitStoreMsgOK.
+bool WaitsForStore(const MessageToStore& msg) {
+  auto wait = message::FindProperty(msg.properties, message::prop::kWait);
+  if (!wait) return true;
+  std::string v(*wait);
+  for (auto& c : v)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return v == "true";
+}
+}  // namespace
+
+void MessageStore::AfterPut(bool waits, PutResult result,
+                            std::function<void(PutResult)> done) {
+  ReplicaWaiter* waiter = replica_waiter_.load(std::memory_order_acquire);
+  const bool stored = result.ok() ||
+                      result.status == PutStatus::kFlushDiskTimeout;
+  if (waiter == nullptr || !stored ||
+      broker_role() != BrokerRole::kSyncMaster || !waits) {
+    return done(std::move(result));
+  }
+  const int64_t end = result.phys_offset + result.wrote_bytes;
+  waiter->AwaitReplica(end, std::move(result), std::move(done));
+}
+
+PutResult MessageStore::AfterPutBlocking(const MessageToStore& msg,
+                                         PutResult result) {
+  if (replica_waiter_.load(std::memory_order_acquire) == nullptr ||
+      broker_role() != BrokerRole::kSyncMaster)
+    return result;
+  std::promise<PutResult> p;
+  std::future<PutResult> f = p.get_future();
+  AfterPut(WaitsForStore(msg), std::move(result),
+           [&p](PutResult r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
 PutResult MessageStore::PutMessage(const MessageToStore& msg) {
   if (disk_full()) return DiskFullResult();
-  return commit_log_->PutMessage(msg);
+  PutResult refusal;
+  if (RefusedAsSlave(&refusal)) return refusal;
+  return AfterPutBlocking(msg, commit_log_->PutMessage(msg));
 }
 
 void MessageStore::AsyncPutMessage(const MessageToStore& msg,
                                    std::function<void(PutResult)> done) {
   if (disk_full()) return done(DiskFullResult());
-  commit_log_->AsyncPutMessage(msg, std::move(done));
+  PutResult refusal;
+  if (RefusedAsSlave(&refusal)) return done(std::move(refusal));
+  if (replica_waiter_.load(std::memory_order_acquire) == nullptr)
+    return commit_log_->AsyncPutMessage(msg, std::move(done));
+  commit_log_->AsyncPutMessage(
+      msg, [this, waits = WaitsForStore(msg),
+            done = std::move(done)](PutResult r) mutable {
+        AfterPut(waits, std::move(r), std::move(done));
+      });
 }
 
 PutResult MessageStore::PutMessages(const MessageToStore& batch) {
   if (disk_full()) return DiskFullResult();
-  return commit_log_->PutMessages(batch);
+  PutResult refusal;
+  if (RefusedAsSlave(&refusal)) return refusal;
+  return AfterPutBlocking(batch, commit_log_->PutMessages(batch));
 }
 
 void MessageStore::AsyncPutMessages(const MessageToStore& batch,
                                     std::function<void(PutResult)> done) {
   if (disk_full()) return done(DiskFullResult());
-  commit_log_->AsyncPutMessages(batch, std::move(done));
+  PutResult refusal;
+  if (RefusedAsSlave(&refusal)) return done(std::move(refusal));
+  if (replica_waiter_.load(std::memory_order_acquire) == nullptr)
+    return commit_log_->AsyncPutMessages(batch, std::move(done));
+  commit_log_->AsyncPutMessages(
+      batch, [this, waits = WaitsForStore(batch),
+            done = std::move(done)](PutResult r) mutable {
+        AfterPut(waits, std::move(r), std::move(done));
+      });
+}
+
+Status MessageStore::AppendToCommitLog(int64_t offset,
+                                       std::span<const std::byte> data) {
+  if (broker_role() != BrokerRole::kSlave)
+    return Status::InvalidArgument("only a slave appends replicated bytes");
+  return commit_log_->AppendData(offset, data);
 }
 
 GetMessageResult MessageStore::GetMessage(

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "store/io/file_system.h"
 #include "store/message_store_config.h"
 #include "store/recovery.h"
+#include "store/replica_waiter.h"
 #include "store/reput_service.h"
 
 // The store facade (store spec §9, §10, §12, §14): the only thing the broker
@@ -173,6 +175,23 @@ class MessageStore {
   std::map<std::string, std::string> RuntimeInfo() const;
 
   const MessageStoreConfig& config() const { return config_; }
+  // The role now (brokerRole at start; a controller may change it later). A
+  // SLAVE refuses every put with SERVICE_NOT_AVAILABLE (ha spec §3.3).
+  BrokerRole broker_role() const {
+    return role_.load(std::memory_order_acquire);
+  }
+  void set_broker_role(BrokerRole role) {
+    role_.store(role, std::memory_order_release);
+  }
+  // SYNC_MASTER: puts that wait (WAIT absent or true) complete only through
+  // `waiter` (ha spec §4.1). Null: no replication wait. `waiter` must outlive
+  // every put; set before Start() or while no put runs.
+  void SetReplicaWaiter(ReplicaWaiter* waiter) {
+    replica_waiter_.store(waiter, std::memory_order_release);
+  }
+  // A slave's copy (ha spec §3.1): appends `data`, the master's bytes at
+  // `offset`, which must equal the max phys offset (or start a new log).
+  Status AppendToCommitLog(int64_t offset, std::span<const std::byte> data);
   CommitLog& commit_log() { return *commit_log_; }
   Checkpoint& checkpoint() { return *checkpoint_; }
   const StoreRecoveryReport& recovery_report() const { return recovery_; }
@@ -207,6 +226,15 @@ class MessageStore {
   std::unique_ptr<FlushConsumeQueueService> flush_cq_service_;
   std::unique_ptr<Cleaner> cleaner_;
   StoreRecoveryReport recovery_;
+  // SLAVE refusal and the SYNC_MASTER wait (see broker_role()).
+  bool RefusedAsSlave(PutResult* refusal) const;
+  // Routes a completed put through the replica waiter when it must wait.
+  void AfterPut(bool waits, PutResult result,
+                std::function<void(PutResult)> done);
+  PutResult AfterPutBlocking(const message::MessageToStore& msg,
+                             PutResult result);
+  std::atomic<BrokerRole> role_;
+  std::atomic<ReplicaWaiter*> replica_waiter_{nullptr};
   bool loaded_ = false;
   bool started_ = false;
   bool shut_down_ = false;

@@ -2,10 +2,24 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 #include "store/delay_level_table.h"
 #include "store/io/file_system.h"
 
 namespace thruster::store {
+
+std::string_view BrokerRoleName(BrokerRole r) {
+  switch (r) {
+    case BrokerRole::kAsyncMaster:
+      return "ASYNC_MASTER";
+    case BrokerRole::kSyncMaster:
+      return "SYNC_MASTER";
+    case BrokerRole::kSlave:
+      return "SLAVE";
+  }
+  return "ASYNC_MASTER";
+}
 
 std::string MessageStoreConfig::CommitLogDir() const {
   return store_path_commit_log.empty()
@@ -188,6 +202,37 @@ Result<MessageStoreConfig> MessageStoreConfig::FromProperties(
                                    std::string(t.status().message()));
   TH_RETURN_IF_ERROR(ReadInt(p, "flushDelayOffsetInterval",
                              &c.flush_delay_offset_interval, 1, kI32));
+  TH_ASSIGN_OR_RETURN(std::string role,
+                      p.GetString("brokerRole", "ASYNC_MASTER"));
+  if (role == "ASYNC_MASTER") {
+    c.broker_role = BrokerRole::kAsyncMaster;
+  } else if (role == "SYNC_MASTER") {
+    c.broker_role = BrokerRole::kSyncMaster;
+  } else if (role == "SLAVE") {
+    c.broker_role = BrokerRole::kSlave;
+  } else {
+    return Status::InvalidArgument(
+        "config key brokerRole: '" + role +
+        "' is not ASYNC_MASTER, SYNC_MASTER or SLAVE");
+  }
+  TH_RETURN_IF_ERROR(
+      ReadInt(p, "haListenPort", &c.ha_listen_port, 0, 65535));
+  TH_ASSIGN_OR_RETURN(c.ha_master_address,
+                      p.GetString("haMasterAddress", c.ha_master_address));
+  TH_RETURN_IF_ERROR(ReadInt(p, "haSendHeartbeatInterval",
+                             &c.ha_send_heartbeat_interval, 1, kI32));
+  TH_RETURN_IF_ERROR(ReadInt(p, "haHousekeepingInterval",
+                             &c.ha_housekeeping_interval, 1, kI32));
+  TH_RETURN_IF_ERROR(ReadInt(p, "haTransferBatchSize",
+                             &c.ha_transfer_batch_size, 1, kI32));
+  // The 4.x name first, the 5.x name wins when both are given.
+  TH_RETURN_IF_ERROR(ReadInt(p, "haSlaveFallbehindMax",
+                             &c.ha_max_gap_not_in_sync, 0,
+                             std::numeric_limits<int64_t>::max()));
+  TH_RETURN_IF_ERROR(ReadInt(p, "haMaxGapNotInSync", &c.ha_max_gap_not_in_sync,
+                             0, std::numeric_limits<int64_t>::max()));
+  TH_RETURN_IF_ERROR(
+      ReadInt(p, "slaveTimeout", &c.slave_timeout, 1, kI32));
   return c;
 }
 

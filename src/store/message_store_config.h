@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "common/properties.h"
 #include "common/result.h"
@@ -12,6 +13,10 @@
 namespace thruster::store {
 
 enum class FlushDiskType { kAsync, kSync };
+// brokerRole (ha spec §1): a master that replicates asynchronously, one whose
+// sends wait for a slave, or a read-only copy of a master.
+enum class BrokerRole { kAsyncMaster, kSyncMaster, kSlave };
+std::string_view BrokerRoleName(BrokerRole r);
 
 struct MessageStoreConfig {
   std::string store_path_root_dir = "./data/store";  // storePathRootDir
@@ -106,6 +111,21 @@ struct MessageStoreConfig {
   std::string message_delay_level{
       "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"};
   int64_t flush_delay_offset_interval = 10000;  // flushDelayOffsetInterval (ms)
+  // Replication (ha spec §8).
+  BrokerRole broker_role = BrokerRole::kAsyncMaster;  // brokerRole
+  // haListenPort: 0 → the broker's listenPort + 1 (RocketMQ's effective
+  // default, 10912 with the default listenPort); a configured value is honoured
+  // (5.x behaviour, ha spec §9.2).
+  int32_t ha_listen_port = 0;
+  std::string ha_master_address;               // haMasterAddress (slave)
+  int32_t ha_send_heartbeat_interval = 5000;   // haSendHeartbeatInterval (ms)
+  int32_t ha_housekeeping_interval = 20000;    // haHousekeepingInterval (ms)
+  int32_t ha_transfer_batch_size = 32768;      // haTransferBatchSize (bytes)
+  // haSlaveFallbehindMax (4.x) / haMaxGapNotInSync (5.x): a SYNC_MASTER put
+  // whose end is further than this ahead of the best slave ack gets
+  // SLAVE_NOT_AVAILABLE at once.
+  int64_t ha_max_gap_not_in_sync = 268435456;
+  int32_t slave_timeout = 3000;  // slaveTimeout (ms): SYNC_MASTER's wait
 
   std::string CommitLogDir() const;
   std::string ConsumeQueueDir() const;

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/mutex.h"
+#include "store/message_store.h"
+
+// The slave side of RocketMQ's classic HA stream (spec/ha.md §2.3, §3.1;
+// RocketMQ's HAClient): connects to the master's HA address, reports its
+// CommitLog max offset (at once, then every haSendHeartbeatInterval and after
+// every frame that grew the log), and appends each transfer frame at the
+// master's physical offsets (MessageStore::AppendToCommitLog); the store's
+// dispatch then builds the consume queues and index from the copied bytes.
+// A frame that does not continue the log, a read or write error, or no bytes
+// from the master for haHousekeepingInterval close the connection; the next
+// attempt comes 5 s later.
+//
+// Thread: `ha-client`. Lifecycle: construct → Start() → Shutdown()
+// (idempotent; also run by the destructor). `store` and `clock` must outlive
+// it.
+namespace thruster::ha {
+
+class HaClient {
+ public:
+  HaClient(store::MessageStore* store,
+           const Clock* clock = SystemClock::Default());
+  ~HaClient();
+  HaClient(const HaClient&) = delete;
+  HaClient& operator=(const HaClient&) = delete;
+
+  void Start();
+  void Shutdown();
+
+  // The master's "host:port" HA address (haMasterAddress, or what the name
+  // server answered); a change closes the current connection. Empty: none.
+  void set_master_address(std::string address) TH_EXCLUDES(mu_);
+  std::string master_address() const TH_EXCLUDES(mu_);
+  bool connected() const { return connected_.load(std::memory_order_acquire); }
+  // The last offset reported to the master.
+  int64_t reported_offset() const {
+    return reported_offset_.load(std::memory_order_acquire);
+  }
+
+ private:
+  void Run();
+  // One connection's life; returns when it ends.
+  void Serve(const std::string& address);
+  // Sleeps up to `ms` unless stopped or the address changed.
+  void Pause(int64_t ms) TH_EXCLUDES(mu_);
+  int64_t OwnMaxOffset();
+
+  store::MessageStore* store_;
+  const Clock* clock_;
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::string master_address_ TH_GUARDED_BY(mu_);
+  uint64_t address_version_ TH_GUARDED_BY(mu_) = 0;
+  std::atomic<bool> stopped_{false};
+  std::atomic<bool> connected_{false};
+  std::atomic<int64_t> reported_offset_{-1};
+  std::thread thread_;
+};
+
+}  // namespace thruster::ha

@@ -1,0 +1,388 @@
+#include "ha/ha_service.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstring>
+
+#include "common/logging.h"
+#include "common/service_thread.h"
+#include "ha/ha_protocol.h"
+
+namespace thruster::ha {
+
+namespace {
+constexpr int kAcceptPollMs = 500;
+constexpr int kReadPollMs = 1000;
+constexpr auto kIdleLook = std::chrono::milliseconds(100);
+}  // namespace
+
+// One slave's stream: `ha-read` takes its reports, `ha-write` sends it the
+// CommitLog. Either thread ending (error, housekeeping, Stop) ends both.
+class HaService::Connection {
+ public:
+  Connection(HaService* service, Socket socket, std::string peer)
+      : service_(service), socket_(std::move(socket)), peer_(std::move(peer)) {}
+  ~Connection() { Stop(); }
+
+  void Start() {
+    reader_ = std::thread([this] {
+      SetCurrentThreadName("ha-read");
+      ReadLoop();
+      Close();
+      exited_.fetch_add(1, std::memory_order_acq_rel);
+    });
+    writer_ = std::thread([this] {
+      SetCurrentThreadName("ha-write");
+      WriteLoop();
+      Close();
+      exited_.fetch_add(1, std::memory_order_acq_rel);
+    });
+  }
+  void Stop() {
+    Close();
+    if (reader_.joinable()) reader_.join();
+    if (writer_.joinable()) writer_.join();
+  }
+  bool done() const { return exited_.load(std::memory_order_acquire) == 2; }
+  SlaveInfo info() const {
+    return SlaveInfo{peer_, ack_offset_.load(std::memory_order_acquire)};
+  }
+
+ private:
+  bool stopped() const {
+    return closed_.load(std::memory_order_acquire) ||
+           service_->stopped_.load(std::memory_order_acquire);
+  }
+  void Close() {
+    if (closed_.exchange(true, std::memory_order_acq_rel)) return;
+    socket_.ShutdownBoth();
+    service_->NotifyTransferSome();
+    TH_LOG(ha, kInfo, "HA connection from slave {} closed", peer_);
+  }
+  void ReadLoop();
+  void WriteLoop();
+
+  HaService* service_;
+  Socket socket_;
+  const std::string peer_;
+  std::atomic<bool> closed_{false};
+  std::atomic<int> exited_{0};
+  // Where the transfer starts, fixed by the slave's first report; -1 before.
+  std::atomic<int64_t> transfer_from_{-1};
+  std::atomic<int64_t> ack_offset_{-1};
+  std::thread reader_;
+  std::thread writer_;
+};
+
+void HaService::Connection::ReadLoop() {
+  const store::MessageStoreConfig& config = service_->store_->config();
+  std::array<std::byte, 1024> buf;
+  size_t have = 0;
+  int64_t last_read_ns = service_->clock_->MonotonicNs();
+  while (!stopped()) {
+    Result<size_t> n =
+        socket_.ReadSome(std::span(buf).subspan(have), kReadPollMs);
+    if (!n.ok()) {
+      if (!stopped())
+        TH_LOG(ha, kInfo, "HA slave {}: {}", peer_, n.status().ToString());
+      return;
+    }
+    const int64_t now = service_->clock_->MonotonicNs();
+    if (*n == 0) {
+      if (now - last_read_ns >
+          int64_t{config.ha_housekeeping_interval} * 1000000) {
+        TH_LOG(ha, kWarn,
+               "HA slave {} sent no report for {} ms, closing the connection",
+               peer_, config.ha_housekeeping_interval);
+        return;
+      }
+      continue;
+    }
+    last_read_ns = now;
+    have += *n;
+    size_t consumed = 0;
+    std::optional<int64_t> report =
+        LastCompleteReport(std::span(buf.data(), have), &consumed);
+    std::memmove(buf.data(), buf.data() + consumed, have - consumed);
+    have -= consumed;
+    if (!report) continue;
+    if (transfer_from_.load(std::memory_order_acquire) < 0) {
+      // The start is fixed when the request arrives (§2.2): its offset, or
+      // for an empty slave the start of the master's last segment now.
+      const int64_t max = service_->store_->GetMaxPhyOffset();
+      const int64_t file_size = service_->store_->commit_log().file_size();
+      const int64_t from = *report != 0 ? *report : max - max % file_size;
+      transfer_from_.store(from, std::memory_order_release);
+      TH_LOG(ha, kInfo,
+             "HA slave {} asks for data from offset {}: transferring from {}",
+             peer_, *report, from);
+      service_->NotifyTransferSome();
+    } else {
+      const int64_t max =
+          service_->store_->commit_log().queue().GetMaxWrotePosition();
+      if (*report > max) {
+        TH_LOG(ha, kError,
+               "HA slave {} reports offset {} beyond this master's max {}: "
+               "its log has diverged, closing the connection",
+               peer_, *report, max);
+        return;
+      }
+    }
+    ack_offset_.store(*report, std::memory_order_release);
+    service_->OnAck(*report);
+  }
+}
+
+void HaService::Connection::WriteLoop() {
+  store::MessageStore* store = service_->store_;
+  const store::MessageStoreConfig& config = store->config();
+  const int write_timeout_ms = config.ha_housekeeping_interval;
+  std::array<std::byte, kTransferHeaderSize> header;
+  int64_t next = -1;
+  int64_t last_write_ns = 0;
+  while (!stopped()) {
+    const uint64_t seen = service_->TransferEpoch();
+    if (next < 0) {
+      next = transfer_from_.load(std::memory_order_acquire);
+      if (next < 0) {  // no request yet
+        service_->WaitTransfer(seen);
+        continue;
+      }
+    }
+    const int64_t min = store->GetMinPhyOffset();
+    if (next < min) {
+      TH_LOG(ha, kError,
+             "HA slave {} needs offset {} but this master's log starts at {}: "
+             "the slave must be emptied and started again",
+             peer_, next, min);
+      return;
+    }
+    std::optional<store::SelectResult> data =
+        store->commit_log().GetData(store::PhysOffset{next});
+    const int64_t now = service_->clock_->MonotonicNs();
+    if (data && !data->bytes.empty()) {
+      const size_t n = std::min(data->bytes.size(),
+                                static_cast<size_t>(config.ha_transfer_batch_size));
+      EncodeTransferHeader(next, static_cast<int32_t>(n), header);
+      Status s = socket_.WriteAll(header, write_timeout_ms);
+      if (s.ok()) s = socket_.WriteAll(data->bytes.first(n), write_timeout_ms);
+      if (!s.ok()) {
+        if (!stopped())
+          TH_LOG(ha, kWarn, "HA slave {}: {}", peer_, s.ToString());
+        return;
+      }
+      next += static_cast<int64_t>(n);
+      last_write_ns = now;
+      continue;
+    }
+    if (now - last_write_ns >=
+        int64_t{config.ha_send_heartbeat_interval} * 1000000) {
+      EncodeTransferHeader(next, 0, header);
+      if (Status s = socket_.WriteAll(header, write_timeout_ms); !s.ok()) {
+        if (!stopped())
+          TH_LOG(ha, kWarn, "HA slave {}: {}", peer_, s.ToString());
+        return;
+      }
+      last_write_ns = now;
+    }
+    service_->WaitTransfer(seen);
+  }
+}
+
+HaService::HaService(store::MessageStore* store, HaServiceOptions options,
+                     const Clock* clock)
+    : store_(store), options_(std::move(options)), clock_(clock) {}
+
+HaService::~HaService() { Shutdown(); }
+
+Status HaService::Start() {
+  TH_ASSIGN_OR_RETURN(listener_, Listen(options_.bind_address, options_.port));
+  port_ = LocalPort(listener_);
+  started_ = true;
+  accept_thread_ = std::thread([this] {
+    SetCurrentThreadName("ha-accept");
+    AcceptLoop();
+  });
+  group_thread_ = std::thread([this] {
+    SetCurrentThreadName("ha-group-xfer");
+    GroupTransferLoop();
+  });
+  TH_LOG(ha, kInfo, "HA service listening on {}:{}", options_.bind_address,
+         port_);
+  return Status::OK();
+}
+
+void HaService::Shutdown() {
+  if (!started_ || stopped_.exchange(true, std::memory_order_acq_rel)) return;
+  if (accept_thread_.joinable()) accept_thread_.join();
+  listener_.Close();
+  std::vector<std::unique_ptr<Connection>> conns;
+  {
+    MutexLock lock(&conns_mu_);
+    conns.swap(conns_);
+  }
+  NotifyTransferSome();
+  for (auto& c : conns) c->Stop();
+  conns.clear();
+  {
+    MutexLock lock(&wait_mu_);
+    wait_cv_.SignalAll();
+  }
+  if (group_thread_.joinable()) group_thread_.join();
+}
+
+void HaService::AcceptLoop() {
+  while (!stopped_.load(std::memory_order_acquire)) {
+    std::string peer;
+    Result<Socket> s = Accept(listener_, kAcceptPollMs, &peer);
+    ReapClosed();
+    if (!s.ok()) {
+      TH_LOG(ha, kWarn, "HA accept failed: {}", s.status().ToString());
+      continue;
+    }
+    if (!s->valid()) continue;
+    TH_LOG(ha, kInfo, "HA connection from slave {}", peer);
+    auto conn = std::make_unique<Connection>(this, std::move(*s), peer);
+    conn->Start();
+    MutexLock lock(&conns_mu_);
+    conns_.push_back(std::move(conn));
+  }
+}
+
+void HaService::ReapClosed() {
+  std::vector<std::unique_ptr<Connection>> closed;
+  {
+    MutexLock lock(&conns_mu_);
+    auto it = std::partition(
+        conns_.begin(), conns_.end(),
+        [](const std::unique_ptr<Connection>& c) { return !c->done(); });
+    std::move(it, conns_.end(), std::back_inserter(closed));
+    conns_.erase(it, conns_.end());
+  }
+  for (auto& c : closed) c->Stop();
+}
+
+int HaService::connection_count() const {
+  MutexLock lock(&conns_mu_);
+  return static_cast<int>(std::count_if(
+      conns_.begin(), conns_.end(),
+      [](const std::unique_ptr<Connection>& c) { return !c->done(); }));
+}
+
+std::vector<SlaveInfo> HaService::Slaves() const {
+  std::vector<SlaveInfo> out;
+  MutexLock lock(&conns_mu_);
+  for (const auto& c : conns_)
+    if (!c->done()) out.push_back(c->info());
+  return out;
+}
+
+uint64_t HaService::TransferEpoch() {
+  MutexLock lock(&transfer_mu_);
+  return transfer_epoch_;
+}
+
+void HaService::WaitTransfer(uint64_t seen) {
+  MutexLock lock(&transfer_mu_);
+  if (transfer_epoch_ != seen || stopped_.load(std::memory_order_acquire))
+    return;
+  transfer_cv_.WaitFor(&transfer_mu_, kIdleLook);
+}
+
+void HaService::NotifyTransferSome() {
+  {
+    MutexLock lock(&transfer_mu_);
+    ++transfer_epoch_;
+  }
+  transfer_cv_.SignalAll();
+}
+
+void HaService::OnAck(int64_t offset) {
+  int64_t cur = push_to_slave_max_offset_.load(std::memory_order_acquire);
+  bool raised = false;
+  while (offset > cur) {
+    if (push_to_slave_max_offset_.compare_exchange_weak(
+            cur, offset, std::memory_order_acq_rel)) {
+      raised = true;
+      break;
+    }
+  }
+  if (!raised) return;
+  {
+    MutexLock lock(&wait_mu_);
+    changed_ = true;
+  }
+  wait_cv_.SignalAll();
+}
+
+void HaService::AwaitReplica(int64_t end, store::PutResult result,
+                             std::function<void(store::PutResult)> done) {
+  const int64_t best = push_to_slave_max_offset();
+  const int64_t max_gap = store_->config().ha_max_gap_not_in_sync;
+  if (stopped_.load(std::memory_order_acquire) || connection_count() == 0 ||
+      end - best >= max_gap) {
+    result.status = store::PutStatus::kSlaveNotAvailable;
+    result.error = "no slave is connected, or the best one is too far behind";
+    return done(std::move(result));
+  }
+  if (best >= end) return done(std::move(result));
+  const int64_t deadline =
+      clock_->MonotonicNs() + int64_t{store_->config().slave_timeout} * 1000000;
+  {
+    MutexLock lock(&wait_mu_);
+    waits_.push_back(
+        WaitRequest{end, deadline, std::move(result), std::move(done)});
+    changed_ = true;
+  }
+  wait_cv_.SignalAll();
+  NotifyTransferSome();
+}
+
+void HaService::GroupTransferLoop() {
+  std::vector<WaitRequest> finished;
+  for (;;) {
+    bool stopping = false;
+    {
+      MutexLock lock(&wait_mu_);
+      for (;;) {
+        stopping = stopped_.load(std::memory_order_acquire);
+        const int64_t acked = push_to_slave_max_offset();
+        const int64_t now = clock_->MonotonicNs();
+        int64_t earliest = now + 1000000000;
+        // Requests are in append order, but deadlines and offsets are checked
+        // one by one (a batch may end past a later single).
+        for (auto it = waits_.begin(); it != waits_.end();) {
+          if (it->next_offset <= acked) {
+            finished.push_back(std::move(*it));
+            it = waits_.erase(it);
+          } else if (now >= it->deadline_ns || stopping) {
+            it->result.status = store::PutStatus::kFlushSlaveTimeout;
+            it->result.error = stopping
+                                   ? "HA service is shutting down"
+                                   : "no slave confirmed it within slaveTimeout";
+            finished.push_back(std::move(*it));
+            it = waits_.erase(it);
+          } else {
+            earliest = std::min(earliest, it->deadline_ns);
+            ++it;
+          }
+        }
+        if (!finished.empty() || stopping) break;
+        // One wake-up per ack (or new request) serves every waiter.
+        changed_ = false;
+        const int64_t wait_ns = std::max<int64_t>(earliest - now, 1000000);
+        while (!changed_ && !stopped_.load(std::memory_order_acquire)) {
+          if (wait_cv_.WaitFor(&wait_mu_, std::chrono::nanoseconds(wait_ns)) ==
+              std::cv_status::timeout)
+            break;
+        }
+      }
+    }
+    for (WaitRequest& w : finished) w.done(std::move(w.result));
+    finished.clear();
+    if (stopping) return;
+  }
+}
+
+}  // namespace thruster::ha

@@ -1,0 +1,119 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/mutex.h"
+#include "common/result.h"
+#include "ha/ha_socket.h"
+#include "store/message_store.h"
+#include "store/replica_waiter.h"
+
+// The master side of RocketMQ's classic HA stream (spec/ha.md §2.2, §4.1;
+// RocketMQ's HAService, HAConnection, GroupTransferService): listens on the HA
+// port, and for every slave that connects runs a reader (its offset reports)
+// and a writer (CommitLog bytes read where they lie, GetData, up to
+// haTransferBatchSize per frame, never across a segment end, heartbeats when
+// idle). It is also the store's ReplicaWaiter: a SYNC_MASTER put waits in one
+// list that the `ha-group-xfer` thread completes on each ack, many waiters per
+// wake-up, or at slaveTimeout.
+//
+// Threads: `ha-accept`, `ha-group-xfer`, and `ha-read`/`ha-write` per slave.
+// Appends never wait on any of them. Lifecycle: construct → Start() →
+// Shutdown() (idempotent; also run by the destructor). `store` and `clock` must
+// outlive it.
+namespace thruster::ha {
+
+struct HaServiceOptions {
+  std::string bind_address = "0.0.0.0";
+  uint16_t port = 10912;  // 0: ephemeral (tests)
+};
+
+// One connected slave, as `clusterList` shows it.
+struct SlaveInfo {
+  std::string address;  // the slave's peer address
+  int64_t ack_offset = -1;  // its last report; -1 before the first
+};
+
+class HaService final : public store::ReplicaWaiter {
+ public:
+  HaService(store::MessageStore* store, HaServiceOptions options,
+            const Clock* clock = SystemClock::Default());
+  ~HaService() override;
+  HaService(const HaService&) = delete;
+  HaService& operator=(const HaService&) = delete;
+
+  Status Start();
+  void Shutdown();
+
+  uint16_t port() const { return port_; }
+  // The largest offset any slave acknowledged (RocketMQ's push2SlaveMaxOffset).
+  int64_t push_to_slave_max_offset() const {
+    return push_to_slave_max_offset_.load(std::memory_order_acquire);
+  }
+  int connection_count() const TH_EXCLUDES(conns_mu_);
+  std::vector<SlaveInfo> Slaves() const TH_EXCLUDES(conns_mu_);
+  // Wakes every writer (they otherwise look for new bytes every 100 ms).
+  void NotifyTransferSome() TH_EXCLUDES(transfer_mu_);
+
+  // store::ReplicaWaiter: SLAVE_NOT_AVAILABLE at once when no slave is
+  // connected or the best is more than haSlaveFallbehindMax behind `end`;
+  // else waits for an ack ≥ `end` until slaveTimeout (FLUSH_SLAVE_TIMEOUT).
+  void AwaitReplica(int64_t end, store::PutResult result,
+                    std::function<void(store::PutResult)> done) override;
+
+ private:
+  class Connection;
+  struct WaitRequest {
+    int64_t next_offset;
+    int64_t deadline_ns;
+    store::PutResult result;
+    std::function<void(store::PutResult)> done;
+  };
+
+  void AcceptLoop();
+  void GroupTransferLoop();
+  // A report from a slave: raises push_to_slave_max_offset and wakes waiters.
+  void OnAck(int64_t offset);
+  // Writers: read the epoch, look for bytes, then WaitTransfer(epoch) sleeps
+  // up to 100 ms unless NotifyTransferSome() ran since (no lost wake-up).
+  uint64_t TransferEpoch() TH_EXCLUDES(transfer_mu_);
+  void WaitTransfer(uint64_t seen) TH_EXCLUDES(transfer_mu_);
+  // Joins and drops connections whose threads ended.
+  void ReapClosed() TH_EXCLUDES(conns_mu_);
+
+  store::MessageStore* store_;
+  HaServiceOptions options_;
+  const Clock* clock_;
+  Socket listener_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopped_{false};
+  bool started_ = false;
+  std::atomic<int64_t> push_to_slave_max_offset_{0};
+
+  mutable Mutex conns_mu_;
+  std::vector<std::unique_ptr<Connection>> conns_ TH_GUARDED_BY(conns_mu_);
+
+  // Writers sleep here between looks at the CommitLog.
+  Mutex transfer_mu_;
+  CondVar transfer_cv_;
+  uint64_t transfer_epoch_ TH_GUARDED_BY(transfer_mu_) = 0;
+
+  Mutex wait_mu_;
+  CondVar wait_cv_;
+  std::deque<WaitRequest> waits_ TH_GUARDED_BY(wait_mu_);
+  // Set by every ack that raised the max and every new request.
+  bool changed_ TH_GUARDED_BY(wait_mu_) = false;
+
+  std::thread accept_thread_;
+  std::thread group_thread_;
+};
+
+}  // namespace thruster::ha

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/mutex.h"
+#include "common/result.h"
+#include "ha/ha_client.h"
+#include "ha/ha_service.h"
+#include "store/message_store.h"
+
+// A broker's replication role and the HA parts that serve it: the HA listener
+// (HaService, the SYNC_MASTER wait) runs in every role, as RocketMQ's does; the
+// HaClient follows a master only while the role is SLAVE.
+//
+// Roles change only through BecomeMaster/BecomeSlave with an epoch greater
+// than the last one acted on (spec/ha.md §7.10's fencing rule): the static
+// 4.x mode starts once at epoch 0 and never changes; a controller (etcd
+// elections, later) drives the changes with its terms.
+//
+// Thread-safety: every method from any thread. `store` and `clock` must
+// outlive it.
+namespace thruster::ha {
+
+class ReplicationManager {
+ public:
+  ReplicationManager(store::MessageStore* store, HaServiceOptions options,
+                     const Clock* clock = SystemClock::Default());
+  ~ReplicationManager();
+  ReplicationManager(const ReplicationManager&) = delete;
+  ReplicationManager& operator=(const ReplicationManager&) = delete;
+
+  // Starts the HA listener and takes the store's configured role at epoch 0;
+  // a SLAVE follows `master_ha_address` (haMasterAddress, may be empty until
+  // the name server names the master).
+  Status Start(std::string master_ha_address);
+  void Shutdown();
+
+  // ASYNC_MASTER or SYNC_MASTER from `epoch` on: stops following, accepts
+  // writes. InvalidArgument when `epoch` is not newer or `role` is SLAVE.
+  Status BecomeMaster(int64_t epoch, store::BrokerRole role)
+      TH_EXCLUDES(mu_);
+  // SLAVE of `master_ha_address` from `epoch` on: refuses writes, follows.
+  Status BecomeSlave(int64_t epoch, std::string master_ha_address)
+      TH_EXCLUDES(mu_);
+  // The master's HA address as a name server answered it; followed when this
+  // broker is a slave without a fixed haMasterAddress.
+  void OnMasterHaAddress(std::string address) TH_EXCLUDES(mu_);
+
+  int64_t epoch() const TH_EXCLUDES(mu_);
+  store::BrokerRole role() const { return store_->broker_role(); }
+  uint16_t ha_port() const { return service_->port(); }
+  HaService& service() { return *service_; }
+  HaClient& client() { return *client_; }
+
+ private:
+  store::MessageStore* store_;
+  std::unique_ptr<HaService> service_;
+  std::unique_ptr<HaClient> client_;
+  mutable Mutex mu_;
+  int64_t epoch_ TH_GUARDED_BY(mu_) = 0;
+  // haMasterAddress was configured: name-server answers are ignored.
+  bool fixed_master_ TH_GUARDED_BY(mu_) = false;
+  bool started_ = false;
+};
+
+}  // namespace thruster::ha
