@@ -14,6 +14,8 @@ packages=(
   dpkg-dev systemd
   # ACL: plain_acl.yml is YAML; request signatures are HMAC-SHA1 (OpenSSL).
   libyaml-cpp-dev libssl-dev
+  # TLS tests check what `openssl s_client` sees on the broker port.
+  openssl
 
 )
 missing=()
