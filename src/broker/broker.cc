@@ -8,12 +8,12 @@
 #include "broker/check_client_config_processor.h"
 #include "broker/client_manage_processor.h"
 #include "broker/consumer_manage_processor.h"
-#include "broker/end_transaction_processor.h"
 #include "broker/delay_offset_processor.h"
+#include "broker/end_transaction_processor.h"
 #include "broker/pull_message_processor.h"
 #include "broker/query_message_processor.h"
-#include "broker/reset_offset_processor.h"
 #include "broker/reply_message_processor.h"
+#include "broker/reset_offset_processor.h"
 #include "broker/send_message_processor.h"
 #include "broker/subscription_group_processor.h"
 #include "common/crc32.h"
@@ -172,6 +172,7 @@ Status Broker::Start() {
   options.port = static_cast<uint16_t>(config_.listen_port);
   options.io_threads = config_.io_threads;
   options.busy_poll_us = config_.net_busy_poll_us;
+  options.tls = config_.tls.server;
   server_ = std::make_unique<remoting::RemotingServer>(options);
   RegisterProcessors();
   if (acl_) {
@@ -199,7 +200,9 @@ Status Broker::Start() {
   broker_addr_ = config_.broker_ip1 + ":" + std::to_string(server_->port());
 
   namesrv_addrs_ = config_.NameServerAddresses();
-  client_ = std::make_unique<remoting::RemotingClient>();
+  remoting::RemotingClientOptions client_options;
+  client_options.tls = config_.tls.client;
+  client_ = std::make_unique<remoting::RemotingClient>(client_options);
   if (Status s = client_->Start(); !s.ok()) {
     Shutdown();
     return s;

@@ -102,6 +102,7 @@ Result<BrokerConfig> BrokerConfig::FromProperties(const Properties& props) {
     return Status::InvalidArgument("transactionCheckInterval must be > 0");
   TH_RETURN_IF_ERROR(ReadBool(props, "aclEnable", &c.acl_enable));
   TH_RETURN_IF_ERROR(ReadString(props, "aclFile", &c.acl_file));
+  TH_ASSIGN_OR_RETURN(c.tls, remoting::TlsConfig::FromProperties(props));
   if (c.net_busy_poll_us < 0 || c.net_busy_poll_us > 1000000)
     return Status::InvalidArgument("netBusyPollUs must be in 0..1000000");
   if (c.listen_port < 0 || c.listen_port > 65535)

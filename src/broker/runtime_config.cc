@@ -51,6 +51,7 @@ std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
   m["enablePropertyFilter"] = Str(b.enable_property_filter);
   m["aclEnable"] = Str(b.acl_enable);
   m["aclFile"] = Str(b.acl_file);
+  b.tls.AddEntries(&m);
 
   m["storePathRootDir"] = Str(s.store_path_root_dir);
   m["messageDelayLevel"] = Str(s.message_delay_level);

@@ -31,6 +31,8 @@ struct NameServerOptions {
   // Runs before every request (the ACL check of the admin writes when the
   // application enables it); empty: none.
   remoting::RemotingServer::RequestHook request_hook;
+  // tls.server.* (remoting/tls.h): disabled by default.
+  remoting::TlsServerOptions tls;
 };
 
 // Lifecycle: construct → Start() → Stop() (idempotent; also run by the
