@@ -41,6 +41,17 @@ constexpr const char* kKeysHelp =
     "                     --metricsExporterType=PROM "
     "--metricsPromExporterPort=5557\n"
     "                     (Prometheus metrics at GET /metrics)\n"
+    "TLS (RocketMQ's keys, file or flag; the embedded name server too):\n"
+    "  --tls.server.mode=disabled|permissive|enforcing (also --tlsMode)\n"
+    "  --tls.server.certPath=PEM --tls.server.keyPath=PEM "
+    "--tls.server.keyPassword=P\n"
+    "  --tls.server.trustCertPath=CA --tls.server.need.client.auth="
+    "none|optional|require\n"
+    "  --tls.enable=true (registration with name servers over TLS; default on "
+    "when\n"
+    "                     enforcing) --tls.client.trustCertPath=CA "
+    "--tls.client.certPath\n"
+    "                     --tls.client.keyPath --tls.client.keyPassword\n"
     "Logs (Thruster keys, file or flag):\n"
     "  --logTarget=file   file: broker.log, store.log, remoting.log, "
     "namesrv.log,\n"
@@ -264,6 +275,7 @@ int main(int argc, char** argv) {
     ns_options.bind_address = broker_config->bind_address;
     ns_options.port = static_cast<uint16_t>(broker_config->namesrv_listen_port);
     ns_options.io_threads = 1;
+    ns_options.tls = broker_config->tls.server;
     namesrv = std::make_unique<thruster::namesrv::NameServer>(ns_options);
     if (thruster::Status s = namesrv->Start(); !s.ok()) {
       PrintStartError(thruster::Status::IOError(

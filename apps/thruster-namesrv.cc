@@ -2,21 +2,25 @@
 //
 //   thruster-namesrv [-c namesrv.conf] [-p PORT] [--key=value ...]
 //
-// namesrv.conf holds RocketMQ's keys (listenPort) and Thruster's
-// (bindAddress, ioThreads, the log keys); flags win over the file.
+// namesrv.conf holds RocketMQ's keys (listenPort, aclEnable, tls.server.*) and
+// Thruster's (bindAddress, ioThreads, aclFile, the log keys); flags win over
+// the file.
 
 #include <pthread.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "broker/acl/plain_access_validator.h"
 #include "common/log_config.h"
 #include "common/logging.h"
 #include "common/properties.h"
 #include "namesrv/name_server.h"
+#include "remoting/tls_config.h"
 #include "server/server_config.h"
 
 namespace {
@@ -30,6 +34,15 @@ constexpr const char* kKeysHelp =
     "                     --metricsExporterType=PROM "
     "--metricsPromExporterPort=5557\n"
     "                     (Prometheus metrics at GET /metrics)\n"
+    "ACL (plain ACL 1.0: the admin writes need an admin account):\n"
+    "  --aclEnable=true   --aclFile=FILE (default conf/plain_acl.yml under\n"
+    "                     ROCKETMQ_HOME, else plain_acl.yml beside -c)\n"
+    "TLS (RocketMQ's keys, file or flag):\n"
+    "  --tls.server.mode=disabled|permissive|enforcing (also --tlsMode)\n"
+    "  --tls.server.certPath=PEM --tls.server.keyPath=PEM "
+    "--tls.server.keyPassword=P\n"
+    "  --tls.server.trustCertPath=CA --tls.server.need.client.auth="
+    "none|optional|require\n"
     "Logs (Thruster keys, file or flag):\n"
     "  --logTarget=file   file: namesrv.log, remoting.log, "
     "namesrv_default.log\n"
@@ -113,6 +126,10 @@ int main(int argc, char** argv) {
       "metricsPromExporterPort", options.metrics_prom_exporter_port);
   thruster::Result<thruster::logging::LogConfig> log_config =
       thruster::logging::LogConfig::FromProperties(props, kDefaultLogFile);
+  thruster::Result<bool> acl_enable = props.GetBool("aclEnable", false);
+  thruster::Result<std::string> acl_file = props.GetString("aclFile", "");
+  thruster::Result<thruster::remoting::TlsConfig> tls =
+      thruster::remoting::TlsConfig::FromProperties(props);
   thruster::Status bad = !listen_port.ok()    ? listen_port.status()
                          : !bind_address.ok() ? bind_address.status()
                          : !io_threads.ok()   ? io_threads.status()
@@ -120,6 +137,9 @@ int main(int argc, char** argv) {
                          : !metrics_type.ok() ? metrics_type.status()
                          : !metrics_host.ok() ? metrics_host.status()
                          : !metrics_port.ok() ? metrics_port.status()
+                         : !acl_enable.ok()   ? acl_enable.status()
+                         : !acl_file.ok()     ? acl_file.status()
+                         : !tls.ok()          ? tls.status()
                                               : thruster::Status::OK();
   if (bad.ok() && (*listen_port < 0 || *listen_port > 65535))
     bad = thruster::Status::InvalidArgument("listenPort is out of range");
@@ -144,6 +164,7 @@ int main(int argc, char** argv) {
   options.metrics_exporter_type = *metrics_type;
   options.metrics_prom_exporter_host = *metrics_host;
   options.metrics_prom_exporter_port = static_cast<int32_t>(*metrics_port);
+  options.tls = tls->server;
   if (thruster::Status s = thruster::logging::Apply(*log_config); !s.ok()) {
     std::fprintf(stderr, "thruster-namesrv: cannot set up logging: %s\n",
                  s.ToString().c_str());
@@ -158,6 +179,37 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // With aclEnable the admin writes (PUT/DELETE_KV_CONFIG, topic deletes,
+  // write-permission changes, UPDATE_NAMESRV_CONFIG) need an admin account of
+  // plain_acl.yml; reads and broker registrations stay open, as RocketMQ's.
+  std::unique_ptr<thruster::broker::acl::PlainAccessValidator> acl;
+  std::unique_ptr<thruster::broker::acl::AclWatchService> acl_watch;
+  if (*acl_enable) {
+    thruster::broker::acl::AclOptions acl_options;
+    acl_options.file_path =
+        acl_file->empty() ? thruster::broker::acl::DefaultAclFilePath(conf_path)
+                          : *acl_file;
+    acl_options.only_codes = thruster::broker::acl::NameServerAdminWriteCodes();
+    acl = std::make_unique<thruster::broker::acl::PlainAccessValidator>(
+        acl_options, thruster::SystemClock::Default());
+    if (thruster::Status s = acl->Load(); !s.ok()) {
+      std::fprintf(stderr, "thruster-namesrv: aclEnable: %s\n",
+                   s.ToString().c_str());
+      return 1;
+    }
+    options.request_hook =
+        [v = acl.get()](
+            const std::shared_ptr<thruster::remoting::Connection>& c,
+            const thruster::remoting::RemotingCommand& req) {
+          return v->Admit(c, req);
+        };
+    acl_watch =
+        std::make_unique<thruster::broker::acl::AclWatchService>(acl.get());
+    acl_watch->Start();
+    TH_LOG(namesrv, kInfo, "aclEnable: admin writes checked against {}",
+           acl_options.file_path);
+  }
 
   thruster::namesrv::NameServer server(options);
   if (thruster::Status s = server.Start(); !s.ok()) {
@@ -175,5 +227,6 @@ int main(int argc, char** argv) {
   }
   TH_LOG(namesrv, kInfo, "signal {} received, shutting down", sig);
   server.Stop();
+  if (acl_watch) acl_watch->Stop();
   return 0;
 }

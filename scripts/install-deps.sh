@@ -18,6 +18,8 @@ packages=(
   libcpp-httplib-dev
   # prometheus (and its promtool) for the test that scrapes a broker; headless Chromium for the dashboard's test.
   prometheus chromium
+  # TLS tests check what `openssl s_client` sees on the broker port.
+  openssl
 
 )
 missing=()

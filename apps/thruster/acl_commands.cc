@@ -19,6 +19,7 @@ struct AclArgs {
   std::string namesrv = "127.0.0.1:9876";
   std::string access_key;  // signing
   std::string secret_key;
+  remoting::TlsClientOptions tls;  // --tls ...
   bool json = false;
   std::string broker;
   std::string cluster;
@@ -43,6 +44,7 @@ int RunAcl(std::string_view name, const AclArgs& a, const AclCommand& cmd) {
   o.instance_name = "admin";
   o.access_key = a.access_key;
   o.secret_key = a.secret_key;
+  o.tls = a.tls;
   client::ClientInstance instance(o);
   Status s = instance.Start();
   if (s.ok()) {
@@ -92,6 +94,7 @@ void AddAclAdminCommands(CLI::App& admin, int* exit_code) {
         ->capture_default_str();
     c->add_flag("--json", a.json, "print one JSON document");
     AddAclSigningOptions(*c, &a.access_key, &a.secret_key);
+    AddTlsOptions(*c, &a.tls);
     c->add_option("-b,--brokerAddr", a.broker, "one broker (host:port)");
     c->add_option("-c,--clusterName", a.cluster,
                   "every master of this cluster");

@@ -33,6 +33,7 @@ struct AdminArgs {
   std::string namesrv = "127.0.0.1:9876";
   std::string access_key;  // ACL: sign every request with these keys
   std::string secret_key;
+  remoting::TlsClientOptions tls;  // --tls ...
   bool json = false;
   std::string topic;
   std::string cluster;
@@ -219,6 +220,7 @@ int Run(std::string_view name, const AdminArgs& a, const Command& cmd) {
   o.instance_name = "admin";
   o.access_key = a.access_key;
   o.secret_key = a.secret_key;
+  o.tls = a.tls;
   client::ClientInstance instance(o);
   Status s = instance.Start();
   if (s.ok()) {
@@ -787,6 +789,7 @@ void AddAdminCommands(CLI::App& app, int* exit_code) {
         ->capture_default_str();
     c->add_flag("--json", a.json, "print one JSON document");
     AddAclSigningOptions(*c, &a.access_key, &a.secret_key);
+    AddTlsOptions(*c, &a.tls);
     c->callback([exit_code, name, cmd] { *exit_code = Run(name, a, cmd); });
     return c;
   };

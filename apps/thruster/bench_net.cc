@@ -51,6 +51,7 @@ struct ProduceArgs {
   bool json = false;
   std::string access_key;  // ACL signing keys
   std::string secret_key;
+  remoting::TlsClientOptions tls;  // --tls ...
   // This fraction of the messages is sent with DELAY=delay_level (parked in
   // SCHEDULE_TOPIC_XXXX and delivered by the broker's schedule service).
   double delay_ratio = 0;
@@ -71,6 +72,7 @@ struct ConsumeArgs {
   bool json = false;
   std::string access_key;  // ACL signing keys
   std::string secret_key;
+  remoting::TlsClientOptions tls;  // --tls ...
 };
 
 struct RunResult {
@@ -340,6 +342,7 @@ int RunProduce(const ProduceArgs& a) {
   co.instance_name = "bench-produce";
   co.access_key = a.access_key;
   co.secret_key = a.secret_key;
+  co.tls = a.tls;
   client::ClientInstance instance(co);
   if (Status s = instance.Start(); !s.ok()) {
     fmt::print(stderr, "thruster bench produce: {}\n", s.message());
@@ -627,6 +630,7 @@ int RunConsume(const ConsumeArgs& a) {
   co.instance_name = "bench-consume";
   co.access_key = a.access_key;
   co.secret_key = a.secret_key;
+  co.tls = a.tls;
   client::ClientInstance instance(co);
   if (Status s = instance.Start(); !s.ok()) {
     fmt::print(stderr, "thruster bench consume: {}\n", s.message());
@@ -729,6 +733,7 @@ void AddNetBenchCommands(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   pr->add_flag("--json", p.json, "print one JSON object");
   AddAclSigningOptions(*pr, &p.access_key, &p.secret_key);
+  AddTlsOptions(*pr, &p.tls);
   pr->callback([exit_code] { *exit_code = RunProduce(p); });
 
   static ConsumeArgs c;
@@ -762,6 +767,7 @@ void AddNetBenchCommands(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   co->add_flag("--json", c.json, "print one JSON object");
   AddAclSigningOptions(*co, &c.access_key, &c.secret_key);
+  AddTlsOptions(*co, &c.tls);
   co->callback([exit_code] { *exit_code = RunConsume(c); });
 }
 

@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "remoting/tls.h"
+
 // Sub-command registration for the `thruster` tool. Each Add… function adds its
 // commands to `app`; the command's callback sets *exit_code.
 namespace thruster::cli {
@@ -18,6 +20,9 @@ void AddNetBenchCommands(CLI::App& app, int* exit_code);
 // (acl_commands.cc).
 void AddAclSigningOptions(CLI::App& cmd, std::string* access_key,
                           std::string* secret_key);
+// `--tls`, `--tlsTrustCertPath`, `--tlsCertPath`, `--tlsKeyPath`,
+// `--tlsKeyPassword` on `cmd`: connect with TLS (tls_options.cc).
+void AddTlsOptions(CLI::App& cmd, remoting::TlsClientOptions* tls);
 // `thruster admin updateAclConfig|deleteAclConfig|clusterAclConfigVersion|
 // updateGlobalWhiteAddr` (acl_commands.cc), added to the `admin` command.
 void AddAclAdminCommands(CLI::App& admin, int* exit_code);

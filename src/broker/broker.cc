@@ -213,6 +213,7 @@ Status Broker::Start() {
   options.port = static_cast<uint16_t>(config_.listen_port);
   options.io_threads = config_.io_threads;
   options.busy_poll_us = config_.net_busy_poll_us;
+  options.tls = config_.tls.server;
   server_ = std::make_unique<remoting::RemotingServer>(options);
   RegisterProcessors();
   if (acl_) {
@@ -258,7 +259,9 @@ Status Broker::Start() {
   }
 
   namesrv_addrs_ = config_.NameServerAddresses();
-  client_ = std::make_unique<remoting::RemotingClient>();
+  remoting::RemotingClientOptions client_options;
+  client_options.tls = config_.tls.client;
+  client_ = std::make_unique<remoting::RemotingClient>(client_options);
   if (Status s = client_->Start(); !s.ok()) {
     Shutdown();
     return s;

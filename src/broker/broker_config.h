@@ -6,6 +6,7 @@
 
 #include "common/properties.h"
 #include "common/result.h"
+#include "remoting/tls_config.h"
 
 // The broker's own settings (everything that is not the store's), named and
 // defaulted as RocketMQ's BrokerConfig so an existing broker.conf works;
@@ -78,6 +79,10 @@ struct BrokerConfig {
   // store::MessageStoreConfig.
   std::string broker_ip2;  // brokerIP2: haServerAddr's host (empty: brokerIP1)
   bool slave_read_enable = false;  // slaveReadEnable
+  // tls.server.mode (tlsMode), tls.server.*, tls.enable, tls.client.*: TLS on
+  // the broker's port (and the embedded name server's), and on its own
+  // connections to name servers.
+  remoting::TlsConfig tls;
 
   // "host:port" of every name server to register with (namesrvAddr split on
   // ';'), or empty.

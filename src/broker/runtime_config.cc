@@ -58,6 +58,7 @@ std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
   m["reviveInterval"] = Str(b.revive_interval);
   m["popFromRetryProbability"] = Str(b.pop_from_retry_probability);
   m["maxPopPollingSize"] = Str(b.max_pop_polling_size);
+  b.tls.AddEntries(&m);
 
   m["storePathRootDir"] = Str(s.store_path_root_dir);
   m["messageDelayLevel"] = Str(s.message_delay_level);

@@ -150,7 +150,8 @@ ClientInstance::ClientInstance(ClientOptions options)
           .io_threads = std::max(1, options_.io_threads),
           .connect_timeout = options_.timeout,
           .connection = {},
-          .rpc_hook = SigningHook(options_.access_key, options_.secret_key)}),
+          .rpc_hook = SigningHook(options_.access_key, options_.secret_key),
+          .tls = options_.tls}),
       heartbeat_(this, options_.heartbeat_interval_ms) {
   client_id_ = fmt::format("{}.{}.{}.{}@{}#{}", client_ip_ >> 24,
                            (client_ip_ >> 16) & 0xFF, (client_ip_ >> 8) & 0xFF,

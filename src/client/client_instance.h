@@ -44,6 +44,8 @@ struct ClientOptions {
   // (spec/remoting.md §7.1).
   std::string access_key;
   std::string secret_key;
+  // TLS to name servers and brokers (tls.enable, tls.client.*).
+  remoting::TlsClientOptions tls;
 };
 
 // A consumer group this process registers in its heartbeats.

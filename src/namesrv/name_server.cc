@@ -177,7 +177,8 @@ NameServer::NameServer(NameServerOptions options)
           remoting::RemotingServerOptions{.bind_address = options_.bind_address,
                                           .port = options_.port,
                                           .io_threads = options_.io_threads,
-                                          .connection = options_.connection}),
+                                          .connection = options_.connection,
+                                          .tls = options_.tls}),
       scan_thread_(&routes_, options_.scan_interval_ms) {
   if (options_.metrics_exporter_type == "PROM")
     metrics_ = std::make_unique<NamesrvMetrics>(routes_);

@@ -38,6 +38,8 @@ struct NameServerOptions {
   std::string metrics_exporter_type = "DISABLE";
   std::string metrics_prom_exporter_host;
   int32_t metrics_prom_exporter_port = 5557;
+  // tls.server.* (remoting/tls.h): disabled by default.
+  remoting::TlsServerOptions tls;
 };
 
 // Lifecycle: construct → Start() → Stop() (idempotent; also run by the

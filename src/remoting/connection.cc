@@ -45,7 +45,8 @@ size_t Connection::OutFrame::size() const {
 }
 
 Connection::Connection(asio::ip::tcp::socket socket, ConnectionHandler* handler,
-                       ConnectionOptions options)
+                       ConnectionOptions options,
+                       std::shared_ptr<const TlsContext> tls)
     : socket_(std::move(socket)),
       idle_timer_(socket_.get_executor()),
       sweep_timer_(socket_.get_executor()),
@@ -60,6 +61,10 @@ Connection::Connection(asio::ip::tcp::socket socket, ConnectionHandler* handler,
   if (const auto* strand = executor.target<Strand>()) strand_ = *strand;
   read_buf_.resize(kInitialReadBuffer);
   Touch();
+  if (tls) {
+    tls_ctx_ = std::move(tls);
+    writing_ = true;  // held until the handshake completes
+  }
 }
 
 Connection::~Connection() = default;
@@ -67,7 +72,13 @@ Connection::~Connection() = default;
 void Connection::Start() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
     self->ArmIdleTimer();
-    self->DoRead();
+    if (!self->tls_ctx_) {
+      self->DoRead();
+    } else if (self->tls_ctx_->server()) {
+      self->DetectTls();
+    } else {
+      self->BeginTls();
+    }
   });
 }
 
@@ -85,6 +96,10 @@ void Connection::OnRead(const asio::error_code& ec, size_t n) {
     CloseOnStrand(ec == asio::error::eof ? "peer closed" : ec.message());
     return;
   }
+  if (TakeRead(n)) DoRead();
+}
+
+bool Connection::TakeRead(size_t n) {
   Touch();
   read_len_ += n;
   // A read that filled the buffer left more waiting in the socket: read in
@@ -93,11 +108,11 @@ void Connection::OnRead(const asio::error_code& ec, size_t n) {
   processing_ = true;
   const bool ok = ProcessFrames();
   processing_ = false;
-  if (!ok || closed_.load(std::memory_order_acquire)) return;
+  if (!ok || closed_.load(std::memory_order_acquire)) return false;
   if (filled && read_buf_.size() < 4 * kInitialReadBuffer)
     read_buf_.resize(read_buf_.size() * 2);
   if (!writing_ && !write_queue_.empty()) DoWrite();
-  DoRead();
+  return true;
 }
 
 bool Connection::ProcessFrames() {
@@ -231,6 +246,10 @@ void Connection::Enqueue(OutFrame frame) {
 }
 
 void Connection::DoWrite() {
+  if (tls_copy_) {
+    DoTlsWrite();
+    return;
+  }
   while (true) {
     if (closed_.load(std::memory_order_acquire)) {
       writing_ = false;
@@ -332,8 +351,9 @@ void Connection::StartRequest(OutFrame frame, int32_t opaque,
     // callback takes.
     asio::post(socket_.get_executor(),
                [self = shared_from_this(), cb = std::move(cb)] {
-                 cb(Status::IOError(fmt::format("connection to {} closed",
-                                                self->remote_address_)));
+                 cb(Status::IOError(fmt::format("connection to {} closed: {}",
+                                                self->remote_address_,
+                                                self->close_reason_)));
                });
     return;
   }
@@ -451,8 +471,10 @@ void Connection::ArmIdleTimer() {
 void Connection::CloseOnStrand(std::string_view reason) {
   if (close_notified_) return;
   close_notified_ = true;
+  close_reason_ = reason;
   closed_.store(true, std::memory_order_release);
   TH_LOG(remoting, kDebug, "connection {} closed: {}", remote_address_, reason);
+  if (tls_) tls_->SendCloseNotify();
   asio::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);

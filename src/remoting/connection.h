@@ -26,6 +26,7 @@
 #include "common/status.h"
 #include "remoting/frame_codec.h"
 #include "remoting/remoting_command.h"
+#include "remoting/tls.h"
 
 namespace thruster::remoting {
 
@@ -74,14 +75,20 @@ class ConnectionHandler {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   // `socket` must be bound to a strand executor (asio::make_strand); `handler`
-  // must outlive the connection's activity (see ConnectionHandler).
+  // must outlive the connection's activity (see ConnectionHandler). With `tls`
+  // the connection speaks TLS: a client context handshakes at Start(); a
+  // server context first looks at the peer's first byte (0x16: TLS; anything
+  // else: plaintext under kPermissive, closed under kEnforcing). Nothing is
+  // written before the handshake completes.
   Connection(asio::ip::tcp::socket socket, ConnectionHandler* handler,
-             ConnectionOptions options);
+             ConnectionOptions options,
+             std::shared_ptr<const TlsContext> tls = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Starts reading and the idle timer. Call once.
+  // Starts reading (after the TLS handshake, if any) and the idle timer. Call
+  // once.
   void Start();
 
   // Queues an encoded-on-the-caller's-thread frame for `cmd` (header, body,
@@ -186,6 +193,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void DoWrite();
   void ArmIdleTimer();
   void CloseOnStrand(std::string_view reason);
+  // Bookkeeping after `n` bytes landed in read_buf_: frames dispatched,
+  // buffer resized, answers written. False when the connection closed.
+  bool TakeRead(size_t n);
+
+  // TLS (connection_tls.cc), all on the strand. The plaintext path never
+  // enters them: DoRead/OnRead are only used without a session, DoWrite hands
+  // over to DoTlsWrite only when tls_copy_ is set.
+  void DetectTls();
+  void BeginTls();
+  void DoHandshake();
+  void DoTlsRead();
+  void DoTlsWrite();
+  // Waits for the socket to be ready for what OpenSSL asked for
+  // (SSL_ERROR_WANT_READ / WANT_WRITE), then runs `next`.
+  void WaitForTls(int ssl_error, void (Connection::*next)());
+  // Logs and closes after a failed OpenSSL call that returned `ret`.
+  void FailTls(std::string_view what, int ret);
   void Touch() { last_activity_ = std::chrono::steady_clock::now(); }
 
   asio::ip::tcp::socket socket_;
@@ -218,6 +242,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool processing_ = false;
   std::vector<Outgoing> draining_;  // DrainInbox's batch; reused
   bool close_notified_ = false;
+  std::string close_reason_;  // why CloseOnStrand closed it (for late requests)
   std::chrono::steady_clock::time_point last_activity_;
   // Node-based: a Pending keeps its address while others come and go (the
   // lanes link them).
@@ -228,6 +253,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   Mutex inbox_mu_;
   std::vector<Outgoing> inbox_ TH_GUARDED_BY(inbox_mu_);
+
+  // TLS, strand-confined. tls_ctx_ is set for a connection that may speak TLS
+  // (reset when a permissive server sees plaintext); tls_ once the handshake
+  // starts. tls_copy_: frames are copied into tls_out_ and encrypted by
+  // OpenSSL; clear with kTLS, where the kernel encrypts the plaintext gather
+  // write (and pulls stay zero-copy).
+  std::shared_ptr<const TlsContext> tls_ctx_;
+  std::unique_ptr<TlsSession> tls_;
+  bool tls_copy_ = false;
+  std::string tls_out_;
+  size_t tls_out_pos_ = 0;
 };
 
 // Answers one received request, now or later, from any thread. Copyable

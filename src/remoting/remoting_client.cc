@@ -37,6 +37,9 @@ void RemotingClient::RegisterProcessor(int32_t code, RequestHandler handler) {
 
 Status RemotingClient::Start() {
   TH_CHECK(!started_, "RemotingClient started twice");
+  if (options_.tls.enable) {
+    TH_ASSIGN_OR_RETURN(tls_, TlsContext::ForClient(options_.tls));
+  }
   started_ = true;
   work_.emplace(io_.get_executor());
   threads_ = StartIoThreads(io_, std::max(1, options_.io_threads), "netc");
@@ -103,7 +106,7 @@ Result<std::shared_ptr<Connection>> RemotingClient::GetOrConnect(
 
   auto conn = std::make_shared<Connection>(
       std::move(*socket), static_cast<ConnectionHandler*>(this),
-      options_.connection);
+      options_.connection, tls_);
   {
     MutexLock lock(&mu_);
     connections_[addr] = conn;

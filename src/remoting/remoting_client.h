@@ -29,6 +29,8 @@ struct RemotingClientOptions {
   // Runs on every request this client sends, just before it is queued (Java's
   // RPCHook): ACL signing. Empty: none.
   std::function<void(RemotingCommand&)> rpc_hook;
+  // tls.enable and tls.client.*: every connection handshakes TLS first.
+  TlsClientOptions tls;
 };
 
 // Keeps one connection per "host:port" and multiplexes requests over it,
@@ -50,6 +52,7 @@ class RemotingClient : private ConnectionHandler {
   RemotingClient& operator=(const RemotingClient&) = delete;
 
   void RegisterProcessor(int32_t code, RequestHandler handler);
+  // InvalidArgument when the TLS settings cannot be loaded.
   Status Start();
   void Stop() TH_EXCLUDES(mu_);
 
@@ -88,6 +91,7 @@ class RemotingClient : private ConnectionHandler {
       work_;
   std::vector<std::thread> threads_;
   ProcessorTable processors_;
+  std::shared_ptr<const TlsContext> tls_;  // set by Start() with tls.enable
   std::atomic<int32_t> next_opaque_{0};
   bool started_ = false;
   // Set by Stop(); read by Invoke calls on other threads, which then fail

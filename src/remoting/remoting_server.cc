@@ -35,6 +35,9 @@ void RemotingServer::SetRequestHook(RequestHook hook) {
 
 Status RemotingServer::Start() {
   TH_CHECK(!started_, "RemotingServer started twice");
+  if (options_.tls.mode != TlsMode::kDisabled) {
+    TH_ASSIGN_OR_RETURN(tls_, TlsContext::ForServer(options_.tls));
+  }
   asio::error_code ec;
   auto address = asio::ip::make_address(options_.bind_address, ec);
   if (ec)
@@ -71,6 +74,16 @@ Status RemotingServer::Start() {
   TH_LOG(remoting, kInfo,
          "remoting server listening on {}:{} with {} io threads",
          options_.bind_address, port(), n);
+  if (tls_) {
+    TH_LOG(remoting, kInfo,
+           "TLS on port {}: tls.server.mode={}, certificate {}, client auth "
+           "{}; {}",
+           port(), TlsModeName(options_.tls.mode), options_.tls.cert_path,
+           ClientAuthName(options_.tls.need_client_auth),
+           KernelTlsAvailable()
+               ? "kTLS available (kernel tls module loaded)"
+               : "kTLS not available (no kernel tls module): TLS writes copy");
+  }
   return Status::OK();
 }
 
@@ -86,7 +99,7 @@ void RemotingServer::DoAccept() {
         } else {
           auto conn = std::make_shared<Connection>(
               std::move(socket), static_cast<ConnectionHandler*>(this),
-              options_.connection);
+              options_.connection, tls_);
           {
             MutexLock lock(&mu_);
             if (stopping_)

@@ -36,6 +36,10 @@ struct RemotingServerOptions {
   // that wake-up. Costs CPU only while requests keep coming.
   int busy_poll_us = 0;
   ConnectionOptions connection;
+  // tls.server.*: with a mode other than kDisabled, Start() loads the
+  // certificate and key and connections may (permissive) or must (enforcing)
+  // speak TLS.
+  TlsServerOptions tls;
 };
 
 // Accepts connections and dispatches each request to the handler registered for
@@ -70,7 +74,7 @@ class RemotingServer : private ConnectionHandler {
       std::function<void(const std::shared_ptr<Connection>&)> listener);
 
   // Binds, listens and starts the io threads. IOError when the address cannot
-  // be bound.
+  // be bound; InvalidArgument when the TLS settings cannot be loaded.
   Status Start();
   // Stops accepting, closes every connection (pending responses are dropped)
   // and joins the io threads.
@@ -101,6 +105,7 @@ class RemotingServer : private ConnectionHandler {
   ProcessorTable processors_;
   std::function<void(const std::shared_ptr<Connection>&)> close_listener_;
   RequestHook request_hook_;
+  std::shared_ptr<const TlsContext> tls_;  // set by Start() when TLS is on
   std::atomic<uint16_t> port_{0};
   std::atomic<int32_t> next_opaque_{0};
   bool started_ = false;

@@ -1,0 +1,62 @@
+#include "remoting/tls_config.h"
+
+namespace thruster::remoting {
+
+Result<TlsConfig> TlsConfig::FromProperties(const Properties& props) {
+  TlsConfig c;
+  TH_ASSIGN_OR_RETURN(std::string mode,
+                      props.GetString("tls.server.mode", "disabled"));
+  TH_ASSIGN_OR_RETURN(mode, props.GetString("tlsMode", mode));
+  Result<TlsMode> parsed_mode = ParseTlsMode(mode);
+  if (!parsed_mode.ok())
+    return Status::InvalidArgument("tls.server.mode: " +
+                                   std::string(parsed_mode.status().message()));
+  c.server.mode = *parsed_mode;
+  TH_ASSIGN_OR_RETURN(c.server.cert_path,
+                      props.GetString("tls.server.certPath", ""));
+  TH_ASSIGN_OR_RETURN(c.server.key_path,
+                      props.GetString("tls.server.keyPath", ""));
+  TH_ASSIGN_OR_RETURN(c.server.key_password,
+                      props.GetString("tls.server.keyPassword", ""));
+  TH_ASSIGN_OR_RETURN(c.server.trust_cert_path,
+                      props.GetString("tls.server.trustCertPath", ""));
+  TH_ASSIGN_OR_RETURN(std::string auth,
+                      props.GetString("tls.server.need.client.auth", "none"));
+  Result<ClientAuth> parsed_auth = ParseClientAuth(auth);
+  if (!parsed_auth.ok()) return parsed_auth.status();
+  c.server.need_client_auth = *parsed_auth;
+  if (c.server.mode != TlsMode::kDisabled &&
+      (c.server.cert_path.empty() || c.server.key_path.empty()))
+    return Status::InvalidArgument(
+        "tls.server.mode=" + std::string(TlsModeName(c.server.mode)) +
+        " needs tls.server.certPath and tls.server.keyPath");
+
+  TH_ASSIGN_OR_RETURN(
+      c.client.enable,
+      props.GetBool("tls.enable", c.server.mode == TlsMode::kEnforcing));
+  TH_ASSIGN_OR_RETURN(c.client.trust_cert_path,
+                      props.GetString("tls.client.trustCertPath", ""));
+  TH_ASSIGN_OR_RETURN(c.client.cert_path,
+                      props.GetString("tls.client.certPath", ""));
+  TH_ASSIGN_OR_RETURN(c.client.key_path,
+                      props.GetString("tls.client.keyPath", ""));
+  TH_ASSIGN_OR_RETURN(c.client.key_password,
+                      props.GetString("tls.client.keyPassword", ""));
+  return c;
+}
+
+void TlsConfig::AddEntries(std::map<std::string, std::string>* out) const {
+  auto& m = *out;
+  m["tls.server.mode"] = std::string(TlsModeName(server.mode));
+  m["tls.server.certPath"] = server.cert_path;
+  m["tls.server.keyPath"] = server.key_path;
+  m["tls.server.trustCertPath"] = server.trust_cert_path;
+  m["tls.server.need.client.auth"] =
+      std::string(ClientAuthName(server.need_client_auth));
+  m["tls.enable"] = client.enable ? "true" : "false";
+  m["tls.client.trustCertPath"] = client.trust_cert_path;
+  m["tls.client.certPath"] = client.cert_path;
+  m["tls.client.keyPath"] = client.key_path;
+}
+
+}  // namespace thruster::remoting
