@@ -10,7 +10,7 @@
 // pass the offline verifier (queues and index agree with the CommitLog) and
 // accept new messages.
 //
-// THRUSTER_POWERLOSS_CUTS (default 150) and THRUSTER_POWERLOSS_SEED set the
+// THRUSTER_POWERLOSS_CUTS (default 50) and THRUSTER_POWERLOSS_SEED set the
 // run; `make powerloss-test CUTS=N` runs a long one. The test prints one
 // summary line.
 #include <gtest/gtest.h>
@@ -368,7 +368,7 @@ TEST(PowerLossTest, EveryCutKeepsWhatWasSyncedAndRecovers) {
   // the summary (THRUSTER_LOG_LEVEL brings them back).
   if (std::getenv("THRUSTER_LOG_LEVEL") == nullptr)
     logging::SetLevel(logging::Level::kError);
-  const int64_t cuts = EnvInt("THRUSTER_POWERLOSS_CUTS", 150);
+  const int64_t cuts = EnvInt("THRUSTER_POWERLOSS_CUTS", 50);
   const uint64_t seed = EnvU64("THRUSTER_POWERLOSS_SEED", 20261205);
   // How many file-system calls one uncut run makes: cuts land uniformly among
   // them (and a bit beyond, which cuts at the end).
