@@ -18,6 +18,7 @@
 #include "broker/runtime_config.h"
 #include "broker/subscription_group_manager.h"
 #include "broker/schedule_message_service.h"
+#include "broker/timer_message_service.h"
 #include "broker/topic_config_manager.h"
 #include "broker/transactional_message_check_service.h"
 #include "broker/transactional_message_service.h"
@@ -89,6 +90,8 @@ class Broker {
   size_t HeldPullsForTesting() const { return hold_ ? hold_->held_count() : 0; }
   // Delay-level delivery; after Start() only.
   ScheduleMessageService& schedule() { return *schedule_; }
+  // Null when timerWheelEnable is false.
+  TimerMessageService* timer() { return timer_.get(); }
   // The settings GET/UPDATE_BROKER_CONFIG read and change (also SIGHUP's
   // reload in thruster-broker); after Start() only.
   RuntimeConfig& runtime_config() { return *runtime_config_; }
@@ -129,6 +132,7 @@ class Broker {
   std::unique_ptr<TransactionalMessageService> transactions_;
   std::unique_ptr<TransactionalMessageCheckService> transaction_check_;
   std::unique_ptr<ScheduleMessageService> schedule_;
+  std::unique_ptr<TimerMessageService> timer_;
   // Every registered processor; the server's table points into these.
   std::vector<std::unique_ptr<RequestProcessor>> processors_;
   // The one in processors_ that re-runs the pulls `hold_` hands back.

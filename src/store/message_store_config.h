@@ -106,6 +106,13 @@ struct MessageStoreConfig {
   std::string message_delay_level{
       "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"};
   int64_t flush_delay_offset_interval = 10000;  // flushDelayOffsetInterval (ms)
+  // 5.x timer messages (spec/schedule-and-timer.md §5, §6, §8).
+  bool timer_wheel_enable = true;                  // timerWheelEnable
+  int32_t timer_precision_ms = 1000;               // timerPrecisionMs
+  int32_t timer_max_delay_sec = 259200;            // timerMaxDelaySec (3 days)
+  int32_t timer_roll_window_slot = 172800;         // timerRollWindowSlot
+  int32_t mapped_file_size_timer_log = 104857600;  // mappedFileSizeTimerLog
+  int32_t timer_flush_interval_ms = 1000;          // timerFlushIntervalMs
 
   std::string CommitLogDir() const;
   std::string ConsumeQueueDir() const;
