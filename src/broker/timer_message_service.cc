@@ -153,21 +153,31 @@ TimerMessageService::~TimerMessageService() { Stop(); }
 
 Status TimerMessageService::Load() {
   const store::MessageStoreConfig& c = store_.config();
+  // A store that never held a timer message gets its files with the first
+  // one (Run), so brokers that never use timers pay nothing for a 38 MB wheel.
+  if (!fs_->Exists(store::io::JoinPath(c.store_path_root_dir, "timerwheel")) &&
+      store_.GetMaxOffsetInQueue(kTimerTopic, 0) <= 0)
+    return Status::OK();
+  return OpenFiles();
+}
+
+Status TimerMessageService::OpenFiles() {
+  const store::MessageStoreConfig& c = store_.config();
   Result<std::unique_ptr<store::TimerWheel>> wheel = store::TimerWheel::Open(
       fs_, store::io::JoinPath(c.store_path_root_dir, "timerwheel"),
       precision_ms_);
   if (!wheel.ok()) return wheel.status();
-  wheel_ = std::move(wheel).value();
   Result<std::unique_ptr<store::TimerLog>> log = store::TimerLog::Open(
       fs_, store::io::JoinPath(c.store_path_root_dir, "timerlog"),
       c.mapped_file_size_timer_log);
   if (!log.ok()) return log.status();
-  log_ = std::move(log).value();
   TH_RETURN_IF_ERROR(fs_->CreateDirs(c.ConfigDir()));
   Result<std::unique_ptr<store::TimerCheckpoint>> cp =
       store::TimerCheckpoint::Open(
           fs_, store::io::JoinPath(c.ConfigDir(), "timercheck"));
   if (!cp.ok()) return cp.status();
+  wheel_ = std::move(wheel).value();
+  log_ = std::move(log).value();
   checkpoint_ = std::move(cp).value();
   Recover();
   return Status::OK();
@@ -284,6 +294,22 @@ std::optional<int64_t> TimerMessageService::QueueOffsetAfter(
 
 void TimerMessageService::Run() {
   while (!stopped()) {
+    if (!wheel_) {
+      if (store_.GetMaxOffsetInQueue(kTimerTopic, 0) > 0) {
+        if (Status s = OpenFiles(); !s.ok()) {
+          TH_LOG(broker, kError, "timer: opening the timer files failed: {}",
+                 s.ToString());
+          wheel_.reset();
+          log_.reset();
+          checkpoint_.reset();
+        }
+      }
+      if (!wheel_) {
+        MarkPass();
+        WaitForRunning(1000);  // a parked message wakes it (Notify)
+        continue;
+      }
+    }
     const int64_t now = clock_->NowMs();
     write_time_ms_ =
         std::max(write_time_ms_, now / precision_ms_ * precision_ms_);
@@ -299,11 +325,7 @@ void TimerMessageService::Run() {
       if (int n = log_->RemoveSegmentsBelow(store_.GetMinPhyOffset()); n > 0)
         TH_LOG(broker, kInfo, "timer: removed {} timerlog segments", n);
     }
-    {
-      MutexLock lock(&mu_);
-      ++passes_;
-    }
-    pass_cv_.SignalAll();
+    MarkPass();
     int64_t wait = write_time_ms_ + precision_ms_ - now;
     wait = std::min<int64_t>(
         wait, last_flush_ms_ + store_.config().timer_flush_interval_ms - now);
@@ -311,6 +333,14 @@ void TimerMessageService::Run() {
     WaitForRunning(std::clamp<int64_t>(wait, 1, 1000));
   }
   Flush().IgnoreError();  // logged
+}
+
+void TimerMessageService::MarkPass() {
+  {
+    MutexLock lock(&mu_);
+    ++passes_;
+  }
+  pass_cv_.SignalAll();
 }
 
 bool TimerMessageService::RunPassForTesting(int64_t timeout_ms) {

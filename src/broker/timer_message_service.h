@@ -95,8 +95,9 @@ class TimerMessageService final : public ServiceThread {
   ~TimerMessageService() override;
 
   // Opens timerwheel, timerlog/ and config/timercheck under the store root
-  // and recovers (see above). InvalidArgument for a wheel file of a wrong
-  // size or bad settings.
+  // and recovers (see above); a store without timer files or parked timer
+  // messages gets them when the first one is parked. InvalidArgument for a
+  // wheel file of a wrong size or bad settings.
   Status Load();
   // A message was parked in the timer topic: index it soon. Never blocks.
   void Notify() { Wakeup(); }
@@ -104,9 +105,6 @@ class TimerMessageService final : public ServiceThread {
   // Wakes the thread and waits (up to `timeout_ms`) until a whole pass has
   // started after this call. False on timeout.
   bool RunPassForTesting(int64_t timeout_ms = 5000) TH_EXCLUDES(mu_);
-  // Flushes and writes the checkpoint now (the thread must be stopped or
-  // never started).
-  Status FlushForTesting() { return Flush(); }
 
   int64_t enqueued_count() const { return enqueued_.load(kRelaxed); }
   int64_t delivered_count() const { return delivered_.load(kRelaxed); }
@@ -133,7 +131,9 @@ class TimerMessageService final : public ServiceThread {
   PutOutcome PutBack(int64_t phys, bool roll, int64_t enqueue_ms,
                      const std::set<std::string>* deleted);
   Status Flush();
+  Status OpenFiles();
   void Recover();
+  void MarkPass() TH_EXCLUDES(mu_);
   // The queue offset after the message at `phys` in the timer queue, found by
   // searching backwards from the queue's end (at most 20 000 units).
   std::optional<int64_t> QueueOffsetAfter(int64_t phys) const;
