@@ -4,7 +4,7 @@ RELEASE_DIR := build/release
 TEST_DIR := build/asan
 DATA_DIR ?= ./data/store
 
-.PHONY: deps build test test-all test-tsan run bench bench-store bench-peers clean format install deb crash-test powerloss-test
+.PHONY: deps build test test-all test-tsan test-timers run bench bench-store bench-peers clean format install deb crash-test powerloss-test
 
 deps:
 	@bash scripts/install-deps.sh
@@ -45,6 +45,12 @@ test-tsan: deps
 	  bin=$$(find build/tsan/tests -type f -name "$$t" -perm -u+x | head -n 1); \
 	  echo "== $$t under ThreadSanitizer"; "$$bin" --gtest_brief=1; \
 	done
+
+# The timer store with 100 000 pending timers (the suite runs 10 000), under ASan+UBSan.
+test-timers: $(TEST_DIR)/build.ninja
+	cmake --build $(TEST_DIR) -j $(JOBS) --target timer_message_service_test
+	THRUSTER_TIMER_PENDING=100000 $(TEST_DIR)/tests/broker/timer_message_service_test \
+	  --gtest_filter='*ManyPendingTimers*' --gtest_brief=1
 
 run: build
 	@mkdir -p $(DATA_DIR)

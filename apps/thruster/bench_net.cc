@@ -56,6 +56,10 @@ struct ProduceArgs {
   // SCHEDULE_TOPIC_XXXX and delivered by the broker's schedule service).
   double delay_ratio = 0;
   int delay_level = 1;
+  // This fraction of the messages is sent as 5.x timer messages with
+  // TIMER_DELAY_SEC=timer_delay_sec (held in the broker's timer wheel).
+  double timer_ratio = 0;
+  int64_t timer_delay_sec = 10;
 };
 
 struct ConsumeArgs {
@@ -226,6 +230,9 @@ struct Chains {
   // evenly (send i is delayed when floor((i+1)·r) > floor(i·r)).
   const client::Message* delayed = nullptr;
   double delay_ratio = 0;
+  // The same for timer messages (a send picked for both is delayed).
+  const client::Message* timed = nullptr;
+  double timer_ratio = 0;
   int64_t total = 0;
   std::atomic<int64_t> next{0};
   std::atomic<int64_t>* done = nullptr;
@@ -236,9 +243,13 @@ struct Chains {
     const bool delay = delayed != nullptr &&
                        std::floor(static_cast<double>(i + 1) * delay_ratio) >
                            std::floor(static_cast<double>(i) * delay_ratio);
+    const bool timer = timed != nullptr &&
+                       std::floor(static_cast<double>(i + 1) * timer_ratio) >
+                           std::floor(static_cast<double>(i) * timer_ratio);
+    const client::Message& m = delay ? *delayed : timer ? *timed : *msg;
     int64_t t0 = NowNs();
     Status s = slot->producer->TrySendAsync(
-        delay ? *delayed : *msg, [this, t0](Result<client::SendResult> r) {
+        m, [this, t0](Result<client::SendResult> r) {
           int64_t t1 = NowNs();
           {
             MutexLock lock(&slot->mu);
@@ -284,6 +295,8 @@ RunResult ProduceOnce(std::vector<std::unique_ptr<ProducerSlot>>& slots,
   std::vector<std::unique_ptr<Chains>> chains;
   client::Message delayed = proto;
   delayed.properties["DELAY"] = std::to_string(a.delay_level);
+  client::Message timed = proto;
+  timed.SetDelayTimeSec(a.timer_delay_sec);
   int64_t per = messages / static_cast<int64_t>(slots.size());
   int64_t rest = messages % static_cast<int64_t>(slots.size());
   for (size_t i = 0; i < slots.size(); ++i) {
@@ -293,6 +306,10 @@ RunResult ProduceOnce(std::vector<std::unique_ptr<ProducerSlot>>& slots,
     if (a.delay_ratio > 0) {
       c->delayed = &delayed;
       c->delay_ratio = a.delay_ratio;
+    }
+    if (a.timer_ratio > 0) {
+      c->timed = &timed;
+      c->timer_ratio = a.timer_ratio;
     }
     c->total = per + (static_cast<int64_t>(i) < rest ? 1 : 0);
     c->done = &done;
@@ -327,6 +344,12 @@ int RunProduce(const ProduceArgs& a) {
     fmt::print(stderr,
                "thruster bench produce: --delay-ratio must be in [0, 1] and "
                "--delay-level > 0\n");
+    return 2;
+  }
+  if (a.timer_ratio < 0 || a.timer_ratio > 1 || a.timer_delay_sec <= 0) {
+    fmt::print(stderr,
+               "thruster bench produce: --timer-ratio must be in [0, 1] and "
+               "--timer-delay-sec > 0\n");
     return 2;
   }
   if (a.size <= 0 || a.producers <= 0 || a.inflight <= 0 || a.messages <= 0 ||
@@ -406,7 +429,9 @@ int RunProduce(const ProduceArgs& a) {
                  {"producers", a.producers},
                  {"inflight", a.inflight},
                  {"delay_ratio", a.delay_ratio},
-                 {"delay_level", a.delay_level}});
+                 {"delay_level", a.delay_level},
+                 {"timer_ratio", a.timer_ratio},
+                 {"timer_delay_sec", a.timer_delay_sec}});
 }
 
 // ------------------------------------------------------------------ consume
@@ -728,6 +753,12 @@ void AddNetBenchCommands(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   pr->add_option("--delay-level", p.delay_level,
                  "the DELAY level of those messages")
+      ->capture_default_str();
+  pr->add_option("--timer-ratio", p.timer_ratio,
+                 "fraction of the messages sent as timer messages (0..1)")
+      ->capture_default_str();
+  pr->add_option("--timer-delay-sec", p.timer_delay_sec,
+                 "the TIMER_DELAY_SEC of those messages")
       ->capture_default_str();
   pr->add_option("--io-threads", p.io_threads, "client io threads")
       ->capture_default_str();

@@ -16,6 +16,8 @@ void AddAdminCommands(CLI::App& app, int* exit_code);
 // `thruster bench produce|consume` (bench_net.cc); adds to the `bench` command
 // when it exists.
 void AddNetBenchCommands(CLI::App& app, int* exit_code);
+// `thruster bench timer` (bench_timer.cc): many pending timer messages.
+void AddTimerBenchCommand(CLI::App& app, int* exit_code);
 // `--accessKey/--secretKey` on `cmd`: the ACL keys requests are signed with
 // (acl_commands.cc).
 void AddAclSigningOptions(CLI::App& cmd, std::string* access_key,

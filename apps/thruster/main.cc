@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   thruster::cli::AddAdminCommands(app, &exit_code);
   thruster::cli::AddNetBenchCommands(app, &exit_code);
   thruster::cli::AddDashboardCommand(app, &exit_code);
+  thruster::cli::AddTimerBenchCommand(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

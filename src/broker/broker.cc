@@ -156,6 +156,13 @@ Status Broker::Start() {
     Shutdown();
     return s;
   }
+  if (store_config_.timer_wheel_enable) {
+    timer_ = std::make_unique<TimerMessageService>(*store_, fs_, clock_);
+    if (Status s = timer_->Load(); !s.ok()) {
+      Shutdown();
+      return s;
+    }
+  }
   store_->SetMessageArrivingListener(
       [this](std::string_view topic, int32_t queue_id, int64_t next_offset,
              int64_t tags_code, int64_t) {
@@ -165,6 +172,7 @@ Status Broker::Start() {
         pop_hold_->NotifyMessageArriving(topic, -1, INT64_MAX, tags_code);
         // A parked message's tagsCode is its delivery time.
         if (topic == store::kScheduleTopic) schedule_->NotifyParked(tags_code);
+        if (timer_ && topic == kTimerTopic) timer_->Notify();
       });
   if (Status s = store_->Start(); !s.ok()) {
     Shutdown();
@@ -177,9 +185,18 @@ Status Broker::Start() {
           remoting::kPermRead | remoting::kPermWrite)
       .status()
       .IgnoreError();  // only describes the queues; delivery does not need it
-  // Delay-level delivery writes; a slave only copies (spec/ha.md §3.3).
-  if (store_config_.broker_role != store::BrokerRole::kSlave)
+  // Delay-level and timer delivery write; a slave only copies (spec/ha.md §3.3).
+  if (store_config_.broker_role != store::BrokerRole::kSlave) {
     schedule_->Start();
+    if (timer_) {
+      topics_
+          ->FindOrCreate(kTimerTopic, 1,
+                         remoting::kPermRead | remoting::kPermWrite)
+          .status()
+          .IgnoreError();  // only describes the queue; the timer store reads it
+      timer_->Start();
+    }
+  }
 
   if (config_.acl_enable) {
     acl::AclOptions acl_options;
@@ -297,6 +314,7 @@ void Broker::Shutdown() {
   if (pop_) pop_->Stop();
   if (transaction_check_) transaction_check_->Stop();
   if (schedule_) schedule_->Stop();  // saves delayOffset.json
+  if (timer_) timer_->Stop();        // writes config/timercheck
   if (replication_) replication_->Shutdown();
   if (client_) {
     for (const std::string& addr : namesrv_addrs_) {

@@ -21,6 +21,7 @@
 #include "broker/subscription_group_manager.h"
 #include "broker/schedule_message_service.h"
 #include "broker/slave_synchronize.h"
+#include "broker/timer_message_service.h"
 #include "broker/topic_config_manager.h"
 #include "broker/transactional_message_check_service.h"
 #include "broker/transactional_message_service.h"
@@ -94,6 +95,8 @@ class Broker {
   size_t HeldPullsForTesting() const { return hold_ ? hold_->held_count() : 0; }
   // Delay-level delivery; after Start() only.
   ScheduleMessageService& schedule() { return *schedule_; }
+  // Null when timerWheelEnable is false.
+  TimerMessageService* timer() { return timer_.get(); }
   // The settings GET/UPDATE_BROKER_CONFIG read and change (also SIGHUP's
   // reload in thruster-broker); after Start() only.
   RuntimeConfig& runtime_config() { return *runtime_config_; }
@@ -159,6 +162,7 @@ class Broker {
   std::unique_ptr<PopService> pop_;
   std::unique_ptr<PullRequestHoldService> pop_hold_;
   PopMessageProcessor* pop_processor_ = nullptr;
+  std::unique_ptr<TimerMessageService> timer_;
   // Every registered processor; the server's table points into these.
   std::vector<std::unique_ptr<RequestProcessor>> processors_;
   // The one in processors_ that re-runs the pulls `hold_` hands back.

@@ -63,6 +63,12 @@ std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
   m["storePathRootDir"] = Str(s.store_path_root_dir);
   m["messageDelayLevel"] = Str(s.message_delay_level);
   m["flushDelayOffsetInterval"] = Str(s.flush_delay_offset_interval);
+  m["timerWheelEnable"] = Str(s.timer_wheel_enable);
+  m["timerPrecisionMs"] = Str(s.timer_precision_ms);
+  m["timerMaxDelaySec"] = Str(s.timer_max_delay_sec);
+  m["timerRollWindowSlot"] = Str(s.timer_roll_window_slot);
+  m["mappedFileSizeTimerLog"] = Str(s.mapped_file_size_timer_log);
+  m["timerFlushIntervalMs"] = Str(s.timer_flush_interval_ms);
   m["storePathCommitLog"] = Str(s.store_path_commit_log);
   m["mappedFileSizeCommitLog"] = Str(s.mapped_file_size_commit_log);
   m["mappedFileSizeConsumeQueue"] = Str(s.mapped_file_size_consume_queue);

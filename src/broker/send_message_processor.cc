@@ -8,6 +8,7 @@
 #include "broker/metrics/broker_metrics.h"
 #include "broker/transactional_message_service.h"
 #include "broker/schedule_message_service.h"
+#include "broker/timer_message_service.h"
 #include "common/coding.h"
 #include "common/logging.h"
 #include "message/batch_codec.h"
@@ -269,6 +270,12 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
     return fail(rc::kMessageIllegal, "a batch message cannot be delayed");
   if (Status s = ParkIfDelayed(delay_levels_, &msg, &properties); !s.ok())
     return fail(rc::kMessageIllegal, std::string(s.message()));
+  // TIMER_* properties park it in rmq_sys_wheel_timer (5.x timer messages).
+  if (!h.batch && half_properties.empty()) {
+    if (std::optional<TimerRefusal> refusal = TransformTimerMessage(
+            store_.config(), context_.clock.NowMs(), &msg, &properties))
+      return fail(refusal->code, std::move(refusal->remark));
+  }
 
   const int32_t answer_queue_id = h.queue_id;
   const bool batch = h.batch;

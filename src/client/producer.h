@@ -63,6 +63,23 @@ struct Message {
   // The request's sysFlag (PREPARED for a half message; see
   // TransactionProducer).
   int32_t sys_flag = 0;
+
+  // 5.x timer messages (RocketMQ's Message.setDeliverTimeMs /
+  // setDelayTimeSec / setDelayTimeMs): the broker keeps the message until
+  // then, to 1 s precision by default, at most timerMaxDelaySec (3 days)
+  // ahead. A time already passed delivers at once.
+  // Delivery at `epoch_ms` (TIMER_DELIVER_MS).
+  void SetDeliverTimeMs(int64_t epoch_ms) {
+    properties["TIMER_DELIVER_MS"] = std::to_string(epoch_ms);
+  }
+  // Delivery `seconds` after the broker received it (TIMER_DELAY_SEC).
+  void SetDelayTimeSec(int64_t seconds) {
+    properties["TIMER_DELAY_SEC"] = std::to_string(seconds);
+  }
+  // Delivery `ms` after the broker received it (TIMER_DELAY_MS).
+  void SetDelayTimeMs(int64_t ms) {
+    properties["TIMER_DELAY_MS"] = std::to_string(ms);
+  }
 };
 
 enum class SendStatus {

@@ -233,6 +233,17 @@ Result<MessageStoreConfig> MessageStoreConfig::FromProperties(
                              0, std::numeric_limits<int64_t>::max()));
   TH_RETURN_IF_ERROR(
       ReadInt(p, "slaveTimeout", &c.slave_timeout, 1, kI32));
+  TH_RETURN_IF_ERROR(ReadBool(p, "timerWheelEnable", &c.timer_wheel_enable));
+  TH_RETURN_IF_ERROR(
+      ReadInt(p, "timerPrecisionMs", &c.timer_precision_ms, 1, kI32));
+  TH_RETURN_IF_ERROR(
+      ReadInt(p, "timerMaxDelaySec", &c.timer_max_delay_sec, 1, kI32));
+  TH_RETURN_IF_ERROR(
+      ReadInt(p, "timerRollWindowSlot", &c.timer_roll_window_slot, 0, kI32));
+  TH_RETURN_IF_ERROR(ReadInt(p, "mappedFileSizeTimerLog",
+                             &c.mapped_file_size_timer_log, 1024, kI32));
+  TH_RETURN_IF_ERROR(
+      ReadInt(p, "timerFlushIntervalMs", &c.timer_flush_interval_ms, 1, kI32));
   return c;
 }
 

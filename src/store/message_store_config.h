@@ -126,6 +126,13 @@ struct MessageStoreConfig {
   // SLAVE_NOT_AVAILABLE at once.
   int64_t ha_max_gap_not_in_sync = 268435456;
   int32_t slave_timeout = 3000;  // slaveTimeout (ms): SYNC_MASTER's wait
+  // 5.x timer messages (spec/schedule-and-timer.md §5, §6, §8).
+  bool timer_wheel_enable = true;                  // timerWheelEnable
+  int32_t timer_precision_ms = 1000;               // timerPrecisionMs
+  int32_t timer_max_delay_sec = 259200;            // timerMaxDelaySec (3 days)
+  int32_t timer_roll_window_slot = 172800;         // timerRollWindowSlot
+  int32_t mapped_file_size_timer_log = 104857600;  // mappedFileSizeTimerLog
+  int32_t timer_flush_interval_ms = 1000;          // timerFlushIntervalMs
 
   std::string CommitLogDir() const;
   std::string ConsumeQueueDir() const;
