@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# What a feature costs the produce path: `thruster bench produce` (4 producers x 100 in flight, 1 KiB) against a
+# fresh thruster-broker per run, for each configuration below, in rounds that alternate the configurations so
+# that the machine's drift falls on all of them alike. Prints msgs/s per run and, per configuration, the median
+# and its ratio to `base` (the defaults).
+#   base     the defaults
+#   metrics  metricsExporterType=PROM (the Prometheus counters on the send path)
+#   delay10  10% of the sends carry delay level 1 (parked in SCHEDULE_TOPIC_XXXX, re-put 1 s later)
+#   timer10  10% of the sends carry TIMER_DELAY_SEC=60 (parked in rmq_sys_wheel_timer)
+#   acl      aclEnable=true: every request signed (HMAC-SHA1) and checked
+#   tls      tls.server.mode=enforcing: the client connects with TLS (copying path unless kTLS is offered)
+# Usage: bench/feature-cost.sh [ROUNDS] [MESSAGES] [CONFIGS...]   (needs `make build`)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-3}
+MESSAGES=${2:-400000}
+shift 2 || true
+CONFIGS=("$@")
+((${#CONFIGS[@]})) || CONFIGS=(base metrics delay10 timer10 acl tls)
+BIN=build/release/apps
+WORK=$(mktemp -d)
+trap 'kill "$PID" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
+PID=
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 1 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# TLS material and the ACL file, made once per run of this script.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" -keyout "$WORK/key.pem" \
+  -out "$WORK/cert.pem" >/dev/null 2>&1
+cat >"$WORK/plain_acl.yml" <<'EOF'
+accounts:
+  - accessKey: BenchAdmin01
+    secretKey: bench-secret-1
+    admin: true
+EOF
+
+broker_args() {
+  case $1 in
+    metrics) echo "--metricsExporterType=PROM --metricsPromExporterPort=0" ;;
+    acl) echo "--aclEnable=true --aclFile=$WORK/plain_acl.yml" ;;
+    tls) echo "--tls.server.mode=enforcing --tls.server.certPath=$WORK/cert.pem --tls.server.keyPath=$WORK/key.pem" ;;
+  esac
+}
+client_args() {
+  case $1 in
+    delay10) echo "--delay-ratio 0.1 --delay-level 1" ;;
+    timer10) echo "--timer-ratio 0.1 --timer-delay-sec 60" ;;
+    acl) echo "--accessKey BenchAdmin01 --secretKey bench-secret-1" ;;
+    tls) echo "--tls --tlsTrustCertPath $WORK/cert.pem" ;;
+  esac
+}
+
+declare -A RESULTS
+echo "# $(date -u '+%F %H:%M UTC'), $(nproc) cores, 4x100 x 1 KiB, $MESSAGES msgs per run, $ROUNDS rounds"
+for ((r = 1; r <= ROUNDS; r++)); do
+  for c in "${CONFIGS[@]}"; do
+    dir="$WORK/$c-$r"
+    mkdir -p "$dir/store"
+    bp=$(free_port)
+    np=$(free_port)
+    # shellcheck disable=SC2046  # the args are lists of flags
+    "$BIN/thruster-broker" --storePathRootDir="$dir/store" --listenPort="$bp" --namesrvListenPort="$np" \
+      --bindAddress=127.0.0.1 --brokerIP1=127.0.0.1 --logTarget=stderr $(broker_args "$c") >"$dir/broker.log" 2>&1 &
+    PID=$!
+    wait_port "$bp" && wait_port "$np" || { echo "$c: broker did not start: $(tail -n 2 "$dir/broker.log")"; exit 1; }
+    # shellcheck disable=SC2046
+    out=$("$BIN/thruster" bench produce --namesrv "127.0.0.1:$np" --messages "$MESSAGES" --runs 1 \
+      --warmup-bytes $((MESSAGES * 256)) --json $(client_args "$c") </dev/null)
+    rate=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(int(d["msgs_per_sec"]))' "$out" 2>/dev/null ||
+      echo "?")
+    [[ $rate == "?" ]] && echo "$c: could not read the rate from: $out"
+    errs=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("first_error",""))' "$out" 2>/dev/null || true)
+    [[ -n $errs ]] && echo "$c: send errors (the rate counts only acknowledged sends): $errs"
+    RESULTS[$c]+="$rate "
+    echo "round $r $c: $rate msgs/s"
+    kill "$PID"
+    wait "$PID" 2>/dev/null || true
+    rm -rf "$dir/store"
+  done
+done
+
+python3 - "${CONFIGS[@]}" <<EOF
+import statistics, sys
+res = {$(for c in "${CONFIGS[@]}"; do printf '"%s": [%s], ' "$c" "$(echo "${RESULTS[$c]}" | sed 's/ /,/g; s/,$//')"; done)}
+base = statistics.median(res["base"]) if "base" in res else None
+print(f"{'config':10} {'median msgs/s':>14} {'vs base':>8}   runs")
+for c in sys.argv[1:]:
+    m = statistics.median(res[c])
+    ratio = f"{m / base:.2f}" if base else "-"
+    print(f"{c:10} {m:14.0f} {ratio:>8}   {res[c]}")
+EOF
