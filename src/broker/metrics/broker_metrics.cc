@@ -4,6 +4,9 @@
 #include <map>
 #include <tuple>
 
+#include "broker/topic_config_manager.h"
+#include "store/delay_level_table.h"
+
 namespace thruster::broker::metrics {
 namespace {
 
@@ -116,7 +119,7 @@ std::string_view MessageTypeName(MessageType t) {
 }
 
 bool IsSystemTopic(std::string_view topic) {
-  return topic == "TBW102" || topic == "SCHEDULE_TOPIC_XXXX" ||
+  return topic == "TBW102" || topic == store::kScheduleTopic ||
          topic == "BenchmarkTest" || topic == "OFFSET_MOVED_EVENT" ||
          topic == "SELF_TEST_TOPIC" || topic == "RMQ_SYS_TRACE_TOPIC" ||
          topic.starts_with("rmq_sys_") || topic.starts_with("RMQ_SYS_") ||
@@ -249,7 +252,7 @@ void BrokerMetrics::Write(PromText& out, const PromLabels& node) const {
   auto out_labels = [&](const std::string& topic, const std::string& group) {
     return with({{"topic", topic},
                  {"consumer_group", group},
-                 {"is_retry", Bool(topic.starts_with("%RETRY%"))},
+                 {"is_retry", Bool(topic.starts_with(kRetryGroupTopicPrefix))},
                  {"is_system", Bool(IsSystemTopic(topic))}});
   };
 

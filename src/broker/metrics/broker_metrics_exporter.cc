@@ -5,6 +5,8 @@
 #include <map>
 #include <system_error>
 
+#include "broker/topic_config_manager.h"
+
 namespace thruster::broker::metrics {
 namespace {
 
@@ -99,7 +101,7 @@ std::string BrokerMetricsExporter::Render() const {
   auto lag_labels = [&](const std::string& group, const std::string& topic) {
     return with({{"topic", topic},
                  {"consumer_group", group},
-                 {"is_retry", Bool(topic.starts_with("%RETRY%"))},
+                 {"is_retry", Bool(topic.starts_with(kRetryGroupTopicPrefix))},
                  {"is_system", Bool(IsSystemTopic(topic))}});
   };
   out.Family("rocketmq_consumer_lag_messages", "gauge",
