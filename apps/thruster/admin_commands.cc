@@ -128,7 +128,7 @@ std::optional<int64_t> ParseTimestamp(const std::string& s) {
   return static_cast<int64_t>(t) * 1000 + ms;
 }
 
-bool Printable(std::string_view s) {
+bool IsPrintableText(std::string_view s) {
   for (unsigned char c : s) {
     if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') return false;
   }
@@ -168,7 +168,7 @@ json MessageJson(const client::MessageInfo& m) {
             {"bodyCRC", m.body_crc},
             {"bodyLength", m.body.size()},
             {"properties", props}};
-  if (Printable(m.body)) {
+  if (IsPrintableText(m.body)) {
     j["body"] = m.body;
   } else {
     j["bodyHex"] = Hex(m.body, m.body.size());
@@ -202,7 +202,7 @@ void PrintMessage(const client::MessageInfo& m) {
   line("Properties", props + "}");
   line("Body Length", std::to_string(m.body.size()));
   constexpr size_t kShown = 512;  // the whole body is in --json
-  if (Printable(m.body)) {
+  if (IsPrintableText(m.body)) {
     line("Message Body",
          m.body.size() > kShown ? m.body.substr(0, kShown) + "..." : m.body);
   } else {

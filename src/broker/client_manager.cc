@@ -7,19 +7,12 @@
 #include "message/message.h"
 #include "message/message_id.h"
 #include "message/properties.h"
+#include "common/strings.h"
 
 namespace thruster::broker {
 namespace {
 
 namespace json = remoting::json;
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 
 // An enum member given as a name or as an ordinal into `names`.
 std::string EnumMember(const json::Value& obj, std::string_view key,
@@ -61,7 +54,7 @@ Result<SubscriptionData> SubscriptionData::Build(
         "expression type " + std::string(expression_type) +
         " is not supported (property filtering is disabled)");
   }
-  sub_string = Trim(sub_string);
+  sub_string = TrimBlanks(sub_string);
   if (sub_string.empty() || sub_string == "*") {
     sd.sub_string = "*";
     return sd;
@@ -70,7 +63,7 @@ Result<SubscriptionData> SubscriptionData::Build(
   std::string_view rest = sub_string;
   while (true) {
     size_t pos = rest.find("||");
-    std::string_view tag = Trim(rest.substr(0, pos));
+    std::string_view tag = TrimBlanks(rest.substr(0, pos));
     if (!tag.empty() &&
         std::find(sd.tags.begin(), sd.tags.end(), tag) == sd.tags.end()) {
       sd.tags.emplace_back(tag);
@@ -88,7 +81,7 @@ SubscriptionData SubscriptionData::Sql92(std::string_view topic,
   SubscriptionData sd;
   sd.topic = std::string(topic);
   sd.expression_type = std::string(kExpressionTypeSql92);
-  sd.sub_string = std::string(Trim(text));
+  sd.sub_string = std::string(TrimBlanks(text));
   return sd;
 }
 

@@ -16,6 +16,14 @@ namespace thruster {
 using ByteSpan = std::span<std::byte>;
 using ConstByteSpan = std::span<const std::byte>;
 
+// True when every byte of `s` is zero (a preallocated, never-written stretch of a file).
+inline bool IsAllZero(ConstByteSpan s) {
+  for (std::byte b : s) {
+    if (b != std::byte{0}) return false;
+  }
+  return true;
+}
+
 template <typename T>
 inline T ByteSwapIfLittle(T v) {
   if constexpr (std::endian::native == std::endian::little) {

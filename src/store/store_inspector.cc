@@ -16,11 +16,6 @@ using message::RecordCheck;
 using message::RecordStatus;
 namespace {
 
-bool AllZero(std::span<const std::byte> s) {
-  return std::all_of(s.begin(), s.end(),
-                     [](std::byte b) { return b == std::byte{0}; });
-}
-
 bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(),
                                    [](char c) { return c >= '0' && c <= '9'; });
@@ -137,8 +132,8 @@ Result<StoreGeometry> DetectStoreGeometry(io::FileSystem* fs,
 
 bool IsEndOfData(std::span<const std::byte> rest) {
   constexpr size_t kCutMark = 8;  // TOTALSIZE and MAGICCODE zeroed
-  if (rest.size() >= kCutMark && AllZero(rest.first(kCutMark))) return true;
-  return AllZero(rest);
+  if (rest.size() >= kCutMark && IsAllZero(rest.first(kCutMark))) return true;
+  return IsAllZero(rest);
 }
 
 Result<std::unique_ptr<CommitLogReader>> CommitLogReader::Open(

@@ -10,6 +10,7 @@
 #include "message/properties.h"
 #include "store/index_file_format.h"
 #include "store/mapped_file.h"
+#include "common/coding.h"
 
 namespace thruster::store {
 
@@ -20,15 +21,6 @@ using message::DecodedRecord;
 using message::FindProperty;
 using message::RecordCheck;
 using message::RecordStatus;
-namespace {
-
-bool AllZero(std::span<const std::byte> s) {
-  return std::all_of(s.begin(), s.end(),
-                     [](std::byte b) { return b == std::byte{0}; });
-}
-
-}  // namespace
-
 Result<CommitLogVerifyReport> VerifyCommitLog(
     io::FileSystem* fs, const std::string& dir, bool check_crc,
     const VerifiedRecordFn& on_record) {
@@ -79,7 +71,7 @@ Result<CommitLogVerifyReport> VerifyCommitLog(
                                 io::OpenMode::kReadOnly));
     std::span<const std::byte> m = region->bytes();
     if (data_ended) {
-      if (!AllZero(m)) {
+      if (!IsAllZero(m)) {
         fail(path, *base,
              "data after a segment that ended without its END_FILE blank "
              "record");

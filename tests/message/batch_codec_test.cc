@@ -15,18 +15,8 @@ namespace {
 
 constexpr int64_t kMaxSize = 4 << 20;
 
-std::string FromHex(std::string_view hex) {
-  std::string digits;
-  for (char c : hex) {
-    if (c != ' ') digits.push_back(c);
-  }
-  std::string out(digits.size() / 2, '\0');
-  EXPECT_TRUE(ReadHex(digits, reinterpret_cast<uint8_t*>(out.data()))) << hex;
-  return out;
-}
-
 // flag 7, body "one", properties KEYS=one: 22 + 3 + 9 = 34 bytes.
-const std::string kGoldenEntry = FromHex(
+const std::string kGoldenEntry = testing::BytesFromHex(
     "00000022 00000000 00000000 00000007 00000003 6F6E65"
     "0009 4B455953 01 6F6E65 02");
 

@@ -15,23 +15,12 @@
 namespace thruster::message {
 namespace {
 
-// "00 0A ff" -> bytes; spaces and newlines are ignored.
-std::string FromHex(std::string_view hex) {
-  std::string digits;
-  for (char c : hex) {
-    if (c != ' ' && c != '\n') digits.push_back(c);
-  }
-  std::string out(digits.size() / 2, '\0');
-  EXPECT_TRUE(ReadHex(digits, reinterpret_cast<uint8_t*>(out.data()))) << hex;
-  return out;
-}
-
 std::span<const std::byte> Bytes(const std::string& s) {
   return AsBytes(std::string_view(s));
 }
 
 // Store spec Appendix A.1, written out byte for byte.
-const std::string kAppendixA1 = FromHex(
+const std::string kAppendixA1 = testing::BytesFromHex(
     "00 00 00 6B DA A3 20 A7 36 10 A6 86 00 00 00 03"
     "00 00 00 00 00 00 00 00 00 00 00 07 00 00 00 00"
     "40 00 00 00 00 00 00 00 00 00 01 8B CF E5 68 00"
@@ -142,7 +131,7 @@ TEST_F(CommitLogFormatTest, BlankRecordMatchesAppendixA3) {
   // A.3: 24 bytes left at the end of a segment.
   std::string tail(24, '\0');
   EncodeBlank(reinterpret_cast<std::byte*>(tail.data()), 24);
-  EXPECT_EQ(tail.substr(0, 8), FromHex("00000018 CBD43194"));
+  EXPECT_EQ(tail.substr(0, 8), testing::BytesFromHex("00000018 CBD43194"));
   const RecordCheck c = CheckPrefix(tail, tail.size());
   EXPECT_EQ(c.status, RecordStatus::kBlank);
   EXPECT_EQ(c.size, 24);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "common/result.h"
@@ -83,6 +84,10 @@ bool WaitUntil(F done,
   }
   return done();
 }
+
+// "00 0A ff" -> bytes: the hex digits of `hex`, either case, spaces and newlines ignored (a golden record
+// written out the way the spec prints it). A bad digit or an odd count fails the calling test.
+std::string BytesFromHex(std::string_view hex);
 
 // Path of a file under tests/fixtures/ (the RocketMQ-written stores, their
 // manifests and the wire captures; tests/fixtures/README.md says what each is).

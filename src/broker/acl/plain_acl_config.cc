@@ -4,17 +4,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include "broker/acl/remote_address_matcher.h"
+#include "common/strings.h"
 
 namespace thruster::broker::acl {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 
 // A scalar as text; null and absent are "".
 std::string Scalar(const YAML::Node& n) {
@@ -47,7 +40,7 @@ bool Bool(const YAML::Node& n) {
 namespace perm {
 
 uint8_t Parse(std::string_view text) {
-  text = Trim(text);
+  text = TrimBlanks(text);
   if (text == "PUB") return kPub;
   if (text == "SUB") return kSub;
   if (text == "PUB|SUB" || text == "SUB|PUB") return kPub | kSub;
@@ -76,11 +69,11 @@ Result<std::pair<std::string, uint8_t>> ParseResourcePerm(
   const size_t eq = entry.find('=');
   if (eq == std::string_view::npos ||
       entry.find('=', eq + 1) != std::string_view::npos ||
-      Trim(entry.substr(0, eq)).empty()) {
+      TrimBlanks(entry.substr(0, eq)).empty()) {
     return Status::InvalidArgument(
         fmt::format("Parse resource permission failed for '{}'", entry));
   }
-  return std::make_pair(std::string(Trim(entry.substr(0, eq))),
+  return std::make_pair(std::string(TrimBlanks(entry.substr(0, eq))),
                         perm::Parse(entry.substr(eq + 1)));
 }
 
@@ -108,8 +101,8 @@ Result<PlainAclConfig> PlainAclConfig::Parse(std::string_view yaml) {
         if (!a.IsMap())
           return Status::InvalidArgument("an account is not a map");
         PlainAccessAccount acc;
-        acc.access_key = std::string(Trim(Scalar(a["accessKey"])));
-        acc.secret_key = std::string(Trim(Scalar(a["secretKey"])));
+        acc.access_key = std::string(TrimBlanks(Scalar(a["accessKey"])));
+        acc.secret_key = std::string(TrimBlanks(Scalar(a["secretKey"])));
         acc.white_remote_address = Scalar(a["whiteRemoteAddress"]);
         acc.admin = Bool(a["admin"]);
         acc.default_topic_perm = Scalar(a["defaultTopicPerm"]);

@@ -1,4 +1,5 @@
 #include "broker/acl/remote_address_matcher.h"
+#include "common/strings.h"
 
 #include <fmt/format.h>
 
@@ -8,14 +9,6 @@
 
 namespace thruster::broker::acl {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 
 std::vector<std::string_view> Split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
@@ -51,7 +44,7 @@ std::string ExpandV6(const asio::ip::address_v6& a) {
 
 Result<std::string> NormalizeIp(std::string_view ip) {
   asio::error_code ec;
-  asio::ip::address a = asio::ip::make_address(std::string(Trim(ip)), ec);
+  asio::ip::address a = asio::ip::make_address(std::string(TrimBlanks(ip)), ec);
   if (ec)
     return Status::InvalidArgument(
         fmt::format("'{}' is not an IP address", ip));
@@ -65,7 +58,7 @@ Result<std::string> NormalizeIp(std::string_view ip) {
 Result<RemoteAddressMatcher> RemoteAddressMatcher::Parse(
     std::string_view pattern) {
   RemoteAddressMatcher m;
-  const std::string_view p = Trim(pattern);
+  const std::string_view p = TrimBlanks(pattern);
   m.pattern_ = std::string(p);
   auto bad = [&](std::string_view why) {
     return Status::InvalidArgument(
@@ -83,7 +76,7 @@ Result<RemoteAddressMatcher> RemoteAddressMatcher::Parse(
     for (std::string_view item :
          Split(p.substr(open + 1, p.size() - open - 2), ',')) {
       Result<std::string> ip =
-          NormalizeIp(std::string(prefix) + std::string(Trim(item)));
+          NormalizeIp(std::string(prefix) + std::string(TrimBlanks(item)));
       if (!ip.ok()) return bad(ip.status().message());
       m.addresses_.push_back(std::move(ip).value());
     }
@@ -111,7 +104,7 @@ Result<RemoteAddressMatcher> RemoteAddressMatcher::Parse(
     if (!m.v6_ && segs.size() != want)
       return bad("an IPv4 range needs four segments");
     for (size_t i = 0; i < segs.size(); ++i) {
-      const std::string_view s = Trim(segs[i]);
+      const std::string_view s = TrimBlanks(segs[i]);
       const size_t dash = s.find('-');
       if (i > 0 && (s == "*" || dash != std::string_view::npos)) {
         if (s == "*") {

@@ -12,7 +12,8 @@
 #include "message/properties.h"
 
 namespace thruster::broker::filter {
-namespace {
+// Not in the anonymous namespace: SqlExpression::Node, declared in the header, holds one.
+namespace sql_eval {
 
 // A value during evaluation. kError stands for RocketMQ's evaluation
 // exception (a non-numeric text in a numeric comparison): the whole message
@@ -42,6 +43,11 @@ struct Value {
     return kind == Kind::kLong ? static_cast<double>(l) : d;
   }
 };
+
+}  // namespace sql_eval
+namespace {
+
+using sql_eval::Value;
 
 // Reads a whole string as a number (integer first, then decimal); nullopt
 // when it is not one.

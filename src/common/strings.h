@@ -1,0 +1,14 @@
+#pragma once
+
+#include <string_view>
+
+namespace thruster {
+
+// `s` without its leading and trailing spaces and tabs (the blanks RocketMQ's config values and lists allow).
+inline std::string_view TrimBlanks(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace thruster
