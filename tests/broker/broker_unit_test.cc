@@ -9,6 +9,7 @@
 #include "broker/client_manager.h"
 #include "broker/config_file.h"
 #include "broker/consumer_offset_manager.h"
+#include "broker/metrics/broker_metrics.h"
 #include "broker/pull_request_hold_service.h"
 #include "broker/rebalance_lock_manager.h"
 #include "broker/topic_config_manager.h"
@@ -356,6 +357,17 @@ TEST(UniqKeyGeneratorTest, KeysAreDistinctHexWithTheHostAndMonthOffset) {
       static_cast<uint32_t>(std::stoul(k.substr(20, 8), nullptr, 16));
   EXPECT_LT(since, 31u * 24 * 3600 * 1000);
   EXPECT_GT(since, 22u * 24 * 3600 * 1000);  // the 24th, minus a time-zone day
+}
+
+// The is_system label: the topics a broker makes under its own cluster and broker names count as system topics;
+// a user topic that happens to be called like some other cluster does not.
+TEST(BrokerMetricsLabelTest, SystemTopicsFollowTheConfiguredClusterAndBrokerNames) {
+  EXPECT_TRUE(metrics::IsSystemTopic("ProdCluster", "ProdCluster", "broker-a"));
+  EXPECT_TRUE(metrics::IsSystemTopic("broker-a", "ProdCluster", "broker-a"));
+  EXPECT_FALSE(metrics::IsSystemTopic("DefaultCluster", "ProdCluster", "broker-a"));
+  EXPECT_TRUE(metrics::IsSystemTopic("TBW102", "ProdCluster", "broker-a"));
+  EXPECT_TRUE(metrics::IsSystemTopic("RMQ_SYS_TRANS_HALF_TOPIC", "ProdCluster", "broker-a"));
+  EXPECT_FALSE(metrics::IsSystemTopic("Orders", "ProdCluster", "broker-a"));
 }
 
 }  // namespace

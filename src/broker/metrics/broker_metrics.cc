@@ -85,7 +85,6 @@ struct ThreadCache {
 };
 thread_local ThreadCache t_cache;
 
-std::string Bool(bool b) { return b ? "true" : "false"; }
 
 }  // namespace
 
@@ -118,14 +117,21 @@ std::string_view MessageTypeName(MessageType t) {
   return "normal";
 }
 
-bool IsSystemTopic(std::string_view topic) {
+bool IsSystemTopic(std::string_view topic, std::string_view cluster_name, std::string_view broker_name) {
   return topic == "TBW102" || topic == store::kScheduleTopic ||
          topic == "BenchmarkTest" || topic == "OFFSET_MOVED_EVENT" ||
          topic == "SELF_TEST_TOPIC" || topic == "RMQ_SYS_TRACE_TOPIC" ||
          topic.starts_with("rmq_sys_") || topic.starts_with("RMQ_SYS_") ||
          topic.starts_with("TRANS_") ||
-         topic == "DefaultCluster" ||  // the cluster-name topic
+         topic == cluster_name || topic == broker_name ||
          topic.ends_with("_REPLY_TOPIC");
+}
+
+std::string_view LabelValue(const PromLabels& labels, std::string_view name) {
+  for (const auto& [k, v] : labels) {
+    if (k == name) return v;
+  }
+  return {};
 }
 
 BrokerMetrics::BrokerMetrics()
@@ -243,17 +249,19 @@ void BrokerMetrics::Write(PromText& out, const PromLabels& node) const {
     for (auto& e : extra) l.push_back(std::move(e));
     return l;
   };
+  const std::string_view cluster = LabelValue(node, "cluster");
+  const std::string_view broker = LabelValue(node, "node_id");
   auto in_labels = [&](const std::string& topic, size_t type) {
     return with({{"topic", topic},
                  {"message_type", std::string(MessageTypeName(
                                       static_cast<MessageType>(type)))},
-                 {"is_system", Bool(IsSystemTopic(topic))}});
+                 {"is_system", BoolLabel(IsSystemTopic(topic, cluster, broker))}});
   };
   auto out_labels = [&](const std::string& topic, const std::string& group) {
     return with({{"topic", topic},
                  {"consumer_group", group},
-                 {"is_retry", Bool(topic.starts_with(kRetryGroupTopicPrefix))},
-                 {"is_system", Bool(IsSystemTopic(topic))}});
+                 {"is_retry", BoolLabel(topic.starts_with(kRetryGroupTopicPrefix))},
+                 {"is_system", BoolLabel(IsSystemTopic(topic, cluster, broker))}});
   };
 
   out.Family("rocketmq_messages_in_total", "counter",

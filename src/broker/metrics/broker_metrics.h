@@ -35,8 +35,13 @@ enum class MessageType : uint8_t { kNormal, kFifo, kDelay, kTransaction };
 inline constexpr size_t kMessageTypes = 4;
 std::string_view MessageTypeName(MessageType t);
 
-// True for RocketMQ's system topics (is_system label).
-bool IsSystemTopic(std::string_view topic);
+// True for RocketMQ's system topics (is_system label), among them the topics a broker creates under its cluster
+// name and its broker name.
+bool IsSystemTopic(std::string_view topic, std::string_view cluster_name, std::string_view broker_name);
+// The value of `name` among `labels`; empty when absent.
+std::string_view LabelValue(const PromLabels& labels, std::string_view name);
+// A boolean label value as Prometheus writes it.
+inline const char* BoolLabel(bool b) { return b ? "true" : "false"; }
 
 class BrokerMetrics final : public remoting::ResponseObserver {
  public:

@@ -27,7 +27,6 @@ int64_t DirectoryBytes(const std::string& dir) {
   return total;
 }
 
-std::string Bool(bool b) { return b ? "true" : "false"; }
 
 }  // namespace
 
@@ -101,8 +100,9 @@ std::string BrokerMetricsExporter::Render() const {
   auto lag_labels = [&](const std::string& group, const std::string& topic) {
     return with({{"topic", topic},
                  {"consumer_group", group},
-                 {"is_retry", Bool(topic.starts_with(kRetryGroupTopicPrefix))},
-                 {"is_system", Bool(IsSystemTopic(topic))}});
+                 {"is_retry", BoolLabel(topic.starts_with(kRetryGroupTopicPrefix))},
+                 {"is_system", BoolLabel(IsSystemTopic(topic, src_.config.broker_cluster_name,
+                                                       src_.config.broker_name))}});
   };
   out.Family("rocketmq_consumer_lag_messages", "gauge",
              "Messages stored but not yet committed by the group.");
