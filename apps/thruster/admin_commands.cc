@@ -141,19 +141,14 @@ std::string Hex(std::string_view s, size_t max) {
   return out;
 }
 
-std::string Prop(const client::MessageInfo& m, std::string_view name) {
-  auto it = m.properties.find(name);
-  return it == m.properties.end() ? std::string() : it->second;
-}
-
 json MessageJson(const client::MessageInfo& m) {
   json props = json::object();
   for (const auto& [k, v] : m.properties) props[k] = v;
   json j = {{"msgId", m.MsgId()},
             {"offsetMsgId", m.offset_msg_id},
             {"topic", m.topic},
-            {"tags", Prop(m, message::prop::kTags)},
-            {"keys", Prop(m, message::prop::kKeys)},
+            {"tags", m.Property(message::prop::kTags)},
+            {"keys", m.Property(message::prop::kKeys)},
             {"queueId", m.queue_id},
             {"queueOffset", m.queue_offset},
             {"commitLogOffset", m.phys_offset},
@@ -183,8 +178,8 @@ void PrintMessage(const client::MessageInfo& m) {
   line("OffsetID", m.offset_msg_id);
   line("MsgId", m.MsgId());
   line("Topic", m.topic);
-  line("Tags", fmt::format("[{}]", Prop(m, message::prop::kTags)));
-  line("Keys", fmt::format("[{}]", Prop(m, message::prop::kKeys)));
+  line("Tags", fmt::format("[{}]", m.Property(message::prop::kTags)));
+  line("Keys", fmt::format("[{}]", m.Property(message::prop::kKeys)));
   line("Queue ID", std::to_string(m.queue_id));
   line("Queue Offset", std::to_string(m.queue_offset));
   line("CommitLog Offset", std::to_string(m.phys_offset));

@@ -67,19 +67,14 @@ bool ValidName(std::string_view name) {
   });
 }
 
-std::string Prop(const client::MessageInfo& m, std::string_view key) {
-  auto it = m.properties.find(key);
-  return it == m.properties.end() ? std::string() : it->second;
-}
-
 // The message as the UI lists it; `with_body` adds properties and the body
 // (hex, so any bytes survive JSON; the UI shows it as text or hex).
 json MessageJson(const client::MessageInfo& m, bool with_body) {
   json j = {{"msgId", m.MsgId()},
             {"offsetMsgId", m.offset_msg_id},
             {"topic", m.topic},
-            {"tags", Prop(m, message::prop::kTags)},
-            {"keys", Prop(m, message::prop::kKeys)},
+            {"tags", m.Property(message::prop::kTags)},
+            {"keys", m.Property(message::prop::kKeys)},
             {"queueId", m.queue_id},
             {"queueOffset", m.queue_offset},
             {"commitLogOffset", m.phys_offset},
@@ -423,8 +418,8 @@ class Routes {
     // Where each came from: the topic it was first sent to, and the id it had
     // there (the broker's send-back records both).
     for (size_t i = 0; i < msgs->size(); ++i) {
-      j["messages"][i]["originTopic"] = Prop((*msgs)[i], "RETRY_TOPIC");
-      j["messages"][i]["originMsgId"] = Prop((*msgs)[i], "ORIGIN_MESSAGE_ID");
+      j["messages"][i]["originTopic"] = (*msgs)[i].Property("RETRY_TOPIC");
+      j["messages"][i]["originMsgId"] = (*msgs)[i].Property("ORIGIN_MESSAGE_ID");
     }
     j["group"] = group;
     j["exists"] = true;

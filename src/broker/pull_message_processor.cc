@@ -5,6 +5,7 @@
 
 #include "broker/metrics/broker_metrics.h"
 #include "common/logging.h"
+#include "remoting/pull_sys_flag.h"
 
 namespace thruster::broker {
 namespace {
@@ -12,9 +13,6 @@ namespace {
 using remoting::RemotingCommand;
 namespace rc = remoting::response_code;
 
-constexpr int32_t kFlagCommitOffset = 0x1;
-constexpr int32_t kFlagSuspend = 0x2;
-constexpr int32_t kFlagSubscription = 0x4;
 // Clients ask for 15-20 s; a larger (or absurd) request is held at most this
 // long.
 constexpr int64_t kMaxSuspendMs = 600000;
@@ -142,10 +140,10 @@ void PullMessageProcessor::Pull(RemotingCommand req, remoting::Responder r,
     return fail(rc::kInvalidParameter, "maxMsgNums must be positive");
 
   std::optional<SubscriptionData> sub;
-  if ((*sys_flag & kFlagSubscription) != 0 &&
+  if ((*sys_flag & remoting::pull_sys_flag::kSubscription) != 0 &&
       req.ExtOr("expressionType", "TAG") == kExpressionTypeSql92) {
     sub = SubscriptionData::Sql92(*topic, req.ExtOr("subscription", ""));
-  } else if ((*sys_flag & kFlagSubscription) != 0) {
+  } else if ((*sys_flag & remoting::pull_sys_flag::kSubscription) != 0) {
     Result<SubscriptionData> built =
         SubscriptionData::Build(*topic, req.ExtOr("subscription", "*"),
                                 req.ExtOr("expressionType", "TAG"));
@@ -204,11 +202,11 @@ void PullMessageProcessor::Pull(RemotingCommand req, remoting::Responder r,
     code = rc::kPullRetryImmediately;
   }
 
-  if (code == rc::kPullNotFound && first && (*sys_flag & kFlagSuspend) != 0) {
+  if (code == rc::kPullNotFound && first && (*sys_flag & remoting::pull_sys_flag::kSuspend) != 0) {
     const int64_t hold_ms = context_.config.long_polling_enable
                                 ? suspend_ms
                                 : context_.config.short_polling_time_mills;
-    if ((*sys_flag & kFlagCommitOffset) != 0 && commit_offset >= 0 &&
+    if ((*sys_flag & remoting::pull_sys_flag::kCommitOffset) != 0 && commit_offset >= 0 &&
         context_.config.broker_id == 0) {
       offsets_.Commit(*group, *topic, *queue_id, commit_offset);
     }
@@ -240,7 +238,7 @@ void PullMessageProcessor::Pull(RemotingCommand req, remoting::Responder r,
                   result.buffer_total_size);
     }
   }
-  if (first && (*sys_flag & kFlagCommitOffset) != 0 && commit_offset >= 0 &&
+  if (first && (*sys_flag & remoting::pull_sys_flag::kCommitOffset) != 0 && commit_offset >= 0 &&
       context_.config.broker_id == 0) {
     offsets_.Commit(*group, *topic, *queue_id, commit_offset);
   }

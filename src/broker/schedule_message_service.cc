@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "broker/transactional_message_service.h"
 #include "common/logging.h"
 #include "message/commit_log_format.h"
 #include "message/properties.h"
@@ -14,9 +15,7 @@ namespace {
 namespace json = remoting::json;
 namespace prop = message::prop;
 
-constexpr int64_t kRetryAfterFailureMs = 100;
-// RocketMQ's half-message topic: a parked half message is dropped (§3.1).
-constexpr std::string_view kTransHalfTopic = "RMQ_SYS_TRANS_HALF_TOPIC";
+constexpr int64_t kDeliverRetryAfterFailureMs = 100;
 
 bool ValidOffsetJson(const std::string& text) {
   Result<json::Value> v = json::Parse(text);
@@ -284,7 +283,7 @@ int64_t ScheduleMessageService::DeliverLevel(int32_t level, int64_t offset,
       return offset;
     }
     if (!Deliver(unit->phys_offset, level)) {
-      *next_due = std::min(*next_due, now_ms + kRetryAfterFailureMs);
+      *next_due = std::min(*next_due, now_ms + kDeliverRetryAfterFailureMs);
       return offset;
     }
   }
@@ -321,6 +320,7 @@ bool ScheduleMessageService::Deliver(int64_t phys, int32_t level) {
            phys);
     return true;
   }
+  // A half message parked in the schedule topic is dropped, as RocketMQ does (§3.1).
   if (*real_topic == kTransHalfTopic) {
     TH_LOG(broker, kWarn, "schedule: half message at phys offset {} discarded",
            phys);

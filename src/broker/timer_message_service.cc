@@ -18,7 +18,7 @@ namespace prop = message::prop;
 namespace tf = store::timer_format;
 namespace rc = remoting::response_code;
 
-constexpr int64_t kRetryAfterFailureMs = 500;
+constexpr int64_t kTimerRetryAfterFailureMs = 500;
 constexpr int64_t kCleanIntervalMs = 30000;
 // How far back recovery looks in the timer queue for the last indexed message.
 constexpr int64_t kMaxQueueSearch = 20000;
@@ -329,7 +329,7 @@ void TimerMessageService::Run() {
     int64_t wait = write_time_ms_ + precision_ms_ - now;
     wait = std::min<int64_t>(
         wait, last_flush_ms_ + store_.config().timer_flush_interval_ms - now);
-    if (!enqueued || !released) wait = std::min(wait, kRetryAfterFailureMs);
+    if (!enqueued || !released) wait = std::min(wait, kTimerRetryAfterFailureMs);
     WaitForRunning(std::clamp<int64_t>(wait, 1, 1000));
   }
   Flush().IgnoreError();  // logged

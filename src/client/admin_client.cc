@@ -73,6 +73,11 @@ std::string MessageInfo::MsgId() const {
   return it != properties.end() ? it->second : offset_msg_id;
 }
 
+std::string MessageInfo::Property(std::string_view name) const {
+  auto it = properties.find(name);
+  return it == properties.end() ? std::string() : it->second;
+}
+
 int64_t ConsumeStats::Diff() const {
   int64_t d = 0;
   for (const auto& q : queues) d += q.broker_offset - q.consumer_offset;

@@ -39,6 +39,8 @@ struct MessageInfo {
   static MessageInfo FromRecord(const message::DecodedRecord& r);
   // The UNIQ_KEY property, or the offset id when there is none.
   std::string MsgId() const;
+  // The property's value; empty when the message has none.
+  std::string Property(std::string_view name) const;
 };
 
 // One queue of GET_TOPIC_STATS_INFO (§3.4.22).

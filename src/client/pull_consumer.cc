@@ -6,6 +6,7 @@
 
 #include "common/logging.h"
 #include "remoting/codes.h"
+#include "remoting/pull_sys_flag.h"
 
 namespace thruster::client {
 
@@ -15,9 +16,6 @@ namespace req_code = remoting::request_code;
 
 namespace {
 
-constexpr int32_t kFlagCommitOffset = 0x1;
-constexpr int32_t kFlagSuspend = 0x2;
-constexpr int32_t kFlagSubscription = 0x4;
 
 }  // namespace
 
@@ -130,9 +128,9 @@ Result<RemotingCommand> PullConsumer::BuildPull(
     const MessageQueue& mq, const std::string& subscription, int64_t offset,
     int32_t max_nums, int64_t commit_offset, std::string* addr) {
   TH_ASSIGN_OR_RETURN(*addr, BrokerAddr(mq));
-  int32_t sys_flag = kFlagSubscription;
-  if (options_.suspend_timeout_ms > 0) sys_flag |= kFlagSuspend;
-  if (commit_offset >= 0) sys_flag |= kFlagCommitOffset;
+  int32_t sys_flag = remoting::pull_sys_flag::kSubscription;
+  if (options_.suspend_timeout_ms > 0) sys_flag |= remoting::pull_sys_flag::kSuspend;
+  if (commit_offset >= 0) sys_flag |= remoting::pull_sys_flag::kCommitOffset;
   RemotingCommand req = ClientInstance::NewRequest(req_code::kPullMessage);
   // In name order, so each field is appended to the sorted ExtFields.
   req.SetExt("commitOffset", std::max<int64_t>(commit_offset, 0));

@@ -11,4 +11,13 @@ inline std::string_view TrimBlanks(std::string_view s) {
   return s;
 }
 
+// True when `s` is not empty and holds only the decimal digits 0-9 (a store file name, a numeric id).
+inline bool AllDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
 }  // namespace thruster

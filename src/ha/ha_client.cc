@@ -15,7 +15,6 @@ namespace thruster::ha {
 namespace {
 constexpr int kConnectTimeoutMs = 5000;
 constexpr int64_t kRetryMs = 5000;
-constexpr int kReadPollMs = 1000;
 // RocketMQ's slave reads into a 4 MiB buffer.
 constexpr size_t kReadBufferSize = 4 * 1024 * 1024;
 }  // namespace

@@ -14,6 +14,8 @@ namespace thruster::ha {
 
 inline constexpr size_t kReportSize = 8;
 inline constexpr size_t kTransferHeaderSize = 12;
+// How long a blocking HA socket read waits before it checks for shutdown.
+inline constexpr int kReadPollMs = 1000;
 
 void EncodeReport(int64_t offset, std::span<std::byte, kReportSize> out);
 void EncodeTransferHeader(int64_t offset, int32_t size,

@@ -13,7 +13,6 @@ namespace thruster::ha {
 
 namespace {
 constexpr int kAcceptPollMs = 500;
-constexpr int kReadPollMs = 1000;
 constexpr auto kIdleLook = std::chrono::milliseconds(100);
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "common/logging.h"
+#include "common/strings.h"
 #include "message/message.h"
 #include "message/properties.h"
 
@@ -16,11 +17,6 @@ namespace prop = message::prop;
 using message::FindProperty;
 
 namespace {
-
-bool AllDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(),
-                                   [](char c) { return c >= '0' && c <= '9'; });
-}
 
 // The decimal number one above `name` (all digits), same width unless it
 // overflows. Used when the clock gives a name that does not sort after the

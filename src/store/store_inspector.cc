@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "common/coding.h"
+#include "common/strings.h"
 #include "store/mapped_file.h"
 
 namespace thruster::store {
@@ -15,11 +16,6 @@ using message::DecodedRecord;
 using message::RecordCheck;
 using message::RecordStatus;
 namespace {
-
-bool AllDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(),
-                                   [](char c) { return c >= '0' && c <= '9'; });
-}
 
 // Regular files of `dir` sorted by name; an absent directory gives an empty
 // list.

@@ -29,6 +29,7 @@
 #include "message/properties.h"
 #include "remoting/frame_codec.h"
 #include "remoting/json.h"
+#include "remoting/pull_sys_flag.h"
 #include "store/message_store.h"
 #include "tests/broker/record_util.h"
 #include "tests/support/mem_file_system.h"

@@ -5,11 +5,10 @@
 namespace thruster::broker {
 namespace {
 
+namespace psf = remoting::pull_sys_flag;
+
 using ::testing::HasSubstr;
 
-constexpr int32_t kCommitOffset = 0x1;
-constexpr int32_t kSuspend = 0x2;
-constexpr int32_t kSubscription = 0x4;
 
 class PullMessageProcessorTest : public ProcessorTest {
  protected:
@@ -52,7 +51,7 @@ class PullMessageProcessorTest : public ProcessorTest {
 TEST_F(PullMessageProcessorTest, FoundRecordsComeBackWithTheNextOffset) {
   CreateTopic("T1");
   for (const char* body : {"a", "b", "c"}) Put("T1", 1, body);
-  RemotingCommand resp = Pull(PullRequest("T1", 1, 0, kSubscription));
+  RemotingCommand resp = Pull(PullRequest("T1", 1, 0, psf::kSubscription));
   ASSERT_EQ(resp.code(), rc::kSuccess) << resp.remark();
   std::vector<Record> recs = DecodeRecords(resp.body());
   ASSERT_EQ(recs.size(), 3u);
@@ -72,7 +71,7 @@ TEST_F(PullMessageProcessorTest, FoundRecordsComeBackWithTheNextOffset) {
 TEST_F(PullMessageProcessorTest, TagExpressionFiltersTheRecords) {
   CreateTopic("TF", 1);
   for (const char* tag : {"A", "B", "A", "C"}) Put("TF", 0, tag, tag);
-  RemotingCommand b = Pull(PullRequest("TF", 0, 0, kSubscription, "B || C"));
+  RemotingCommand b = Pull(PullRequest("TF", 0, 0, psf::kSubscription, "B || C"));
   ASSERT_EQ(b.code(), rc::kSuccess);
   std::vector<Record> recs = DecodeRecords(b.body());
   ASSERT_EQ(recs.size(), 2u);
@@ -109,20 +108,20 @@ TEST_F(PullMessageProcessorTest,
 
 TEST_F(PullMessageProcessorTest, OffsetsOutsideTheQueueAnswerNotFoundOrMoved) {
   CreateTopic("T1", 1);
-  EXPECT_EQ(Pull(PullRequest("T1", 0, 0, kSubscription)).code(),
+  EXPECT_EQ(Pull(PullRequest("T1", 0, 0, psf::kSubscription)).code(),
             rc::kPullNotFound);
   Put("T1", 0, "x");
-  RemotingCommand at_end = Pull(PullRequest("T1", 0, 1, kSubscription));
+  RemotingCommand at_end = Pull(PullRequest("T1", 0, 1, psf::kSubscription));
   EXPECT_EQ(at_end.code(), rc::kPullNotFound);
   EXPECT_EQ(at_end.ExtOr("nextBeginOffset", ""), "1");
-  EXPECT_EQ(Pull(PullRequest("T1", 0, 5, kSubscription)).code(),
+  EXPECT_EQ(Pull(PullRequest("T1", 0, 5, psf::kSubscription)).code(),
             rc::kPullOffsetMoved);
 }
 
 TEST_F(PullMessageProcessorTest, CommitFlagCommitsTheConsumersOffset) {
   CreateTopic("T1", 1);
   Put("T1", 0, "x");
-  RemotingCommand req = PullRequest("T1", 0, 0, kSubscription | kCommitOffset);
+  RemotingCommand req = PullRequest("T1", 0, 0, psf::kSubscription | psf::kCommitOffset);
   req.SetExt("commitOffset", int64_t{1});
   ASSERT_EQ(Pull(std::move(req)).code(), rc::kSuccess);
   EXPECT_EQ(offsets_->Query("CG", "T1", 0), 1);
@@ -135,29 +134,29 @@ TEST_F(PullMessageProcessorTest, BadRequestsGetTheirCodes) {
   EXPECT_EQ(m.code(), rc::kSystemError);
   EXPECT_THAT(m.remark(), HasSubstr("queueId"));
   EXPECT_EQ(m.ExtOr("maxOffset", ""), "0");
-  RemotingCommand unknown = Pull(PullRequest("Nope", 0, 0, kSubscription));
+  RemotingCommand unknown = Pull(PullRequest("Nope", 0, 0, psf::kSubscription));
   EXPECT_EQ(unknown.code(), rc::kTopicNotExist);
-  RemotingCommand queue = Pull(PullRequest("T1", 2, 0, kSubscription));
+  RemotingCommand queue = Pull(PullRequest("T1", 2, 0, psf::kSubscription));
   EXPECT_EQ(queue.code(), rc::kInvalidParameter);
   EXPECT_THAT(queue.remark(), HasSubstr("readQueueNums"));
-  RemotingCommand zero = PullRequest("T1", 0, 0, kSubscription);
+  RemotingCommand zero = PullRequest("T1", 0, 0, psf::kSubscription);
   zero.SetExt("maxMsgNums", 0);
   EXPECT_EQ(Pull(std::move(zero)).code(), rc::kInvalidParameter);
-  RemotingCommand sql = PullRequest("T1", 0, 0, kSubscription, "a > 1");
+  RemotingCommand sql = PullRequest("T1", 0, 0, psf::kSubscription, "a > 1");
   sql.SetExt("expressionType", "SQL92");
   EXPECT_EQ(Pull(std::move(sql)).code(), rc::kSystemError);
   CreateTopic("WriteOnly", 1, 2);
-  EXPECT_EQ(Pull(PullRequest("WriteOnly", 0, 0, kSubscription)).code(),
+  EXPECT_EQ(Pull(PullRequest("WriteOnly", 0, 0, psf::kSubscription)).code(),
             rc::kNoPermission);
   config_.broker_permission = remoting::kPermWrite;
-  EXPECT_EQ(Pull(PullRequest("T1", 0, 0, kSubscription)).code(),
+  EXPECT_EQ(Pull(PullRequest("T1", 0, 0, psf::kSubscription)).code(),
             rc::kNoPermission);
 }
 
 TEST_F(PullMessageProcessorTest, ParkedPullIsAnsweredWhenAMessageArrives) {
   CreateTopic("TL", 1);
   RemotingCommand req =
-      PullRequest("TL", 0, 0, kSubscription | kSuspend, "*", 60000);
+      PullRequest("TL", 0, 0, psf::kSubscription | psf::kSuspend, "*", 60000);
   remoting::Responder r = answers_.For(req);
   processor_->ProcessRequest(std::move(req), std::move(r));
   EXPECT_EQ(answers_.count(), 0u);
@@ -174,7 +173,7 @@ TEST_F(PullMessageProcessorTest, ParkedPullIsAnsweredWhenAMessageArrives) {
 TEST_F(PullMessageProcessorTest, ParkedPullAnswersNotFoundAtItsDeadline) {
   CreateTopic("TL", 1);
   RemotingCommand req =
-      PullRequest("TL", 0, 0, kSubscription | kSuspend, "*", 50);
+      PullRequest("TL", 0, 0, psf::kSubscription | psf::kSuspend, "*", 50);
   remoting::Responder r = answers_.For(req);
   processor_->ProcessRequest(std::move(req), std::move(r));
   RemotingCommand resp = answers_.Wait(1);

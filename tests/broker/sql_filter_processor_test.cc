@@ -9,9 +9,10 @@
 namespace thruster::broker {
 namespace {
 
+namespace psf = remoting::pull_sys_flag;
+
 using ::testing::HasSubstr;
 
-constexpr int32_t kSubscription = 0x4;
 
 class SqlFilterProcessorTest : public ProcessorTest {
  protected:
@@ -66,7 +67,7 @@ class SqlFilterProcessorTest : public ProcessorTest {
   }
   // The bodies a pull with `sql` in the request returns.
   std::vector<std::string> Bodies(const std::string& sql) {
-    RemotingCommand resp = Call(*pull_, PullRequest(sql, kSubscription));
+    RemotingCommand resp = Call(*pull_, PullRequest(sql, psf::kSubscription));
     EXPECT_EQ(resp.code(), rc::kSuccess) << sql << ": " << resp.remark();
     std::vector<std::string> out;
     for (const Record& r : DecodeRecords(resp.body())) out.push_back(r.body);
@@ -98,12 +99,12 @@ TEST_F(SqlFilterProcessorTest, PullReturnsExactlyTheMatchingMessages) {
 }
 
 TEST_F(SqlFilterProcessorTest, NothingMatchingMovesTheOffsetOn) {
-  RemotingCommand resp = Call(*pull_, PullRequest("a > 100", kSubscription));
+  RemotingCommand resp = Call(*pull_, PullRequest("a > 100", psf::kSubscription));
   EXPECT_EQ(resp.code(), rc::kPullRetryImmediately);
   EXPECT_EQ(resp.ExtOr("nextBeginOffset", ""), "10");
   // From the middle: only what follows and matches.
   RemotingCommand mid =
-      Call(*pull_, PullRequest("color = 'red'", kSubscription, 5));
+      Call(*pull_, PullRequest("color = 'red'", psf::kSubscription, 5));
   ASSERT_EQ(mid.code(), rc::kSuccess);
   std::vector<Record> recs = DecodeRecords(mid.body());
   ASSERT_EQ(recs.size(), 2u);
@@ -112,10 +113,10 @@ TEST_F(SqlFilterProcessorTest, NothingMatchingMovesTheOffsetOn) {
 }
 
 TEST_F(SqlFilterProcessorTest, BadExpressionIsSubscriptionParseFailed) {
-  RemotingCommand resp = Call(*pull_, PullRequest("a > ", kSubscription));
+  RemotingCommand resp = Call(*pull_, PullRequest("a > ", psf::kSubscription));
   EXPECT_EQ(resp.code(), rc::kSubscriptionParseFailed);
   EXPECT_THAT(resp.remark(), HasSubstr("\"a >\""));
-  RemotingCommand str = Call(*pull_, PullRequest("a > 'x'", kSubscription));
+  RemotingCommand str = Call(*pull_, PullRequest("a > 'x'", psf::kSubscription));
   EXPECT_EQ(str.code(), rc::kSubscriptionParseFailed);
   EXPECT_THAT(str.remark(), HasSubstr("cannot be compared"));
 }
@@ -139,7 +140,7 @@ TEST_F(SqlFilterProcessorTest, HeartbeatRegisteredSubscriptionFiltersPulls) {
 
 TEST_F(SqlFilterProcessorTest, DisabledPropertyFilterIsASystemError) {
   config_.enable_property_filter = false;
-  RemotingCommand resp = Call(*pull_, PullRequest("a > 1", kSubscription));
+  RemotingCommand resp = Call(*pull_, PullRequest("a > 1", psf::kSubscription));
   EXPECT_EQ(resp.code(), rc::kSystemError);
   EXPECT_THAT(
       resp.remark(),

@@ -38,21 +38,11 @@ using ::testing::HasSubstr;
 
 constexpr int64_t kT0 = 1700000000000;
 
-std::string Hex(std::span<const std::byte> b) {
-  std::string out;
-  for (std::byte x : b) {
-    char buf[4];
-    std::snprintf(buf, sizeof(buf), "%02X", static_cast<unsigned>(x));
-    out += buf;
-  }
-  return out;
-}
-
 TEST(TimerFormatTest, SlotAndUnitBytesAreRocketMQs) {
   // spec §6.1: 1 700 000 005 000 at P = 1000, one unit at position 0.
   std::vector<std::byte> slot(tf::kSlotSize);
   tf::EncodeSlot(tf::Slot{1700000005, 0, 0, 1, 0}, slot);
-  EXPECT_EQ(Hex(slot),
+  EXPECT_EQ(testing::UpperHex(slot),
             "000000006553F105"
             "0000000000000000"
             "0000000000000000"
@@ -69,7 +59,7 @@ TEST(TimerFormatTest, SlotAndUnitBytesAreRocketMQs) {
   u.topic_hash = message::JHash("TopicTest");
   std::vector<std::byte> unit(tf::kUnitSize);
   tf::EncodeUnit(u, unit);
-  EXPECT_EQ(Hex(unit),
+  EXPECT_EQ(testing::UpperHex(unit),
             "00000034FFFFFFFFFFFFFFFF00000001"
             "0000018BCFE56800"
             "00001388000000000001E2400000012C"

@@ -15,9 +15,10 @@
 namespace thruster::broker {
 namespace {
 
+namespace psf = remoting::pull_sys_flag;
+
 using ::testing::HasSubstr;
 
-constexpr int32_t kSubscription = 0x4;
 constexpr int32_t kCommit = 8;
 constexpr int32_t kRollback = 12;
 
@@ -144,7 +145,7 @@ class TransactionProcessorTest : public ProcessorTest {
     req.SetExt("queueId", queue_id);
     req.SetExt("queueOffset", int64_t{0});
     req.SetExt("maxMsgNums", 32);
-    req.SetExt("sysFlag", kSubscription);
+    req.SetExt("sysFlag", psf::kSubscription);
     req.SetExt("commitOffset", int64_t{0});
     req.SetExt("suspendTimeoutMillis", int64_t{0});
     req.SetExt("subscription", "*");

@@ -43,7 +43,7 @@ using testing::FaultFileSystem;
 using testing::MemFileSystem;
 using Op = FaultFileSystem::Op;
 
-constexpr char kTopic[] = "IoErrorTopic";
+constexpr char kIoErrorTopic[] = "IoErrorTopic";
 
 MessageStoreConfig SmallConfig(const std::string& root) {
   MessageStoreConfig c;
@@ -62,7 +62,7 @@ PutResult Put(MessageStore* s, const std::string& body, int32_t queue = 0) {
   std::map<std::string, std::string, std::less<>> props{{"TAGS", "T"}};
   std::string p = message::EncodeProperties(props);
   message::MessageToStore m;
-  m.topic = kTopic;
+  m.topic = kIoErrorTopic;
   m.queue_id = queue;
   m.body = AsBytes(body);
   m.properties = p;
@@ -73,7 +73,7 @@ PutResult Put(MessageStore* s, const std::string& body, int32_t queue = 0) {
 
 // The body at `offset` of queue 0, or "<status>".
 std::string BodyAt(MessageStore* s, int64_t offset) {
-  auto r = s->GetMessage("g", kTopic, 0, offset, 1, 1 << 20);
+  auto r = s->GetMessage("g", kIoErrorTopic, 0, offset, 1, 1 << 20);
   if (r.status != GetMessageStatus::kFound || r.messages.empty())
     return "<" + std::string(store::GetMessageStatusName(r.status)) + ">";
   auto c = message::CheckRecord(r.messages[0].bytes, true);
@@ -210,7 +210,7 @@ TEST_F(IoErrorTest, ShutdownWithAFailingDispatchLeavesTheRestToRecovery) {
   fs_.ClearFaults();
   Open();
   ExpectAllAcked();
-  EXPECT_EQ(store_->GetMaxOffsetInQueue(kTopic, 0), 20);
+  EXPECT_EQ(store_->GetMaxOffsetInQueue(kIoErrorTopic, 0), 20);
 }
 
 class ConfigIoErrorTest : public ::testing::Test {

@@ -12,10 +12,6 @@
 namespace thruster::remoting {
 namespace {
 
-std::span<const std::byte> Bytes(const std::string& s) {
-  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
-}
-
 std::string Be32(uint32_t v) {
   std::string s(4, '\0');
   StoreI32(s.data(), static_cast<int32_t>(v));
@@ -99,7 +95,7 @@ TEST(FrameCodecTest, GoldenSendMessageV2Request) {
   ASSERT_OK_AND_ASSIGN(std::string encoded, EncodeFrame(SendV2Request()));
   EXPECT_EQ(encoded, expected);
 
-  ASSERT_OK_AND_ASSIGN(RemotingCommand decoded, DecodeFrame(Bytes(expected)));
+  ASSERT_OK_AND_ASSIGN(RemotingCommand decoded, DecodeFrame(AsBytes(expected)));
   EXPECT_EQ(decoded.code(), 310);
   EXPECT_EQ(decoded.opaque(), 1);
   EXPECT_EQ(decoded.flag(), 0);
@@ -158,7 +154,7 @@ TEST(FrameCodecTest, GoldenBinaryHeaderResponse) {
   ASSERT_OK_AND_ASSIGN(std::string encoded, EncodeFrame(resp));
   EXPECT_EQ(encoded, expected);
 
-  ASSERT_OK_AND_ASSIGN(RemotingCommand decoded, DecodeFrame(Bytes(expected)));
+  ASSERT_OK_AND_ASSIGN(RemotingCommand decoded, DecodeFrame(AsBytes(expected)));
   EXPECT_EQ(decoded.serialize_type(), SerializeType::kRocketMq);
   EXPECT_EQ(decoded.code(), 0);
   EXPECT_EQ(decoded.version(), 479);
@@ -191,7 +187,7 @@ TEST(FrameCodecTest, BinaryHeaderLaterDuplicateKeyWinsAndEmptyValueIsAbsent) {
   w.I32(static_cast<int32_t>(ext.size()));
   w.Bytes(ext);
   RemotingCommand cmd;
-  ASSERT_OK(DecodeBinaryHeader(Bytes(header), &cmd));
+  ASSERT_OK(DecodeBinaryHeader(AsBytes(header), &cmd));
   EXPECT_EQ(cmd.code(), 34);
   EXPECT_EQ(cmd.language(), LanguageCode::kGo);
   EXPECT_EQ(cmd.version(), 317);
@@ -211,10 +207,10 @@ TEST(FrameCodecTest, BinaryHeaderRejectsLengthsBeyondHeader) {
   w.I32(0);
   w.I32(1000);  // remark length beyond the header
   RemotingCommand cmd;
-  Status s = DecodeBinaryHeader(Bytes(header), &cmd);
+  Status s = DecodeBinaryHeader(AsBytes(header), &cmd);
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
   std::string ext_header = header.substr(0, 13) + Be32(0) + Be32(500);
-  s = DecodeBinaryHeader(Bytes(ext_header), &cmd);
+  s = DecodeBinaryHeader(AsBytes(ext_header), &cmd);
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
 }
 
@@ -230,13 +226,13 @@ TEST(FrameCodecTest, TruncatedFrameIsCorruption) {
   ASSERT_OK_AND_ASSIGN(std::string frame, EncodeFrame(SendV2Request()));
   for (size_t cut :
        {size_t{0}, size_t{3}, size_t{7}, size_t{100}, frame.size() - 1}) {
-    Result<RemotingCommand> r = DecodeFrame(Bytes(frame.substr(0, cut)));
+    Result<RemotingCommand> r = DecodeFrame(AsBytes(frame.substr(0, cut)));
     ASSERT_FALSE(r.ok()) << cut;
     EXPECT_TRUE(r.status().IsCorruption());
     EXPECT_NE(r.status().message().find("truncated"), std::string_view::npos)
         << r.status().ToString();
   }
-  Result<RemotingCommand> trailing = DecodeFrame(Bytes(frame + "x"));
+  Result<RemotingCommand> trailing = DecodeFrame(AsBytes(frame + "x"));
   ASSERT_FALSE(trailing.ok());
   EXPECT_NE(trailing.status().message().find("trailing"),
             std::string_view::npos);
@@ -244,7 +240,7 @@ TEST(FrameCodecTest, TruncatedFrameIsCorruption) {
 
 TEST(FrameCodecTest, HeaderLengthBeyondFrameIsCorruption) {
   std::string frame = Be32(4 + 10) + Be32(11) + std::string(10, '{');
-  Result<RemotingCommand> r = DecodeFrame(Bytes(frame));
+  Result<RemotingCommand> r = DecodeFrame(AsBytes(frame));
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().IsCorruption());
   EXPECT_NE(r.status().message().find("header length 11 beyond frame"),
@@ -257,7 +253,7 @@ TEST(FrameCodecTest, UnknownSerializeTypeIsCorruption) {
   std::string frame = Be32(static_cast<uint32_t>(4 + header.size())) +
                       Be32((2u << 24) | static_cast<uint32_t>(header.size())) +
                       header;
-  Result<RemotingCommand> r = DecodeFrame(Bytes(frame));
+  Result<RemotingCommand> r = DecodeFrame(AsBytes(frame));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("unknown serialize type 2"),
             std::string_view::npos)
@@ -268,24 +264,24 @@ TEST(FrameCodecTest, UnparsableJsonHeaderIsCorruption) {
   std::string header = R"({"code":34,"flag":)";
   std::string frame = Be32(static_cast<uint32_t>(4 + header.size())) +
                       Be32(static_cast<uint32_t>(header.size())) + header;
-  Result<RemotingCommand> r = DecodeFrame(Bytes(frame));
+  Result<RemotingCommand> r = DecodeFrame(AsBytes(frame));
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().IsCorruption());
 }
 
 TEST(FrameCodecTest, PeekFrameSizeEnforcesTheLimit) {
   std::string small = Be32(100);
-  ASSERT_OK_AND_ASSIGN(size_t n, PeekFrameSize(Bytes(small)));
+  ASSERT_OK_AND_ASSIGN(size_t n, PeekFrameSize(AsBytes(small)));
   EXPECT_EQ(n, 104u);
-  ASSERT_OK_AND_ASSIGN(size_t none, PeekFrameSize(Bytes(small.substr(0, 3))));
+  ASSERT_OK_AND_ASSIGN(size_t none, PeekFrameSize(AsBytes(small.substr(0, 3))));
   EXPECT_EQ(none, 0u);
   std::string max = Be32(static_cast<uint32_t>(kDefaultMaxFrameLength));
   EXPECT_TRUE(
-      PeekFrameSize(Bytes(max)).ok());  // 16 MiB exactly is accepted (§1.2)
+      PeekFrameSize(AsBytes(max)).ok());  // 16 MiB exactly is accepted (§1.2)
   std::string over = Be32(static_cast<uint32_t>(kDefaultMaxFrameLength + 1));
-  EXPECT_FALSE(PeekFrameSize(Bytes(over)).ok());
-  EXPECT_FALSE(PeekFrameSize(Bytes(Be32(3))).ok());
-  EXPECT_FALSE(PeekFrameSize(Bytes(Be32(0xFFFFFFFFu))).ok());
+  EXPECT_FALSE(PeekFrameSize(AsBytes(over)).ok());
+  EXPECT_FALSE(PeekFrameSize(AsBytes(Be32(3))).ok());
+  EXPECT_FALSE(PeekFrameSize(AsBytes(Be32(0xFFFFFFFFu))).ok());
 }
 
 TEST(FrameCodecTest, JsonHeaderLeniency) {
@@ -416,7 +412,7 @@ TEST(FrameCodecTest, BodySegmentsAreCountedInTheLength) {
   ASSERT_OK(EncodeFramePrefix(resp, &prefix));
   EXPECT_EQ(static_cast<size_t>(LoadI32(prefix.data())), prefix.size() - 4 + 5);
   ASSERT_OK_AND_ASSIGN(std::string whole, EncodeFrame(resp));
-  ASSERT_OK_AND_ASSIGN(RemotingCommand decoded, DecodeFrame(Bytes(whole)));
+  ASSERT_OK_AND_ASSIGN(RemotingCommand decoded, DecodeFrame(AsBytes(whole)));
   EXPECT_EQ(decoded.body_view(), "abcdefg");
   EXPECT_EQ(decoded.remark(), "FOUND");
 }

@@ -22,20 +22,10 @@ CheckpointData AppendixA4() {
   return d;
 }
 
-std::string Hex(std::span<const std::byte> b) {
-  static constexpr char kDigits[] = "0123456789ABCDEF";
-  std::string out;
-  for (std::byte x : b) {
-    out.push_back(kDigits[std::to_integer<int>(x) >> 4]);
-    out.push_back(kDigits[std::to_integer<int>(x) & 0xF]);
-  }
-  return out;
-}
-
 TEST(CheckpointFormatTest, EncodesAppendixA4ByteForByte) {
   std::vector<std::byte> file(kCheckpointFileSize);
   EncodeCheckpoint(AppendixA4(), file);
-  EXPECT_EQ(Hex(std::span(file).first(kCheckpointDataSize)),
+  EXPECT_EQ(testing::UpperHex(std::span(file).first(kCheckpointDataSize)),
             "0000018BCFE57C03"
             "0000018BCFE5687B"
             "0000000000000000"

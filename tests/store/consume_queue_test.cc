@@ -30,12 +30,6 @@ constexpr char kRoot[] = "/store/consumequeue";
 constexpr int64_t kUnits = 10;  // entries per file in these tests
 constexpr int64_t kFileSize = kUnits * 20;
 
-std::string Hex(std::span<const std::byte> b) {
-  std::string out;
-  for (std::byte x : b) out += fmt::format("{:02X}", static_cast<unsigned>(x));
-  return out;
-}
-
 class ConsumeQueueTest : public ::testing::Test {
  protected:
   // Opens (or reopens) topic T queue 3 and recovers it.
@@ -81,7 +75,7 @@ TEST(ConsumeQueueFormatTest, GoldenEntryOfWorkedExample) {
   // Spec §4.9: phys offset 1073741824, size 107, TAGS "TagA".
   std::array<std::byte, cq_format::kEntrySize> buf{};
   cq_format::EncodeEntry(Entry{1073741824, 107, JHash("TagA")}, buf);
-  EXPECT_EQ(Hex(buf), "00000000400000000000006B000000000027A807");
+  EXPECT_EQ(testing::UpperHex(buf), "00000000400000000000006B000000000027A807");
   ASSERT_OK_AND_ASSIGN(Entry e, cq_format::DecodeEntry(buf));
   EXPECT_EQ(e, (Entry{1073741824, 107, 0x27A807}));
 }
@@ -104,9 +98,9 @@ TEST_F(ConsumeQueueTest, WorkedExampleLandsAtByte140WithPreBlankInFront) {
                                        TagsCode("TagA"), QueueOffset{7}));
   ASSERT_OK_AND_ASSIGN(std::string bytes, fs_.ReadFile(FilePath(0)));
   EXPECT_EQ(bytes.size(), 6000000u);
-  EXPECT_EQ(Hex(AsBytes(bytes).subspan(140, 20)),
+  EXPECT_EQ(testing::UpperHex(AsBytes(bytes).subspan(140, 20)),
             "00000000400000000000006B000000000027A807");
-  EXPECT_EQ(Hex(AsBytes(bytes).subspan(0, 20)),
+  EXPECT_EQ(testing::UpperHex(AsBytes(bytes).subspan(0, 20)),
             "00000000000000007FFFFFFF0000000000000000");
   EXPECT_EQ(cq->GetMinOffsetInQueue(), 7);
   EXPECT_EQ(cq->GetMaxOffsetInQueue(), 8);
@@ -432,24 +426,6 @@ TEST(ConsumeQueueFaultTest, FailedSyncAndCreateAreReported) {
   EXPECT_EQ(cq.GetMaxOffsetInQueue(), kUnits + 1);
 }
 
-// Copies the read-only fixture tree `from` to `to`, making everything writable
-// (opening maps read-write).
-void CopyWritable(const std::filesystem::path& from,
-                  const std::filesystem::path& to) {
-  namespace fs = std::filesystem;
-  fs::create_directories(to);
-  for (const auto& e : fs::recursive_directory_iterator(from)) {
-    fs::path dest = to / fs::relative(e.path(), from);
-    if (e.is_directory()) {
-      fs::create_directories(dest);
-    } else {
-      fs::copy_file(e.path(), dest);
-      fs::permissions(dest, fs::perms::owner_read | fs::perms::owner_write,
-                      fs::perm_options::add);
-    }
-  }
-}
-
 // The consume queues of a store written by RocketMQ itself (tests/fixtures,
 // spec README): every manifest message is found at its queue offset with its
 // phys offset, size and tags code.
@@ -461,7 +437,7 @@ TEST_P(ConsumeQueueFixtureTest, EveryManifestMessageIsFoundByQueueOffset) {
   const std::string src = testing::FixturePath(GetParam() + "/consumequeue");
   ASSERT_TRUE(fs::exists(src)) << src;
   const std::string root = tmp.path() + "/consumequeue";
-  CopyWritable(src, root);
+  testing::CopyWritable(src, root);
 
   io::PosixFileSystem pfs;
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<ConsumeQueue>>

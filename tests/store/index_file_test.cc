@@ -24,12 +24,6 @@ constexpr char kDir[] = "/store/index";
 constexpr char kPath[] = "/store/index/20231114221320123";
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 
-std::string Hex(std::span<const std::byte> b) {
-  std::string out;
-  for (std::byte x : b) out += fmt::format("{:02X}", static_cast<unsigned>(x));
-  return out;
-}
-
 class IndexFileTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_OK(fs_.CreateDirs(kDir)); }
@@ -51,7 +45,7 @@ class IndexFileTest : public ::testing::Test {
   std::string Bytes(size_t pos, size_t n) {
     auto all = fs_.ReadFile(kPath);
     EXPECT_TRUE(all.ok());
-    return Hex(AsBytes(*all).subspan(pos, n));
+    return testing::UpperHex(AsBytes(*all).subspan(pos, n));
   }
 
   MemFileSystem fs_;
@@ -79,7 +73,7 @@ TEST(IndexFileFormatTest, GoldenHeaderAndEntries) {
   std::array<std::byte, index_format::kHeaderSize> h{};
   index_format::EncodeHeader(
       Header{1700000000123, 1700000005123, 1073741824, 1073741931, 1, 3}, h);
-  EXPECT_EQ(Hex(h),
+  EXPECT_EQ(testing::UpperHex(h),
             "0000018BCFE5687B0000018BCFE57C030000000040000000000000004000006B00"
             "00000100000003");
   ASSERT_OK_AND_ASSIGN(Header back, index_format::DecodeHeader(h));
@@ -88,7 +82,7 @@ TEST(IndexFileFormatTest, GoldenHeaderAndEntries) {
 
   std::array<std::byte, index_format::kEntrySize> e{};
   index_format::EncodeEntry({0x6DB57FBD, 1073741931, 5, 1}, e);
-  EXPECT_EQ(Hex(e), "6DB57FBD000000004000006B0000000500000001");
+  EXPECT_EQ(testing::UpperHex(e), "6DB57FBD000000004000006B0000000500000001");
   ASSERT_OK_AND_ASSIGN(index_format::Entry eb, index_format::DecodeEntry(e));
   EXPECT_EQ(eb, (index_format::Entry{0x6DB57FBD, 1073741931, 5, 1}));
   EXPECT_FALSE(index_format::DecodeEntry(std::span(e).first(19)).ok());

@@ -29,8 +29,8 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using testing::MemFileSystem;
 
-constexpr char kDir[] = "/store/index";
-constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+constexpr char kServiceDir[] = "/store/index";
+constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max();
 constexpr int64_t kT0 = 1700000000000;
 
 class IndexServiceTest : public ::testing::Test {
@@ -42,7 +42,7 @@ class IndexServiceTest : public ::testing::Test {
   std::unique_ptr<IndexService> Open(
       bool last_exit_ok = true, int64_t checkpoint_ts = 0,
       IndexServiceOptions options = SmallOptions()) {
-    auto s = std::make_unique<IndexService>(&fs_, kDir, &clock_, options);
+    auto s = std::make_unique<IndexService>(&fs_, kServiceDir, &clock_, options);
     Status st = s->Load(last_exit_ok, checkpoint_ts);
     EXPECT_TRUE(st.ok()) << st.ToString();
     return s;
@@ -60,7 +60,7 @@ class IndexServiceTest : public ::testing::Test {
   }
   static std::vector<int64_t> Query(const IndexService& s, std::string_view key,
                                     int max = 64, int64_t begin = 0,
-                                    int64_t end = kMax) {
+                                    int64_t end = kMaxTime) {
     return s.QueryOffsets("T", key, max, begin, end).phys_offsets;
   }
 
@@ -106,9 +106,9 @@ TEST_F(IndexServiceTest, BuildsAndFindsEveryKey) {
   EXPECT_THAT(Query(*s, "key-3"), ElementsAre(300));
   EXPECT_THAT(Query(*s, "U3"), ElementsAre(300));
   EXPECT_THAT(Query(*s, "key-9"), IsEmpty());
-  EXPECT_THAT(s->QueryOffsets("OtherTopic", "key-3", 64, 0, kMax).phys_offsets,
+  EXPECT_THAT(s->QueryOffsets("OtherTopic", "key-3", 64, 0, kMaxTime).phys_offsets,
               IsEmpty());
-  auto r = s->QueryOffsets("T", "key-1", 64, 0, kMax);
+  auto r = s->QueryOffsets("T", "key-1", 64, 0, kMaxTime);
   EXPECT_EQ(r.index_last_update_phys_offset, 400);
   EXPECT_EQ(r.index_last_update_timestamp, kT0 + 4000);
 }
@@ -233,7 +233,7 @@ TEST_F(IndexServiceTest, AbnormalStopDestroysFilesNewerThanCheckpoint) {
   }
   auto s = Open(false, checkpoint_ts);
   ASSERT_EQ(s->SnapshotForTesting().size(), 1u);
-  EXPECT_EQ(fs_.ListDir(kDir)->size(), 1u);
+  EXPECT_EQ(fs_.ListDir(kServiceDir)->size(), 1u);
   EXPECT_THAT(Query(*s, "key-0"), ElementsAre(0));
   EXPECT_THAT(Query(*s, "key-4"), IsEmpty());
   // Recovery re-dispatches; records the full file holds are skipped, the rest
@@ -279,21 +279,21 @@ TEST_F(IndexServiceTest, DeleteExpiredFileNeverTakesNewest) {
   ASSERT_OK_AND_ASSIGN(n, s->DeleteExpiredFile(100000));
   EXPECT_EQ(n, 2);
   EXPECT_EQ(s->SnapshotForTesting().size(), 1u);
-  EXPECT_EQ(fs_.ListDir(kDir)->size(), 1u);
+  EXPECT_EQ(fs_.ListDir(kServiceDir)->size(), 1u);
 }
 
 TEST_F(IndexServiceTest, LoadSkipsForeignNamesAndRejectsWrongSize) {
   { Build(*Open(), 0, 2); }
-  ASSERT_OK(fs_.WriteFile(std::string(kDir) + "/README", "x"));
+  ASSERT_OK(fs_.WriteFile(std::string(kServiceDir) + "/README", "x"));
   EXPECT_EQ(Open()->SnapshotForTesting().size(), 1u);
-  IndexService other(&fs_, kDir, &clock_, IndexServiceOptions{17, 8, 64});
+  IndexService other(&fs_, kServiceDir, &clock_, IndexServiceOptions{17, 8, 64});
   EXPECT_TRUE(other.Load(true, 0).IsCorruption());
 }
 
 TEST(IndexServiceFaultTest, FailedRollAndFlushAreReported) {
   testing::FaultFileSystem fs(std::make_unique<MemFileSystem>());
   ManualClock clock(kT0);
-  IndexService s(&fs, kDir, &clock, IndexServiceOptions{16, 8, 64});
+  IndexService s(&fs, kServiceDir, &clock, IndexServiceOptions{16, 8, 64});
   ASSERT_OK(s.Load(true, 0));
   fs.FailNth(testing::FaultFileSystem::Op::kMap, 1);
   EXPECT_FALSE(
@@ -309,28 +309,12 @@ TEST(IndexServiceFaultTest, FailedRollAndFlushAreReported) {
   EXPECT_TRUE(s.SnapshotForTesting().front()->dirty());
   ASSERT_OK(s.FlushRolledFiles());
   EXPECT_EQ(s.index_msg_timestamp(), kT0);
-  EXPECT_THAT(s.QueryOffsets("T", "a", 64, 0, kMax).phys_offsets,
+  EXPECT_THAT(s.QueryOffsets("T", "a", 64, 0, kMaxTime).phys_offsets,
               ElementsAre(7, 6, 5, 4, 3, 2, 1, 0));
 }
 
 // The index of a store written by RocketMQ itself: every key of every manifest
 // message finds it.
-void CopyWritable(const std::filesystem::path& from,
-                  const std::filesystem::path& to) {
-  namespace fs = std::filesystem;
-  fs::create_directories(to);
-  for (const auto& e : fs::recursive_directory_iterator(from)) {
-    fs::path dest = to / fs::relative(e.path(), from);
-    if (e.is_directory()) {
-      fs::create_directories(dest);
-    } else {
-      fs::copy_file(e.path(), dest);
-      fs::permissions(dest, fs::perms::owner_read | fs::perms::owner_write,
-                      fs::perm_options::add);
-    }
-  }
-}
-
 class IndexServiceFixtureTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(IndexServiceFixtureTest, EveryManifestKeyFindsItsMessage) {
@@ -338,7 +322,7 @@ TEST_P(IndexServiceFixtureTest, EveryManifestKeyFindsItsMessage) {
   const std::string src =
       testing::FixturePath(GetParam() + "/index");
   ASSERT_TRUE(std::filesystem::exists(src)) << src;
-  CopyWritable(src, tmp.path() + "/index");
+  testing::CopyWritable(src, tmp.path() + "/index");
   io::PosixFileSystem pfs;
   IndexService s(&pfs, tmp.path() + "/index", SystemClock::Default(),
                  IndexServiceOptions{20000, 80000, 64});
@@ -369,7 +353,7 @@ TEST_P(IndexServiceFixtureTest, EveryManifestKeyFindsItsMessage) {
     std::string props =
         EncodeProperties({{"KEYS", all}, {"UNIQ_KEY", wanted.back()}});
     for (const auto& key : wanted) {
-      auto r = s.QueryOffsets(topic, key, 64, 0, kMax);
+      auto r = s.QueryOffsets(topic, key, 64, 0, kMaxTime);
       EXPECT_THAT(r.phys_offsets, Contains(phys)) << key << " " << line;
       EXPECT_TRUE(MessageHasKey(props, key));
       // A window of one second around the store time still finds it (time diffs

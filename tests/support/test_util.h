@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -88,6 +89,13 @@ bool WaitUntil(F done,
 // "00 0A ff" -> bytes: the hex digits of `hex`, either case, spaces and newlines ignored (a golden record
 // written out the way the spec prints it). A bad digit or an odd count fails the calling test.
 std::string BytesFromHex(std::string_view hex);
+
+// The bytes as upper-case hex digits, two per byte, no separators.
+std::string UpperHex(std::span<const std::byte> bytes);
+
+// Copies the read-only fixture tree `from` to `to`, making everything writable (a store opens its files
+// read-write).
+void CopyWritable(const std::filesystem::path& from, const std::filesystem::path& to);
 
 // Path of a file under tests/fixtures/ (the RocketMQ-written stores, their
 // manifests and the wire captures; tests/fixtures/README.md says what each is).
