@@ -350,6 +350,15 @@ Status QueryMsgById(const AdminArgs& a, client::AdminClient& admin) {
   return PrintMessages(a, msgs);
 }
 
+// mqadmin queryMsgByUniqueKey: the oldest stored message whose UNIQ_KEY is
+// -i; with -a every one (a message sent back for retry is stored again).
+Status QueryMsgByUniqueKey(const AdminArgs& a, client::AdminClient& admin) {
+  TH_ASSIGN_OR_RETURN(auto msgs,
+                      admin.QueryMsgByKey(a.topic, a.msg_id, /*unique=*/true));
+  if (!a.all && msgs.size() > 1) msgs.resize(1);
+  return PrintMessages(a, msgs);
+}
+
 Status QueryMsgByKey(const AdminArgs& a, client::AdminClient& admin) {
   TH_ASSIGN_OR_RETURN(auto msgs, admin.QueryMsgByKey(a.topic, a.key));
   if (a.json) return PrintMessages(a, msgs);
@@ -773,6 +782,7 @@ void AddAdminCommands(CLI::App& app, int* exit_code) {
       "admin", "mqadmin-style administration of brokers and name servers");
   admin->require_subcommand(1);
   AddAclAdminCommands(*admin, exit_code);
+  AddAdminCommands2(*admin, exit_code);
   static AdminArgs a;
   // Like mqadmin, NAMESRV_ADDR sets the default of -n.
   if (const char* env = std::getenv("NAMESRV_ADDR"); env != nullptr && *env)
@@ -825,6 +835,12 @@ void AddAdminCommands(CLI::App& app, int* exit_code) {
   c->add_option("-i,--msgId", a.msg_id, "offset message id or UNIQ_KEY")
       ->required();
   c->add_option("-t,--topic", a.topic, "topic (needed to search by UNIQ_KEY)");
+
+  c = add("queryMsgByUniqueKey", "look a message up by its UNIQ_KEY",
+          QueryMsgByUniqueKey);
+  c->add_option("-i,--msgId", a.msg_id, "the message's UNIQ_KEY")->required();
+  c->add_option("-t,--topic", a.topic, "topic name")->required();
+  c->add_flag("-a,--showAll", a.all, "every stored copy, oldest first");
 
   c = add("queryMsgByKey", "find messages by a KEYS value", QueryMsgByKey);
   c->add_option("-t,--topic", a.topic, "topic name")->required();

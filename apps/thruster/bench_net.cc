@@ -23,6 +23,7 @@
 #include "common/histogram.h"
 #include "common/mutex.h"
 #include "thruster/commands.h"
+#include "thruster/progress.h"
 
 namespace thruster::cli {
 namespace {
@@ -124,58 +125,6 @@ RunResult Median(std::vector<RunResult> runs) {
   m.max_us = med(&RunResult::max_us);
   return m;
 }
-
-// Prints "\r<label> <done>/<total> <rate> msgs/s" twice a second while alive,
-// when stdout is a terminal.
-class Progress {
- public:
-  Progress(std::string label, int64_t total, const std::atomic<int64_t>* done)
-      : label_(std::move(label)),
-        total_(total),
-        done_(done),
-        enabled_(isatty(STDOUT_FILENO) == 1) {
-    if (!enabled_) return;
-    start_ = Clock::now();
-    thread_ = std::thread([this] {
-      MutexLock lock(&mu_);
-      while (true) {
-        const auto deadline = Clock::now() + std::chrono::milliseconds(500);
-        while (!stop_ &&
-               cv_.WaitUntil(&mu_, deadline) == std::cv_status::no_timeout) {
-        }
-        if (stop_) break;
-        double secs =
-            std::chrono::duration<double>(Clock::now() - start_).count();
-        int64_t d = done_->load(std::memory_order_relaxed);
-        fmt::print("\r{} {}/{} messages, {:.0f} msgs/s   ", label_, d, total_,
-                   secs > 0 ? static_cast<double>(d) / secs : 0.0);
-        std::fflush(stdout);
-      }
-    });
-  }
-  ~Progress() {
-    if (!enabled_) return;
-    {
-      MutexLock lock(&mu_);
-      stop_ = true;
-    }
-    cv_.SignalAll();
-    thread_.join();
-    fmt::print("\r\033[K");
-    std::fflush(stdout);
-  }
-
- private:
-  std::string label_;
-  int64_t total_;
-  const std::atomic<int64_t>* done_;
-  bool enabled_;
-  Clock::time_point start_;
-  std::thread thread_;
-  Mutex mu_;
-  CondVar cv_;
-  bool stop_ TH_GUARDED_BY(mu_) = false;
-};
 
 void PrintResult(std::string_view what, const RunResult& r) {
   fmt::print(
@@ -290,7 +239,7 @@ RunResult ProduceOnce(std::vector<std::unique_ptr<ProducerSlot>>& slots,
     s->first_error.clear();
   }
   std::atomic<int64_t> done{0};
-  Progress progress(label, messages, &done);
+  ProgressLine progress(label, "messages", messages, &done, !a.json);
   auto start = Clock::now();
   std::vector<std::unique_ptr<Chains>> chains;
   client::Message delayed = proto;
@@ -459,9 +408,11 @@ class ConsumeRun {
     int in_flight = 0;  // pulls of this queue outstanding (<= depth)
   };
 
-  RunResult Run(std::vector<Queue>* queues, const std::string& label) {
+  RunResult Run(std::vector<Queue>* queues, const std::string& label,
+                bool show_progress) {
     queues_ = queues;
-    Progress progress(label, limit_, &consumed_);
+    ProgressLine progress(label, "messages", limit_, &consumed_,
+                          show_progress);
     auto start = Clock::now();
     std::vector<std::pair<size_t, std::pair<int64_t, int32_t>>> first;
     {
@@ -683,7 +634,7 @@ int RunConsume(const ConsumeArgs& a) {
     auto queues = *plan;
     ConsumeRun warm(&consumer, a.batch, a.depth,
                     std::min(a.warmup_messages, stored));
-    RunResult w = warm.Run(&queues, "warm-up");
+    RunResult w = warm.Run(&queues, "warm-up", !a.json);
     if (!a.json) PrintResult("warm-up", w);
   }
   std::vector<RunResult> runs;
@@ -691,7 +642,8 @@ int RunConsume(const ConsumeArgs& a) {
   for (int i = 0; i < a.runs; ++i) {
     last = *plan;
     ConsumeRun run(&consumer, a.batch, a.depth, limit);
-    runs.push_back(run.Run(&last, fmt::format("run {}/{}", i + 1, a.runs)));
+    runs.push_back(run.Run(&last, fmt::format("run {}/{}", i + 1, a.runs),
+                           !a.json));
     batch = run.batch();
     if (!a.json)
       PrintResult(fmt::format("run {}/{}", i + 1, a.runs), runs.back());

@@ -3,9 +3,12 @@
 // copies, even of RocketMQ's own stores); recover takes the `lock` and runs the
 // broker's start-up recovery.
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -21,6 +24,7 @@
 #include "store/store_inspector.h"
 #include "store/store_verifier.h"
 #include "thruster/commands.h"
+#include "thruster/progress.h"
 
 namespace thruster::cli {
 namespace {
@@ -196,11 +200,21 @@ int DumpCommitLog(const StoreOptions& o) {
       store::io::DefaultFileSystem(), store::io::JoinPath(o.dir, "commitlog"));
   if (!log.ok()) return Fail("dump", log.status());
   int64_t printed = 0;
+  // Progress in bytes of the log, when the records go to a file or a pipe.
+  const auto& segments = (*log)->segments();
+  const int64_t log_end =
+      segments.empty() ? 0 : segments.back().base_offset + segments.back().size;
+  const int64_t dump_start = std::max(o.from, (*log)->min_offset());
+  std::atomic<int64_t> dumped{0};
+  ProgressLine progress("dump", "bytes",
+                        std::max<int64_t>(0, log_end - dump_start), &dumped,
+                        !o.json && isatty(STDOUT_FILENO) != 1);
   auto end = (*log)->Walk(
       o.from, !o.no_crc,
       [&](const message::DecodedRecord& r, int64_t phys, int32_t size) {
         if (o.count >= 0 && printed >= o.count) return false;
         ++printed;
+        dumped.store(phys + size - dump_start, std::memory_order_relaxed);
         std::string msg_id = message::CreateMessageId(r.store_host, phys);
         auto keys = message::FindProperty(r.properties, message::prop::kKeys);
         auto tags = message::FindProperty(r.properties, message::prop::kTags);
@@ -363,7 +377,26 @@ int Verify(const StoreOptions& o) {
   vo.check_queues = !o.commitlog_only;
   vo.check_index = !o.commitlog_only;
   vo.index_geometry = GeometryOverride(o);
+  // One progress line per stage, on a terminal and without --json.
+  std::atomic<int64_t> progress_done{0};
+  std::unique_ptr<ProgressLine> progress;
+  std::string progress_stage;
+  if (ProgressLine::ShouldShow(!o.json)) {
+    vo.progress = [&](std::string_view stage, int64_t done, int64_t total) {
+      if (!progress || stage != progress_stage) {
+        progress.reset();
+        progress_stage = std::string(stage);
+        progress_done.store(0, std::memory_order_relaxed);
+        progress = std::make_unique<ProgressLine>(
+            "verify " + progress_stage + ":",
+            stage == "commitlog" ? "bytes" : "files", total, &progress_done,
+            true);
+      }
+      progress_done.store(done, std::memory_order_relaxed);
+    };
+  }
   auto r = store::VerifyStore(store::io::DefaultFileSystem(), o.dir, vo);
+  progress.reset();
   if (!r.ok()) return Fail("verify", r.status());
   const auto& rep = *r;
   const auto& cl = rep.commit_log;

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "broker/processor_util.h"
+#include "broker/schedule_message_service.h"
 #include "common/logging.h"
 #include "remoting/json.h"
 
@@ -131,6 +132,8 @@ void AdminBrokerProcessor::ProcessRequest(Req q, Responder r) {
       return GetProducerConnectionList(std::move(q), std::move(r));
     case request_code::kQueryTopicConsumeByWho:
       return QueryTopicConsumeByWho(std::move(q), std::move(r));
+    case request_code::kCleanExpiredConsumequeue:
+      return CleanExpiredConsumeQueue(std::move(q), std::move(r));
   }
   SendError(q, r, rc::kRequestCodeNotSupported,
             " request type " + std::to_string(q.code()) + " not supported");
@@ -333,6 +336,51 @@ std::map<std::string, std::string> AdminBrokerProcessor::RuntimeInfoTable()
   const int64_t flushed = store_.commit_log().flushed_where();
   kv["remainHowManyDataToFlush"] =
       HumanReadableByteCount(std::max<int64_t>(0, max_phys - flushed));
+  if (store_.config().transient_store_pool_enable) {
+    kv["remainHowManyDataToCommit"] = HumanReadableByteCount(std::max<int64_t>(
+        0, max_phys - store_.commit_log().committed_where()));
+  }
+  if (Result<store::io::DiskUsage> disk = store_.RootDiskUsage(); disk.ok()) {
+    kv["commitLogDirCapacity"] =
+        "Total : " +
+        HumanReadableByteCount(static_cast<int64_t>(disk->total_bytes)) +
+        ", Free : " +
+        HumanReadableByteCount(static_cast<int64_t>(disk->free_bytes)) + ".";
+  }
+  // The thread-pool queues' capacities, RocketMQ's defaults
+  // (sendThreadPoolQueueCapacity etc.): Thruster has no such queues (see
+  // above), so nothing can fill them.
+  kv["sendThreadPoolQueueCapacity"] = "10000";
+  kv["pullThreadPoolQueueCapacity"] = "100000";
+  kv["queryThreadPoolQueueCapacity"] = "20000";
+  kv["EndTransactionThreadPoolQueueCapacity"] = "100000";
+  // StoreStatsService figures Thruster does not keep: the values RocketMQ
+  // gives on a broker that has served nothing (sizes, latency maxima and the
+  // put-latency distribution all zero; found/miss split of pulls unknown).
+  kv["putMessageEntireTimeMax"] = "0";
+  kv["getMessageEntireTimeMax"] = "0";
+  kv["putMessageSizeTotal"] = "0";
+  kv["putMessageAverageSize"] = "0.0";
+  kv["dispatchMaxBuffer"] = "0";
+  std::string distribute;
+  for (const char* bucket :
+       {"[<=0ms]", "[0~10ms]", "[10~50ms]", "[50~100ms]", "[100~200ms]",
+        "[200~500ms]", "[500ms~1s]", "[1~2s]", "[2~3s]", "[3~4s]", "[4~5s]",
+        "[5~10s]", "[10s~]"}) {
+    distribute += std::string(bucket) + ":0 ";
+  }
+  kv["putMessageDistributeTime"] = distribute;
+  kv["getFoundTps"] = "0.00 0.00 0.00";
+  kv["getMissTps"] = "0.00 0.00 0.00";
+  // ScheduleMessageService.buildRunningStats: "delivered,max" per level.
+  if (schedule_ != nullptr) {
+    for (const auto& [level, offset] : schedule_->OffsetTable()) {
+      kv["scheduleMessageOffset_" + std::to_string(level)] =
+          std::to_string(offset) + "," +
+          std::to_string(
+              store_.GetMaxOffsetInQueue(store::kScheduleTopic, level - 1));
+    }
+  }
   kv["producerCount"] = std::to_string(clients_.producer_count());
   kv["consumerCount"] = std::to_string(clients_.consumer_count());
   kv["pullHoldCount"] = std::to_string(hold_.held_count());
@@ -458,6 +506,33 @@ void AdminBrokerProcessor::QueryTopicConsumeByWho(Req req, Responder r) {
   for (std::string& g : groups) list.Push(json::Value::String(std::move(g)));
   json::Value body = json::Value::Object();
   body.Set("groupList", std::move(list));
+  SendJson(req, r, body);
+}
+
+// RocketMQ answers SUCCESS with no body; Thruster adds what it removed,
+// {"removed":[{"topic":…,"queueId":…,"maxPhysicOffset":…}],
+// "minCommitLogOffset":…}, which Java tools ignore.
+void AdminBrokerProcessor::CleanExpiredConsumeQueue(Req req, Responder r) {
+  auto conn = r.connection();
+  TH_LOG(broker, kWarn, "cleanExpiredConsumeQueue called by {}",
+         conn ? conn->remote_address() : std::string("a gone client"));
+  Result<std::vector<store::MessageStore::ExpiredConsumeQueue>> removed =
+      store_.CleanExpiredConsumeQueues();
+  if (!removed.ok()) {
+    return SendError(req, r, rc::kSystemError,
+                     std::string(removed.status().message()));
+  }
+  json::Value list = json::Value::Array();
+  for (const auto& e : *removed) {
+    json::Value q = json::Value::Object();
+    q.Set("topic", json::Value::String(e.topic));
+    q.Set("queueId", json::Value::Int(e.queue_id));
+    q.Set("maxPhysicOffset", json::Value::Int(e.last_phys_end));
+    list.Push(std::move(q));
+  }
+  json::Value body = json::Value::Object();
+  body.Set("removed", std::move(list));
+  body.Set("minCommitLogOffset", json::Value::Int(store_.GetMinPhyOffset()));
   SendJson(req, r, body);
 }
 

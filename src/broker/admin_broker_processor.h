@@ -17,6 +17,8 @@
 
 namespace thruster::broker {
 
+class ScheduleMessageService;
+
 // The admin and tooling calls, where RocketMQ 4.9's AdminBrokerProcessor has
 // them (spec/remoting.md §3.4.4, §3.4.5, §3.4.11, §3.4.15–§3.4.25):
 //   topics       UPDATE_AND_CREATE_TOPIC (17), DELETE_TOPIC_IN_BROKER (215),
@@ -28,6 +30,7 @@ namespace thruster::broker {
 //   statistics   GET_BROKER_RUNTIME_INFO (28), GET_CONSUME_STATS (208),
 //                GET_TOPIC_STATS_INFO (202), GET_CONSUMER_CONNECTION_LIST
 //                (203), QUERY_TOPIC_CONSUME_BY_WHO (300)
+//   store        CLEAN_EXPIRED_CONSUMEQUEUE (306)
 //
 // Thread-safe. Every reference must outlive the processor.
 // RocketMQ's formats of GET_BROKER_RUNTIME_INFO's `runtime` and of byte counts.
@@ -44,6 +47,11 @@ class AdminBrokerProcessor final : public RequestProcessor {
 
   void ProcessRequest(remoting::RemotingCommand request,
                       remoting::Responder responder) override;
+  // The delay-level service whose offsets the runtime info shows
+  // (scheduleMessageOffset_<level>); none: no such keys. Set before serving.
+  void set_schedule(const ScheduleMessageService* schedule) {
+    schedule_ = schedule;
+  }
 
  private:
   using Req = remoting::RemotingCommand;
@@ -79,6 +87,8 @@ class AdminBrokerProcessor final : public RequestProcessor {
   // group by heartbeat.
   void GetProducerConnectionList(Req req, Responder r);
   void QueryTopicConsumeByWho(Req req, Responder r);
+  // CLEAN_EXPIRED_CONSUMEQUEUE (306): MessageStore::CleanExpiredConsumeQueues.
+  void CleanExpiredConsumeQueue(Req req, Responder r);
 
   const BrokerContext& context_;
   store::MessageStore& store_;
@@ -88,6 +98,7 @@ class AdminBrokerProcessor final : public RequestProcessor {
   RebalanceLockManager& locks_;
   const BrokerStats& stats_;
   const PullRequestHoldService& hold_;
+  const ScheduleMessageService* schedule_ = nullptr;
 };
 
 }  // namespace thruster::broker

@@ -499,9 +499,15 @@ void Broker::RegisterProcessors() {
        code::kGetEarliestMsgStoretime, code::kLockBatchMq, code::kUnlockBatchMq,
        code::kGetBrokerRuntimeInfo, code::kGetConsumeStats,
        code::kGetTopicStatsInfo, code::kGetConsumerConnectionList,
-       code::kQueryTopicConsumeByWho, code::kGetProducerConnectionList},
-      std::make_unique<AdminBrokerProcessor>(ctx, *store_, *topics_, *offsets_,
-                                             clients_, locks_, stats_, *hold_));
+       code::kQueryTopicConsumeByWho, code::kGetProducerConnectionList,
+       code::kCleanExpiredConsumequeue},
+      [&] {
+        auto admin = std::make_unique<AdminBrokerProcessor>(
+            ctx, *store_, *topics_, *offsets_, clients_, locks_, stats_,
+            *hold_);
+        admin->set_schedule(schedule_.get());
+        return admin;
+      }());
   RegisterProcessor(
       {code::kUpdateAndCreateSubscriptionGroup,
        code::kGetAllSubscriptionGroupConfig, code::kDeleteSubscriptionGroup},

@@ -121,6 +121,20 @@ void PullMessageProcessor::Pull(RemotingCommand req, remoting::Responder r,
     return fail(rc::kNoPermission, "the broker[" + context_.config.broker_name +
                                        "] pulling message is forbidden");
   }
+  // The group's subscription config (RocketMQ's order: before the topic).
+  if (groups_ != nullptr) {
+    std::optional<SubscriptionGroupConfig> gc =
+        groups_->FindOrAutoCreate(*group);
+    if (!gc) {
+      return fail(rc::kSubscriptionGroupNotExist,
+                  "subscription group [" + std::string(*group) +
+                      "] does not exist");
+    }
+    if (!gc->consume_enable) {
+      return fail(rc::kNoPermission,
+                  "subscription group no permission, " + std::string(*group));
+    }
+  }
   std::optional<remoting::TopicConfig> tc = topics_.Find(*topic);
   if (!tc)
     return fail(rc::kTopicNotExist, "topic[" + std::string(*topic) +

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 
 #include "common/logging.h"
 
@@ -147,12 +148,23 @@ std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
       Str(s.access_message_in_memory_max_ratio);
   m["maxFilterMessageSize"] = Str(s.max_filter_message_size);
   m["osPageCacheBusyTimeOutMills"] = Str(s.os_page_cache_busy_time_out_mills);
+  // The process's log level (a server key, like RocketMQ's logback level).
+  m["logLevel"] = std::string(logging::LevelName(logging::GetLevel()));
   return m;
 }
 
-constexpr std::string_view kHotKeys[] = {"channelExpiredTimeout",
-                                         "flushConsumerOffsetInterval",
-                                         "registerNameServerPeriod"};
+constexpr std::string_view kHotKeys[] = {
+    "channelExpiredTimeout", "flushConsumerOffsetInterval", "logLevel",
+    "registerNameServerPeriod"};
+
+std::string HotKeyList() {
+  std::string out;
+  for (std::string_view k : kHotKeys) {
+    if (!out.empty()) out += ", ";
+    out += k;
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -200,9 +212,18 @@ Result<std::vector<std::string>> RuntimeConfig::Update(
       return Status::InvalidArgument(
           "config key " + key +
           " cannot change while the broker runs; set it in broker.conf and "
-          "restart (hot-changeable: channelExpiredTimeout, "
-          "flushConsumerOffsetInterval, registerNameServerPeriod)");
+          "restart (hot-changeable: " +
+          HotKeyList() + ")");
     }
+  }
+  std::optional<logging::Level> log_level;
+  if (const auto it = changes.values().find("logLevel");
+      it != changes.values().end()) {
+    Result<logging::Level> level = logging::ParseLevel(it->second);
+    if (!level.ok())
+      return Status::InvalidArgument("logLevel: " +
+                                     std::string(level.status().message()));
+    log_level = *level;
   }
   // Check the values the way startup reads them: the current settings with
   // the changes on top.
@@ -229,6 +250,7 @@ Result<std::vector<std::string>> RuntimeConfig::Update(
                                      std::memory_order_relaxed);
   channel_expired_timeout_.store(broker_.channel_expired_timeout,
                                  std::memory_order_relaxed);
+  if (log_level) logging::SetLevel(*log_level);
   if (!applied.empty()) {
     version_.counter++;
     version_.timestamp = now_ms;

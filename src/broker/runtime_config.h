@@ -21,6 +21,7 @@
 //   flushConsumerOffsetInterval  how often offsets are persisted
 //   registerNameServerPeriod     how often the broker registers (10 s..60 s)
 //   channelExpiredTimeout        when a silent client is dropped
+//   logLevel                     DEBUG, INFO, WARN or ERROR, of the process
 // Every other known key is refused by Update() with a remark saying it needs
 // a restart (set it in broker.conf); an unknown key or a malformed value is
 // refused too, and a refused update changes nothing. Applied changes last until

@@ -74,6 +74,7 @@ inline constexpr int32_t kInvokeBrokerToGetConsumerStatus = 223;
 inline constexpr int32_t kGetTopicsByCluster = 224;
 inline constexpr int32_t kQueryTopicConsumeByWho = 300;
 inline constexpr int32_t kGetSystemTopicListFromNs = 304;
+inline constexpr int32_t kCleanExpiredConsumequeue = 306;
 inline constexpr int32_t kGetConsumerRunningInfo = 307;
 inline constexpr int32_t kConsumeMessageDirectly = 309;
 inline constexpr int32_t kSendMessageV2 = 310;

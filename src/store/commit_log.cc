@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "common/coding.h"
 #include "common/logging.h"
@@ -229,6 +230,17 @@ QueueOffset CommitLog::GetQueueOffset(std::string_view topic,
   MutexLock lock(&put_mu_);
   auto it = queue_offsets_.find(key);
   return QueueOffset{it == queue_offsets_.end() ? 0 : it->second};
+}
+
+int CommitLog::remain_transient_store_buffers() const {
+  return pool_ ? pool_->available() : std::numeric_limits<int32_t>::max();
+}
+
+void CommitLog::RemoveQueueOffset(std::string_view topic, int32_t queue_id) {
+  std::string key;
+  QueueKey(&key, topic, queue_id);
+  MutexLock lock(&put_mu_);
+  queue_offsets_.erase(key);
 }
 
 void CommitLog::RemoveQueueOffsets(std::string_view topic) {

@@ -122,6 +122,10 @@ class CommitLog {
   int64_t GetMinOffset() const { return queue_.GetMinOffset(); }
   int64_t GetMaxOffset() const { return queue_.GetMaxOffset(); }
   int64_t flushed_where() const { return queue_.flushed_where(); }
+  int64_t committed_where() const { return queue_.committed_where(); }
+  // Free buffers of the transient store pool; INT32_MAX without the pool
+  // (RocketMQ's remainTransientStoreBufferNumbs).
+  int remain_transient_store_buffers() const;
   // Where dispatch may read up to: the flushed offset under SYNC_FLUSH, else
   // the max offset.
   int64_t GetConfirmOffset() const;
@@ -149,6 +153,8 @@ class CommitLog {
                       QueueOffset next);
   QueueOffset GetQueueOffset(std::string_view topic, int32_t queue_id) const;
   void RemoveQueueOffsets(std::string_view topic);
+  // Forgets one queue's next offset (its consume queue was destroyed).
+  void RemoveQueueOffset(std::string_view topic, int32_t queue_id);
 
   // False after a failed flush, commit or segment creation: every later put
   // fails with that error.

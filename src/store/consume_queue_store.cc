@@ -87,6 +87,27 @@ Status ConsumeQueueStore::DeleteTopic(std::string_view topic) {
   return Status::OK();
 }
 
+Status ConsumeQueueStore::RemoveQueue(std::string_view topic,
+                                      int32_t queue_id) {
+  std::unique_ptr<ConsumeQueue> gone;
+  {
+    MutexLock lock(&mu_);
+    auto t = queues_.find(topic);
+    if (t != queues_.end()) {
+      auto q = t->second.find(queue_id);
+      if (q != t->second.end()) {
+        gone = std::move(q->second);
+        t->second.erase(q);
+      }
+      if (t->second.empty()) queues_.erase(t);
+    }
+  }
+  if (!gone)
+    return Status::NotFound("no consume queue " + std::string(topic) + "/" +
+                            std::to_string(queue_id));
+  return gone->Destroy();
+}
+
 Status ConsumeQueueStore::DestroyAll() {
   MutexLock lock(&mu_);
   for (auto& [topic, by_id] : queues_) {

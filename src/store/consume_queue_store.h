@@ -44,6 +44,9 @@ class ConsumeQueueStore {
   std::vector<std::pair<std::string, int32_t>> ListQueues() const;
   // Removes and destroys the queues of `topic`; NotFound when it has none.
   Status DeleteTopic(std::string_view topic);
+  // Removes and destroys one queue (its directory stays, empty); the topic's
+  // entry goes with its last queue. NotFound when there is no such queue.
+  Status RemoveQueue(std::string_view topic, int32_t queue_id);
   // Destroys every queue (no CommitLog: nothing they point at exists).
   Status DestroyAll();
   // Flushes every queue until nothing is pending at `least_pages`.

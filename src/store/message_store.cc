@@ -11,6 +11,7 @@
 #include "message/properties.h"
 #include "store/cleaner.h"
 #include "store/consume_queue_format.h"
+#include "store/delay_level_table.h"
 #include "store/flush_consume_queue_service.h"
 
 namespace thruster::store {
@@ -557,6 +558,31 @@ Status MessageStore::DeleteTopic(std::string_view topic) {
   return Status::OK();
 }
 
+Result<std::vector<MessageStore::ExpiredConsumeQueue>>
+MessageStore::CleanExpiredConsumeQueues() {
+  const int64_t min_phys = commit_log_->GetMinOffset();
+  std::vector<ExpiredConsumeQueue> removed;
+  for (const auto& [topic, queue_id] : queues_->ListQueues()) {
+    if (topic == kScheduleTopic) continue;
+    ConsumeQueue* cq = queues_->FindConsumeQueue(topic, queue_id);
+    if (cq == nullptr) continue;
+    std::optional<cq_format::Entry> last = cq->GetLastEntry();
+    if (!last) continue;  // empty: maybe created just now
+    // An entry covers [phys, phys + size): all of it is gone when its end is
+    // at or below the min offset.
+    const int64_t end = last->phys_offset + last->size;
+    if (end > min_phys) continue;
+    TH_LOG(store, kInfo,
+           "cleanExpiredConsumerQueue: {} {} consume queue destroyed, "
+           "minCommitLogOffset {} maxCLOffsetInConsumeQueue {}",
+           topic, queue_id, min_phys, end);
+    commit_log_->RemoveQueueOffset(topic, queue_id);
+    TH_RETURN_IF_ERROR(queues_->RemoveQueue(topic, queue_id));
+    removed.push_back({topic, queue_id, end, min_phys});
+  }
+  return removed;
+}
+
 std::map<std::string, std::string> MessageStore::RuntimeInfo() const {
   std::map<std::string, std::string> m;
   m["commitLogMinOffset"] = std::to_string(commit_log_->GetMinOffset());
@@ -585,6 +611,11 @@ std::map<std::string, std::string> MessageStore::RuntimeInfo() const {
         static_cast<double>(usage->total_bytes));
   }
   m["pageCacheLockTimeMills"] = std::to_string(commit_log_->lock_time_ms());
+  m["remainTransientStoreBufferNumbs"] =
+      std::to_string(commit_log_->remain_transient_store_buffers());
+  // RocketMQ also keys the ratio by each CommitLog path.
+  if (auto it = m.find("commitLogDiskRatio"); it != m.end())
+    m["commitLogDiskRatio_" + config_.CommitLogDir()] = it->second;
   return m;
 }
 

@@ -171,8 +171,26 @@ class MessageStore {
   // Removes the consume queues of `topic` and forgets its queue offsets
   // (deleteTopic).
   Status DeleteTopic(std::string_view topic);
+  // A consume queue CleanExpiredConsumeQueues() destroyed: its newest entry
+  // ended at `last_phys_end`, at or below the CommitLog's min offset then.
+  struct ExpiredConsumeQueue {
+    std::string topic;
+    int32_t queue_id = 0;
+    int64_t last_phys_end = 0;
+    int64_t commit_log_min_offset = 0;
+  };
+  // CLEAN_EXPIRED_CONSUMEQUEUE (RocketMQ's cleanExpiredConsumerQueue):
+  // destroys every consume queue, but the schedule topic's, whose entries all
+  // point below the CommitLog's min offset (the messages are gone), and
+  // forgets its queue offset. An empty queue is kept (it may have been created
+  // just now). Returns what it removed.
+  Result<std::vector<ExpiredConsumeQueue>> CleanExpiredConsumeQueues();
   // Key/value figures for GET_BROKER_RUNTIME_INFO and `thruster store info`.
   std::map<std::string, std::string> RuntimeInfo() const;
+  // Size and free space of the disk holding storePathRootDir.
+  Result<io::DiskUsage> RootDiskUsage() const {
+    return fs_->GetDiskUsage(config_.store_path_root_dir);
+  }
 
   const MessageStoreConfig& config() const { return config_; }
   // The role now (brokerRole at start; a controller may change it later). A

@@ -305,14 +305,34 @@ Result<StoreVerifyReport> VerifyStore(io::FileSystem* fs,
   StoreVerifyReport rep;
   RecordStarts starts;
   const bool cross_check = options.check_queues || options.check_index;
+  std::string log_dir = io::JoinPath(root, "commitlog");
+  // The CommitLog's byte range, for progress: first segment base to the end of
+  // the last one.
+  int64_t log_first = -1;
+  int64_t log_end = 0;
+  if (options.progress) {
+    TH_ASSIGN_OR_RETURN(auto entries, fs->ListDir(log_dir));
+    for (const auto& e : entries) {
+      Result<int64_t> base = FileNameToOffset(e.name);
+      if (e.is_dir || e.size == 0 || !base.ok()) continue;
+      log_first = log_first < 0 ? *base : std::min(log_first, *base);
+      log_end = std::max(log_end, *base + static_cast<int64_t>(e.size));
+    }
+    if (log_first < 0) log_first = 0;
+  }
   VerifiedRecordFn collect;
-  if (cross_check) {
-    collect = [&](const DecodedRecord& rec, int64_t phys, int32_t) {
-      starts.phys.push_back(phys);
-      starts.needs_queue.push_back(NeedsQueueUnit(rec.sys_flag));
+  if (cross_check || options.progress) {
+    collect = [&](const DecodedRecord& rec, int64_t phys, int32_t size) {
+      if (cross_check) {
+        starts.phys.push_back(phys);
+        starts.needs_queue.push_back(NeedsQueueUnit(rec.sys_flag));
+      }
+      if (options.progress) {
+        options.progress("commitlog", phys + size - log_first,
+                         log_end - log_first);
+      }
     };
   }
-  std::string log_dir = io::JoinPath(root, "commitlog");
   TH_ASSIGN_OR_RETURN(rep.commit_log,
                       VerifyCommitLog(fs, log_dir, options.check_crc, collect));
   if (!rep.commit_log.ok) {
@@ -332,6 +352,10 @@ Result<StoreVerifyReport> VerifyStore(io::FileSystem* fs,
       TH_ASSIGN_OR_RETURN(auto cq, ConsumeQueueReader::Open(fs, root, q));
       rep.queues++;
       if (!VerifyQueue(*cq, q, *log, &starts, &rep)) return rep;
+      if (options.progress) {
+        options.progress("consume queues", rep.queues,
+                         static_cast<int64_t>(queues.size()));
+      }
     }
     for (size_t i = 0; i < starts.phys.size(); ++i) {
       if (starts.needs_queue[i] && !starts.in_queue[i])
@@ -367,6 +391,10 @@ Result<StoreVerifyReport> VerifyStore(io::FileSystem* fs,
       if (!VerifyIndexFile(*files[i], *log, starts, rep.commit_log.end_offset,
                            &m, &rep))
         return rep;
+      if (options.progress) {
+        options.progress("index files", rep.index_files,
+                         static_cast<int64_t>(files.size()));
+      }
     }
   }
   return rep;

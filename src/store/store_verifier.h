@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "message/commit_log_format.h"
@@ -79,6 +80,11 @@ struct VerifyOptions {
   bool check_index = true;
   std::optional<IndexGeometry>
       index_geometry;  // nullopt: detected from each file's size
+  // Called as the work advances, from the verifying thread: the stage
+  // ("commitlog" in bytes, "consume queues" and "index files" in files),
+  // how much of it is done and its total. Unset: nothing is reported.
+  std::function<void(std::string_view stage, int64_t done, int64_t total)>
+      progress;
 };
 
 // VerifyCommitLog on <root>/commitlog, then (when it is sound) every consume

@@ -237,5 +237,91 @@ TEST_F(AdminCliProcessTest, SendMessageThenConsumeMessageReadsItBack) {
   EXPECT_NE(Admin("sendMessage -t CliSend").exit_code, 0);  // no -p
 }
 
+// mqadmin statsAll: per topic and group, the lag and the messages in and out
+// during the last 24 hours; NO_CONSUMER when no group has offsets.
+TEST_F(AdminCliProcessTest, StatsAllShowsLagAndDayCountsPerGroup) {
+  ASSERT_EQ(
+      Admin("updateTopic -b " + broker_ + " -t CliStats -r 1 -w 1").exit_code,
+      0);
+  for (int i = 0; i < 2; ++i)
+    ASSERT_EQ(Admin("sendMessage -t CliStats -p s" + std::to_string(i)).exit_code,
+              0);
+  CliRun none = Admin("statsAll -t CliStats");
+  ASSERT_EQ(none.exit_code, 0) << none.out;
+  json rows = Parse(none)["stats"];
+  ASSERT_EQ(rows.size(), 1u) << none.out;
+  EXPECT_EQ(rows[0]["topic"], "CliStats");
+  EXPECT_EQ(rows[0]["consumerGroup"], "");
+  EXPECT_EQ(rows[0]["inMsg24Hour"], 2);
+  EXPECT_EQ(rows[0]["outMsg24Hour"], "NO_CONSUMER");
+  // The group commits everything stored so far (a reset to a minute from
+  // now), then one more message arrives.
+  const int64_t later =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count() +
+      60000;
+  ASSERT_EQ(Admin("resetOffsetByTime -g CliStatsGroup -t CliStats -s " +
+                  std::to_string(later))
+                .exit_code,
+            0);
+  ASSERT_EQ(Admin("sendMessage -t CliStats -p t0").exit_code, 0);
+  CliRun stats = Admin("statsAll -t CliStats");
+  ASSERT_EQ(stats.exit_code, 0) << stats.out;
+  rows = Parse(stats)["stats"];
+  ASSERT_EQ(rows.size(), 1u) << stats.out;
+  EXPECT_EQ(rows[0]["consumerGroup"], "CliStatsGroup");
+  EXPECT_EQ(rows[0]["accumulation"], 1);
+  EXPECT_EQ(rows[0]["inMsg24Hour"], 3);
+  EXPECT_EQ(rows[0]["outMsg24Hour"], 2);
+  // The table has mqadmin's columns; -a keeps active topics only.
+  CliRun table = Thruster("admin statsAll -a -n " + namesrv_);
+  ASSERT_EQ(table.exit_code, 0) << table.out;
+  EXPECT_NE(table.out.find("#Accumulation"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("#OutMsg24Hour"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("CliStatsGroup"), std::string::npos) << table.out;
+  EXPECT_NE(Admin("statsAll -t NoSuchTopic").exit_code, 0);
+}
+
+// mqadmin queryMsgByUniqueKey: the message sendMessage reported, by its id.
+TEST_F(AdminCliProcessTest, QueryMsgByUniqueKeyFindsTheSentMessage) {
+  ASSERT_EQ(
+      Admin("updateTopic -b " + broker_ + " -t CliUniq -r 1 -w 1").exit_code,
+      0);
+  CliRun sent = Admin("sendMessage -t CliUniq -p uniq-body -k uk-1");
+  ASSERT_EQ(sent.exit_code, 0) << sent.out;
+  const std::string id = Parse(sent)["msgId"].get<std::string>();
+  CliRun found = Admin("queryMsgByUniqueKey -t CliUniq -i " + id);
+  ASSERT_EQ(found.exit_code, 0) << found.out;
+  json msgs = Parse(found)["messages"];
+  ASSERT_EQ(msgs.size(), 1u) << found.out;
+  EXPECT_EQ(msgs[0]["msgId"], id);
+  EXPECT_EQ(msgs[0]["body"], "uniq-body");
+  EXPECT_EQ(msgs[0]["keys"], "uk-1");
+  EXPECT_NE(
+      Admin("queryMsgByUniqueKey -t CliUniq -i 0A0000000000000000000000")
+          .exit_code,
+      0);
+}
+
+// mqadmin cleanExpiredCQ: on a broker whose CommitLog still holds every
+// message nothing is removed (the processor test covers the removal).
+TEST_F(AdminCliProcessTest, CleanExpiredCqReportsWhatEachBrokerRemoved) {
+  CliRun one = Admin("cleanExpiredCQ -b " + broker_);
+  ASSERT_EQ(one.exit_code, 0) << one.out;
+  json brokers = Parse(one)["brokers"];
+  ASSERT_EQ(brokers.size(), 1u) << one.out;
+  EXPECT_EQ(brokers[0]["brokerAddr"], broker_);
+  EXPECT_EQ(brokers[0]["minCommitLogOffset"], 0);
+  EXPECT_TRUE(brokers[0]["removed"].empty());
+  // No -b/-c: every master the name server knows.
+  CliRun all = Thruster("admin cleanExpiredCQ -n " + namesrv_);
+  ASSERT_EQ(all.exit_code, 0) << all.out;
+  EXPECT_NE(all.out.find(broker_ + ": removed 0 consume queue(s)"),
+            std::string::npos)
+      << all.out;
+  EXPECT_NE(all.out.find("success"), std::string::npos) << all.out;
+}
+
 }  // namespace
 }  // namespace thruster

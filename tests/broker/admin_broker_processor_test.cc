@@ -1,5 +1,7 @@
 #include "broker/admin_broker_processor.h"
 
+#include "broker/schedule_message_service.h"
+#include "store/delay_level_table.h"
 #include "tests/broker/processor_test_util.h"
 
 namespace thruster::broker {
@@ -410,6 +412,95 @@ TEST_F(AdminBrokerProcessorTest, ProducerConnectionsByGroup) {
       Send(req_code::kGetProducerConnectionList, {{"producerGroup", "PG"}})
           .code(),
       rc::kSystemError);
+}
+
+TEST_F(AdminBrokerProcessorTest,
+       CleanExpiredConsumeQueueRemovesQueuesWhoseMessagesAreGone) {
+  CreateTopic("TOld", 2);
+  CreateTopic("TNew", 1);
+  for (int i = 0; i < 3; ++i) Put("TOld", 0, "old");
+  Put("TOld", 1, "old");
+  // Nothing has expired yet: every queue stays.
+  RemotingCommand none = Send(req_code::kCleanExpiredConsumequeue, {});
+  ASSERT_EQ(none.code(), rc::kSuccess) << none.remark();
+  ASSERT_NE(Json(none).Find("removed"), nullptr);
+  EXPECT_EQ(Json(none).Find("removed")->size(), 0u);
+  EXPECT_EQ(store_->ListQueues().size(), 2u);
+
+  // Fill the first 1 MiB CommitLog segment with TNew, then let a full disk
+  // make the cleaner delete it: TOld's messages are gone, its queues remain.
+  const std::string big(60 * 1024, 'b');
+  while (store_->GetMaxPhyOffset() < (1 << 20) + 4096) Put("TNew", 0, big);
+  fs_.SetDiskUsage({100, 5, 5});
+  store_->CleanNowForTesting();
+  fs_.SetDiskUsage({100, 50, 50});
+  store_->CleanNowForTesting();  // writable again
+  ASSERT_EQ(store_->GetMinPhyOffset(), 1 << 20);
+  ASSERT_EQ(store_->ListQueues().size(), 3u);
+
+  RemotingCommand resp = Send(req_code::kCleanExpiredConsumequeue, {});
+  ASSERT_EQ(resp.code(), rc::kSuccess) << resp.remark();
+  json::Value body = Json(resp);
+  EXPECT_EQ(body.GetInt64("minCommitLogOffset"), 1 << 20);
+  const json::Value* removed = body.Find("removed");
+  ASSERT_NE(removed, nullptr);
+  ASSERT_EQ(removed->size(), 2u);
+  for (size_t i = 0; i < removed->size(); ++i) {
+    EXPECT_EQ(removed->at(i).GetString("topic"), "TOld");
+    EXPECT_EQ(removed->at(i).GetInt64("queueId"), static_cast<int64_t>(i));
+    EXPECT_LE(removed->at(i).GetInt64("maxPhysicOffset"), 1 << 20);
+  }
+  // TNew still has messages past the min offset and keeps its queue.
+  ASSERT_EQ(store_->ListQueues().size(), 1u);
+  EXPECT_EQ(store_->ListQueues()[0].first, "TNew");
+  EXPECT_GT(store_->GetMaxOffsetInQueue("TNew", 0), 0);
+  // TOld's queue 0 starts over at queue offset 0.
+  EXPECT_EQ(store_->GetMaxOffsetInQueue("TOld", 0), 0);
+  Put("TOld", 0, "again");
+  EXPECT_EQ(store_->GetMaxOffsetInQueue("TOld", 0), 1);
+}
+
+TEST_F(AdminBrokerProcessorTest, RuntimeInfoHasRocketMqsWholeTable) {
+  // Level 3's saved offset; Load() clamps it into queue 2 of the schedule
+  // topic, which holds one parked message.
+  Put(std::string(store::kScheduleTopic), 2, "parked");
+  ASSERT_OK(fs_.CreateDirs(store_config_.ConfigDir()));
+  ASSERT_OK(fs_.WriteFile(store_config_.ConfigDir() + "/delayOffset.json",
+                          R"({"offsetTable":{3:1}})"));
+  ScheduleMessageService schedule(*store_, &fs_, store_config_.ConfigDir(),
+                                  SystemClock::Default());
+  ASSERT_OK(schedule.Load());
+  processor_->set_schedule(&schedule);
+  RemotingCommand info = Send(req_code::kGetBrokerRuntimeInfo, {});
+  ASSERT_EQ(info.code(), rc::kSuccess);
+  const json::Value info_json = Json(info);
+  const json::Value* kv = info_json.Find("table");
+  ASSERT_NE(kv, nullptr);
+  for (const char* key :
+       {"putMessageEntireTimeMax", "putMessageTimesTotal",
+        "putMessageSizeTotal", "putMessageDistributeTime",
+        "putMessageAverageSize", "dispatchMaxBuffer", "getMessageEntireTimeMax",
+        "getFoundTps", "getMissTps", "getTotalTps", "sendThreadPoolQueueCapacity",
+        "pullThreadPoolQueueCapacity", "queryThreadPoolQueueSize",
+        "queryThreadPoolQueueCapacity", "queryThreadPoolQueueHeadWaitTimeMills",
+        "EndTransactionQueueSize", "EndTransactionThreadPoolQueueCapacity",
+        "remainTransientStoreBufferNumbs", "commitLogDirCapacity",
+        "consumeQueueDiskRatio", "commitLogDiskRatio", "brokerVersion"}) {
+    EXPECT_NE(kv->Find(key), nullptr) << key;
+  }
+  for (const char* key : {"getFoundTps", "getMissTps", "getTotalTps"}) {
+    const std::string v = kv->GetString(key);
+    EXPECT_EQ(std::count(v.begin(), v.end(), ' '), 2) << key << ": " << v;
+  }
+  EXPECT_THAT(kv->GetString("putMessageDistributeTime"),
+              ::testing::StartsWith("[<=0ms]:0 [0~10ms]:0 "));
+  EXPECT_THAT(kv->GetString("commitLogDirCapacity"),
+              ::testing::MatchesRegex("Total : .*, Free : .*\\."));
+  EXPECT_EQ(kv->GetString("remainTransientStoreBufferNumbs"), "2147483647");
+  EXPECT_EQ(kv->GetString("sendThreadPoolQueueCapacity"), "10000");
+  // "delivered offset,max offset" of the level's queue.
+  EXPECT_EQ(kv->GetString("scheduleMessageOffset_3"), "1,1");
+  processor_->set_schedule(nullptr);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "broker/broker_config_processor.h"
 
+#include "common/logging.h"
 #include "tests/broker/processor_test_util.h"
 
 namespace thruster::broker {
@@ -83,6 +84,25 @@ TEST_F(BrokerConfigProcessorTest, OtherKeysAreRefusedAndNothingChanges) {
   EXPECT_EQ(runtime_->flush_consumer_offset_interval(), 5000);
   GetConfig();
   EXPECT_THAT(last_version_, HasSubstr("\"counter\":0"));
+}
+
+// logLevel changes the process's log level at once (and reads back); a bad
+// level is refused and changes nothing.
+TEST_F(BrokerConfigProcessorTest, LogLevelChangesWithoutRestart) {
+  const logging::Level before = logging::GetLevel();
+  ASSERT_EQ(Update("logLevel=ERROR\n").code(), rc::kSuccess);
+  EXPECT_EQ(logging::GetLevel(), logging::Level::kError);
+  EXPECT_EQ(GetConfig().values().at("logLevel"), "ERROR");
+  EXPECT_THAT(last_version_, HasSubstr("\"counter\":1"));
+  RemotingCommand bad = Update("logLevel=LOUD\n");
+  EXPECT_EQ(bad.code(), rc::kSystemError);
+  EXPECT_THAT(bad.remark(), HasSubstr("logLevel"));
+  EXPECT_EQ(logging::GetLevel(), logging::Level::kError);
+  // A refused update that names logLevel next to a cold key changes neither.
+  EXPECT_EQ(Update("logLevel=DEBUG\nfileReservedTime=1\n").code(),
+            rc::kSystemError);
+  EXPECT_EQ(logging::GetLevel(), logging::Level::kError);
+  logging::SetLevel(before);
 }
 
 }  // namespace

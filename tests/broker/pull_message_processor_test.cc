@@ -1,5 +1,6 @@
 #include "broker/pull_message_processor.h"
 
+#include "broker/subscription_group_manager.h"
 #include "tests/broker/processor_test_util.h"
 
 namespace thruster::broker {
@@ -179,6 +180,36 @@ TEST_F(PullMessageProcessorTest, ParkedPullAnswersNotFoundAtItsDeadline) {
   RemotingCommand resp = answers_.Wait(1);
   EXPECT_EQ(resp.code(), rc::kPullNotFound);
   EXPECT_EQ(resp.ExtOr("nextBeginOffset", ""), "0");
+}
+
+// A group whose consumeEnable is off, or an unknown group when groups are not
+// auto-created, is refused before anything is read (as RocketMQ answers).
+TEST_F(PullMessageProcessorTest, PullChecksTheSubscriptionGroup) {
+  CreateTopic("TG");
+  Put("TG", 0, "g");
+  SubscriptionGroupManager strict(&fs_, "/strict-groups", /*auto_create=*/false,
+                                  16, SystemClock::Default());
+  ASSERT_OK(strict.Load());
+  PullMessageProcessor checked(context_, *store_, *topics_, *offsets_,
+                               clients_, stats_, *hold_, &strict);
+  RemotingCommand unknown =
+      Call(checked, PullRequest("TG", 0, 0, kSubscription));
+  EXPECT_EQ(unknown.code(), rc::kSubscriptionGroupNotExist);
+  EXPECT_THAT(unknown.remark(), HasSubstr("CG"));
+
+  SubscriptionGroupConfig cg;
+  cg.group_name = "CG";
+  cg.consume_enable = false;
+  ASSERT_OK(strict.Update(cg));
+  RemotingCommand off = Call(checked, PullRequest("TG", 0, 0, kSubscription));
+  EXPECT_EQ(off.code(), rc::kNoPermission);
+  EXPECT_THAT(off.remark(), HasSubstr("subscription group no permission"));
+
+  cg.consume_enable = true;
+  ASSERT_OK(strict.Update(cg));
+  RemotingCommand on = Call(checked, PullRequest("TG", 0, 0, kSubscription));
+  ASSERT_EQ(on.code(), rc::kSuccess) << on.remark();
+  EXPECT_EQ(DecodeRecords(on.body()).size(), 1u);
 }
 
 }  // namespace

@@ -124,6 +124,43 @@ TEST_F(StoreVerifierTest, CleanStoreVerifiesWithEveryUnitAndEntryChecked) {
   EXPECT_EQ(rep.index_entries, 60);
 }
 
+// The progress callback sees every stage advance to its total, in order.
+TEST_F(StoreVerifierTest, ProgressReportsEachStageUpToItsTotal) {
+  WriteStore(60);
+  struct Seen {
+    int64_t calls = 0;
+    int64_t last_done = 0;
+    int64_t total = 0;
+    bool monotonic = true;
+  };
+  std::map<std::string, Seen> seen;
+  std::vector<std::string> order;
+  VerifyOptions vo;
+  vo.progress = [&](std::string_view stage, int64_t done, int64_t total) {
+    Seen& s = seen[std::string(stage)];
+    if (s.calls == 0) order.emplace_back(stage);
+    if (done < s.last_done || done > total) s.monotonic = false;
+    s.calls++;
+    s.last_done = done;
+    s.total = total;
+  };
+  auto r = VerifyStore(&fs_, "/store", vo);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->ok) << r->error;
+  EXPECT_EQ(order, (std::vector<std::string>{"commitlog", "consume queues",
+                                             "index files"}));
+  EXPECT_EQ(seen["commitlog"].calls, 60);
+  EXPECT_TRUE(seen["commitlog"].monotonic);
+  // The last record ends in the last segment, which spans to its full size.
+  EXPECT_EQ(seen["commitlog"].last_done, r->commit_log.end_offset);
+  EXPECT_EQ(seen["commitlog"].total % kSegmentSize, 0);
+  EXPECT_GE(seen["commitlog"].total, seen["commitlog"].last_done);
+  EXPECT_EQ(seen["consume queues"].last_done, 2);
+  EXPECT_EQ(seen["consume queues"].total, 2);
+  EXPECT_EQ(seen["index files"].last_done, 1);
+  EXPECT_EQ(seen["index files"].total, 1);
+}
+
 TEST_F(StoreVerifierTest, FlippedBodyByteNamesSegmentAndOffset) {
   WriteStore(20);
   int64_t victim = phys_[7];
