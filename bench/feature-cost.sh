@@ -74,7 +74,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     "$BIN/thruster-broker" --storePathRootDir="$dir/store" --listenPort="$bp" --namesrvListenPort="$np" \
       --bindAddress=127.0.0.1 --brokerIP1=127.0.0.1 --logTarget=stderr $(broker_args "$c") >"$dir/broker.log" 2>&1 &
     PID=$!
-    wait_port "$bp" && wait_port "$np" || { echo "$c: broker did not start: $(tail -n 2 "$dir/broker.log")"; exit 1; }
+    wait_port "$bp" && wait_port "$np" || { echo "$c: broker did not start:"; tail -n 30 "$dir/broker.log"; exit 1; }
     # shellcheck disable=SC2046
     out=$("$BIN/thruster" bench produce --namesrv "127.0.0.1:$np" --messages "$MESSAGES" --runs 1 \
       --warmup-bytes $((MESSAGES * 256)) --json $(client_args "$c") </dev/null) || true  # exits 1 on send errors

@@ -17,8 +17,8 @@ namespace {
 // in the provider store under a lock, which OpenSSL 3's one-shot HMAC() does
 // on every call.
 EVP_MAC* AclFetchedHmac() {
-  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC,
-                                            nullptr);
+  static EVP_MAC* const mac =
+      EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
   TH_CHECK(mac != nullptr, "OpenSSL offers no HMAC");
   return mac;
 }
@@ -41,10 +41,12 @@ class AclHmacCache {
 
   // A context keyed with `secret_key`, reset and ready for EVP_MAC_update.
   EVP_MAC_CTX* Start(std::string_view secret_key) {
-    auto it = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) {
-      return e.key.size() == secret_key.size() &&
-             CRYPTO_memcmp(e.key.data(), secret_key.data(), e.key.size()) == 0;
-    });
+    auto it =
+        std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) {
+          return e.key.size() == secret_key.size() &&
+                 CRYPTO_memcmp(e.key.data(), secret_key.data(), e.key.size()) ==
+                     0;
+        });
     if (it != entries_.end()) {
       std::rotate(entries_.begin(), it, it + 1);  // most recent first
       TH_CHECK(EVP_MAC_init(entries_.front().ctx, nullptr, 0, nullptr) == 1,
@@ -60,10 +62,10 @@ class AclHmacCache {
     // A non-null key pointer even for an empty key: null means "keep the key
     // already set", and there is none yet.
     static const unsigned char kEmpty = 0;
-    const auto* key = secret_key.empty()
-                          ? &kEmpty
-                          : reinterpret_cast<const unsigned char*>(
-                                secret_key.data());
+    const auto* key =
+        secret_key.empty()
+            ? &kEmpty
+            : reinterpret_cast<const unsigned char*>(secret_key.data());
     TH_CHECK(EVP_MAC_init(ctx, key, secret_key.size(), params) == 1,
              "HMAC-SHA1 keying failed");
     if (entries_.size() == kAclHmacCacheSize) {

@@ -6,8 +6,8 @@ namespace thruster::remoting {
 
 Result<TlsConfig> TlsConfig::FromProperties(const Properties& given) {
   TlsConfig c;
-  TH_ASSIGN_OR_RETURN(c.config_file,
-                      given.GetString("tls.config.file", kDefaultTlsConfigFile));
+  TH_ASSIGN_OR_RETURN(
+      c.config_file, given.GetString("tls.config.file", kDefaultTlsConfigFile));
   // The tls.* keys of tls.config.file win over the same keys given here, but
   // for tls.server.mode and tls.enable (RocketMQ's TlsSystemConfig).
   Properties props = given;
@@ -21,8 +21,8 @@ Result<TlsConfig> TlsConfig::FromProperties(const Properties& given) {
         props.Set(key, value);
       }
     } else {
-      return Status::InvalidArgument("tls.config.file " + c.config_file +
-                                     ": " + file.status().ToString());
+      return Status::InvalidArgument("tls.config.file " + c.config_file + ": " +
+                                     file.status().ToString());
     }
   }
   TH_ASSIGN_OR_RETURN(std::string mode,

@@ -105,10 +105,11 @@ TEST(AclSignatureTest, RecomputesTheSignatureOfACapturedCppClientRequest) {
 TEST(AclSignatureTest, ReusedContextsGiveTheSameSignaturesForEveryKey) {
   const RemotingCommand spec = SpecRequest();
   const std::string vector = "lrlOwuYt7LoBQBMkRKwfki2oWrc=";
-  std::vector<std::string> keys = {"12345678", "", "k1", "k2", "k3", "k4",
-                                   std::string(100, 'x')};
+  std::vector<std::string> keys = {
+      "12345678", "", "k1", "k2", "k3", "k4", std::string(100, 'x')};
   std::vector<std::string> first;
-  for (const std::string& k : keys) first.push_back(ComputeAclSignature(k, spec));
+  for (const std::string& k : keys)
+    first.push_back(ComputeAclSignature(k, spec));
   EXPECT_EQ(first[0], vector);
   std::sort(first.begin() + 1, first.end());
   EXPECT_EQ(std::unique(first.begin() + 1, first.end()), first.end());
@@ -140,10 +141,11 @@ TEST(AclSignatureTest, ReusedContextsGiveTheSameSignaturesForEveryKey) {
   split.AddBodySegment(std::as_bytes(std::span(kL)), nullptr);
   split.AddBodySegment(std::as_bytes(std::span(kLo)), nullptr);
   EXPECT_EQ(ComputeAclSignature("12345678", split), vector);
-  EXPECT_EQ(HmacSha1Base64("key", std::as_bytes(std::span(std::string_view(
-                                      "The quick brown fox jumps over the "
-                                      "lazy dog")))),
-            "3nybhbi3iqa8ino29wqQcBydtNk=");  // as `openssl dgst -sha1 -hmac key`
+  EXPECT_EQ(
+      HmacSha1Base64("key", std::as_bytes(std::span(std::string_view(
+                                "The quick brown fox jumps over the "
+                                "lazy dog")))),
+      "3nybhbi3iqa8ino29wqQcBydtNk=");  // as `openssl dgst -sha1 -hmac key`
 }
 
 TEST(AclSignatureTest, SignaturesEqualComparesWholeStrings) {

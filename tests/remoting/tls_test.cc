@@ -304,18 +304,17 @@ TEST_F(TlsTest, RenewedCertificateReachesNewConnections) {
   // The renewed identity is written where the old one was: the certificate
   // first, and nothing is rebuilt until its key has changed too (the new
   // certificate does not go with the old key).
-  TestIdentity renewed = MakeIdentity(
-      dir_.path(), "server-renewed",
-      testing::LeafSpec("thruster-test-broker-renewed"), &ca_);
-  ASSERT_EQ(std::rename(renewed.cert_path.c_str(),
-                        server_id_.cert_path.c_str()),
-            0);
+  TestIdentity renewed =
+      MakeIdentity(dir_.path(), "server-renewed",
+                   testing::LeafSpec("thruster-test-broker-renewed"), &ca_);
+  ASSERT_EQ(
+      std::rename(renewed.cert_path.c_str(), server_id_.cert_path.c_str()), 0);
   EXPECT_FALSE(watch.CheckNow());
   EXPECT_NE(TlsTestSClient(Addr(), ca_.cert_path)
                 .find("subject=CN = thruster-test-broker\n"),
             std::string::npos);
-  ASSERT_EQ(
-      std::rename(renewed.key_path.c_str(), server_id_.key_path.c_str()), 0);
+  ASSERT_EQ(std::rename(renewed.key_path.c_str(), server_id_.key_path.c_str()),
+            0);
   EXPECT_TRUE(watch.CheckNow());
   EXPECT_FALSE(watch.CheckNow());  // nothing changed since
 
@@ -343,8 +342,7 @@ TEST_F(TlsTest, UnusableRenewalKeepsThePreviousCertificate) {
   EXPECT_FALSE(watch.CheckNow());
   EXPECT_TRUE(LogShows({"cannot be used, keeping the previous ones"}));
   const std::string out = TlsTestSClient(Addr(), ca_.cert_path);
-  EXPECT_NE(out.find("subject=CN = thruster-test-broker\n"),
-            std::string::npos)
+  EXPECT_NE(out.find("subject=CN = thruster-test-broker\n"), std::string::npos)
       << out;
   ASSERT_OK(Echo(Client(TrustingClient())).status());
 }
@@ -355,9 +353,9 @@ TEST_F(TlsTest, TrustFileChangeAloneRebuildsTheContext) {
   ASSERT_OK(StartServer(tls));
   TlsFileWatchService watch(server_.get(), tls);
   TlsClientOptions other = TrustingClient();
-  TestIdentity other_client = MakeIdentity(
-      dir_.path(), "other-client", testing::LeafSpec("other-client"),
-      &other_ca_);
+  TestIdentity other_client =
+      MakeIdentity(dir_.path(), "other-client",
+                   testing::LeafSpec("other-client"), &other_ca_);
   other.cert_path = other_client.cert_path;
   other.key_path = other_client.key_path;
   EXPECT_FALSE(Echo(Client(other)).ok());  // signed by a CA not trusted yet
