@@ -70,9 +70,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
     mkdir -p "$dir/store"
     bp=$(free_port)
     np=$(free_port)
+    hp=$(free_port)  # the HA port is otherwise listenPort + 1, which may be taken
     # shellcheck disable=SC2046  # the args are lists of flags
     "$BIN/thruster-broker" --storePathRootDir="$dir/store" --listenPort="$bp" --namesrvListenPort="$np" \
-      --bindAddress=127.0.0.1 --brokerIP1=127.0.0.1 --logTarget=stderr $(broker_args "$c") >"$dir/broker.log" 2>&1 &
+      --haListenPort="$hp" --bindAddress=127.0.0.1 --brokerIP1=127.0.0.1 --logTarget=stderr $(broker_args "$c") >"$dir/broker.log" 2>&1 &
     PID=$!
     wait_port "$bp" && wait_port "$np" || { echo "$c: broker did not start:"; tail -n 30 "$dir/broker.log"; exit 1; }
     # shellcheck disable=SC2046
