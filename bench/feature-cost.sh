@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# What a feature costs the produce path: `thruster bench produce` (4 producers x 100 in flight, 1 KiB) against a
-# fresh thruster-broker per run, for each configuration below, in rounds that alternate the configurations so
-# that the machine's drift falls on all of them alike. Prints msgs/s per run and, per configuration, the median
-# and its ratio to `base` (the defaults).
+# What a feature costs the produce and the consume path: `thruster bench produce` (4 producers x 100 in flight,
+# 1 KiB) against a fresh thruster-broker per run, then `thruster bench consume` pulling everything that run stored
+# (one pull consumer, 4 pulls of 32 in flight per queue, the median of 3 passes over it, with the same keys / TLS
+# as the producer), for each configuration below, in rounds that alternate the configurations so that the
+# machine's drift falls on all of them alike. Prints msgs/s per run and, per configuration, the medians and their
+# ratios to `base` (the defaults).
 #   base     the defaults
 #   metrics  metricsExporterType=PROM (the Prometheus counters on the send path)
 #   delay10  10% of the sends carry delay level 1 (parked in SCHEDULE_TOPIC_XXXX, re-put 1 s later)
@@ -10,6 +12,8 @@
 #   acl      aclEnable=true: every request signed (HMAC-SHA1) and checked
 #   tls      tls.server.mode=enforcing: the client connects with TLS (copying path unless kTLS is offered)
 # Usage: bench/feature-cost.sh [ROUNDS] [MESSAGES] [CONFIGS...]   (needs `make build`)
+#   CONSUME=0 bench/feature-cost.sh ...   measures produce only
+#   BIN=DIR bench/feature-cost.sh ...     runs the thruster-broker and thruster in DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
@@ -17,7 +21,8 @@ MESSAGES=${2:-400000}
 shift 2 || true
 CONFIGS=("$@")
 ((${#CONFIGS[@]})) || CONFIGS=(base metrics delay10 timer10 acl tls)
-BIN=build/release/apps
+CONSUME=${CONSUME:-1}
+BIN=${BIN:-build/release/apps}  # another build's apps/ to compare two builds
 WORK=$(mktemp -d)
 trap 'kill "$PID" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 PID=
@@ -57,7 +62,7 @@ client_args() {
   esac
 }
 
-declare -A RESULTS
+declare -A RESULTS CONSUMED
 echo "# $(date -u '+%F %H:%M UTC'), $(nproc) cores, 4x100 x 1 KiB, $MESSAGES msgs per run, $ROUNDS rounds"
 for ((r = 1; r <= ROUNDS; r++)); do
   for c in "${CONFIGS[@]}"; do
@@ -65,34 +70,56 @@ for ((r = 1; r <= ROUNDS; r++)); do
     mkdir -p "$dir/store"
     bp=$(free_port)
     np=$(free_port)
+    hp=$(free_port)  # the HA port is otherwise listenPort + 1, which may be taken
     # shellcheck disable=SC2046  # the args are lists of flags
     "$BIN/thruster-broker" --storePathRootDir="$dir/store" --listenPort="$bp" --namesrvListenPort="$np" \
-      --bindAddress=127.0.0.1 --brokerIP1=127.0.0.1 --logTarget=stderr $(broker_args "$c") >"$dir/broker.log" 2>&1 &
+      --haListenPort="$hp" --bindAddress=127.0.0.1 --brokerIP1=127.0.0.1 --logTarget=stderr $(broker_args "$c") >"$dir/broker.log" 2>&1 &
     PID=$!
-    wait_port "$bp" && wait_port "$np" || { echo "$c: broker did not start: $(tail -n 2 "$dir/broker.log")"; exit 1; }
+    wait_port "$bp" && wait_port "$np" || { echo "$c: broker did not start:"; tail -n 30 "$dir/broker.log"; exit 1; }
     # shellcheck disable=SC2046
     out=$("$BIN/thruster" bench produce --namesrv "127.0.0.1:$np" --messages "$MESSAGES" --runs 1 \
-      --warmup-bytes $((MESSAGES * 256)) --json $(client_args "$c") </dev/null)
+      --warmup-bytes $((MESSAGES * 256)) --json $(client_args "$c") </dev/null) || true  # exits 1 on send errors
     rate=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(int(d["msgs_per_sec"]))' "$out" 2>/dev/null ||
       echo "?")
     [[ $rate == "?" ]] && echo "$c: could not read the rate from: $out"
     errs=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("first_error",""))' "$out" 2>/dev/null || true)
     [[ -n $errs ]] && echo "$c: send errors (the rate counts only acknowledged sends): $errs"
     RESULTS[$c]+="$rate "
-    echo "round $r $c: $rate msgs/s"
+    line="round $r $c: produce $rate msgs/s"
+    if ((CONSUME)); then
+      # The whole backlog (the produce warm-up's messages too), a quarter of it read first as warm-up.
+      # shellcheck disable=SC2046
+      cout=$("$BIN/thruster" bench consume --namesrv "127.0.0.1:$np" --runs 3 \
+        --warmup-messages $((MESSAGES / 4)) --json $(client_args "$c") </dev/null) || true
+      crate=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(int(d["msgs_per_sec"]))' "$cout" \
+        2>/dev/null || echo "?")
+      [[ $crate == "?" ]] && echo "$c: could not read the consume rate from: $cout"
+      cerrs=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("first_error",""))' "$cout" \
+        2>/dev/null || true)
+      [[ -n $cerrs ]] && echo "$c: pull errors: $cerrs"
+      CONSUMED[$c]+="$crate "
+      line+=", consume $crate msgs/s"
+    fi
+    echo "$line"
     kill "$PID"
     wait "$PID" 2>/dev/null || true
     rm -rf "$dir/store"
   done
 done
 
+# "?" (a rate that could not be read) is left out of the medians.
+series() { echo "$1" | tr ' ' '\n' | grep -E '^[0-9]+$' | paste -sd, - || true; }
 python3 - "${CONFIGS[@]}" <<EOF
 import statistics, sys
-res = {$(for c in "${CONFIGS[@]}"; do printf '"%s": [%s], ' "$c" "$(echo "${RESULTS[$c]}" | sed 's/ /,/g; s/,$//')"; done)}
-base = statistics.median(res["base"]) if "base" in res else None
-print(f"{'config':10} {'median msgs/s':>14} {'vs base':>8}   runs")
+prod = {$(for c in "${CONFIGS[@]}"; do printf '"%s": [%s], ' "$c" "$(series "${RESULTS[$c]}")"; done)}
+cons = {$(for c in "${CONFIGS[@]}"; do printf '"%s": [%s], ' "$c" "$(series "${CONSUMED[$c]:-}")"; done)}
+def med(v): return statistics.median(v) if v else None
+def cols(res, c):
+    m, b = med(res.get(c, [])), med(res.get("base", []))
+    return (f"{m:14.0f}" if m else f"{'-':>14}"), (f"{m / b:.2f}" if m and b else "-")
+print(f"{'config':10} {'produce msgs/s':>14} {'vs base':>8} {'consume msgs/s':>14} {'vs base':>8}   runs (produce / consume)")
 for c in sys.argv[1:]:
-    m = statistics.median(res[c])
-    ratio = f"{m / base:.2f}" if base else "-"
-    print(f"{c:10} {m:14.0f} {ratio:>8}   {res[c]}")
+    pm, pr = cols(prod, c)
+    cm, cr = cols(cons, c)
+    print(f"{c:10} {pm} {pr:>8} {cm} {cr:>8}   {prod[c]} / {cons[c]}")
 EOF

@@ -256,6 +256,11 @@ Status Broker::Start() {
                            std::to_string(config_.listen_port) + ": " +
                            s.ToString());
   }
+  if (config_.tls.server.mode != remoting::TlsMode::kDisabled) {
+    tls_watch_ = std::make_unique<remoting::TlsFileWatchService>(
+        server_.get(), config_.tls.server);
+    tls_watch_->Start();
+  }
   store_host_.port = server_->port();
   broker_addr_ = config_.broker_ip1 + ":" + std::to_string(server_->port());
 
@@ -308,6 +313,7 @@ void Broker::Shutdown() {
   if (metrics_) metrics_->Stop();
   if (scheduler_) scheduler_->Stop();
   if (acl_watch_) acl_watch_->Stop();
+  if (tls_watch_) tls_watch_->Stop();
   if (server_) server_->Stop();
   if (hold_) hold_->Stop();
   if (pop_hold_) pop_hold_->Stop();

@@ -30,6 +30,7 @@
 #include "ha/replication_manager.h"
 #include "remoting/remoting_client.h"
 #include "remoting/remoting_server.h"
+#include "remoting/tls_file_watch_service.h"
 #include "store/message_store.h"
 
 // A RocketMQ-compatible broker (spec/remoting.md §3.4, §6): composes one
@@ -171,6 +172,8 @@ class Broker {
   // aclEnable: checks every request before its processor; reloads the file.
   std::unique_ptr<acl::PlainAccessValidator> acl_;
   std::unique_ptr<acl::AclWatchService> acl_watch_;
+  // TLS on: rebuilds the server's TLS context when its files change.
+  std::unique_ptr<remoting::TlsFileWatchService> tls_watch_;
   std::unique_ptr<remoting::RemotingClient> client_;
   std::unique_ptr<ha::ReplicationManager> replication_;
   // Slaves: the metadata copy from the master (spec/ha.md §5), run by the

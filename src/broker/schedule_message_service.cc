@@ -205,9 +205,12 @@ void ScheduleMessageService::Run() {
       MutexLock lock(&mu_);
       dirty = dirty_;
     }
-    if (dirty && now - last_persist_ms >= flush_interval_ms_) {
+    // The interval restarts whether or not there was anything to save:
+    // otherwise, once it has passed with nothing dirty, the wait below is
+    // always 0 and the thread spins.
+    if (now - last_persist_ms >= flush_interval_ms_) {
       last_persist_ms = now;
-      Persist().IgnoreError();  // logged; retried next interval
+      if (dirty) Persist().IgnoreError();  // logged; retried next interval
     }
     next_wake_ms_.store(next_due, std::memory_order_release);
     {

@@ -7,6 +7,7 @@
 #include "common/crc32.h"
 #include "common/logging.h"
 #include "remoting/codes.h"
+#include "remoting/tls_file_watch_service.h"
 
 namespace thruster::namesrv {
 namespace {
@@ -232,6 +233,11 @@ Status NameServer::Start() {
     }
   }
   scan_thread_.Start();
+  if (options_.tls.mode != remoting::TlsMode::kDisabled) {
+    tls_watch_ = std::make_unique<remoting::TlsFileWatchService>(&server_,
+                                                                 options_.tls);
+    tls_watch_->Start();
+  }
   started_ = true;
   TH_LOG(namesrv, kInfo, "name server started on port {}", port());
   return Status::OK();
@@ -241,6 +247,7 @@ void NameServer::Stop() {
   if (!started_) return;
   started_ = false;
   scan_thread_.Stop();
+  if (tls_watch_) tls_watch_->Stop();
   if (metrics_) metrics_->Stop();
   server_.Stop();
   TH_LOG(namesrv, kInfo, "name server stopped");

@@ -18,6 +18,10 @@
 #include "namesrv/route_info_manager.h"
 #include "remoting/remoting_server.h"
 
+namespace thruster::remoting {
+class TlsFileWatchService;
+}  // namespace thruster::remoting
+
 namespace thruster::namesrv {
 
 struct NameServerOptions {
@@ -93,6 +97,8 @@ class NameServer {
   std::unique_ptr<NamesrvMetrics> metrics_;
   remoting::RemotingServer server_;
   ScanThread scan_thread_;
+  // TLS on: rebuilds the server's TLS context when its files change.
+  std::unique_ptr<remoting::TlsFileWatchService> tls_watch_;
   bool started_ = false;
 };
 

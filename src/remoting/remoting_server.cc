@@ -35,8 +35,11 @@ void RemotingServer::SetRequestHook(RequestHook hook) {
 
 Status RemotingServer::Start() {
   TH_CHECK(!started_, "RemotingServer started twice");
+  std::shared_ptr<const TlsContext> tls;
   if (options_.tls.mode != TlsMode::kDisabled) {
-    TH_ASSIGN_OR_RETURN(tls_, TlsContext::ForServer(options_.tls));
+    TH_ASSIGN_OR_RETURN(tls, TlsContext::ForServer(options_.tls));
+    MutexLock lock(&tls_mu_);
+    tls_ = tls;
   }
   asio::error_code ec;
   auto address = asio::ip::make_address(options_.bind_address, ec);
@@ -74,7 +77,7 @@ Status RemotingServer::Start() {
   TH_LOG(remoting, kInfo,
          "remoting server listening on {}:{} with {} io threads",
          options_.bind_address, port(), n);
-  if (tls_) {
+  if (tls) {
     TH_LOG(remoting, kInfo,
            "TLS on port {}: tls.server.mode={}, certificate {}, client auth "
            "{}; {}",
@@ -84,6 +87,28 @@ Status RemotingServer::Start() {
                ? "kTLS available (kernel tls module loaded)"
                : "kTLS not available (no kernel tls module): TLS writes copy");
   }
+  return Status::OK();
+}
+
+Status RemotingServer::ReloadTls() {
+  if (options_.tls.mode == TlsMode::kDisabled)
+    return Status::InvalidArgument("TLS is not enabled on this server");
+  Result<std::shared_ptr<TlsContext>> fresh =
+      TlsContext::ForServer(options_.tls);
+  if (!fresh.ok()) {
+    TH_LOG(remoting, kError,
+           "TLS on port {}: the changed certificate files cannot be used, "
+           "keeping the previous ones: {}",
+           port(), fresh.status().ToString());
+    return fresh.status();
+  }
+  {
+    MutexLock lock(&tls_mu_);
+    tls_ = std::move(fresh).value();
+  }
+  TH_LOG(remoting, kInfo,
+         "TLS on port {}: reloaded certificate {}; new connections use it",
+         port(), options_.tls.cert_path);
   return Status::OK();
 }
 
@@ -97,9 +122,14 @@ void RemotingServer::DoAccept() {
             return;
           TH_LOG(remoting, kWarn, "accept failed: {}", ec.message());
         } else {
+          std::shared_ptr<const TlsContext> tls;
+          {
+            MutexLock lock(&tls_mu_);
+            tls = tls_;
+          }
           auto conn = std::make_shared<Connection>(
               std::move(socket), static_cast<ConnectionHandler*>(this),
-              options_.connection, tls_);
+              options_.connection, std::move(tls));
           {
             MutexLock lock(&mu_);
             if (stopping_)

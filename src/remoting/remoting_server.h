@@ -80,6 +80,13 @@ class RemotingServer : private ConnectionHandler {
   // and joins the io threads.
   void Stop() TH_EXCLUDES(mu_);
 
+  // Rebuilds the TLS context from the tls.server.* files (a renewed
+  // certificate): connections accepted from now on use it, established ones
+  // keep theirs. The previous context stays in use, and the error (naming the
+  // file) is returned, when the files cannot be loaded. InvalidArgument when
+  // the server was not started with TLS.
+  Status ReloadTls() TH_EXCLUDES(tls_mu_);
+
   // The bound port (after Start()).
   uint16_t port() const { return port_.load(std::memory_order_acquire); }
   size_t connection_count() const TH_EXCLUDES(mu_);
@@ -105,7 +112,9 @@ class RemotingServer : private ConnectionHandler {
   ProcessorTable processors_;
   std::function<void(const std::shared_ptr<Connection>&)> close_listener_;
   RequestHook request_hook_;
-  std::shared_ptr<const TlsContext> tls_;  // set by Start() when TLS is on
+  mutable Mutex tls_mu_;
+  // Set by Start() when TLS is on, replaced by ReloadTls().
+  std::shared_ptr<const TlsContext> tls_ TH_GUARDED_BY(tls_mu_);
   std::atomic<uint16_t> port_{0};
   std::atomic<int32_t> next_opaque_{0};
   bool started_ = false;

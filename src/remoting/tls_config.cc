@@ -1,9 +1,30 @@
 #include "remoting/tls_config.h"
 
+#include <unistd.h>
+
 namespace thruster::remoting {
 
-Result<TlsConfig> TlsConfig::FromProperties(const Properties& props) {
+Result<TlsConfig> TlsConfig::FromProperties(const Properties& given) {
   TlsConfig c;
+  TH_ASSIGN_OR_RETURN(
+      c.config_file, given.GetString("tls.config.file", kDefaultTlsConfigFile));
+  // The tls.* keys of tls.config.file win over the same keys given here, but
+  // for tls.server.mode and tls.enable (RocketMQ's TlsSystemConfig).
+  Properties props = given;
+  if (!c.config_file.empty() && ::access(c.config_file.c_str(), F_OK) == 0) {
+    Result<Properties> file = Properties::Load(c.config_file);
+    if (file.ok()) {
+      for (const auto& [key, value] : file->values()) {
+        if (!key.starts_with("tls.") || key == "tls.server.mode" ||
+            key == "tls.enable" || key == "tls.config.file")
+          continue;
+        props.Set(key, value);
+      }
+    } else {
+      return Status::InvalidArgument("tls.config.file " + c.config_file + ": " +
+                                     file.status().ToString());
+    }
+  }
   TH_ASSIGN_OR_RETURN(std::string mode,
                       props.GetString("tls.server.mode", "disabled"));
   TH_ASSIGN_OR_RETURN(mode, props.GetString("tlsMode", mode));
@@ -47,6 +68,7 @@ Result<TlsConfig> TlsConfig::FromProperties(const Properties& props) {
 
 void TlsConfig::AddEntries(std::map<std::string, std::string>* out) const {
   auto& m = *out;
+  m["tls.config.file"] = config_file;
   m["tls.server.mode"] = std::string(TlsModeName(server.mode));
   m["tls.server.certPath"] = server.cert_path;
   m["tls.server.keyPath"] = server.key_path;

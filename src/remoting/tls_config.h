@@ -12,8 +12,17 @@
 
 namespace thruster::remoting {
 
+// RocketMQ's default tls.config.file.
+inline constexpr std::string_view kDefaultTlsConfigFile =
+    "/etc/rocketmq/tls.properties";
+
 // A plain value type.
 struct TlsConfig {
+  // tls.config.file: RocketMQ's tls.properties. When the file exists, its
+  // tls.* keys override the same keys given in the config file or as flags,
+  // except tls.server.mode and tls.enable (as in RocketMQ); a missing file is
+  // not an error. Empty: no such file is read.
+  std::string config_file = std::string(kDefaultTlsConfigFile);
   // tls.server.mode (also read as `tlsMode`), tls.server.certPath,
   // tls.server.keyPath, tls.server.keyPassword, tls.server.trustCertPath,
   // tls.server.need.client.auth. Thruster's default mode is disabled (RocketMQ
@@ -25,8 +34,9 @@ struct TlsConfig {
   // connections (a broker registering with its name servers).
   TlsClientOptions client;
 
-  // InvalidArgument naming the key for a bad mode or client-auth value, or a
-  // mode other than disabled without tls.server.certPath/keyPath.
+  // InvalidArgument naming the key for a bad mode or client-auth value, a
+  // mode other than disabled without tls.server.certPath/keyPath, or a
+  // tls.config.file that exists but cannot be read.
   static Result<TlsConfig> FromProperties(const Properties& props);
   // Every key with its value, for a broker's runtime config. The key
   // passwords are left out: the config can be read over the wire.

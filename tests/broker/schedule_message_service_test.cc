@@ -5,9 +5,14 @@
 // system clock.
 #include "broker/schedule_message_service.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -500,6 +505,47 @@ TEST_F(ScheduleMessageServiceTest, IdleBrokerDeliversWithin100MsOfDueTime) {
   ASSERT_EQ(c.status, message::RecordStatus::kOk);
   EXPECT_GE(c.record.store_timestamp, due);
   EXPECT_LT(c.record.store_timestamp, due + 100);
+}
+
+// CPU time (ms) the broker's `schedule` thread has used so far, from
+// /proc/self/task/<tid>/stat; -1 when there is no such thread.
+int64_t ScheduleThreadCpuMsForTest() {
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (!std::getline(comm, name) || name != "schedule") continue;
+    std::ifstream stat(task.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(stat)),
+                     std::istreambuf_iterator<char>());
+    // Fields after the parenthesised name: state is field 3; utime and
+    // stime are fields 14 and 15.
+    std::istringstream rest(text.substr(text.rfind(')') + 2));
+    std::string field;
+    int64_t utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14) utime = std::stoll(field);
+      if (i == 15) stime = std::stoll(field);
+    }
+    return (utime + stime) * 1000 / ::sysconf(_SC_CLK_TCK);
+  }
+  return -1;
+}
+
+// Once a persist interval has passed with nothing to save, the thread still
+// waits between passes (it used to spin at 100% of a core from then on).
+TEST_F(ScheduleMessageServiceTest, IdleServiceWaitsAfterAPersistInterval) {
+  Advance(flush_delay_offset_interval_ + 1);
+  Advance(1);
+  const int64_t start = ScheduleThreadCpuMsForTest();
+  ASSERT_GE(start, 0);
+  // A spinning thread passes 100 ms of CPU well within the second, even on a
+  // loaded machine; a waiting one stays near zero.
+  const bool spun = testing::WaitUntil(
+      [&] { return ScheduleThreadCpuMsForTest() - start >= 100; }, 1000ms);
+  EXPECT_FALSE(spun) << "the schedule thread used "
+                     << ScheduleThreadCpuMsForTest() - start
+                     << " ms of CPU in 1 s while idle";
 }
 
 // A batch is all or none over the wire: one bad entry refuses the whole batch;

@@ -6,6 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <thread>
+#include <vector>
+
 #include "remoting/frame_codec.h"
 #include "tests/remoting/wire_fixture.h"
 
@@ -93,6 +97,55 @@ TEST(AclSignatureTest, RecomputesTheSignatureOfACapturedCppClientRequest) {
   // Numbers sent as JSON numbers ("d": 4) are signed as their text.
   EXPECT_EQ(ComputeRequestSignature("", *req), captured);
   EXPECT_NE(ComputeRequestSignature("x", *req), captured);
+}
+
+// Each thread keeps a few keyed HMAC contexts and resets them between
+// signatures: cycling through more keys than it keeps, on two threads, and
+// with body segments gives what the spec's vector and a one-piece body give.
+TEST(AclSignatureTest, ReusedContextsGiveTheSameSignaturesForEveryKey) {
+  const RemotingCommand spec = SpecRequest();
+  const std::string vector = "lrlOwuYt7LoBQBMkRKwfki2oWrc=";
+  std::vector<std::string> keys = {
+      "12345678", "", "k1", "k2", "k3", "k4", std::string(100, 'x')};
+  std::vector<std::string> first;
+  for (const std::string& k : keys)
+    first.push_back(ComputeAclSignature(k, spec));
+  EXPECT_EQ(first[0], vector);
+  std::sort(first.begin() + 1, first.end());
+  EXPECT_EQ(std::unique(first.begin() + 1, first.end()), first.end());
+
+  auto check_cycles = [&] {
+    int mismatches = 0;
+    for (int round = 0; round < 3; ++round) {
+      for (const std::string& k : keys) {
+        if (ComputeAclSignature("12345678", spec) != vector) ++mismatches;
+        // A different body through the same context leaves nothing behind.
+        RemotingCommand other = spec;
+        other.set_body(std::string_view("Hellp"));
+        if (ComputeAclSignature(k, other) == ComputeAclSignature(k, spec))
+          ++mismatches;
+      }
+    }
+    return mismatches;
+  };
+  EXPECT_EQ(check_cycles(), 0);
+  int other_thread = -1;
+  std::thread t([&] { other_thread = check_cycles(); });
+  t.join();
+  EXPECT_EQ(other_thread, 0);
+
+  // The body in three pieces: "He" + "l" + "lo", the last two as segments.
+  RemotingCommand split = spec;
+  split.set_body(std::string_view("He"));
+  static const std::string kL = "l", kLo = "lo";
+  split.AddBodySegment(std::as_bytes(std::span(kL)), nullptr);
+  split.AddBodySegment(std::as_bytes(std::span(kLo)), nullptr);
+  EXPECT_EQ(ComputeAclSignature("12345678", split), vector);
+  EXPECT_EQ(
+      HmacSha1Base64("key", std::as_bytes(std::span(std::string_view(
+                                "The quick brown fox jumps over the "
+                                "lazy dog")))),
+      "3nybhbi3iqa8ino29wqQcBydtNk=");  // as `openssl dgst -sha1 -hmac key`
 }
 
 TEST(AclSignatureTest, SignaturesEqualComparesWholeStrings) {

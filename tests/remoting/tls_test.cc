@@ -15,6 +15,7 @@
 #include "remoting/remoting_client.h"
 #include "remoting/remoting_server.h"
 #include "remoting/tls_config.h"
+#include "remoting/tls_file_watch_service.h"
 #include "tests/support/test_util.h"
 #include "tests/support/tls_certs.h"
 
@@ -275,6 +276,157 @@ TEST_F(TlsTest, OpensslSClientSeesTheConfiguredCertificate) {
       << out;
   EXPECT_NE(out.find("issuer=CN = thruster-test-ca"), std::string::npos) << out;
   EXPECT_NE(out.find("Verify return code: 0 (ok)"), std::string::npos) << out;
+}
+
+// What `openssl s_client` prints for the server at `addr`, trusting `ca`.
+std::string TlsTestSClient(const std::string& addr, const std::string& ca) {
+  std::string cmd = "openssl s_client -connect " + addr + " -CAfile " + ca +
+                    " </dev/null 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return "popen failed";
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = std::fread(buf.data(), 1, buf.size(), p))
+    out.append(buf.data(), n);
+  ::pclose(p);
+  return out;
+}
+
+TEST_F(TlsTest, RenewedCertificateReachesNewConnections) {
+  ASSERT_OK(StartServer(ServerTls(TlsMode::kEnforcing)));
+  TlsFileWatchService watch(server_.get(), ServerTls(TlsMode::kEnforcing));
+  RemotingClient* before = Client(TrustingClient());
+  ASSERT_OK(Echo(before).status());
+  EXPECT_NE(TlsTestSClient(Addr(), ca_.cert_path)
+                .find("subject=CN = thruster-test-broker"),
+            std::string::npos);
+
+  // The renewed identity is written where the old one was: the certificate
+  // first, and nothing is rebuilt until its key has changed too (the new
+  // certificate does not go with the old key).
+  TestIdentity renewed =
+      MakeIdentity(dir_.path(), "server-renewed",
+                   testing::LeafSpec("thruster-test-broker-renewed"), &ca_);
+  ASSERT_EQ(
+      std::rename(renewed.cert_path.c_str(), server_id_.cert_path.c_str()), 0);
+  EXPECT_FALSE(watch.CheckNow());
+  EXPECT_NE(TlsTestSClient(Addr(), ca_.cert_path)
+                .find("subject=CN = thruster-test-broker\n"),
+            std::string::npos);
+  ASSERT_EQ(std::rename(renewed.key_path.c_str(), server_id_.key_path.c_str()),
+            0);
+  EXPECT_TRUE(watch.CheckNow());
+  EXPECT_FALSE(watch.CheckNow());  // nothing changed since
+
+  const std::string out = TlsTestSClient(Addr(), ca_.cert_path);
+  EXPECT_NE(out.find("subject=CN = thruster-test-broker-renewed"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("Verify return code: 0 (ok)"), std::string::npos) << out;
+  EXPECT_TRUE(LogShows({"reloaded certificate", server_id_.cert_path}));
+  // The connection made before keeps working; a new client connects too.
+  ASSERT_OK(Echo(before).status());
+  ASSERT_OK(Echo(Client(TrustingClient())).status());
+}
+
+TEST_F(TlsTest, UnusableRenewalKeepsThePreviousCertificate) {
+  ASSERT_OK(StartServer(ServerTls(TlsMode::kEnforcing)));
+  TlsFileWatchService watch(server_.get(), ServerTls(TlsMode::kEnforcing));
+  // A certificate and a key that do not belong together.
+  TestIdentity a = MakeIdentity(dir_.path(), "mismatch-a",
+                                testing::LeafSpec("mismatch-a"), &ca_);
+  TestIdentity b = MakeIdentity(dir_.path(), "mismatch-b",
+                                testing::LeafSpec("mismatch-b"), &ca_);
+  ASSERT_EQ(std::rename(a.cert_path.c_str(), server_id_.cert_path.c_str()), 0);
+  ASSERT_EQ(std::rename(b.key_path.c_str(), server_id_.key_path.c_str()), 0);
+  EXPECT_FALSE(watch.CheckNow());
+  EXPECT_TRUE(LogShows({"cannot be used, keeping the previous ones"}));
+  const std::string out = TlsTestSClient(Addr(), ca_.cert_path);
+  EXPECT_NE(out.find("subject=CN = thruster-test-broker\n"), std::string::npos)
+      << out;
+  ASSERT_OK(Echo(Client(TrustingClient())).status());
+}
+
+TEST_F(TlsTest, TrustFileChangeAloneRebuildsTheContext) {
+  TlsServerOptions tls = ServerTls(TlsMode::kEnforcing);
+  tls.need_client_auth = ClientAuth::kRequire;
+  ASSERT_OK(StartServer(tls));
+  TlsFileWatchService watch(server_.get(), tls);
+  TlsClientOptions other = TrustingClient();
+  TestIdentity other_client =
+      MakeIdentity(dir_.path(), "other-client",
+                   testing::LeafSpec("other-client"), &other_ca_);
+  other.cert_path = other_client.cert_path;
+  other.key_path = other_client.key_path;
+  EXPECT_FALSE(Echo(Client(other)).ok());  // signed by a CA not trusted yet
+
+  // The trust file now holds both CAs.
+  std::string both;
+  for (const std::string* path : {&ca_.cert_path, &other_ca_.cert_path}) {
+    std::FILE* f = std::fopen(path->c_str(), "rb");
+    ASSERT_NE(f, nullptr);
+    std::array<char, 4096> buf;
+    while (size_t n = std::fread(buf.data(), 1, buf.size(), f))
+      both.append(buf.data(), n);
+    std::fclose(f);
+  }
+  const std::string bundle = dir_.path() + "/bundle.tmp";
+  std::FILE* f = std::fopen(bundle.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(std::fwrite(both.data(), 1, both.size(), f), both.size());
+  std::fclose(f);
+  ASSERT_EQ(std::rename(bundle.c_str(), ca_.cert_path.c_str()), 0);
+  EXPECT_TRUE(watch.CheckNow());
+  ASSERT_OK(Echo(Client(other)).status());
+}
+
+TEST(TlsConfigTest, TlsConfigFileOverridesAllButModeAndEnable) {
+  testing::TempDir dir;
+  const std::string file = dir.path() + "/tls.properties";
+  std::FILE* f = std::fopen(file.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  const std::string text =
+      "tls.server.mode=disabled\n"
+      "tls.enable=false\n"
+      "tls.server.certPath=/file/broker.pem\n"
+      "tls.server.keyPath=/file/broker.key\n"
+      "tls.server.need.client.auth=optional\n"
+      "tls.client.trustCertPath=/file/ca.pem\n";
+  ASSERT_EQ(std::fwrite(text.data(), 1, text.size(), f), text.size());
+  std::fclose(f);
+
+  Properties props;
+  props.Set("tls.config.file", file);
+  props.Set("tls.server.mode", "enforcing");
+  props.Set("tls.server.certPath", "/conf/broker.pem");
+  props.Set("tls.server.keyPath", "/conf/broker.key");
+  props.Set("tls.server.trustCertPath", "/conf/ca.pem");
+  ASSERT_OK_AND_ASSIGN(TlsConfig c, TlsConfig::FromProperties(props));
+  EXPECT_EQ(c.config_file, file);
+  EXPECT_EQ(c.server.mode, TlsMode::kEnforcing);  // not from the file
+  EXPECT_TRUE(c.client.enable);                   // not from the file
+  EXPECT_EQ(c.server.cert_path, "/file/broker.pem");
+  EXPECT_EQ(c.server.key_path, "/file/broker.key");
+  EXPECT_EQ(c.server.trust_cert_path, "/conf/ca.pem");  // not in the file
+  EXPECT_EQ(c.server.need_client_auth, ClientAuth::kOptional);
+  EXPECT_EQ(c.client.trust_cert_path, "/file/ca.pem");
+  std::map<std::string, std::string> entries;
+  c.AddEntries(&entries);
+  EXPECT_EQ(entries["tls.config.file"], file);
+
+  // A bad value in the file is an error naming the key.
+  f = std::fopen(file.c_str(), "ab");
+  ASSERT_NE(f, nullptr);
+  const std::string bad = "tls.server.need.client.auth=always\n";
+  ASSERT_EQ(std::fwrite(bad.data(), 1, bad.size(), f), bad.size());
+  std::fclose(f);
+  EXPECT_FALSE(TlsConfig::FromProperties(props).ok());
+
+  // A missing file is no error: the keys given stand.
+  props.Set("tls.config.file", dir.path() + "/absent.properties");
+  ASSERT_OK_AND_ASSIGN(c, TlsConfig::FromProperties(props));
+  EXPECT_EQ(c.server.cert_path, "/conf/broker.pem");
+  EXPECT_EQ(c.server.key_path, "/conf/broker.key");
 }
 
 TEST(TlsConfigTest, ReadsRocketMqKeys) {
