@@ -4,7 +4,7 @@ RELEASE_DIR := build/release
 TEST_DIR := build/asan
 DATA_DIR ?= ./data/store
 
-.PHONY: deps build test test-all test-tsan test-timers run bench bench-store bench-peers clean format install deb crash-test powerloss-test
+.PHONY: deps build test test-all test-tsan test-timers run bench bench-store bench-peers clean format install deb crash-test powerloss-test fuzz
 
 deps:
 	@bash scripts/install-deps.sh
@@ -28,6 +28,7 @@ test: deps
 test-all: $(TEST_DIR)/build.ninja
 	@bash scripts/install-e2e-deps.sh
 	$(MAKE) --no-print-directory test-tsan
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
 	cmake --build $(TEST_DIR) -j $(JOBS)
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
@@ -117,3 +118,13 @@ powerloss-test: $(TEST_DIR)/build.ninja
 	cmake --build $(TEST_DIR) -j $(JOBS) --target crash_fault_test
 	THRUSTER_POWERLOSS_CUTS=$(CUTS) THRUSTER_POWERLOSS_SEED=$(SEED) \
 	  $(TEST_DIR)/tests/crash/crash_fault_test --gtest_brief=1 --gtest_filter=PowerLossTest.*
+
+# Fuzzing (tests/fuzz/): the libFuzzer targets, built with clang in build/fuzz (the `fuzz` preset), each run
+# FUZZ_SECONDS from its in-tree seeds; FUZZ_TARGETS picks some (names as in tests/fuzz/corpus/). Ends with a
+# summary line per target; a crash leaves its input in build/fuzz/artifacts/. make test runs a 5 s slice.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz: deps
+	cmake --preset fuzz >/dev/null
+	cmake --build build/fuzz -j $(JOBS) --target fuzz_targets
+	bash scripts/run-fuzz.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
