@@ -390,15 +390,24 @@ TEST_F(HostileClientTest, MalformedFramesCloseOnlyTheirConnection) {
 TEST_F(HostileClientTest, StalledFramesAreDroppedAfterTheIdleTimeout) {
   ASSERT_NO_FATAL_FAILURE(StartBroker({"--serverChannelMaxIdleTimeSeconds=2"}));
   std::vector<std::unique_ptr<RawConn>> stalled;
+  const int64_t rss0 = RssKb();
   const auto t0 = HostileClock::now();
   for (int i = 0; i < 50; ++i) {
     stalled.push_back(std::make_unique<RawConn>(port_));
     ASSERT_TRUE(stalled.back()->ok());
-    // Says 1000 bytes follow, sends 100 of them.
+    // Half say 1000 bytes follow, half the largest frame allowed (16 MiB);
+    // each sends 100 bytes.
+    const int32_t len = i % 2 == 0 ? 1000 : 16 * 1024 * 1024;
     ASSERT_TRUE(
-        stalled.back()->Send(FramePrefix(1000, 0, 200) + std::string(92, '{')));
+        stalled.back()->Send(FramePrefix(len, 0, 200) + std::string(92, '{')));
   }
   ExpectServed("with 50 stalled frames");
+  // What the broker holds for them follows what they sent, not what they
+  // announced (25 x 16 MiB).
+  const int64_t rss1 = RssKb();
+  std::printf("50 stalled frames: broker RSS %lld -> %lld KiB\n",
+              static_cast<long long>(rss0), static_cast<long long>(rss1));
+  EXPECT_LT(rss1 - rss0, 64 * 1024);
   for (auto& c : stalled) EXPECT_TRUE(c->WaitClosed(30s));
   const double s =
       std::chrono::duration<double>(HostileClock::now() - t0).count();
