@@ -19,7 +19,7 @@ $(TEST_DIR)/build.ninja:
 	cmake --preset asan-ubsan >/dev/null
 
 # Installs the real clients the e2e tests drive, runs the concurrency tests (TSAN_TARGETS) under
-# ThreadSanitizer, then builds the whole suite under ASan+UBSan and runs every test (unit, fault, disk, net,
+# ThreadSanitizer, a 5 s slice of every fuzz target (make fuzz), then builds the whole suite under ASan+UBSan and runs every test (unit, fault, disk, net,
 # e2e); CTest's summary closes the output, followed by how long it all took.
 test: deps
 	@start=$$(date +%s); rc=0; $(MAKE) --no-print-directory test-all || rc=$$?; \
