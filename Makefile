@@ -4,7 +4,7 @@ RELEASE_DIR := build/release
 TEST_DIR := build/asan
 DATA_DIR ?= ./data/store
 
-.PHONY: deps build test test-all test-tsan test-timers run bench bench-store bench-peers clean format install deb crash-test powerloss-test
+.PHONY: deps build test test-all test-tsan test-timers run bench bench-store bench-peers clean format install deb crash-test powerloss-test fuzz
 
 deps:
 	@bash scripts/install-deps.sh
@@ -19,7 +19,7 @@ $(TEST_DIR)/build.ninja:
 	cmake --preset asan-ubsan >/dev/null
 
 # Installs the real clients the e2e tests drive, runs the concurrency tests (TSAN_TARGETS) under
-# ThreadSanitizer, then builds the whole suite under ASan+UBSan and runs every test (unit, fault, disk, net,
+# ThreadSanitizer, a 5 s slice of every fuzz target (make fuzz), then builds the whole suite under ASan+UBSan and runs every test (unit, fault, disk, net,
 # e2e); CTest's summary closes the output, followed by how long it all took.
 test: deps
 	@start=$$(date +%s); rc=0; $(MAKE) --no-print-directory test-all || rc=$$?; \
@@ -28,6 +28,7 @@ test: deps
 test-all: $(TEST_DIR)/build.ninja
 	@bash scripts/install-e2e-deps.sh
 	$(MAKE) --no-print-directory test-tsan
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
 	cmake --build $(TEST_DIR) -j $(JOBS)
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
@@ -117,3 +118,13 @@ powerloss-test: $(TEST_DIR)/build.ninja
 	cmake --build $(TEST_DIR) -j $(JOBS) --target crash_fault_test
 	THRUSTER_POWERLOSS_CUTS=$(CUTS) THRUSTER_POWERLOSS_SEED=$(SEED) \
 	  $(TEST_DIR)/tests/crash/crash_fault_test --gtest_brief=1 --gtest_filter=PowerLossTest.*
+
+# Fuzzing (tests/fuzz/): the libFuzzer targets, built with clang in build/fuzz (the `fuzz` preset), each run
+# FUZZ_SECONDS from its in-tree seeds; FUZZ_TARGETS picks some (names as in tests/fuzz/corpus/). Ends with a
+# summary line per target; a crash leaves its input in build/fuzz/artifacts/. make test runs a 5 s slice.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz: deps
+	cmake --preset fuzz >/dev/null
+	cmake --build build/fuzz -j $(JOBS) --target fuzz_targets
+	bash scripts/run-fuzz.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)

@@ -4,8 +4,8 @@
 set -euo pipefail
 packages=(
   g++ cmake ninja-build make pkg-config git
-  # clang builds the tsan preset (ThreadSanitizer, -Wthread-safety); libclang-rt-dev holds its sanitizer
-  # runtimes, only a recommendation of clang's, which --no-install-recommends leaves out.
+  # clang builds the tsan and fuzz presets (ThreadSanitizer, -Wthread-safety, libFuzzer); libclang-rt-dev holds
+  # its sanitizer and libFuzzer runtimes, only a recommendation of clang's, which --no-install-recommends leaves out.
   clang libclang-rt-dev
   libasio-dev libdeflate-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   zlib1g-dev libjemalloc-dev libgtest-dev libgmock-dev googletest libbenchmark-dev

@@ -230,6 +230,8 @@ Status Broker::Start() {
   options.port = static_cast<uint16_t>(config_.listen_port);
   options.io_threads = config_.io_threads;
   options.busy_poll_us = config_.net_busy_poll_us;
+  options.connection.idle_timeout =
+      std::chrono::seconds(config_.server_channel_max_idle_time_seconds);
   options.tls = config_.tls.server;
   server_ = std::make_unique<remoting::RemotingServer>(options);
   RegisterProcessors();

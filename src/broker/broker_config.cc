@@ -59,6 +59,8 @@ Result<BrokerConfig> BrokerConfig::FromProperties(const Properties& props) {
   TH_RETURN_IF_ERROR(ReadString(props, "brokerIP1", &c.broker_ip1));
   TH_RETURN_IF_ERROR(ReadString(props, "bindAddress", &c.bind_address));
   TH_RETURN_IF_ERROR(ReadInt(props, "listenPort", &c.listen_port));
+  TH_RETURN_IF_ERROR(ReadInt(props, "serverChannelMaxIdleTimeSeconds",
+                             &c.server_channel_max_idle_time_seconds));
   TH_RETURN_IF_ERROR(ReadString(props, "namesrvAddr", &c.namesrv_addr));
   TH_RETURN_IF_ERROR(
       ReadInt(props, "namesrvListenPort", &c.namesrv_listen_port));
@@ -137,6 +139,9 @@ Result<BrokerConfig> BrokerConfig::FromProperties(const Properties& props) {
     return Status::InvalidArgument("netBusyPollUs must be in 0..1000000");
   if (c.listen_port < 0 || c.listen_port > 65535)
     return Status::InvalidArgument("listenPort is out of range");
+  if (c.server_channel_max_idle_time_seconds <= 0)
+    return Status::InvalidArgument(
+        "serverChannelMaxIdleTimeSeconds must be positive");
   if (c.namesrv_listen_port < 0 || c.namesrv_listen_port > 65535) {
     return Status::InvalidArgument("namesrvListenPort is out of range");
   }

@@ -23,6 +23,9 @@ struct BrokerConfig {
   std::string bind_address =
       "0.0.0.0";                // Thruster: address the broker listens on
   int32_t listen_port = 10911;  // listenPort (0: ephemeral, tests)
+  // serverChannelMaxIdleTimeSeconds: a client connection with no completed
+  // read or write for this long is closed (also a frame that stalls mid-way).
+  int32_t server_channel_max_idle_time_seconds = 120;
   // namesrvAddr: "host:port;host:port". Empty: thruster-broker starts an
   // embedded name server and points the broker at it.
   std::string namesrv_addr;

@@ -27,6 +27,8 @@ std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
   m["brokerIP1"] = Str(b.broker_ip1);
   m["bindAddress"] = Str(b.bind_address);
   m["listenPort"] = Str(b.listen_port);
+  m["serverChannelMaxIdleTimeSeconds"] =
+      Str(b.server_channel_max_idle_time_seconds);
   m["namesrvAddr"] = Str(b.namesrv_addr);
   m["namesrvListenPort"] = Str(b.namesrv_listen_port);
   m["autoCreateTopicEnable"] = Str(b.auto_create_topic_enable);

@@ -116,6 +116,10 @@ RecordCheck CheckRecord(std::span<const std::byte> in, bool check_crc) {
                                             : "bad magic code");
   }
   if (total_size < 0) return Fail(RecordStatus::kCorrupt, "negative TOTALSIZE");
+  // A message record cannot be shorter than its length and magic; reporting
+  // such a TOTALSIZE as kLengthMismatch would tell a reader to skip 0 bytes.
+  if (magic != kMagicBlank && total_size < 8)
+    return Fail(RecordStatus::kCorrupt, "TOTALSIZE below 8");
   if (static_cast<size_t>(total_size) > in.size())
     return Fail(RecordStatus::kTorn, "record shorter than TOTALSIZE");
   if (magic == kMagicBlank) {

@@ -158,12 +158,12 @@ struct RecordCheck {
 // (which extends to the segment's readable end). With check_crc, the body CRC
 // is verified. Never reads outside `in`. Checks in this order: fewer than 8
 // bytes → kTorn; unknown magic → kCorrupt (zero-filled space after the last
-// record lands here, error "zero bytes, no record"); TOTALSIZE < 0 → kCorrupt;
-// TOTALSIZE > in.size() → kTorn; BLANK → kBlank with size = TOTALSIZE (kCorrupt
-// if < 8); then the fields are parsed against `in`: a negative length or one
-// running past `in` → kCorrupt, body CRC mismatch → kCorrupt, parsed length !=
-// TOTALSIZE → kLengthMismatch. kTorn and kCorrupt have size -1. Does not
-// allocate.
+// record lands here, error "zero bytes, no record"); TOTALSIZE < 0, or < 8 for
+// a message record → kCorrupt; TOTALSIZE > in.size() → kTorn; BLANK → kBlank
+// with size = TOTALSIZE (kCorrupt if < 8); then the fields are parsed against
+// `in`: a negative length or one running past `in` → kCorrupt, body CRC
+// mismatch → kCorrupt, parsed length != TOTALSIZE → kLengthMismatch. kTorn and
+// kCorrupt have size -1. Does not allocate.
 RecordCheck CheckRecord(std::span<const std::byte> in, bool check_crc);
 
 }  // namespace thruster::message

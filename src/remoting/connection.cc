@@ -15,6 +15,10 @@ namespace thruster::remoting {
 namespace {
 
 constexpr size_t kInitialReadBuffer = 64 * 1024;
+// What a new connection starts with: an idle connection (10,000 of them are a
+// normal sight for a broker) holds only this much; a busy one grows to
+// kInitialReadBuffer after a few full reads.
+constexpr size_t kFirstReadBuffer = 4 * 1024;
 // At most this many frames are gathered at once; one sendmsg takes at most
 // kMaxIovPerCall of their pieces (well under Linux's IOV_MAX of 1024).
 constexpr size_t kMaxFramesPerWrite = 128;
@@ -59,7 +63,7 @@ Connection::Connection(asio::ip::tcp::socket socket, ConnectionHandler* handler,
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   const asio::any_io_executor executor = socket_.get_executor();
   if (const auto* strand = executor.target<Strand>()) strand_ = *strand;
-  read_buf_.resize(kInitialReadBuffer);
+  read_buf_.resize(kFirstReadBuffer);
   Touch();
   if (tls) {
     tls_ctx_ = std::move(tls);
@@ -128,12 +132,14 @@ bool Connection::ProcessFrames() {
       return false;
     }
     if (*frame_size == 0 || *frame_size > avail.size()) {
-      // Make room for the whole frame so the next read can complete it.
+      // A frame larger than the buffer: move it to the front; the buffer
+      // then grows with the bytes that arrive (each read that fills it
+      // doubles it, up to the frame), not to the size the peer announced, so
+      // a peer that announces 16 MiB frames and stalls costs what it sent.
       if (*frame_size > read_buf_.size()) {
         std::memmove(read_buf_.data(), read_buf_.data() + consumed,
                      read_len_ - consumed);
         read_len_ -= consumed;
-        read_buf_.resize(*frame_size);
         return true;
       }
       break;

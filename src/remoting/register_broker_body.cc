@@ -143,6 +143,15 @@ Result<std::string> RegisterBrokerBody::EncodeCompressed() const {
   PutString(w, json::Write(data_version.ToJson()));
   w.I32(static_cast<int32_t>(topic_configs.size()));
   for (const auto& t : topic_configs) {
+    // Space-separated fields: a name or filter type that is empty or holds a
+    // space would decode as something else.
+    for (const std::string* field : {&t.topic_name, &t.topic_filter_type}) {
+      if (field->empty() || field->find(' ') != std::string::npos) {
+        return Status::InvalidArgument(fmt::format(
+            "topic '{}' cannot be sent compressed: empty or spaced field '{}'",
+            t.topic_name, *field));
+      }
+    }
     std::string text =
         fmt::format("{} {} {} {} {}", t.topic_name, t.read_queue_nums,
                     t.write_queue_nums, t.perm, t.topic_filter_type);

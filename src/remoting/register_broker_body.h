@@ -32,7 +32,8 @@ struct RegisterBrokerBody {
 
   std::string EncodeJson() const;
   // The zlib-compressed form (level 9, like RocketMQ). Attributes are appended
-  // only when a topic has some.
+  // only when a topic has some. InvalidArgument when a topic name or filter
+  // type is empty or holds a space (the form's field separator).
   Result<std::string> EncodeCompressed() const;
 
   // InvalidArgument for bodies that do not parse. A compressed body inflating

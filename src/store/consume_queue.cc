@@ -129,13 +129,17 @@ Status ConsumeQueue::PutMessagePositionInfo(PhysOffset phys, int32_t size,
                                             QueueOffset queue) {
   const int64_t phys_offset = phys.value;
   const int64_t queue_offset = queue.value;
-  if (phys_offset + size <= max_phys_offset())
-    return Status::OK();  // already present (re-dispatch)
-  if (phys_offset < 0 || size <= 0 || queue_offset < 0) {
+  // A record's queue offset comes from the CommitLog (not covered by its CRC):
+  // one whose file position or phys end would overflow is refused.
+  if (phys_offset < 0 || size <= 0 || queue_offset < 0 ||
+      queue_offset > std::numeric_limits<int64_t>::max() / kUnit ||
+      phys_offset > std::numeric_limits<int64_t>::max() - size) {
     return Status::InvalidArgument(fmt::format(
         "consume queue {}: bad entry phys offset {} size {} queue offset {}",
         dir(), phys_offset, size, queue_offset));
   }
+  if (phys_offset + size <= max_phys_offset())
+    return Status::OK();  // already present (re-dispatch)
   const int64_t expected = queue_offset * kUnit;
   auto last = files_.GetLastMappedFile();
   const bool no_entries =
