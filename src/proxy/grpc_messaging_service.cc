@@ -1716,6 +1716,16 @@ GrpcServer::GrpcServer(broker::Broker& broker, GrpcServerOptions options)
 GrpcServer::~GrpcServer() { Stop(); }
 
 Status GrpcServer::Start() {
+  // Neither is checked on this port yet: refuse rather than serve the broker
+  // without the protection its operator asked for.
+  if (broker_.config().acl_enable)
+    return Status::InvalidArgument(
+        "enableGrpcServer: the gRPC endpoint does not check ACL yet; it cannot "
+        "be enabled together with aclEnable");
+  if (broker_.config().tls.server.mode != remoting::TlsMode::kDisabled)
+    return Status::InvalidArgument(
+        "enableGrpcServer: the gRPC endpoint serves plaintext only; it cannot "
+        "be enabled together with tls.server.mode");
   impl_ = std::make_unique<Impl>();
   impl_->service = std::make_unique<MessagingServiceImpl>(broker_, &port_);
   grpc::ServerBuilder builder;

@@ -259,3 +259,16 @@ test('transactions: commit delivers, rollback does not, an orphaned one is resol
   await consumer.shutdown();
   await producer.shutdown();
 });
+
+test('the gRPC endpoint refuses to start beside aclEnable, which it does not check yet', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'thruster-grpc-acl-'));
+  try {
+    const aclFile = path.join(dir, 'plain_acl.yml');
+    fs.writeFileSync(aclFile, [ 'accounts:', '  - accessKey: GrpcAdmin01', '    secretKey: grpc-secret-1',
+      '    admin: true', '' ].join('\n'));
+    await assert.rejects(startBroker(path.join(dir, 'store'), [ '--aclEnable=true', `--aclFile=${aclFile}` ]),
+      /exited with 1[\s\S]*does not check ACL/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
