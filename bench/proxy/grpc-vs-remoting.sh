@@ -35,10 +35,11 @@ for round in $(seq 1 "$ROUNDS"); do
     wait_port "$gport"
     if [ "$path" = remoting ]; then
       "$BIN/thruster" bench produce --namesrv "127.0.0.1:$ns" --topic BenchRemoting --producers 4 --inflight 100 \
-        --size 1024 --messages "$MESSAGES" --runs 1 | grep -i 'msgs/s' | sed "s/^/round $round remoting: /"
+        --size 1024 --messages "$MESSAGES" --runs 1 2>&1 | grep -i 'msgs/s' | sed "s/^/round $round remoting: /" ||
+        echo "round $round remoting: FAILED (exit ${PIPESTATUS[0]})"
     else
       "$GRPC_BENCH" --target "127.0.0.1:$gport" --topic BenchGrpc --producers 4 --inflight 100 --size 1024 \
-        --messages "$MESSAGES" | sed "s/^/round $round /"
+        --messages "$MESSAGES" 2>&1 | sed "s/^/round $round /" || echo "round $round grpc: FAILED (exit ${PIPESTATUS[0]})"
     fi
     kill "$PID"
     wait "$PID" || true
