@@ -26,6 +26,7 @@
 #include "common/logging.h"
 #include "common/properties.h"
 #include "namesrv/name_server.h"
+#include "proxy/grpc_server.h"
 #include "server/server_config.h"
 
 namespace {
@@ -41,6 +42,9 @@ constexpr const char* kKeysHelp =
     "                     --metricsExporterType=PROM "
     "--metricsPromExporterPort=5557\n"
     "                     (Prometheus metrics at GET /metrics)\n"
+    "                     --enableGrpcServer=true --grpcServerPort=8081 (the "
+    "5.x gRPC\n"
+    "                     endpoint, apache.rocketmq.v2, for the 5.x clients)\n"
     "TLS (RocketMQ's keys, file or flag; the embedded name server too):\n"
     "  --tls.server.mode=disabled|permissive|enforcing (also --tlsMode)\n"
     "  --tls.server.certPath=PEM --tls.server.keyPath=PEM "
@@ -294,12 +298,28 @@ int main(int argc, char** argv) {
     PrintStartError(s, store_config->store_path_root_dir);
     return 1;
   }
+  // The 5.x gRPC endpoint (RocketMQ's proxy in local mode), on the same
+  // broker.
+  std::unique_ptr<thruster::proxy::GrpcServer> grpc;
+  if (broker_config->enable_grpc_server) {
+    thruster::proxy::GrpcServerOptions grpc_options;
+    grpc_options.bind_address = broker_config->bind_address;
+    grpc_options.port = broker_config->grpc_server_port;
+    grpc = std::make_unique<thruster::proxy::GrpcServer>(broker, grpc_options);
+    if (thruster::Status s = grpc->Start(); !s.ok()) {
+      PrintStartError(s, store_config->store_path_root_dir);
+      broker.Shutdown();
+      if (namesrv) namesrv->Stop();
+      return 1;
+    }
+  }
   std::fprintf(stdout, "thruster-broker: %s listening on %s:%u (advertised %s)",
                broker.config().broker_name.c_str(),
                broker.config().bind_address.c_str(), broker.port(),
                broker.broker_addr().c_str());
   if (namesrv)
     std::fprintf(stdout, ", embedded name server on port %u", namesrv->port());
+  if (grpc) std::fprintf(stdout, ", gRPC on port %u", grpc->port());
   std::fprintf(stdout, "\n");
   std::fflush(stdout);
 
@@ -314,6 +334,7 @@ int main(int argc, char** argv) {
          sig);
   std::atomic<bool> done{false};
   std::thread stopper([&] {
+    if (grpc) grpc->Stop();  // before the processors it calls go away
     broker.Shutdown();  // unregisters from the name server, so stop it after
     if (namesrv) namesrv->Stop();
     if (namesrv_acl_watch) namesrv_acl_watch->Stop();

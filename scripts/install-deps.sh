@@ -20,6 +20,8 @@ packages=(
   prometheus chromium
   # TLS tests check what `openssl s_client` sees on the broker port.
   openssl
+  # The 5.x gRPC endpoint (src/proxy): gRPC and protobuf, and protoc with its gRPC plugin to generate the C++.
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
 
 )
 missing=()
@@ -35,4 +37,12 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The .proto files of the gRPC endpoint come from the npm package rocketmq-client-nodejs (pinned by
+# third_party/rocketmq-proto/package-lock.json); the build generates C++ from them.
+proto_dir="$(cd "$(dirname "$0")/../third_party/rocketmq-proto" && pwd)"
+if [ ! -f "$proto_dir/node_modules/rocketmq-client-nodejs/proto/apache/rocketmq/v2/service.proto" ] ||
+  [ "$proto_dir/package-lock.json" -nt "$proto_dir/node_modules/.package-lock.json" ]; then
+  echo "install-deps: npm ci in third_party/rocketmq-proto"
+  (cd "$proto_dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
 fi

@@ -445,6 +445,7 @@ void Broker::RegisterProcessor(std::initializer_list<int32_t> codes,
   RequestProcessor* p = processor.get();
   processors_.push_back(std::move(processor));
   for (int32_t code : codes) {
+    local_table_[code] = p;
     if (metrics_) {
       server_->RegisterProcessor(
           code, [p, m = &metrics_->counters(), code](RemotingCommand req,
@@ -531,9 +532,16 @@ void Broker::RegisterProcessors() {
       [this](std::string_view group, RemotingCommand req) {
         std::shared_ptr<remoting::Connection> c =
             clients_.ProducerConnection(group);
-        if (!c)
+        if (!c) {
+          TransactionCheckRelay relay;
+          {
+            MutexLock lock(&relay_mu_);
+            relay = transaction_check_relay_;
+          }
+          if (relay) return relay(group, std::move(req));
           return Status::NotFound("no live producer of group " +
                                   std::string(group));
+        }
         return c->InvokeOneway(std::move(req));
       },
       TransactionCheckOptions{config_.transaction_timeout,
@@ -558,6 +566,23 @@ void Broker::RegisterProcessors() {
   }
   RegisterProcessor({code::kGetAllDelayOffset},
                     std::make_unique<DelayOffsetProcessor>(*schedule_));
+}
+
+void Broker::ProcessLocally(RemotingCommand request,
+                            remoting::Responder responder) const {
+  auto it = local_table_.find(request.code());
+  if (it == local_table_.end()) {
+    responder.Send(request.CreateResponse(
+        remoting::response_code::kRequestCodeNotSupported,
+        "request code " + std::to_string(request.code()) + " not supported"));
+    return;
+  }
+  it->second->ProcessRequest(std::move(request), std::move(responder));
+}
+
+void Broker::set_transaction_check_relay(TransactionCheckRelay relay) {
+  MutexLock lock(&relay_mu_);
+  transaction_check_relay_ = std::move(relay);
 }
 
 }  // namespace thruster::broker

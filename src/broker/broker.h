@@ -2,9 +2,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/acl/plain_access_validator.h"
@@ -116,6 +119,20 @@ class Broker {
   // metadata source); empty when unknown or on a master.
   std::string master_addr() const TH_EXCLUDES(master_mu_);
 
+  // Runs `request` through the processor registered for its code, as if it
+  // had come over remoting (how the gRPC endpoint reaches the broker, as
+  // RocketMQ's proxy in local mode); `responder` (a sink) gets the answer, now
+  // or later from another thread. An unregistered code is answered
+  // REQUEST_CODE_NOT_SUPPORTED. After Start() only; thread-safe.
+  void ProcessLocally(remoting::RemotingCommand request,
+                      remoting::Responder responder) const;
+  // Where CHECK_TRANSACTION_STATE goes for a producer group without a live
+  // remoting connection (gRPC producers); NotFound when it has nobody either.
+  using TransactionCheckRelay = std::function<Status(
+      std::string_view group, remoting::RemotingCommand request)>;
+  void set_transaction_check_relay(TransactionCheckRelay relay)
+      TH_EXCLUDES(relay_mu_);
+
  private:
   class Scheduler;
 
@@ -166,6 +183,10 @@ class Broker {
   std::unique_ptr<TimerMessageService> timer_;
   // Every registered processor; the server's table points into these.
   std::vector<std::unique_ptr<RequestProcessor>> processors_;
+  // Request code → processor, for ProcessLocally (filled with the table).
+  std::unordered_map<int32_t, RequestProcessor*> local_table_;
+  mutable Mutex relay_mu_;
+  TransactionCheckRelay transaction_check_relay_ TH_GUARDED_BY(relay_mu_);
   // The one in processors_ that re-runs the pulls `hold_` hands back.
   PullMessageProcessor* pull_processor_ = nullptr;
   std::unique_ptr<remoting::RemotingServer> server_;

@@ -115,6 +115,11 @@ Result<BrokerConfig> BrokerConfig::FromProperties(const Properties& props) {
   if (c.metrics_prom_exporter_port < 0 ||
       c.metrics_prom_exporter_port > 65535)
     return Status::InvalidArgument("metricsPromExporterPort is out of range");
+  TH_RETURN_IF_ERROR(
+      ReadBool(props, "enableGrpcServer", &c.enable_grpc_server));
+  TH_RETURN_IF_ERROR(ReadInt(props, "grpcServerPort", &c.grpc_server_port));
+  if (c.grpc_server_port < 0 || c.grpc_server_port > 65535)
+    return Status::InvalidArgument("grpcServerPort is out of range");
   if (c.transaction_check_interval <= 0)
     return Status::InvalidArgument("transactionCheckInterval must be > 0");
   TH_RETURN_IF_ERROR(ReadBool(props, "aclEnable", &c.acl_enable));

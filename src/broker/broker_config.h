@@ -68,6 +68,11 @@ struct BrokerConfig {
   std::string metrics_exporter_type = "DISABLE";  // metricsExporterType
   std::string metrics_prom_exporter_host;         // metricsPromExporterHost
   int32_t metrics_prom_exporter_port = 5557;      // metricsPromExporterPort
+  // The 5.x gRPC endpoint (apache.rocketmq.v2, src/proxy) in this process, as
+  // RocketMQ's proxy in local mode; port 0: ephemeral (tests). Off by default:
+  // RocketMQ's broker serves no gRPC unless started with its proxy.
+  bool enable_grpc_server = false;  // enableGrpcServer (Thruster)
+  int32_t grpc_server_port = 8081;  // grpcServerPort (RocketMQ proxy)
   bool acl_enable = false;  // aclEnable: check every request (plain ACL 1.0)
   // Thruster: the plain_acl.yml to use. Empty: conf/plain_acl.yml under
   // ROCKETMQ_HOME when set, else plain_acl.yml beside the -c config file (see

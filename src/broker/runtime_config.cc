@@ -57,6 +57,8 @@ std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
   m["metricsExporterType"] = Str(b.metrics_exporter_type);
   m["metricsPromExporterHost"] = Str(b.metrics_prom_exporter_host);
   m["metricsPromExporterPort"] = Str(b.metrics_prom_exporter_port);
+  m["enableGrpcServer"] = Str(b.enable_grpc_server);
+  m["grpcServerPort"] = Str(b.grpc_server_port);
   m["reviveQueueNum"] = Str(b.revive_queue_num);
   m["reviveInterval"] = Str(b.revive_interval);
   m["popFromRetryProbability"] = Str(b.pop_from_retry_probability);
