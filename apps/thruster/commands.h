@@ -30,5 +30,7 @@ void AddTlsOptions(CLI::App& cmd, remoting::TlsClientOptions* tls);
 void AddAclAdminCommands(CLI::App& admin, int* exit_code);
 // `thruster dashboard`: the web dashboard (dashboard_command.cc).
 void AddDashboardCommand(CLI::App& app, int* exit_code);
+// `thruster admin traceMessage` (trace_command.cc), added to `admin`.
+void AddTraceMessageCommand(CLI::App& admin, int* exit_code);
 
 }  // namespace thruster::cli
