@@ -783,6 +783,7 @@ void AddAdminCommands(CLI::App& app, int* exit_code) {
   admin->require_subcommand(1);
   AddAclAdminCommands(*admin, exit_code);
   AddAdminCommands2(*admin, exit_code);
+  AddTraceMessageCommand(*admin, exit_code);
   static AdminArgs a;
   // Like mqadmin, NAMESRV_ADDR sets the default of -n.
   if (const char* env = std::getenv("NAMESRV_ADDR"); env != nullptr && *env)

@@ -33,5 +33,7 @@ void AddAclAdminCommands(CLI::App& admin, int* exit_code);
 void AddAdminCommands2(CLI::App& admin, int* exit_code);
 // `thruster dashboard`: the web dashboard (dashboard_command.cc).
 void AddDashboardCommand(CLI::App& app, int* exit_code);
+// `thruster admin traceMessage` (trace_command.cc), added to `admin`.
+void AddTraceMessageCommand(CLI::App& admin, int* exit_code);
 
 }  // namespace thruster::cli

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "client/dlq_admin.h"
+#include "client/message_journey_client.h"
+#include "client/pull_consumer.h"
 #include "common/hex.h"
 #include "message/properties.h"
 
@@ -23,6 +25,8 @@ constexpr std::string_view kRetryPrefix = "%RETRY%";
 constexpr std::string_view kDlqPrefix = "%DLQ%";
 // A DLQ page lists at most this many messages (oldest first).
 constexpr size_t kMaxDlqMessages = 2000;
+// A search by time lists at most this many messages (oldest first per queue).
+constexpr size_t kMaxTimeRangeMessages = 200;
 
 ApiResponse Json(const json& j, int status = 200) {
   return {status, j.dump(-1, ' ', false, json::error_handler_t::replace)};
@@ -403,6 +407,86 @@ class Routes {
     return Json(Messages({*m}, true));
   }
 
+  // Messages of `topic` stored in [begin, end] (ms): per queue from the offset
+  // SEARCH_OFFSET_BY_TIMESTAMP gives for `begin`, read until a message stored
+  // after `end`; at most kMaxTimeRangeMessages in all ("truncated" then).
+  ApiResponse ByTime(const ApiRequest& r) const {
+    const std::string topic = Param(r, "topic");
+    const auto begin = ToInt(Param(r, "begin"));
+    const auto end = ToInt(Param(r, "end"));
+    if (!ValidName(topic) || !begin || !end || *begin < 0 || *end < *begin)
+      return Error(400,
+                   "a valid topic and begin <= end (ms since the epoch) are "
+                   "required");
+    client::PullConsumerOptions o;
+    o.group = "TOOLS_CONSUMER";
+    o.register_in_heartbeat = false;
+    client::PullConsumer consumer(admin_->client(), o);
+    auto queues = consumer.FetchSubscribeQueues(topic);
+    if (!queues.ok()) return FromStatus(queues.status());
+    std::vector<client::MessageInfo> found;
+    bool truncated = false;
+    for (const client::MessageQueue& mq : *queues) {
+      auto from = consumer.SearchOffset(mq, *begin);
+      if (!from.ok()) return FromStatus(from.status());
+      int64_t offset = *from;
+      bool past_end = false;
+      while (!past_end && !truncated) {
+        auto pulled = consumer.Pull(mq, "*", offset, 32);
+        if (!pulled.ok()) return FromStatus(pulled.status());
+        if (pulled->status != client::PullStatus::kFound ||
+            pulled->messages.empty())
+          break;
+        for (const message::DecodedRecord& rec : pulled->messages) {
+          if (rec.store_timestamp > *end) {
+            past_end = true;
+            break;
+          }
+          if (rec.store_timestamp < *begin) continue;
+          if (found.size() >= kMaxTimeRangeMessages) {
+            truncated = true;
+            break;
+          }
+          found.push_back(client::MessageInfo::FromRecord(rec));
+        }
+        offset = pulled->next_begin_offset;
+      }
+    }
+    std::stable_sort(
+        found.begin(), found.end(),
+        [](const client::MessageInfo& a, const client::MessageInfo& b) {
+          return a.store_timestamp < b.store_timestamp;
+        });
+    json j = Messages(found, false);
+    j["truncated"] = truncated;
+    j["limit"] = kMaxTimeRangeMessages;
+    return Json(j);
+  }
+
+  // The brokers' journey of a message (TRACE_MESSAGE) by id or key.
+  ApiResponse Journey(const ApiRequest& r) const {
+    client::JourneyRequest q;
+    q.msg_id = Param(r, "id");
+    q.topic = Param(r, "topic");
+    q.key = Param(r, "key");
+    q.group = Param(r, "group");
+    if (q.msg_id.empty() && q.key.empty())
+      return Error(400, "a message id or a key is required");
+    if (!q.topic.empty() && !ValidName(q.topic))
+      return Error(400, "the topic is not a valid name");
+    auto answers = client::TraceMessage(admin_->client(), q);
+    if (!answers.ok()) return FromStatus(answers.status());
+    json brokers = json::array();
+    for (const client::JourneyAnswer& a : *answers) {
+      json doc = json::parse(a.json, nullptr, false);
+      if (doc.is_discarded())
+        return Error(502, "broker " + a.broker_addr + " sent bad JSON");
+      doc["brokerAddr"] = a.broker_addr;
+      brokers.push_back(std::move(doc));
+    }
+    return Json(json{{"brokers", brokers}});
+  }
+
   ApiResponse Dlq(const ApiRequest& r) const {
     const std::string group = Param(r, "group");
     if (!ValidName(group)) return Error(400, "a valid group is required");
@@ -478,6 +562,8 @@ ApiResponse DashboardApi::Handle(const ApiRequest& request) const {
       {"GET", "/api/messages/byKey", &Routes::ByKey},
       {"GET", "/api/messages/byId", &Routes::ById},
       {"GET", "/api/messages/byOffset", &Routes::ByOffset},
+      {"GET", "/api/messages/byTime", &Routes::ByTime},
+      {"GET", "/api/messages/journey", &Routes::Journey},
       {"GET", "/api/dlq", &Routes::Dlq},
       {"POST", "/api/dlq/resend", &Routes::Resend},
   };

@@ -9,6 +9,9 @@
 #include "broker/client_manage_processor.h"
 #include "broker/consumer_manage_processor.h"
 #include "broker/end_transaction_processor.h"
+#include "broker/fetch_journal.h"
+#include "broker/message_journey.h"
+#include "broker/message_journey_processor.h"
 #include "broker/delay_offset_processor.h"
 #include "broker/pop_ack_processor.h"
 #include "broker/pop_message_processor.h"
@@ -223,6 +226,11 @@ Status Broker::Start() {
                              ": " + s.ToString());
     }
     stats_.set_metrics(&metrics_->counters());
+  }
+  if (config_.message_journey_enable) {
+    fetch_journal_ = std::make_unique<FetchJournal>(
+        [this](uint64_t id) { return clients_.ClientIdOfConnection(id); });
+    stats_.set_fetch_journal(fetch_journal_.get());
   }
 
   remoting::RemotingServerOptions options;
@@ -566,6 +574,10 @@ void Broker::RegisterProcessors() {
   }
   RegisterProcessor({code::kGetAllDelayOffset},
                     std::make_unique<DelayOffsetProcessor>(*schedule_));
+  journey_ = std::make_unique<MessageJourney>(ctx, *store_, *topics_, *offsets_,
+                                              clients_, fetch_journal_.get());
+  RegisterProcessor({code::kTraceMessage},
+                    std::make_unique<MessageJourneyProcessor>(*journey_));
 }
 
 void Broker::ProcessLocally(RemotingCommand request,

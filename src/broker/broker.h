@@ -54,6 +54,8 @@ namespace thruster::broker {
 
 class PullMessageProcessor;
 class PopMessageProcessor;
+class FetchJournal;
+class MessageJourney;
 
 class Broker {
  public:
@@ -170,6 +172,10 @@ class Broker {
   // metricsExporterType=PROM: the counters and the /metrics endpoint; made
   // in Start(), declared before the processors so it outlives them.
   std::unique_ptr<metrics::BrokerMetricsExporter> metrics_;
+  // messageJourneyEnable: who fetched what (null when off); the journey
+  // TRACE_MESSAGE answers. Made in Start(), before the processors.
+  std::unique_ptr<FetchJournal> fetch_journal_;
+  std::unique_ptr<MessageJourney> journey_;
   std::unique_ptr<PullRequestHoldService> hold_;
   // Half messages, op records and the `trans-check` thread.
   std::unique_ptr<TransactionalMessageService> transactions_;

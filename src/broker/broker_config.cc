@@ -91,6 +91,8 @@ Result<BrokerConfig> BrokerConfig::FromProperties(const Properties& props) {
   TH_RETURN_IF_ERROR(
       ReadBool(props, "youngQueueOffsetZero", &c.young_queue_offset_zero));
   TH_RETURN_IF_ERROR(
+      ReadBool(props, "messageJourneyEnable", &c.message_journey_enable));
+  TH_RETURN_IF_ERROR(
       ReadInt(props, "transactionTimeOut", &c.transaction_timeout));
   TH_RETURN_IF_ERROR(
       ReadInt(props, "transactionCheckMax", &c.transaction_check_max));

@@ -55,6 +55,9 @@ struct BrokerConfig {
   // on a queue whose first message is still "in memory" (RocketMQ's young-queue
   // rule, spec/remoting.md §3.4.9, §10.12).
   bool young_queue_offset_zero = true;
+  // messageJourneyEnable (Thruster): keep the bounded record of recent fetches
+  // per group and queue that the message journey shows (fetch_journal.h).
+  bool message_journey_enable = true;
   // Transactions (spec/transactions.md §8).
   int64_t transaction_timeout = 6000;          // transactionTimeOut (ms)
   int32_t transaction_check_max = 15;          // transactionCheckMax

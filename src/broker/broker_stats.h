@@ -19,6 +19,7 @@ namespace thruster::broker {
 namespace metrics {
 class BrokerMetrics;
 }
+class FetchJournal;
 
 class BrokerStats {
  public:
@@ -26,6 +27,10 @@ class BrokerStats {
   // before the processors run, outlives them.
   metrics::BrokerMetrics* metrics() const { return metrics_; }
   void set_metrics(metrics::BrokerMetrics* m) { metrics_ = m; }
+  // Who fetched what, for the message journey (messageJourneyEnable), else
+  // nullptr; set before the processors run, outlives them.
+  FetchJournal* fetch_journal() const { return fetch_journal_; }
+  void set_fetch_journal(FetchJournal* j) { fetch_journal_ = j; }
 
   void AddPut(int64_t n) { put_total_.fetch_add(n, std::memory_order_relaxed); }
   void AddGet(int64_t n) { get_total_.fetch_add(n, std::memory_order_relaxed); }
@@ -66,6 +71,7 @@ class BrokerStats {
   std::string Rates(bool puts) const;
 
   metrics::BrokerMetrics* metrics_ = nullptr;
+  FetchJournal* fetch_journal_ = nullptr;
   std::atomic<int64_t> put_total_{0};
   std::atomic<int64_t> get_total_{0};
   mutable Mutex mu_;

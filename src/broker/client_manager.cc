@@ -309,6 +309,19 @@ std::vector<std::string> ClientManager::ConsumerIds(
   return out;
 }
 
+std::string ClientManager::ClientIdOfConnection(uint64_t connection_id) const {
+  MutexLock lock(&mu_);
+  for (const auto& [name, info] : consumers_) {
+    if (auto it = info.channels.find(connection_id); it != info.channels.end())
+      return it->second.client_id;
+  }
+  for (const auto& [name, info] : producers_) {
+    if (auto it = info.channels.find(connection_id); it != info.channels.end())
+      return it->second.client_id;
+  }
+  return {};
+}
+
 std::vector<std::shared_ptr<remoting::Connection>>
 ClientManager::ConsumerConnections(std::string_view group) const {
   MutexLock lock(&mu_);

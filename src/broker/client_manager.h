@@ -137,6 +137,9 @@ class ClientManager {
   std::shared_ptr<remoting::Connection> FindConnectionByClientId(
       std::string_view client_id) const;
   size_t consumer_count() const;
+  // The client id connection `connection_id` registered with (as a consumer,
+  // else as a producer); empty when it has no registration.
+  std::string ClientIdOfConnection(uint64_t connection_id) const;
 
  private:
   struct ConsumerGroupInfo {

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "broker/client_manager.h"
+#include "broker/fetch_journal.h"
 #include "common/coding.h"
 #include "common/logging.h"
 #include "message/commit_log_format.h"
@@ -72,6 +73,9 @@ struct PopMessageProcessor::Batch {
   std::string start_offset_info;
   std::string msg_offset_info;
   std::string order_count_info;
+  // Who popped (the fetch journal): 0 / empty without a connection.
+  uint64_t connection_id = 0;
+  std::string remote_address;
 };
 
 PopMessageProcessor::PopMessageProcessor(const BrokerContext& context,
@@ -172,6 +176,10 @@ void PopMessageProcessor::Pop(RemotingCommand req, remoting::Responder r,
   batch.init_mode = *init_mode;
   batch.order = req.ExtBoolOr("order", false);
   batch.attempt_id = std::string(req.ExtOr("attemptId", ""));
+  if (std::shared_ptr<remoting::Connection> conn = r.connection()) {
+    batch.connection_id = conn->id();
+    batch.remote_address = conn->remote_address();
+  }
   const std::string exp_type(req.ExtOr("expType", "TAG"));
   const std::string exp(req.ExtOr("exp", ""));
   if (exp_type == kExpressionTypeSql92) {
@@ -351,6 +359,12 @@ void PopMessageProcessor::ReadQueue(Batch* batch, const std::string& topic,
       }
       pop_.CommitOffset(batch->group, topic, queue_id,
                         result.next_begin_offset);
+    }
+    if (FetchJournal* j = stats_.fetch_journal()) {
+      j->Record(batch->group, topic, queue_id, offsets.front(),
+                offsets.back() + 1, context_.clock.NowMs(),
+                batch->connection_id, batch->remote_address,
+                FetchJournal::Kind::kPop);
     }
     AppendInfo(&batch->start_offset_info, std::to_string(flag) + " " +
                                               std::to_string(queue_id) + " " +

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "broker/fetch_journal.h"
 #include "broker/metrics/broker_metrics.h"
 #include "common/logging.h"
 #include "remoting/pull_sys_flag.h"
@@ -250,6 +251,13 @@ void PullMessageProcessor::Pull(RemotingCommand req, remoting::Responder r,
     if (metrics::BrokerMetrics* m = stats_.metrics()) {
       m->CountOut(*topic, *group, static_cast<int64_t>(result.messages.size()),
                   result.buffer_total_size);
+    }
+    if (FetchJournal* j = stats_.fetch_journal()) {
+      std::shared_ptr<remoting::Connection> conn = r.connection();
+      j->Record(*group, *topic, *queue_id, *offset, result.next_begin_offset,
+                context_.clock.NowMs(), conn ? conn->id() : 0,
+                conn ? std::string_view(conn->remote_address()) : "",
+                FetchJournal::Kind::kPull);
     }
   }
   if (first && (*sys_flag & remoting::pull_sys_flag::kCommitOffset) != 0 && commit_offset >= 0 &&

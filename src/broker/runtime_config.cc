@@ -47,6 +47,7 @@ std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
   m["ioThreads"] = Str(b.io_threads);
   m["netBusyPollUs"] = Str(b.net_busy_poll_us);
   m["youngQueueOffsetZero"] = Str(b.young_queue_offset_zero);
+  m["messageJourneyEnable"] = Str(b.message_journey_enable);
   m["transactionTimeOut"] = Str(b.transaction_timeout);
   m["transactionCheckMax"] = Str(b.transaction_check_max);
   m["transactionCheckInterval"] = Str(b.transaction_check_interval);

@@ -84,6 +84,13 @@ Result<Message> ResendMessage(const MessageInfo& dead) {
   for (const auto& [name, value] : dead.properties) {
     if (!IsBookkeeping(name)) m.properties[name] = value;
   }
+  // The copy names the message it re-sends (as its retries did), so the
+  // broker's message journey can follow it.
+  auto origin_id = dead.properties.find("ORIGIN_MESSAGE_ID");
+  m.properties["ORIGIN_MESSAGE_ID"] =
+      origin_id != dead.properties.end() && !origin_id->second.empty()
+          ? origin_id->second
+          : dead.MsgId();
   return m;
 }
 

@@ -30,8 +30,10 @@ struct ResendOutcome {
 };
 
 // The message a dead message is re-sent as: its body, flag, TAGS, KEYS and user
-// properties, to its RETRY_TOPIC; the broker's bookkeeping (DELAY, REAL_TOPIC,
-// REAL_QID, RETRY_TOPIC, ORIGIN_MESSAGE_ID, UNIQ_KEY, ...) is left behind.
+// properties, to its RETRY_TOPIC, with ORIGIN_MESSAGE_ID naming the message it
+// first was (the dead one's ORIGIN_MESSAGE_ID, else its msgId) so the broker's
+// message journey finds the copy; the broker's bookkeeping (DELAY,
+// REAL_TOPIC, REAL_QID, RETRY_TOPIC, UNIQ_KEY, ...) is left behind.
 // InvalidArgument when it has no RETRY_TOPIC. `dead` must outlive the result
 // (the body is a view of it).
 Result<Message> ResendMessage(const MessageInfo& dead);

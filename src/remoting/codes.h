@@ -90,6 +90,10 @@ inline constexpr int32_t kAddWritePermOfBroker = 327;
 inline constexpr int32_t kGetTopicConfig = 351;
 inline constexpr int32_t kLitePullMessage = 361;
 inline constexpr int32_t kBrokerHeartbeat = 904;
+// Thruster's own requests (20000 and up: no RocketMQ code there).
+// TRACE_MESSAGE: a message's journey through the broker, JSON body
+// (broker/message_journey.h).
+inline constexpr int32_t kTraceMessage = 20001;
 }  // namespace request_code
 
 namespace response_code {

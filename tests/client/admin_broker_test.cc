@@ -545,6 +545,34 @@ TEST_F(AdminCliTest, DeadLettersAreListedAndResentToTheirOriginalTopic) {
   EXPECT_EQ(again.properties.count("DELAY"), 0u);
   EXPECT_EQ(again.MsgId(), resent[0]["newMsgId"]);
 
+  // The message's journey from the CLI: dead in %DLQ%DG, then re-sent, found
+  // from the original's id and from the copy's.
+  for (const std::string& id : {sent[1].msg_id, again.MsgId()}) {
+    r = Run("admin traceMessage -n " + Ns() + " -i " + id +
+            " -t DlqOrigin -g DG --json");
+    ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+    auto traced = nlohmann::json::parse(r.out)["brokers"][0]["messages"];
+    ASSERT_EQ(traced.size(), 1u) << r.out;
+    EXPECT_EQ(traced[0]["offsetMsgId"], sent[1].offset_msg_id);
+    std::vector<std::string> stages;
+    for (const auto& g : traced[0]["groups"]) {
+      if (g["group"] != "DG") continue;
+      EXPECT_EQ(g["status"], "notConsumed") << r.out;
+      for (const auto& e : g["timeline"]) stages.push_back(e["stage"]);
+    }
+    EXPECT_EQ(stages, (std::vector<std::string>{"stored", "dispatched", "dlq",
+                                                "resent", "dispatched"}))
+        << r.out;
+  }
+  r = Run("admin traceMessage -n " + Ns() + " -i " + sent[1].msg_id +
+          " -t DlqOrigin -g DG");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Group DG: notConsumed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("%DLQ%DG/0@"), std::string::npos) << r.out;
+  r = Run("admin traceMessage -n " + Ns() + " -i NOSUCHID -t DlqOrigin");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no message NOSUCHID"), std::string::npos) << r.err;
+
   r = Run("admin resendDlq -n " + Ns() + " -g DG --all");
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   EXPECT_NE(r.out.find("SEND_OK"), std::string::npos) << r.out;

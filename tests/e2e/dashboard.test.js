@@ -295,6 +295,43 @@ test('thruster dashboard in a browser', { skip }, async t => {
     assert.equal(Buffer.from(detail.body.messages[0].bodyHex, 'hex').toString(), `dead-${RUN_ID} body 0`);
     assert.equal(detail.body.messages[0].properties.RETRY_TOPIC, undefined);
     assert.deepEqual(consoleErrors, []);
+
+    // The search by key finds both; the original's journey shows it stored, fetched by the consumer, dead in
+    // %DLQ%<group> and re-sent. (ali-ons reports the offset msgId as msgId.)
+    const original = found.find(m => m.msgId === sent.msgId || m.offsetMsgId === sent.msgId);
+    assert.ok(original, 'the original among the found');
+    await page.goto(`${base}#/messages`);
+    await page.fill('input[name=topic]', dlqTopic);
+    await page.fill('input[name=key]', `dead-${RUN_ID}-0`);
+    await page.click('form button[type=submit]');
+    await page.locator('[data-testid=message-results] tbody tr', { hasText: original.msgId }).click();
+    await page.locator('[data-testid=message-detail]').waitFor();
+    await page.click('[data-testid=journey-button]');
+    const journey = page.locator(`[data-testid=journey-group][data-group="${dlqGroup}"]`);
+    await journey.locator('[data-testid=journey-stage][data-stage=resent]').waitFor();
+    const stages = await journey.locator('[data-testid=journey-stage]').evaluateAll(
+      els => els.map(e => e.dataset.stage));
+    for (const s of [ 'stored', 'dispatched', 'fetched', 'dlq', 'resent' ]) assert.ok(stages.includes(s), `${s} in ${stages}`);
+    assert.ok(stages.indexOf('fetched') < stages.indexOf('dlq') && stages.indexOf('dlq') < stages.indexOf('resent'),
+      `${stages}`);
+    assert.match(await journey.locator('[data-stage=fetched]').first().innerText(), /pull by \S+@/);
+    await shot('message-journey');
+    // The same over the API, by the copy's id: one message, its original first.
+    const api = await getJson(`/api/messages/journey?id=${copy.msgId}&topic=${dlqTopic}`);
+    assert.equal(api.status, 200, JSON.stringify(api.body));
+    assert.equal(api.body.brokers[0].messages[0].offsetMsgId, original.offsetMsgId);
+
+    // A search by time range finds both copies, and nothing before them.
+    const first = found.reduce((a, m) => Math.min(a, m.storeTimestamp), Infinity);
+    const last = found.reduce((a, m) => Math.max(a, m.storeTimestamp), 0);
+    let r = await getJson(`/api/messages/byTime?topic=${dlqTopic}&begin=${first}&end=${last}`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(r.body.messages.map(m => m.offsetMsgId).sort(), found.map(m => m.offsetMsgId).sort());
+    r = await getJson(`/api/messages/byTime?topic=${dlqTopic}&begin=0&end=${first - 1}`);
+    assert.deepEqual(r.body.messages, []);
+    r = await getJson(`/api/messages/byTime?topic=${dlqTopic}&begin=5&end=1`);
+    assert.equal(r.status, 400);
+    assert.deepEqual(consoleErrors, []);
   });
 
   await t.test('bad input gets a clear error, not a crash', async () => {

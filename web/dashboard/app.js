@@ -460,8 +460,12 @@ function messagesPage(main, params) {
     offset: searchForm(
       [['topic', 'Topic'], ['broker', 'Broker name'], ['queueId', 'Queue ID'], ['offset', 'Queue offset']],
       v => `/api/messages/byOffset?${q(v)}`),
+    time: searchForm([['topic', 'Topic'], ['begin', 'Stored from', false, 'datetime-local'],
+      ['end', 'Stored until', false, 'datetime-local']],
+    v => `/api/messages/byTime?${q({ topic: v.topic || '', begin: new Date(v.begin).getTime(),
+      end: new Date(v.end).getTime() })}`),
   };
-  const tabNames = { key: 'By key', id: 'By message ID', offset: 'By queue offset' };
+  const tabNames = { key: 'By key', id: 'By message ID', offset: 'By queue offset', time: 'By time range' };
   let active = params.get('by') in forms ? params.get('by') : 'key';
   const tabs = h('div', { class: 'tabs', role: 'tablist' });
   const body = h('div', { class: 'panel-body' });
@@ -476,8 +480,9 @@ function messagesPage(main, params) {
     h('section', { class: 'panel' }, tabs, body), results, detail);
 
   function searchForm(fields, url) {
-    const inputs = fields.map(([name, label, optional]) =>
-      [name, h('input', { type: 'text', name, required: !optional, 'aria-label': label, placeholder: label })]);
+    const inputs = fields.map(([name, label, optional, type]) =>
+      [name, h('input', { type: type || 'text', name, required: !optional, 'aria-label': label,
+        placeholder: label, title: label, step: type === 'datetime-local' ? '1' : undefined })]);
     const form = h('form', { class: 'toolbar' }, inputs.map(([, i]) => i),
       h('button', { class: 'btn primary', type: 'submit' }, 'Search'));
     form.addEventListener('submit', async e => {
@@ -493,7 +498,8 @@ function messagesPage(main, params) {
     detail.replaceChildren();
     try {
       const d = await api(url);
-      results.replaceChildren(panel(`Results (${d.messages.length})`, table([
+      const title = `Results (${d.messages.length}${d.truncated ? `, the first ${d.limit}` : ''})`;
+      results.replaceChildren(panel(title, table([
         { title: 'Message ID', mono: true, render: m => m.msgId },
         { title: 'Topic', render: m => m.topic },
         { title: 'Tags', render: m => m.tags || '-' },
@@ -574,7 +580,76 @@ function messageDetail(m) {
         { title: 'Key', render: ([k]) => k }, { title: 'Value', mono: true, render: ([, v]) => v }], props,
       { testid: 'message-properties' }))),
     panel(`Body (${fmtBytes(bytes.length)})`, h('div', { class: 'panel-body' }, pre),
-      h('div', { class: 'toolbar' }, textBtn, hexBtn)));
+      h('div', { class: 'toolbar' }, textBtn, hexBtn)),
+    journeyView(m));
+}
+
+// ---------- Message journey ----------
+
+const JOURNEY_STAGES = {
+  stored: 'Stored', dispatched: 'Dispatched', fetched: 'Fetched', acknowledged: 'Acknowledged',
+  retryScheduled: 'Retry scheduled', retried: 'Retried', dlq: 'Dead letter', resent: 'Re-sent',
+  duplicate: 'Stored again',
+};
+const JOURNEY_STATUS = {
+  consumed: 'Consumed', fetched: 'Fetched, not acknowledged', notConsumed: 'Not consumed yet',
+  retryScheduled: 'Waiting to retry', dlq: 'In the DLQ',
+};
+
+// The "Journey" button of a message's detail and the timeline it loads: where the broker holds the message and,
+// per consumer group, what happened to it (the broker's TRACE_MESSAGE answer).
+function journeyView(m) {
+  const out = h('div', { 'data-testid': 'journey' });
+  const btn = h('button', { class: 'btn primary', 'data-testid': 'journey-button', onclick: load }, 'Journey');
+  const box = h('section', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Message journey'),
+    btn), out);
+  async function load() {
+    btn.disabled = true;
+    out.replaceChildren(h('div', { class: 'panel-body' }, 'Asking the brokers…'));
+    try {
+      const d = await api(`/api/messages/journey?${q({ id: m.msgId, topic: m.topic })}`);
+      out.replaceChildren(...d.brokers.flatMap(b => b.messages.map(msg => journeyMessage(b, msg))));
+    } catch (err) { out.replaceChildren(errorNotice(err)); } finally { btn.disabled = false; }
+  }
+  return box;
+}
+
+function journeyWhere(e) { return `${e.topic} · queue ${e.queueId} @ ${fmtInt(e.queueOffset)}`; }
+
+function journeyDetail(e) {
+  switch (e.stage) {
+    case 'fetched':
+      if (e.clientId === undefined) return `pulled (the group's pull offset is ${e.pullOffset})`;
+      return `${e.how} by ${e.clientId || 'an unregistered client'} (${e.clientAddr}), offsets ` +
+        `${e.fromOffset}–${e.toOffset - 1}`;
+    case 'acknowledged': return `committed offset ${fmtInt(e.committedOffset)}`;
+    case 'dispatched': return e.inIndex ? 'consume queue and index' : 'consume queue';
+    default: {
+      let s = `commit log ${fmtInt(e.commitLogOffset)}, ${fmtBytes(e.storeSize)}`;
+      if (e.reconsumeTimes > 0) s += `, reconsume ${e.reconsumeTimes}`;
+      if (e.stage === 'retryScheduled') s += `, delay level ${e.delayLevel}, due ${fmtTime(e.dueTimestamp)}`;
+      if (!e.inConsumeQueue) s += ', not dispatched yet';
+      return s;
+    }
+  }
+}
+
+function journeyMessage(broker, msg) {
+  const groups = msg.groups.map(g => h('div', { class: 'journey-group', 'data-testid': 'journey-group',
+    dataset: { group: g.group, status: g.status } },
+  h('div', { class: 'journey-group-head' }, h('strong', {}, g.group),
+    h('span', { class: `badge journey-${g.status}` }, JOURNEY_STATUS[g.status] || g.status)),
+  h('ol', { class: 'journey-timeline' }, g.timeline.map(e => h('li', { class: `journey-${e.stage}`,
+    'data-testid': 'journey-stage', dataset: { stage: e.stage } },
+  h('span', { class: 'journey-time' }, e.timestamp > 0 ? fmtTime(e.timestamp) : ''),
+  h('span', { class: 'journey-stage' }, JOURNEY_STAGES[e.stage] || e.stage),
+  h('span', { class: 'journey-where' }, journeyWhere(e)),
+  h('span', { class: 'journey-detail' }, journeyDetail(e)))))));
+  return h('div', { class: 'panel-body' },
+    h('p', { class: 'muted' }, `${msg.uniqKey || msg.offsetMsgId} in ${msg.topic} on ${broker.brokerName} ` +
+      `(${broker.brokerAddr})`),
+    msg.note ? h('p', { class: 'muted' }, msg.note) : null,
+    groups.length ? groups : h('p', { class: 'muted' }, 'No consumer group has subscribed to or fetched it.'));
 }
 
 // ---------- Dead letters ----------
