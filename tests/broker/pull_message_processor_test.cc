@@ -193,7 +193,7 @@ TEST_F(PullMessageProcessorTest, PullChecksTheSubscriptionGroup) {
   PullMessageProcessor checked(context_, *store_, *topics_, *offsets_,
                                clients_, stats_, *hold_, &strict);
   RemotingCommand unknown =
-      Call(checked, PullRequest("TG", 0, 0, kSubscription));
+      Call(checked, PullRequest("TG", 0, 0, psf::kSubscription));
   EXPECT_EQ(unknown.code(), rc::kSubscriptionGroupNotExist);
   EXPECT_THAT(unknown.remark(), HasSubstr("CG"));
 
@@ -201,13 +201,13 @@ TEST_F(PullMessageProcessorTest, PullChecksTheSubscriptionGroup) {
   cg.group_name = "CG";
   cg.consume_enable = false;
   ASSERT_OK(strict.Update(cg));
-  RemotingCommand off = Call(checked, PullRequest("TG", 0, 0, kSubscription));
+  RemotingCommand off = Call(checked, PullRequest("TG", 0, 0, psf::kSubscription));
   EXPECT_EQ(off.code(), rc::kNoPermission);
   EXPECT_THAT(off.remark(), HasSubstr("subscription group no permission"));
 
   cg.consume_enable = true;
   ASSERT_OK(strict.Update(cg));
-  RemotingCommand on = Call(checked, PullRequest("TG", 0, 0, kSubscription));
+  RemotingCommand on = Call(checked, PullRequest("TG", 0, 0, psf::kSubscription));
   ASSERT_EQ(on.code(), rc::kSuccess) << on.remark();
   EXPECT_EQ(DecodeRecords(on.body()).size(), 1u);
 }
