@@ -305,8 +305,14 @@ TEST_F(AdminCliProcessTest, QueryMsgByUniqueKeyFindsTheSentMessage) {
 }
 
 // mqadmin cleanExpiredCQ: on a broker whose CommitLog still holds every
-// message nothing is removed (the processor test covers the removal).
+// message nothing is removed (the processor test covers the removal). The test
+// stores its own message so that it does not depend on the tests run before it.
 TEST_F(AdminCliProcessTest, CleanExpiredCqReportsWhatEachBrokerRemoved) {
+  ASSERT_EQ(
+      Admin("updateTopic -b " + broker_ + " -t CliClean -r 1 -w 1").exit_code,
+      0);
+  CliRun sent = Admin("sendMessage -t CliClean -p clean-body");
+  ASSERT_EQ(sent.exit_code, 0) << sent.out;
   CliRun one = Admin("cleanExpiredCQ -b " + broker_);
   ASSERT_EQ(one.exit_code, 0) << one.out;
   json brokers = Parse(one)["brokers"];
