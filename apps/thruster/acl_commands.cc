@@ -15,11 +15,8 @@
 namespace thruster::cli {
 namespace {
 
-struct AclArgs {
-  std::string namesrv = "127.0.0.1:9876";
-  std::string access_key;  // signing
-  std::string secret_key;
-  remoting::TlsClientOptions tls;  // --tls ...
+// AdminConnection's keys sign the requests.
+struct AclArgs : AdminConnection {
   bool json = false;
   std::string broker;
   std::string cluster;
@@ -38,25 +35,10 @@ using AclCommand =
     std::function<Status(const AclArgs&, client::AclAdminClient&)>;
 
 int RunAcl(std::string_view name, const AclArgs& a, const AclCommand& cmd) {
-  client::ClientOptions o;
-  o.namesrv_addr = a.namesrv;
-  o.heartbeat_interval_ms = 0;
-  o.instance_name = "admin";
-  o.access_key = a.access_key;
-  o.secret_key = a.secret_key;
-  o.tls = a.tls;
-  client::ClientInstance instance(o);
-  Status s = instance.Start();
-  if (s.ok()) {
+  return RunAdminCommand(name, a, [&](client::ClientInstance& instance) {
     client::AclAdminClient acl(&instance);
-    s = cmd(a, acl);
-  }
-  instance.Stop();
-  if (!s.ok()) {
-    fmt::print(stderr, "{} failed: {}\n", name, s.ToString());
-    return 1;
-  }
-  return 0;
+    return cmd(a, acl);
+  });
 }
 
 std::optional<std::string> Opt(const std::string& v) {
@@ -85,16 +67,11 @@ void AddAclSigningOptions(CLI::App& cmd, std::string* access_key,
 
 void AddAclAdminCommands(CLI::App& admin, int* exit_code) {
   static AclArgs a;
-  if (const char* env = std::getenv("NAMESRV_ADDR"); env != nullptr && *env)
-    a.namesrv = env;
+  SeedNamesrvFromEnv(&a);
   auto add = [&](const char* name, const char* help, AclCommand cmd) {
     auto* c = admin.add_subcommand(name, help);
-    c->add_option("-n,--namesrvAddr", a.namesrv,
-                  "name server address(es), ';'-separated")
-        ->capture_default_str();
+    AddAdminConnectionOptions(*c, &a);
     c->add_flag("--json", a.json, "print one JSON document");
-    AddAclSigningOptions(*c, &a.access_key, &a.secret_key);
-    AddTlsOptions(*c, &a.tls);
     c->add_option("-b,--brokerAddr", a.broker, "one broker (host:port)");
     c->add_option("-c,--clusterName", a.cluster,
                   "every master of this cluster");

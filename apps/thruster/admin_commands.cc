@@ -23,17 +23,14 @@
 #include "message/properties.h"
 #include "remoting/json.h"
 #include "thruster/commands.h"
+#include "thruster/message_json.h"
 
 namespace thruster::cli {
 namespace {
 
 using nlohmann::json;
 
-struct AdminArgs {
-  std::string namesrv = "127.0.0.1:9876";
-  std::string access_key;  // ACL: sign every request with these keys
-  std::string secret_key;
-  remoting::TlsClientOptions tls;  // --tls ...
+struct AdminArgs : AdminConnection {
   bool json = false;
   std::string topic;
   std::string cluster;
@@ -97,16 +94,6 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-std::string FormatTime(int64_t ms) {
-  if (ms <= 0) return "-";
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  localtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
-  return fmt::format("{},{:03}", buf, ms % 1000);
-}
-
 // Parses -s of resetOffsetByTime: "now", milliseconds since the epoch, or
 // mqadmin's local-time form yyyy-MM-dd#HH:mm:ss:SSS.
 std::optional<int64_t> ParseTimestamp(const std::string& s) {
@@ -142,27 +129,8 @@ std::string Hex(std::string_view s, size_t max) {
 }
 
 json MessageJson(const client::MessageInfo& m) {
-  json props = json::object();
-  for (const auto& [k, v] : m.properties) props[k] = v;
-  json j = {{"msgId", m.MsgId()},
-            {"offsetMsgId", m.offset_msg_id},
-            {"topic", m.topic},
-            {"tags", m.Property(message::prop::kTags)},
-            {"keys", m.Property(message::prop::kKeys)},
-            {"queueId", m.queue_id},
-            {"queueOffset", m.queue_offset},
-            {"commitLogOffset", m.phys_offset},
-            {"storeSize", m.store_size},
-            {"reconsumeTimes", m.reconsume_times},
-            {"bornTimestamp", m.born_timestamp},
-            {"storeTimestamp", m.store_timestamp},
-            {"bornHost", m.born_host},
-            {"storeHost", m.store_host},
-            {"sysFlag", m.sys_flag},
-            {"flag", m.flag},
-            {"bodyCRC", m.body_crc},
-            {"bodyLength", m.body.size()},
-            {"properties", props}};
+  json j = MessageSummaryJson(m);
+  AddMessageDetailJson(m, &j);
   if (IsPrintableText(m.body)) {
     j["body"] = m.body;
   } else {
@@ -207,27 +175,11 @@ void PrintMessage(const client::MessageInfo& m) {
 
 using Command = std::function<Status(const AdminArgs&, client::AdminClient&)>;
 
-// Starts a client on -n, runs `cmd`, maps a failure to exit status 1.
 int Run(std::string_view name, const AdminArgs& a, const Command& cmd) {
-  client::ClientOptions o;
-  o.namesrv_addr = a.namesrv;
-  o.heartbeat_interval_ms = 0;
-  o.instance_name = "admin";
-  o.access_key = a.access_key;
-  o.secret_key = a.secret_key;
-  o.tls = a.tls;
-  client::ClientInstance instance(o);
-  Status s = instance.Start();
-  if (s.ok()) {
+  return RunAdminCommand(name, a, [&](client::ClientInstance& instance) {
     client::AdminClient admin(&instance);
-    s = cmd(a, admin);
-  }
-  instance.Stop();
-  if (!s.ok()) {
-    fmt::print(stderr, "thruster admin {}: {}\n", name, s.message());
-    return 1;
-  }
-  return 0;
+    return cmd(a, admin);
+  });
 }
 
 Status UpdateTopic(const AdminArgs& a, client::AdminClient& admin) {
@@ -785,17 +737,11 @@ void AddAdminCommands(CLI::App& app, int* exit_code) {
   AddAdminCommands2(*admin, exit_code);
   AddTraceMessageCommand(*admin, exit_code);
   static AdminArgs a;
-  // Like mqadmin, NAMESRV_ADDR sets the default of -n.
-  if (const char* env = std::getenv("NAMESRV_ADDR"); env != nullptr && *env)
-    a.namesrv = env;
+  SeedNamesrvFromEnv(&a);
   auto add = [&](const char* name, const char* help, Command cmd) {
     auto* c = admin->add_subcommand(name, help);
-    c->add_option("-n,--namesrvAddr", a.namesrv,
-                  "name server address(es), ';'-separated")
-        ->capture_default_str();
+    AddAdminConnectionOptions(*c, &a);
     c->add_flag("--json", a.json, "print one JSON document");
-    AddAclSigningOptions(*c, &a.access_key, &a.secret_key);
-    AddTlsOptions(*c, &a.tls);
     c->callback([exit_code, name, cmd] { *exit_code = Run(name, a, cmd); });
     return c;
   };

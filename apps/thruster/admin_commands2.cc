@@ -31,11 +31,7 @@ using remoting::RemotingCommand;
 
 constexpr int64_t kStatsAllDayMs = 24 * 3600 * 1000;
 
-struct Admin2Args {
-  std::string namesrv = "127.0.0.1:9876";
-  std::string access_key;
-  std::string secret_key;
-  remoting::TlsClientOptions tls;
+struct Admin2Args : AdminConnection {
   bool json = false;
   std::string topic;
   std::string broker;
@@ -48,25 +44,10 @@ using Admin2Command =
 
 int RunAdmin2(std::string_view name, const Admin2Args& a,
               const Admin2Command& cmd) {
-  client::ClientOptions o;
-  o.namesrv_addr = a.namesrv;
-  o.heartbeat_interval_ms = 0;
-  o.instance_name = "admin";
-  o.access_key = a.access_key;
-  o.secret_key = a.secret_key;
-  o.tls = a.tls;
-  client::ClientInstance instance(o);
-  Status s = instance.Start();
-  if (s.ok()) {
+  return RunAdminCommand(name, a, [&](client::ClientInstance& instance) {
     client::AdminClient admin(&instance);
-    s = cmd(a, admin);
-  }
-  instance.Stop();
-  if (!s.ok()) {
-    fmt::print(stderr, "thruster admin {}: {}\n", name, s.message());
-    return 1;
-  }
-  return 0;
+    return cmd(a, admin);
+  });
 }
 
 // Sends `req` to `addr` and parses the JSON body of a SUCCESS answer.
@@ -328,16 +309,11 @@ Status CleanExpiredCq(const Admin2Args& a, client::AdminClient& admin) {
 
 void AddAdminCommands2(CLI::App& admin, int* exit_code) {
   static Admin2Args a;
-  if (const char* env = std::getenv("NAMESRV_ADDR"); env != nullptr && *env)
-    a.namesrv = env;
+  SeedNamesrvFromEnv(&a);
   auto add = [&](const char* name, const char* help, Admin2Command cmd) {
     auto* c = admin.add_subcommand(name, help);
-    c->add_option("-n,--namesrvAddr", a.namesrv,
-                  "name server address(es), ';'-separated")
-        ->capture_default_str();
+    AddAdminConnectionOptions(*c, &a);
     c->add_flag("--json", a.json, "print one JSON document");
-    AddAclSigningOptions(*c, &a.access_key, &a.secret_key);
-    AddTlsOptions(*c, &a.tls);
     c->callback(
         [exit_code, name, cmd] { *exit_code = RunAdmin2(name, a, cmd); });
     return c;

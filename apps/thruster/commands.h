@@ -1,9 +1,17 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 
+#include "common/result.h"
 #include "remoting/tls.h"
+
+namespace thruster::client {
+class ClientInstance;
+}
 
 // Sub-command registration for the `thruster` tool. Each Add… function adds its
 // commands to `app`; the command's callback sets *exit_code.
@@ -35,5 +43,28 @@ void AddAdminCommands2(CLI::App& admin, int* exit_code);
 void AddDashboardCommand(CLI::App& app, int* exit_code);
 // `thruster admin traceMessage` (trace_command.cc), added to `admin`.
 void AddTraceMessageCommand(CLI::App& admin, int* exit_code);
+
+// What every `thruster admin` command needs to reach the cluster: the name
+// servers (-n, default NAMESRV_ADDR as mqadmin), the ACL keys requests are
+// signed with and the TLS options. Argument structs derive from it.
+struct AdminConnection {
+  std::string namesrv = "127.0.0.1:9876";
+  std::string access_key;
+  std::string secret_key;
+  remoting::TlsClientOptions tls;
+};
+// -n/--namesrvAddr, --accessKey/--secretKey and the --tls options on `cmd`
+// (admin_common.cc).
+void AddAdminConnectionOptions(CLI::App& cmd, AdminConnection* c);
+// Like mqadmin, NAMESRV_ADDR, when set, is the default of -n.
+void SeedNamesrvFromEnv(AdminConnection* c);
+// Starts an admin client on `c`, runs `fn` with it and stops it. Returns the
+// exit status: 0, or 1 after printing "thruster admin NAME: REASON" on
+// stderr.
+int RunAdminCommand(std::string_view name, const AdminConnection& c,
+                    const std::function<Status(client::ClientInstance&)>& fn);
+// A timestamp as mqadmin prints it: local "yyyy-MM-dd HH:mm:ss,SSS"; "-" for
+// ms <= 0.
+std::string FormatTime(int64_t ms);
 
 }  // namespace thruster::cli

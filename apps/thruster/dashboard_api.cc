@@ -15,6 +15,7 @@
 #include "client/pull_consumer.h"
 #include "common/hex.h"
 #include "message/properties.h"
+#include "thruster/message_json.h"
 
 namespace thruster::cli {
 namespace {
@@ -74,28 +75,9 @@ bool ValidName(std::string_view name) {
 // The message as the UI lists it; `with_body` adds properties and the body
 // (hex, so any bytes survive JSON; the UI shows it as text or hex).
 json MessageJson(const client::MessageInfo& m, bool with_body) {
-  json j = {{"msgId", m.MsgId()},
-            {"offsetMsgId", m.offset_msg_id},
-            {"topic", m.topic},
-            {"tags", m.Property(message::prop::kTags)},
-            {"keys", m.Property(message::prop::kKeys)},
-            {"queueId", m.queue_id},
-            {"queueOffset", m.queue_offset},
-            {"commitLogOffset", m.phys_offset},
-            {"storeSize", m.store_size},
-            {"reconsumeTimes", m.reconsume_times},
-            {"bornTimestamp", m.born_timestamp},
-            {"storeTimestamp", m.store_timestamp},
-            {"bornHost", m.born_host},
-            {"storeHost", m.store_host},
-            {"bodyLength", m.body.size()}};
+  json j = MessageSummaryJson(m);
   if (with_body) {
-    j["sysFlag"] = m.sys_flag;
-    j["flag"] = m.flag;
-    j["bodyCRC"] = m.body_crc;
-    json props = json::object();
-    for (const auto& [k, v] : m.properties) props[k] = v;
-    j["properties"] = props;
+    AddMessageDetailJson(m, &j);
     j["bodyHex"] = HexUpper(m.body);
   }
   return j;

@@ -16,24 +16,10 @@
 namespace thruster::cli {
 namespace {
 
-struct TraceArgs {
-  std::string namesrv = "127.0.0.1:9876";
-  std::string access_key;
-  std::string secret_key;
-  remoting::TlsClientOptions tls;
+struct TraceArgs : AdminConnection {
   bool json = false;
   client::JourneyRequest request;
 };
-
-std::string TraceTime(int64_t ms) {
-  if (ms <= 0) return "-";
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  localtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
-  return fmt::format("{},{:03}", buf, ms % 1000);
-}
 
 std::string TraceWhere(const nlohmann::json& e) {
   return fmt::format("{}/{}@{}", e.value("topic", ""), e.value("queueId", 0),
@@ -70,7 +56,7 @@ std::string TraceDetail(const nlohmann::json& e) {
   if (stage == "retryScheduled") {
     d += fmt::format(", delay level {}, due {}, to {}",
                      e.value("delayLevel", ""),
-                     TraceTime(e.value("dueTimestamp", int64_t{-1})),
+                     FormatTime(e.value("dueTimestamp", int64_t{-1})),
                      e.value("realTopic", ""));
   }
   if (!e.value("inConsumeQueue", true)) d += ", not yet dispatched";
@@ -87,7 +73,7 @@ void PrintJourney(const std::string& addr, const nlohmann::json& doc) {
     fmt::print("  offsetMsgId {}  tags {}  keys {}  born {}\n",
                m.value("offsetMsgId", ""), m.value("tags", ""),
                m.value("keys", ""),
-               TraceTime(m.value("bornTimestamp", int64_t{0})));
+               FormatTime(m.value("bornTimestamp", int64_t{0})));
     if (m.contains("note")) fmt::print("  note: {}\n", m.value("note", ""));
     if (m.value("groups", nlohmann::json::array()).empty())
       fmt::print("  no consumer group has subscribed to or fetched it\n");
@@ -99,7 +85,7 @@ void PrintJourney(const std::string& addr, const nlohmann::json& doc) {
       for (const nlohmann::json& e :
            g.value("timeline", nlohmann::json::array())) {
         fmt::print("    {:<23}  {:<15}  {:<28}  {}\n",
-                   TraceTime(e.value("timestamp", int64_t{-1})),
+                   FormatTime(e.value("timestamp", int64_t{-1})),
                    e.value("stage", ""), TraceWhere(e), TraceDetail(e));
       }
     }
@@ -108,59 +94,37 @@ void PrintJourney(const std::string& addr, const nlohmann::json& doc) {
 }
 
 int RunTrace(const TraceArgs& a) {
-  client::ClientOptions o;
-  o.namesrv_addr = a.namesrv;
-  o.heartbeat_interval_ms = 0;
-  o.instance_name = "admin";
-  o.access_key = a.access_key;
-  o.secret_key = a.secret_key;
-  o.tls = a.tls;
-  client::ClientInstance instance(o);
-  if (Status s = instance.Start(); !s.ok()) {
-    instance.Stop();
-    fmt::print(stderr, "traceMessage failed: {}\n", s.ToString());
-    return 1;
-  }
-  Result<std::vector<client::JourneyAnswer>> answers =
-      client::TraceMessage(&instance, a.request);
-  instance.Stop();
-  if (!answers.ok()) {
-    fmt::print(stderr, "traceMessage failed: {}\n",
-               answers.status().ToString());
-    return 1;
-  }
-  nlohmann::json all = nlohmann::json::array();
-  for (const client::JourneyAnswer& ans : *answers) {
-    nlohmann::json doc = nlohmann::json::parse(ans.json, nullptr, false);
-    if (doc.is_discarded()) {
-      fmt::print(stderr, "traceMessage failed: broker {} sent bad JSON\n",
-                 ans.broker_addr);
-      return 1;
-    }
-    doc["brokerAddr"] = ans.broker_addr;
-    if (!a.json) PrintJourney(ans.broker_addr, doc);
-    all.push_back(std::move(doc));
-  }
-  if (a.json) fmt::print("{}\n", nlohmann::json{{"brokers", all}}.dump());
-  return 0;
+  return RunAdminCommand(
+      "traceMessage", a, [&](client::ClientInstance& instance) -> Status {
+        TH_ASSIGN_OR_RETURN(std::vector<client::JourneyAnswer> answers,
+                            client::TraceMessage(&instance, a.request));
+        nlohmann::json all = nlohmann::json::array();
+        for (const client::JourneyAnswer& ans : answers) {
+          nlohmann::json doc = nlohmann::json::parse(ans.json, nullptr, false);
+          if (doc.is_discarded())
+            return Status::Corruption(
+                fmt::format("broker {} sent bad JSON", ans.broker_addr));
+          doc["brokerAddr"] = ans.broker_addr;
+          if (!a.json) PrintJourney(ans.broker_addr, doc);
+          all.push_back(std::move(doc));
+        }
+        if (a.json)
+          fmt::print("{}\n", nlohmann::json{{"brokers", all}}.dump());
+        return Status::OK();
+      });
 }
 
 }  // namespace
 
 void AddTraceMessageCommand(CLI::App& admin, int* exit_code) {
   static TraceArgs a;
-  if (const char* env = std::getenv("NAMESRV_ADDR"); env != nullptr && *env)
-    a.namesrv = env;
+  SeedNamesrvFromEnv(&a);
   auto* c = admin.add_subcommand(
       "traceMessage",
       "show where a message is: stored, fetched, acknowledged, retried, in "
       "the DLQ, re-sent, per consumer group");
-  c->add_option("-n,--namesrvAddr", a.namesrv,
-                "name server address(es), ';'-separated")
-      ->capture_default_str();
+  AddAdminConnectionOptions(*c, &a);
   c->add_flag("--json", a.json, "print one JSON document");
-  AddAclSigningOptions(*c, &a.access_key, &a.secret_key);
-  AddTlsOptions(*c, &a.tls);
   c->add_option("-i,--msgId", a.request.msg_id,
                 "offset message id or UNIQ_KEY");
   c->add_option("-t,--topic", a.request.topic, "only this topic");
