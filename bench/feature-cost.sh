@@ -24,17 +24,8 @@ CONFIGS=("$@")
 CONSUME=${CONSUME:-1}
 BIN=${BIN:-build/release/apps}  # another build's apps/ to compare two builds
 WORK=$(mktemp -d)
-trap 'kill "$PID" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
-PID=
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
+source bench/lib.sh
+trap 'stop_broker; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 # TLS material and the ACL file, made once per run of this script.
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" -keyout "$WORK/key.pem" \
@@ -67,22 +58,15 @@ echo "# $(date -u '+%F %H:%M UTC'), $(nproc) cores, 4x100 x 1 KiB, $MESSAGES msg
 for ((r = 1; r <= ROUNDS; r++)); do
   for c in "${CONFIGS[@]}"; do
     dir="$WORK/$c-$r"
-    mkdir -p "$dir/store"
-    bp=$(free_port)
-    np=$(free_port)
-    hp=$(free_port)  # the HA port is otherwise listenPort + 1, which may be taken
     # shellcheck disable=SC2046  # the args are lists of flags
-    "$BIN/thruster-broker" --storePathRootDir="$dir/store" --listenPort="$bp" --namesrvListenPort="$np" \
-      --haListenPort="$hp" --bindAddress=127.0.0.1 --brokerIP1=127.0.0.1 --logTarget=stderr $(broker_args "$c") >"$dir/broker.log" 2>&1 &
-    PID=$!
-    wait_port "$bp" && wait_port "$np" || { echo "$c: broker did not start:"; tail -n 30 "$dir/broker.log"; exit 1; }
+    start_broker "$dir/store" "$dir/broker.log" $(broker_args "$c") || { echo "$c: see above"; exit 1; }
+    np=$NAMESRV_PORT
     # shellcheck disable=SC2046
     out=$("$BIN/thruster" bench produce --namesrv "127.0.0.1:$np" --messages "$MESSAGES" --runs 1 \
       --warmup-bytes $((MESSAGES * 256)) --json $(client_args "$c") </dev/null) || true  # exits 1 on send errors
-    rate=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(int(d["msgs_per_sec"]))' "$out" 2>/dev/null ||
-      echo "?")
+    rate=$(json_field "$out" msgs_per_sec)
     [[ $rate == "?" ]] && echo "$c: could not read the rate from: $out"
-    errs=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("first_error",""))' "$out" 2>/dev/null || true)
+    errs=$(json_field "$out" first_error "")
     [[ -n $errs ]] && echo "$c: send errors (the rate counts only acknowledged sends): $errs"
     RESULTS[$c]+="$rate "
     line="round $r $c: produce $rate msgs/s"
@@ -91,18 +75,15 @@ for ((r = 1; r <= ROUNDS; r++)); do
       # shellcheck disable=SC2046
       cout=$("$BIN/thruster" bench consume --namesrv "127.0.0.1:$np" --runs 3 \
         --warmup-messages $((MESSAGES / 4)) --json $(client_args "$c") </dev/null) || true
-      crate=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(int(d["msgs_per_sec"]))' "$cout" \
-        2>/dev/null || echo "?")
+      crate=$(json_field "$cout" msgs_per_sec)
       [[ $crate == "?" ]] && echo "$c: could not read the consume rate from: $cout"
-      cerrs=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("first_error",""))' "$cout" \
-        2>/dev/null || true)
+      cerrs=$(json_field "$cout" first_error "")
       [[ -n $cerrs ]] && echo "$c: pull errors: $cerrs"
       CONSUMED[$c]+="$crate "
       line+=", consume $crate msgs/s"
     fi
     echo "$line"
-    kill "$PID"
-    wait "$PID" 2>/dev/null || true
+    stop_broker
     rm -rf "$dir/store"
   done
 done

@@ -10,40 +10,18 @@ ROUNDS=${1:-3}
 MESSAGES=${2:-200000}
 BIN=${BIN:-build/release/apps}
 WORK=$(mktemp -d)
-trap 'kill "$PID" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
-PID=
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 400); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
-rate() { python3 -c 'import json,sys; print(int(json.loads(sys.argv[1])["msgs_per_sec"]))' "$1" 2>/dev/null || echo "?"; }
+source bench/lib.sh
+trap 'stop_broker; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
+rate() { json_field "$1" msgs_per_sec; }
 
 declare -A PRODUCE CONSUME
 echo "# $(date -u '+%F %H:%M UTC'), $(nproc) cores, $MESSAGES msgs per run, $ROUNDS rounds, $BIN"
 for ((r = 1; r <= ROUNDS; r++)); do
   for c in on off; do
     dir="$WORK/$c-$r"
-    mkdir -p "$dir/store"
     enable=$([[ $c == on ]] && echo true || echo false)
-    # A port picked free may be taken before the broker binds it (other processes): try again, twice.
-    for attempt in 1 2 3; do
-      bp=$(free_port)
-      np=$(free_port)
-      hp=$(free_port)
-      "$BIN/thruster-broker" --storePathRootDir="$dir/store" --listenPort="$bp" --namesrvListenPort="$np" \
-        --haListenPort="$hp" --bindAddress=127.0.0.1 --brokerIP1=127.0.0.1 --logTarget=stderr \
-        --messageJourneyEnable="$enable" >"$dir/broker.log" 2>&1 &
-      PID=$!
-      wait_port "$bp" && wait_port "$np" && break
-      kill "$PID" 2>/dev/null || true
-      wait "$PID" 2>/dev/null || true
-      [[ $attempt == 3 ]] && { echo "$c: broker did not start: $(grep -m1 -iE 'error|fail' "$dir/broker.log")"; exit 1; }
-    done
+    start_broker "$dir/store" "$dir/broker.log" --messageJourneyEnable="$enable" || exit 1
+    np=$NAMESRV_PORT
     p=$(rate "$("$BIN/thruster" bench produce --namesrv "127.0.0.1:$np" --topic JourneyBench --messages "$MESSAGES" \
       --runs 1 --warmup-bytes 0 --json </dev/null)")
     k=$(rate "$("$BIN/thruster" bench consume --namesrv "127.0.0.1:$np" --topic JourneyBench --messages "$MESSAGES" \
@@ -51,8 +29,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     PRODUCE[$c]+="$p "
     CONSUME[$c]+="$k "
     echo "round $r journey $c: produce $p msgs/s, consume $k msgs/s"
-    kill "$PID"
-    wait "$PID" 2>/dev/null || true
+    stop_broker
     rm -rf "$dir/store"
   done
 done
