@@ -146,33 +146,36 @@ test('a plaintext client cannot talk to the TLS port', async () => {
 
 test('a wrong secret or no account is UNAUTHORIZED; a topic the account may only read is FORBIDDEN to send to',
   async () => {
+    // Never started, these clients only lend their metadata; their transports are closed at the end.
     const wrong = new Producer({ endpoints: broker.endpoints, topics: [ TOPIC ], logger: quietLogger,
       sslEnabled: true, sessionCredentials: { accessKey: KEYS.accessKey, accessSecret: 'not-the-secret' } });
-    const refused = (await call(wrong, 'queryRoute', routeRequest(TOPIC))).getStatus();
-    assert.equal(refused.getCode(), def.Code.UNAUTHORIZED);
-    assert.match(refused.getMessage(), /Check signature failed/);
-
     const anonymous = new Producer({ endpoints: broker.endpoints, topics: [ TOPIC ], logger: quietLogger,
       sslEnabled: true });
-    const none = (await call(anonymous, 'queryRoute', routeRequest(TOPIC))).getStatus();
-    assert.equal(none.getCode(), def.Code.UNAUTHORIZED);
-    assert.match(none.getMessage(), /No accessKey/);
-
     const reader = new Producer({ endpoints: broker.endpoints, topics: [ READ_ONLY_TOPIC ], logger: quietLogger,
       sslEnabled: true, sessionCredentials: KEYS });
-    const route = (await call(reader, 'queryRoute', routeRequest(READ_ONLY_TOPIC))).getStatus();
-    assert.equal(route.getCode(), def.Code.OK, `SUB is enough for the route: ${route.getMessage()}`);
-    const message = new def.Message().setTopic(new def.Resource().setName(READ_ONLY_TOPIC))
-      .setBody(Buffer.from('not allowed'))
-      .setSystemProperties(new def.SystemProperties().setMessageId(`GRPCSEC${RUN_ID}`)
-        .setMessageType(def.MessageType.NORMAL));
-    const send = new pb.SendMessageRequest();
-    send.addMessages(message);
-    const sent = (await call(reader, 'sendMessage', send)).getStatus();
-    assert.equal(sent.getCode(), def.Code.FORBIDDEN);
-    assert.match(sent.getMessage(), /No PUB permission for topic/);
-    // Never started, they only lend their metadata: their transports are closed here.
-    for (const c of [ wrong, anonymous, reader ]) c.rpcClientManager.close();
+    try {
+      const refused = (await call(wrong, 'queryRoute', routeRequest(TOPIC))).getStatus();
+      assert.equal(refused.getCode(), def.Code.UNAUTHORIZED);
+      assert.match(refused.getMessage(), /Check signature failed/);
+
+      const none = (await call(anonymous, 'queryRoute', routeRequest(TOPIC))).getStatus();
+      assert.equal(none.getCode(), def.Code.UNAUTHORIZED);
+      assert.match(none.getMessage(), /No accessKey/);
+
+      const route = (await call(reader, 'queryRoute', routeRequest(READ_ONLY_TOPIC))).getStatus();
+      assert.equal(route.getCode(), def.Code.OK, `SUB is enough for the route: ${route.getMessage()}`);
+      const message = new def.Message().setTopic(new def.Resource().setName(READ_ONLY_TOPIC))
+        .setBody(Buffer.from('not allowed'))
+        .setSystemProperties(new def.SystemProperties().setMessageId(`GRPCSEC${RUN_ID}`)
+          .setMessageType(def.MessageType.NORMAL));
+      const send = new pb.SendMessageRequest();
+      send.addMessages(message);
+      const sent = (await call(reader, 'sendMessage', send)).getStatus();
+      assert.equal(sent.getCode(), def.Code.FORBIDDEN);
+      assert.match(sent.getMessage(), /No PUB permission for topic/);
+    } finally {
+      for (const c of [ wrong, anonymous, reader ]) c.rpcClientManager.close();
+    }
   });
 
 test('the settings of a client that stops heartbeating are dropped after channelExpiredTimeout', async () => {
