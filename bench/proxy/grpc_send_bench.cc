@@ -32,13 +32,21 @@ struct BenchArgs {
   size_t size = 1024;
 };
 
+// A channel with its own connection: channels to one target with the same arguments otherwise share gRPC's global
+// subchannel pool, so every producer would be multiplexed over one TCP connection (the remoting bench gives each
+// producer its own).
+std::shared_ptr<grpc::Channel> OwnChannel(const std::string& target) {
+  grpc::ChannelArguments channel_args;
+  channel_args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), channel_args);
+}
+
 // One producer: a channel, `inflight` sends always outstanding until `quota` sends were issued.
 class BenchProducer {
  public:
   BenchProducer(const BenchArgs& args, int index, std::atomic<long>* quota, std::atomic<long>* failed)
       : args_(args), index_(index), quota_(quota), failed_(failed),
-        stub_(v2::MessagingService::NewStub(
-            grpc::CreateChannel(args.target, grpc::InsecureChannelCredentials()))),
+        stub_(v2::MessagingService::NewStub(OwnChannel(args.target))),
         body_(args.size, 'x') {}
 
   void Start() {

@@ -35,6 +35,7 @@ json::Value SubscriptionGroupConfig::ToJson() const {
   v.Set("consumeBroadcastEnable", json::Value::Bool(consume_broadcast_enable));
   v.Set("consumeEnable", json::Value::Bool(consume_enable));
   v.Set("consumeFromMinEnable", json::Value::Bool(consume_from_min_enable));
+  v.Set("consumeMessageOrderly", json::Value::Bool(consume_message_orderly));
   v.Set("groupName", json::Value::String(group_name));
   v.Set("notifyConsumerIdsChangedEnable",
         json::Value::Bool(notify_consumer_ids_changed_enable));
@@ -54,6 +55,8 @@ SubscriptionGroupConfig SubscriptionGroupConfig::FromJson(
       v.GetBool("consumeFromMinEnable", c.consume_from_min_enable);
   c.consume_broadcast_enable =
       v.GetBool("consumeBroadcastEnable", c.consume_broadcast_enable);
+  c.consume_message_orderly =
+      v.GetBool("consumeMessageOrderly", c.consume_message_orderly);
   c.retry_queue_nums =
       static_cast<int32_t>(v.GetInt64("retryQueueNums", c.retry_queue_nums));
   c.retry_max_times =

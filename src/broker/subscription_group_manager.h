@@ -38,6 +38,9 @@ struct SubscriptionGroupConfig {
   int64_t broker_id = 0;
   int64_t which_broker_when_consume_slowly = 1;
   bool notify_consumer_ids_changed_enable = true;
+  // consumeMessageOrderly (RocketMQ 5): the group consumes FIFO; 5.x clients
+  // of it pop orderly (spec/pop.md §7, §9.3).
+  bool consume_message_orderly = false;
 
   // Members in alphabetical order, as fastjson writes them.
   remoting::json::Value ToJson() const;

@@ -5,13 +5,17 @@
 // pop), completes the gRPC call. Only the callback API is used, so a long poll
 // holds no thread.
 #include <grpcpp/grpcpp.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <set>
 #include <string>
 #include <string_view>
@@ -19,11 +23,14 @@
 #include <vector>
 
 #include "apache/rocketmq/v2/service.grpc.pb.h"
+#include "broker/acl/plain_access_validator.h"
 #include "broker/client_manager.h"
+#include "broker/runtime_config.h"
 #include "broker/topic_config_manager.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "common/mutex.h"
+#include "common/service_thread.h"
 #include "message/commit_log_format.h"
 #include "message/message.h"
 #include "message/message_id.h"
@@ -32,6 +39,7 @@
 #include "proxy/proxy_util.h"
 #include "remoting/codes.h"
 #include "remoting/pop_protocol.h"
+#include "remoting/pull_sys_flag.h"
 #include "remoting/remoting_command.h"
 #include "remoting/route_data.h"
 
@@ -39,6 +47,7 @@ namespace thruster::proxy {
 namespace {
 
 namespace v2 = apache::rocketmq::v2;
+namespace acl = broker::acl;
 using remoting::PopExtraInfo;
 using remoting::RemotingCommand;
 namespace rc = remoting::response_code;
@@ -214,6 +223,157 @@ v2::MessageType TypeOfProperties(std::string_view props) {
   return v2::NORMAL;
 }
 
+// What a gRPC client's `authorization` metadata names (spec/acl.md §10.2):
+// "MQv2-HMAC-SHA1 Credential=<AK>, SignedHeaders=x-mq-date-time,
+// Signature=<upper-case hex>". Fields left empty when absent or malformed.
+struct GrpcCredential {
+  std::string access_key;
+  std::string signature_hex;
+};
+
+GrpcCredential ParseGrpcAuthorization(std::string_view value) {
+  GrpcCredential out;
+  const size_t space = value.find(' ');
+  if (space == std::string_view::npos ||
+      value.substr(0, space) != "MQv2-HMAC-SHA1")
+    return out;
+  for (std::string_view item : GrpcSplit(value.substr(space + 1), ',')) {
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    const size_t eq = item.find('=');
+    if (eq == std::string_view::npos) continue;
+    const std::string_view key = item.substr(0, eq);
+    const std::string_view val = item.substr(eq + 1);
+    if (key == "Credential") out.access_key = std::string(val);
+    if (key == "Signature") out.signature_hex = std::string(val);
+  }
+  return out;
+}
+
+// The client's hex signature as the Base64 the validator compares with (the
+// proxy converts it so); empty when it is not hex.
+std::string GrpcHexToBase64(std::string_view hex) {
+  if (hex.empty() || hex.size() % 2 != 0) return "";
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::vector<unsigned char> bytes;
+  bytes.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = nibble(hex[i]);
+    const int lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return "";
+    bytes.push_back(static_cast<unsigned char>(hi * 16 + lo));
+  }
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                bytes.data(), static_cast<int>(bytes.size()));
+  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return out;
+}
+
+// The client IP of a gRPC peer ("ipv4:1.2.3.4:5", "ipv6:[::1]:5") in the
+// form the ACL address rules match (no port, no brackets).
+std::string GrpcPeerIp(std::string_view peer) {
+  if (peer.starts_with("ipv4:")) {
+    peer.remove_prefix(5);
+    return std::string(peer.substr(0, peer.rfind(':')));
+  }
+  if (peer.starts_with("ipv6:")) {
+    peer.remove_prefix(5);
+    if (!peer.empty() && peer.front() == '[') {
+      const size_t close = peer.find(']');
+      std::string_view ip = peer.substr(1, close == std::string_view::npos
+                                               ? std::string_view::npos
+                                               : close - 1);
+      if (ip.starts_with("::ffff:") && ip.find('.') != std::string_view::npos)
+        ip.remove_prefix(7);
+      return std::string(ip);
+    }
+  }
+  return std::string(peer);
+}
+
+acl::AclResource GrpcAclTopic(std::string_view topic, uint8_t needed) {
+  return {std::string(topic), needed};
+}
+
+acl::AclResource GrpcAclGroup(std::string_view group, uint8_t needed) {
+  return {std::string(acl::kRetryGroupTopicPrefix) + std::string(group),
+          needed};
+}
+
+Result<std::string> GrpcReadPem(const std::string& path, std::string_view key) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return Status::InvalidArgument(std::string(key) + ": cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// An encrypted PEM key (tls.server.keyPassword) as the plain PEM gRPC takes.
+Result<std::string> GrpcDecryptKey(const std::string& pem,
+                                   const std::string& password) {
+  BIO* in = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(
+      in, nullptr, nullptr, const_cast<char*>(password.c_str()));
+  BIO_free(in);
+  if (key == nullptr)
+    return Status::InvalidArgument(
+        "tls.server.keyPath: the key cannot be read with tls.server.keyPassword");
+  BIO* out = BIO_new(BIO_s_mem());
+  std::string plain;
+  if (PEM_write_bio_PrivateKey(out, key, nullptr, nullptr, 0, nullptr,
+                               nullptr) == 1) {
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(out, &data);
+    if (n > 0) plain.assign(data, static_cast<size_t>(n));
+  }
+  BIO_free(out);
+  EVP_PKEY_free(key);
+  if (plain.empty())
+    return Status::InvalidArgument("tls.server.keyPath: cannot re-encode the key");
+  return plain;
+}
+
+// The gRPC port's credentials for tls.server.* (the remoting port's keys).
+// gRPC cannot take TLS and plaintext on one port, so permissive serves TLS
+// like enforcing.
+Result<std::shared_ptr<grpc::ServerCredentials>> GrpcTlsCredentials(
+    const remoting::TlsServerOptions& tls) {
+  Result<std::string> cert = GrpcReadPem(tls.cert_path, "tls.server.certPath");
+  if (!cert.ok()) return cert.status();
+  Result<std::string> key = GrpcReadPem(tls.key_path, "tls.server.keyPath");
+  if (!key.ok()) return key.status();
+  if (!tls.key_password.empty()) {
+    key = GrpcDecryptKey(*key, tls.key_password);
+    if (!key.ok()) return key.status();
+  }
+  grpc_ssl_client_certificate_request_type request =
+      GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
+  if (tls.need_client_auth == remoting::ClientAuth::kOptional)
+    request = GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+  if (tls.need_client_auth == remoting::ClientAuth::kRequire)
+    request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  grpc::SslServerCredentialsOptions options(request);
+  if (!tls.trust_cert_path.empty()) {
+    Result<std::string> trust =
+        GrpcReadPem(tls.trust_cert_path, "tls.server.trustCertPath");
+    if (!trust.ok()) return trust.status();
+    options.pem_root_certs = *trust;
+  } else if (request != GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE) {
+    return Status::InvalidArgument(
+        "tls.server.need.client.auth needs tls.server.trustCertPath on the "
+        "gRPC port");
+  }
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  return grpc::SslServerCredentials(options);
+}
+
 }  // namespace
 
 // The per-client state the proxy keeps: the settings a client sent on its
@@ -261,25 +421,20 @@ class MessagingServiceImpl final : public v2::MessagingService::CallbackService 
       v2::NotifyClientTerminationResponse* resp) override;
   grpc::ServerBidiReactor<v2::TelemetryCommand, v2::TelemetryCommand>*
   Telemetry(grpc::CallbackServerContext* ctx) override;
-  // Not served by RocketMQ 5.3's proxy either (§9.13).
+  // PullMessage and the offset RPCs are not served by RocketMQ 5.3's proxy
+  // (§9.13); here they are the remoting PULL_MESSAGE and offset requests.
   grpc::ServerWriteReactor<v2::PullMessageResponse>* PullMessage(
       grpc::CallbackServerContext* ctx,
       const v2::PullMessageRequest* req) override;
   grpc::ServerUnaryReactor* UpdateOffset(grpc::CallbackServerContext* ctx,
-                                         const v2::UpdateOffsetRequest*,
-                                         v2::UpdateOffsetResponse*) override {
-    return Unimplemented(ctx, "UpdateOffset");
-  }
+                                         const v2::UpdateOffsetRequest* req,
+                                         v2::UpdateOffsetResponse* resp) override;
   grpc::ServerUnaryReactor* GetOffset(grpc::CallbackServerContext* ctx,
-                                      const v2::GetOffsetRequest*,
-                                      v2::GetOffsetResponse*) override {
-    return Unimplemented(ctx, "GetOffset");
-  }
+                                      const v2::GetOffsetRequest* req,
+                                      v2::GetOffsetResponse* resp) override;
   grpc::ServerUnaryReactor* QueryOffset(grpc::CallbackServerContext* ctx,
-                                        const v2::QueryOffsetRequest*,
-                                        v2::QueryOffsetResponse*) override {
-    return Unimplemented(ctx, "QueryOffset");
-  }
+                                        const v2::QueryOffsetRequest* req,
+                                        v2::QueryOffsetResponse* resp) override;
   grpc::ServerUnaryReactor* RecallMessage(grpc::CallbackServerContext* ctx,
                                           const v2::RecallMessageRequest*,
                                           v2::RecallMessageResponse*) override {
@@ -322,7 +477,39 @@ class MessagingServiceImpl final : public v2::MessagingService::CallbackService 
   // Writes the broker message `rec` (popped from `topic`) as a proto message.
   void BuildMessage(const message::DecodedRecord& rec, std::string_view topic,
                     const PopExtraInfo& handle, v2::Message* out) const;
-  void Unregister(const std::string& client_id);
+  // Drops the settings and registrations of `client_id`; with `idle_before`,
+  // only when its last heartbeat came before that time.
+  void Unregister(const std::string& client_id,
+                  std::optional<int64_t> idle_before = std::nullopt);
+  // Drops every client whose last heartbeat (or settings) is older than
+  // `timeout_ms` (channelExpiredTimeout, as the ClientManager expires its
+  // registration); how many went.
+  size_t ExpireIdleClients(int64_t now_ms, int64_t timeout_ms);
+  // aclEnable (spec/acl.md §10.2): nullopt when the call may go on, else the
+  // status to answer with: UNAUTHORIZED when authentication failed,
+  // FORBIDDEN when a permission is missing.
+  std::optional<std::pair<v2::Code, std::string>> CheckAcl(
+      const grpc::CallbackServerContext* ctx,
+      const std::vector<acl::AclResource>& needed, int32_t request_code);
+  // CheckAcl for a unary call: true when it was refused (and finished).
+  template <typename Response>
+  bool RefuseUnary(grpc::CallbackServerContext* ctx,
+                   grpc::ServerUnaryReactor* r, Response* resp,
+                   const std::vector<acl::AclResource>& needed,
+                   int32_t request_code) {
+    std::optional<std::pair<v2::Code, std::string>> refused =
+        CheckAcl(ctx, needed, request_code);
+    if (!refused) return false;
+    SetGrpcStatus(resp->mutable_status(), refused->first, refused->second);
+    r->Finish(grpc::Status::OK);
+    return true;
+  }
+  // The group's consumeMessageOrderly: its clients pop orderly (§7).
+  bool OrderlyGroup(std::string_view group) const {
+    std::optional<broker::SubscriptionGroupConfig> g =
+        broker_.groups().Find(std::string(group));
+    return g && g->consume_message_orderly;
+  }
   // Makes popped messages that could not be handed out visible again soon.
   void ReleaseHandles(const std::string& group, const std::string& topic,
                       const std::vector<PopExtraInfo>& handles) const;
@@ -336,6 +523,7 @@ class MessagingServiceImpl final : public v2::MessagingService::CallbackService 
     bool push = false;
     std::string remote;
     uint64_t channel_id = 0;
+    int64_t last_heartbeat_ms = 0;  // settings or heartbeat
     std::weak_ptr<TelemetryCall*> telemetry;
   };
   struct TransactionData {
@@ -392,9 +580,18 @@ class TelemetryCall final
  public:
   TelemetryCall(MessagingServiceImpl* svc, grpc::CallbackServerContext* ctx)
       : svc_(svc),
+        ctx_(ctx),
         client_id_(ClientMetadata(ctx, "x-mq-client-id")),
         remote_(ctx->peer()),
         link_(std::make_shared<TelemetryCall*>(this)) {
+    // With ACL, the stream's opener must authenticate; what its settings
+    // name is checked when they come.
+    if (auto refused =
+            svc_->CheckAcl(ctx, {}, remoting::request_code::kHeartBeat)) {
+      FinishOnce(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                              refused->second));
+      return;
+    }
     StartRead(&in_);
   }
 
@@ -420,6 +617,12 @@ class TelemetryCall final
       if (client_id_.empty()) {
         FinishOnce(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                 "x-mq-client-id is required"));
+        return;
+      }
+      if (auto refused = svc_->CheckAcl(ctx_, NeededBy(in_.settings()),
+                                        remoting::request_code::kHeartBeat)) {
+        FinishOnce(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                                refused->second));
         return;
       }
       grpc::Status s = svc_->OnSettings(client_id_, remote_, in_.settings(),
@@ -465,7 +668,25 @@ class TelemetryCall final
     Finish(std::move(s));
   }
 
+  // What a client's settings need under ACL: PUB on a producer's topics; SUB
+  // on a consumer's group and topics.
+  static std::vector<acl::AclResource> NeededBy(const v2::Settings& settings) {
+    std::vector<acl::AclResource> needed;
+    if (settings.has_publishing()) {
+      for (const v2::Resource& t : settings.publishing().topics())
+        needed.push_back(GrpcAclTopic(t.name(), acl::perm::kPub));
+    }
+    if (settings.has_subscription()) {
+      const v2::Subscription& sub = settings.subscription();
+      needed.push_back(GrpcAclGroup(sub.group().name(), acl::perm::kSub));
+      for (const v2::SubscriptionEntry& e : sub.subscriptions())
+        needed.push_back(GrpcAclTopic(e.topic().name(), acl::perm::kSub));
+    }
+    return needed;
+  }
+
   MessagingServiceImpl* svc_;
+  grpc::CallbackServerContext* const ctx_;
   const std::string client_id_;
   const std::string remote_;
   // Points at this call while it lives (read under the service's mu_).
@@ -527,7 +748,7 @@ grpc::Status MessagingServiceImpl::OnSettings(
       c.subscriptions.push_back(std::move(d).value());
     }
     v2::Subscription* m = merged->mutable_subscription();
-    m->set_fifo(false);
+    m->set_fifo(OrderlyGroup(c.group));
     m->set_receive_batch_size(kGrpcReceiveBatchSize);
     SetDurationMs(m->mutable_long_polling_timeout(), kGrpcMaxLongPollingMs);
     v2::RetryPolicy* backoff = merged->mutable_backoff_policy();
@@ -546,6 +767,7 @@ grpc::Status MessagingServiceImpl::OnSettings(
                         "settings name neither publishing nor subscription");
   }
   merged->mutable_metric()->set_on(false);
+  c.last_heartbeat_ms = NowMs();
   MutexLock lock(&mu_);
   auto it = clients_.find(client_id);
   c.channel_id = it != clients_.end() ? it->second.channel_id
@@ -597,16 +819,19 @@ v2::Code MessagingServiceImpl::Register(const std::string& client_id,
   if (!group.empty() && !it->second.group.empty() &&
       it->second.group != group)
     it->second.group = std::string(group);
+  it->second.last_heartbeat_ms = NowMs();
   RegisterLocked(client_id, it->second);
   return v2::OK;
 }
 
-void MessagingServiceImpl::Unregister(const std::string& client_id) {
+void MessagingServiceImpl::Unregister(const std::string& client_id,
+                                      std::optional<int64_t> idle_before) {
   std::vector<std::string> changed;
   {
     MutexLock lock(&mu_);
     auto it = clients_.find(client_id);
     if (it == clients_.end()) return;
+    if (idle_before && it->second.last_heartbeat_ms >= *idle_before) return;
     for (const std::string& topic : it->second.topics) {
       std::vector<std::string> c =
           broker_.clients().Unregister(it->second.channel_id, topic, "");
@@ -620,6 +845,42 @@ void MessagingServiceImpl::Unregister(const std::string& client_id) {
     clients_.erase(it);
   }
   broker_.clients().NotifyConsumerIdsChanged(changed);
+}
+
+size_t MessagingServiceImpl::ExpireIdleClients(int64_t now_ms,
+                                              int64_t timeout_ms) {
+  std::vector<std::string> idle;
+  {
+    MutexLock lock(&mu_);
+    for (const auto& [id, c] : clients_)
+      if (now_ms - c.last_heartbeat_ms > timeout_ms) idle.push_back(id);
+  }
+  for (const std::string& id : idle) {
+    TH_LOG(broker, kInfo,
+           "gRPC client {} sent no heartbeat for {} ms; its settings are "
+           "dropped",
+           id, timeout_ms);
+    Unregister(id, now_ms - timeout_ms);
+  }
+  return idle.size();
+}
+
+std::optional<std::pair<v2::Code, std::string>> MessagingServiceImpl::CheckAcl(
+    const grpc::CallbackServerContext* ctx,
+    const std::vector<acl::AclResource>& needed, int32_t request_code) {
+  acl::PlainAccessValidator* validator = broker_.acl();
+  if (validator == nullptr) return std::nullopt;
+  const GrpcCredential cred =
+      ParseGrpcAuthorization(ClientMetadata(ctx, "authorization"));
+  std::optional<acl::PlainAccessValidator::Decision> refused =
+      validator->AdmitSigned(GrpcPeerIp(ctx->peer()), cred.access_key,
+                             ClientMetadata(ctx, "x-mq-date-time"),
+                             GrpcHexToBase64(cred.signature_hex), needed,
+                             request_code);
+  if (!refused) return std::nullopt;
+  return std::make_pair(
+      refused->auth_failure ? v2::UNAUTHORIZED : v2::FORBIDDEN,
+      std::move(refused->reason));
 }
 
 Status MessagingServiceImpl::RelayTransactionCheck(std::string_view group,
@@ -704,6 +965,9 @@ grpc::ServerUnaryReactor* MessagingServiceImpl::QueryRoute(
     v2::QueryRouteResponse* resp) {
   grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
   const std::string& topic = req->topic().name();
+  if (RefuseUnary(ctx, r, resp, {GrpcAclTopic(topic, acl::perm::kAny)},
+                  remoting::request_code::kGetRouteinfoByTopic))
+    return r;
   std::optional<remoting::TopicConfig> tc = broker_.topics().Find(topic);
   if (!tc && broker::ValidateTopicName(topic).ok() &&
       !broker::IsNotAllowedToSend(topic)) {
@@ -782,6 +1046,11 @@ grpc::ServerUnaryReactor* MessagingServiceImpl::Heartbeat(
     grpc::CallbackServerContext* ctx, const v2::HeartbeatRequest* req,
     v2::HeartbeatResponse* resp) {
   grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  std::vector<acl::AclResource> needed;
+  if (!req->group().name().empty())
+    needed.push_back(GrpcAclGroup(req->group().name(), acl::perm::kSub));
+  if (RefuseUnary(ctx, r, resp, needed, remoting::request_code::kHeartBeat))
+    return r;
   const std::string client_id = ClientMetadata(ctx, "x-mq-client-id");
   if (client_id.empty()) {
     SetGrpcStatus(resp->mutable_status(), v2::CLIENT_ID_REQUIRED,
@@ -801,6 +1070,11 @@ grpc::ServerUnaryReactor* MessagingServiceImpl::QueryAssignment(
     grpc::CallbackServerContext* ctx, const v2::QueryAssignmentRequest* req,
     v2::QueryAssignmentResponse* resp) {
   grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  if (RefuseUnary(ctx, r, resp,
+                  {GrpcAclTopic(req->topic().name(), acl::perm::kSub),
+                   GrpcAclGroup(req->group().name(), acl::perm::kSub)},
+                  remoting::request_code::kHeartBeat))
+    return r;
   std::optional<remoting::TopicConfig> tc =
       broker_.topics().Find(req->topic().name());
   if (!tc) {
@@ -810,20 +1084,26 @@ grpc::ServerUnaryReactor* MessagingServiceImpl::QueryAssignment(
              tc->read_queue_nums <= 0 || config().broker_id != 0) {
     SetGrpcStatus(resp->mutable_status(), v2::FORBIDDEN, "no readable queue");
   } else {
-    // The whole broker (queue id -1): its pops spread over every queue.
-    v2::MessageQueue* q = resp->add_assignments()->mutable_message_queue();
-    *q->mutable_topic() = req->topic();
-    q->set_id(-1);
-    q->set_permission((tc->perm & remoting::kPermWrite) != 0 ? v2::READ_WRITE
-                                                             : v2::READ);
-    v2::Broker* b = q->mutable_broker();
-    b->set_name(config().broker_name);
-    b->set_id(0);
-    v2::Endpoints* ep = b->mutable_endpoints();
-    ep->set_scheme(SchemeOf(config().broker_ip1));
-    v2::Address* addr = ep->add_addresses();
-    addr->set_host(config().broker_ip1);
-    addr->set_port(*grpc_port_);
+    // The whole broker (queue id -1): its pops spread over every queue. An
+    // orderly group gets one assignment per read queue instead (§9.5).
+    const bool orderly = OrderlyGroup(req->group().name());
+    const int32_t n = orderly ? tc->read_queue_nums : 1;
+    for (int32_t i = 0; i < n; ++i) {
+      v2::MessageQueue* q = resp->add_assignments()->mutable_message_queue();
+      *q->mutable_topic() = req->topic();
+      q->set_id(orderly ? i : -1);
+      q->set_permission((tc->perm & remoting::kPermWrite) != 0
+                            ? v2::READ_WRITE
+                            : v2::READ);
+      v2::Broker* b = q->mutable_broker();
+      b->set_name(config().broker_name);
+      b->set_id(0);
+      v2::Endpoints* ep = b->mutable_endpoints();
+      ep->set_scheme(SchemeOf(config().broker_ip1));
+      v2::Address* addr = ep->add_addresses();
+      addr->set_host(config().broker_ip1);
+      addr->set_port(*grpc_port_);
+    }
     SetGrpcStatus(resp->mutable_status(), v2::OK, "OK");
   }
   r->Finish(grpc::Status::OK);
@@ -831,9 +1111,16 @@ grpc::ServerUnaryReactor* MessagingServiceImpl::QueryAssignment(
 }
 
 grpc::ServerUnaryReactor* MessagingServiceImpl::NotifyClientTermination(
-    grpc::CallbackServerContext* ctx, const v2::NotifyClientTerminationRequest*,
+    grpc::CallbackServerContext* ctx,
+    const v2::NotifyClientTerminationRequest* req,
     v2::NotifyClientTerminationResponse* resp) {
   grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  std::vector<acl::AclResource> needed;
+  if (!req->group().name().empty())
+    needed.push_back(GrpcAclGroup(req->group().name(), acl::perm::kSub));
+  if (RefuseUnary(ctx, r, resp, needed,
+                  remoting::request_code::kUnregisterClient))
+    return r;
   const std::string client_id = ClientMetadata(ctx, "x-mq-client-id");
   bool known = false;
   {
@@ -997,6 +1284,9 @@ grpc::ServerUnaryReactor* MessagingServiceImpl::SendMessage(
   if (req->messages().empty())
     return fail(v2::BAD_REQUEST, "no message to send");
   const std::string& topic = req->messages(0).topic().name();
+  if (RefuseUnary(ctx, r, resp, {GrpcAclTopic(topic, acl::perm::kPub)},
+                  remoting::request_code::kSendMessage))
+    return r;
   for (const v2::Message& m : req->messages()) {
     if (m.topic().name() != topic)
       return fail(v2::MESSAGE_CORRUPTED,
@@ -1060,6 +1350,9 @@ grpc::ServerUnaryReactor* MessagingServiceImpl::EndTransaction(
     v2::EndTransactionResponse* resp) {
   grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
   const std::string& topic = req->topic().name();
+  if (RefuseUnary(ctx, r, resp, {GrpcAclTopic(topic, acl::perm::kPub)},
+                  remoting::request_code::kEndTransaction))
+    return r;
   std::optional<TransactionData> d =
       FindTransaction(topic, req->transaction_id());
   if (!d) {
@@ -1270,6 +1563,14 @@ class ReceiveCall final
       AnswerStatus(v2::ILLEGAL_TOPIC, "the topic is empty");
       return;
     }
+    if (auto refused = svc_->CheckAcl(
+            ctx,
+            {GrpcAclTopic(topic_, acl::perm::kSub),
+             GrpcAclGroup(group_, acl::perm::kSub)},
+            remoting::request_code::kPopMessage)) {
+      AnswerStatus(refused->first, refused->second);
+      return;
+    }
     const int64_t now = svc_->NowMs();
     const int64_t remaining =
         std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -1325,7 +1626,8 @@ class ReceiveCall final
     pop.SetExt("initMode", int32_t{1});  // MAX
     pop.SetExt("exp", exp);
     pop.SetExt("expType", exp_type);
-    pop.SetExtBool("order", false);
+    orderly_ = svc_->OrderlyGroup(group_);
+    pop.SetExtBool("order", orderly_);
     if (req.has_attempt_id() && !req.attempt_id().empty())
       pop.SetExt("attemptId", req.attempt_id());
     std::shared_ptr<Shared> shared = shared_;
@@ -1410,6 +1712,26 @@ class ReceiveCall final
     return Status::OK();
   }
 
+  // orderCountInfo (§2.5): "<flag> qo<queueId>%<offset> <count>" per
+  // message, "<flag> <queueId> <minCount>" per queue; (queue, offset) → count.
+  static std::map<std::pair<int32_t, int64_t>, int64_t> OrderCounts(
+      std::string_view info) {
+    std::map<std::pair<int32_t, int64_t>, int64_t> out;
+    for (std::string_view item : GrpcSplit(info, ';')) {
+      std::vector<std::string_view> f = GrpcSplit(item, ' ');
+      if (f.size() != 3 || !f[1].starts_with("qo")) continue;
+      const std::string_view qo = f[1].substr(2);
+      const size_t pct = qo.find('%');
+      if (pct == std::string_view::npos) continue;
+      auto qid = GrpcParseInt64(qo.substr(0, pct));
+      auto offset = GrpcParseInt64(qo.substr(pct + 1));
+      auto count = GrpcParseInt64(f[2]);
+      if (qid && offset && count)
+        out[{static_cast<int32_t>(*qid), *offset}] = *count;
+    }
+    return out;
+  }
+
   // Under shared_->mu.
   void OnPopAnswer(RemotingCommand resp) {
     pop_answer_ = std::move(resp);
@@ -1433,6 +1755,8 @@ class ReceiveCall final
                       s.ToString());
         handles_.clear();
       } else {
+        const std::map<std::pair<int32_t, int64_t>, int64_t> order_counts =
+            OrderCounts(pop_answer_.ExtOr("orderCountInfo", ""));
         std::vector<PopExtraInfo> kept;
         std::vector<PopExtraInfo> dropped;
         for (size_t i = 0; i < records.size(); ++i) {
@@ -1450,6 +1774,18 @@ class ReceiveCall final
           v2::ReceiveMessageResponse m;
           svc_->BuildMessage(records[i], topic_, handles_[i],
                              m.mutable_message());
+          if (orderly_) {
+            // An orderly pop hands out the same stored message again: its
+            // delivery count is the broker's order info (§7.3).
+            auto count = order_counts.find(
+                {records[i].queue_id, records[i].queue_offset});
+            if (count != order_counts.end() &&
+                count->second > records[i].reconsume_times)
+              m.mutable_message()
+                  ->mutable_system_properties()
+                  ->set_delivery_attempt(
+                      static_cast<int32_t>(count->second) + 1);
+          }
           out_.push_back(std::move(m));
           kept.push_back(handles_[i]);
         }
@@ -1489,6 +1825,7 @@ class ReceiveCall final
   std::shared_ptr<Shared> shared_;
   std::string group_;
   std::string topic_;
+  bool orderly_ = false;
   std::vector<std::string> tags_;
   RemotingCommand pop_answer_;
   // Handles of the messages in out_[1..], in order.
@@ -1503,19 +1840,348 @@ MessagingServiceImpl::ReceiveMessage(grpc::CallbackServerContext* ctx,
   return new ReceiveCall(this, ctx, req);
 }
 
-grpc::ServerWriteReactor<v2::PullMessageResponse>*
-MessagingServiceImpl::PullMessage(grpc::CallbackServerContext*,
-                                  const v2::PullMessageRequest*) {
-  class Refused final
-      : public grpc::ServerWriteReactor<v2::PullMessageResponse> {
-   public:
-    Refused() {
-      Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                          "PullMessage is not implemented"));
-    }
-    void OnDone() override { delete this; }
+// --- PullMessage, GetOffset, UpdateOffset, QueryOffset ----------------------
+
+// A remoting answer's code for the pull and offset RPCs.
+static v2::Code GrpcPullCode(int32_t code) {
+  switch (code) {
+    case rc::kSuccess:
+      return v2::OK;
+    case rc::kPullNotFound:
+    case rc::kPullRetryImmediately:
+      return v2::MESSAGE_NOT_FOUND;
+    case rc::kPullOffsetMoved:
+      return v2::ILLEGAL_OFFSET;
+    case rc::kQueryNotFound:
+      return v2::OFFSET_NOT_FOUND;
+    case rc::kTopicNotExist:
+      return v2::TOPIC_NOT_FOUND;
+    case rc::kSubscriptionGroupNotExist:
+      return v2::CONSUMER_GROUP_NOT_FOUND;
+    case rc::kSubscriptionParseFailed:
+      return v2::ILLEGAL_FILTER_EXPRESSION;
+    case rc::kNoPermission:
+      return v2::FORBIDDEN;
+    case rc::kInvalidParameter:
+      return v2::BAD_REQUEST;
+    default:
+      return v2::INTERNAL_SERVER_ERROR;
+  }
+}
+
+// One PullMessage stream: PULL_MESSAGE from the request's queue and offset
+// (long-polled by the broker when nothing is there), then status, the
+// messages and next_offset written in turn. No receipt handles: a pulling
+// client keeps its own offset (UpdateOffset stores it for the group).
+class PullCall final : public grpc::ServerWriteReactor<v2::PullMessageResponse> {
+ public:
+  struct Shared {
+    Mutex mu;
+    PullCall* call TH_GUARDED_BY(mu) = nullptr;
+    bool finished TH_GUARDED_BY(mu) = false;
   };
-  return new Refused();
+
+  PullCall(MessagingServiceImpl* svc, grpc::CallbackServerContext* ctx,
+           const v2::PullMessageRequest* req)
+      : svc_(svc), shared_(std::make_shared<Shared>()) {
+    {
+      MutexLock lock(&shared_->mu);
+      shared_->call = this;
+    }
+    Begin(ctx, *req);
+  }
+
+  void OnWriteDone(bool ok) override {
+    {
+      MutexLock lock(&shared_->mu);
+      if (shared_->finished) return;
+      if (ok && next_ < out_.size()) {
+        StartWrite(&out_[next_++]);  // writes never run their reaction inline
+        return;
+      }
+      shared_->finished = true;
+    }
+    Finish(grpc::Status::OK);
+  }
+
+  void OnCancel() override {
+    {
+      MutexLock lock(&shared_->mu);
+      if (shared_->finished) return;
+      shared_->finished = true;
+    }
+    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+  }
+
+  void OnDone() override {
+    {
+      MutexLock lock(&shared_->mu);
+      shared_->call = nullptr;
+    }
+    delete this;
+  }
+
+ private:
+  void AnswerStatus(v2::Code code, std::string msg) {
+    v2::PullMessageResponse r;
+    SetGrpcStatus(r.mutable_status(), code, msg);
+    MutexLock lock(&shared_->mu);
+    out_.push_back(std::move(r));
+    next_ = 1;
+    StartWrite(&out_[0]);
+  }
+
+  void Begin(grpc::CallbackServerContext* ctx,
+             const v2::PullMessageRequest& req) {
+    const std::string group = req.group().name();
+    topic_ = req.message_queue().topic().name();
+    if (group.empty())
+      return AnswerStatus(v2::ILLEGAL_CONSUMER_GROUP, "the group is empty");
+    if (topic_.empty())
+      return AnswerStatus(v2::ILLEGAL_TOPIC, "the topic is empty");
+    if (req.offset() < 0)
+      return AnswerStatus(v2::ILLEGAL_OFFSET, "the offset is negative");
+    if (auto refused =
+            svc_->CheckAcl(ctx,
+                           {GrpcAclTopic(topic_, acl::perm::kSub),
+                            GrpcAclGroup(group, acl::perm::kSub)},
+                           remoting::request_code::kPullMessage))
+      return AnswerStatus(refused->first, refused->second);
+    std::string exp = "*";
+    std::string exp_type = "TAG";
+    if (req.has_filter_expression()) {
+      if (req.filter_expression().type() == v2::SQL) {
+        exp_type = "SQL92";
+        exp = req.filter_expression().expression();
+      } else if (!req.filter_expression().expression().empty()) {
+        exp = req.filter_expression().expression();
+      }
+    }
+    if (exp_type == "TAG") {
+      Result<broker::SubscriptionData> sub =
+          broker::SubscriptionData::Build(topic_, exp, "TAG");
+      if (!sub.ok())
+        return AnswerStatus(v2::ILLEGAL_FILTER_EXPRESSION,
+                            std::string(sub.status().message()));
+      tags_ = sub->tags;
+    }
+    // Long polling: the request's, at most the proxy's maximum and what the
+    // deadline leaves (less a second for the answer).
+    const int64_t remaining =
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            ctx->deadline() - std::chrono::system_clock::now())
+            .count();
+    int64_t poll = req.has_long_polling_timeout()
+                       ? DurationMs(req.long_polling_timeout())
+                       : 0;
+    poll = std::clamp<int64_t>(
+        std::min(poll, remaining - 1000), 0, kGrpcMaxLongPollingMs);
+    RemotingCommand pull =
+        RemotingCommand::CreateRequest(remoting::request_code::kPullMessage);
+    pull.SetExt("consumerGroup", group);
+    pull.SetExt("topic", topic_);
+    pull.SetExt("queueId", req.message_queue().id());
+    pull.SetExt("queueOffset", req.offset());
+    pull.SetExt("maxMsgNums",
+                std::clamp(req.batch_size(), 1, kGrpcReceiveBatchSize));
+    int32_t sys_flag = remoting::pull_sys_flag::kSubscription;
+    if (poll > 0) sys_flag |= remoting::pull_sys_flag::kSuspend;
+    pull.SetExt("sysFlag", sys_flag);
+    pull.SetExt("commitOffset", int64_t{-1});
+    pull.SetExt("suspendTimeoutMillis", poll);
+    pull.SetExt("subscription", exp);
+    pull.SetExt("subVersion", svc_->NowMs());
+    pull.SetExt("expressionType", exp_type);
+    std::shared_ptr<Shared> shared = shared_;
+    svc_->Local(std::move(pull), [shared](RemotingCommand resp) {
+      MutexLock lock(&shared->mu);
+      if (shared->call == nullptr || shared->finished) return;
+      shared->call->OnPullAnswer(std::move(resp));
+    });
+  }
+
+  // Under shared_->mu.
+  void OnPullAnswer(RemotingCommand resp) {
+    pull_answer_ = std::move(resp);
+    v2::PullMessageResponse first;
+    v2::Code code = GrpcPullCode(pull_answer_.code());
+    std::string msg = code == v2::OK ? "OK" : pull_answer_.remark();
+    if (code == v2::OK) {
+      auto take = [&](std::span<const std::byte> bytes) -> bool {
+        size_t pos = 0;
+        while (pos < bytes.size()) {
+          message::RecordCheck c =
+              message::CheckRecord(bytes.subspan(pos), false);
+          if (c.status != message::RecordStatus::kOk) return false;
+          const message::DecodedRecord& rec = c.record;
+          pos += static_cast<size_t>(c.size);
+          if (!tags_.empty()) {
+            auto tag =
+                message::FindProperty(rec.properties, message::prop::kTags);
+            if (!tag ||
+                std::find(tags_.begin(), tags_.end(), *tag) == tags_.end())
+              continue;
+          }
+          PopExtraInfo where;
+          where.queue_id = rec.queue_id;
+          where.queue_offset = rec.queue_offset;
+          v2::PullMessageResponse m;
+          svc_->BuildMessage(rec, topic_, where, m.mutable_message());
+          v2::SystemProperties* sp =
+              m.mutable_message()->mutable_system_properties();
+          sp->clear_receipt_handle();
+          sp->clear_invisible_duration();
+          out_.push_back(std::move(m));
+        }
+        return true;
+      };
+      bool ok = take(pull_answer_.body());
+      for (const remoting::BodySegment& seg : pull_answer_.body_segments())
+        ok = ok && take(seg.data);
+      if (!ok) {
+        out_.clear();
+        code = v2::INTERNAL_SERVER_ERROR;
+        msg = "bad record in a pull answer";
+      } else if (out_.empty()) {
+        code = v2::MESSAGE_NOT_FOUND;
+        msg = "no message of the subscription";
+      }
+    }
+    SetGrpcStatus(first.mutable_status(), code, msg);
+    out_.insert(out_.begin(), std::move(first));
+    if (pull_answer_.ExtOr("nextBeginOffset", "") != "") {
+      v2::PullMessageResponse next;
+      next.set_next_offset(pull_answer_.ExtInt64Or("nextBeginOffset", 0));
+      out_.push_back(std::move(next));
+    }
+    next_ = 1;
+    StartWrite(&out_[0]);
+  }
+
+  MessagingServiceImpl* svc_;
+  std::shared_ptr<Shared> shared_;
+  std::string topic_;
+  std::vector<std::string> tags_;
+  RemotingCommand pull_answer_;
+  std::vector<v2::PullMessageResponse> out_;
+  size_t next_ = 0;
+};
+
+grpc::ServerWriteReactor<v2::PullMessageResponse>*
+MessagingServiceImpl::PullMessage(grpc::CallbackServerContext* ctx,
+                                  const v2::PullMessageRequest* req) {
+  return new PullCall(this, ctx, req);
+}
+
+grpc::ServerUnaryReactor* MessagingServiceImpl::GetOffset(
+    grpc::CallbackServerContext* ctx, const v2::GetOffsetRequest* req,
+    v2::GetOffsetResponse* resp) {
+  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  const std::string& topic = req->message_queue().topic().name();
+  if (RefuseUnary(ctx, r, resp,
+                  {GrpcAclTopic(topic, acl::perm::kSub),
+                   GrpcAclGroup(req->group().name(), acl::perm::kSub)},
+                  remoting::request_code::kQueryConsumerOffset))
+    return r;
+  RemotingCommand query = RemotingCommand::CreateRequest(
+      remoting::request_code::kQueryConsumerOffset);
+  query.SetExt("consumerGroup", req->group().name());
+  query.SetExt("topic", topic);
+  query.SetExt("queueId", req->message_queue().id());
+  query.SetExtBool("setZeroIfNotFound", false);
+  Local(std::move(query), [r, resp](RemotingCommand answer) {
+    const v2::Code code = GrpcPullCode(answer.code());
+    SetGrpcStatus(resp->mutable_status(), code,
+                  code == v2::OK ? "OK" : answer.remark());
+    if (code == v2::OK) resp->set_offset(answer.ExtInt64Or("offset", 0));
+    r->Finish(grpc::Status::OK);
+  });
+  return r;
+}
+
+grpc::ServerUnaryReactor* MessagingServiceImpl::UpdateOffset(
+    grpc::CallbackServerContext* ctx, const v2::UpdateOffsetRequest* req,
+    v2::UpdateOffsetResponse* resp) {
+  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  const std::string& topic = req->message_queue().topic().name();
+  if (RefuseUnary(ctx, r, resp,
+                  {GrpcAclTopic(topic, acl::perm::kSub),
+                   GrpcAclGroup(req->group().name(), acl::perm::kSub)},
+                  remoting::request_code::kUpdateConsumerOffset))
+    return r;
+  if (req->offset() < 0) {
+    SetGrpcStatus(resp->mutable_status(), v2::ILLEGAL_OFFSET,
+                  "the offset is negative");
+    r->Finish(grpc::Status::OK);
+    return r;
+  }
+  RemotingCommand update = RemotingCommand::CreateRequest(
+      remoting::request_code::kUpdateConsumerOffset);
+  update.SetExt("consumerGroup", req->group().name());
+  update.SetExt("topic", topic);
+  update.SetExt("queueId", req->message_queue().id());
+  update.SetExt("commitOffset", req->offset());
+  Local(std::move(update), [r, resp](RemotingCommand answer) {
+    const v2::Code code = GrpcPullCode(answer.code());
+    SetGrpcStatus(resp->mutable_status(), code,
+                  code == v2::OK ? "OK" : answer.remark());
+    r->Finish(grpc::Status::OK);
+  });
+  return r;
+}
+
+grpc::ServerUnaryReactor* MessagingServiceImpl::QueryOffset(
+    grpc::CallbackServerContext* ctx, const v2::QueryOffsetRequest* req,
+    v2::QueryOffsetResponse* resp) {
+  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  const std::string& topic = req->message_queue().topic().name();
+  if (RefuseUnary(ctx, r, resp, {GrpcAclTopic(topic, acl::perm::kSub)},
+                  remoting::request_code::kGetMaxOffset))
+    return r;
+  std::optional<remoting::TopicConfig> tc = broker_.topics().Find(topic);
+  if (!tc) {
+    SetGrpcStatus(resp->mutable_status(), v2::TOPIC_NOT_FOUND,
+                  "topic " + topic + " does not exist");
+    r->Finish(grpc::Status::OK);
+    return r;
+  }
+  RemotingCommand query;
+  switch (req->query_offset_policy()) {
+    case v2::BEGINNING:
+      query = RemotingCommand::CreateRequest(
+          remoting::request_code::kGetMinOffset);
+      break;
+    case v2::END:
+      query = RemotingCommand::CreateRequest(
+          remoting::request_code::kGetMaxOffset);
+      break;
+    case v2::TIMESTAMP:
+      if (!req->has_timestamp()) {
+        SetGrpcStatus(resp->mutable_status(), v2::BAD_REQUEST,
+                      "a TIMESTAMP query needs a timestamp");
+        r->Finish(grpc::Status::OK);
+        return r;
+      }
+      query = RemotingCommand::CreateRequest(
+          remoting::request_code::kSearchOffsetByTimestamp);
+      query.SetExt("timestamp", TimestampMs(req->timestamp()));
+      break;
+    default:
+      SetGrpcStatus(resp->mutable_status(), v2::BAD_REQUEST,
+                    "unknown query offset policy");
+      r->Finish(grpc::Status::OK);
+      return r;
+  }
+  query.SetExt("topic", topic);
+  query.SetExt("queueId", req->message_queue().id());
+  Local(std::move(query), [r, resp](RemotingCommand answer) {
+    const v2::Code code = GrpcPullCode(answer.code());
+    SetGrpcStatus(resp->mutable_status(), code,
+                  code == v2::OK ? "OK" : answer.remark());
+    if (code == v2::OK) resp->set_offset(answer.ExtInt64Or("offset", 0));
+    r->Finish(grpc::Status::OK);
+  });
+  return r;
 }
 
 // --- AckMessage, ChangeInvisibleDuration, ForwardMessageToDeadLetterQueue ----
@@ -1526,6 +2192,11 @@ grpc::ServerUnaryReactor* MessagingServiceImpl::AckMessage(
   grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
   const std::string& group = req->group().name();
   const std::string& topic = req->topic().name();
+  if (RefuseUnary(ctx, r, resp,
+                  {GrpcAclTopic(topic, acl::perm::kSub),
+                   GrpcAclGroup(group, acl::perm::kSub)},
+                  remoting::request_code::kAckMessage))
+    return r;
   const size_t n = static_cast<size_t>(req->entries_size());
   if (n == 0) {
     SetGrpcStatus(resp->mutable_status(), v2::BAD_REQUEST, "no entry");
@@ -1610,6 +2281,11 @@ grpc::ServerUnaryReactor* MessagingServiceImpl::ChangeInvisibleDuration(
     r->Finish(grpc::Status::OK);
     return r;
   };
+  if (RefuseUnary(ctx, r, resp,
+                  {GrpcAclTopic(req->topic().name(), acl::perm::kSub),
+                   GrpcAclGroup(req->group().name(), acl::perm::kSub)},
+                  remoting::request_code::kChangeMessageInvisibleTime))
+    return r;
   const int64_t invisible = DurationMs(req->invisible_duration());
   if (invisible < 0 || invisible > kGrpcMaxInvisibleMs)
     return fail(v2::ILLEGAL_INVISIBLE_TIME,
@@ -1656,6 +2332,11 @@ grpc::ServerUnaryReactor* MessagingServiceImpl::ForwardMessageToDeadLetterQueue(
     const v2::ForwardMessageToDeadLetterQueueRequest* req,
     v2::ForwardMessageToDeadLetterQueueResponse* resp) {
   grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  if (RefuseUnary(ctx, r, resp,
+                  {GrpcAclTopic(req->topic().name(), acl::perm::kSub),
+                   GrpcAclGroup(req->group().name(), acl::perm::kSub)},
+                  remoting::request_code::kConsumerSendMsgBack))
+    return r;
   Result<PopExtraInfo> h = ParseReceiptHandle(req->receipt_handle());
   if (!h.ok() || h->commit_log_offset < 0) {
     SetGrpcStatus(resp->mutable_status(), v2::INVALID_RECEIPT_HANDLE,
@@ -1705,9 +2386,33 @@ grpc::ServerUnaryReactor* MessagingServiceImpl::ForwardMessageToDeadLetterQueue(
 
 // --- the server -------------------------------------------------------------
 
+// The `grpc-clients` thread: drops the settings of clients gone silent for
+// channelExpiredTimeout (read each round, so a runtime change applies).
+class GrpcClientSweeper final : public ServiceThread {
+ public:
+  GrpcClientSweeper(MessagingServiceImpl* svc, broker::Broker& broker)
+      : ServiceThread("grpc-clients"), svc_(svc), broker_(broker) {}
+
+ protected:
+  void Run() override {
+    while (!stopped()) {
+      WaitForRunning(kGrpcClientSweepIntervalMs);
+      if (stopped()) break;
+      svc_->ExpireIdleClients(SystemClock::Default()->NowMs(),
+                              broker_.runtime_config().channel_expired_timeout());
+    }
+  }
+
+ private:
+  static constexpr int64_t kGrpcClientSweepIntervalMs = 1000;
+  MessagingServiceImpl* svc_;
+  broker::Broker& broker_;
+};
+
 struct GrpcServer::Impl {
   std::unique_ptr<MessagingServiceImpl> service;
   std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<GrpcClientSweeper> sweeper;
 };
 
 GrpcServer::GrpcServer(broker::Broker& broker, GrpcServerOptions options)
@@ -1716,23 +2421,29 @@ GrpcServer::GrpcServer(broker::Broker& broker, GrpcServerOptions options)
 GrpcServer::~GrpcServer() { Stop(); }
 
 Status GrpcServer::Start() {
-  // Neither is checked on this port yet: refuse rather than serve the broker
-  // without the protection its operator asked for.
-  if (broker_.config().acl_enable)
-    return Status::InvalidArgument(
-        "enableGrpcServer: the gRPC endpoint does not check ACL yet; it cannot "
-        "be enabled together with aclEnable");
-  if (broker_.config().tls.server.mode != remoting::TlsMode::kDisabled)
-    return Status::InvalidArgument(
-        "enableGrpcServer: the gRPC endpoint serves plaintext only; it cannot "
-        "be enabled together with tls.server.mode");
+  // The remoting port's TLS settings apply here too (ACL needs nothing more:
+  // every RPC asks the broker's validator).
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      grpc::InsecureServerCredentials();
+  const remoting::TlsServerOptions& tls = broker_.config().tls.server;
+  if (tls.mode != remoting::TlsMode::kDisabled) {
+    Result<std::shared_ptr<grpc::ServerCredentials>> c =
+        GrpcTlsCredentials(tls);
+    if (!c.ok())
+      return Status::InvalidArgument("grpcServerPort: " + c.status().ToString());
+    credentials = *c;
+    if (tls.mode == remoting::TlsMode::kPermissive)
+      TH_LOG(broker, kInfo,
+             "tls.server.mode permissive: the gRPC port serves TLS only (gRPC "
+             "cannot take plaintext on the same port)");
+  }
   impl_ = std::make_unique<Impl>();
   impl_->service = std::make_unique<MessagingServiceImpl>(broker_, &port_);
   grpc::ServerBuilder builder;
   int bound = 0;
   builder.AddListeningPort(
-      options_.bind_address + ":" + std::to_string(options_.port),
-      grpc::InsecureServerCredentials(), &bound);
+      options_.bind_address + ":" + std::to_string(options_.port), credentials,
+      &bound);
   builder.RegisterService(impl_->service.get());
   builder.SetMaxReceiveMessageSize(kGrpcMaxBodySize * 4 + 1024 * 1024);
   impl_->server = builder.BuildAndStart();
@@ -1744,18 +2455,24 @@ Status GrpcServer::Start() {
   }
   port_ = static_cast<uint16_t>(bound);
   MessagingServiceImpl* svc = impl_->service.get();
+  impl_->sweeper = std::make_unique<GrpcClientSweeper>(svc, broker_);
+  impl_->sweeper->Start();
   broker_.set_transaction_check_relay(
       [svc](std::string_view group, RemotingCommand req) {
         return svc->RelayTransactionCheck(group, std::move(req));
       });
-  TH_LOG(broker, kInfo, "gRPC endpoint (apache.rocketmq.v2) listening on {}:{}",
-         options_.bind_address, port_);
+  TH_LOG(broker, kInfo,
+         "gRPC endpoint (apache.rocketmq.v2) listening on {}:{}{}{}",
+         options_.bind_address, port_,
+         tls.mode != remoting::TlsMode::kDisabled ? ", TLS" : "",
+         broker_.acl() != nullptr ? ", ACL" : "");
   return Status::OK();
 }
 
 void GrpcServer::Stop() {
   if (!impl_) return;
   broker_.set_transaction_check_relay(nullptr);
+  impl_->sweeper->Stop();
   // Open calls are cancelled after a short grace; a parked receive finishes
   // on its cancellation, its pop answers into the void later.
   impl_->server->Shutdown(std::chrono::system_clock::now() +

@@ -11,8 +11,10 @@
 // in the broker's process, as RocketMQ's proxy in local mode: every RPC becomes
 // the remoting request the proxy would send, run through the broker's own
 // processors (Broker::ProcessLocally), so a gRPC send takes the remoting send
-// path and a receive is a pop. No gRPC or protobuf header is included here;
-// they stay in this directory's .cc files.
+// path and a receive is a pop. The port takes the remoting port's
+// tls.server.* settings and, with aclEnable, the broker's ACL checks on the
+// clients' signed metadata. No gRPC or protobuf header is included here; they
+// stay in this directory's .cc files.
 //
 // Lifecycle: construct → Start() (after the broker's Start) → serve → Stop()
 // (before the broker's Shutdown; idempotent, also run by the destructor).
@@ -36,7 +38,8 @@ class GrpcServer {
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;
 
-  // Binds and starts serving; IOError when the port cannot be had.
+  // Binds and starts serving; IOError when the port cannot be had,
+  // InvalidArgument when the TLS files cannot be read.
   Status Start();
   // Cancels open calls and stops; parked receives are answered first.
   void Stop();

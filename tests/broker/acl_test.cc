@@ -305,6 +305,53 @@ TEST_F(AclValidatorTest, WhiteListsSkipSignatures) {
               HasSubstr("Check signature failed"));
 }
 
+TEST_F(AclValidatorTest, GrpcCallsAreSignedOverTheirDateTimeHeader) {
+  // A gRPC client signs its x-mq-date-time value: hex HMAC-SHA1
+  // DF5D066CDBCA043FD04AD673B148268450FF85D6 for this date and secret
+  // (Python's hmac), compared as Base64 (acl.md §10.2).
+  const std::string date = "20230913T063059Z";
+  const std::string base64 = "310GbNvKBD/QStZzsUgmhFD/hdY=";
+  const std::vector<AclResource> pub_b = {{"topicB", perm::kPub}};
+  const std::string ip = "10.0.0.5";
+  EXPECT_TRUE(validator_
+                  ->ValidateSigned("RocketMQ", date, base64, pub_b,
+                                   code::kSendMessage, ip)
+                  .allowed);
+  PlainAccessValidator::Decision other_date = validator_->ValidateSigned(
+      "RocketMQ", "20230913T063100Z", base64, pub_b, code::kSendMessage, ip);
+  EXPECT_FALSE(other_date.allowed);
+  EXPECT_TRUE(other_date.auth_failure);
+  EXPECT_THAT(other_date.reason, HasSubstr("Check signature failed"));
+  PlainAccessValidator::Decision unsigned_call = validator_->ValidateSigned(
+      "", date, "", pub_b, code::kSendMessage, ip);
+  EXPECT_TRUE(unsigned_call.auth_failure);
+  EXPECT_THAT(unsigned_call.reason, HasSubstr("No accessKey is configured"));
+  // Signed, but without the permission: not an authentication failure.
+  PlainAccessValidator::Decision no_pub = validator_->ValidateSigned(
+      "RocketMQ", date, base64, {{"topicC", perm::kPub}}, code::kSendMessage,
+      ip);
+  EXPECT_FALSE(no_pub.allowed);
+  EXPECT_FALSE(no_pub.auth_failure);
+  EXPECT_THAT(no_pub.reason, HasSubstr("No PUB permission for topic:topicC"));
+  EXPECT_THAT(validator_
+                  ->ValidateSigned("RocketMQ", date, base64,
+                                   {{"%RETRY%groupA", perm::kSub}},
+                                   code::kPullMessage, ip)
+                  .reason,
+              HasSubstr("No SUB permission for group:groupA"));
+  // AdmitSigned throttles like Admit: three bad signatures block the address.
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(validator_->AdmitSigned("10.0.0.77", "RocketMQ", date, "AAAA=",
+                                        pub_b, code::kSendMessage));
+  std::optional<PlainAccessValidator::Decision> blocked =
+      validator_->AdmitSigned("10.0.0.77", "RocketMQ", date, base64, pub_b,
+                              code::kSendMessage);
+  ASSERT_TRUE(blocked);
+  EXPECT_THAT(blocked->reason, HasSubstr("too many failed authentications"));
+  EXPECT_FALSE(validator_->AdmitSigned(ip, "RocketMQ", date, base64, pub_b,
+                                       code::kSendMessage));
+}
+
 TEST_F(AclValidatorTest, RepeatedAuthFailuresThrottleOnlyThatAddress) {
   const RemotingCommand bad = Signed(Send("topicB"), "RocketMQ", "wrongsecret");
   const RemotingCommand good = Signed(Send("topicB"));

@@ -13,10 +13,19 @@ const os = require('node:os');
 const path = require('node:path');
 
 const { Producer, SimpleConsumer } = require('rocketmq-client-nodejs');
-const { TransactionResolution } = require('rocketmq-client-nodejs/proto/apache/rocketmq/v2/definition_pb');
+const { RpcClient } = require('rocketmq-client-nodejs/dist/client/RpcClient');
+const { Endpoints } = require('rocketmq-client-nodejs/dist/route/Endpoints');
+const pb = require('rocketmq-client-nodejs/proto/apache/rocketmq/v2/service_pb');
+const def = require('rocketmq-client-nodejs/proto/apache/rocketmq/v2/definition_pb');
+const { Timestamp } = require('google-protobuf/google/protobuf/timestamp_pb');
+const { Duration } = require('google-protobuf/google/protobuf/duration_pb');
+const { TransactionResolution } = def;
 
 const BROKER = process.env.THRUSTER_BROKER;
 const RUN_ID = `${process.pid}x${Date.now() % 100000}`;
+// A group with consumeMessageOrderly, written into the broker's subscriptionGroup.json before it starts (as an
+// operator's mqadmin updateSubGroup -o true would leave it): its 5.x clients pop orderly.
+const ORDERLY_GROUP = `GrpcOrderly${RUN_ID}`;
 const quietLogger = { info() {}, warn() {}, debug() {}, error() {}, close() {} };
 
 // Starts thruster-broker with the gRPC endpoint; resolves once it printed its ports.
@@ -72,6 +81,10 @@ let storeDir;
 test.before(async () => {
   assert.ok(BROKER, 'THRUSTER_BROKER must name the thruster-broker binary');
   storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'thruster-grpc-e2e-'));
+  fs.mkdirSync(path.join(storeDir, 'config'));
+  fs.writeFileSync(path.join(storeDir, 'config', 'subscriptionGroup.json'), JSON.stringify({
+    subscriptionGroupTable: { [ORDERLY_GROUP]: { groupName: ORDERLY_GROUP, consumeMessageOrderly: true } },
+  }));
   // Transaction checks start 1 s after a half message is written and run every second, so the orphaned
   // transaction test takes seconds, not a minute.
   broker = await startBroker(storeDir, [ '--transactionTimeOut=1000', '--transactionCheckInterval=1000' ]);
@@ -95,6 +108,38 @@ async function newConsumer(group, subscriptions) {
   });
   await consumer.startup();
   return consumer;
+}
+
+// The client's own transport (RpcClient) for the RPCs its Producer and SimpleConsumer do not call; `client` lends
+// its request metadata (client id, date, signature).
+function rpcOf(client) {
+  const rpc = new RpcClient(new Endpoints(broker.endpoints), false);
+  return {
+    call: (name, request, timeoutMs = 5000) => rpc[name](request, client.getRequestMetadata(), timeoutMs),
+    close: () => rpc.close(),
+  };
+}
+
+function resource(name) {
+  return new def.Resource().setName(name);
+}
+
+function queueOf(topic, id) {
+  return new def.MessageQueue().setTopic(resource(topic)).setId(id);
+}
+
+// The proxy's queue for a message group (spec/pop.md §9.4): Guava's jump hash of the group's Java hashCode.
+function fifoQueueOf(messageGroup, queues) {
+  let h = 0;
+  for (const c of messageGroup) h = (Math.imul(31, h) + c.charCodeAt(0)) | 0;
+  let state = BigInt.asUintN(64, BigInt(h));
+  let candidate = 0;
+  for (;;) {
+    state = BigInt.asUintN(64, 2862933555777941757n * state + 1n);
+    const next = (candidate + 1) / ((Number(state >> 33n) + 1) / 2147483648);
+    if (!(next >= 0 && next < queues)) return candidate;
+    candidate = Math.floor(next);
+  }
 }
 
 // Receives until `until(all received so far)` holds or the deadline passes; returns what came.
@@ -260,15 +305,168 @@ test('transactions: commit delivers, rollback does not, an orphaned one is resol
   await producer.shutdown();
 });
 
-test('the gRPC endpoint refuses to start beside aclEnable, which it does not check yet', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'thruster-grpc-acl-'));
+test('FIFO group: one message group in flight per queue, in order; an un-acked message blocks its own group only',
+  async () => {
+    const topic = `GrpcOrderlyTopic${RUN_ID}`;
+    // Three message groups on three different queues of the topic's four.
+    const groups = [];
+    const used = new Set();
+    for (let i = 0; groups.length < 3; i++) {
+      const q = fifoQueueOf(`fifo-${i}`, 4);
+      if (!used.has(q)) {
+        used.add(q);
+        groups.push(`fifo-${i}`);
+      }
+    }
+    const [ held, ...free ] = groups;
+    const producer = await newProducer([ topic ]);
+    const sendRound = async (from, to) => {
+      for (let i = from; i < to; i++) {
+        for (const g of groups) await producer.send({ topic, messageGroup: g, body: Buffer.from(`${g}:${i}`) });
+      }
+    };
+    const bodiesOf = (got, g) => got.filter(m => m.messageGroup === g).map(m => m.body.toString());
+    const range = (g, from, to) => Array.from({ length: to - from }, (_, k) => `${g}:${from + k}`);
+    await sendRound(0, 4);
+
+    const consumer = await newConsumer(ORDERLY_GROUP, new Map([ [ topic, '*' ] ]));
+    const first = await receiveUntil(consumer, g => g.length >= 12, 30000);
+    for (const g of groups) assert.deepEqual(bodiesOf(first, g), range(g, 0, 4), `${g} in send order`);
+    // The free groups are acked; the held group's four stay in flight.
+    for (const m of first) if (m.messageGroup !== held) await consumer.ack(m);
+
+    await sendRound(4, 6);
+    const second = await receiveUntil(consumer, g => g.length >= 4, 30000);
+    for (const g of free) assert.deepEqual(bodiesOf(second, g), range(g, 4, 6), `${g} goes on`);
+    assert.deepEqual(bodiesOf(second, held), [], 'the held group waits behind its un-acked messages');
+    for (const m of second) await consumer.ack(m);
+
+    // The held group's messages are let go (visible again in 1 s): they come back first, in order, then its new ones.
+    const inFlight = first.filter(m => m.messageGroup === held);
+    for (const m of inFlight) await consumer.changeInvisibleDuration(m, 1000);
+    const third = await receiveUntil(consumer, g => g.length >= 6, 30000);
+    assert.deepEqual(bodiesOf(third, held), range(held, 0, 6), 'redelivered in order, then the rest');
+    assert.deepEqual(third.map(m => m.deliveryAttempt), [ 2, 2, 2, 2, 1, 1 ], 'the redelivered four count a second attempt');
+    for (const m of third) await consumer.ack(m);
+    await consumer.shutdown();
+    await producer.shutdown();
+  });
+
+test('PullMessage, QueryOffset, GetOffset and UpdateOffset over one queue', async () => {
+  const topic = `GrpcPull${RUN_ID}`;
+  const group = `GrpcGroupPull${RUN_ID}`;
+  const producer = await newProducer([ topic ]);
+  const sentAt = Date.now();
+  const ids = [];
+  for (let i = 0; i < 5; i++) {
+    ids.push((await producer.send({ topic, tag: i === 2 ? 'Other' : 'Mine', messageGroup: 'pull-group',
+      body: Buffer.from(`pull-${i}`) })).messageId);
+  }
+  const rpc = rpcOf(producer);
   try {
-    const aclFile = path.join(dir, 'plain_acl.yml');
-    fs.writeFileSync(aclFile, [ 'accounts:', '  - accessKey: GrpcAdmin01', '    secretKey: grpc-secret-1',
-      '    admin: true', '' ].join('\n'));
-    await assert.rejects(startBroker(path.join(dir, 'store'), [ '--aclEnable=true', `--aclFile=${aclFile}` ]),
-      /exited with 1[\s\S]*does not check ACL/);
+    const q = fifoQueueOf('pull-group', 4);
+    const queryOffset = async (policy, at) => {
+      const req = new pb.QueryOffsetRequest().setMessageQueue(queueOf(topic, q)).setQueryOffsetPolicy(policy);
+      if (at !== undefined) req.setTimestamp(Timestamp.fromDate(new Date(at)));
+      const resp = await rpc.call('queryOffset', req);
+      assert.equal(resp.getStatus().getCode(), def.Code.OK, resp.getStatus().getMessage());
+      return resp.getOffset();
+    };
+    assert.equal(await queryOffset(def.QueryOffsetPolicy.BEGINNING), 0);
+    assert.equal(await queryOffset(def.QueryOffsetPolicy.END), 5);
+    assert.equal(await queryOffset(def.QueryOffsetPolicy.TIMESTAMP, sentAt - 60000), 0);
+
+    const pull = async (offset, expression = '*') => {
+      const req = new pb.PullMessageRequest().setGroup(resource(group)).setMessageQueue(queueOf(topic, q))
+        .setOffset(offset).setBatchSize(32)
+        .setFilterExpression(new def.FilterExpression().setType(def.FilterType.TAG).setExpression(expression))
+        .setLongPollingTimeout(new Duration().setSeconds(0));
+      const out = { messages: [] };
+      for (const r of await rpc.call('pullMessage', req)) {
+        if (r.hasStatus()) out.status = r.getStatus().getCode();
+        if (r.hasMessage()) out.messages.push(r.getMessage());
+        if (r.getContentCase() === pb.PullMessageResponse.ContentCase.NEXT_OFFSET) out.next = r.getNextOffset();
+      }
+      return out;
+    };
+    const all = await pull(0);
+    assert.equal(all.status, def.Code.OK);
+    assert.deepEqual(all.messages.map(m => Buffer.from(m.getBody()).toString()), [ 0, 1, 2, 3, 4 ].map(i => `pull-${i}`));
+    assert.deepEqual(all.messages.map(m => m.getSystemProperties().getMessageId()), ids);
+    assert.deepEqual(all.messages.map(m => m.getSystemProperties().getQueueOffset()), [ 0, 1, 2, 3, 4 ]);
+    assert.equal(all.next, 5);
+    const tagged = await pull(1, 'Mine');
+    assert.deepEqual(tagged.messages.map(m => Buffer.from(m.getBody()).toString()), [ 'pull-1', 'pull-3', 'pull-4' ]);
+    const none = await pull(5);
+    assert.equal(none.status, def.Code.MESSAGE_NOT_FOUND);
+    assert.equal(none.next, 5);
+
+    const getOffset = () => rpc.call('getOffset',
+      new pb.GetOffsetRequest().setGroup(resource(group)).setMessageQueue(queueOf(topic, q)));
+    assert.equal((await getOffset()).getStatus().getCode(), def.Code.OFFSET_NOT_FOUND, 'nothing stored yet');
+    const updated = await rpc.call('updateOffset',
+      new pb.UpdateOffsetRequest().setGroup(resource(group)).setMessageQueue(queueOf(topic, q)).setOffset(3));
+    assert.equal(updated.getStatus().getCode(), def.Code.OK);
+    const stored = await getOffset();
+    assert.equal(stored.getStatus().getCode(), def.Code.OK);
+    assert.equal(stored.getOffset(), 3);
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    rpc.close();
+    await producer.shutdown();
+  }
+});
+
+test('QueryAssignment names the whole broker, or each queue for a FIFO group; ForwardMessageToDeadLetterQueue',
+  async () => {
+    const topic = `GrpcDlq${RUN_ID}`;
+    const group = `GrpcGroupDlq${RUN_ID}`;
+    const producer = await newProducer([ topic ]);
+    const sent = await producer.send({ topic, body: Buffer.from('to the DLQ') });
+    const consumer = await newConsumer(group, new Map([ [ topic, '*' ] ]));
+    const rpc = rpcOf(consumer);
+    try {
+      const assignment = async g => {
+        const resp = await rpc.call('queryAssignment', new pb.QueryAssignmentRequest().setTopic(resource(topic))
+          .setGroup(resource(g)).setEndpoints(new Endpoints(broker.endpoints).toProtobuf()));
+        assert.equal(resp.getStatus().getCode(), def.Code.OK, resp.getStatus().getMessage());
+        return resp.getAssignmentsList().map(a => a.getMessageQueue().getId());
+      };
+      assert.deepEqual(await assignment(group), [ -1 ]);
+      assert.deepEqual(await assignment(ORDERLY_GROUP), [ 0, 1, 2, 3 ]);
+
+      const [ m ] = await receiveUntil(consumer, g => g.length >= 1, 20000);
+      assert.equal(m.messageId, sent.messageId);
+      const forwarded = await rpc.call('forwardMessageToDeadLetterQueue',
+        new pb.ForwardMessageToDeadLetterQueueRequest().setGroup(resource(group)).setTopic(resource(topic))
+          .setReceiptHandle(m.receiptHandle).setMessageId(m.messageId).setDeliveryAttempt(1)
+          .setMaxDeliveryAttempts(1));
+      assert.equal(forwarded.getStatus().getCode(), def.Code.OK, forwarded.getStatus().getMessage());
+      // In %DLQ%<group> now, and done for the group: its handle was acked.
+      const dlq = `%DLQ%${group}`;
+      const end = await rpc.call('queryOffset', new pb.QueryOffsetRequest().setMessageQueue(queueOf(dlq, 0))
+        .setQueryOffsetPolicy(def.QueryOffsetPolicy.END));
+      assert.equal(end.getStatus().getCode(), def.Code.OK, end.getStatus().getMessage());
+      assert.equal(end.getOffset(), 1, 'one message in the DLQ');
+    } finally {
+      rpc.close();
+      await consumer.shutdown();
+      await producer.shutdown();
+    }
+  });
+
+test('the settings of a client are dropped on NotifyClientTermination', async () => {
+  const topic = `GrpcBye${RUN_ID}`;
+  const producer = await newProducer([ topic ]);
+  const rpc = rpcOf(producer);
+  try {
+    const heartbeat = async () => (await rpc.call('heartbeat',
+      new pb.HeartbeatRequest().setClientType(def.ClientType.PRODUCER))).getStatus().getCode();
+    assert.equal(await heartbeat(), def.Code.OK, 'the producer is known by its settings');
+    const bye = await rpc.call('notifyClientTermination', new pb.NotifyClientTerminationRequest());
+    assert.equal(bye.getStatus().getCode(), def.Code.OK);
+    assert.equal(await heartbeat(), def.Code.UNRECOGNIZED_CLIENT_TYPE, 'nothing is kept of it');
+  } finally {
+    rpc.close();
+    await producer.shutdown();
   }
 });

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
+#include <span>
 #include <sstream>
 
 #include "broker/client_manager.h"
@@ -330,17 +331,53 @@ PlainAccessValidator::Decision PlainAccessValidator::Validate(
             fmt::format("cannot read the resources of request code={}: {}",
                         req.code(), needed.status().message()),
             false};
-  for (const AclResource& res : *needed)
+  return Permit(acc, ak, req.code(), *needed);
+}
+
+PlainAccessValidator::Decision PlainAccessValidator::ValidateSigned(
+    std::string_view access_key, std::string_view signed_content,
+    std::string_view signature_base64, const std::vector<AclResource>& needed,
+    int32_t code, std::string_view client_ip) const {
+  std::shared_ptr<const Rules> r = rules();
+  if (!r) return {false, "ACL rules are not loaded", false};
+  for (const RemoteAddressMatcher& m : r->global_white)
+    if (m.Matches(client_ip))
+      return {true, "global white remote address " + m.pattern(), false};
+  if (access_key.empty()) return {false, "No accessKey is configured", true};
+  auto it = r->accounts.find(access_key);
+  if (it == r->accounts.end())
+    return {false, fmt::format("No acl config for {}", access_key), true};
+  const Account& acc = it->second;
+  if (acc.white.Matches(client_ip))
+    return {true,
+            "white remote address " + acc.white.pattern() + " of " +
+                std::string(access_key),
+            false};
+  const std::string expected = remoting::HmacSha1Base64(
+      acc.secret_key, std::as_bytes(std::span(signed_content.data(),
+                                              signed_content.size())));
+  if (signature_base64.empty() ||
+      !remoting::SignaturesEqual(signature_base64, expected))
+    return {false,
+            fmt::format("Check signature failed for accessKey={}", access_key),
+            true};
+  return Permit(acc, access_key, code, needed);
+}
+
+PlainAccessValidator::Decision PlainAccessValidator::Permit(
+    const Account& acc, std::string_view ak, int32_t code,
+    const std::vector<AclResource>& needed) {
+  for (const AclResource& res : needed)
     if (res.name == kTraceTopic && (res.needed & perm::kPub))
       return {true, "trace topic", false};
   if (acc.admin) return {true, "admin account", false};
-  if (IsAdminCode(req.code()))
+  if (IsAdminCode(code))
     return {false,
             fmt::format("Need admin permission for request code={}, but "
                         "accessKey={} is not",
-                        req.code(), ak),
+                        code, ak),
             false};
-  for (const AclResource& res : *needed) {
+  for (const AclResource& res : needed) {
     const bool group = res.name.starts_with(kRetryGroupTopicPrefix);
     auto listed = acc.resources.find(res.name);
     const uint8_t owned =
@@ -433,6 +470,31 @@ std::optional<std::string> PlainAccessValidator::AdmitFrom(
          req.code(), ip, ak.empty() ? "(none)" : ak, d.reason);
   if (d.auth_failure) CountFailure(ip, now);
   return std::move(d.reason);
+}
+
+std::optional<PlainAccessValidator::Decision> PlainAccessValidator::AdmitSigned(
+    std::string_view client_ip, std::string_view access_key,
+    std::string_view signed_content, std::string_view signature_base64,
+    const std::vector<AclResource>& needed, int32_t code) {
+  const std::string ip(client_ip);
+  const int64_t now = clock_->NowMs();
+  if (Blocked(ip, now) && !GloballyWhiteListed(ip)) {
+    return Decision{
+        false,
+        fmt::format("too many failed authentications from {}; retry later", ip),
+        true};
+  }
+  Decision d = ValidateSigned(access_key, signed_content, signature_base64,
+                              needed, code, ip);
+  if (d.allowed) {
+    TH_LOG(broker, kDebug, "ACL: gRPC code {} from {} accepted: {}", code, ip,
+           d.reason);
+    return std::nullopt;
+  }
+  TH_LOG(broker, kWarn, "ACL refused gRPC code {} from {} accessKey={}: {}",
+         code, ip, access_key.empty() ? "(none)" : access_key, d.reason);
+  if (d.auth_failure) CountFailure(ip, now);
+  return d;
 }
 
 bool PlainAccessValidator::Admit(

@@ -106,6 +106,26 @@ class PlainAccessValidator {
   // throttling.
   Decision Validate(const remoting::RemotingCommand& req,
                     std::string_view client_ip) const TH_EXCLUDES(mu_);
+  // The decision for a request signed another way (a gRPC call, acl.md
+  // §10.2): `signature_base64` must be Base64(HMAC-SHA1(secret of
+  // `access_key`, `signed_content`)) (the client's hex signature converted);
+  // then the resources `needed` by an operation of request code `code` are
+  // checked as Validate checks them. Pure.
+  Decision ValidateSigned(std::string_view access_key,
+                          std::string_view signed_content,
+                          std::string_view signature_base64,
+                          const std::vector<AclResource>& needed, int32_t code,
+                          std::string_view client_ip) const TH_EXCLUDES(mu_);
+  // ValidateSigned with AdmitFrom's throttling and logging: the refusal, or
+  // nullopt when admitted (a throttled address counts as an authentication
+  // failure).
+  std::optional<Decision> AdmitSigned(std::string_view client_ip,
+                                         std::string_view access_key,
+                                         std::string_view signed_content,
+                                         std::string_view signature_base64,
+                                         const std::vector<AclResource>& needed,
+                                         int32_t code)
+      TH_EXCLUDES(throttle_mu_, mu_);
   // The dispatch hook: true when `req` may go on to its processor. Otherwise it
   // was answered NO_PERMISSION through a responder on `conn` (nothing for a
   // oneway request), logged with peer address and access key, and counted for
@@ -159,6 +179,10 @@ class PlainAccessValidator {
 
   static Result<std::shared_ptr<const Rules>> Compile(
       const PlainAclConfig& config);
+  // The permission part of a decision, once `acc` (access key `ak`) is
+  // authenticated.
+  static Decision Permit(const Account& acc, std::string_view ak, int32_t code,
+                         const std::vector<AclResource>& needed);
   Result<FileStamp> Stat() const;
   std::shared_ptr<const Rules> rules() const TH_EXCLUDES(mu_);
   // A blocked address that the global white list now admits is served.
