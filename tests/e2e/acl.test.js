@@ -6,7 +6,6 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -15,8 +14,8 @@ const { Producer, Consumer, Message } = require('ali-ons');
 const MQProducer = require('ali-ons/lib/producer/mq_producer');
 const MQClientAPI = require('ali-ons/lib/mq_client_api');
 const RemotingCommand = require('ali-ons/lib/protocol/command/remoting_command');
+const { BROKER, quietLogger, sleep, waitFor, withTimeout, startBroker, stopBroker } = require('./harness');
 
-const BROKER = process.env.THRUSTER_BROKER;
 const RUN_ID = `${process.pid}x${Date.now() % 100000}`;
 const GET_MAX_OFFSET = 30;
 const SEND_MESSAGE_V2 = 310;
@@ -28,29 +27,7 @@ const TOPIC = `ACL_${RUN_ID}`;        // APP may PUB and SUB
 const RO_TOPIC = `ACLRO_${RUN_ID}`;   // APP may only SUB
 const LATE_TOPIC = `ACLLATE_${RUN_ID}`;  // granted later by editing the file
 
-const quietLogger = { info() {}, warn() {}, debug() {}, error() {} };
 const noHttp = { request() { throw new Error('no http in tests'); } };
-
-function sleep(ms) {
-  return new Promise(resolve => setTimeout(resolve, ms));
-}
-
-async function waitFor(cond, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} timed out`)), ms); }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 function aclYaml({ whiteAll = false, lateTopicPerm = 'DENY' } = {}) {
   return [
@@ -76,42 +53,6 @@ function aclYaml({ whiteAll = false, lateTopicPerm = 'DENY' } = {}) {
 function writeAtomically(file, text) {
   fs.writeFileSync(`${file}.new`, text);
   fs.renameSync(`${file}.new`, file);
-}
-
-function startBroker(storeDir, aclFile) {
-  const args = [
-    `--storePathRootDir=${storeDir}`, '--listenPort=0', '--namesrvListenPort=0', '--bindAddress=127.0.0.1', '--logTarget=stderr',
-    '--brokerIP1=127.0.0.1', '--mappedFileSizeCommitLog=16777216', '--mappedFileSizeConsumeQueue=60000',
-    '--maxHashSlotNum=5000', '--maxIndexNum=20000', '--aclEnable=true', `--aclFile=${aclFile}`,
-  ];
-  const child = spawn(BROKER, args, { stdio: [ 'ignore', 'pipe', 'pipe' ] });
-  let log = '';
-  child.stderr.on('data', d => { log += d; });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`broker did not start:\n${out}${log}`)), 30000);
-    child.on('exit', code => {
-      clearTimeout(timer);
-      reject(new Error(`broker exited with ${code}:\n${out}${log}`));
-    });
-    child.stdout.on('data', d => {
-      out += d;
-      const m = /listening on 127\.0\.0\.1:(\d+).*name server on port (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve({ child, addr: `127.0.0.1:${m[1]}`, nameSrv: `127.0.0.1:${m[2]}`, log: () => log });
-      }
-    });
-  });
-}
-
-function stopBroker(broker) {
-  return new Promise(resolve => {
-    if (broker.child.exitCode !== null || broker.child.signalCode !== null) return resolve(broker.child.exitCode);
-    broker.child.on('exit', code => resolve(code));
-    broker.child.kill('SIGTERM');
-  });
 }
 
 async function newApi(nameSrv, keys) {
@@ -157,7 +98,8 @@ test('plain ACL with ali-ons', { skip: !BROKER && 'THRUSTER_BROKER is not set' }
   t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
   const aclFile = path.join(tmp, 'plain_acl.yml');
   writeAtomically(aclFile, aclYaml());
-  const broker = await startBroker(path.join(tmp, 'store'), aclFile);
+  const broker = await startBroker({ storeDir: path.join(tmp, 'store'),
+    extra: [ '--aclEnable=true', `--aclFile=${aclFile}` ] });
   t.after(() => stopBroker(broker));
   const { nameSrv, addr } = broker;
 

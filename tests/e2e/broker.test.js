@@ -7,7 +7,6 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -18,81 +17,14 @@ const MQClientAPI = require('ali-ons/lib/mq_client_api');
 const RemotingCommand = require('ali-ons/lib/protocol/command/remoting_command');
 const MessageDecoder = require('ali-ons/lib/message/message_decoder');
 const ByteBuffer = require('byte');
+const { BROKER, quietLogger, sleep, waitFor, withTimeout, startBroker, stopBroker } = require('./harness');
 
-const BROKER = process.env.THRUSTER_BROKER;
 const RUN_ID = `${process.pid}x${Date.now() % 100000}`;
 const MESSAGES = 1000;
 const QUERY_MESSAGE = 12;
 const VIEW_MESSAGE_BY_ID = 33;
 
-const quietLogger = { info() {}, warn() {}, debug() {}, error() {} };
 const noHttp = { request() { throw new Error('no http in tests'); } };
-
-function sleep(ms) {
-  return new Promise(resolve => setTimeout(resolve, ms));
-}
-
-async function waitFor(cond, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} timed out`)), ms); }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-// Starts thruster-broker; resolves once it printed where it listens.
-function startBroker({ storeDir, listenPort = 0, namesrvPort = 0, extra = [] }) {
-  const args = [
-    `--storePathRootDir=${storeDir}`,
-    `--listenPort=${listenPort}`,
-    `--namesrvListenPort=${namesrvPort}`,
-    '--bindAddress=127.0.0.1',
-    '--brokerIP1=127.0.0.1',
-    '--mappedFileSizeCommitLog=16777216',
-    '--mappedFileSizeConsumeQueue=60000',
-    '--maxHashSlotNum=5000',
-    '--maxIndexNum=20000',
-    '--logTarget=stderr',
-    ...extra,
-  ];
-  const child = spawn(BROKER, args, { stdio: [ 'ignore', 'pipe', 'pipe' ] });
-  let log = '';
-  child.stderr.on('data', d => { log += d; });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`broker did not start:\n${out}${log}`)), 30000);
-    child.on('exit', code => {
-      clearTimeout(timer);
-      reject(new Error(`broker exited with ${code}:\n${out}${log}`));
-    });
-    child.stdout.on('data', d => {
-      out += d;
-      const m = /listening on 127\.0\.0\.1:(\d+).*name server on port (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve({ child, port: Number(m[1]), namesrvPort: Number(m[2]), addr: `127.0.0.1:${m[1]}`,
-          log: () => log });
-      }
-    });
-  });
-}
-
-function stopBroker(broker, signal = 'SIGTERM') {
-  return new Promise(resolve => {
-    if (broker.child.exitCode !== null || broker.child.signalCode !== null) return resolve(broker.child.exitCode);
-    broker.child.on('exit', code => resolve(code));
-    broker.child.kill(signal);
-  });
-}
 
 function newProducer(nameSrv, group) {
   return new Producer({ nameSrv, httpclient: noHttp, producerGroup: group, logger: quietLogger,

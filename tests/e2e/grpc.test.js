@@ -7,7 +7,6 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -19,61 +18,13 @@ const pb = require('rocketmq-client-nodejs/proto/apache/rocketmq/v2/service_pb')
 const def = require('rocketmq-client-nodejs/proto/apache/rocketmq/v2/definition_pb');
 const { Timestamp } = require('google-protobuf/google/protobuf/timestamp_pb');
 const { Duration } = require('google-protobuf/google/protobuf/duration_pb');
+const { BROKER, quietLogger, startBroker, stopBroker, waitFor } = require('./harness');
 const { TransactionResolution } = def;
 
-const BROKER = process.env.THRUSTER_BROKER;
 const RUN_ID = `${process.pid}x${Date.now() % 100000}`;
 // A group with consumeMessageOrderly, written into the broker's subscriptionGroup.json before it starts (as an
 // operator's mqadmin updateSubGroup -o true would leave it): its 5.x clients pop orderly.
 const ORDERLY_GROUP = `GrpcOrderly${RUN_ID}`;
-const quietLogger = { info() {}, warn() {}, debug() {}, error() {}, close() {} };
-
-// Starts thruster-broker with the gRPC endpoint; resolves once it printed its ports.
-function startBroker(storeDir, extra = []) {
-  const args = [
-    `--storePathRootDir=${storeDir}`,
-    '--listenPort=0',
-    '--namesrvListenPort=0',
-    '--bindAddress=127.0.0.1',
-    '--brokerIP1=127.0.0.1',
-    '--enableGrpcServer=true',
-    '--grpcServerPort=0',
-    '--mappedFileSizeCommitLog=16777216',
-    '--mappedFileSizeConsumeQueue=60000',
-    '--maxHashSlotNum=5000',
-    '--maxIndexNum=20000',
-    '--logTarget=stderr',
-    ...extra,
-  ];
-  const child = spawn(BROKER, args, { stdio: [ 'ignore', 'pipe', 'pipe' ] });
-  let log = '';
-  child.stderr.on('data', d => { log += d; });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`broker did not start:\n${out}${log}`)), 30000);
-    child.on('exit', code => {
-      clearTimeout(timer);
-      reject(new Error(`broker exited with ${code}:\n${out}${log}`));
-    });
-    child.stdout.on('data', d => {
-      out += d;
-      const m = /listening on 127\.0\.0\.1:(\d+).*gRPC on port (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve({ child, port: Number(m[1]), endpoints: `127.0.0.1:${m[2]}`, log: () => log });
-      }
-    });
-  });
-}
-
-function stopBroker(broker) {
-  return new Promise(resolve => {
-    if (broker.child.exitCode !== null || broker.child.signalCode !== null) return resolve(broker.child.exitCode);
-    broker.child.on('exit', code => resolve(code));
-    broker.child.kill('SIGTERM');
-  });
-}
 
 let broker;
 let storeDir;
@@ -87,7 +38,8 @@ test.before(async () => {
   }));
   // Transaction checks start 1 s after a half message is written and run every second, so the orphaned
   // transaction test takes seconds, not a minute.
-  broker = await startBroker(storeDir, [ '--transactionTimeOut=1000', '--transactionCheckInterval=1000' ]);
+  broker = await startBroker({ storeDir, extra: [ '--enableGrpcServer=true', '--grpcServerPort=0',
+    '--transactionTimeOut=1000', '--transactionCheckInterval=1000' ] });
 });
 
 test.after(async () => {
@@ -443,8 +395,13 @@ test('QueryAssignment names the whole broker, or each queue for a FIFO group; Fo
       assert.equal(forwarded.getStatus().getCode(), def.Code.OK, forwarded.getStatus().getMessage());
       // In %DLQ%<group> now, and done for the group: its handle was acked.
       const dlq = `%DLQ%${group}`;
-      const end = await rpc.call('queryOffset', new pb.QueryOffsetRequest().setMessageQueue(queueOf(dlq, 0))
-        .setQueryOffsetPolicy(def.QueryOffsetPolicy.END));
+      // The DLQ's consume queue is built by the broker's dispatch, just after the forward is answered.
+      let end;
+      await waitFor(async () => {
+        end = await rpc.call('queryOffset', new pb.QueryOffsetRequest().setMessageQueue(queueOf(dlq, 0))
+          .setQueryOffsetPolicy(def.QueryOffsetPolicy.END));
+        return end.getStatus().getCode() === def.Code.OK && end.getOffset() >= 1;
+      }, 10000, 'the forwarded message in the DLQ').catch(() => {});
       assert.equal(end.getStatus().getCode(), def.Code.OK, end.getStatus().getMessage());
       assert.equal(end.getOffset(), 1, 'one message in the DLQ');
     } finally {

@@ -8,7 +8,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync, spawn } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -27,44 +27,13 @@ const { RpcClient } = require('rocketmq-client-nodejs/dist/client/RpcClient');
 const { Endpoints } = require('rocketmq-client-nodejs/dist/route/Endpoints');
 const pb = require('rocketmq-client-nodejs/proto/apache/rocketmq/v2/service_pb');
 const def = require('rocketmq-client-nodejs/proto/apache/rocketmq/v2/definition_pb');
+const { BROKER, quietLogger, startBroker, stopBroker } = require('./harness');
 
-const BROKER = process.env.THRUSTER_BROKER;
 const RUN_ID = `${process.pid}x${Date.now() % 100000}`;
-const quietLogger = { info() {}, warn() {}, debug() {}, error() {}, close() {} };
 const TOPIC = `GrpcSecure${RUN_ID}`;
 const READ_ONLY_TOPIC = `GrpcReadOnly${RUN_ID}`;
 const GROUP = `GrpcSecureGroup${RUN_ID}`;
 const KEYS = { accessKey: 'GrpcUser01', accessSecret: 'grpc-user-secret' };
-
-function startBroker(storeDir, aclFile) {
-  const args = [
-    `--storePathRootDir=${storeDir}`, '--listenPort=0', '--namesrvListenPort=0', '--bindAddress=127.0.0.1',
-    '--brokerIP1=127.0.0.1', '--enableGrpcServer=true', '--grpcServerPort=0', '--mappedFileSizeCommitLog=16777216',
-    '--mappedFileSizeConsumeQueue=60000', '--maxHashSlotNum=5000', '--maxIndexNum=20000', '--logTarget=stderr',
-    '--aclEnable=true', `--aclFile=${aclFile}`, '--tls.server.mode=enforcing', `--tls.server.certPath=${CERT}`,
-    `--tls.server.keyPath=${KEY}`, '--channelExpiredTimeout=2000',
-  ];
-  const child = spawn(BROKER, args, { stdio: [ 'ignore', 'pipe', 'pipe' ] });
-  let log = '';
-  child.stderr.on('data', d => { log += d; });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`broker did not start:\n${out}${log}`)), 30000);
-    child.on('exit', code => {
-      clearTimeout(timer);
-      reject(new Error(`broker exited with ${code}:\n${out}${log}`));
-    });
-    child.stdout.on('data', d => {
-      out += d;
-      const m = /listening on 127\.0\.0\.1:(\d+).*gRPC on port (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve({ child, endpoints: `127.0.0.1:${m[2]}`, log: () => log });
-      }
-    });
-  });
-}
 
 let broker;
 
@@ -85,17 +54,15 @@ test.before(async () => {
     `      - ${GROUP}=SUB`,
     '',
   ].join('\n'));
-  broker = await startBroker(path.join(TMP, 'store'), aclFile);
+  broker = await startBroker({ storeDir: path.join(TMP, 'store'), extra: [
+    '--enableGrpcServer=true', '--grpcServerPort=0', '--aclEnable=true', `--aclFile=${aclFile}`,
+    '--tls.server.mode=enforcing', `--tls.server.certPath=${CERT}`, `--tls.server.keyPath=${KEY}`,
+    '--channelExpiredTimeout=2000',
+  ] });
 });
 
 test.after(async () => {
-  if (broker && broker.child.exitCode === null) {
-    const code = await new Promise(resolve => {
-      broker.child.on('exit', c => resolve(c));
-      broker.child.kill('SIGTERM');
-    });
-    assert.equal(code, 0, `broker did not stop cleanly:\n${broker.log()}`);
-  }
+  if (broker) assert.equal(await stopBroker(broker), 0, `broker did not stop cleanly:\n${broker.log()}`);
   fs.rmSync(TMP, { recursive: true, force: true });
 });
 
