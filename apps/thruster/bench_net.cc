@@ -90,6 +90,9 @@ struct ConsumeArgs {
   int32_t batch = 32;
   int32_t depth = 4;
   int64_t warmup_messages = 200000;  // at most the backlog
+  // Wall-clock time (ms since the epoch) the measured runs start at, after
+  // the warm-up: several consumer processes then read side by side (0: now).
+  int64_t start_at_ms = 0;
   int runs = 3;
   int io_threads = 1;
   int topics = 1;  // TOPIC-0 .. TOPIC-(N-1) when N > 1, as produce names them
@@ -830,6 +833,16 @@ int RunConsume(const ConsumeArgs& a) {
     RunResult w = warm.Run(&queues, "warm-up", !a.json);
     if (!a.json) PrintResult("warm-up", w);
   }
+  auto wall_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  if (a.start_at_ms > 0) {
+    const int64_t wait = a.start_at_ms - wall_ms();
+    if (wait > 0) std::this_thread::sleep_for(std::chrono::milliseconds(wait));
+  }
+  const int64_t started_ms = wall_ms();
   std::vector<RunResult> runs;
   std::vector<ConsumeRun::Queue> last;
   for (int i = 0; i < a.runs; ++i) {
@@ -852,9 +865,12 @@ int RunConsume(const ConsumeArgs& a) {
                    s.message());
     }
   }
+  const int64_t ended_ms = wall_ms();
   instance.Stop();
   return Report(a.json, runs,
                 {{"mode", "consume"},
+                 {"started_ms", started_ms},
+                 {"ended_ms", ended_ms},
                  {"batch", a.batch},
                  {"pulled_batch", batch},
                  {"depth", a.depth},
@@ -966,6 +982,11 @@ void AddNetBenchCommands(CLI::App& app, int* exit_code) {
   co->add_option("--topics", c.topics,
                  "read TOPIC-0 .. TOPIC-(N-1) when > 1 (as produce --topics "
                  "names them)")
+      ->capture_default_str();
+  co->add_option("--start-at-ms", c.start_at_ms,
+                 "start the measured runs at this time (ms since the epoch), "
+                 "after the warm-up, to read side by side with other "
+                 "consumers")
       ->capture_default_str();
   co->add_option("--broker-pid", c.broker_pid,
                  "the broker's pid on this machine: report its CPU per message")
