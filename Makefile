@@ -4,7 +4,7 @@ RELEASE_DIR := build/release
 TEST_DIR := build/asan
 DATA_DIR ?= ./data/store
 
-.PHONY: deps build test test-all test-tsan test-timers run bench bench-store bench-peers clean format install deb crash-test powerloss-test fuzz
+.PHONY: deps build test test-all test-tsan test-timers run bench bench-store bench-peers bench-curves bench-report clean format install deb crash-test powerloss-test fuzz
 
 deps:
 	@bash scripts/install-deps.sh
@@ -69,6 +69,21 @@ ifeq ($(PEERS_BUILD),1)
 	-@$(MAKE) --no-print-directory build
 endif
 	bash bench/peers/run.sh $(PEERS_ARGS)
+
+# The cost curves (bench/curves/*.sh, docs/performance.md): one curve per run, its CSV into docs/performance/data/;
+# CURVE is one of queues, size, fanout, connections, surface, store-threads, cold-backlog. CURVE_BUILD=0 skips
+# `make build`. bench-report draws every CSV there as an SVG under docs/performance/ with gnuplot.
+CURVE ?= surface
+CURVE_BUILD ?= 1
+CURVES_DATA := docs/performance/data
+bench-curves:
+ifeq ($(CURVE_BUILD),1)
+	@$(MAKE) --no-print-directory build
+endif
+	OUT=$(CURVES_DATA) bash bench/curves/$(CURVE).sh
+
+bench-report: deps
+	python3 bench/curves/report.py $(CURVES_DATA) docs/performance
 
 # The programs, /etc/thruster's config files and the systemd units from the release build; DESTDIR is honoured
 # (`make install DESTDIR=/tmp/root PREFIX=/usr`). With PREFIX=/usr the config goes to /etc, as in the package.

@@ -22,6 +22,8 @@ packages=(
   openssl
   # The 5.x gRPC endpoint (src/proxy): gRPC and protobuf, and protoc with its gRPC plugin to generate the C++.
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  # make bench-report draws the cost curves' CSVs as SVGs; fincore (util-linux) reports what a curve left cached.
+  gnuplot-nox util-linux
 
 )
 missing=()

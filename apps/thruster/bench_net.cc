@@ -2,7 +2,9 @@
 // through the client library (src/client/) and report msgs/s, MB/s (10^6
 // bytes), latency percentiles (send round trip for produce, pull round trip
 // for consume) and errors. Both warm up first and can repeat the measured run
-// (--runs) and report the median of each figure.
+// (--runs) and report the median of each figure, with the CPU the client and
+// (given --broker-pid) the broker spent per message, and say when the client
+// itself was the limit.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -17,11 +19,13 @@
 #include <type_traits>
 #include <vector>
 
+#include "client/admin_client.h"
 #include "client/client_instance.h"
 #include "client/producer.h"
 #include "client/pull_consumer.h"
 #include "common/histogram.h"
 #include "common/mutex.h"
+#include "thruster/bench_probe.h"
 #include "thruster/commands.h"
 #include "thruster/progress.h"
 
@@ -48,7 +52,22 @@ struct ProduceArgs {
   // segment (1 GiB), so a short run never starts with a long surprise.
   int64_t warmup_bytes = -1;
   int runs = 3;  // measured runs after the warm-up; the median is reported
-  int io_threads = 1;
+  // Connections to the broker, each its own client with `io_threads` threads;
+  // producer i sends over connection i % connections. 0: min(producers, the
+  // CPUs this process may use).
+  int connections = 0;
+  int io_threads = 1;  // per connection
+  // Messages spread over `topics` topics (TOPIC-0 .. TOPIC-(N-1) when N > 1)
+  // of `queues` queues each; with queues > 0 (or N > 1) they are created (or
+  // updated) on every broker of `cluster` first.
+  int topics = 1;
+  int queues = 0;
+  std::string cluster = "DefaultCluster";
+  // The broker's pid on this machine: its CPU per message and RSS reported.
+  int broker_pid = 0;
+  // Producer connections opened and left idle (one heartbeat each) during the
+  // measured runs.
+  int idle_connections = 0;
   bool json = false;
   std::string access_key;  // ACL signing keys
   std::string secret_key;
@@ -71,8 +90,13 @@ struct ConsumeArgs {
   int32_t batch = 32;
   int32_t depth = 4;
   int64_t warmup_messages = 200000;  // at most the backlog
+  // Wall-clock time (ms since the epoch) the measured runs start at, after
+  // the warm-up: several consumer processes then read side by side (0: now).
+  int64_t start_at_ms = 0;
   int runs = 3;
   int io_threads = 1;
+  int topics = 1;  // TOPIC-0 .. TOPIC-(N-1) when N > 1, as produce names them
+  int broker_pid = 0;
   bool commit = true;
   bool json = false;
   std::string access_key;  // ACL signing keys
@@ -90,7 +114,21 @@ struct RunResult {
   int64_t p99_us = 0;
   int64_t p999_us = 0;
   int64_t max_us = 0;
+  // CPU (user + system) per message over the measured window: this process,
+  // and the broker (-1 without --broker-pid).
+  double client_us_per_msg = 0;
+  double broker_us_per_msg = -1;
+  // The client's CPU time over the window / (wall time × CPUs available).
+  double client_cpu_share = 0;
   std::string first_error;
+
+  bool client_bound() const { return client_cpu_share > 0.9; }
+
+  void SetCpu(const CpuWindow& w) {
+    client_us_per_msg = w.client_us_per_msg();
+    broker_us_per_msg = w.broker_us_per_msg();
+    client_cpu_share = w.client_cpu_share();
+  }
 
   json ToJson() const {
     return {{"messages", messages},
@@ -101,7 +139,11 @@ struct RunResult {
             {"p99_us", p99_us},
             {"p999_us", p999_us},
             {"max_us", max_us},
-            {"errors", errors}};
+            {"errors", errors},
+            {"client_cpu_us_per_msg", client_us_per_msg},
+            {"broker_cpu_us_per_msg", broker_us_per_msg},
+            {"client_cpu_share", client_cpu_share},
+            {"client_bound", client_bound()}};
   }
 };
 
@@ -123,6 +165,9 @@ RunResult Median(std::vector<RunResult> runs) {
   m.p99_us = med(&RunResult::p99_us);
   m.p999_us = med(&RunResult::p999_us);
   m.max_us = med(&RunResult::max_us);
+  m.client_us_per_msg = med(&RunResult::client_us_per_msg);
+  m.broker_us_per_msg = med(&RunResult::broker_us_per_msg);
+  m.client_cpu_share = med(&RunResult::client_cpu_share);
   return m;
 }
 
@@ -133,6 +178,14 @@ void PrintResult(std::string_view what, const RunResult& r) {
       "p99.9 {} us, max {} us, errors {}\n",
       what, r.messages, r.seconds, r.msgs_per_sec, r.mb_per_sec, r.p50_us,
       r.p99_us, r.p999_us, r.max_us, r.errors);
+  std::string cpu = fmt::format(
+      "  CPU per message: client {:.2f} us ({:.0f}% of {} CPUs)",
+      r.client_us_per_msg, r.client_cpu_share * 100, AvailableCpus());
+  if (r.broker_us_per_msg >= 0)
+    cpu += fmt::format(", broker {:.2f} us", r.broker_us_per_msg);
+  if (r.client_bound())
+    cpu += " -- client-bound: the client, not the broker, was the limit";
+  fmt::print("{}\n", cpu);
 }
 
 int Report(bool as_json, const std::vector<RunResult>& runs, json extra) {
@@ -174,13 +227,14 @@ struct ProducerSlot {
 // thread switch sits between an answer and the next send.
 struct Chains {
   ProducerSlot* slot = nullptr;
-  const client::Message* msg = nullptr;
-  // Sent instead of `msg` for the share `delay_ratio` of the sends, spread
+  // One message per topic; send i goes to topic i % topics.
+  const std::vector<client::Message>* msgs = nullptr;
+  // Sent instead of `msgs` for the share `delay_ratio` of the sends, spread
   // evenly (send i is delayed when floor((i+1)·r) > floor(i·r)).
-  const client::Message* delayed = nullptr;
+  const std::vector<client::Message>* delayed = nullptr;
   double delay_ratio = 0;
   // The same for timer messages (a send picked for both is delayed).
-  const client::Message* timed = nullptr;
+  const std::vector<client::Message>* timed = nullptr;
   double timer_ratio = 0;
   int64_t total = 0;
   std::atomic<int64_t> next{0};
@@ -195,7 +249,10 @@ struct Chains {
     const bool timer = timed != nullptr &&
                        std::floor(static_cast<double>(i + 1) * timer_ratio) >
                            std::floor(static_cast<double>(i) * timer_ratio);
-    const client::Message& m = delay ? *delayed : timer ? *timed : *msg;
+    const size_t t = static_cast<size_t>(i) % msgs->size();
+    const client::Message& m = delay   ? (*delayed)[t]
+                               : timer ? (*timed)[t]
+                                       : (*msgs)[t];
     int64_t t0 = NowNs();
     Status s = slot->producer->TrySendAsync(
         m, [this, t0](Result<client::SendResult> r) {
@@ -229,7 +286,8 @@ struct Chains {
 // Sends `messages` split over the producers, each with `inflight` sends in
 // flight; returns when every answer is in.
 RunResult ProduceOnce(std::vector<std::unique_ptr<ProducerSlot>>& slots,
-                      const ProduceArgs& a, const client::Message& proto,
+                      const ProduceArgs& a,
+                      const std::vector<client::Message>& protos,
                       int64_t messages, const std::string& label) {
   for (auto& s : slots) {
     MutexLock lock(&s->mu);
@@ -240,18 +298,19 @@ RunResult ProduceOnce(std::vector<std::unique_ptr<ProducerSlot>>& slots,
   }
   std::atomic<int64_t> done{0};
   ProgressLine progress(label, "messages", messages, &done, !a.json);
+  CpuWindow cpu(a.broker_pid);
   auto start = Clock::now();
   std::vector<std::unique_ptr<Chains>> chains;
-  client::Message delayed = proto;
-  delayed.properties["DELAY"] = std::to_string(a.delay_level);
-  client::Message timed = proto;
-  timed.SetDelayTimeSec(a.timer_delay_sec);
+  std::vector<client::Message> delayed = protos;
+  for (auto& m : delayed) m.properties["DELAY"] = std::to_string(a.delay_level);
+  std::vector<client::Message> timed = protos;
+  for (auto& m : timed) m.SetDelayTimeSec(a.timer_delay_sec);
   int64_t per = messages / static_cast<int64_t>(slots.size());
   int64_t rest = messages % static_cast<int64_t>(slots.size());
   for (size_t i = 0; i < slots.size(); ++i) {
     auto c = std::make_unique<Chains>();
     c->slot = slots[i].get();
-    c->msg = &proto;
+    c->msgs = &protos;
     if (a.delay_ratio > 0) {
       c->delayed = &delayed;
       c->delay_ratio = a.delay_ratio;
@@ -270,6 +329,7 @@ RunResult ProduceOnce(std::vector<std::unique_ptr<ProducerSlot>>& slots,
   for (auto& s : slots) s->producer->Flush();
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
   RunResult r;
+  int64_t answered = done.load();
   LatencyHistogram all;
   for (auto& s : slots) {
     MutexLock lock(&s->mu);
@@ -285,7 +345,57 @@ RunResult ProduceOnce(std::vector<std::unique_ptr<ProducerSlot>>& slots,
   r.p99_us = all.Percentile(0.99);
   r.p999_us = all.Percentile(0.999);
   r.max_us = all.max();
+  cpu.Finish(answered, secs);
+  r.SetCpu(cpu);
   return r;
+}
+
+// The broker's RSS in KiB, -1 when it cannot be read.
+int64_t BrokerRssKb(int pid) {
+  auto r = ProcessRssKb(pid);
+  return r.ok() ? *r : -1;
+}
+
+// The topic names a run with `topics` topics uses.
+std::vector<std::string> BenchTopics(const std::string& topic, int topics) {
+  if (topics <= 1) return {topic};
+  std::vector<std::string> out;
+  for (int i = 0; i < topics; ++i)
+    out.push_back(fmt::format("{}-{}", topic, i));
+  return out;
+}
+
+// Creates (or updates) every topic with `queues` read and write queues on
+// every master of `cluster`, then waits (up to 10 s) until the name server
+// routes each of them with that many queues.
+Status CreateBenchTopics(client::ClientInstance& instance,
+                         const std::vector<std::string>& topics, int queues,
+                         const std::string& cluster) {
+  client::AdminClient admin(&instance);
+  for (const auto& t : topics) {
+    remoting::TopicConfig tc;
+    tc.topic_name = t;
+    tc.read_queue_nums = queues;
+    tc.write_queue_nums = queues;
+    auto r = admin.CreateTopic(tc, "", cluster);
+    if (!r.ok()) return r.status();
+  }
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  for (const auto& t : topics) {
+    while (true) {
+      auto route = instance.FetchTopicRoute(t);
+      int32_t n = 0;
+      if (route.ok())
+        for (const auto& qd : route->queue_datas) n += qd.write_queue_nums;
+      if (n >= queues) break;
+      if (Clock::now() > deadline)
+        return Status::Timeout(
+            fmt::format("the name server routes {} queues of topic {}, not {}",
+                        n, t, queues));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  return Status::OK();
 }
 
 int RunProduce(const ProduceArgs& a) {
@@ -308,17 +418,43 @@ int RunProduce(const ProduceArgs& a) {
                "--messages and --runs must be > 0\n");
     return 2;
   }
-  client::ClientOptions co;
-  co.namesrv_addr = a.namesrv;
-  co.io_threads = a.io_threads;
-  co.instance_name = "bench-produce";
-  co.access_key = a.access_key;
-  co.secret_key = a.secret_key;
-  co.tls = a.tls;
-  client::ClientInstance instance(co);
-  if (Status s = instance.Start(); !s.ok()) {
-    fmt::print(stderr, "thruster bench produce: {}\n", s.message());
-    return 1;
+  if (a.connections < 0 || a.io_threads <= 0 || a.topics <= 0 || a.queues < 0 ||
+      a.idle_connections < 0) {
+    fmt::print(stderr,
+               "thruster bench produce: --io-threads and --topics must be > 0, "
+               "--connections, --queues and --idle-connections >= 0\n");
+    return 2;
+  }
+  const int connections = a.connections > 0
+                              ? std::min(a.connections, a.producers)
+                              : std::min(a.producers, AvailableCpus());
+  // One client (its own connection to each broker, its own io threads) per
+  // connection: producers on different connections share no lock on the send
+  // path.
+  std::vector<std::unique_ptr<client::ClientInstance>> instances;
+  for (int i = 0; i < connections; ++i) {
+    client::ClientOptions co;
+    co.namesrv_addr = a.namesrv;
+    co.io_threads = a.io_threads;
+    co.instance_name = fmt::format("bench-produce-{}", i);
+    co.access_key = a.access_key;
+    co.secret_key = a.secret_key;
+    co.tls = a.tls;
+    instances.push_back(std::make_unique<client::ClientInstance>(co));
+    if (Status s = instances.back()->Start(); !s.ok()) {
+      fmt::print(stderr, "thruster bench produce: {}\n", s.message());
+      return 1;
+    }
+  }
+  const std::vector<std::string> topics = BenchTopics(a.topic, a.topics);
+  if (a.queues > 0 || a.topics > 1) {
+    const int queues = a.queues > 0 ? a.queues : 8;
+    if (Status s = CreateBenchTopics(*instances[0], topics, queues, a.cluster);
+        !s.ok()) {
+      fmt::print(stderr, "thruster bench produce: create topics: {}\n",
+                 s.ToString());
+      return 1;
+    }
   }
   std::vector<std::unique_ptr<ProducerSlot>> slots;
   for (int i = 0; i < a.producers; ++i) {
@@ -326,28 +462,45 @@ int RunProduce(const ProduceArgs& a) {
     client::ProducerOptions po;
     po.group = "BenchProducer";
     po.max_in_flight = a.inflight;
-    slot->producer = std::make_unique<client::Producer>(&instance, po);
+    slot->producer = std::make_unique<client::Producer>(
+        instances[static_cast<size_t>(i % connections)].get(), po);
     slots.push_back(std::move(slot));
   }
   auto body = std::make_shared<std::string>(static_cast<size_t>(a.size), 'x');
   for (size_t i = 0; i < body->size(); ++i)
     (*body)[i] = static_cast<char>('a' + i % 26);
-  client::Message proto;
-  proto.topic = a.topic;
-  proto.body = std::as_bytes(std::span(body->data(), body->size()));
-  proto.body_owner = body;
+  std::vector<client::Message> protos;
+  for (const auto& t : topics) {
+    client::Message proto;
+    proto.topic = t;
+    proto.body = std::as_bytes(std::span(body->data(), body->size()));
+    proto.body_owner = body;
+    protos.push_back(std::move(proto));
+  }
   // Fails fast (no route, no broker) before any thread starts.
-  if (auto r = slots[0]->producer->Send(proto); !r.ok()) {
+  if (auto r = slots[0]->producer->Send(protos[0]); !r.ok()) {
     fmt::print(stderr, "thruster bench produce: {}\n", r.status().message());
     return 1;
   }
-  // Every producer needs the route loaded before its chains run (TrySendAsync
-  // never asks the name server).
+  // Every producer needs the routes loaded before its chains run
+  // (TrySendAsync never asks the name server).
+  std::string broker_addr;
   for (auto& slot : slots) {
-    if (auto q = slot->producer->FetchPublishQueues(a.topic); !q.ok()) {
-      fmt::print(stderr, "thruster bench produce: {}\n", q.status().message());
+    for (const auto& t : topics) {
+      if (auto q = slot->producer->FetchPublishQueues(t); !q.ok()) {
+        fmt::print(stderr, "thruster bench produce: {}\n",
+                   q.status().message());
+        return 1;
+      }
+    }
+  }
+  if (a.idle_connections > 0) {
+    auto addrs = instances[0]->KnownBrokerAddrs();
+    if (addrs.empty()) {
+      fmt::print(stderr, "thruster bench produce: no broker address known\n");
       return 1;
     }
+    broker_addr = addrs[0];
   }
   const int64_t warm_bytes =
       a.warmup_bytes >= 0
@@ -360,23 +513,56 @@ int RunProduce(const ProduceArgs& a) {
           "warm-up: {} messages ({:.1f} MiB) before measuring "
           "(--warmup-bytes 0 skips it)\n",
           warm, static_cast<double>(warm * a.size) / (1 << 20));
-    RunResult w = ProduceOnce(slots, a, proto, warm, "warm-up");
+    RunResult w = ProduceOnce(slots, a, protos, warm, "warm-up");
     if (!a.json) PrintResult("warm-up", w);
+  }
+  // The broker's RSS before and after the idle connections open.
+  int64_t rss_before = -1;
+  int64_t rss_idle = -1;
+  if (a.broker_pid > 0) rss_before = BrokerRssKb(a.broker_pid);
+  std::unique_ptr<IdleConnections> idle;
+  if (a.idle_connections > 0) {
+    auto opened =
+        IdleConnections::Open(broker_addr, a.idle_connections, "BenchIdle");
+    if (!opened.ok()) {
+      fmt::print(stderr, "thruster bench produce: {}\n",
+                 opened.status().ToString());
+      return 1;
+    }
+    idle = std::move(*opened);
+    if (a.broker_pid > 0) rss_idle = BrokerRssKb(a.broker_pid);
+    if (!a.json)
+      fmt::print("{} idle producer connections open\n", idle->size());
   }
   std::vector<RunResult> runs;
   for (int i = 0; i < a.runs; ++i) {
-    runs.push_back(ProduceOnce(slots, a, proto, a.messages,
+    runs.push_back(ProduceOnce(slots, a, protos, a.messages,
                                fmt::format("run {}/{}", i + 1, a.runs)));
     if (!a.json)
       PrintResult(fmt::format("run {}/{}", i + 1, a.runs), runs.back());
   }
+  int64_t rss_after = -1;
+  if (a.broker_pid > 0) rss_after = BrokerRssKb(a.broker_pid);
+  idle.reset();
   slots.clear();
-  instance.Stop();
+  for (auto& in : instances) in->Stop();
+  if (!a.json && rss_after >= 0)
+    fmt::print("broker RSS: {} KiB before the runs, {} KiB after\n", rss_before,
+               rss_after);
   return Report(a.json, runs,
                 {{"mode", "produce"},
                  {"size", a.size},
                  {"producers", a.producers},
                  {"inflight", a.inflight},
+                 {"connections", connections},
+                 {"io_threads_per_connection", a.io_threads},
+                 {"topics", a.topics},
+                 {"queues", a.queues},
+                 {"idle_connections", a.idle_connections},
+                 {"broker_rss_kb_before", rss_before},
+                 {"broker_rss_kb_idle_open", rss_idle},
+                 {"broker_rss_kb_after", rss_after},
+                 {"cpus_available", AvailableCpus()},
                  {"delay_ratio", a.delay_ratio},
                  {"delay_level", a.delay_level},
                  {"timer_ratio", a.timer_ratio},
@@ -398,8 +584,12 @@ int RunProduce(const ProduceArgs& a) {
 class ConsumeRun {
  public:
   ConsumeRun(client::PullConsumer* consumer, int32_t batch, int32_t depth,
-             int64_t limit)
-      : consumer_(consumer), batch_(batch), depth_(depth), limit_(limit) {}
+             int64_t limit, int broker_pid)
+      : consumer_(consumer),
+        batch_(batch),
+        depth_(depth),
+        limit_(limit),
+        broker_pid_(broker_pid) {}
 
   struct Queue {
     client::MessageQueue mq;
@@ -411,8 +601,8 @@ class ConsumeRun {
   RunResult Run(std::vector<Queue>* queues, const std::string& label,
                 bool show_progress) {
     queues_ = queues;
-    ProgressLine progress(label, "messages", limit_, &consumed_,
-                          show_progress);
+    ProgressLine progress(label, "messages", limit_, &consumed_, show_progress);
+    CpuWindow cpu(broker_pid_);
     auto start = Clock::now();
     std::vector<std::pair<size_t, std::pair<int64_t, int32_t>>> first;
     {
@@ -450,6 +640,8 @@ class ConsumeRun {
     r.p99_us = hist_.Percentile(0.99);
     r.p999_us = hist_.Percentile(0.999);
     r.max_us = hist_.max();
+    cpu.Finish(r.messages, secs);
+    r.SetCpu(cpu);
     return r;
   }
 
@@ -566,6 +758,7 @@ class ConsumeRun {
   int32_t capped_ TH_GUARDED_BY(mu_) = 0;
   int32_t depth_;
   int64_t limit_;
+  int broker_pid_;
   // The queues' ranges (next, in_flight) change under mu_; mq and end are
   // fixed once Run() starts.
   std::vector<Queue>* queues_ = nullptr;
@@ -581,23 +774,26 @@ class ConsumeRun {
 // Start and end offsets of every queue: from the min offset (or the committed
 // one with `committed`) to the max offset now.
 Result<std::vector<ConsumeRun::Queue>> PlanQueues(
-    client::PullConsumer& consumer, const std::string& topic) {
-  TH_ASSIGN_OR_RETURN(auto mqs, consumer.FetchSubscribeQueues(topic));
+    client::PullConsumer& consumer, const std::vector<std::string>& topics) {
   std::vector<ConsumeRun::Queue> out;
-  for (auto& mq : mqs) {
-    TH_ASSIGN_OR_RETURN(int64_t min, consumer.MinOffset(mq));
-    TH_ASSIGN_OR_RETURN(int64_t max, consumer.MaxOffset(mq));
-    out.push_back({mq, min, max});
+  for (const auto& topic : topics) {
+    TH_ASSIGN_OR_RETURN(auto mqs, consumer.FetchSubscribeQueues(topic));
+    for (auto& mq : mqs) {
+      TH_ASSIGN_OR_RETURN(int64_t min, consumer.MinOffset(mq));
+      TH_ASSIGN_OR_RETURN(int64_t max, consumer.MaxOffset(mq));
+      out.push_back({mq, min, max});
+    }
   }
   return out;
 }
 
 int RunConsume(const ConsumeArgs& a) {
   if (a.batch <= 0 || a.depth <= 0 || a.runs <= 0 || a.messages < 0 ||
-      a.warmup_messages < 0) {
+      a.warmup_messages < 0 || a.topics <= 0 || a.io_threads <= 0) {
     fmt::print(stderr,
-               "thruster bench consume: --batch, --depth and --runs must be > "
-               "0, --messages and --warmup-messages >= 0\n");
+               "thruster bench consume: --batch, --depth, --runs, --topics "
+               "and --io-threads must be > 0, --messages and "
+               "--warmup-messages >= 0\n");
     return 2;
   }
   client::ClientOptions co;
@@ -615,7 +811,7 @@ int RunConsume(const ConsumeArgs& a) {
   client::PullConsumerOptions po;
   po.group = a.group;
   client::PullConsumer consumer(&instance, po);
-  auto plan = PlanQueues(consumer, a.topic);
+  auto plan = PlanQueues(consumer, BenchTopics(a.topic, a.topics));
   if (!plan.ok()) {
     fmt::print(stderr, "thruster bench consume: {}\n", plan.status().message());
     return 1;
@@ -633,17 +829,27 @@ int RunConsume(const ConsumeArgs& a) {
   if (a.warmup_messages > 0) {
     auto queues = *plan;
     ConsumeRun warm(&consumer, a.batch, a.depth,
-                    std::min(a.warmup_messages, stored));
+                    std::min(a.warmup_messages, stored), a.broker_pid);
     RunResult w = warm.Run(&queues, "warm-up", !a.json);
     if (!a.json) PrintResult("warm-up", w);
   }
+  auto wall_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  if (a.start_at_ms > 0) {
+    const int64_t wait = a.start_at_ms - wall_ms();
+    if (wait > 0) std::this_thread::sleep_for(std::chrono::milliseconds(wait));
+  }
+  const int64_t started_ms = wall_ms();
   std::vector<RunResult> runs;
   std::vector<ConsumeRun::Queue> last;
   for (int i = 0; i < a.runs; ++i) {
     last = *plan;
-    ConsumeRun run(&consumer, a.batch, a.depth, limit);
-    runs.push_back(run.Run(&last, fmt::format("run {}/{}", i + 1, a.runs),
-                           !a.json));
+    ConsumeRun run(&consumer, a.batch, a.depth, limit, a.broker_pid);
+    runs.push_back(
+        run.Run(&last, fmt::format("run {}/{}", i + 1, a.runs), !a.json));
     batch = run.batch();
     if (!a.json)
       PrintResult(fmt::format("run {}/{}", i + 1, a.runs), runs.back());
@@ -659,13 +865,18 @@ int RunConsume(const ConsumeArgs& a) {
                    s.message());
     }
   }
+  const int64_t ended_ms = wall_ms();
   instance.Stop();
   return Report(a.json, runs,
                 {{"mode", "consume"},
+                 {"started_ms", started_ms},
+                 {"ended_ms", ended_ms},
                  {"batch", a.batch},
                  {"pulled_batch", batch},
                  {"depth", a.depth},
                  {"queues", plan->size()},
+                 {"topics", a.topics},
+                 {"cpus_available", AvailableCpus()},
                  {"backlog", stored}});
 }
 
@@ -712,7 +923,29 @@ void AddNetBenchCommands(CLI::App& app, int* exit_code) {
   pr->add_option("--timer-delay-sec", p.timer_delay_sec,
                  "the TIMER_DELAY_SEC of those messages")
       ->capture_default_str();
-  pr->add_option("--io-threads", p.io_threads, "client io threads")
+  pr->add_option("--connections", p.connections,
+                 "connections (each its own client) the producers are spread "
+                 "over (0: min(producers, CPUs available))")
+      ->capture_default_str();
+  pr->add_option("--io-threads", p.io_threads, "io threads per connection")
+      ->capture_default_str();
+  pr->add_option("--topics", p.topics,
+                 "spread the messages over this many topics (TOPIC-0 .. "
+                 "TOPIC-(N-1) when > 1)")
+      ->capture_default_str();
+  pr->add_option("--queues", p.queues,
+                 "create (or update) the topics with this many queues first "
+                 "(0: as they are; 8 when --topics > 1)")
+      ->capture_default_str();
+  pr->add_option("--cluster", p.cluster, "the cluster the topics are made on")
+      ->capture_default_str();
+  pr->add_option("--broker-pid", p.broker_pid,
+                 "the broker's pid on this machine: report its CPU per "
+                 "message and RSS")
+      ->capture_default_str();
+  pr->add_option("--idle-connections", p.idle_connections,
+                 "producer connections held open and idle during the "
+                 "measured runs")
       ->capture_default_str();
   pr->add_flag("--json", p.json, "print one JSON object");
   AddAclSigningOptions(*pr, &p.access_key, &p.secret_key);
@@ -745,6 +978,18 @@ void AddNetBenchCommands(CLI::App& app, int* exit_code) {
                  "measured runs, each from the start; the median is reported")
       ->capture_default_str();
   co->add_option("--io-threads", c.io_threads, "client io threads")
+      ->capture_default_str();
+  co->add_option("--topics", c.topics,
+                 "read TOPIC-0 .. TOPIC-(N-1) when > 1 (as produce --topics "
+                 "names them)")
+      ->capture_default_str();
+  co->add_option("--start-at-ms", c.start_at_ms,
+                 "start the measured runs at this time (ms since the epoch), "
+                 "after the warm-up, to read side by side with other "
+                 "consumers")
+      ->capture_default_str();
+  co->add_option("--broker-pid", c.broker_pid,
+                 "the broker's pid on this machine: report its CPU per message")
       ->capture_default_str();
   co->add_option("--commit", c.commit, "commit the final offsets (true/false)")
       ->capture_default_str();
