@@ -59,7 +59,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
   for c in "${CONFIGS[@]}"; do
     dir="$WORK/$c-$r"
     # shellcheck disable=SC2046  # the args are lists of flags
-    start_broker "$dir/store" "$dir/broker.log" $(broker_args "$c") || { echo "$c: see above"; exit 1; }
+    launch_broker "$dir/store" "$dir/broker.log" $(broker_args "$c") || { echo "$c: see above"; exit 1; }
     np=$NAMESRV_PORT
     # shellcheck disable=SC2046
     out=$("$BIN/thruster" bench produce --namesrv "127.0.0.1:$np" --messages "$MESSAGES" --runs 1 \

@@ -20,7 +20,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
   for c in on off; do
     dir="$WORK/$c-$r"
     enable=$([[ $c == on ]] && echo true || echo false)
-    start_broker "$dir/store" "$dir/broker.log" --messageJourneyEnable="$enable" || exit 1
+    launch_broker "$dir/store" "$dir/broker.log" --messageJourneyEnable="$enable" || exit 1
     np=$NAMESRV_PORT
     p=$(rate "$("$BIN/thruster" bench produce --namesrv "127.0.0.1:$np" --topic JourneyBench --messages "$MESSAGES" \
       --runs 1 --warmup-bytes 0 --json </dev/null)")

@@ -1,7 +1,7 @@
 # Shell helpers the benchmark scripts share; `source "$(dirname "$0")/lib.sh"` (or ../lib.sh) after `set -euo pipefail`.
-# BIN (the folder holding thruster-broker and thruster) must be set before start_broker is called.
+# BIN (the folder holding thruster-broker and thruster) must be set before launch_broker is called.
 
-# A TCP port on 127.0.0.1 that was free a moment ago (another process may still take it: start_broker retries).
+# A TCP port on 127.0.0.1 that was free a moment ago (another process may still take it: launch_broker retries).
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # Waits until something accepts connections on 127.0.0.1:PORT; fails after TRIES x 50 ms (default 200: 10 s).
@@ -14,10 +14,10 @@ wait_port() {
   return 1
 }
 
-# start_broker STORE_DIR LOG_FILE [BROKER_ARGS...]: a thruster-broker with its embedded name server on fresh
+# launch_broker STORE_DIR LOG_FILE [BROKER_ARGS...]: a thruster-broker with its embedded name server on fresh
 # loopback ports, tried up to three times (a port found free may be taken before the broker binds it). Sets
 # BROKER_PID, BROKER_PORT, NAMESRV_PORT and HA_PORT. The HA port is given too: listenPort + 1 may be taken.
-start_broker() {
+launch_broker() {
   local store=$1 log=$2 attempt
   shift 2
   mkdir -p "$store"
@@ -37,7 +37,7 @@ start_broker() {
   return 1
 }
 
-# stop_broker: SIGTERM the broker start_broker started and wait for it.
+# stop_broker: SIGTERM the broker launch_broker started and wait for it.
 stop_broker() {
   [[ -n ${BROKER_PID:-} ]] || return 0
   kill "$BROKER_PID" 2>/dev/null || true

@@ -8,6 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BIN=${BIN:-build/release/apps}
 OUT=${OUT:-build/curves}
 mkdir -p "$OUT"
+source bench/lib.sh  # free_port, wait_port, launch_broker
 for p in thruster thruster-broker; do
   [[ -x $BIN/$p ]] || { echo "$BIN/$p is missing (make build, or BIN=DIR)" >&2; exit 1; }
 done
@@ -50,33 +51,14 @@ csv_row() {
   echo "$CURVE_NPROC,$CURVE_MODEL,$CURVE_DATE,$CURVE_COMMIT,$CURVE_LOAD,$CURVE_CMD,$vals" | tee -a "$CURVE_CSV"
 }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 400); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
 # start_broker [--key=value ...] : a fresh broker (name server inside) on free ports with an empty store
 # under $CURVE_WORK; sets BROKER_PID, NP (name server port), BP (broker port), STORE.
 start_broker() {
   stop_broker
   STORE="$CURVE_WORK/store-$RANDOM"
-  mkdir -p "$STORE"
-  BP=$(free_port)
-  NP=$(free_port)
-  local hp
-  hp=$(free_port)
-  "$BIN/thruster-broker" --storePathRootDir="$STORE" --listenPort="$BP" --namesrvListenPort="$NP" \
-    --haListenPort="$hp" --bindAddress=127.0.0.1 --brokerIP1=127.0.0.1 --logTarget=stderr "$@" \
-    >"$CURVE_WORK/broker.log" 2>&1 &
-  BROKER_PID=$!
-  if ! wait_port "$BP" || ! wait_port "$NP"; then
-    echo "the broker did not start:" >&2
-    tail -n 30 "$CURVE_WORK/broker.log" >&2
-    exit 1
-  fi
+  launch_broker "$STORE" "$CURVE_WORK/broker.log" "$@" || { tail -n 30 "$CURVE_WORK/broker.log" >&2; exit 1; }
+  BP=$BROKER_PORT
+  NP=$NAMESRV_PORT
   # A first send waits for the first CommitLog segment, which a busy machine may take longer to allocate than
   # a send's timeout (3 s): a few small sends until one is answered, so the curve's own first send is not.
   local i

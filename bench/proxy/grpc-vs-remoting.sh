@@ -17,7 +17,7 @@ for round in $(seq 1 "$ROUNDS"); do
   for path in remoting grpc; do
     rm -rf "$WORK/store"
     gport=$(free_port)
-    start_broker "$WORK/store" "$WORK/broker.log" --enableGrpcServer=true --grpcServerPort="$gport" --logLevel=WARN
+    launch_broker "$WORK/store" "$WORK/broker.log" --enableGrpcServer=true --grpcServerPort="$gport" --logLevel=WARN
     ns=$NAMESRV_PORT
     wait_port "$gport"
     if [ "$path" = remoting ]; then
