@@ -193,6 +193,7 @@ class MessageStore {
   }
 
   const MessageStoreConfig& config() const { return config_; }
+  io::FileSystem* file_system() const { return fs_; }
   // The role now (brokerRole at start; a controller may change it later). A
   // SLAVE refuses every put with SERVICE_NOT_AVAILABLE (ha spec §3.3).
   BrokerRole broker_role() const {
