@@ -282,6 +282,10 @@ Status Broker::Start() {
       store_config_.ha_listen_port != 0 ? store_config_.ha_listen_port
       : config_.listen_port != 0        ? config_.listen_port + 1
                                         : 0);
+  // Controller mode: the election (etcd) drives BecomeMaster/BecomeSlave;
+  // until then writes are fenced. brokerId stands in for the controller id.
+  ha_options.controller_mode = config_.enable_controller_mode;
+  ha_options.controller_id = config_.broker_id;
   replication_ = std::make_unique<ha::ReplicationManager>(
       store_.get(), ha_options, clock_);
   if (Status s = replication_->Start(store_config_.ha_master_address);

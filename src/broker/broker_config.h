@@ -90,6 +90,9 @@ struct BrokerConfig {
   // store::MessageStoreConfig.
   std::string broker_ip2;  // brokerIP2: haServerAddr's host (empty: brokerIP1)
   bool slave_read_enable = false;  // slaveReadEnable
+  // enableControllerMode (ha spec §7): roles come from elections; the HA
+  // stream is the auto-switch one and the store keeps the epoch file.
+  bool enable_controller_mode = false;
   // tls.server.mode (tlsMode), tls.server.*, tls.enable, tls.client.*: TLS on
   // the broker's port (and the embedded name server's), and on its own
   // connections to name servers.

@@ -81,7 +81,11 @@ void HaClient::Run() {
       Pause(1000);
       continue;
     }
-    Serve(address);
+    if (epochs_ != nullptr) {
+      ServeAutoSwitch(address);
+    } else {
+      Serve(address);
+    }
     connected_.store(false, std::memory_order_release);
     if (stopped_.load(std::memory_order_acquire)) break;
     if (master_address() == address) Pause(kRetryMs);
@@ -159,8 +163,8 @@ void HaClient::Serve(const std::string& address) {
       std::optional<TransferHeader> h =
           DecodeTransferHeader(std::span(buf.data() + pos, have - pos));
       if (!h) break;
-      if (h->size < 0 ||
-          static_cast<size_t>(h->size) > kReadBufferSize - kTransferHeaderSize) {
+      if (h->size < 0 || static_cast<size_t>(h->size) >
+                             kReadBufferSize - kTransferHeaderSize) {
         TH_LOG(ha, kError, "HA: master {} sent a frame of {} bytes", address,
                h->size);
         return;
@@ -177,12 +181,12 @@ void HaClient::Serve(const std::string& address) {
       }
       if (h->size > 0) {
         Status s = store_->AppendToCommitLog(
-            h->offset, std::span<const std::byte>(
-                           buf.data() + pos + kTransferHeaderSize,
-                           static_cast<size_t>(h->size)));
+            h->offset,
+            std::span<const std::byte>(buf.data() + pos + kTransferHeaderSize,
+                                       static_cast<size_t>(h->size)));
         if (!s.ok()) {
-          TH_LOG(ha, kError, "HA: appending {} bytes at {} failed: {}",
-                 h->size, h->offset, s.ToString());
+          TH_LOG(ha, kError, "HA: appending {} bytes at {} failed: {}", h->size,
+                 h->offset, s.ToString());
           return;
         }
       }

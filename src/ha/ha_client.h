@@ -24,6 +24,8 @@
 // it.
 namespace thruster::ha {
 
+class EpochFile;
+
 class HaClient {
  public:
   HaClient(store::MessageStore* store,
@@ -35,6 +37,20 @@ class HaClient {
   void Start();
   void Shutdown();
 
+  // Controller mode: speak the auto-switch stream (spec/ha.md §7.8) instead of
+  // the classic one: cut the unparseable tail, handshake with
+  // `controller_id`, truncate to the consistent point with the master's
+  // epochs, append an entry to `epochs` when frames of a new epoch arrive.
+  // Before Start(); `epochs` must outlive the client.
+  void set_auto_switch(EpochFile* epochs, int64_t controller_id) {
+    epochs_ = epochs;
+    controller_id_ = controller_id;
+  }
+  // Auto-switch: the master's confirm offset, capped by this log's max (-1
+  // before the first frame).
+  int64_t confirm_offset() const {
+    return confirm_offset_.load(std::memory_order_acquire);
+  }
   // The master's "host:port" HA address (haMasterAddress, or what the name
   // server answered); a change closes the current connection. Empty: none.
   void set_master_address(std::string address) TH_EXCLUDES(mu_);
@@ -49,6 +65,7 @@ class HaClient {
   void Run();
   // One connection's life; returns when it ends.
   void Serve(const std::string& address);
+  void ServeAutoSwitch(const std::string& address);  // auto_switch_client.cc
   // Sleeps up to `ms` unless stopped or the address changed.
   void Pause(int64_t ms) TH_EXCLUDES(mu_);
   int64_t OwnMaxOffset();
@@ -62,6 +79,9 @@ class HaClient {
   std::atomic<bool> stopped_{false};
   std::atomic<bool> connected_{false};
   std::atomic<int64_t> reported_offset_{-1};
+  EpochFile* epochs_ = nullptr;
+  int64_t controller_id_ = 0;
+  std::atomic<int64_t> confirm_offset_{-1};
   std::thread thread_;
 };
 

@@ -7,6 +7,8 @@
 
 #include "common/logging.h"
 #include "common/service_thread.h"
+#include "ha/auto_switch_protocol.h"
+#include "ha/epoch_file.h"
 #include "ha/ha_protocol.h"
 
 namespace thruster::ha {
@@ -61,6 +63,12 @@ class HaService::Connection {
   }
   void ReadLoop();
   void WriteLoop();
+  // The slave's reports, by either stream's rules: the first fixes the
+  // transfer start, each one is an ack. False: close the connection.
+  bool OnReport(int64_t report);
+  // Auto-switch stream (§7.8): the transfer header of [next, next + n), with n
+  // cut at the end of the epoch holding `next`.
+  AutoSwitchTransferHeader TransferHeader(int64_t next, size_t* n) const;
 
   HaService* service_;
   Socket socket_;
@@ -70,6 +78,9 @@ class HaService::Connection {
   // Where the transfer starts, fixed by the slave's first report; -1 before.
   std::atomic<int64_t> transfer_from_{-1};
   std::atomic<int64_t> ack_offset_{-1};
+  // Auto-switch: set by the reader once the slave handshake arrived.
+  std::atomic<bool> handshake_received_{false};
+  std::atomic<bool> sync_from_last_file_{false};
   std::thread reader_;
   std::thread writer_;
 };
@@ -101,17 +112,56 @@ void HaService::Connection::ReadLoop() {
     last_read_ns = now;
     have += *n;
     size_t consumed = 0;
-    std::optional<int64_t> report =
-        LastCompleteReport(std::span(buf.data(), have), &consumed);
+    std::optional<int64_t> report;
+    if (service_->epochs_ == nullptr) {
+      report = LastCompleteReport(std::span(buf.data(), have), &consumed);
+    } else {
+      for (;;) {
+        Result<std::optional<SlaveMessage>> m = DecodeSlaveMessage(
+            std::span<const std::byte>(buf.data() + consumed, have - consumed));
+        if (!m.ok()) {
+          TH_LOG(ha, kError, "HA slave {}: {}", peer_, m.status().ToString());
+          return;
+        }
+        if (!m->has_value()) break;
+        consumed += (*m)->size;
+        if ((*m)->state == HaState::kHandshake) {
+          TH_LOG(ha, kInfo, "HA slave {} (controller id {}) handshake", peer_,
+                 (*m)->handshake.slave_id);
+          sync_from_last_file_.store((*m)->handshake.sync_from_last_file,
+                                     std::memory_order_release);
+          handshake_received_.store(true, std::memory_order_release);
+          service_->NotifyTransferSome();
+        } else {
+          report = (*m)->report;
+        }
+      }
+    }
     std::memmove(buf.data(), buf.data() + consumed, have - consumed);
     have -= consumed;
     if (!report) continue;
+    if (!OnReport(*report)) return;
+  }
+}
+
+bool HaService::Connection::OnReport(int64_t report_value) {
+  const std::optional<int64_t> report = report_value;
+  {
     if (transfer_from_.load(std::memory_order_acquire) < 0) {
       // The start is fixed when the request arrives (§2.2): its offset, or
       // for an empty slave the start of the master's last segment now.
       const int64_t max = service_->store_->GetMaxPhyOffset();
       const int64_t file_size = service_->store_->commit_log().file_size();
-      const int64_t from = *report != 0 ? *report : max - max % file_size;
+      // Auto-switch (§7.8 step 4): an empty slave takes the whole log unless
+      // it asked for the last file only.
+      const bool whole_log =
+          service_->epochs_ != nullptr &&
+          !sync_from_last_file_.load(std::memory_order_acquire);
+      const int64_t from =
+          *report != 0 ? *report
+          : whole_log
+              ? std::max<int64_t>(0, service_->store_->GetMinPhyOffset())
+              : max - max % file_size;
       transfer_from_.store(from, std::memory_order_release);
       TH_LOG(ha, kInfo,
              "HA slave {} asks for data from offset {}: transferring from {}",
@@ -125,12 +175,37 @@ void HaService::Connection::ReadLoop() {
                "HA slave {} reports offset {} beyond this master's max {}: "
                "its log has diverged, closing the connection",
                peer_, *report, max);
-        return;
+        return false;
       }
     }
     ack_offset_.store(*report, std::memory_order_release);
     service_->OnAck(*report);
   }
+  return true;
+}
+
+AutoSwitchTransferHeader HaService::Connection::TransferHeader(
+    int64_t next, size_t* n) const {
+  store::MessageStore* store = service_->store_;
+  const int64_t max = store->GetMaxPhyOffset();
+  AutoSwitchTransferHeader h;
+  h.offset = next;
+  h.confirm_offset = max;
+  std::optional<EpochEntry> e = service_->epochs_->FindByOffset(next, max);
+  if (!e) {
+    std::vector<EpochEntry> all = service_->epochs_->Entries(max);
+    if (!all.empty()) e = all.front();
+  }
+  if (e) {
+    h.epoch = e->epoch;
+    h.epoch_start_offset = e->start_offset;
+    // Never across an epoch end (the last epoch has none).
+    std::optional<EpochEntry> last = service_->epochs_->LastEntry();
+    if (last && last->epoch != e->epoch && e->end_offset > next)
+      *n = std::min(*n, static_cast<size_t>(e->end_offset - next));
+  }
+  h.body_size = static_cast<int32_t>(*n);
+  return h;
 }
 
 void HaService::Connection::WriteLoop() {
@@ -138,10 +213,41 @@ void HaService::Connection::WriteLoop() {
   const store::MessageStoreConfig& config = store->config();
   const int write_timeout_ms = config.ha_housekeeping_interval;
   std::array<std::byte, kTransferHeaderSize> header;
+  const bool auto_switch = service_->epochs_ != nullptr;
+  // Sends the header of [next, next + n) of either stream (n may shrink: an
+  // auto-switch frame ends with its epoch).
+  auto write_header = [&](int64_t from, size_t* n) -> Status {
+    if (!auto_switch) {
+      EncodeTransferHeader(from, static_cast<int32_t>(*n), header);
+      return socket_.WriteAll(header, write_timeout_ms);
+    }
+    auto h = EncodeAutoSwitchTransferHeader(TransferHeader(from, n));
+    return socket_.WriteAll(h, write_timeout_ms);
+  };
   int64_t next = -1;
   int64_t last_write_ns = 0;
+  bool handshake_sent = false;
   while (!stopped()) {
     const uint64_t seen = service_->TransferEpoch();
+    if (auto_switch && !handshake_sent) {
+      if (!handshake_received_.load(std::memory_order_acquire)) {
+        service_->WaitTransfer(seen);
+        continue;
+      }
+      // §7.8 step 2: every epoch entry, with the max offset and last epoch.
+      const int64_t max = store->GetMaxPhyOffset();
+      std::vector<std::byte> hs =
+          EncodeMasterHandshake(max, service_->epochs_->last_epoch(),
+                                service_->epochs_->Entries(max));
+      if (Status s = socket_.WriteAll(hs, write_timeout_ms); !s.ok()) {
+        if (!stopped())
+          TH_LOG(ha, kWarn, "HA slave {}: {}", peer_, s.ToString());
+        return;
+      }
+      handshake_sent = true;
+      last_write_ns = service_->clock_->MonotonicNs();
+      continue;
+    }
     if (next < 0) {
       next = transfer_from_.load(std::memory_order_acquire);
       if (next < 0) {  // no request yet
@@ -161,10 +267,9 @@ void HaService::Connection::WriteLoop() {
         store->commit_log().GetData(store::PhysOffset{next});
     const int64_t now = service_->clock_->MonotonicNs();
     if (data && !data->bytes.empty()) {
-      const size_t n = std::min(data->bytes.size(),
-                                static_cast<size_t>(config.ha_transfer_batch_size));
-      EncodeTransferHeader(next, static_cast<int32_t>(n), header);
-      Status s = socket_.WriteAll(header, write_timeout_ms);
+      size_t n = std::min(data->bytes.size(),
+                          static_cast<size_t>(config.ha_transfer_batch_size));
+      Status s = write_header(next, &n);
       if (s.ok()) s = socket_.WriteAll(data->bytes.first(n), write_timeout_ms);
       if (!s.ok()) {
         if (!stopped())
@@ -177,8 +282,8 @@ void HaService::Connection::WriteLoop() {
     }
     if (now - last_write_ns >=
         int64_t{config.ha_send_heartbeat_interval} * 1000000) {
-      EncodeTransferHeader(next, 0, header);
-      if (Status s = socket_.WriteAll(header, write_timeout_ms); !s.ok()) {
+      size_t none = 0;
+      if (Status s = write_header(next, &none); !s.ok()) {
         if (!stopped())
           TH_LOG(ha, kWarn, "HA slave {}: {}", peer_, s.ToString());
         return;
@@ -357,9 +462,9 @@ void HaService::GroupTransferLoop() {
             it = waits_.erase(it);
           } else if (now >= it->deadline_ns || stopping) {
             it->result.status = store::PutStatus::kFlushSlaveTimeout;
-            it->result.error = stopping
-                                   ? "HA service is shutting down"
-                                   : "no slave confirmed it within slaveTimeout";
+            it->result.error =
+                stopping ? "HA service is shutting down"
+                         : "no slave confirmed it within slaveTimeout";
             finished.push_back(std::move(*it));
             it = waits_.erase(it);
           } else {

@@ -34,11 +34,18 @@ namespace thruster::ha {
 struct HaServiceOptions {
   std::string bind_address = "0.0.0.0";
   uint16_t port = 10912;  // 0: ephemeral (tests)
+  // enableControllerMode: both sides speak the auto-switch stream (§7.8) and
+  // keep the epoch file; otherwise the classic stream (§2).
+  bool controller_mode = false;
+  // This broker's controller id, sent in the slave handshake.
+  int64_t controller_id = 0;
 };
+
+class EpochFile;
 
 // One connected slave, as `clusterList` shows it.
 struct SlaveInfo {
-  std::string address;  // the slave's peer address
+  std::string address;      // the slave's peer address
   int64_t ack_offset = -1;  // its last report; -1 before the first
 };
 
@@ -54,6 +61,9 @@ class HaService final : public store::ReplicaWaiter {
   void Shutdown();
 
   uint16_t port() const { return port_; }
+  // Controller mode: the epoch file whose entries the master handshake carries
+  // and transfer frames follow. Before Start(); must outlive the service.
+  void set_epoch_file(const EpochFile* epochs) { epochs_ = epochs; }
   // The largest offset any slave acknowledged (RocketMQ's push2SlaveMaxOffset).
   int64_t push_to_slave_max_offset() const {
     return push_to_slave_max_offset_.load(std::memory_order_acquire);
@@ -97,6 +107,7 @@ class HaService final : public store::ReplicaWaiter {
   std::atomic<bool> stopped_{false};
   bool started_ = false;
   std::atomic<int64_t> push_to_slave_max_offset_{0};
+  const EpochFile* epochs_ = nullptr;
 
   mutable Mutex conns_mu_;
   std::vector<std::unique_ptr<Connection>> conns_ TH_GUARDED_BY(conns_mu_);

@@ -354,6 +354,10 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
 
   PutResult result;
   MutexLock lock(&put_mu_);
+  if (puts_fenced_.load(std::memory_order_acquire)) {
+    return Failed(PutStatus::kServiceNotAvailable,
+                  "writes are fenced: this broker is not the elected master");
+  }
   int64_t now = std::max(clock_->NowMs(), last_store_timestamp_);
   last_store_timestamp_ = now;
   begin_time_in_lock_.store(now, std::memory_order_relaxed);
@@ -575,8 +579,50 @@ PutResult CommitLog::PutMessages(const MessageToStore& msg) {
   return WaitForGroupCommit(Append(msg, true), msg);
 }
 
-Status CommitLog::AppendData(int64_t offset,
-                             std::span<const std::byte> data) {
+void CommitLog::set_puts_fenced(bool fenced) {
+  // Under the put lock: once this returns, no put is between its check and
+  // its copy.
+  MutexLock lock(&put_mu_);
+  puts_fenced_.store(fenced, std::memory_order_release);
+}
+
+Status CommitLog::TruncateTo(int64_t offset) {
+  if (!writeable()) return error();
+  MutexLock lock(&put_mu_);
+  const int64_t max = queue_.GetMaxWrotePosition();
+  if (offset < 0 || offset > max) {
+    return Status::InvalidArgument(
+        fmt::format("cannot truncate the commitlog to {}: it holds [{}, {})",
+                    offset, queue_.GetMinOffset(), max));
+  }
+  if (offset < queue_.GetMinOffset() && offset != 0) {
+    return Status::InvalidArgument(fmt::format(
+        "cannot truncate the commitlog to {}, below its min offset {}", offset,
+        queue_.GetMinOffset()));
+  }
+  queue_offsets_.clear();
+  if (offset == max) return Status::OK();
+  std::shared_ptr<MappedFile> keep = queue_.FindMappedFileByOffset(offset);
+  const int32_t old_pos = keep != nullptr ? keep->write_pos() : 0;
+  TH_RETURN_IF_ERROR(queue_.TruncateDirtyFiles(offset));
+  if (keep != nullptr && keep->base_offset() <= offset &&
+      offset < keep->base_offset() + keep->file_size()) {
+    const auto pos = static_cast<int32_t>(offset - keep->base_offset());
+    if (old_pos > pos) {
+      std::span<std::byte> m = keep->mutable_mapping();
+      std::memset(m.data() + pos, 0, static_cast<size_t>(old_pos - pos));
+      Status s = keep->SyncRange(pos, old_pos);
+      if (!s.ok()) {
+        MarkNotWriteable(s);
+        return s;
+      }
+    }
+  }
+  TH_LOG(store, kInfo, "commitlog truncated from {} to {}", max, offset);
+  return Status::OK();
+}
+
+Status CommitLog::AppendData(int64_t offset, std::span<const std::byte> data) {
   if (!writeable()) return error();
   MutexLock lock(&put_mu_);
   const bool empty = queue_.empty();
@@ -597,8 +643,8 @@ Status CommitLog::AppendData(int64_t offset,
     std::shared_ptr<MappedFile> file = std::move(file_r).value();
     if (file->base_offset() + file->write_pos() != offset) {
       return Status::InvalidArgument(fmt::format(
-          "replicated bytes at {} do not match segment {} ending at {}",
-          offset, file->base_offset(), file->base_offset() + file->write_pos()));
+          "replicated bytes at {} do not match segment {} ending at {}", offset,
+          file->base_offset(), file->base_offset() + file->write_pos()));
     }
     std::span<std::byte> dest = file->WritableSpan();
     const size_t n = std::min(dest.size(), data.size());

@@ -114,6 +114,22 @@ class CommitLog {
   // or rewritten. InvalidArgument on an offset mismatch, IOError from the file.
   Status AppendData(int64_t offset, std::span<const std::byte> data)
       TH_EXCLUDES(put_mu_);
+  // Controller-mode truncation (ha spec §7.6, §7.9; RocketMQ's resetOffset):
+  // cuts the log back to `offset`, a record boundary at or below the max
+  // offset. Later segments are destroyed; the bytes from `offset` to the old
+  // write position of its segment are zeroed and synced, so the appends that
+  // follow start exactly at `offset` and no stale record survives behind them;
+  // the flushed and committed offsets move back. Forgets every queue offset
+  // (the caller sets them again from the consume queues). Appends are held off
+  // during the call; callers keep them fenced until the queue offsets are set.
+  Status TruncateTo(int64_t offset) TH_EXCLUDES(put_mu_);
+  // Fenced (controller mode, ha spec §7.10): every put fails with
+  // SERVICE_NOT_AVAILABLE; replicated bytes (AppendData) still go in. When
+  // this returns, no put is in the middle of its append.
+  void set_puts_fenced(bool fenced) TH_EXCLUDES(put_mu_);
+  bool puts_fenced() const {
+    return puts_fenced_.load(std::memory_order_acquire);
+  }
   // Bytes from `offset` to the readable end of its segment (zero-copy, holds
   // the segment).
   std::optional<SelectResult> GetData(PhysOffset offset) const;
@@ -250,6 +266,8 @@ class CommitLog {
   // ahead of the writer.
   const bool touch_ahead_;
   std::atomic<bool> writeable_{true};
+  // Written under put_mu_ (set_puts_fenced), read by appends under it.
+  std::atomic<bool> puts_fenced_{false};
   mutable Mutex error_mu_;
   Status error_ TH_GUARDED_BY(error_mu_);
 

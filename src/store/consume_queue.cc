@@ -286,17 +286,25 @@ Status ConsumeQueue::ZeroEntryAt(int64_t end) {
   const auto pos = static_cast<int32_t>(end - file->base_offset());
   if (pos + kUnit32 > file->file_size() || file->write_pos() != pos)
     return Status::OK();
-  auto stale =
-      file->mapping().subspan(static_cast<size_t>(pos), cq_format::kEntrySize);
-  if (std::all_of(stale.begin(), stale.end(),
-                  [](std::byte b) { return b == std::byte{0}; }))
-    return Status::OK();
-  auto bytes = file->mutable_mapping().subspan(static_cast<size_t>(pos),
-                                               cq_format::kEntrySize);
+  // Every stale unit from the end on (a cut in a running store leaves many;
+  // the next appends would otherwise make the ones after them visible).
+  int32_t stop = pos;
+  while (stop + kUnit32 <= file->file_size()) {
+    auto stale = file->mapping().subspan(static_cast<size_t>(stop),
+                                         cq_format::kEntrySize);
+    if (std::all_of(stale.begin(), stale.end(),
+                    [](std::byte b) { return b == std::byte{0}; }))
+      break;
+    stop += kUnit32;
+  }
+  if (stop == pos) return Status::OK();
+  auto bytes = file->mutable_mapping().subspan(
+      static_cast<size_t>(pos), static_cast<size_t>(stop - pos));
   std::fill(bytes.begin(), bytes.end(), std::byte{0});
-  TH_RETURN_IF_ERROR(file->SyncRange(pos, pos + kUnit32));
-  TH_LOG(store, kInfo, "consume queue {}: cleared the stale entry at {} of {}",
-         dir(), pos, file->path());
+  TH_RETURN_IF_ERROR(file->SyncRange(pos, stop));
+  TH_LOG(store, kInfo,
+         "consume queue {}: cleared {} stale entries from {} of {}", dir(),
+         (stop - pos) / kUnit32, pos, file->path());
   return Status::OK();
 }
 

@@ -181,8 +181,9 @@ class ConsumeQueue {
   // Writes pre-blank filler from the start of `file` up to file pos `fill_to`
   // (an empty file).
   void FillPreBlank(MappedFile& file, int32_t fill_to);
-  // Zeroes [end, end + 20) if not already zero and syncs it (spec §10.5). `end`
-  // is the queue's new end.
+  // Zeroes the units from `end` (the queue's new end) up to the first zero one
+  // and syncs them (spec §10.5 clears the one at the end; a cut in a running
+  // store leaves more).
   Status ZeroEntryAt(int64_t end);
   // End of the newest real (non-filler) entry below queue-stream byte `end`; -1
   // when there is none.

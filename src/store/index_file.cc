@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include "common/coding.h"
 #include "common/logging.h"
 
@@ -69,6 +71,43 @@ Result<std::shared_ptr<IndexFile>> IndexFile::Open(io::FileSystem* fs,
   }
   return std::shared_ptr<IndexFile>(
       new IndexFile(std::move(file), slot_num, index_num, h));
+}
+
+bool IndexFile::TruncateFrom(int64_t phys) {
+  MutexLock lock(&mu_);
+  if (header_.end_phys_offset < phys) return false;
+  std::span<std::byte> map = file_->mutable_mapping();
+  int32_t n = header_.index_count;
+  while (n > 1) {
+    const auto pos =
+        static_cast<size_t>(index_format::EntryPos(slot_num_, n - 1));
+    Result<index_format::Entry> e =
+        index_format::DecodeEntry(map.subspan(pos, index_format::kEntrySize));
+    if (!e.ok() || e->phys_offset < phys) break;
+    const auto slot_pos =
+        static_cast<size_t>(index_format::SlotPos(e->key_hash, slot_num_));
+    if (LoadI32(map.data() + slot_pos) == n - 1) {
+      const int32_t prev =
+          e->prev_index > 0 && e->prev_index < n - 1 ? e->prev_index : 0;
+      StoreI32(map.data() + slot_pos, prev);
+      if (prev == 0 && header_.hash_slot_count > 0) --header_.hash_slot_count;
+    }
+    std::memset(map.data() + pos, 0, index_format::kEntrySize);
+    --n;
+  }
+  header_.index_count = n;
+  if (n > 1) {
+    Result<index_format::Entry> last = index_format::DecodeEntry(map.subspan(
+        static_cast<size_t>(index_format::EntryPos(slot_num_, n - 1)),
+        index_format::kEntrySize));
+    header_.end_phys_offset = last.ok() ? last->phys_offset : phys - 1;
+  } else {
+    // Nothing left: BuildIndex takes any record from the cut on.
+    header_.end_phys_offset = phys - 1;
+  }
+  WriteHeader();
+  dirty_ = true;
+  return true;
 }
 
 void IndexFile::WriteHeader() {

@@ -89,6 +89,13 @@ class IndexFile {
   int64_t end_phys_offset() const { return header().end_phys_offset; }
   int32_t index_count() const { return header().index_count; }
 
+  // Store truncation: removes the entries of records at or after `phys` (a
+  // suffix of the entries, which are in phys order), undoing PutKey: each
+  // slot goes back to the entry's predecessor, the entry is zeroed, the
+  // counts shrink, and the end phys offset becomes the last kept entry's, so
+  // new records there are indexed again. Written at once, durable after
+  // Flush(). Returns true when the file changed.
+  bool TruncateFrom(int64_t phys);
   // Makes the whole file durable (msync) and returns the header as it was when
   // the sync began: everything it describes is now on disk. An error means the
   // bytes may be lost; the store turns read-only.

@@ -243,6 +243,16 @@ Status IndexService::BuildIndex(const IndexRecord& record) {
   return Status::OK();
 }
 
+Status IndexService::TruncateFrom(int64_t phys) {
+  for (const std::shared_ptr<IndexFile>& f : Snapshot()) {
+    if (f->TruncateFrom(phys)) {
+      Result<index_format::Header> h = f->Flush();
+      if (!h.ok()) return h.status();
+    }
+  }
+  return Status::OK();
+}
+
 QueryOffsetResult IndexService::QueryOffsets(std::string_view topic,
                                              std::string_view key, int max_num,
                                              int64_t begin, int64_t end) const {

@@ -129,6 +129,10 @@ class IndexService {
     return index_msg_timestamp_.load(std::memory_order_acquire);
   }
 
+  // Store truncation (MessageStore::TruncateTo): records at `phys` and after
+  // it are gone, so every file drops their entries (IndexFile::TruncateFrom)
+  // and the changed files are flushed. Call while nothing is dispatched.
+  Status TruncateFrom(int64_t phys);
   // Deletes every index file (an empty CommitLog at start-up).
   Status DestroyAll();
 

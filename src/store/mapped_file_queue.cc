@@ -172,6 +172,7 @@ int64_t MappedFileQueue::GetMaxWrotePosition() const {
 }
 
 Result<bool> MappedFileQueue::Flush(int least_pages) {
+  MutexLock lock(&flush_mu_);
   int64_t where = flushed_where();
   auto f = FindMappedFileByOffset(where, where == 0);
   if (f == nullptr) return true;
@@ -187,6 +188,13 @@ Result<bool> MappedFileQueue::Flush(int least_pages) {
 Status MappedFileQueue::Writeback(int64_t least_bytes,
                                   int64_t max_in_flight_bytes,
                                   int64_t drop_below) {
+  MutexLock lock(&flush_mu_);
+  return WritebackLocked(least_bytes, max_in_flight_bytes, drop_below);
+}
+
+Status MappedFileQueue::WritebackLocked(int64_t least_bytes,
+                                        int64_t max_in_flight_bytes,
+                                        int64_t drop_below) {
   if (writeback_where_ < 0 || writeback_where_ < flushed_where())
     writeback_where_ = flushed_where();
   while (true) {
@@ -243,6 +251,7 @@ Status MappedFileQueue::Writeback(int64_t least_bytes,
 }
 
 Result<bool> MappedFileQueue::Commit(int least_pages) {
+  MutexLock lock(&flush_mu_);
   int64_t where = committed_where();
   auto f = FindMappedFileByOffset(where, where == 0);
   if (f == nullptr) return true;
@@ -254,6 +263,14 @@ Result<bool> MappedFileQueue::Commit(int least_pages) {
 }
 
 Status MappedFileQueue::TruncateDirtyFiles(int64_t offset) {
+  MutexLock flush_lock(&flush_mu_);
+  if (flushed_where() > offset) set_flushed_where(offset);
+  if (committed_where() > offset) set_committed_where(offset);
+  writeback_where_ = -1;
+  writeback_in_flight_.clear();
+  writeback_in_flight_bytes_ = 0;
+  written_back_.clear();
+  dropped_where_ = std::min(dropped_where_, offset);
   std::vector<std::shared_ptr<MappedFile>> to_destroy;
   {
     MutexLock lock(&mu_);

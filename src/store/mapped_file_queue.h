@@ -77,7 +77,7 @@ class MappedFileQueue {
 
   // Flushes the segment holding flushed_where (one segment per call). Returns
   // true when nothing moved.
-  Result<bool> Flush(int least_pages);
+  Result<bool> Flush(int least_pages) TH_EXCLUDES(flush_mu_);
   // Starts the disk write of the whole pages readable beyond the last call once
   // there are at least `least_bytes` of them, and waits for the oldest started
   // ranges while more than `max_in_flight_bytes` are started but not known
@@ -89,19 +89,21 @@ class MappedFileQueue {
   // end); the rest of a range goes with the next one.
   // From the flush thread only.
   Status Writeback(int64_t least_bytes, int64_t max_in_flight_bytes,
-                   int64_t drop_below = -1);
+                   int64_t drop_below = -1) TH_EXCLUDES(flush_mu_);
   // The page cache of a file keeps folios of up to 2 MiB, and dropping a range
   // leaves every folio its edges cut through: drops of arbitrary 4 MiB ranges
   // left about 40% of the pages cached.
   static constexpr int32_t kDropAlign = 2 << 20;
   // Commits the segment holding committed_where. Returns true when nothing
   // moved; IOError when the write failed.
-  Result<bool> Commit(int least_pages);
+  Result<bool> Commit(int least_pages) TH_EXCLUDES(flush_mu_);
 
   // Cuts the queue back to `offset`: the segment containing it keeps positions
-  // offset % size, later ones are destroyed. Bytes after the cut are not
-  // cleared here.
-  Status TruncateDirtyFiles(int64_t offset);
+  // offset % size, later ones are destroyed; the flushed and committed "where"
+  // offsets move back to `offset` when beyond it. Bytes after the cut are not
+  // cleared here. Safe beside a flushing or committing thread (they are held
+  // off meanwhile), not beside an appender.
+  Status TruncateDirtyFiles(int64_t offset) TH_EXCLUDES(flush_mu_);
   // Removes segments from the front (retention). Never the last one.
   Status DeleteFirstSegments(size_t count);
   // Deletes segments, oldest first except the newest, while `expired(file)` is
@@ -113,6 +115,8 @@ class MappedFileQueue {
 
  private:
   Result<std::shared_ptr<MappedFile>> CreateSegment(int64_t base_offset);
+  Status WritebackLocked(int64_t least_bytes, int64_t max_in_flight_bytes,
+                         int64_t drop_below) TH_REQUIRES(flush_mu_);
 
   io::FileSystem* fs_;
   std::string dir_;
@@ -125,18 +129,24 @@ class MappedFileQueue {
   std::atomic<int64_t> committed_where_{0};
   std::atomic<int64_t> store_timestamp_{0};
 
-  // Writeback state (flush thread only): where the next range starts (-1:
-  // start at flushed_where), and the ranges started but not waited for.
+  // Held by Flush, Commit and Writeback, so a truncation never interleaves with
+  // them (a flush that read its position before the cut would store it after).
+  Mutex flush_mu_;
+  // Writeback state (flush thread, under flush_mu_): where the next range
+  // starts (-1: start at flushed_where), and the ranges started but not waited
+  // for.
   struct WritebackRange {
     std::shared_ptr<MappedFile> file;
     int32_t begin = 0;
     int32_t end = 0;
   };
-  int64_t writeback_where_ = -1;
-  std::deque<WritebackRange> writeback_in_flight_;
-  std::deque<WritebackRange> written_back_;  // not yet dropped, oldest first
-  int64_t dropped_where_ = 0;  // everything below has been dropped
-  int64_t writeback_in_flight_bytes_ = 0;
+  int64_t writeback_where_ TH_GUARDED_BY(flush_mu_) = -1;
+  std::deque<WritebackRange> writeback_in_flight_ TH_GUARDED_BY(flush_mu_);
+  std::deque<WritebackRange> written_back_
+      TH_GUARDED_BY(flush_mu_);  // not yet dropped, oldest first
+  int64_t dropped_where_ TH_GUARDED_BY(flush_mu_) =
+      0;  // everything below has been dropped
+  int64_t writeback_in_flight_bytes_ TH_GUARDED_BY(flush_mu_) = 0;
 };
 
 }  // namespace thruster::store

@@ -326,6 +326,28 @@ Status MessageStore::AppendToCommitLog(int64_t offset,
   return commit_log_->AppendData(offset, data);
 }
 
+Result<int64_t> MessageStore::TruncateTo(int64_t offset) {
+  if (!loaded_) return Status::InvalidArgument("TruncateTo before Load");
+  // Everything written is committed and durable before the cut, so the
+  // confirm offset is the max offset and nothing is pending in a pool buffer.
+  TH_RETURN_IF_ERROR(commit_log_->FlushAll());
+  return reput_->CutBack(offset, [this](int64_t cut) -> Status {
+    TH_RETURN_IF_ERROR(commit_log_->TruncateTo(cut));
+    for (ConsumeQueue* cq : queues_->All()) {
+      if (cq->max_phys_offset() > cut)
+        TH_RETURN_IF_ERROR(cq->TruncateDirtyLogicFiles(PhysOffset{cut}));
+      commit_log_->SetQueueOffset(cq->topic(), cq->queue_id(),
+                                  QueueOffset{cq->GetMaxOffsetInQueue()});
+    }
+    TH_RETURN_IF_ERROR(index_->TruncateFrom(cut));
+    if (checkpoint_->Get().confirm_phy_offset > cut) {
+      checkpoint_->set_confirm_phy_offset(cut);
+      TH_RETURN_IF_ERROR(checkpoint_->Flush());
+    }
+    return Status::OK();
+  });
+}
+
 GetMessageResult MessageStore::GetMessage(
     std::string_view, std::string_view topic, int32_t queue_id, int64_t offset,
     int32_t max_msgs, int64_t max_total_bytes, const TagFilter* filter) {

@@ -193,6 +193,7 @@ class MessageStore {
   }
 
   const MessageStoreConfig& config() const { return config_; }
+  io::FileSystem* file_system() const { return fs_; }
   // The role now (brokerRole at start; a controller may change it later). A
   // SLAVE refuses every put with SERVICE_NOT_AVAILABLE (ha spec §3.3).
   BrokerRole broker_role() const {
@@ -210,6 +211,22 @@ class MessageStore {
   // A slave's copy (ha spec §3.1): appends `data`, the master's bytes at
   // `offset`, which must equal the max phys offset (or start a new log).
   Status AppendToCommitLog(int64_t offset, std::span<const std::byte> data);
+  // Controller mode (ha spec §7.6, §7.8 step 1, §7.9; RocketMQ's
+  // truncateFiles): cuts the CommitLog back to min(`offset`, the end of its
+  // last complete record), so bytes received but not parseable go too, and
+  // makes the rest follow: every record before the cut is dispatched first,
+  // consume queues drop their units at or after the cut
+  // (truncateDirtyLogicFiles), the index forgets them, each queue's next
+  // offset comes from its consume queue again, dispatch resumes at the cut,
+  // the checkpoint's confirm offset is capped by it. Runs beside the store's
+  // threads; puts must be fenced (FenceWrites) or the role SLAVE with no
+  // replication running. Returns the cut; INT64_MAX cuts only the tail.
+  Result<int64_t> TruncateTo(int64_t offset);
+  // Fencing (ha spec §7.10): while fenced every put fails with
+  // SERVICE_NOT_AVAILABLE; replicated bytes still go in. On return no put is
+  // in the middle of its append.
+  void FenceWrites(bool fenced) { commit_log_->set_puts_fenced(fenced); }
+  bool writes_fenced() const { return commit_log_->puts_fenced(); }
   CommitLog& commit_log() { return *commit_log_; }
   Checkpoint& checkpoint() { return *checkpoint_; }
   const StoreRecoveryReport& recovery_report() const { return recovery_; }

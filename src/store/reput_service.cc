@@ -1,6 +1,8 @@
 #include "store/reput_service.h"
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 #include <thread>
 
 #include "common/logging.h"
@@ -17,6 +19,11 @@ using message::RecordStatus;
 using message::TagsCode;
 
 bool ReputService::DoReput() {
+  MutexLock lock(&pass_mu_);
+  return DoReputTo(std::numeric_limits<int64_t>::max());
+}
+
+bool ReputService::DoReputTo(int64_t limit) {
   bool moved = false;
   int64_t min = log_->GetMinOffset();
   int64_t reput = reput_from_offset_.load(std::memory_order_acquire);
@@ -27,7 +34,7 @@ bool ReputService::DoReput() {
            reput, min);
     reput = min;
   }
-  int64_t end = log_->GetConfirmOffset();
+  int64_t end = std::min(limit, log_->GetConfirmOffset());
   while (reput < end && !stopped()) {
     auto data = log_->GetData(PhysOffset{reput});
     if (!data || data->bytes.empty()) {
@@ -95,6 +102,49 @@ bool ReputService::DoReput() {
   }
   reput_from_offset_.store(reput, std::memory_order_release);
   return moved;
+}
+
+int64_t ReputService::LastCompleteRecordEnd() const {
+  MutexLock lock(&pass_mu_);
+  return LastCompleteRecordEndLocked();
+}
+
+int64_t ReputService::LastCompleteRecordEndLocked() const {
+  int64_t pos = std::max(reput_from_offset(), log_->GetMinOffset());
+  const int64_t max = log_->queue().GetMaxWrotePosition();
+  while (pos < max) {
+    auto data = log_->GetData(PhysOffset{pos});
+    if (!data || data->bytes.empty()) {
+      if (data && pos == data->file->base_offset() + data->file->file_size()) {
+        pos = log_->RollNextFile(pos);
+        continue;
+      }
+      break;
+    }
+    RecordCheck c = CheckRecord(data->bytes, false);
+    if (c.status == RecordStatus::kOk) {
+      pos += c.size;
+    } else if (c.status == RecordStatus::kBlank) {
+      pos = log_->RollNextFile(pos);
+    } else {
+      break;
+    }
+  }
+  return std::min(pos, max);
+}
+
+Result<int64_t> ReputService::CutBack(
+    int64_t offset, const std::function<Status(int64_t cut)>& truncate) {
+  MutexLock lock(&pass_mu_);
+  const int64_t cut = std::min(offset, LastCompleteRecordEndLocked());
+  DoReputTo(cut);
+  if (reput_from_offset() < cut) {
+    return Status::IOError(fmt::format(
+        "truncating to {}: dispatch stopped at {}", cut, reput_from_offset()));
+  }
+  TH_RETURN_IF_ERROR(truncate(cut));
+  reput_from_offset_.store(cut, std::memory_order_release);
+  return cut;
 }
 
 void ReputService::Run() {

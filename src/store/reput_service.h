@@ -8,8 +8,8 @@
 #include "common/clock.h"
 #include "common/mutex.h"
 #include "common/service_thread.h"
-#include "store/commit_log.h"
 #include "message/commit_log_format.h"
+#include "store/commit_log.h"
 #include "store/consume_queue_store.h"
 #include "store/delay_level_table.h"
 #include "store/index_service.h"
@@ -50,9 +50,23 @@ class ReputService final : public ServiceThread {
 
   // Runs both dispatchers (consume queue, index) for one record. Both are
   // idempotent: a record dispatched twice changes nothing.
-  Status Dispatch(const message::DecodedRecord& rec, int64_t phys, int32_t size);
+  Status Dispatch(const message::DecodedRecord& rec, int64_t phys,
+                  int32_t size);
   // Runs until caught up with the confirm offset. Returns true when it moved.
-  bool DoReput();
+  bool DoReput() TH_EXCLUDES(pass_mu_);
+
+  // Store truncation (MessageStore::TruncateTo), holding every dispatch pass
+  // off: finds the end of the last complete record reachable from the
+  // dispatch position, takes cut = min(`offset`, that end), dispatches every
+  // record before the cut (so the queues know where each queue ends), runs
+  // `truncate(cut)`, and resumes dispatch from the cut. Returns the cut, or
+  // the error of the dispatch or of `truncate`.
+  Result<int64_t> CutBack(int64_t offset,
+                          const std::function<Status(int64_t cut)>& truncate)
+      TH_EXCLUDES(pass_mu_);
+  // The end of the last complete record at or after the dispatch position (a
+  // blank end-of-segment record counts, ending at the next segment's start).
+  int64_t LastCompleteRecordEnd() const TH_EXCLUDES(pass_mu_);
 
   void SetMessageArrivingListener(MessageArrivingListener listener);
 
@@ -84,7 +98,10 @@ class ReputService final : public ServiceThread {
   void Run() override;
 
  private:
-  bool DoReputIgnoringStop();
+  bool DoReputIgnoringStop() TH_EXCLUDES(pass_mu_);
+  // One dispatch pass up to `limit`.
+  bool DoReputTo(int64_t limit) TH_REQUIRES(pass_mu_);
+  int64_t LastCompleteRecordEndLocked() const TH_REQUIRES(pass_mu_);
   bool stopped() const { return !draining_ && ServiceThread::stopped(); }
 
   CommitLog* log_;
@@ -94,6 +111,8 @@ class ReputService final : public ServiceThread {
   const Clock* clock_;
   // For the tagsCode (delivery time) of SCHEDULE_TOPIC_XXXX units.
   const DelayLevelTable delay_levels_;
+  // Held by every dispatch pass and by CutBack.
+  mutable Mutex pass_mu_;
   std::atomic<int64_t> reput_from_offset_{0};
   std::atomic<int64_t> logics_msg_timestamp_{0};
   mutable Mutex listener_mu_;
