@@ -8,12 +8,10 @@
 #include "broker/consumer_offset_manager.h"
 #include "store/message_store.h"
 
-// The lowest CommitLog phys offset that a live consumer group still has to
-// read: over every queue of the store and every online group with a committed
-// offset on its topic, the phys offset of the first message not yet consumed
-// (a queue the group has read to its end counts for nothing). The store's
-// CacheKeepPolicy keeps the pages from there to the writer in the page cache
-// (commitLogCacheKeepMb=-1) and recycles the rest first.
+// The broker's side of commitLogCacheKeepMb=-1: the lowest CommitLog phys
+// offset an online consumer group still has to read, from the committed
+// offsets of every group that has a consumer connected now (see
+// store/reader_floor.h).
 //
 // Thread-safe (reads the store and the offset table under their own locks).
 namespace thruster::broker {
