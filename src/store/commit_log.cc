@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
-#include <thread>
 
-#include "common/check.h"
 #include "common/coding.h"
 #include "common/logging.h"
 #include "message/batch_codec.h"
@@ -292,48 +290,6 @@ Status EncodeBatch(const MessageToStore& header, int32_t max_message_size,
 
 }  // namespace
 
-namespace {
-
-// Waiting for another appender: pause the core for a while, then give the CPU
-// away (with more appenders than cores the one we wait for may be descheduled).
-void CommitLogCpuRelax(int spins) {
-  if (spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
-  } else {
-    std::this_thread::yield();
-  }
-}
-
-// The put lock: a holder keeps it for well under a microsecond, so a waiter
-// first spins and only then sleeps, instead of a futex sleep and wake-up per
-// contended append (RocketMQ offers a mutex or a pure spin lock, by
-// useReentrantLockWhenPutMessage; this is between the two).
-class TH_SCOPED_CAPABILITY SpinThenLock {
- public:
-  // The analysis cannot follow a try-lock loop; every path returns holding it.
-  explicit SpinThenLock(Mutex* mu) TH_ACQUIRE(mu) TH_NO_THREAD_SAFETY_ANALYSIS
-      : mu_(mu) {
-    for (int i = 0; i < kSpins; ++i) {
-      if (mu_->TryLock()) return;
-      CommitLogCpuRelax(0);
-    }
-    mu_->Lock();
-  }
-  ~SpinThenLock() TH_RELEASE() { mu_->Unlock(); }
-  SpinThenLock(const SpinThenLock&) = delete;
-  SpinThenLock& operator=(const SpinThenLock&) = delete;
-
- private:
-  static constexpr int kSpins = 100;
-  Mutex* mu_;
-};
-
-}  // namespace
-
 // A batch is all or none across a process crash (kill -9): the first record's
 // TOTALSIZE is zeroed, every other byte copied, and the TOTALSIZE stored last.
 // Until that store, the batch's first record reads as the end of the data
@@ -400,176 +356,111 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
                             tx_type == sysflag::kTransactionCommitType;
   QueueKey(&key, msg.topic, msg.queue_id);
 
-  // A single record into the mapping (or pool buffer) is only reserved under
-  // the lock and copied after it; everything else is written under it.
-  const bool copy_outside_lock = !positional_writes_ && sizes.size() == 1;
   PutResult result;
-  std::shared_ptr<MappedFile> file;
-  std::byte* copy_to = nullptr;
-  int64_t now = 0;
-  {
-    SpinThenLock lock(&put_mu_);
-    now = std::max(clock_->NowMs(), last_store_timestamp_);
-    last_store_timestamp_ = now;
-    begin_time_in_lock_.store(now, std::memory_order_relaxed);
-    struct ClearLockTime {
-      std::atomic<int64_t>* t;
-      StoreStats* stats;
-      const Clock* clock;
-      int64_t start_ns;
-      ~ClearLockTime() {
-        t->store(0, std::memory_order_relaxed);
-        if (start_ns >= 0) {
-          stats->append_lock_seconds.Observe(
-              static_cast<double>(clock->MonotonicNs() - start_ns) / 1e9);
-        }
+  MutexLock lock(&put_mu_);
+  int64_t now = std::max(clock_->NowMs(), last_store_timestamp_);
+  last_store_timestamp_ = now;
+  begin_time_in_lock_.store(now, std::memory_order_relaxed);
+  struct ClearLockTime {
+    std::atomic<int64_t>* t;
+    StoreStats* stats;
+    const Clock* clock;
+    int64_t start_ns;
+    ~ClearLockTime() {
+      t->store(0, std::memory_order_relaxed);
+      if (start_ns >= 0) {
+        stats->append_lock_seconds.Observe(
+            static_cast<double>(clock->MonotonicNs() - start_ns) / 1e9);
       }
-    } clear_lock_time{&begin_time_in_lock_, &stats_, clock_,
-                      stats_.enabled() ? clock_->MonotonicNs() : -1};
-    auto file_r = queue_.GetLastMappedFile(0);
+    }
+  } clear_lock_time{&begin_time_in_lock_, &stats_, clock_,
+                    stats_.enabled() ? clock_->MonotonicNs() : -1};
+  auto file_r = queue_.GetLastMappedFile(0);
+  if (!file_r.ok()) {
+    return Failed(
+        PutStatus::kCreateMappedFileFailed,
+        "cannot create a CommitLog segment: " + file_r.status().ToString());
+  }
+  std::shared_ptr<MappedFile> file = std::move(file_r).value();
+  std::span<std::byte> dest = file->WritableSpan();
+  if (static_cast<int64_t>(total) + kBlankMinLength >
+      static_cast<int64_t>(dest.size())) {
+    // END_OF_FILE: close the segment with a blank record and append at the
+    // start of the next one.
+    if (positional_writes_ && !file->has_pool_buffer()) {
+      std::string blank(dest.size(), '\0');
+      if (dest.size() >= static_cast<size_t>(kBlankMinLength)) {
+        EncodeBlank(reinterpret_cast<std::byte*>(blank.data()),
+                    static_cast<int32_t>(dest.size()));
+      }
+      Status s = file->AppendThroughFile(AsBytes(blank));
+      if (!s.ok()) {
+        MarkNotWriteable(s);
+        return Failed(PutStatus::kServiceNotAvailable, s.ToString());
+      }
+    } else {
+      if (dest.size() >= static_cast<size_t>(kBlankMinLength)) {
+        EncodeBlank(dest.data(), static_cast<int32_t>(dest.size()));
+      }
+      file->AdvanceWritePos(static_cast<int32_t>(dest.size()));
+    }
+    if (config_.warm_maped_file_enable) {
+      allocator_->ScheduleMunlock(file, clock_->MonotonicNs() / 1000000 + 6000);
+    }
+    file_r = queue_.GetLastMappedFile(0);
     if (!file_r.ok()) {
       return Failed(
           PutStatus::kCreateMappedFileFailed,
           "cannot create a CommitLog segment: " + file_r.status().ToString());
     }
     file = std::move(file_r).value();
-    int32_t pos = ReservedPos(*file);
-    if (static_cast<int64_t>(total) + kBlankMinLength >
-        static_cast<int64_t>(file->file_size() - pos)) {
-      // END_OF_FILE: close the segment with a blank record and append at the
-      // start of the next one. The segment fills up only once every copy into
-      // it is published, so the max offset never runs ahead of its bytes.
-      WaitForReservedCopies();
-      std::span<std::byte> dest = file->WritableSpan();
-      if (positional_writes_ && !file->has_pool_buffer()) {
-        std::string blank(dest.size(), '\0');
-        if (dest.size() >= static_cast<size_t>(kBlankMinLength)) {
-          EncodeBlank(reinterpret_cast<std::byte*>(blank.data()),
-                      static_cast<int32_t>(dest.size()));
-        }
-        Status s = file->AppendThroughFile(AsBytes(blank));
-        if (!s.ok()) {
-          MarkNotWriteable(s);
-          return Failed(PutStatus::kServiceNotAvailable, s.ToString());
-        }
-      } else {
-        if (dest.size() >= static_cast<size_t>(kBlankMinLength)) {
-          EncodeBlank(dest.data(), static_cast<int32_t>(dest.size()));
-        }
-        file->AdvanceWritePos(static_cast<int32_t>(dest.size()));
-      }
-      if (config_.warm_maped_file_enable) {
-        allocator_->ScheduleMunlock(file,
-                                    clock_->MonotonicNs() / 1000000 + 6000);
-      }
-      file_r = queue_.GetLastMappedFile(0);
-      if (!file_r.ok()) {
-        return Failed(
-            PutStatus::kCreateMappedFileFailed,
-            "cannot create a CommitLog segment: " + file_r.status().ToString());
-      }
-      file = std::move(file_r).value();
-      pos = ReservedPos(*file);
-    }
-    auto [it, inserted] = queue_offsets_.try_emplace(key, 0);
-    int64_t queue_offset = it->second;
-    int64_t phys = file->base_offset() + pos;
-    result.phys_offset = phys;
-    result.queue_offset = takes_queue_offset ? queue_offset : 0;
-    if (copy_outside_lock) {
-      copy_to = file->WritableSpanAt(pos).data();
-      reserved_end_ = phys + total;
-    } else {
-      WaitForReservedCopies();
-      std::span<std::byte> dest = file->WritableSpan();
-      std::byte* rec = reinterpret_cast<std::byte*>(buf.data());
-      int64_t p = phys;
-      for (size_t i = 0; i < sizes.size(); ++i) {
-        PatchInLockFields(
-            rec,
-            takes_queue_offset ? queue_offset + static_cast<int64_t>(i) : 0, p,
-            now);
-        if (batch) result.batch_phys_offsets.push_back(p);
-        rec += sizes[i];
-        p += sizes[i];
-      }
-      if (positional_writes_ && !file->has_pool_buffer()) {
-        Status s = file->AppendThroughFile(AsBytes(buf));
-        if (!s.ok()) {
-          MarkNotWriteable(s);
-          return Failed(PutStatus::kServiceNotAvailable, s.ToString());
-        }
-      } else if (batch && sizes.size() > 1) {
-        if (!CopyBatch(dest, buf))
-          return Failed(PutStatus::kUnknownError,
-                        "batch copy stopped for a test");
-        file->AdvanceWritePos(total);
-      } else {
-        std::memcpy(dest.data(), buf.data(), buf.size());
-        file->AdvanceWritePos(total);
-      }
-      file->set_store_timestamp(now);
-    }
-    if (takes_queue_offset)
-      it->second = queue_offset + static_cast<int64_t>(sizes.size());
-    if (touch_ahead_) {
-      const int32_t w = pos + total;
-      if (w + AllocateService::kTouchAhead > file->touch_requested_end() &&
-          file->touch_requested_end() < file->file_size() &&
-          file->RaiseTouchRequest(w + 2 * AllocateService::kTouchAhead)) {
-        allocator_->RequestPreTouch(file);
-      }
-    }
+    dest = file->WritableSpan();
   }
-  if (copy_to != nullptr) {
-    PatchInLockFields(reinterpret_cast<std::byte*>(buf.data()),
-                      result.queue_offset, result.phys_offset, now);
-    if (batch) result.batch_phys_offsets.push_back(result.phys_offset);
-    std::memcpy(copy_to, buf.data(), buf.size());
-    PublishReservedCopy(*file, result.phys_offset, total, now);
+  auto [it, inserted] = queue_offsets_.try_emplace(key, 0);
+  int64_t queue_offset = it->second;
+  int64_t phys = file->base_offset() + file->write_pos();
+  result.phys_offset = phys;
+  result.queue_offset = takes_queue_offset ? queue_offset : 0;
+  std::byte* rec = reinterpret_cast<std::byte*>(buf.data());
+  int64_t p = phys;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    PatchInLockFields(
+        rec, takes_queue_offset ? queue_offset + static_cast<int64_t>(i) : 0, p,
+        now);
+    if (batch) result.batch_phys_offsets.push_back(p);
+    rec += sizes[i];
+    p += sizes[i];
+  }
+  if (positional_writes_ && !file->has_pool_buffer()) {
+    Status s = file->AppendThroughFile(AsBytes(buf));
+    if (!s.ok()) {
+      MarkNotWriteable(s);
+      return Failed(PutStatus::kServiceNotAvailable, s.ToString());
+    }
+  } else if (batch && sizes.size() > 1) {
+    if (!CopyBatch(dest, buf))
+      return Failed(PutStatus::kUnknownError, "batch copy stopped for a test");
+    file->AdvanceWritePos(total);
+  } else {
+    std::memcpy(dest.data(), buf.data(), buf.size());
+    file->AdvanceWritePos(total);
+  }
+  file->set_store_timestamp(now);
+  if (takes_queue_offset)
+    it->second = queue_offset + static_cast<int64_t>(sizes.size());
+  if (touch_ahead_) {
+    int32_t w = file->write_pos();
+    if (w + AllocateService::kTouchAhead > file->touch_requested_end() &&
+        file->touch_requested_end() < file->file_size() &&
+        file->RaiseTouchRequest(w + 2 * AllocateService::kTouchAhead)) {
+      allocator_->RequestPreTouch(file);
+    }
   }
   result.status = PutStatus::kPutOk;
   result.wrote_bytes = total;
   result.msg_num = static_cast<int32_t>(sizes.size());
   result.store_timestamp = now;
   return result;
-}
-
-int32_t CommitLog::ReservedPos(const MappedFile& file) {
-  const int64_t base = file.base_offset();
-  if (published_end_.load(std::memory_order_acquire) == reserved_end_) {
-    // No copy in flight: the segment's write pos is the truth (recovery,
-    // truncation, a slave's AppendData or a roll may have moved it).
-    reserved_end_ = base + file.write_pos();
-    published_end_.store(reserved_end_, std::memory_order_relaxed);
-  }
-  TH_CHECK(reserved_end_ >= base && reserved_end_ <= base + file.file_size(),
-           "reserved end {} is outside the active segment {}", reserved_end_,
-           base);
-  return static_cast<int32_t>(reserved_end_ - base);
-}
-
-void CommitLog::WaitForReservedCopies() {
-  // The copies in flight were reserved before this thread took the lock and
-  // need no lock to finish: a short wait.
-  for (int spins = 0;
-       published_end_.load(std::memory_order_acquire) != reserved_end_;
-       ++spins) {
-    CommitLogCpuRelax(spins);
-  }
-}
-
-void CommitLog::PublishReservedCopy(MappedFile& file, int64_t phys,
-                                    int32_t size, int64_t store_timestamp) {
-  // Publish in phys order: readers (dispatch, flush, the commit thread) only
-  // ever see the whole prefix written.
-  for (int spins = 0; published_end_.load(std::memory_order_acquire) != phys;
-       ++spins) {
-    CommitLogCpuRelax(spins);
-  }
-  file.AdvanceWritePos(size);
-  file.set_store_timestamp(store_timestamp);
-  published_end_.store(phys + size, std::memory_order_release);
 }
 
 int64_t CommitLog::lock_time_ms() const {
@@ -688,10 +579,10 @@ PutResult CommitLog::PutMessages(const MessageToStore& msg) {
   return WaitForGroupCommit(Append(msg, true), msg);
 }
 
-Status CommitLog::AppendData(int64_t offset, std::span<const std::byte> data) {
+Status CommitLog::AppendData(int64_t offset,
+                             std::span<const std::byte> data) {
   if (!writeable()) return error();
   MutexLock lock(&put_mu_);
-  WaitForReservedCopies();
   const bool empty = queue_.empty();
   if (empty && offset % file_size() != 0) {
     return Status::InvalidArgument(fmt::format(
@@ -710,8 +601,8 @@ Status CommitLog::AppendData(int64_t offset, std::span<const std::byte> data) {
     std::shared_ptr<MappedFile> file = std::move(file_r).value();
     if (file->base_offset() + file->write_pos() != offset) {
       return Status::InvalidArgument(fmt::format(
-          "replicated bytes at {} do not match segment {} ending at {}", offset,
-          file->base_offset(), file->base_offset() + file->write_pos()));
+          "replicated bytes at {} do not match segment {} ending at {}",
+          offset, file->base_offset(), file->base_offset() + file->write_pos()));
     }
     std::span<std::byte> dest = file->WritableSpan();
     const size_t n = std::min(dest.size(), data.size());

@@ -209,16 +209,6 @@ class CommitLog {
   // Encodes outside the lock into a thread-local buffer, then appends under the
   // put lock.
   PutResult Append(const message::MessageToStore& msg, bool batch);
-  // Where the next append goes in `file` (the active segment): the end of the
-  // reservations, or its write pos when no reserved copy is in flight.
-  int32_t ReservedPos(const MappedFile& file) TH_REQUIRES(put_mu_);
-  // Waits until every reserved copy is published (write pos = reserved end).
-  void WaitForReservedCopies() TH_REQUIRES(put_mu_);
-  // After copying a record reserved at [phys, phys + size) of `file` outside
-  // the lock: waits for the copies reserved before it, then advances write
-  // pos (and the segment's store time) over it.
-  void PublishReservedCopy(MappedFile& file, int64_t phys, int32_t size,
-                           int64_t store_timestamp) TH_EXCLUDES(put_mu_);
   // Copies a batch of several records into `dest` so that a crash mid-copy
   // leaves none of them: see commit_log.cc. False when a test stopped it.
   bool CopyBatch(std::span<std::byte> dest, std::string_view records)
@@ -254,13 +244,6 @@ class CommitLog {
   int64_t last_store_timestamp_ TH_GUARDED_BY(put_mu_) = 0;
   std::unordered_map<std::string, int64_t> queue_offsets_
       TH_GUARDED_BY(put_mu_);
-  // Single records are copied outside the lock: an append reserves
-  // [reserved_end_, + size) under it, copies, then publishes in phys order
-  // (release store of published_end_ after the segment's write pos, acquire
-  // load before it). reserved_end_ == published_end_ means no copy is in
-  // flight.
-  int64_t reserved_end_ TH_GUARDED_BY(put_mu_) = 0;
-  std::atomic<int64_t> published_end_{0};
   // StopNextBatchCopyForTesting; -1 when off.
   int64_t stop_batch_copy_after_ TH_GUARDED_BY(put_mu_) = -1;
 

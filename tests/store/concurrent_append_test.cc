@@ -1,6 +1,5 @@
-// Appends from many threads at once: single records (reserved under the put
-// lock, copied outside it) mixed with batches (copied under it), across many
-// queues and many segment rolls. The CommitLog must come out exactly as a
+// Appends from many threads at once: single records and batches mixed, across
+// many queues and many segment rolls. The CommitLog must come out exactly as a
 // serial writer would have left it.
 #include <gtest/gtest.h>
 
