@@ -8,6 +8,7 @@
 #include "broker/check_client_config_processor.h"
 #include "broker/client_manage_processor.h"
 #include "broker/consumer_manage_processor.h"
+#include "broker/consumer_read_floor.h"
 #include "broker/end_transaction_processor.h"
 #include "broker/fetch_journal.h"
 #include "broker/message_journey.h"
@@ -177,6 +178,14 @@ Status Broker::Start() {
         if (topic == store::kScheduleTopic) schedule_->NotifyParked(tags_code);
         if (timer_ && topic == kTimerTopic) timer_->Notify();
       });
+  // commitLogCacheKeepMb=-1: keep cached what online groups still have to
+  // read. offsets_ and clients_ outlive the store's flush thread.
+  store_->SetReaderFloorSource([this] {
+    return LowestPhysOffsetToRead(*store_, *offsets_,
+                                  [this](std::string_view group) {
+                                    return !clients_.ConsumerIds(group).empty();
+                                  });
+  });
   if (Status s = store_->Start(); !s.ok()) {
     Shutdown();
     return s;

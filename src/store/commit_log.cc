@@ -71,6 +71,10 @@ CommitLog::CommitLog(io::FileSystem* fs, const MessageStoreConfig& config,
                           config.flush_disk_type == FlushDiskType::kSync,
                           !config.data_read_ahead_enable, 5000},
           clock)),
+      cache_keep_(config.commit_log_cache_keep_mb,
+                  CacheKeepPolicy::InMemoryBytes(
+                      config.access_message_in_memory_max_ratio),
+                  clock),
       queue_(fs, config.CommitLogDir(), config.mapped_file_size_commit_log,
              allocator_.get(), pool_.get()),
       positional_writes_(!config.transient_store_pool_enable &&

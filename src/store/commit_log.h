@@ -16,6 +16,7 @@
 #include "message/commit_log_format.h"
 #include "message/message.h"
 #include "store/allocate_service.h"
+#include "store/cache_keep_policy.h"
 #include "store/checkpoint.h"
 #include "store/io/file_system.h"
 #include "store/mapped_file_queue.h"
@@ -161,6 +162,8 @@ class CommitLog {
   const std::atomic<int64_t>* drop_floor() const {
     return drop_floor_.load(std::memory_order_acquire);
   }
+  // Which written-back pages the flush thread drops (commitLogCacheKeepMb).
+  CacheKeepPolicy& cache_keep() { return cache_keep_; }
   const MessageStoreConfig& config() const { return config_; }
 
   // Queue offsets (§4.4): the next queue offset of each "topic-queueId". Set
@@ -246,6 +249,7 @@ class CommitLog {
   std::unique_ptr<TransientStorePool> pool_;
   std::unique_ptr<AllocateService> allocator_;
   std::atomic<const std::atomic<int64_t>*> drop_floor_{nullptr};
+  CacheKeepPolicy cache_keep_;
   MappedFileQueue queue_;
 
   mutable Mutex put_mu_;

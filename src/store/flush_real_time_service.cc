@@ -43,16 +43,12 @@ void FlushRealTimeService::Run() {
 
 void FlushRealTimeService::StartWriteback(int64_t step_bytes) {
   if (!log_->writeable()) return;
-  // commitLogCacheKeepMb: pages that far behind the writer leave the cache,
-  // but never ones dispatch has yet to read.
-  int64_t drop_below = -1;
-  if (int64_t keep = int64_t{config_.commit_log_cache_keep_mb} << 20;
-      keep > 0) {
-    drop_below =
-        std::max<int64_t>(0, log_->queue().GetMaxWrotePosition() - keep);
-    if (const auto* floor = log_->drop_floor())
-      drop_below = std::min(drop_below, floor->load(std::memory_order_acquire));
-  }
+  // commitLogCacheKeepMb (CacheKeepPolicy): which written pages leave the
+  // cache; never ones dispatch has yet to read.
+  const auto* floor = log_->drop_floor();
+  const int64_t drop_below = log_->cache_keep().DropBelow(
+      log_->queue().GetMaxWrotePosition(),
+      floor != nullptr ? floor->load(std::memory_order_acquire) : -1);
   Status s = log_->queue().Writeback(
       step_bytes, step_bytes * kWritebackStepsInFlight, drop_below);
   if (!s.ok()) log_->MarkNotWriteable(s);

@@ -90,10 +90,13 @@ int32_t MappedFile::read_pos() const {
 }
 
 std::span<std::byte> MappedFile::WritableSpan() {
+  return WritableSpanAt(write_pos_.load(std::memory_order_relaxed));
+}
+
+std::span<std::byte> MappedFile::WritableSpanAt(int32_t pos) {
   std::byte* base = pool_buffer_.load(std::memory_order_relaxed);
   if (base == nullptr) base = data_;
-  int32_t w = write_pos_.load(std::memory_order_relaxed);
-  return {base + w, static_cast<size_t>(file_size_ - w)};
+  return {base + pos, static_cast<size_t>(file_size_ - pos)};
 }
 
 void MappedFile::AdvanceWritePos(int32_t n) {

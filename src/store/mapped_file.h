@@ -81,6 +81,9 @@ class MappedFile : public std::enable_shared_from_this<MappedFile> {
   // --- appender side (callers serialise) ---
   // The writable remainder [write pos, file size) of the buffer appends go to.
   std::span<std::byte> WritableSpan();
+  // The same from file pos `pos` (>= write pos): where an append reserved
+  // ahead of write pos copies its bytes before it is published in order.
+  std::span<std::byte> WritableSpanAt(int32_t pos);
   // Publishes `n` more bytes written into WritableSpan().
   void AdvanceWritePos(int32_t n);
   // Copies `data` at write pos and publishes it; false (nothing written) when

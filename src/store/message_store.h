@@ -208,6 +208,14 @@ class MessageStore {
   void SetReplicaWaiter(ReplicaWaiter* waiter) {
     replica_waiter_.store(waiter, std::memory_order_release);
   }
+  // After a successful Load(). commitLogCacheKeepMb=-1: `source` tells the
+  // flush thread the lowest phys offset a live consumer group still has to read
+  // (see CacheKeepPolicy). It is called on the `flush` thread about once a
+  // second and must stay callable until Shutdown() returns or another source
+  // replaces it.
+  void SetReaderFloorSource(CacheKeepPolicy::ReaderFloorSource source) {
+    commit_log_->cache_keep().SetReaderFloorSource(std::move(source));
+  }
   // A slave's copy (ha spec §3.1): appends `data`, the master's bytes at
   // `offset`, which must equal the max phys offset (or start a new log).
   Status AppendToCommitLog(int64_t offset, std::span<const std::byte> data);

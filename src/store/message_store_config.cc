@@ -148,7 +148,7 @@ Result<MessageStoreConfig> MessageStoreConfig::FromProperties(
   TH_RETURN_IF_ERROR(ReadInt(p, "commitLogWritebackKb",
                              &c.commit_log_writeback_kb, 0, 1 << 20));
   TH_RETURN_IF_ERROR(
-      ReadInt(p, "commitLogCacheKeepMb", &c.commit_log_cache_keep_mb, 0, kI32));
+      ReadInt(p, "commitLogCacheKeepMb", &c.commit_log_cache_keep_mb, -1, kI32));
   TH_RETURN_IF_ERROR(ReadBool(p, "writeWithoutMmap", &c.write_without_mmap));
   TH_RETURN_IF_ERROR(ReadBool(p, "checkCRCOnRecover", &c.check_crc_on_recover));
   TH_RETURN_IF_ERROR(ReadBool(p, "autoMessageVersionOnTopicLen",

@@ -65,12 +65,15 @@ struct MessageStoreConfig {
   // writeback to the kernel, as RocketMQ does. Durability still comes only from
   // the flush (flushIntervalCommitLog).
   int32_t commit_log_writeback_kb = 4096;  // commitLogWritebackKb
-  // Thruster: with writeback on, CommitLog pages this many MiB behind the write
-  // position leave the page cache once written (0: keep them, as RocketMQ
-  // does). Bounds the log's page cache; the freed frames serve the pages ahead
-  // of the writer, which on a VM whose host takes back free guest memory costs
-  // far less than fresh memory. Consumers further behind read from the disk.
-  int32_t commit_log_cache_keep_mb = 0;  // commitLogCacheKeepMb
+  // Thruster: with writeback on, which written CommitLog pages leave the page
+  // cache (store/cache_keep_policy.h). -1 (default): keep what live consumers
+  // still have to read, at least 256 MiB and at most the
+  // accessMessageInMemoryMaxRatio share of RAM; N > 0: keep the last N MiB
+  // behind the writer; 0: keep every page, as RocketMQ does. The freed frames
+  // serve the pages ahead of the writer, which on a VM whose host takes back
+  // free guest memory costs far less than fresh memory. Consumers further
+  // behind read from the disk.
+  int32_t commit_log_cache_keep_mb = -1;  // commitLogCacheKeepMb
   // writeWithoutMmap: appends are positional file writes instead of stores into
   // the mapping. Thruster also does this whenever flushDiskType is SYNC_FLUSH
   // (and the pool is off): under a sync every few hundred microseconds, stores
