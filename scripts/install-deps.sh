@@ -22,6 +22,8 @@ packages=(
   openssl
   # The 5.x gRPC endpoint (src/proxy): gRPC and protobuf, and protoc with its gRPC plugin to generate the C++.
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  # Controller mode's elections run on etcd; tests/cluster starts its own.
+  etcd-server
 
 )
 missing=()
