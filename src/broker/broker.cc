@@ -648,7 +648,24 @@ void Broker::MakeController() {
     return st;
   };
   hooks.become_master = [this, master_role](int64_t epoch) {
-    return replication_->BecomeMaster(epoch, master_role);
+    const bool was_slave =
+        store_->broker_role() == store::BrokerRole::kSlave;
+    TH_RETURN_IF_ERROR(replication_->BecomeMaster(epoch, master_role));
+    if (was_slave) {
+      // Writes are still fenced: continue every queue where the replicated
+      // bytes end (RocketMQ's recoverTopicQueueTable on changeToMaster).
+      TH_RETURN_IF_ERROR(store_->commit_log().FlushAll());
+      if (!store_->WaitForDispatch(10000))
+        return Status::Timeout("dispatch did not catch up with the CommitLog");
+      for (const remoting::TopicConfig& t : topics_->All()) {
+        const int32_t n = std::max(t.read_queue_nums, t.write_queue_nums);
+        for (int32_t q = 0; q < n; ++q)
+          store_->commit_log().SetQueueOffset(
+              t.topic_name, q,
+              store::QueueOffset{store_->GetMaxOffsetInQueue(t.topic_name, q)});
+      }
+    }
+    return Status::OK();
   };
   hooks.become_slave = [this](int64_t epoch, const std::string& master_addr,
                               const std::string& master_ha_addr) {
