@@ -4,7 +4,7 @@ RELEASE_DIR := build/release
 TEST_DIR := build/asan
 DATA_DIR ?= ./data/store
 
-.PHONY: deps build test test-all test-tsan test-timers run bench bench-store bench-peers bench-curves bench-report clean format install deb crash-test powerloss-test fuzz
+.PHONY: deps build test test-all test-tsan test-timers run bench bench-store bench-peers bench-curves bench-report clean format install deb crash-test powerloss-test fuzz failover-test
 
 deps:
 	@bash scripts/install-deps.sh
@@ -143,3 +143,11 @@ fuzz: deps
 	cmake --preset fuzz >/dev/null
 	cmake --build build/fuzz -j $(JOBS) --target fuzz_targets
 	bash scripts/run-fuzz.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Controller mode on etcd: ITER master kills and ITER/2 pauses of a two-broker group under a producer; prints
+# acknowledged / lost and the failover time's p50 / p99 (docs/reliability.md).
+ITER ?= 100
+failover-test: deps $(TEST_DIR)/build.ninja
+	cmake --build $(TEST_DIR) -j $(JOBS) --target cluster_etcd_test
+	THRUSTER_FAILOVER_ITER=$(ITER) $(TEST_DIR)/tests/cluster/cluster_etcd_test \
+	  --gtest_also_run_disabled_tests --gtest_filter='*FailoverLoop*' --gtest_brief=1

@@ -24,6 +24,8 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # make bench-report draws the cost curves' CSVs as SVGs; fincore (util-linux) reports what a curve left cached.
   gnuplot-nox util-linux
+  # Controller mode's elections run on etcd; tests/cluster starts its own.
+  etcd-server
 
 )
 missing=()

@@ -24,6 +24,7 @@
 #include "broker/subscription_group_processor.h"
 #include "common/crc32.h"
 #include "common/logging.h"
+#include "ha/etcd_controller.h"
 #include "remoting/pop_protocol.h"
 #include "remoting/register_broker_body.h"
 
@@ -119,12 +120,15 @@ Status Broker::Load() {
 Status Broker::Start() {
   if (started_) return Status::InvalidArgument("broker already started");
   if (store_config_.broker_role == store::BrokerRole::kSlave &&
-      config_.broker_id <= 0)
+      config_.broker_id <= 0 && !config_.enable_controller_mode)
     return Status::InvalidArgument(
         "brokerRole SLAVE needs brokerId > 0 (brokerId " +
         std::to_string(config_.broker_id) + ")");
   TH_RETURN_IF_ERROR(Load());
   started_ = true;
+  // Controller mode: no write is acknowledged until the election says this
+  // broker is the master (spec/ha.md §7.3 step 8).
+  if (config_.enable_controller_mode) store_->set_write_deadline(0);
   const int64_t start_time_ms = clock_->NowMs();
 
   // The port is known once the server is bound; the IP now.
@@ -311,15 +315,27 @@ Status Broker::Start() {
     Shutdown();
     return s;
   }
-  if (config_.broker_id != 0) {
+  if (config_.broker_id != 0 || config_.enable_controller_mode) {
     slave_sync_ = std::make_unique<SlaveSynchronize>(
         *client_, *topics_, *offsets_, *groups_, schedule_.get());
     next_slave_sync_ms_ = clock_->NowMs() + kSlaveSyncFirstDelayMs;
   }
+  // Built before the scheduler reads it, started once RequestRegistration can
+  // wake the scheduler.
+  if (config_.enable_controller_mode) MakeController();
   RegisterAllNameServers()
       .IgnoreError();  // logged; retried every registerNameServerPeriod
   scheduler_ = std::make_unique<Scheduler>(this);
   scheduler_->Start();
+  if (controller_) {
+    // etcd may still be starting: wait a few lease periods for it.
+    if (Status s = controller_->Start(
+            std::max<int64_t>(10000, 3 * config_.controller_lease_ttl_ms));
+        !s.ok()) {
+      Shutdown();
+      return Status::InvalidArgument("enableControllerMode: " + s.ToString());
+    }
+  }
   if (config_.broker_id == 0) transaction_check_->Start();  // masters only
   TH_LOG(
       broker, kInfo,
@@ -333,6 +349,8 @@ Status Broker::Start() {
 void Broker::Shutdown() {
   if (!loaded_ || shut_down_) return;
   shut_down_ = true;
+  const int64_t registered_id = RegistrationBrokerId();
+  if (controller_) controller_->Stop();  // a master steps down first
   if (metrics_) metrics_->Stop();
   if (scheduler_) scheduler_->Stop();
   if (acl_watch_) acl_watch_->Stop();
@@ -352,7 +370,7 @@ void Broker::Shutdown() {
       req.SetExt("brokerName", config_.broker_name);
       req.SetExt("brokerAddr", broker_addr_);
       req.SetExt("clusterName", config_.broker_cluster_name);
-      req.SetExt("brokerId", config_.broker_id);
+      req.SetExt("brokerId", registered_id);
       Result<RemotingCommand> resp = client_->InvokeSync(
           addr, std::move(req), std::chrono::milliseconds(3000));
       if (!resp.ok())
@@ -369,6 +387,8 @@ void Broker::Shutdown() {
 }
 
 Status Broker::RegisterAllNameServers() {
+  const int64_t broker_id = RegistrationBrokerId();
+  if (broker_id < 0) return Status::OK();  // fenced: the master is unknown
   remoting::RegisterBrokerBody body;
   body.data_version = topics_->data_version();
   body.topic_configs = topics_->All();
@@ -381,7 +401,7 @@ Status Broker::RegisterAllNameServers() {
     req.SetExt("brokerAddr", broker_addr_);
     req.SetExt("clusterName", config_.broker_cluster_name);
     req.SetExt("haServerAddr", ha_server_addr());
-    req.SetExt("brokerId", config_.broker_id);
+    req.SetExt("brokerId", broker_id);
     req.SetExtBool("compressed", false);
     req.SetExt("bodyCrc32", static_cast<int64_t>(Crc32R(encoded)));
     req.set_body(std::string_view(encoded));
@@ -396,7 +416,7 @@ Status Broker::RegisterAllNameServers() {
       TH_LOG(broker, kWarn, "registration with name server {} failed: {}", addr,
              s.ToString());
       if (first_error.ok()) first_error = s;
-    } else if (config_.broker_id != 0) {
+    } else if (broker_id != 0) {
       // A slave learns its master from the answer (spec/ha.md §1).
       OnMasterAddresses(std::string(resp->ExtOr("masterAddr", "")),
                         std::string(resp->ExtOr("haServerAddr", "")));
@@ -454,7 +474,8 @@ void Broker::RunPeriodicJobs(int64_t now_ms) {
     last_register_ms_ = now_ms;
     RegisterAllNameServers().IgnoreError();  // logged; retried next period
   }
-  if (slave_sync_ && now_ms >= next_slave_sync_ms_) {
+  if (slave_sync_ && RegistrationBrokerId() > 0 &&
+      now_ms >= next_slave_sync_ms_) {
     next_slave_sync_ms_ = now_ms + kSlaveSyncPeriodMs;
     slave_sync_->SyncAll(master_addr(), broker_addr_)
         .IgnoreError();  // logged; retried next period
@@ -608,6 +629,72 @@ void Broker::ProcessLocally(RemotingCommand request,
 void Broker::set_transaction_check_relay(TransactionCheckRelay relay) {
   MutexLock lock(&relay_mu_);
   transaction_check_relay_ = std::move(relay);
+}
+
+int64_t Broker::RegistrationBrokerId() const {
+  return controller_ ? controller_->registration_id() : config_.broker_id;
+}
+
+void Broker::MakeController() {
+  ha::EtcdControllerOptions o;
+  o.endpoints = config_.etcd_endpoints;
+  o.cluster_name = config_.broker_cluster_name;
+  o.broker_name = config_.broker_name;
+  o.store_root = store_config_.store_path_root_dir;
+  o.broker_addr = broker_addr_;
+  o.ha_addr = ha_server_addr();
+  o.lease_ttl_ms = config_.controller_lease_ttl_ms;
+  o.election_priority = config_.broker_election_priority;
+  o.elect_unclean = config_.enable_elect_unclean_master;
+  // The master role an elected replica takes: the configured one, SYNC_MASTER
+  // when the file says SLAVE.
+  const store::BrokerRole master_role =
+      store_config_.broker_role == store::BrokerRole::kSlave
+          ? store::BrokerRole::kSyncMaster
+          : store_config_.broker_role;
+  ha::EtcdController::Hooks hooks;
+  hooks.status = [this] {
+    ha::ReplicaStatus st;
+    // The last epoch in the store's epoch file (spec/ha.md §7.3's heartbeat
+    // `epoch`): what the replica has data of, not only what it acted on.
+    st.epoch = replication_->last_epoch();
+    st.max_offset = store_->GetMaxPhyOffset();
+    st.confirm_offset = store_->commit_log().GetConfirmOffset();
+    return st;
+  };
+  hooks.become_master = [this, master_role](int64_t epoch) {
+    const bool was_slave =
+        store_->broker_role() == store::BrokerRole::kSlave;
+    TH_RETURN_IF_ERROR(replication_->BecomeMaster(epoch, master_role));
+    if (was_slave) {
+      // Writes are still fenced: continue every queue where the replicated
+      // bytes end (RocketMQ's recoverTopicQueueTable on changeToMaster).
+      TH_RETURN_IF_ERROR(store_->commit_log().FlushAll());
+      if (!store_->WaitForDispatch(10000))
+        return Status::Timeout("dispatch did not catch up with the CommitLog");
+      for (const remoting::TopicConfig& t : topics_->All()) {
+        const int32_t n = std::max(t.read_queue_nums, t.write_queue_nums);
+        for (int32_t q = 0; q < n; ++q)
+          store_->commit_log().SetQueueOffset(
+              t.topic_name, q,
+              store::QueueOffset{store_->GetMaxOffsetInQueue(t.topic_name, q)});
+      }
+    }
+    return Status::OK();
+  };
+  hooks.become_slave = [this](int64_t epoch, const std::string& master_addr,
+                              const std::string& master_ha_addr) {
+    TH_RETURN_IF_ERROR(replication_->BecomeSlave(epoch, master_ha_addr));
+    MutexLock lock(&master_mu_);
+    master_addr_ = master_addr;
+    return Status::OK();
+  };
+  hooks.set_write_deadline = [this](int64_t deadline_ms) {
+    store_->set_write_deadline(deadline_ms);
+  };
+  hooks.on_role_change = [this] { RequestRegistration(); };
+  controller_ =
+      std::make_unique<ha::EtcdController>(std::move(o), std::move(hooks));
 }
 
 }  // namespace thruster::broker

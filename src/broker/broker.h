@@ -50,6 +50,10 @@
 // thread; everything else runs on net threads, the store's `dispatch` thread
 // (arrivals), `pull-hold` and `broker-sched`. `fs` and `clock` must outlive the
 // broker.
+namespace thruster::ha {
+class EtcdController;
+}  // namespace thruster::ha
+
 namespace thruster::broker {
 
 class PullMessageProcessor;
@@ -203,6 +207,13 @@ class Broker {
   std::unique_ptr<remoting::TlsFileWatchService> tls_watch_;
   std::unique_ptr<remoting::RemotingClient> client_;
   std::unique_ptr<ha::ReplicationManager> replication_;
+  // enableControllerMode: the etcd election that drives replication_.
+  std::unique_ptr<ha::EtcdController> controller_;
+  // The brokerId registered with name servers: the configured one, or in
+  // controller mode 0 as master, the replica id as slave, -1 (no
+  // registration) while the master is unknown.
+  int64_t RegistrationBrokerId() const;
+  void MakeController();
   // Slaves: the metadata copy from the master (spec/ha.md §5), run by the
   // scheduler 3 s after start and every 10 s.
   std::unique_ptr<SlaveSynchronize> slave_sync_;

@@ -143,6 +143,19 @@ Result<BrokerConfig> BrokerConfig::FromProperties(const Properties& props) {
       ReadBool(props, "slaveReadEnable", &c.slave_read_enable));
   TH_RETURN_IF_ERROR(
       ReadBool(props, "enableControllerMode", &c.enable_controller_mode));
+  TH_RETURN_IF_ERROR(ReadString(props, "etcdEndpoints", &c.etcd_endpoints));
+  TH_RETURN_IF_ERROR(ReadInt(props, "controllerLeaseTtlMs",
+                             &c.controller_lease_ttl_ms));
+  TH_RETURN_IF_ERROR(ReadInt(props, "brokerElectionPriority",
+                             &c.broker_election_priority));
+  TH_RETURN_IF_ERROR(ReadBool(props, "enableElectUncleanMaster",
+                              &c.enable_elect_unclean_master));
+  if (c.controller_lease_ttl_ms < 1000 || c.controller_lease_ttl_ms > 600000)
+    return Status::InvalidArgument(
+        "controllerLeaseTtlMs must be in 1000..600000");
+  if (c.enable_controller_mode && c.etcd_endpoints.empty())
+    return Status::InvalidArgument(
+        "enableControllerMode=true needs etcdEndpoints");
   TH_ASSIGN_OR_RETURN(c.tls, remoting::TlsConfig::FromProperties(props));
   if (c.net_busy_poll_us < 0 || c.net_busy_poll_us > 1000000)
     return Status::InvalidArgument("netBusyPollUs must be in 0..1000000");

@@ -90,9 +90,16 @@ struct BrokerConfig {
   // store::MessageStoreConfig.
   std::string broker_ip2;  // brokerIP2: haServerAddr's host (empty: brokerIP1)
   bool slave_read_enable = false;  // slaveReadEnable
-  // enableControllerMode (ha spec §7): roles come from elections; the HA
-  // stream is the auto-switch one and the store keeps the epoch file.
-  bool enable_controller_mode = false;
+  // Controller mode on etcd (spec/ha.md §7; ha/etcd_controller.h): the group
+  // elects its master through etcd instead of static roles; the HA stream is
+  // the auto-switch one and the store keeps the epoch file.
+  bool enable_controller_mode = false;  // enableControllerMode
+  std::string etcd_endpoints;           // etcdEndpoints (',' or ';')
+  // etcd lease TTL: a dead master is replaced within about this long, and a
+  // master that cannot renew stops acknowledging before it runs out.
+  int64_t controller_lease_ttl_ms = 3000;                // controllerLeaseTtlMs
+  int64_t broker_election_priority = 2147483647;         // brokerElectionPriority
+  bool enable_elect_unclean_master = false;  // enableElectUncleanMaster
   // tls.server.mode (tlsMode), tls.server.*, tls.enable, tls.client.*: TLS on
   // the broker's port (and the embedded name server's), and on its own
   // connections to name servers.

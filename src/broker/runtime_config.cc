@@ -114,6 +114,10 @@ std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
   m["slaveTimeout"] = Str(s.slave_timeout);
   m["slaveReadEnable"] = Str(b.slave_read_enable);
   m["enableControllerMode"] = Str(b.enable_controller_mode);
+  m["etcdEndpoints"] = Str(b.etcd_endpoints);
+  m["controllerLeaseTtlMs"] = Str(b.controller_lease_ttl_ms);
+  m["brokerElectionPriority"] = Str(b.broker_election_priority);
+  m["enableElectUncleanMaster"] = Str(b.enable_elect_unclean_master);
   m["transientStorePoolEnable"] = Str(s.transient_store_pool_enable);
   m["transientStorePoolSize"] = Str(s.transient_store_pool_size);
   m["fastFailIfNoBufferInStorePool"] =

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <future>
 
 #include "common/coding.h"
@@ -233,8 +234,30 @@ PutResult DiskFullResult() {
 
 bool MessageStore::disk_full() const { return cleaner_->disk_full(); }
 
+bool MessageStore::write_fenced() const {
+  const int64_t deadline = write_deadline_ms_.load(std::memory_order_acquire);
+  if (deadline == INT64_MAX) return false;
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  return now >= deadline;
+}
+
+namespace {
+PutResult FencedPutResult() {
+  PutResult r;
+  r.status = PutStatus::kServiceNotAvailable;
+  r.error = "broker is fenced: its controller lease is not confirmed";
+  return r;
+}
+}  // namespace
+
 bool MessageStore::RefusedAsSlave(PutResult* refusal) const {
-  if (broker_role() != BrokerRole::kSlave) return false;
+  if (broker_role() != BrokerRole::kSlave) {
+    if (!write_fenced()) return false;
+    *refusal = FencedPutResult();
+    return true;
+  }
   refusal->status = PutStatus::kServiceNotAvailable;
   refusal->error = "message store is in slave mode, so puts are forbidden";
   return true;
@@ -257,19 +280,28 @@ void MessageStore::AfterPut(bool waits, PutResult result,
   ReplicaWaiter* waiter = replica_waiter_.load(std::memory_order_acquire);
   const bool stored = result.ok() ||
                       result.status == PutStatus::kFlushDiskTimeout;
+  if (stored && write_fenced()) return done(FencedPutResult());
   if (waiter == nullptr || !stored ||
       broker_role() != BrokerRole::kSyncMaster || !waits) {
     return done(std::move(result));
   }
   const int64_t end = result.phys_offset + result.wrote_bytes;
-  waiter->AwaitReplica(end, std::move(result), std::move(done));
+  if (write_deadline_ms_.load(std::memory_order_acquire) == INT64_MAX)
+    return waiter->AwaitReplica(end, std::move(result), std::move(done));
+  // Fencing: the replica's ack may come after the deadline.
+  waiter->AwaitReplica(
+      end, std::move(result),
+      [this, done = std::move(done)](PutResult r) {
+        if (write_fenced()) r = FencedPutResult();
+        done(std::move(r));
+      });
 }
 
 PutResult MessageStore::AfterPutBlocking(const MessageToStore& msg,
                                          PutResult result) {
   if (replica_waiter_.load(std::memory_order_acquire) == nullptr ||
       broker_role() != BrokerRole::kSyncMaster)
-    return result;
+    return (result.ok() && write_fenced()) ? FencedPutResult() : result;
   std::promise<PutResult> p;
   std::future<PutResult> f = p.get_future();
   AfterPut(WaitsForStore(msg), std::move(result),

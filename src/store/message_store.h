@@ -202,6 +202,17 @@ class MessageStore {
   void set_broker_role(BrokerRole role) {
     role_.store(role, std::memory_order_release);
   }
+  // Controller mode's fencing (spec/ha.md §7.10): unless the steady clock
+  // (std::chrono::steady_clock, ms) is before `deadline_ms`, every put is
+  // refused and a put already in the CommitLog is answered
+  // SERVICE_NOT_AVAILABLE instead of being acknowledged. The check runs when
+  // each answer is made, so a process that was paused past its deadline finds
+  // itself fenced before it acknowledges anything. INT64_MAX (the default):
+  // never fenced; 0: fenced now.
+  void set_write_deadline(int64_t deadline_ms) {
+    write_deadline_ms_.store(deadline_ms, std::memory_order_release);
+  }
+  bool write_fenced() const;
   // SYNC_MASTER: puts that wait (WAIT absent or true) complete only through
   // `waiter` (ha spec §4.1). Null: no replication wait. `waiter` must outlive
   // every put; set before Start() or while no put runs.
@@ -277,6 +288,8 @@ class MessageStore {
   PutResult AfterPutBlocking(const message::MessageToStore& msg,
                              PutResult result);
   std::atomic<BrokerRole> role_;
+  // See set_write_deadline(); read on every answer.
+  std::atomic<int64_t> write_deadline_ms_{INT64_MAX};
   std::atomic<ReplicaWaiter*> replica_waiter_{nullptr};
   bool loaded_ = false;
   bool started_ = false;

@@ -24,6 +24,7 @@
 #include "client/client_instance.h"
 #include "client/producer.h"
 #include "message/message_id.h"
+#include "tests/support/process.h"
 #include "tests/support/test_util.h"
 
 namespace thruster {
@@ -52,75 +53,12 @@ int RunThruster(const std::string& args, std::string* out) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// One thruster-broker process; its output goes to `log`.
-class BrokerProcess {
+// One thruster-broker process on loopback (tests/support/process.h).
+class BrokerProcess : public testing::BrokerProcess {
  public:
   BrokerProcess(std::string dir, std::vector<std::string> flags)
-      : dir_(std::move(dir)), flags_(std::move(flags)) {}
-  ~BrokerProcess() { Stop(SIGKILL); }
-
-  // Starts it and waits (with a deadline) for its listening line.
-  void Start() {
-    fs::create_directories(dir_);
-    log_ = dir_ + "/broker-" + std::to_string(++starts_) + ".log";
-    std::vector<std::string> args = {
-        THRUSTER_BROKER_BIN, "--listenPort=0", "--bindAddress=127.0.0.1",
-        "--brokerIP1=127.0.0.1", "--logTarget=stderr",
-        "--mappedFileSizeCommitLog=" + std::to_string(kSegment),
-        "--maxHashSlotNum=1000", "--maxIndexNum=4000",
-        "--storePathRootDir=" + dir_ + "/store"};
-    args.insert(args.end(), flags_.begin(), flags_.end());
-    std::fflush(stdout);
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      FILE* f = std::freopen(log_.c_str(), "w", stdout);
-      if (f == nullptr || ::dup2(::fileno(stdout), 2) < 0) ::_exit(127);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(THRUSTER_BROKER_BIN, argv.data());
-      ::_exit(127);
-    }
-    const std::regex listening(
-        R"(thruster-broker: \S+ listening on 127\.0\.0\.1:(\d+) \(advertised [^)]*\)(, embedded name server on port (\d+))?\n)");
-    std::smatch m;
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    std::string text;
-    while (std::chrono::steady_clock::now() < deadline) {
-      text = ReadAll(log_);
-      if (std::regex_search(text, m, listening)) break;
-      int status = 0;
-      ASSERT_EQ(::waitpid(pid_, &status, WNOHANG), 0) << "broker exited:\n"
-                                                      << text;
-      std::this_thread::sleep_for(20ms);  // polling the log for a line
-    }
-    ASSERT_FALSE(m.empty()) << "no listening line:\n" << text;
-    addr_ = "127.0.0.1:" + m[1].str();
-    if (m[3].matched) namesrv_ = "127.0.0.1:" + m[3].str();
-  }
-  // Stops it with `sig` and waits for it; the exit status.
-  int Stop(int sig = SIGTERM) {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, sig);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-  const std::string& addr() const { return addr_; }
-  const std::string& namesrv() const { return namesrv_; }
-  std::string store() const { return dir_ + "/store"; }
-  std::string log() const { return ReadAll(log_); }
-
- private:
-  std::string dir_;
-  std::vector<std::string> flags_;
-  std::string log_;
-  int starts_ = 0;
-  pid_t pid_ = -1;
-  std::string addr_;
-  std::string namesrv_;
+      : testing::BrokerProcess(THRUSTER_BROKER_BIN, std::move(dir),
+                               std::move(flags), kSegment) {}
 };
 
 class HaClusterTest : public ::testing::Test {
@@ -131,7 +69,7 @@ class HaClusterTest : public ::testing::Test {
         tmp_.path() + "/master",
         std::vector<std::string>{"--namesrvListenPort=0",
                                  "--brokerRole=" + role});
-    ASSERT_NO_FATAL_FAILURE(master_->Start());
+    ASSERT_OK(master_->Start());
     ASSERT_FALSE(master_->namesrv().empty());
     client::ClientOptions o;
     o.namesrv_addr = master_->namesrv();
@@ -148,7 +86,7 @@ class HaClusterTest : public ::testing::Test {
           std::vector<std::string>{"--namesrvAddr=" + master_->namesrv(),
                                    "--brokerRole=SLAVE", "--brokerId=1"});
     }
-    ASSERT_NO_FATAL_FAILURE(slave_->Start());
+    ASSERT_OK(slave_->Start());
   }
   void TearDown() override {
     producer_.reset();
