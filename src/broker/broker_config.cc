@@ -141,6 +141,8 @@ Result<BrokerConfig> BrokerConfig::FromProperties(const Properties& props) {
   TH_RETURN_IF_ERROR(ReadString(props, "brokerIP2", &c.broker_ip2));
   TH_RETURN_IF_ERROR(
       ReadBool(props, "slaveReadEnable", &c.slave_read_enable));
+  TH_RETURN_IF_ERROR(
+      ReadBool(props, "vipChannelEnabled", &c.vip_channel_enabled));
   TH_ASSIGN_OR_RETURN(c.tls, remoting::TlsConfig::FromProperties(props));
   if (c.net_busy_poll_us < 0 || c.net_busy_poll_us > 1000000)
     return Status::InvalidArgument("netBusyPollUs must be in 0..1000000");

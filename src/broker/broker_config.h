@@ -90,6 +90,10 @@ struct BrokerConfig {
   // store::MessageStoreConfig.
   std::string broker_ip2;  // brokerIP2: haServerAddr's host (empty: brokerIP1)
   bool slave_read_enable = false;  // slaveReadEnable
+  // vipChannelEnabled (Thruster; RocketMQ always opens it): a second listener
+  // on listenPort - 2 serving every request but pulls, for Java clients
+  // <= 4.5.0 and 4.9.8 slaves (spec/remoting.md §1.1, spec/ha.md §5).
+  bool vip_channel_enabled = true;
   // tls.server.mode (tlsMode), tls.server.*, tls.enable, tls.client.*: TLS on
   // the broker's port (and the embedded name server's), and on its own
   // connections to name servers.

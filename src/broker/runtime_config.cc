@@ -113,6 +113,7 @@ std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
   m["haSlaveFallbehindMax"] = Str(s.ha_max_gap_not_in_sync);
   m["slaveTimeout"] = Str(s.slave_timeout);
   m["slaveReadEnable"] = Str(b.slave_read_enable);
+  m["vipChannelEnabled"] = Str(b.vip_channel_enabled);
   m["transientStorePoolEnable"] = Str(s.transient_store_pool_enable);
   m["transientStorePoolSize"] = Str(s.transient_store_pool_size);
   m["fastFailIfNoBufferInStorePool"] =
