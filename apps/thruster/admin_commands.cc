@@ -456,7 +456,9 @@ std::string Runtime(const client::ClusterBroker& b, const std::string& key) {
 }
 
 // A slave's replication lag in bytes: its group master's CommitLog max offset
-// minus its own; "-" for a master or when either is unknown.
+// minus its own; "-" for a master or when either is unknown. The master is
+// asked first (ids in order), so a slave that caught up in between would show
+// a negative lag: that reads as 0.
 std::string SlaveLag(const std::vector<client::ClusterBroker>& rows,
                      const client::ClusterBroker& b) {
   if (b.broker_id == 0) return "-";
@@ -476,7 +478,7 @@ std::string SlaveLag(const std::vector<client::ClusterBroker>& rows,
         std::from_chars(ss.data(), ss.data() + ss.size(), slave_max).ec !=
             std::errc())
       return "-";
-    return std::to_string(master_max - slave_max);
+    return std::to_string(std::max<int64_t>(0, master_max - slave_max));
   }
   return "-";
 }
@@ -784,6 +786,7 @@ void AddAdminCommands(CLI::App& app, int* exit_code) {
   AddAclAdminCommands(*admin, exit_code);
   AddAdminCommands2(*admin, exit_code);
   AddTraceMessageCommand(*admin, exit_code);
+  AddHaAdminCommands(*admin, exit_code);
   static AdminArgs a;
   // Like mqadmin, NAMESRV_ADDR sets the default of -n.
   if (const char* env = std::getenv("NAMESRV_ADDR"); env != nullptr && *env)

@@ -35,5 +35,7 @@ void AddAdminCommands2(CLI::App& admin, int* exit_code);
 void AddDashboardCommand(CLI::App& app, int* exit_code);
 // `thruster admin traceMessage` (trace_command.cc), added to `admin`.
 void AddTraceMessageCommand(CLI::App& admin, int* exit_code);
+// `thruster admin haStatus` (ha_commands.cc), added to `admin`.
+void AddHaAdminCommands(CLI::App& admin, int* exit_code);
 
 }  // namespace thruster::cli
