@@ -116,6 +116,14 @@ clean:
 format:
 	find src tests bench apps -name '*.h' -o -name '*.cc' | xargs clang-format -i
 
+# A name server and two broker groups (master + slave each, static roles) on loopback, stores and logs under
+# ./data/cluster; prints their addresses and runs until Ctrl-C (scripts/cluster.sh lists its settings, e.g.
+# MASTER_ROLE=SYNC_MASTER). `thruster admin clusterList -n 127.0.0.1:9876` shows roles, offsets and slave lag.
+.PHONY: cluster
+cluster: deps $(RELEASE_DIR)/build.ninja
+	cmake --build $(RELEASE_DIR) -j $(JOBS) --target $(PROGRAMS)
+	bash scripts/cluster.sh $(RELEASE_DIR)/apps
+
 # Kill loop (tests/crash/): SIGKILLs a real broker ITER times under load at seeded random moments and checks that
 # every acknowledged message survived; SEED replays a run, FLUSH=SYNC|ASYNC|BOTH. Ends with one summary line.
 ITER ?= 100

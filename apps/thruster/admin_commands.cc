@@ -408,7 +408,9 @@ std::string Runtime(const client::ClusterBroker& b, const std::string& key) {
 }
 
 // A slave's replication lag in bytes: its group master's CommitLog max offset
-// minus its own; "-" for a master or when either is unknown.
+// minus its own; "-" for a master or when either is unknown. The master is
+// asked first (ids in order), so a slave that caught up in between would show
+// a negative lag: that reads as 0.
 std::string SlaveLag(const std::vector<client::ClusterBroker>& rows,
                      const client::ClusterBroker& b) {
   if (b.broker_id == 0) return "-";
@@ -428,7 +430,7 @@ std::string SlaveLag(const std::vector<client::ClusterBroker>& rows,
         std::from_chars(ss.data(), ss.data() + ss.size(), slave_max).ec !=
             std::errc())
       return "-";
-    return std::to_string(master_max - slave_max);
+    return std::to_string(std::max<int64_t>(0, master_max - slave_max));
   }
   return "-";
 }
@@ -736,6 +738,7 @@ void AddAdminCommands(CLI::App& app, int* exit_code) {
   AddAclAdminCommands(*admin, exit_code);
   AddAdminCommands2(*admin, exit_code);
   AddTraceMessageCommand(*admin, exit_code);
+  AddHaAdminCommands(*admin, exit_code);
   static AdminArgs a;
   SeedNamesrvFromEnv(&a);
   auto add = [&](const char* name, const char* help, Command cmd) {

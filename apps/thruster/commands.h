@@ -43,6 +43,8 @@ void AddAdminCommands2(CLI::App& admin, int* exit_code);
 void AddDashboardCommand(CLI::App& app, int* exit_code);
 // `thruster admin traceMessage` (trace_command.cc), added to `admin`.
 void AddTraceMessageCommand(CLI::App& admin, int* exit_code);
+// `thruster admin haStatus` (ha_commands.cc), added to `admin`.
+void AddHaAdminCommands(CLI::App& admin, int* exit_code);
 
 // What every `thruster admin` command needs to reach the cluster: the name
 // servers (-n, default NAMESRV_ADDR as mqadmin), the ACL keys requests are

@@ -11,6 +11,7 @@
 #include "broker/consumer_read_floor.h"
 #include "broker/end_transaction_processor.h"
 #include "broker/fetch_journal.h"
+#include "broker/ha_status_processor.h"
 #include "broker/message_journey.h"
 #include "broker/message_journey_processor.h"
 #include "broker/delay_offset_processor.h"
@@ -21,6 +22,7 @@
 #include "broker/reset_offset_processor.h"
 #include "broker/reply_message_processor.h"
 #include "broker/send_message_processor.h"
+#include "broker/slave_offset_forwarder.h"
 #include "broker/subscription_group_processor.h"
 #include "common/crc32.h"
 #include "common/logging.h"
@@ -255,29 +257,52 @@ Status Broker::Start() {
       std::chrono::seconds(config_.server_channel_max_idle_time_seconds);
   options.tls = config_.tls.server;
   server_ = std::make_unique<remoting::RemotingServer>(options);
+  if (config_.vip_channel_enabled) {
+    // RocketMQ's VIP ("fast") server: listenPort - 2, or ephemeral when the
+    // main port is (tests).
+    remoting::RemotingServerOptions vip = options;
+    vip.port = static_cast<uint16_t>(
+        config_.listen_port > 2 ? config_.listen_port - 2 : 0);
+    vip.io_threads = 1;
+    vip_server_ = std::make_unique<remoting::RemotingServer>(vip);
+  }
   RegisterProcessors();
   if (acl_) {
     // One check before every processor (spec/acl.md §4.2).
-    server_->SetRequestHook(
-        [v = acl_.get()](const std::shared_ptr<remoting::Connection>& c,
-                         const RemotingCommand& req) {
-          return v->Admit(c, req);
-        });
+    auto admit = [v = acl_.get()](
+                     const std::shared_ptr<remoting::Connection>& c,
+                     const RemotingCommand& req) { return v->Admit(c, req); };
+    server_->SetRequestHook(admit);
+    if (vip_server_) vip_server_->SetRequestHook(admit);
     acl_watch_ = std::make_unique<acl::AclWatchService>(acl_.get());
     acl_watch_->Start();
   }
   hold_->Start();
   pop_hold_->Start();
   if (config_.broker_id == 0) pop_->Start();  // revive runs on masters only
-  server_->SetCloseListener(
-      [this](const std::shared_ptr<remoting::Connection>& c) {
-        clients_.NotifyConsumerIdsChanged(clients_.OnConnectionClosed(c->id()));
-      });
+  auto on_close = [this](const std::shared_ptr<remoting::Connection>& c) {
+    clients_.NotifyConsumerIdsChanged(clients_.OnConnectionClosed(c->id()));
+  };
+  server_->SetCloseListener(on_close);
   if (Status s = server_->Start(); !s.ok()) {
     Shutdown();
     return Status::IOError("broker port " +
                            std::to_string(config_.listen_port) + ": " +
                            s.ToString());
+  }
+  if (vip_server_) {
+    vip_server_->SetCloseListener(on_close);
+    // Unlike RocketMQ, a taken VIP port does not stop the broker: only old
+    // clients and 4.9.8 slaves use it, the main port serves everything.
+    if (Status s = vip_server_->Start(); !s.ok()) {
+      TH_LOG(broker, kWarn,
+             "VIP channel (listenPort - 2) not opened, serving on {} only: {}",
+             config_.listen_port, s.ToString());
+      vip_server_.reset();
+    } else {
+      TH_LOG(broker, kInfo, "VIP channel listening on {}:{}",
+             config_.bind_address, vip_server_->port());
+    }
   }
   if (config_.tls.server.mode != remoting::TlsMode::kDisabled) {
     tls_watch_ = std::make_unique<remoting::TlsFileWatchService>(
@@ -306,6 +331,7 @@ Status Broker::Start() {
     Shutdown();
     return s;
   }
+  replication_ready_.store(replication_.get(), std::memory_order_release);
 
   namesrv_addrs_ = config_.NameServerAddresses();
   remoting::RemotingClientOptions client_options;
@@ -356,6 +382,7 @@ void Broker::Shutdown() {
   if (acl_watch_) acl_watch_->Stop();
   if (tls_watch_) tls_watch_->Stop();
   if (server_) server_->Stop();
+  if (vip_server_) vip_server_->Stop();
   if (hold_) hold_->Stop();
   if (pop_hold_) pop_hold_->Stop();
   if (pop_) pop_->Stop();
@@ -474,6 +501,17 @@ void Broker::RunPeriodicJobs(int64_t now_ms) {
     last_register_ms_ = now_ms;
     RegisterAllNameServers().IgnoreError();  // logged; retried next period
   }
+  // Offsets committed here while a slave go to the master before the sync
+  // copies the master's back (slave_offset_forwarder.h).
+  if (offset_forwarder_ && offset_forwarder_->pending() > 0) {
+    const std::string master = master_addr();
+    if (master != broker_addr_) {
+      Status s = offset_forwarder_->Forward(*client_, master);
+      if (!s.ok() && !offset_forward_failing_)
+        TH_LOG(broker, kWarn, "{} (retried every second)", s.ToString());
+      offset_forward_failing_ = !s.ok();
+    }
+  }
   if (slave_sync_ && RegistrationBrokerId() > 0 &&
       now_ms >= next_slave_sync_ms_) {
     next_slave_sync_ms_ = now_ms + kSlaveSyncPeriodMs;
@@ -488,19 +526,23 @@ void Broker::RegisterProcessor(std::initializer_list<int32_t> codes,
   processors_.push_back(std::move(processor));
   for (int32_t code : codes) {
     local_table_[code] = p;
+    remoting::RequestHandler handler;
     if (metrics_) {
-      server_->RegisterProcessor(
-          code, [p, m = &metrics_->counters(), code](RemotingCommand req,
+      handler = [p, m = &metrics_->counters(), code](RemotingCommand req,
                                                      remoting::Responder r) {
-            r.Observe(m, code, metrics::BrokerMetrics::NowNs());
-            p->ProcessRequest(std::move(req), std::move(r));
-          });
-      continue;
+        r.Observe(m, code, metrics::BrokerMetrics::NowNs());
+        p->ProcessRequest(std::move(req), std::move(r));
+      };
+    } else {
+      handler = [p](RemotingCommand req, remoting::Responder r) {
+        p->ProcessRequest(std::move(req), std::move(r));
+      };
     }
-    server_->RegisterProcessor(
-        code, [p](RemotingCommand req, remoting::Responder r) {
-          p->ProcessRequest(std::move(req), std::move(r));
-        });
+    // RocketMQ registers the pulls on its main server only.
+    if (vip_server_ && code != request_code::kPullMessage &&
+        code != request_code::kLitePullMessage)
+      vip_server_->RegisterProcessor(code, handler);
+    server_->RegisterProcessor(code, std::move(handler));
   }
 }
 
@@ -539,10 +581,16 @@ void Broker::RegisterProcessors() {
   RegisterProcessor({code::kHeartBeat, code::kUnregisterClient},
                     std::make_unique<ClientManageProcessor>(
                         ctx, clients_, *topics_, groups_.get()));
-  RegisterProcessor({code::kGetConsumerListByGroup, code::kQueryConsumerOffset,
-                     code::kUpdateConsumerOffset},
-                    std::make_unique<ConsumerManageProcessor>(
-                        ctx, *store_, clients_, *offsets_));
+  {
+    auto forwarder = std::make_unique<SlaveOffsetForwarder>(
+        std::make_unique<ConsumerManageProcessor>(ctx, *store_, clients_,
+                                                  *offsets_),
+        [this] { return store_->broker_role() == store::BrokerRole::kSlave; });
+    offset_forwarder_ = forwarder.get();
+    RegisterProcessor({code::kGetConsumerListByGroup,
+                       code::kQueryConsumerOffset, code::kUpdateConsumerOffset},
+                      std::move(forwarder));
+  }
   RegisterProcessor(
       {code::kUpdateAndCreateTopic, code::kDeleteTopicInBroker,
        code::kGetTopicConfig, code::kGetAllTopicConfig, code::kGetMaxOffset,
@@ -606,6 +654,12 @@ void Broker::RegisterProcessors() {
          code::kGetBrokerClusterAclInfo, code::kUpdateGlobalWhiteAddrsConfig},
         std::make_unique<acl::AclConfigProcessor>(ctx, *acl_));
   }
+  RegisterProcessor(
+      {code::kGetBrokerHaStatus},
+      std::make_unique<HaStatusProcessor>(
+          *store_,
+          [this] { return replication_ready_.load(std::memory_order_acquire); },
+          store_config_.ha_max_gap_not_in_sync));
   RegisterProcessor({code::kGetAllDelayOffset},
                     std::make_unique<DelayOffsetProcessor>(*schedule_));
   journey_ = std::make_unique<MessageJourney>(ctx, *store_, *topics_, *offsets_,

@@ -21,9 +21,10 @@
 #include "broker/rebalance_lock_manager.h"
 #include "broker/request_processor.h"
 #include "broker/runtime_config.h"
-#include "broker/subscription_group_manager.h"
 #include "broker/schedule_message_service.h"
+#include "broker/slave_offset_forwarder.h"
 #include "broker/slave_synchronize.h"
+#include "broker/subscription_group_manager.h"
 #include "broker/timer_message_service.h"
 #include "broker/topic_config_manager.h"
 #include "broker/transactional_message_check_service.h"
@@ -88,6 +89,9 @@ class Broker {
   void Shutdown();
 
   uint16_t port() const { return server_ ? server_->port() : 0; }
+  // The VIP channel's port (listenPort - 2, vipChannelEnabled), 0 when it is
+  // not open.
+  uint16_t vip_port() const { return vip_server_ ? vip_server_->port() : 0; }
   // "brokerIP1:port" as written into records, ids and registrations.
   const std::string& broker_addr() const { return broker_addr_; }
   const BrokerConfig& config() const { return config_; }
@@ -200,6 +204,10 @@ class Broker {
   // The one in processors_ that re-runs the pulls `hold_` hands back.
   PullMessageProcessor* pull_processor_ = nullptr;
   std::unique_ptr<remoting::RemotingServer> server_;
+  // vipChannelEnabled: RocketMQ's second listener on listenPort - 2 (its
+  // "fast" server), with every processor but the pulls; old Java clients send
+  // there and a 4.9.8 slave fetches its master's topics there.
+  std::unique_ptr<remoting::RemotingServer> vip_server_;
   // aclEnable: checks every request before its processor; reloads the file.
   std::unique_ptr<acl::PlainAccessValidator> acl_;
   std::unique_ptr<acl::AclWatchService> acl_watch_;
@@ -214,9 +222,16 @@ class Broker {
   // registration) while the master is unknown.
   int64_t RegistrationBrokerId() const;
   void MakeController();
+  // replication_ once it is started, for the net threads (HA status): the
+  // server is already serving while Start() creates it.
+  std::atomic<ha::ReplicationManager*> replication_ready_{nullptr};
   // Slaves: the metadata copy from the master (spec/ha.md §5), run by the
   // scheduler 3 s after start and every 10 s.
   std::unique_ptr<SlaveSynchronize> slave_sync_;
+  // Consumer offsets committed here while a slave, forwarded to the master
+  // every second (owned by processors_).
+  SlaveOffsetForwarder* offset_forwarder_ = nullptr;
+  bool offset_forward_failing_ = false;  // `broker-sched` only
   int64_t next_slave_sync_ms_ = 0;
   mutable Mutex master_mu_;
   std::string master_addr_ TH_GUARDED_BY(master_mu_);

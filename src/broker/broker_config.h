@@ -100,6 +100,10 @@ struct BrokerConfig {
   int64_t controller_lease_ttl_ms = 3000;                // controllerLeaseTtlMs
   int64_t broker_election_priority = 2147483647;         // brokerElectionPriority
   bool enable_elect_unclean_master = false;  // enableElectUncleanMaster
+  // vipChannelEnabled (Thruster; RocketMQ always opens it): a second listener
+  // on listenPort - 2 serving every request but pulls, for Java clients
+  // <= 4.5.0 and 4.9.8 slaves (spec/remoting.md §1.1, spec/ha.md §5).
+  bool vip_channel_enabled = true;
   // tls.server.mode (tlsMode), tls.server.*, tls.enable, tls.client.*: TLS on
   // the broker's port (and the embedded name server's), and on its own
   // connections to name servers.

@@ -118,6 +118,7 @@ std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
   m["controllerLeaseTtlMs"] = Str(b.controller_lease_ttl_ms);
   m["brokerElectionPriority"] = Str(b.broker_election_priority);
   m["enableElectUncleanMaster"] = Str(b.enable_elect_unclean_master);
+  m["vipChannelEnabled"] = Str(b.vip_channel_enabled);
   m["transientStorePoolEnable"] = Str(s.transient_store_pool_enable);
   m["transientStorePoolSize"] = Str(s.transient_store_pool_size);
   m["fastFailIfNoBufferInStorePool"] =

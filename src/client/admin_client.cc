@@ -429,6 +429,17 @@ Result<std::map<std::string, std::string>> AdminClient::BrokerRuntimeInfo(
   return out;
 }
 
+Result<std::string> AdminClient::BrokerHaStatus(
+    const std::string& broker_addr) {
+  TH_ASSIGN_OR_RETURN(
+      RemotingCommand resp,
+      client_->InvokeBroker(broker_addr, ClientInstance::NewRequest(
+                                             req_code::kGetBrokerHaStatus)));
+  TH_RETURN_IF_ERROR(
+      StatusFromResponse(resp, fmt::format("HA status of {}", broker_addr)));
+  return std::string(resp.body_view());
+}
+
 Result<std::vector<ClusterBroker>> AdminClient::ClusterList() {
   TH_ASSIGN_OR_RETURN(auto info, client_->FetchClusterInfo());
   std::vector<ClusterBroker> out;

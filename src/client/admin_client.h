@@ -159,6 +159,8 @@ class AdminClient {
   // GET_BROKER_RUNTIME_INFO's key/value table.
   Result<std::map<std::string, std::string>> BrokerRuntimeInfo(
       const std::string& broker_addr);
+  // GET_BROKER_HA_STATUS (907): the broker's HARuntimeInfo JSON text.
+  Result<std::string> BrokerHaStatus(const std::string& broker_addr);
 
   // Moves `group`'s offsets on `topic` to the first message stored at or after
   // `timestamp_ms`: INVOKE_BROKER_TO_RESET_OFFSET where the broker supports

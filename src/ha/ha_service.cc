@@ -433,13 +433,25 @@ void HaService::AwaitReplica(int64_t end, store::PutResult result,
   if (best >= end) return done(std::move(result));
   const int64_t deadline =
       clock_->MonotonicNs() + int64_t{store_->config().slave_timeout} * 1000000;
+  bool queued = false;
+  bool first = false;
   {
     MutexLock lock(&wait_mu_);
-    waits_.push_back(
-        WaitRequest{end, deadline, std::move(result), std::move(done)});
-    changed_ = true;
+    // Acks wake `ha-group-xfer`, and each wake-up completes every waiter the
+    // ack covers (group commit); a new request wakes it only when the list was
+    // empty (it then sleeps without a deadline to watch). No ack is missed:
+    // one that raised the max before this point is read here; a later one
+    // takes wait_mu_ after the push, then signals.
+    if (push_to_slave_max_offset() < end) {
+      first = waits_.empty();
+      waits_.push_back(
+          WaitRequest{end, deadline, std::move(result), std::move(done)});
+      queued = true;
+      if (first) changed_ = true;
+    }
   }
-  wait_cv_.SignalAll();
+  if (!queued) return done(std::move(result));
+  if (first) wait_cv_.SignalAll();
   NotifyTransferSome();
 }
 
@@ -456,24 +468,25 @@ void HaService::GroupTransferLoop() {
         int64_t earliest = now + 1000000000;
         // Requests are in append order, but deadlines and offsets are checked
         // one by one (a batch may end past a later single).
-        for (auto it = waits_.begin(); it != waits_.end();) {
-          if (it->next_offset <= acked) {
-            finished.push_back(std::move(*it));
-            it = waits_.erase(it);
-          } else if (now >= it->deadline_ns || stopping) {
-            it->result.status = store::PutStatus::kFlushSlaveTimeout;
-            it->result.error =
-                stopping ? "HA service is shutting down"
-                         : "no slave confirmed it within slaveTimeout";
-            finished.push_back(std::move(*it));
-            it = waits_.erase(it);
+        // One pass: O(waiters) per wake-up, however many it completes.
+        std::deque<WaitRequest> remaining;
+        for (WaitRequest& w : waits_) {
+          if (w.next_offset <= acked) {
+            finished.push_back(std::move(w));
+          } else if (now >= w.deadline_ns || stopping) {
+            w.result.status = store::PutStatus::kFlushSlaveTimeout;
+            w.result.error = stopping
+                                 ? "HA service is shutting down"
+                                 : "no slave confirmed it within slaveTimeout";
+            finished.push_back(std::move(w));
           } else {
-            earliest = std::min(earliest, it->deadline_ns);
-            ++it;
+            earliest = std::min(earliest, w.deadline_ns);
+            remaining.push_back(std::move(w));
           }
         }
+        waits_.swap(remaining);
         if (!finished.empty() || stopping) break;
-        // One wake-up per ack (or new request) serves every waiter.
+        // One wake-up per ack serves every waiter.
         changed_ = false;
         const int64_t wait_ns = std::max<int64_t>(earliest - now, 1000000);
         while (!changed_ && !stopped_.load(std::memory_order_acquire)) {

@@ -120,7 +120,8 @@ class HaService final : public store::ReplicaWaiter {
   Mutex wait_mu_;
   CondVar wait_cv_;
   std::deque<WaitRequest> waits_ TH_GUARDED_BY(wait_mu_);
-  // Set by every ack that raised the max and every new request.
+  // Set by every ack that raised the max, and by a request put in an empty
+  // list.
   bool changed_ TH_GUARDED_BY(wait_mu_) = false;
 
   std::thread accept_thread_;

@@ -90,6 +90,9 @@ inline constexpr int32_t kAddWritePermOfBroker = 327;
 inline constexpr int32_t kGetTopicConfig = 351;
 inline constexpr int32_t kLitePullMessage = 361;
 inline constexpr int32_t kBrokerHeartbeat = 904;
+// GET_BROKER_HA_STATUS [5.x]: the master's slaves and their acks
+// (HARuntimeInfo).
+inline constexpr int32_t kGetBrokerHaStatus = 907;
 // Thruster's own requests (20000 and up: no RocketMQ code there).
 // TRACE_MESSAGE: a message's journey through the broker, JSON body
 // (broker/message_journey.h).

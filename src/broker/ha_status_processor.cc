@@ -1,0 +1,50 @@
+#include "broker/ha_status_processor.h"
+
+#include "broker/processor_util.h"
+#include "remoting/json.h"
+
+namespace thruster::broker {
+
+void HaStatusProcessor::ProcessRequest(remoting::RemotingCommand request,
+                                       remoting::Responder responder) {
+  namespace json = remoting::json;
+  ha::ReplicationManager* replication = replication_();
+  if (replication == nullptr) {
+    return SendError(request, responder, remoting::response_code::kSystemError,
+                     "replication is not started");
+  }
+  const bool master = store_.broker_role() != store::BrokerRole::kSlave;
+  const int64_t max_offset = store_.GetMaxPhyOffset();
+  json::Value body = json::Value::Object();
+  body.Set("master", json::Value::Bool(master));
+  body.Set("masterCommitLogMaxOffset", json::Value::Int(max_offset));
+  json::Value conns = json::Value::Array();
+  int64_t in_sync = 0;
+  for (const ha::SlaveInfo& s : replication->service().Slaves()) {
+    // Before its first report a slave's position is unknown: not in sync.
+    const bool reported = s.ack_offset >= 0;
+    const int64_t diff = reported ? max_offset - s.ack_offset : max_offset;
+    const bool ok = reported && diff < max_gap_not_in_sync_;
+    if (ok) ++in_sync;
+    json::Value c = json::Value::Object();
+    c.Set("addr", json::Value::String(s.address));
+    c.Set("slaveAckOffset", json::Value::Int(s.ack_offset));
+    c.Set("diff", json::Value::Int(diff));
+    c.Set("inSync", json::Value::Bool(ok));
+    conns.Push(std::move(c));
+  }
+  body.Set("inSyncSlaveNums", json::Value::Int(in_sync));
+  body.Set("haConnectionInfo", std::move(conns));
+  if (!master) {
+    json::Value client = json::Value::Object();
+    client.Set("masterAddr",
+               json::Value::String(replication->client().master_address()));
+    client.Set("maxOffset", json::Value::Int(max_offset));
+    client.Set("isActivated",
+               json::Value::Bool(replication->client().connected()));
+    body.Set("haClientRuntimeInfo", std::move(client));
+  }
+  SendJson(request, responder, body);
+}
+
+}  // namespace thruster::broker
