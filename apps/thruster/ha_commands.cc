@@ -18,11 +18,7 @@
 namespace thruster::cli {
 namespace {
 
-struct HaStatusArgs {
-  std::string namesrv = "127.0.0.1:9876";
-  std::string access_key;
-  std::string secret_key;
-  remoting::TlsClientOptions tls;
+struct HaStatusArgs : AdminConnection {
   bool json = false;
   std::string broker;
   std::string cluster;
@@ -101,36 +97,19 @@ Status PrintHaStatus(const HaStatusArgs& a, client::AdminClient& admin) {
 
 void AddHaAdminCommands(CLI::App& admin, int* exit_code) {
   static HaStatusArgs a;
-  if (const char* env = std::getenv("NAMESRV_ADDR"); env != nullptr && *env)
-    a.namesrv = env;
+  SeedNamesrvFromEnv(&a);
   auto* c = admin.add_subcommand(
       "haStatus", "each master's slaves: acknowledged offset, gap, in sync");
-  c->add_option("-n,--namesrvAddr", a.namesrv,
-                "name server address(es), ';'-separated")
-      ->capture_default_str();
+  AddAdminConnectionOptions(*c, &a);
   c->add_flag("--json", a.json, "print one JSON document");
-  AddAclSigningOptions(*c, &a.access_key, &a.secret_key);
-  AddTlsOptions(*c, &a.tls);
   c->add_option("-b,--brokerAddr", a.broker, "this broker only (host:port)");
   c->add_option("-c,--clusterName", a.cluster, "the masters of this cluster");
   c->callback([exit_code] {
-    client::ClientOptions o;
-    o.namesrv_addr = a.namesrv;
-    o.heartbeat_interval_ms = 0;
-    o.instance_name = "admin";
-    o.access_key = a.access_key;
-    o.secret_key = a.secret_key;
-    o.tls = a.tls;
-    client::ClientInstance instance(o);
-    Status s = instance.Start();
-    if (s.ok()) {
-      client::AdminClient admin(&instance);
-      s = PrintHaStatus(a, admin);
-    }
-    instance.Stop();
-    if (!s.ok())
-      fmt::print(stderr, "thruster admin haStatus: {}\n", s.message());
-    *exit_code = s.ok() ? 0 : 1;
+    *exit_code =
+        RunAdminCommand("haStatus", a, [](client::ClientInstance& instance) {
+          client::AdminClient admin(&instance);
+          return PrintHaStatus(a, admin);
+        });
   });
 }
 
