@@ -117,7 +117,7 @@ bool Cleaner::CleanCommitLog() {
 }
 
 void Cleaner::CleanConsumeQueue(int64_t min_phys_offset) {
-  for (ConsumeQueue* cq : queues_->All()) {
+  for (const auto& cq : queues_->All()) {
     auto r = cq->DeleteExpiredFile(PhysOffset{min_phys_offset});
     if (!r.ok())
       TH_LOG(store, kError, "retention: {}: {}", cq->dir(),
