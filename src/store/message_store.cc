@@ -118,7 +118,8 @@ Status MessageStore::Load() {
       queues_.get(), index_.get(), checkpoint_.get(), reput_.get(), config_,
       clock_);
   cleaner_ = std::make_unique<Cleaner>(fs_, commit_log_.get(), queues_.get(),
-                                       index_.get(), config_, clock_);
+                                       index_.get(), config_, clock_,
+                                       flush_cq_service_.get());
 
   TH_RETURN_IF_ERROR(Recover(last_exit_ok));
   recovery_.seconds = static_cast<double>(clock_->MonotonicNs() - t0) / 1e9;
