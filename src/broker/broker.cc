@@ -255,6 +255,8 @@ Status Broker::Start() {
   options.busy_poll_us = config_.net_busy_poll_us;
   options.connection.idle_timeout =
       std::chrono::seconds(config_.server_channel_max_idle_time_seconds);
+  options.connection.max_pending_write_bytes =
+      static_cast<size_t>(config_.server_channel_max_pending_write_bytes);
   options.tls = config_.tls.server;
   server_ = std::make_unique<remoting::RemotingServer>(options);
   if (config_.vip_channel_enabled) {

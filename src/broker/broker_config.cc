@@ -61,6 +61,8 @@ Result<BrokerConfig> BrokerConfig::FromProperties(const Properties& props) {
   TH_RETURN_IF_ERROR(ReadInt(props, "listenPort", &c.listen_port));
   TH_RETURN_IF_ERROR(ReadInt(props, "serverChannelMaxIdleTimeSeconds",
                              &c.server_channel_max_idle_time_seconds));
+  TH_RETURN_IF_ERROR(ReadInt(props, "serverChannelMaxPendingWriteBytes",
+                             &c.server_channel_max_pending_write_bytes));
   TH_RETURN_IF_ERROR(ReadString(props, "namesrvAddr", &c.namesrv_addr));
   TH_RETURN_IF_ERROR(
       ReadInt(props, "namesrvListenPort", &c.namesrv_listen_port));
@@ -165,6 +167,9 @@ Result<BrokerConfig> BrokerConfig::FromProperties(const Properties& props) {
   if (c.server_channel_max_idle_time_seconds <= 0)
     return Status::InvalidArgument(
         "serverChannelMaxIdleTimeSeconds must be positive");
+  if (c.server_channel_max_pending_write_bytes <= 0)
+    return Status::InvalidArgument(
+        "serverChannelMaxPendingWriteBytes must be positive");
   if (c.namesrv_listen_port < 0 || c.namesrv_listen_port > 65535) {
     return Status::InvalidArgument("namesrvListenPort is out of range");
   }

@@ -26,6 +26,11 @@ struct BrokerConfig {
   // serverChannelMaxIdleTimeSeconds: a client connection with no completed
   // read or write for this long is closed (also a frame that stalls mid-way).
   int32_t server_channel_max_idle_time_seconds = 120;
+  // serverChannelMaxPendingWriteBytes (Thruster; RocketMQ has no such bound):
+  // bytes of responses queued for one client that does not read them; beyond
+  // this its connection is closed, so a slow reader cannot hold unbounded
+  // memory. The default, 256 MiB, is what the bound was before it had a key.
+  int64_t server_channel_max_pending_write_bytes = 256 * 1024 * 1024;
   // namesrvAddr: "host:port;host:port". Empty: thruster-broker starts an
   // embedded name server and points the broker at it.
   std::string namesrv_addr;

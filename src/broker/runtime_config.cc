@@ -29,6 +29,8 @@ std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
   m["listenPort"] = Str(b.listen_port);
   m["serverChannelMaxIdleTimeSeconds"] =
       Str(b.server_channel_max_idle_time_seconds);
+  m["serverChannelMaxPendingWriteBytes"] =
+      Str(b.server_channel_max_pending_write_bytes);
   m["namesrvAddr"] = Str(b.namesrv_addr);
   m["namesrvListenPort"] = Str(b.namesrv_listen_port);
   m["autoCreateTopicEnable"] = Str(b.auto_create_topic_enable);

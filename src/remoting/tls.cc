@@ -19,14 +19,6 @@
 namespace thruster::remoting {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-    return static_cast<char>(std::tolower(c));
-  });
-  return out;
-}
-
 // OpenSSL's queued errors, oldest first, joined; clears the queue.
 std::string DrainErrors() {
   std::string out;
@@ -110,49 +102,6 @@ TlsContext::TlsContext(std::unique_ptr<Impl> impl, bool server, TlsMode mode)
     : impl_(std::move(impl)), server_(server), mode_(mode) {}
 TlsContext::~TlsContext() = default;
 ssl_ctx_st* TlsContext::native() const { return impl_->ctx.native_handle(); }
-
-Result<TlsMode> ParseTlsMode(std::string_view text) {
-  std::string s = Lower(text);
-  if (s == "disabled") return TlsMode::kDisabled;
-  if (s == "permissive") return TlsMode::kPermissive;
-  if (s == "enforcing") return TlsMode::kEnforcing;
-  return Status::InvalidArgument(fmt::format(
-      "bad TLS mode '{}' (disabled, permissive or enforcing)", text));
-}
-
-std::string_view TlsModeName(TlsMode mode) {
-  switch (mode) {
-    case TlsMode::kDisabled:
-      return "disabled";
-    case TlsMode::kPermissive:
-      return "permissive";
-    case TlsMode::kEnforcing:
-      return "enforcing";
-  }
-  return "disabled";
-}
-
-Result<ClientAuth> ParseClientAuth(std::string_view text) {
-  std::string s = Lower(text);
-  if (s == "none") return ClientAuth::kNone;
-  if (s == "optional") return ClientAuth::kOptional;
-  if (s == "require") return ClientAuth::kRequire;
-  return Status::InvalidArgument(fmt::format(
-      "bad tls.server.need.client.auth '{}' (none, optional or require)",
-      text));
-}
-
-std::string_view ClientAuthName(ClientAuth auth) {
-  switch (auth) {
-    case ClientAuth::kNone:
-      return "none";
-    case ClientAuth::kOptional:
-      return "optional";
-    case ClientAuth::kRequire:
-      return "require";
-  }
-  return "none";
-}
 
 Result<std::shared_ptr<TlsContext>> TlsContext::ForServer(
     const TlsServerOptions& options) {

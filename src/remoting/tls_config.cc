@@ -1,8 +1,66 @@
 #include "remoting/tls_config.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+
 namespace thruster::remoting {
+namespace {
+
+std::string LowerTlsWord(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
+    return static_cast<char>(std::tolower(c));
+  });
+  return out;
+}
+
+}  // namespace
+
+Result<TlsMode> ParseTlsMode(std::string_view text) {
+  std::string s = LowerTlsWord(text);
+  if (s == "disabled") return TlsMode::kDisabled;
+  if (s == "permissive") return TlsMode::kPermissive;
+  if (s == "enforcing") return TlsMode::kEnforcing;
+  return Status::InvalidArgument(fmt::format(
+      "bad TLS mode '{}' (disabled, permissive or enforcing)", text));
+}
+
+std::string_view TlsModeName(TlsMode mode) {
+  switch (mode) {
+    case TlsMode::kDisabled:
+      return "disabled";
+    case TlsMode::kPermissive:
+      return "permissive";
+    case TlsMode::kEnforcing:
+      return "enforcing";
+  }
+  return "disabled";
+}
+
+Result<ClientAuth> ParseClientAuth(std::string_view text) {
+  std::string s = LowerTlsWord(text);
+  if (s == "none") return ClientAuth::kNone;
+  if (s == "optional") return ClientAuth::kOptional;
+  if (s == "require") return ClientAuth::kRequire;
+  return Status::InvalidArgument(fmt::format(
+      "bad tls.server.need.client.auth '{}' (none, optional or require)",
+      text));
+}
+
+std::string_view ClientAuthName(ClientAuth auth) {
+  switch (auth) {
+    case ClientAuth::kNone:
+      return "none";
+    case ClientAuth::kOptional:
+      return "optional";
+    case ClientAuth::kRequire:
+      return "require";
+  }
+  return "none";
+}
 
 Result<TlsConfig> TlsConfig::FromProperties(const Properties& given) {
   TlsConfig c;

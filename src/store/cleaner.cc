@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -94,9 +95,23 @@ bool Cleaner::CleanCommitLog() {
   if (!time_up && !space) return false;
   bool at_once = c.clean_file_forcibly_enable && clean_immediately;
   int64_t age = int64_t{c.file_reserved_time} * 3600 * 1000;
+  // Only segments wholly below what is dispatched with durable queue entries.
+  int64_t durable_end = std::numeric_limits<int64_t>::max();
+  if (flush_cq_ != nullptr) {
+    Result<int64_t> d = flush_cq_->FlushDispatched();
+    if (!d.ok()) {
+      TH_LOG(store, kError,
+             "retention: consume queues not flushed, no CommitLog segment "
+             "deleted: {}",
+             d.status().ToString());
+      return false;
+    }
+    durable_end = *d;
+  }
   int64_t min_before = log_->GetMinOffset();
   auto deleted = log_->queue().DeleteExpired(
       [&](const MappedFile& f) {
+        if (f.base_offset() + f.file_size() > durable_end) return false;
         if (at_once) return true;
         auto mtime = f.LastModifiedMs();
         return mtime.ok() && now >= *mtime + age;
@@ -117,7 +132,7 @@ bool Cleaner::CleanCommitLog() {
 }
 
 void Cleaner::CleanConsumeQueue(int64_t min_phys_offset) {
-  for (ConsumeQueue* cq : queues_->All()) {
+  for (const auto& cq : queues_->All()) {
     auto r = cq->DeleteExpiredFile(PhysOffset{min_phys_offset});
     if (!r.ok())
       TH_LOG(store, kError, "retention: {}: {}", cq->dir(),

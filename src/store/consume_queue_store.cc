@@ -20,7 +20,7 @@ Status ConsumeQueueStore::Load() {
         continue;  // spec §1: a non-numeric queue directory is skipped
       }
       int32_t id = std::stoi(q.name);
-      auto cq = std::make_unique<ConsumeQueue>(
+      auto cq = std::make_shared<ConsumeQueue>(
           fs_, root, t.name, id, config_.mapped_file_size_consume_queue);
       TH_RETURN_IF_ERROR(cq->Load());
       queues_[t.name][id] = std::move(cq);
@@ -29,35 +29,35 @@ Status ConsumeQueueStore::Load() {
   return Status::OK();
 }
 
-ConsumeQueue* ConsumeQueueStore::FindConsumeQueue(std::string_view topic,
-                                                  int32_t queue_id) const {
+std::shared_ptr<ConsumeQueue> ConsumeQueueStore::FindConsumeQueue(
+    std::string_view topic, int32_t queue_id) const {
   MutexLock lock(&mu_);
   auto t = queues_.find(topic);
   if (t == queues_.end()) return nullptr;
   auto q = t->second.find(queue_id);
-  return q == t->second.end() ? nullptr : q->second.get();
+  return q == t->second.end() ? nullptr : q->second;
 }
 
-Result<ConsumeQueue*> ConsumeQueueStore::FindOrCreateConsumeQueue(
-    std::string_view topic, int32_t queue_id) {
+Result<std::shared_ptr<ConsumeQueue>>
+ConsumeQueueStore::FindOrCreateConsumeQueue(std::string_view topic,
+                                            int32_t queue_id) {
   MutexLock lock(&mu_);
   auto& by_id = queues_[std::string(topic)];
   auto it = by_id.find(queue_id);
-  if (it != by_id.end()) return it->second.get();
-  auto cq = std::make_unique<ConsumeQueue>(
+  if (it != by_id.end()) return it->second;
+  auto cq = std::make_shared<ConsumeQueue>(
       fs_, config_.ConsumeQueueDir(), std::string(topic), queue_id,
       config_.mapped_file_size_consume_queue);
   TH_RETURN_IF_ERROR(cq->Load());
-  ConsumeQueue* raw = cq.get();
-  by_id[queue_id] = std::move(cq);
-  return raw;
+  by_id[queue_id] = cq;
+  return cq;
 }
 
-std::vector<ConsumeQueue*> ConsumeQueueStore::All() const {
-  std::vector<ConsumeQueue*> all;
+std::vector<std::shared_ptr<ConsumeQueue>> ConsumeQueueStore::All() const {
+  std::vector<std::shared_ptr<ConsumeQueue>> all;
   MutexLock lock(&mu_);
   for (auto& [topic, by_id] : queues_) {
-    for (auto& [id, cq] : by_id) all.push_back(cq.get());
+    for (auto& [id, cq] : by_id) all.push_back(cq);
   }
   return all;
 }
@@ -73,7 +73,7 @@ std::vector<std::pair<std::string, int32_t>> ConsumeQueueStore::ListQueues()
 }
 
 Status ConsumeQueueStore::DeleteTopic(std::string_view topic) {
-  std::map<int32_t, std::unique_ptr<ConsumeQueue>> gone;
+  std::map<int32_t, std::shared_ptr<ConsumeQueue>> gone;
   {
     MutexLock lock(&mu_);
     auto it = queues_.find(topic);
@@ -89,7 +89,7 @@ Status ConsumeQueueStore::DeleteTopic(std::string_view topic) {
 
 Status ConsumeQueueStore::RemoveQueue(std::string_view topic,
                                       int32_t queue_id) {
-  std::unique_ptr<ConsumeQueue> gone;
+  std::shared_ptr<ConsumeQueue> gone;
   {
     MutexLock lock(&mu_);
     auto t = queues_.find(topic);
@@ -118,7 +118,7 @@ Status ConsumeQueueStore::DestroyAll() {
 }
 
 Status ConsumeQueueStore::FlushAll(int least_pages) {
-  for (ConsumeQueue* cq : All()) TH_RETURN_IF_ERROR(cq->FlushAll(least_pages));
+  for (const auto& cq : All()) TH_RETURN_IF_ERROR(cq->FlushAll(least_pages));
   return Status::OK();
 }
 

@@ -18,9 +18,11 @@
 namespace thruster::store {
 
 // The table of every ConsumeQueue under `consumequeue/<topic>/<queueId>/`
-// (RocketMQ's consumeQueueTable / ConsumeQueueStore). Owns the queues; a queue
-// lives until DeleteTopic() or destruction, so a pointer handed out stays valid
-// until then.
+// (RocketMQ's consumeQueueTable / ConsumeQueueStore). Shares the queues with
+// whoever holds one: DeleteTopic() and RemoveQueue() take a queue out of the
+// table and delete its files at once, but the object (and the mappings of its
+// files) lives on until the last holder lets go, so the `flush-cq` or `clean`
+// thread (or a reader) that took it just before never touches freed memory.
 //
 // Lifecycle: construct → Load() → Find…/All() → destroy. Thread-safe: the
 // `dispatch` thread creates queues, the `flush-cq` and `clean` threads and
@@ -34,12 +36,12 @@ class ConsumeQueueStore {
   // skipped, spec §1).
   Status Load();
 
-  ConsumeQueue* FindConsumeQueue(std::string_view topic,
-                                 int32_t queue_id) const;
-  Result<ConsumeQueue*> FindOrCreateConsumeQueue(std::string_view topic,
-                                                 int32_t queue_id);
+  std::shared_ptr<ConsumeQueue> FindConsumeQueue(std::string_view topic,
+                                                 int32_t queue_id) const;
+  Result<std::shared_ptr<ConsumeQueue>> FindOrCreateConsumeQueue(
+      std::string_view topic, int32_t queue_id);
   // Every queue, in topic then queue id order.
-  std::vector<ConsumeQueue*> All() const;
+  std::vector<std::shared_ptr<ConsumeQueue>> All() const;
   // Every (topic, queueId) that has a consume queue.
   std::vector<std::pair<std::string, int32_t>> ListQueues() const;
   // Removes and destroys the queues of `topic`; NotFound when it has none.
@@ -56,7 +58,7 @@ class ConsumeQueueStore {
   io::FileSystem* fs_;
   const MessageStoreConfig& config_;
   mutable Mutex mu_;
-  std::map<std::string, std::map<int32_t, std::unique_ptr<ConsumeQueue>>,
+  std::map<std::string, std::map<int32_t, std::shared_ptr<ConsumeQueue>>,
            std::less<>>
       queues_ TH_GUARDED_BY(mu_);
 };

@@ -5,6 +5,7 @@
 namespace thruster::store {
 
 void FlushConsumeQueueService::FlushOnce(bool thorough) {
+  MutexLock lock(&flush_mu_);
   int64_t logics = reput_->logics_msg_timestamp();
   Status st =
       queues_->FlushAll(thorough ? 0 : config_.flush_consume_queue_least_pages);
@@ -37,6 +38,7 @@ void FlushConsumeQueueService::Run() {
 }
 
 Status FlushConsumeQueueService::FlushAllAndCheckpoint() {
+  MutexLock lock(&flush_mu_);
   Status st = queues_->FlushAll(0);
   if (st.ok()) st = index_->Flush();
   if (st.ok()) {
@@ -47,6 +49,14 @@ Status FlushConsumeQueueService::FlushAllAndCheckpoint() {
     st = checkpoint_->Flush();
   }
   return st;
+}
+
+Result<int64_t> FlushConsumeQueueService::FlushDispatched() {
+  MutexLock lock(&flush_mu_);
+  // Read first: every entry of a record below it is in its queue's mapping.
+  const int64_t dispatched = reput_->reput_from_offset();
+  TH_RETURN_IF_ERROR(queues_->FlushAll(0));
+  return dispatched;
 }
 
 }  // namespace thruster::store

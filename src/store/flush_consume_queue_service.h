@@ -1,6 +1,8 @@
 #pragma once
 
 #include "common/clock.h"
+#include "common/mutex.h"
+#include "common/result.h"
 #include "common/service_thread.h"
 #include "store/checkpoint.h"
 #include "store/consume_queue_store.h"
@@ -18,7 +20,9 @@ namespace thruster::store {
 //
 // Started and stopped by MessageStore; FlushAllAndCheckpoint() is the final
 // flush at shutdown, after this thread and `dispatch` stopped. State: the last
-// thorough flush time, confined to this thread. `queues`, `index`,
+// thorough flush time, confined to this thread; passes are serialised by
+// flush_mu_ (the `clean` thread flushes through FlushDispatched()). `queues`,
+// `index`,
 // `checkpoint`, `reput` and `clock` must outlive it.
 class FlushConsumeQueueService final : public ServiceThread {
  public:
@@ -39,6 +43,12 @@ class FlushConsumeQueueService final : public ServiceThread {
   void FlushOnce(bool thorough);
   // Flushes every queue and index file completely and writes the checkpoint.
   Status FlushAllAndCheckpoint();
+  // Makes the consume-queue entry of every record dispatched so far durable
+  // and returns the phys offset below which that holds. Retention calls it
+  // before deleting CommitLog segments: once a segment is gone, recovery can no
+  // longer rebuild a queue entry that pointed into it and was lost, and a
+  // record the dispatcher never reached would leave a hole in its queue.
+  Result<int64_t> FlushDispatched();
 
  protected:
   void Run() override;
@@ -50,6 +60,7 @@ class FlushConsumeQueueService final : public ServiceThread {
   const ReputService* reput_;
   const MessageStoreConfig& config_;
   const Clock* clock_;
+  Mutex flush_mu_;  // one flush pass at a time
 };
 
 }  // namespace thruster::store

@@ -119,7 +119,8 @@ Status MessageStore::Load() {
       queues_.get(), index_.get(), checkpoint_.get(), reput_.get(), config_,
       clock_);
   cleaner_ = std::make_unique<Cleaner>(fs_, commit_log_.get(), queues_.get(),
-                                       index_.get(), config_, clock_);
+                                       index_.get(), config_, clock_,
+                                       flush_cq_service_.get());
 
   TH_RETURN_IF_ERROR(Recover(last_exit_ok));
   recovery_.seconds = static_cast<double>(clock_->MonotonicNs() - t0) / 1e9;
@@ -136,7 +137,7 @@ Status MessageStore::Recover(bool last_exit_ok) {
   Recovery recovery(commit_log_.get(), checkpoint_.get(), config_, clock_);
   // Consume queues first: their max phys offset tells the CommitLog what is
   // already dispatched.
-  std::vector<ConsumeQueue*> queues = queues_->All();
+  std::vector<std::shared_ptr<ConsumeQueue>> queues = queues_->All();
   TH_ASSIGN_OR_RETURN(int64_t cq_max_phy,
                       recovery.RecoverConsumeQueues(queues));
   recovery_.consume_queues = static_cast<int>(queues.size());
@@ -384,7 +385,7 @@ GetMessageResult MessageStore::GetMessage(
     std::string_view, std::string_view topic, int32_t queue_id, int64_t offset,
     int32_t max_msgs, int64_t max_total_bytes, const TagFilter* filter) {
   GetMessageResult r;
-  ConsumeQueue* cq = FindConsumeQueue(topic, queue_id);
+  std::shared_ptr<ConsumeQueue> cq = FindConsumeQueue(topic, queue_id);
   if (cq == nullptr) {
     r.status = GetMessageStatus::kNoMatchedLogicQueue;
     return r;
@@ -488,20 +489,20 @@ GetMessageResult MessageStore::GetMessage(
 
 int64_t MessageStore::GetMaxOffsetInQueue(std::string_view topic,
                                           int32_t queue_id) const {
-  ConsumeQueue* cq = FindConsumeQueue(topic, queue_id);
+  std::shared_ptr<ConsumeQueue> cq = FindConsumeQueue(topic, queue_id);
   return cq == nullptr ? 0 : cq->GetMaxOffsetInQueue();
 }
 
 int64_t MessageStore::GetMinOffsetInQueue(std::string_view topic,
                                           int32_t queue_id) const {
-  ConsumeQueue* cq = FindConsumeQueue(topic, queue_id);
+  std::shared_ptr<ConsumeQueue> cq = FindConsumeQueue(topic, queue_id);
   return cq == nullptr ? 0 : cq->GetMinOffsetInQueue();
 }
 
 int64_t MessageStore::GetCommitLogOffsetInQueue(std::string_view topic,
                                                 int32_t queue_id,
                                                 int64_t queue_offset) const {
-  ConsumeQueue* cq = FindConsumeQueue(topic, queue_id);
+  std::shared_ptr<ConsumeQueue> cq = FindConsumeQueue(topic, queue_id);
   if (cq == nullptr) return 0;
   auto e = cq->GetEntry(QueueOffset{queue_offset});
   return e && cq_format::IsValid(*e) ? e->phys_offset : 0;
@@ -509,7 +510,7 @@ int64_t MessageStore::GetCommitLogOffsetInQueue(std::string_view topic,
 
 std::optional<cq_format::Entry> MessageStore::GetQueueEntry(
     std::string_view topic, int32_t queue_id, int64_t queue_offset) const {
-  ConsumeQueue* cq = FindConsumeQueue(topic, queue_id);
+  std::shared_ptr<ConsumeQueue> cq = FindConsumeQueue(topic, queue_id);
   if (cq == nullptr) return std::nullopt;
   auto e = cq->GetEntry(QueueOffset{queue_offset});
   if (!e || !cq_format::IsValid(*e)) return std::nullopt;
@@ -520,7 +521,7 @@ int64_t MessageStore::GetOffsetInQueueByTime(std::string_view topic,
                                              int32_t queue_id,
                                              int64_t timestamp,
                                              BoundaryType boundary) const {
-  ConsumeQueue* cq = FindConsumeQueue(topic, queue_id);
+  std::shared_ptr<ConsumeQueue> cq = FindConsumeQueue(topic, queue_id);
   if (cq == nullptr) return 0;
   return cq->GetOffsetInQueueByTime(
       timestamp, boundary, commit_log_->GetMinOffset(),
@@ -533,7 +534,7 @@ int64_t MessageStore::GetOffsetInQueueByTime(std::string_view topic,
 int64_t MessageStore::GetMessageStoreTimestamp(std::string_view topic,
                                                int32_t queue_id,
                                                int64_t queue_offset) const {
-  ConsumeQueue* cq = FindConsumeQueue(topic, queue_id);
+  std::shared_ptr<ConsumeQueue> cq = FindConsumeQueue(topic, queue_id);
   if (cq == nullptr) return -1;
   auto e = cq->GetEntry(QueueOffset{queue_offset});
   if (!e || !cq_format::IsValid(*e) || cq_format::IsPreBlank(*e)) return -1;
@@ -618,7 +619,8 @@ MessageStore::CleanExpiredConsumeQueues() {
   std::vector<ExpiredConsumeQueue> removed;
   for (const auto& [topic, queue_id] : queues_->ListQueues()) {
     if (topic == kScheduleTopic) continue;
-    ConsumeQueue* cq = queues_->FindConsumeQueue(topic, queue_id);
+    std::shared_ptr<ConsumeQueue> cq =
+        queues_->FindConsumeQueue(topic, queue_id);
     if (cq == nullptr) continue;
     std::optional<cq_format::Entry> last = cq->GetLastEntry();
     if (!last) continue;  // empty: maybe created just now

@@ -262,8 +262,8 @@ class MessageStore {
  private:
   // Load()'s recovery steps (see Recovery).
   Status Recover(bool last_exit_ok);
-  ConsumeQueue* FindConsumeQueue(std::string_view topic,
-                                 int32_t queue_id) const {
+  std::shared_ptr<ConsumeQueue> FindConsumeQueue(std::string_view topic,
+                                                 int32_t queue_id) const {
     return queues_->FindConsumeQueue(topic, queue_id);
   }
 

@@ -29,9 +29,9 @@ RecordCheck CheckAt(const MappedFile& f, int32_t pos, bool check_crc) {
 }  // namespace
 
 Result<int64_t> Recovery::RecoverConsumeQueues(
-    const std::vector<ConsumeQueue*>& queues) const {
+    const std::vector<std::shared_ptr<ConsumeQueue>>& queues) const {
   int64_t cq_max_phy = -1;
-  for (ConsumeQueue* cq : queues) {
+  for (const auto& cq : queues) {
     TH_RETURN_IF_ERROR(cq->Recover());
     cq_max_phy = std::max(cq_max_phy, cq->max_phys_offset());
   }
@@ -173,10 +173,10 @@ Result<RecoveryStats> Recovery::RecoverCommitLog(
   return stats;
 }
 
-Status Recovery::FixConsumeQueues(const std::vector<ConsumeQueue*>& queues,
-                                  int64_t process_offset,
-                                  int64_t min_phys_offset) const {
-  for (ConsumeQueue* cq : queues) {
+Status Recovery::FixConsumeQueues(
+    const std::vector<std::shared_ptr<ConsumeQueue>>& queues,
+    int64_t process_offset, int64_t min_phys_offset) const {
+  for (const auto& cq : queues) {
     if (cq->max_phys_offset() > process_offset)
       TH_RETURN_IF_ERROR(
           cq->TruncateDirtyLogicFiles(PhysOffset{process_offset}));

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "common/clock.h"
@@ -48,7 +49,7 @@ class Recovery {
   // Recovers each queue's own files; returns the highest phys offset any of
   // them points at (-1 when none does).
   Result<int64_t> RecoverConsumeQueues(
-      const std::vector<ConsumeQueue*>& queues) const;
+      const std::vector<std::shared_ptr<ConsumeQueue>>& queues) const;
 
   // Normal (§10.2, last_exit_ok) or abnormal (§10.3) recovery: validates
   // records (magic, size, CRC, stored phys offset) from the chosen start
@@ -63,9 +64,9 @@ class Recovery {
   // `process_offset` (the recovered end of the CommitLog), flushes it, moves
   // its min offset past `min_phys_offset` and hands its next queue offset to
   // the CommitLog.
-  Status FixConsumeQueues(const std::vector<ConsumeQueue*>& queues,
-                          int64_t process_offset,
-                          int64_t min_phys_offset) const;
+  Status FixConsumeQueues(
+      const std::vector<std::shared_ptr<ConsumeQueue>>& queues,
+      int64_t process_offset, int64_t min_phys_offset) const;
 
  private:
   CommitLog* log_;

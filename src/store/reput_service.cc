@@ -191,8 +191,8 @@ Status ReputService::Dispatch(const message::DecodedRecord& rec, int64_t phys,
   }
   if (tx == sysflag::kTransactionNotType ||
       tx == sysflag::kTransactionCommitType) {
-    TH_ASSIGN_OR_RETURN(ConsumeQueue * cq, queues_->FindOrCreateConsumeQueue(
-                                               rec.topic, rec.queue_id));
+    TH_ASSIGN_OR_RETURN(
+        auto cq, queues_->FindOrCreateConsumeQueue(rec.topic, rec.queue_id));
     TH_RETURN_IF_ERROR(cq->PutMessagePositionInfo(
         PhysOffset{phys}, size, tags_code, QueueOffset{rec.queue_offset}));
     logics_msg_timestamp_.store(rec.store_timestamp, std::memory_order_release);

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -553,6 +554,50 @@ TEST_F(HostileClientTest, SlowReaderIsCutOffAndMemoryStaysBounded) {
   // The queued responses reference the CommitLog's mapping; what the broker
   // holds for them stays below the 256 MiB bound.
   EXPECT_LT(rss_max - rss0, 256 * 1024);
+  ExpectServed("after the slow reader");
+}
+
+// The same bound set by serverChannelMaxPendingWriteBytes: a 4 MiB bound cuts
+// the slow reader off once about that much is queued (the default would let
+// 256 MiB pile up), and the well-behaved client is still served.
+TEST_F(HostileClientTest,
+       SlowReaderBoundIsSetByServerChannelMaxPendingWriteBytes) {
+  constexpr int64_t kBound = 4 * 1024 * 1024;
+  ASSERT_NO_FATAL_FAILURE(StartBroker(
+      {"--serverChannelMaxPendingWriteBytes=" + std::to_string(kBound)}));
+  GoodSendLatency(64, 64 * 1024);  // 4 MiB to pull: ~2 MiB per response
+  RawConn conn(port_);
+  ASSERT_TRUE(conn.ok());
+  int rcvbuf = 4096;
+  ::setsockopt(conn.fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+  int sent = 0;
+  bool cut_off = false;
+  for (; sent < 2000; ++sent) {
+    RemotingCommand p = PullRequest(0, 32);
+    p.set_opaque(sent);
+    if (!conn.Send(EncodeRequest(p))) {
+      cut_off = true;
+      break;
+    }
+  }
+  if (!cut_off) cut_off = conn.WaitClosed(60s);
+  EXPECT_TRUE(cut_off) << "the broker kept queueing past the configured bound";
+  // "closing <peer>: <N> bytes queued for a peer that does not read": N is the
+  // bound plus at most the one response that crossed it.
+  const std::string log = HostileReadFile(log_);
+  const std::string marker = " bytes queued for a peer that does not read";
+  const size_t at = log.find(marker);
+  ASSERT_NE(at, std::string::npos);
+  size_t begin = at;
+  while (begin > 0 && std::isdigit(static_cast<unsigned char>(log[begin - 1])))
+    --begin;
+  const int64_t queued = std::stoll(log.substr(begin, at - begin));
+  std::printf(
+      "slow reader, bound %lld: cut off after %d pulls with %lld bytes "
+      "queued\n",
+      static_cast<long long>(kBound), sent, static_cast<long long>(queued));
+  EXPECT_GT(queued, kBound);
+  EXPECT_LT(queued, 2 * kBound);
   ExpectServed("after the slow reader");
 }
 

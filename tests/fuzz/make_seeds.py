@@ -164,6 +164,29 @@ def main():
     put("config", "store-keys",
         b"storePathRootDir=/data/store\nmappedFileSizeCommitLog=1048576\nflushDiskType=SYNC_FLUSH\n"
         b"fileReservedTime = 48\n! comment\ndeleteWhen: 04\\\n  ;05\nmaxMessageSize=4194304\n")
+    put("broker_config", "broker-conf", conf)
+    put("broker_config", "broker-keys",
+        b"brokerName=broker-a\nbrokerClusterName=DefaultCluster\nbrokerId=0\n"
+        b"namesrvAddr= 127.0.0.1:9876 ;;10.0.0.2:9876; \nlistenPort=10911\ndefaultTopicQueueNums=8\n"
+        b"registerNameServerPeriod=5000\nmetricsExporterType=PROM\nmetricsPromExporterPort=5557\n"
+        b"tls.server.mode=permissive\ntls.server.certPath=/etc/cert.pem\ntls.server.keyPath=/etc/key.pem\n"
+        b"tls.server.need.client.auth=optional\nserverChannelMaxIdleTimeSeconds=120\n")
+    # HEART_BEAT bodies: the Java client's (captured) and the C++ client's shapes (enum ordinals,
+    # subVersion as a string, no tagsSet/codeSet), SQL92 and an odd tag expression.
+    for f in sorted(WIRE.glob("*.req.bin")):
+        _, _, body = split_frame(f.read_bytes())
+        if b"consumerDataSet" in body:
+            put("heartbeat", f.name.replace(".req.bin", ""), body)
+    put("heartbeat", "cpp-client", json.dumps({
+        "clientID": "127.0.0.1@4242", "producerDataSet": [{"groupName": "PG"}],
+        "consumerDataSet": [{"groupName": "CG", "consumeType": 1, "messageModel": 1, "consumeFromWhere": 4,
+                             "subscriptionDataSet": [{"topic": "T", "subString": " a || b ||", "subVersion": "17"}]}],
+    }).encode())
+    put("heartbeat", "sql92", json.dumps({
+        "clientID": "c", "consumerDataSet": [{"groupName": "CG", "consumeType": "CONSUME_PASSIVELY",
+            "subscriptionDataSet": [{"topic": "T", "expressionType": "SQL92", "subString": " a > 1 "},
+                                    {"topic": "U", "expressionType": "TAG", "subString": "*"}]}],
+    }).encode())
 
 
 if __name__ == "__main__":

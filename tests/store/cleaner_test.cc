@@ -63,7 +63,7 @@ class CleanerTest : public ::testing::Test {
       m.store_host = message::HostAddress::V4(127, 0, 0, 1, 10911);
       PutResult r = log_->PutMessage(m);
       ASSERT_TRUE(r.ok()) << r.error;
-      ASSERT_OK_AND_ASSIGN(ConsumeQueue * cq,
+      ASSERT_OK_AND_ASSIGN(std::shared_ptr<ConsumeQueue> cq,
                            queues_->FindOrCreateConsumeQueue("T", 0));
       ASSERT_OK(cq->PutMessagePositionInfo(PhysOffset{r.phys_offset},
                                            r.wrote_bytes, 0,

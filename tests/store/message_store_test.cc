@@ -393,5 +393,41 @@ TEST_F(MessageStoreTest, OpensTheRocketMQFixtureStores) {
   }
 }
 
+// Regression: DeleteTopic (and cleanExpiredConsumeQueue's RemoveQueue) freed
+// a consume queue that the `flush-cq` thread or a retention pass had just
+// taken from the table and was still flushing (a use-after-free under ASan,
+// a race under TSan). The queues are shared now: the last holder frees them.
+TEST_F(MessageStoreTest, TopicsDeletedWhileTheirQueuesAreFlushed) {
+  config_.flush_interval_consume_queue = 1;
+  Open();
+  // Above diskMaxUsedSpaceRatio: every retention pass flushes the queues (and
+  // deletes nothing: no segment is old enough).
+  fs_.mem()->SetDiskUsage({100, 20, 20});
+  std::atomic<bool> stop{false};
+  std::atomic<int> passes{0};
+  std::thread retention([&] {
+    while (!stop.load()) {
+      store_->CleanNowForTesting();
+      passes.fetch_add(1);
+    }
+  });
+  for (int round = 0; round < 150; ++round) {
+    const std::string topic = "Churn" + std::to_string(round % 3);
+    for (int q = 0; q < 4; ++q)
+      ASSERT_TRUE(Put("m" + std::to_string(round), q, "T", "", topic).ok());
+    ASSERT_TRUE(store_->WaitForDispatch(5000));
+    EXPECT_EQ(store_->GetMaxOffsetInQueue(topic, 3), 1);
+    ASSERT_OK(store_->DeleteTopic(topic));
+  }
+  stop.store(true);
+  retention.join();
+  EXPECT_GT(passes.load(), 0);
+  fs_.mem()->SetDiskUsage({100, 50, 50});
+  // The store goes on: a deleted topic starts again at queue offset 0.
+  PutResult r = Put("after", 0, "T", "", "Churn0");
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.queue_offset, 0);
+}
+
 }  // namespace
 }  // namespace thruster::store
