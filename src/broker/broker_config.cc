@@ -158,6 +158,7 @@ Result<BrokerConfig> BrokerConfig::FromProperties(const Properties& props) {
   if (c.enable_controller_mode && c.etcd_endpoints.empty())
     return Status::InvalidArgument(
         "enableControllerMode=true needs etcdEndpoints");
+  TH_RETURN_IF_ERROR(
       ReadBool(props, "vipChannelEnabled", &c.vip_channel_enabled));
   TH_ASSIGN_OR_RETURN(c.tls, remoting::TlsConfig::FromProperties(props));
   if (c.net_busy_poll_us < 0 || c.net_busy_poll_us > 1000000)
