@@ -366,7 +366,7 @@ Result<int64_t> MessageStore::TruncateTo(int64_t offset) {
   TH_RETURN_IF_ERROR(commit_log_->FlushAll());
   return reput_->CutBack(offset, [this](int64_t cut) -> Status {
     TH_RETURN_IF_ERROR(commit_log_->TruncateTo(cut));
-    for (ConsumeQueue* cq : queues_->All()) {
+    for (const std::shared_ptr<ConsumeQueue>& cq : queues_->All()) {
       if (cq->max_phys_offset() > cut)
         TH_RETURN_IF_ERROR(cq->TruncateDirtyLogicFiles(PhysOffset{cut}));
       commit_log_->SetQueueOffset(cq->topic(), cq->queue_id(),
