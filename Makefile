@@ -36,8 +36,10 @@ test-all: $(TEST_DIR)/build.ninja
 TSAN_TARGETS ?= store_message_store_test store_mapped_file_test remoting_net_test broker_net_test \
   schedule_message_service_test client_transaction_test broker_pop_test ha_test
 # The tsan preset builds with clang and -Wthread-safety -Werror, so a lock missing around guarded state fails
-# the build; the programs are built there too (not run), so every library and app goes through that check.
-THREAD_SAFETY_TARGETS ?= thruster thruster-broker thruster-namesrv
+# the build; the libraries the TSan tests do not link and the `thruster` tool (the apps with guarded state) are
+# built there too (not run), so every library and annotated app goes through that check. thruster-broker and
+# thruster-namesrv are thin mains over those libraries.
+THREAD_SAFETY_TARGETS ?= thruster thruster_proxy thruster_namesrv
 
 test-tsan: deps
 	cmake --preset tsan >/dev/null

@@ -16,17 +16,19 @@ else
   for d in "$root"/tests/fuzz/corpus/*/; do targets+=("$(basename "$d")"); done
 fi
 mkdir -p "$build/corpus" "$build/artifacts" "$build/logs"
-summary=()
-failed=0
-for t in "${targets[@]}"; do
-  bin="$build/tests/fuzz/fuzz_$t"
+# Fuzzers are single-threaded: FUZZ_JOBS of them run side by side (default: one per CPU).
+jobs=${FUZZ_JOBS:-$(nproc)}
+# fuzz_one TARGET: runs it; writes its summary line to logs/TARGET.line, and logs/TARGET.crashed when it crashed.
+fuzz_one() {
+  local t=$1 bin="$build/tests/fuzz/fuzz_$1" log="$build/logs/$1.log" rc execs rate cov line crash
+  rm -f "$build/logs/$t.line" "$build/logs/$t.crashed"
   if [ ! -x "$bin" ]; then
     echo "no fuzz target $bin" >&2
-    failed=1
-    continue
+    echo "$t  MISSING $bin" >"$build/logs/$t.line"
+    touch "$build/logs/$t.crashed"
+    return
   fi
   mkdir -p "$build/corpus/$t"
-  log="$build/logs/$t.log"
   echo "== fuzz_$t for ${seconds}s"
   "$bin" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
     -artifact_prefix="$build/artifacts/$t-" "$build/corpus/$t" "$root/tests/fuzz/corpus/$t" >"$log" 2>&1
@@ -39,10 +41,24 @@ for t in "${targets[@]}"; do
     crash=$(grep -Eo "Test unit written to [^ ]+" "$log" | tail -n 1 | sed 's/Test unit written to //')
     line="$line  CRASH ${crash:-(see $log)}"
     grep -E 'ERROR|invariant|runtime error' "$log" | head -n 5
-    failed=1
+    touch "$build/logs/$t.crashed"
   fi
-  summary+=("$line")
+  echo "$line" >"$build/logs/$t.line"
+}
+running=0
+for t in "${targets[@]}"; do
+  fuzz_one "$t" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n
+    running=$((running - 1))
+  fi
 done
-echo "== fuzz summary (${seconds}s per target)"
-printf '%s\n' "${summary[@]}"
+wait
+failed=0
+echo "== fuzz summary (${seconds}s per target, $jobs at a time)"
+for t in "${targets[@]}"; do
+  cat "$build/logs/$t.line"
+  [ -e "$build/logs/$t.crashed" ] && failed=1
+done
 exit $failed

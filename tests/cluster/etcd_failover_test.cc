@@ -567,7 +567,7 @@ TEST_F(EtcdFailoverTest, EtcdRestartPausesWritesAndLosesNothing) {
   ASSERT_EQ(acked_.size(), 20u);
   etcd_->Stop();
   // The master cannot renew: it fences itself.
-  ASSERT_TRUE(WaitLog(*a_, "fenced")) << a_->log();
+  ASSERT_TRUE(WaitLog(*a_, "controller: fenced")) << a_->log();
   EXPECT_FALSE(SendOne(next_++));
   ASSERT_OK(etcd_->Start());
   SendUntil(20, 30s);
