@@ -7,6 +7,8 @@ packages=(
   # clang builds the tsan and fuzz presets (ThreadSanitizer, -Wthread-safety, libFuzzer); libclang-rt-dev holds
   # its sanitizer and libFuzzer runtimes, only a recommendation of clang's, which --no-install-recommends leaves out.
   clang libclang-rt-dev
+  # lld links the test binaries (~190 MB each under ASan) about 3x faster than ld.bfd.
+  lld
   libasio-dev libdeflate-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   zlib1g-dev libjemalloc-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   nodejs
@@ -26,7 +28,6 @@ packages=(
   gnuplot-nox util-linux
   # Controller mode's elections run on etcd; tests/cluster starts its own.
   etcd-server
-
 )
 missing=()
 for p in "${packages[@]}"; do
