@@ -4,39 +4,24 @@
 // is handed out again from the queue itself.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <regex>
-#include <sstream>
 #include <string>
-#include <thread>
 
 #include "client/client_instance.h"
 #include "client/pop_consumer.h"
 #include "message/properties.h"
 #include "remoting/codes.h"
+#include "tests/support/process.h"
 #include "tests/support/test_util.h"
 
 namespace thruster {
 namespace {
 
-namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using remoting::RemotingCommand;
 namespace rc = remoting::response_code;
 namespace req_code = remoting::request_code;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string Body(const client::PoppedMessage& m) {
   return std::string(reinterpret_cast<const char*>(m.record.body.data()),
@@ -58,51 +43,14 @@ class PopCrashTest : public ::testing::Test {
   void TearDown() override {
     consumer_.reset();
     client_->Stop();
-    Kill(SIGTERM);
+    broker_.Stop();
   }
 
-  // Starts thruster-broker on the test's store; waits (with a deadline) for
-  // the line saying where it listens.
+  // Starts thruster-broker on the test's store (again after a kill); waits
+  // (with a deadline) for the line saying where it listens.
   void StartBroker() {
-    const std::string log =
-        (fs::path(dir_.path()) / ("broker-" + std::to_string(++runs_) + ".log"))
-            .string();
-    const std::string store = "--storePathRootDir=" + dir_.path() + "/store";
-    std::fflush(stdout);
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      FILE* f = std::freopen(log.c_str(), "w", stdout);
-      if (f == nullptr || ::dup2(::fileno(stdout), 2) < 0) ::_exit(127);
-      ::execl(THRUSTER_BROKER_BIN, THRUSTER_BROKER_BIN, "--listenPort=0",
-              "--namesrvListenPort=0", "--bindAddress=127.0.0.1",
-              "--brokerName=broker-crash", "--logTarget=stderr",
-              "--reviveInterval=100", "--mappedFileSizeCommitLog=4194304",
-              "--maxHashSlotNum=1000", "--maxIndexNum=4000", store.c_str(),
-              static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    const std::regex listening(R"(id 0\) listening on 127\.0\.0\.1:(\d+))");
-    std::smatch m;
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    std::string text;
-    while (std::chrono::steady_clock::now() < deadline) {
-      text = ReadAll(log);
-      if (std::regex_search(text, m, listening)) break;
-      int status = 0;
-      ASSERT_EQ(::waitpid(pid_, &status, WNOHANG), 0) << "broker exited:\n"
-                                                      << text;
-      std::this_thread::sleep_for(20ms);  // polling the log file
-    }
-    ASSERT_FALSE(m.empty()) << "no listening line:\n" << text;
-    addr_ = "127.0.0.1:" + m[1].str();
-  }
-  void Kill(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
+    ASSERT_OK(broker_.Start());
+    addr_ = broker_.addr();
   }
   RemotingCommand Call(RemotingCommand req) {
     Result<RemotingCommand> r = client_->InvokeBroker(addr_, std::move(req));
@@ -127,8 +75,12 @@ class PopCrashTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  int runs_ = 0;
-  pid_t pid_ = -1;
+  testing::BrokerProcess broker_{THRUSTER_BROKER_BIN,
+                                 dir_.path(),
+                                 {"--namesrvListenPort=0",
+                                  "--brokerName=broker-crash",
+                                  "--reviveInterval=100"},
+                                 4 << 20};
   std::string addr_;
   std::unique_ptr<client::ClientInstance> client_;
   std::unique_ptr<client::PopConsumer> consumer_;
@@ -177,7 +129,7 @@ TEST_F(PopCrashTest, KillNineNeitherLosesAnUnackedMessageNorRevivesAnAcked) {
   }
   ASSERT_EQ(got, (std::vector<std::string>{"acked", "unacked"}));
 
-  Kill(SIGKILL);
+  broker_.Stop(SIGKILL);
   client_->remoting().CloseConnection(addr_);
   ASSERT_NO_FATAL_FAILURE(StartBroker());
 

@@ -38,6 +38,7 @@
 #include "message/properties.h"
 #include "remoting/codes.h"
 #include "remoting/frame_codec.h"
+#include "tests/support/process.h"
 #include "tests/support/test_util.h"
 
 namespace thruster {
@@ -51,34 +52,8 @@ using HostileClock = std::chrono::steady_clock;
 
 constexpr char kHostileTopic[] = "HostileT";
 
-std::string HostileReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// A field of /proc/<pid>/status ("VmRSS", "Threads"), as a number.
-int64_t ProcStatusField(pid_t pid, const std::string& field) {
-  std::istringstream in(
-      HostileReadFile("/proc/" + std::to_string(pid) + "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0)
-      return std::strtoll(line.c_str() + field.size() + 1, nullptr, 10);
-  }
-  return -1;
-}
-
-int64_t OpenFds(pid_t pid) {
-  int64_t n = 0;
-  std::error_code ec;
-  for (auto it = std::filesystem::directory_iterator(
-           "/proc/" + std::to_string(pid) + "/fd", ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
-    ++n;
-  return n;
-}
+using testing::OpenFdCount;
+using testing::ProcStatusField;
 
 // A raw TCP connection that writes whatever it is given.
 class RawConn {
@@ -211,56 +186,20 @@ class HostileClientTest : public ::testing::Test {
   }
   void TearDown() override {
     client_->Stop();
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
+    if (broker_) broker_->Stop();
   }
 
   // Starts thruster-broker with `extra` flags; waits (with a deadline) for the
   // line saying where it listens, then creates the test topic.
   void StartBroker(std::vector<std::string> extra = {}) {
-    log_ = dir_.path() + "/broker.log";
-    std::vector<std::string> args = {
-        THRUSTER_BROKER_BIN,
-        "--listenPort=0",
-        "--namesrvListenPort=0",
-        "--bindAddress=127.0.0.1",
-        "--brokerName=broker-hostile",
-        "--logTarget=stderr",
-        "--mappedFileSizeCommitLog=67108864",
-        "--maxHashSlotNum=1000",
-        "--maxIndexNum=4000",
-        "--storePathRootDir=" + dir_.path() + "/store"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    std::fflush(stdout);
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      FILE* f = std::freopen(log_.c_str(), "w", stdout);
-      if (f == nullptr || ::dup2(::fileno(stdout), 2) < 0) ::_exit(127);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(THRUSTER_BROKER_BIN, argv.data());
-      ::_exit(127);
-    }
-    const std::regex listening(R"(id 0\) listening on 127\.0\.0\.1:(\d+))");
-    std::smatch m;
-    std::string text;
-    const auto deadline = HostileClock::now() + 60s;
-    while (HostileClock::now() < deadline) {
-      text = HostileReadFile(log_);
-      if (std::regex_search(text, m, listening)) break;
-      int status = 0;
-      ASSERT_EQ(::waitpid(pid_, &status, WNOHANG), 0) << "broker exited:\n"
-                                                      << text;
-      std::this_thread::sleep_for(20ms);  // polling the log file
-    }
-    ASSERT_FALSE(m.empty()) << "no listening line:\n" << text;
-    port_ = static_cast<uint16_t>(std::stoi(m[1].str()));
-    addr_ = "127.0.0.1:" + m[1].str();
+    extra.insert(extra.begin(),
+                 {"--namesrvListenPort=0", "--brokerName=broker-hostile"});
+    broker_ = std::make_unique<testing::BrokerProcess>(
+        THRUSTER_BROKER_BIN, dir_.path(), std::move(extra), 64 << 20);
+    ASSERT_OK(broker_->Start());
+    pid_ = broker_->pid();
+    port_ = broker_->port();
+    addr_ = broker_->addr();
     RemotingCommand t =
         RemotingCommand::CreateRequest(hostile_req::kUpdateAndCreateTopic);
     t.SetExt("topic", kHostileTopic);
@@ -319,7 +258,7 @@ class HostileClientTest : public ::testing::Test {
   int64_t Threads() const { return ProcStatusField(pid_, "Threads"); }
 
   testing::TempDir dir_;
-  std::string log_;
+  std::unique_ptr<testing::BrokerProcess> broker_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   std::string addr_;
@@ -381,8 +320,7 @@ TEST_F(HostileClientTest, MalformedFramesCloseOnlyTheirConnection) {
   }
   ExpectServed("after malformed frames");
   // The broker is still the same process.
-  int status = 0;
-  EXPECT_EQ(::waitpid(pid_, &status, WNOHANG), 0);
+  EXPECT_TRUE(broker_->Alive());
 }
 
 // A frame that stops half-way holds no thread: 50 of them stall while a
@@ -552,7 +490,7 @@ TEST_F(HostileClientTest, SlowReaderIsCutOffAndMemoryStaysBounded) {
       static_cast<long long>(rss_max - rss0));
   EXPECT_TRUE(cut_off)
       << "the broker kept queueing for a peer that never reads";
-  EXPECT_NE(HostileReadFile(log_).find("queued for a peer that does not read"),
+  EXPECT_NE(broker_->log().find("queued for a peer that does not read"),
             std::string::npos);
   // The queued responses reference the CommitLog's mapping; what the broker
   // holds for them stays below the 256 MiB bound.
@@ -587,7 +525,7 @@ TEST_F(HostileClientTest,
   EXPECT_TRUE(cut_off) << "the broker kept queueing past the configured bound";
   // "closing <peer>: <N> bytes queued for a peer that does not read": N is the
   // bound plus at most the one response that crossed it.
-  const std::string log = HostileReadFile(log_);
+  const std::string log = broker_->log();
   const std::string marker = " bytes queued for a peer that does not read";
   const size_t at = log.find(marker);
   ASSERT_NE(at, std::string::npos);
@@ -612,11 +550,11 @@ TEST_F(HostileClientTest, ManyIdleConnections) {
   rlimit lim{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &lim), 0);
   const int64_t want = std::min<int64_t>(
-      10000, static_cast<int64_t>(lim.rlim_cur) - OpenFds(::getpid()) - 100);
+      10000, static_cast<int64_t>(lim.rlim_cur) - OpenFdCount(::getpid()) - 100);
   ASSERT_GT(want, 100) << "RLIMIT_NOFILE too low";
   const int64_t rss0 = RssKb();
   const int64_t threads0 = Threads();
-  const int64_t fds0 = OpenFds(pid_);
+  const int64_t fds0 = OpenFdCount(pid_);
   std::vector<std::unique_ptr<RawConn>> idle;
   idle.reserve(static_cast<size_t>(want));
   const auto t0 = HostileClock::now();
@@ -627,8 +565,8 @@ TEST_F(HostileClientTest, ManyIdleConnections) {
   }
   // The broker has accepted every one of them.
   EXPECT_TRUE(
-      testing::WaitUntil([&] { return OpenFds(pid_) >= fds0 + want; }, 60s))
-      << OpenFds(pid_) - fds0 << " of " << want << " accepted";
+      testing::WaitUntil([&] { return OpenFdCount(pid_) >= fds0 + want; }, 60s))
+      << OpenFdCount(pid_) - fds0 << " of " << want << " accepted";
   const double connect_s =
       std::chrono::duration<double>(HostileClock::now() - t0).count();
   const int64_t rss1 = RssKb();
@@ -640,14 +578,14 @@ TEST_F(HostileClientTest, ManyIdleConnections) {
       static_cast<long long>(rss1),
       static_cast<double>(rss1 - rss0) / static_cast<double>(want),
       static_cast<long long>(threads0), static_cast<long long>(threads1),
-      static_cast<long long>(fds0), static_cast<long long>(OpenFds(pid_)));
+      static_cast<long long>(fds0), static_cast<long long>(OpenFdCount(pid_)));
   EXPECT_EQ(threads1, threads0) << "a thread per connection";
   EXPECT_LT((rss1 - rss0) / want, 32) << "KiB per idle connection";
   ExpectServed("with the idle connections open");
   idle.clear();
   EXPECT_TRUE(
-      testing::WaitUntil([&] { return OpenFds(pid_) <= fds0 + 10; }, 60s))
-      << "the broker still holds " << OpenFds(pid_) - fds0 << " connections";
+      testing::WaitUntil([&] { return OpenFdCount(pid_) <= fds0 + 10; }, 60s))
+      << "the broker still holds " << OpenFdCount(pid_) - fds0 << " connections";
   ExpectServed("after the idle connections closed");
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -37,7 +38,36 @@ uint16_t PickFreePort() {
   return port;
 }
 
+int64_t ProcStatusField(pid_t pid, const std::string& field) {
+  std::istringstream in(
+      ReadFileOrEmpty("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0)
+      return std::strtoll(line.c_str() + field.size() + 1, nullptr, 10);
+  }
+  return -1;
+}
+
+int64_t OpenFdCount(pid_t pid) {
+  int64_t n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(
+           "/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++n;
+  return ec ? -1 : n;
+}
+
 ChildProcess::~ChildProcess() { Stop(SIGKILL); }
+
+bool ChildProcess::Alive() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == 0) return true;
+  pid_ = -1;
+  return false;
+}
 
 Status ChildProcess::Start(const std::vector<std::string>& argv,
                            std::string log_path) {
@@ -126,6 +156,7 @@ Status BrokerProcess::Start() {
           child_.WaitForLog(listening, std::chrono::seconds(30), &m, &text);
       !s.ok())
     return s;
+  port_ = static_cast<uint16_t>(std::stoi(m[1].str()));
   addr_ = "127.0.0.1:" + m[1].str();
   namesrv_ = m[3].matched ? "127.0.0.1:" + m[3].str() : std::string();
   return Status::OK();

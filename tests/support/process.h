@@ -22,6 +22,12 @@ std::string ReadFileOrEmpty(const std::string& path);
 // released); for servers that cannot be told to pick one themselves.
 uint16_t PickFreePort();
 
+// A numeric field of /proc/<pid>/status in its unit ("VmRSS", "RssAnon" in
+// KiB; "Threads"), or -1 when the process or field is gone.
+int64_t ProcStatusField(pid_t pid, const std::string& field);
+// How many file descriptors `pid` holds open (-1 when it is gone).
+int64_t OpenFdCount(pid_t pid);
+
 // One child process. Lifecycle: Start → Signal/Stop (any number of starts
 // after a stop) → destroy (SIGKILL and reap). Not thread-safe.
 class ChildProcess {
@@ -42,6 +48,8 @@ class ChildProcess {
   // Sends `sig`, waits for the exit; the wait status (-1 if not running).
   int Stop(int sig);
   bool running() const { return pid_ > 0; }
+  // Started and not exited since (reaps it if it has exited).
+  bool Alive();
   pid_t pid() const { return pid_; }
   std::string log() const { return ReadFileOrEmpty(log_path_); }
 
@@ -61,6 +69,9 @@ class BrokerProcess {
   int Stop(int sig = 15 /* SIGTERM */) { return child_.Stop(sig); }
   void Signal(int sig) const { child_.Signal(sig); }
   bool running() const { return child_.running(); }
+  bool Alive() { return child_.Alive(); }
+  pid_t pid() const { return child_.pid(); }
+  uint16_t port() const { return port_; }
   const std::string& addr() const { return addr_; }
   const std::string& namesrv() const { return namesrv_; }
   std::string store() const { return dir_ + "/store"; }
@@ -73,6 +84,7 @@ class BrokerProcess {
   int64_t segment_size_;
   int starts_ = 0;
   ChildProcess child_;
+  uint16_t port_ = 0;
   std::string addr_;
   std::string namesrv_;
 };
