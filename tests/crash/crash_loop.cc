@@ -39,6 +39,8 @@
 #include <thread>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "client/admin_client.h"
 #include "client/client_instance.h"
 #include "client/producer.h"
@@ -75,58 +77,34 @@ std::string ReadAll(const std::string& path) {
   return ss.str();
 }
 
-[[noreturn]] void Usage(const char* why) {
-  std::fprintf(stderr,
-               "thruster_crash_loop: %s\nusage: thruster_crash_loop --broker "
-               "BIN --thruster BIN [--iterations N] [--seed S] "
-               "[--flush SYNC|ASYNC|BOTH] [--dir D] [--max-kill-ms M] "
-               "[--verify-every K] [--keep]\n",
-               why);
-  std::exit(2);
-}
-
+// Parses the command line (CLI11); exits with its message on a bad one.
 Args ParseArgs(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto val = [&]() -> std::string {
-      if (i + 1 >= argc) Usage(("missing value for " + k).c_str());
-      return argv[++i];
-    };
-    auto num = [&]() -> long long {
-      std::string v = val();
-      char* end = nullptr;
-      long long n = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < 0)
-        Usage(("bad number for " + k + ": " + v).c_str());
-      return n;
-    };
-    if (k == "--broker") {
-      a.broker_bin = val();
-    } else if (k == "--thruster") {
-      a.thruster_bin = val();
-    } else if (k == "--iterations") {
-      a.iterations = static_cast<int>(num());
-    } else if (k == "--seed") {
-      a.seed = static_cast<uint64_t>(num());
-    } else if (k == "--flush") {
-      a.flush = val();
-      if (a.flush != "SYNC" && a.flush != "ASYNC" && a.flush != "BOTH")
-        Usage("--flush takes SYNC, ASYNC or BOTH");
-    } else if (k == "--dir") {
-      a.dir = val();
-    } else if (k == "--max-kill-ms") {
-      a.max_kill_ms = static_cast<int>(num());
-    } else if (k == "--verify-every") {
-      a.verify_every = static_cast<int>(num());
-    } else if (k == "--keep") {
-      a.keep = true;
-    } else {
-      Usage(("unknown argument " + k).c_str());
-    }
+  CLI::App app{"Kill loop: SIGKILLs a real thruster-broker under load and "
+               "checks that every acknowledged message survived",
+               "thruster_crash_loop"};
+  app.add_option("--broker", a.broker_bin, "thruster-broker binary")
+      ->required();
+  app.add_option("--thruster", a.thruster_bin, "thruster binary (store verify)")
+      ->required();
+  app.add_option("--iterations", a.iterations, "kill/restart cycles")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", a.seed, "seed of the kill moments");
+  app.add_option("--flush", a.flush, "flushDiskType of the cycles")
+      ->check(CLI::IsMember({"SYNC", "ASYNC", "BOTH"}));
+  app.add_option("--dir", a.dir, "work directory (default: a temporary one)");
+  app.add_option("--max-kill-ms", a.max_kill_ms,
+                 "kill at a random moment up to this long into a cycle")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--verify-every", a.verify_every,
+                 "clean stop and `thruster store verify` every K cycles")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--keep", a.keep, "keep the store and logs");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e));
   }
-  if (a.broker_bin.empty() || a.thruster_bin.empty())
-    Usage("--broker and --thruster are required");
   return a;
 }
 

@@ -49,6 +49,8 @@
 #include <thread>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "client/admin_client.h"
 #include "client/client_instance.h"
 #include "client/producer.h"
@@ -73,51 +75,32 @@ struct SoakArgs {
   bool keep = false;
 };
 
-[[noreturn]] void SoakUsage(const char* why) {
-  std::fprintf(stderr,
-               "thruster_soak: %s\nusage: thruster_soak --broker BIN "
-               "[--seconds N] [--sample-ms M] [--warmup-s W] [--churn-s C] "
-               "[--dir D] [--keep]\n",
-               why);
-  std::exit(2);
-}
-
+// Parses the command line (CLI11); exits with its message on a bad one.
 SoakArgs ParseSoakArgs(int argc, char** argv) {
   SoakArgs a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto val = [&]() -> std::string {
-      if (i + 1 >= argc) SoakUsage(("missing value for " + k).c_str());
-      return argv[++i];
-    };
-    auto num = [&]() -> int {
-      std::string v = val();
-      char* end = nullptr;
-      long n = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n <= 0 || n > 1000000000)
-        SoakUsage(("bad number for " + k + ": " + v).c_str());
-      return static_cast<int>(n);
-    };
-    if (k == "--broker") {
-      a.broker_bin = val();
-    } else if (k == "--seconds") {
-      a.seconds = num();
-    } else if (k == "--sample-ms") {
-      a.sample_ms = num();
-    } else if (k == "--warmup-s") {
-      a.warmup_s = num();
-    } else if (k == "--churn-s") {
-      a.churn_s = num();
-    } else if (k == "--dir") {
-      a.dir = val();
-    } else if (k == "--keep") {
-      a.keep = true;
-    } else {
-      SoakUsage(("unknown argument " + k).c_str());
-    }
+  CLI::App app{"Soak: a real thruster-broker under mixed load; its memory, "
+               "fds and threads must stay flat and nothing may be lost",
+               "thruster_soak"};
+  app.add_option("--broker", a.broker_bin, "thruster-broker binary")
+      ->required();
+  app.add_option("--seconds", a.seconds, "length of the run")
+      ->check(CLI::Range(1, 1000000000));
+  app.add_option("--sample-ms", a.sample_ms, "sampling period")
+      ->check(CLI::Range(1, 1000000000));
+  app.add_option("--warmup-s", a.warmup_s, "samples before this are warm-up")
+      ->check(CLI::Range(1, 1000000000));
+  app.add_option("--churn-s", a.churn_s,
+                 "a topic is created and a consumer replaced this often")
+      ->check(CLI::Range(1, 1000000000));
+  app.add_option("--dir", a.dir, "work directory (default: a temporary one)");
+  app.add_flag("--keep", a.keep, "keep the store and logs");
+  try {
+    app.parse(argc, argv);
+    if (a.warmup_s >= a.seconds)
+      throw CLI::ValidationError("--warmup-s", "must be below --seconds");
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e));
   }
-  if (a.broker_bin.empty()) SoakUsage("--broker is required");
-  if (a.warmup_s >= a.seconds) SoakUsage("--warmup-s must be below --seconds");
   return a;
 }
 
