@@ -30,6 +30,7 @@
 #include "tests/support/fault_file_system.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
+#include "tests/support/small_store.h"
 
 namespace thruster {
 namespace {
@@ -46,15 +47,9 @@ using Op = FaultFileSystem::Op;
 constexpr char kIoErrorTopic[] = "IoErrorTopic";
 
 MessageStoreConfig SmallConfig(const std::string& root) {
-  MessageStoreConfig c;
-  c.store_path_root_dir = root;
-  c.mapped_file_size_commit_log = 8192;
-  c.mapped_file_size_consume_queue = 20 * 50;
-  c.max_hash_slot_num = 64;
-  c.max_index_num = 256;
+  MessageStoreConfig c = testing::SmallStoreConfig(root);
   c.flush_interval_commit_log = 5;
   c.flush_interval_consume_queue = 5;
-  c.pre_touch_mapped_file = false;
   return c;
 }
 

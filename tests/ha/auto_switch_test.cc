@@ -19,6 +19,7 @@
 #include "store/message_store.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
+#include "tests/support/small_store.h"
 
 namespace thruster::ha {
 namespace {
@@ -96,16 +97,7 @@ TEST(AutoSwitchProtocolTest, DecodesWholeMessagesOnly) {
 }
 
 store::MessageStoreConfig AutoSwitchConfig() {
-  store::MessageStoreConfig c;
-  c.store_path_root_dir = "/store";
-  c.mapped_file_size_commit_log = 8192;
-  c.mapped_file_size_consume_queue = 20 * 50;
-  c.max_hash_slot_num = 64;
-  c.max_index_num = 256;
-  c.flush_interval_commit_log = 10;
-  c.flush_interval_consume_queue = 10;
-  c.pre_touch_mapped_file = false;
-  return c;
+  return testing::SmallStoreConfig();
 }
 
 // One controller-mode broker: its store and its replication manager.

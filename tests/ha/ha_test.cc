@@ -22,6 +22,7 @@
 #include "store/message_store.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
+#include "tests/support/small_store.h"
 
 namespace thruster::ha {
 namespace {
@@ -38,15 +39,8 @@ using testing::WaitUntil;
 constexpr int64_t kSegment = 8192;
 
 MessageStoreConfig Config(BrokerRole role) {
-  MessageStoreConfig c;
-  c.store_path_root_dir = "/store";
+  MessageStoreConfig c = testing::SmallStoreConfig();
   c.mapped_file_size_commit_log = kSegment;
-  c.mapped_file_size_consume_queue = 20 * 50;
-  c.max_hash_slot_num = 64;
-  c.max_index_num = 256;
-  c.flush_interval_commit_log = 10;
-  c.flush_interval_consume_queue = 10;
-  c.pre_touch_mapped_file = false;
   c.broker_role = role;
   return c;
 }

@@ -14,6 +14,7 @@
 #include "tests/support/fault_file_system.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
+#include "tests/support/small_store.h"
 
 namespace thruster::store {
 
@@ -34,16 +35,9 @@ using testing::MemFileSystem;
 
 class MessageStoreTest : public ::testing::Test {
  protected:
-  MessageStoreTest() : fs_(std::make_unique<MemFileSystem>(&clock_)) {
-    config_.store_path_root_dir = "/store";
-    config_.mapped_file_size_commit_log = 8192;
-    config_.mapped_file_size_consume_queue = 20 * 50;
-    config_.max_hash_slot_num = 64;
-    config_.max_index_num = 256;
-    config_.flush_interval_commit_log = 10;
-    config_.flush_interval_consume_queue = 10;
-    config_.pre_touch_mapped_file = false;
-  }
+  MessageStoreTest()
+      : fs_(std::make_unique<MemFileSystem>(&clock_)),
+        config_(testing::SmallStoreConfig()) {}
   ~MessageStoreTest() override { store_.reset(); }
 
   void Open() {

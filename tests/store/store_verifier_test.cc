@@ -16,6 +16,7 @@
 #include "store/store_inspector.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
+#include "tests/support/small_store.h"
 
 namespace thruster::store {
 
@@ -35,13 +36,8 @@ constexpr int kBodyPos =
 // corruption planted in between.
 class StoreVerifierTest : public ::testing::Test {
  protected:
-  StoreVerifierTest() : fs_(&clock_) {
-    config_.store_path_root_dir = "/store";
+  StoreVerifierTest() : fs_(&clock_), config_(testing::SmallStoreConfig()) {
     config_.mapped_file_size_commit_log = kSegmentSize;
-    config_.mapped_file_size_consume_queue = 20 * 50;
-    config_.max_hash_slot_num = 64;
-    config_.max_index_num = 256;
-    config_.pre_touch_mapped_file = false;
   }
 
   // Appends `n` messages over two queues, each with KEYS "key-<i>", and shuts

@@ -16,6 +16,7 @@
 #include "store/store_verifier.h"
 #include "tests/support/mem_file_system.h"
 #include "tests/support/test_util.h"
+#include "tests/support/small_store.h"
 
 namespace thruster::store {
 namespace {
@@ -24,16 +25,7 @@ using testing::MemFileSystem;
 
 class StoreTruncateTest : public ::testing::Test {
  protected:
-  StoreTruncateTest() {
-    config_.store_path_root_dir = "/store";
-    config_.mapped_file_size_commit_log = 8192;
-    config_.mapped_file_size_consume_queue = 20 * 50;
-    config_.max_hash_slot_num = 64;
-    config_.max_index_num = 256;
-    config_.flush_interval_commit_log = 10;
-    config_.flush_interval_consume_queue = 10;
-    config_.pre_touch_mapped_file = false;
-  }
+  StoreTruncateTest() : config_(testing::SmallStoreConfig()) {}
   ~StoreTruncateTest() override { store_.reset(); }
 
   void Open() {
