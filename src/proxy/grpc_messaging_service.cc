@@ -1470,64 +1470,49 @@ void MessagingServiceImpl::ReleaseHandles(
   }
 }
 
-// One ReceiveMessage stream: a pop (parked by the broker when nothing is
-// there), then status, messages and delivery timestamp written in turn. The
-// pop's answer may come after the client went away: `shared_` tells it whether
-// the call is still there.
-class ReceiveCall final
-    : public grpc::ServerWriteReactor<v2::ReceiveMessageResponse> {
+// --- Streamed replies -------------------------------------------------------
+
+// A server-streaming call whose answer is a list of responses, written in turn
+// and then finished OK (ReceiveMessage, PullMessage). The list is made once:
+// by AnswerStatus, or by the derived call when the broker answers (under
+// shared_->mu, then StartWritingLocked). That answer may come on another
+// thread after the client went away, so `shared_` outlives the call and tells
+// it whether the call is still there. Thread-safe; deletes itself in OnDone.
+template <typename Response>
+class GrpcWriteQueueCall : public grpc::ServerWriteReactor<Response> {
  public:
   struct Shared {
     Mutex mu;
-    ReceiveCall* call TH_GUARDED_BY(mu) = nullptr;
+    GrpcWriteQueueCall* call TH_GUARDED_BY(mu) = nullptr;
     bool finished TH_GUARDED_BY(mu) = false;
   };
 
-  ReceiveCall(MessagingServiceImpl* svc, grpc::CallbackServerContext* ctx,
-              const v2::ReceiveMessageRequest* req)
-      : svc_(svc), shared_(std::make_shared<Shared>()) {
-    {
-      MutexLock lock(&shared_->mu);
-      shared_->call = this;
-    }
-    Begin(ctx, *req);
-  }
-
-  void OnWriteDone(bool ok) override {
+  void OnWriteDone(bool ok) final {
     {
       MutexLock lock(&shared_->mu);
       if (shared_->finished) return;
       if (ok && next_ < out_.size()) {
         // Under the lock, so OnCancel cannot finish in between (writes never
         // run their reaction inline).
-        StartWrite(&out_[next_++]);
+        this->StartWrite(&out_[next_++]);
         return;
       }
-      if (!ok) {
-        // The client is gone mid-stream: what it did not get becomes
-        // visible again soon.
-        std::vector<PopExtraInfo> rest(
-            handles_.begin() +
-                static_cast<std::ptrdiff_t>(std::min(
-                    handles_.size(), next_ > 1 ? next_ - 2 : size_t{0})),
-            handles_.end());
-        svc_->ReleaseHandles(group_, topic_, rest);
-      }
+      if (!ok) OnStreamBroken(next_);
       shared_->finished = true;
     }
-    Finish(grpc::Status::OK);
+    this->Finish(grpc::Status::OK);
   }
 
-  void OnCancel() override {
+  void OnCancel() final {
     {
       MutexLock lock(&shared_->mu);
       if (shared_->finished) return;
       shared_->finished = true;
     }
-    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+    this->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
   }
 
-  void OnDone() override {
+  void OnDone() final {
     {
       MutexLock lock(&shared_->mu);
       shared_->call = nullptr;
@@ -1535,20 +1520,58 @@ class ReceiveCall final
     delete this;
   }
 
- private:
-  // Status only, then done.
-  void AnswerStatus(v2::Code code, std::string msg) {
-    v2::ReceiveMessageResponse s;
-    SetGrpcStatus(s.mutable_status(), code, msg);
-    out_.push_back(std::move(s));
-    StartWriting();
+ protected:
+  GrpcWriteQueueCall() : shared_(std::make_shared<Shared>()) {
+    MutexLock lock(&shared_->mu);
+    shared_->call = this;
   }
+  ~GrpcWriteQueueCall() override = default;
 
-  void StartWriting() {
+  // A write failed (the client is gone mid-stream): out_[0, next) were handed
+  // to gRPC, the last of them maybe not delivered. Under shared_->mu.
+  virtual void OnStreamBroken(size_t next) { static_cast<void>(next); }
+
+  // Answers with a status only (a refused or malformed request).
+  void AnswerStatus(v2::Code code, std::string msg) {
+    Response r;
+    SetGrpcStatus(r.mutable_status(), code, msg);
     MutexLock lock(&shared_->mu);
     if (shared_->finished) return;
+    out_.push_back(std::move(r));
+    StartWritingLocked();
+  }
+
+  // Writes out_ (not empty) from its first entry. Under shared_->mu, once.
+  void StartWritingLocked() {
     next_ = 1;
-    StartWrite(&out_[0]);
+    this->StartWrite(&out_[0]);  // writes never run their reaction inline
+  }
+
+  std::shared_ptr<Shared> shared_;
+  std::vector<Response> out_;  // written by StartWritingLocked and OnWriteDone
+  size_t next_ = 0;            // the next out_ entry to write
+};
+
+// One ReceiveMessage stream: a pop (parked by the broker when nothing is
+// there), then status, messages and delivery timestamp written in turn.
+class ReceiveCall final
+    : public GrpcWriteQueueCall<v2::ReceiveMessageResponse> {
+ public:
+  ReceiveCall(MessagingServiceImpl* svc, grpc::CallbackServerContext* ctx,
+              const v2::ReceiveMessageRequest* req)
+      : svc_(svc) {
+    Begin(ctx, *req);
+  }
+
+ private:
+  // What the client did not get becomes visible again soon.
+  void OnStreamBroken(size_t next) override {
+    std::vector<PopExtraInfo> rest(
+        handles_.begin() +
+            static_cast<std::ptrdiff_t>(
+                std::min(handles_.size(), next > 1 ? next - 2 : size_t{0})),
+        handles_.end());
+    svc_->ReleaseHandles(group_, topic_, rest);
   }
 
   void Begin(grpc::CallbackServerContext* ctx,
@@ -1646,7 +1669,7 @@ class ReceiveCall final
         svc->ReleaseHandles(group, topic, handles);
         return;
       }
-      shared->call->OnPopAnswer(std::move(resp));
+      static_cast<ReceiveCall*>(shared->call)->OnPopAnswer(std::move(resp));
     });
   }
 
@@ -1806,8 +1829,7 @@ class ReceiveCall final
       SetTimestampMs(ts.mutable_delivery_timestamp(), svc_->NowMs());
       out_.push_back(std::move(ts));
     }
-    next_ = 1;
-    StartWrite(&out_[0]);  // under shared_->mu: writes never run inline
+    StartWritingLocked();
   }
 
   void AckDropped(const PopExtraInfo& h) {
@@ -1822,7 +1844,6 @@ class ReceiveCall final
   }
 
   MessagingServiceImpl* svc_;
-  std::shared_ptr<Shared> shared_;
   std::string group_;
   std::string topic_;
   bool orderly_ = false;
@@ -1830,8 +1851,6 @@ class ReceiveCall final
   RemotingCommand pop_answer_;
   // Handles of the messages in out_[1..], in order.
   std::vector<PopExtraInfo> handles_;
-  std::vector<v2::ReceiveMessageResponse> out_;
-  size_t next_ = 0;  // the next out_ entry to write
 };
 
 grpc::ServerWriteReactor<v2::ReceiveMessageResponse>*
@@ -1873,64 +1892,15 @@ static v2::Code GrpcPullCode(int32_t code) {
 // (long-polled by the broker when nothing is there), then status, the
 // messages and next_offset written in turn. No receipt handles: a pulling
 // client keeps its own offset (UpdateOffset stores it for the group).
-class PullCall final : public grpc::ServerWriteReactor<v2::PullMessageResponse> {
+class PullCall final : public GrpcWriteQueueCall<v2::PullMessageResponse> {
  public:
-  struct Shared {
-    Mutex mu;
-    PullCall* call TH_GUARDED_BY(mu) = nullptr;
-    bool finished TH_GUARDED_BY(mu) = false;
-  };
-
   PullCall(MessagingServiceImpl* svc, grpc::CallbackServerContext* ctx,
            const v2::PullMessageRequest* req)
-      : svc_(svc), shared_(std::make_shared<Shared>()) {
-    {
-      MutexLock lock(&shared_->mu);
-      shared_->call = this;
-    }
+      : svc_(svc) {
     Begin(ctx, *req);
   }
 
-  void OnWriteDone(bool ok) override {
-    {
-      MutexLock lock(&shared_->mu);
-      if (shared_->finished) return;
-      if (ok && next_ < out_.size()) {
-        StartWrite(&out_[next_++]);  // writes never run their reaction inline
-        return;
-      }
-      shared_->finished = true;
-    }
-    Finish(grpc::Status::OK);
-  }
-
-  void OnCancel() override {
-    {
-      MutexLock lock(&shared_->mu);
-      if (shared_->finished) return;
-      shared_->finished = true;
-    }
-    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
-  }
-
-  void OnDone() override {
-    {
-      MutexLock lock(&shared_->mu);
-      shared_->call = nullptr;
-    }
-    delete this;
-  }
-
  private:
-  void AnswerStatus(v2::Code code, std::string msg) {
-    v2::PullMessageResponse r;
-    SetGrpcStatus(r.mutable_status(), code, msg);
-    MutexLock lock(&shared_->mu);
-    out_.push_back(std::move(r));
-    next_ = 1;
-    StartWrite(&out_[0]);
-  }
-
   void Begin(grpc::CallbackServerContext* ctx,
              const v2::PullMessageRequest& req) {
     const std::string group = req.group().name();
@@ -1996,7 +1966,7 @@ class PullCall final : public grpc::ServerWriteReactor<v2::PullMessageResponse> 
     svc_->Local(std::move(pull), [shared](RemotingCommand resp) {
       MutexLock lock(&shared->mu);
       if (shared->call == nullptr || shared->finished) return;
-      shared->call->OnPullAnswer(std::move(resp));
+      static_cast<PullCall*>(shared->call)->OnPullAnswer(std::move(resp));
     });
   }
 
@@ -2054,17 +2024,13 @@ class PullCall final : public grpc::ServerWriteReactor<v2::PullMessageResponse> 
       next.set_next_offset(pull_answer_.ExtInt64Or("nextBeginOffset", 0));
       out_.push_back(std::move(next));
     }
-    next_ = 1;
-    StartWrite(&out_[0]);
+    StartWritingLocked();
   }
 
   MessagingServiceImpl* svc_;
-  std::shared_ptr<Shared> shared_;
   std::string topic_;
   std::vector<std::string> tags_;
   RemotingCommand pull_answer_;
-  std::vector<v2::PullMessageResponse> out_;
-  size_t next_ = 0;
 };
 
 grpc::ServerWriteReactor<v2::PullMessageResponse>*
