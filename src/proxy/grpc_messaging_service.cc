@@ -4,6 +4,7 @@
 // the processor's answer, delivered to a sink responder now or later (a parked
 // pop), completes the gRPC call. Only the callback API is used, so a long poll
 // holds no thread.
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -1188,45 +1189,63 @@ static std::optional<std::pair<v2::Code, std::string>> CheckGrpcMessage(
   return std::nullopt;
 }
 
+// Appends one property as message::EncodeProperties writes it (an empty
+// value is left out, as there).
+static void AppendGrpcProperty(std::string* out, std::string_view name,
+                               std::string_view value) {
+  if (value.empty()) return;
+  out->append(name);
+  out->push_back(message::kNameValueSeparator);
+  out->append(value);
+  out->push_back(message::kPropertySeparator);
+}
+
 void MessagingServiceImpl::SendOne(
     const v2::Message& m, int32_t queue_id, const std::string& remote,
     std::function<void(v2::SendResultEntry)> done) {
   const v2::SystemProperties& sp = m.system_properties();
   const std::string& topic = m.topic().name();
-  std::map<std::string, std::string, std::less<>> props;
-  for (const auto& [k, v] : m.user_properties()) props[k] = v;
-  if (sp.has_tag() && !sp.tag().empty())
-    props[std::string(message::prop::kTags)] = sp.tag();
-  std::string keys;
-  for (const std::string& k : sp.keys()) {
-    if (!keys.empty()) keys += ' ';
-    keys += k;
+  // The properties string is written once, here; the send processor stores
+  // it as it is (user property names never clash with the system ones:
+  // CheckGrpcMessage refuses reserved names).
+  std::string props;
+  props.reserve(256);
+  for (const auto& [k, v] : m.user_properties())
+    AppendGrpcProperty(&props, k, v);
+  if (sp.has_tag()) AppendGrpcProperty(&props, message::prop::kTags, sp.tag());
+  if (sp.keys_size() > 0) {
+    std::string keys;
+    for (const std::string& k : sp.keys()) {
+      if (!keys.empty()) keys += ' ';
+      keys += k;
+    }
+    AppendGrpcProperty(&props, message::prop::kKeys, keys);
   }
-  if (!keys.empty()) props[std::string(message::prop::kKeys)] = keys;
-  props[std::string(message::prop::kUniqKey)] = sp.message_id();
+  AppendGrpcProperty(&props, message::prop::kUniqKey, sp.message_id());
   int32_t sys_flag = 0;
   const bool transactional = sp.message_type() == v2::TRANSACTION;
   if (transactional) {
-    props[std::string(kPropTranMsg)] = "true";
+    AppendGrpcProperty(&props, kPropTranMsg, "true");
     sys_flag |= message::sysflag::kTransactionPreparedType;
     if (sp.has_orphaned_transaction_recovery_duration()) {
       const int64_t sec = std::min(
           DurationMs(sp.orphaned_transaction_recovery_duration()) / 1000,
           kGrpcMaxTransactionRecoverySec);
-      if (sec > 0) props[std::string(kPropCheckImmunity)] = std::to_string(sec);
+      if (sec > 0)
+        AppendGrpcProperty(&props, kPropCheckImmunity, std::to_string(sec));
     }
   }
   if (sp.body_encoding() == v2::GZIP) sys_flag |= message::sysflag::kCompressed;
   if (sp.has_delivery_timestamp())
-    props[std::string(kPropTimerDeliverMs)] =
-        std::to_string(TimestampMs(sp.delivery_timestamp()));
+    AppendGrpcProperty(&props, kPropTimerDeliverMs,
+                       std::to_string(TimestampMs(sp.delivery_timestamp())));
   if (sp.has_message_group())
-    props[std::string(kPropShardingKey)] = sp.message_group();
-  if (sp.has_trace_context() && !sp.trace_context().empty())
-    props[std::string(kPropTraceContext)] = sp.trace_context();
-  props[std::string(kPropBornHost)] =
-      sp.born_host().empty() ? remote : sp.born_host();
-  props[std::string(kPropProducerGroup)] = topic;
+    AppendGrpcProperty(&props, kPropShardingKey, sp.message_group());
+  if (sp.has_trace_context())
+    AppendGrpcProperty(&props, kPropTraceContext, sp.trace_context());
+  AppendGrpcProperty(&props, kPropBornHost,
+                     sp.born_host().empty() ? remote : sp.born_host());
+  AppendGrpcProperty(&props, kPropProducerGroup, topic);
   const int64_t born = sp.has_born_timestamp()
                            ? TimestampMs(sp.born_timestamp())
                            : NowMs();
@@ -1241,7 +1260,7 @@ void MessagingServiceImpl::SendOne(
   req.SetExt("sysFlag", sys_flag);
   req.SetExt("bornTimestamp", born);
   req.SetExt("flag", int32_t{0});
-  req.SetExt("properties", message::EncodeProperties(props));
+  req.SetExt("properties", std::move(props));
   req.SetExt("reconsumeTimes",
              sp.has_delivery_attempt() ? std::max(sp.delivery_attempt() - 1, 0)
                                        : 0);
@@ -1305,6 +1324,25 @@ grpc::ServerUnaryReactor* MessagingServiceImpl::SendMessage(
   }
   if (!tc)
     return fail(v2::TOPIC_NOT_FOUND, "topic " + topic + " does not exist");
+  // The peer is only needed as the born host of a message without one.
+  std::string remote;
+  for (const v2::Message& m : req->messages()) {
+    if (m.system_properties().born_host().empty()) {
+      remote = ctx->peer();
+      break;
+    }
+  }
+  const size_t n = static_cast<size_t>(req->messages_size());
+  if (n == 1) {
+    // What a producer sends (one message per call): the entry is the answer.
+    const v2::Message& m = req->messages(0);
+    SendOne(m, ChooseQueue(*tc, m), remote, [r, resp](v2::SendResultEntry e) {
+      *resp->mutable_status() = e.status();
+      *resp->add_entries() = std::move(e);
+      r->Finish(grpc::Status::OK);
+    });
+    return r;
+  }
   // Every entry answered, then the call: a shared tally.
   struct Tally {
     Mutex mu;
@@ -1312,13 +1350,11 @@ grpc::ServerUnaryReactor* MessagingServiceImpl::SendMessage(
     size_t left TH_GUARDED_BY(mu) = 0;
   };
   auto tally = std::make_shared<Tally>();
-  const size_t n = static_cast<size_t>(req->messages_size());
   {
     MutexLock lock(&tally->mu);
     tally->entries.resize(n);
     tally->left = n;
   }
-  const std::string remote = ctx->peer();
   for (size_t i = 0; i < n; ++i) {
     const v2::Message& m = req->messages(static_cast<int>(i));
     SendOne(m, ChooseQueue(*tc, m), remote,
@@ -2403,6 +2439,11 @@ Status GrpcServer::Start() {
              "tls.server.mode permissive: the gRPC port serves TLS only (gRPC "
              "cannot take plaintext on the same port)");
   }
+  // Debian builds abseil without NDEBUG, which leaves absl::Mutex's deadlock
+  // detector on: every lock gRPC takes (several per call) then updates a
+  // process-wide lock graph under one global spin lock. Off, as in abseil's
+  // release builds; this process's own locks are common/mutex.h's.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   impl_ = std::make_unique<Impl>();
   impl_->service = std::make_unique<MessagingServiceImpl>(broker_, &port_);
   grpc::ServerBuilder builder;
