@@ -56,6 +56,7 @@ struct AdminArgs : AdminConnection {
   int64_t broker_id = 0;
   int64_t which_broker_when_consume_slowly = 1;
   bool notify_consumer_ids_changed = true;
+  bool consume_message_orderly = false;
   bool remove_offset = false;
   std::string config_key;
   std::string config_value;
@@ -527,6 +528,7 @@ Status UpdateSubGroup(const AdminArgs& a, client::AdminClient& admin) {
       {"consumeBroadcastEnable", a.consume_broadcast_enable},
       {"consumeEnable", a.consume_enable},
       {"consumeFromMinEnable", a.consume_from_min_enable},
+      {"consumeMessageOrderly", a.consume_message_orderly},
       {"groupName", a.group},
       {"notifyConsumerIdsChangedEnable", a.notify_consumer_ids_changed},
       {"retryMaxTimes", a.retry_max_times},
@@ -859,6 +861,10 @@ void AddAdminCommands(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   c->add_option("-a,--notifyConsumerIdsChanged", a.notify_consumer_ids_changed,
                 "notify consumers of membership changes (true/false)")
+      ->capture_default_str();
+  c->add_option("-o,--consumeMessageOrderly", a.consume_message_orderly,
+                "consume orderly: the group's 5.x clients pop one message "
+                "group at a time (true/false)")
       ->capture_default_str();
 
   c = add("deleteSubGroup", "delete a subscription group", DeleteSubGroup);

@@ -3,6 +3,7 @@
 // msgs/s of the measured run. The async callback stub is used, so no thread waits per send.
 //   thruster_grpc_send_bench --target 127.0.0.1:8081 --topic BenchGrpc --producers 4 --inflight 100
 //                            --messages 400000 --size 1024
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
@@ -123,6 +124,7 @@ double RunOnce(const BenchArgs& args, long messages, long* failed_out) {
 
 int main(int argc, char** argv) {
   BenchArgs args;
+  bool no_absl_fix = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     const char* v = argv[i + 1];
@@ -133,11 +135,15 @@ int main(int argc, char** argv) {
     else if (k == "--messages") args.messages = std::atol(v);
     else if (k == "--warmup") args.warmup = std::atol(v);
     else if (k == "--size") args.size = static_cast<size_t>(std::atol(v));
+    else if (k == "--absl-deadlock-detection") no_absl_fix = std::string(v) == "on";
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
     }
   }
+  // Debian's abseil is built without NDEBUG, so absl::Mutex (gRPC's lock) runs its deadlock detector on every lock:
+  // off, as the broker turns it off (GrpcServer::Start). `--absl-deadlock-detection on` keeps it, for comparison.
+  if (!no_absl_fix) absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // The route query creates the topic (autoCreateTopicEnable), as a client's first call does.
   {
     auto stub = v2::MessagingService::NewStub(grpc::CreateChannel(args.target, grpc::InsecureChannelCredentials()));

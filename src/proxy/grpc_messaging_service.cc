@@ -4,6 +4,7 @@
 // the processor's answer, delivered to a sink responder now or later (a parked
 // pop), completes the gRPC call. Only the callback API is used, so a long poll
 // holds no thread.
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -1188,45 +1189,63 @@ static std::optional<std::pair<v2::Code, std::string>> CheckGrpcMessage(
   return std::nullopt;
 }
 
+// Appends one property as message::EncodeProperties writes it (an empty
+// value is left out, as there).
+static void AppendGrpcProperty(std::string* out, std::string_view name,
+                               std::string_view value) {
+  if (value.empty()) return;
+  out->append(name);
+  out->push_back(message::kNameValueSeparator);
+  out->append(value);
+  out->push_back(message::kPropertySeparator);
+}
+
 void MessagingServiceImpl::SendOne(
     const v2::Message& m, int32_t queue_id, const std::string& remote,
     std::function<void(v2::SendResultEntry)> done) {
   const v2::SystemProperties& sp = m.system_properties();
   const std::string& topic = m.topic().name();
-  std::map<std::string, std::string, std::less<>> props;
-  for (const auto& [k, v] : m.user_properties()) props[k] = v;
-  if (sp.has_tag() && !sp.tag().empty())
-    props[std::string(message::prop::kTags)] = sp.tag();
-  std::string keys;
-  for (const std::string& k : sp.keys()) {
-    if (!keys.empty()) keys += ' ';
-    keys += k;
+  // The properties string is written once, here; the send processor stores
+  // it as it is (user property names never clash with the system ones:
+  // CheckGrpcMessage refuses reserved names).
+  std::string props;
+  props.reserve(256);
+  for (const auto& [k, v] : m.user_properties())
+    AppendGrpcProperty(&props, k, v);
+  if (sp.has_tag()) AppendGrpcProperty(&props, message::prop::kTags, sp.tag());
+  if (sp.keys_size() > 0) {
+    std::string keys;
+    for (const std::string& k : sp.keys()) {
+      if (!keys.empty()) keys += ' ';
+      keys += k;
+    }
+    AppendGrpcProperty(&props, message::prop::kKeys, keys);
   }
-  if (!keys.empty()) props[std::string(message::prop::kKeys)] = keys;
-  props[std::string(message::prop::kUniqKey)] = sp.message_id();
+  AppendGrpcProperty(&props, message::prop::kUniqKey, sp.message_id());
   int32_t sys_flag = 0;
   const bool transactional = sp.message_type() == v2::TRANSACTION;
   if (transactional) {
-    props[std::string(kPropTranMsg)] = "true";
+    AppendGrpcProperty(&props, kPropTranMsg, "true");
     sys_flag |= message::sysflag::kTransactionPreparedType;
     if (sp.has_orphaned_transaction_recovery_duration()) {
       const int64_t sec = std::min(
           DurationMs(sp.orphaned_transaction_recovery_duration()) / 1000,
           kGrpcMaxTransactionRecoverySec);
-      if (sec > 0) props[std::string(kPropCheckImmunity)] = std::to_string(sec);
+      if (sec > 0)
+        AppendGrpcProperty(&props, kPropCheckImmunity, std::to_string(sec));
     }
   }
   if (sp.body_encoding() == v2::GZIP) sys_flag |= message::sysflag::kCompressed;
   if (sp.has_delivery_timestamp())
-    props[std::string(kPropTimerDeliverMs)] =
-        std::to_string(TimestampMs(sp.delivery_timestamp()));
+    AppendGrpcProperty(&props, kPropTimerDeliverMs,
+                       std::to_string(TimestampMs(sp.delivery_timestamp())));
   if (sp.has_message_group())
-    props[std::string(kPropShardingKey)] = sp.message_group();
-  if (sp.has_trace_context() && !sp.trace_context().empty())
-    props[std::string(kPropTraceContext)] = sp.trace_context();
-  props[std::string(kPropBornHost)] =
-      sp.born_host().empty() ? remote : sp.born_host();
-  props[std::string(kPropProducerGroup)] = topic;
+    AppendGrpcProperty(&props, kPropShardingKey, sp.message_group());
+  if (sp.has_trace_context())
+    AppendGrpcProperty(&props, kPropTraceContext, sp.trace_context());
+  AppendGrpcProperty(&props, kPropBornHost,
+                     sp.born_host().empty() ? remote : sp.born_host());
+  AppendGrpcProperty(&props, kPropProducerGroup, topic);
   const int64_t born = sp.has_born_timestamp()
                            ? TimestampMs(sp.born_timestamp())
                            : NowMs();
@@ -1241,7 +1260,7 @@ void MessagingServiceImpl::SendOne(
   req.SetExt("sysFlag", sys_flag);
   req.SetExt("bornTimestamp", born);
   req.SetExt("flag", int32_t{0});
-  req.SetExt("properties", message::EncodeProperties(props));
+  req.SetExt("properties", std::move(props));
   req.SetExt("reconsumeTimes",
              sp.has_delivery_attempt() ? std::max(sp.delivery_attempt() - 1, 0)
                                        : 0);
@@ -1305,6 +1324,25 @@ grpc::ServerUnaryReactor* MessagingServiceImpl::SendMessage(
   }
   if (!tc)
     return fail(v2::TOPIC_NOT_FOUND, "topic " + topic + " does not exist");
+  // The peer is only needed as the born host of a message without one.
+  std::string remote;
+  for (const v2::Message& m : req->messages()) {
+    if (m.system_properties().born_host().empty()) {
+      remote = ctx->peer();
+      break;
+    }
+  }
+  const size_t n = static_cast<size_t>(req->messages_size());
+  if (n == 1) {
+    // What a producer sends (one message per call): the entry is the answer.
+    const v2::Message& m = req->messages(0);
+    SendOne(m, ChooseQueue(*tc, m), remote, [r, resp](v2::SendResultEntry e) {
+      *resp->mutable_status() = e.status();
+      *resp->add_entries() = std::move(e);
+      r->Finish(grpc::Status::OK);
+    });
+    return r;
+  }
   // Every entry answered, then the call: a shared tally.
   struct Tally {
     Mutex mu;
@@ -1312,13 +1350,11 @@ grpc::ServerUnaryReactor* MessagingServiceImpl::SendMessage(
     size_t left TH_GUARDED_BY(mu) = 0;
   };
   auto tally = std::make_shared<Tally>();
-  const size_t n = static_cast<size_t>(req->messages_size());
   {
     MutexLock lock(&tally->mu);
     tally->entries.resize(n);
     tally->left = n;
   }
-  const std::string remote = ctx->peer();
   for (size_t i = 0; i < n; ++i) {
     const v2::Message& m = req->messages(static_cast<int>(i));
     SendOne(m, ChooseQueue(*tc, m), remote,
@@ -1470,64 +1506,49 @@ void MessagingServiceImpl::ReleaseHandles(
   }
 }
 
-// One ReceiveMessage stream: a pop (parked by the broker when nothing is
-// there), then status, messages and delivery timestamp written in turn. The
-// pop's answer may come after the client went away: `shared_` tells it whether
-// the call is still there.
-class ReceiveCall final
-    : public grpc::ServerWriteReactor<v2::ReceiveMessageResponse> {
+// --- Streamed replies -------------------------------------------------------
+
+// A server-streaming call whose answer is a list of responses, written in turn
+// and then finished OK (ReceiveMessage, PullMessage). The list is made once:
+// by AnswerStatus, or by the derived call when the broker answers (under
+// shared_->mu, then StartWritingLocked). That answer may come on another
+// thread after the client went away, so `shared_` outlives the call and tells
+// it whether the call is still there. Thread-safe; deletes itself in OnDone.
+template <typename Response>
+class GrpcWriteQueueCall : public grpc::ServerWriteReactor<Response> {
  public:
   struct Shared {
     Mutex mu;
-    ReceiveCall* call TH_GUARDED_BY(mu) = nullptr;
+    GrpcWriteQueueCall* call TH_GUARDED_BY(mu) = nullptr;
     bool finished TH_GUARDED_BY(mu) = false;
   };
 
-  ReceiveCall(MessagingServiceImpl* svc, grpc::CallbackServerContext* ctx,
-              const v2::ReceiveMessageRequest* req)
-      : svc_(svc), shared_(std::make_shared<Shared>()) {
-    {
-      MutexLock lock(&shared_->mu);
-      shared_->call = this;
-    }
-    Begin(ctx, *req);
-  }
-
-  void OnWriteDone(bool ok) override {
+  void OnWriteDone(bool ok) final {
     {
       MutexLock lock(&shared_->mu);
       if (shared_->finished) return;
       if (ok && next_ < out_.size()) {
         // Under the lock, so OnCancel cannot finish in between (writes never
         // run their reaction inline).
-        StartWrite(&out_[next_++]);
+        this->StartWrite(&out_[next_++]);
         return;
       }
-      if (!ok) {
-        // The client is gone mid-stream: what it did not get becomes
-        // visible again soon.
-        std::vector<PopExtraInfo> rest(
-            handles_.begin() +
-                static_cast<std::ptrdiff_t>(std::min(
-                    handles_.size(), next_ > 1 ? next_ - 2 : size_t{0})),
-            handles_.end());
-        svc_->ReleaseHandles(group_, topic_, rest);
-      }
+      if (!ok) OnStreamBroken(next_);
       shared_->finished = true;
     }
-    Finish(grpc::Status::OK);
+    this->Finish(grpc::Status::OK);
   }
 
-  void OnCancel() override {
+  void OnCancel() final {
     {
       MutexLock lock(&shared_->mu);
       if (shared_->finished) return;
       shared_->finished = true;
     }
-    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+    this->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
   }
 
-  void OnDone() override {
+  void OnDone() final {
     {
       MutexLock lock(&shared_->mu);
       shared_->call = nullptr;
@@ -1535,20 +1556,58 @@ class ReceiveCall final
     delete this;
   }
 
- private:
-  // Status only, then done.
-  void AnswerStatus(v2::Code code, std::string msg) {
-    v2::ReceiveMessageResponse s;
-    SetGrpcStatus(s.mutable_status(), code, msg);
-    out_.push_back(std::move(s));
-    StartWriting();
+ protected:
+  GrpcWriteQueueCall() : shared_(std::make_shared<Shared>()) {
+    MutexLock lock(&shared_->mu);
+    shared_->call = this;
   }
+  ~GrpcWriteQueueCall() override = default;
 
-  void StartWriting() {
+  // A write failed (the client is gone mid-stream): out_[0, next) were handed
+  // to gRPC, the last of them maybe not delivered. Under shared_->mu.
+  virtual void OnStreamBroken(size_t next) { static_cast<void>(next); }
+
+  // Answers with a status only (a refused or malformed request).
+  void AnswerStatus(v2::Code code, std::string msg) {
+    Response r;
+    SetGrpcStatus(r.mutable_status(), code, msg);
     MutexLock lock(&shared_->mu);
     if (shared_->finished) return;
+    out_.push_back(std::move(r));
+    StartWritingLocked();
+  }
+
+  // Writes out_ (not empty) from its first entry. Under shared_->mu, once.
+  void StartWritingLocked() {
     next_ = 1;
-    StartWrite(&out_[0]);
+    this->StartWrite(&out_[0]);  // writes never run their reaction inline
+  }
+
+  std::shared_ptr<Shared> shared_;
+  std::vector<Response> out_;  // written by StartWritingLocked and OnWriteDone
+  size_t next_ = 0;            // the next out_ entry to write
+};
+
+// One ReceiveMessage stream: a pop (parked by the broker when nothing is
+// there), then status, messages and delivery timestamp written in turn.
+class ReceiveCall final
+    : public GrpcWriteQueueCall<v2::ReceiveMessageResponse> {
+ public:
+  ReceiveCall(MessagingServiceImpl* svc, grpc::CallbackServerContext* ctx,
+              const v2::ReceiveMessageRequest* req)
+      : svc_(svc) {
+    Begin(ctx, *req);
+  }
+
+ private:
+  // What the client did not get becomes visible again soon.
+  void OnStreamBroken(size_t next) override {
+    std::vector<PopExtraInfo> rest(
+        handles_.begin() +
+            static_cast<std::ptrdiff_t>(
+                std::min(handles_.size(), next > 1 ? next - 2 : size_t{0})),
+        handles_.end());
+    svc_->ReleaseHandles(group_, topic_, rest);
   }
 
   void Begin(grpc::CallbackServerContext* ctx,
@@ -1646,7 +1705,7 @@ class ReceiveCall final
         svc->ReleaseHandles(group, topic, handles);
         return;
       }
-      shared->call->OnPopAnswer(std::move(resp));
+      static_cast<ReceiveCall*>(shared->call)->OnPopAnswer(std::move(resp));
     });
   }
 
@@ -1806,8 +1865,7 @@ class ReceiveCall final
       SetTimestampMs(ts.mutable_delivery_timestamp(), svc_->NowMs());
       out_.push_back(std::move(ts));
     }
-    next_ = 1;
-    StartWrite(&out_[0]);  // under shared_->mu: writes never run inline
+    StartWritingLocked();
   }
 
   void AckDropped(const PopExtraInfo& h) {
@@ -1822,7 +1880,6 @@ class ReceiveCall final
   }
 
   MessagingServiceImpl* svc_;
-  std::shared_ptr<Shared> shared_;
   std::string group_;
   std::string topic_;
   bool orderly_ = false;
@@ -1830,8 +1887,6 @@ class ReceiveCall final
   RemotingCommand pop_answer_;
   // Handles of the messages in out_[1..], in order.
   std::vector<PopExtraInfo> handles_;
-  std::vector<v2::ReceiveMessageResponse> out_;
-  size_t next_ = 0;  // the next out_ entry to write
 };
 
 grpc::ServerWriteReactor<v2::ReceiveMessageResponse>*
@@ -1873,64 +1928,15 @@ static v2::Code GrpcPullCode(int32_t code) {
 // (long-polled by the broker when nothing is there), then status, the
 // messages and next_offset written in turn. No receipt handles: a pulling
 // client keeps its own offset (UpdateOffset stores it for the group).
-class PullCall final : public grpc::ServerWriteReactor<v2::PullMessageResponse> {
+class PullCall final : public GrpcWriteQueueCall<v2::PullMessageResponse> {
  public:
-  struct Shared {
-    Mutex mu;
-    PullCall* call TH_GUARDED_BY(mu) = nullptr;
-    bool finished TH_GUARDED_BY(mu) = false;
-  };
-
   PullCall(MessagingServiceImpl* svc, grpc::CallbackServerContext* ctx,
            const v2::PullMessageRequest* req)
-      : svc_(svc), shared_(std::make_shared<Shared>()) {
-    {
-      MutexLock lock(&shared_->mu);
-      shared_->call = this;
-    }
+      : svc_(svc) {
     Begin(ctx, *req);
   }
 
-  void OnWriteDone(bool ok) override {
-    {
-      MutexLock lock(&shared_->mu);
-      if (shared_->finished) return;
-      if (ok && next_ < out_.size()) {
-        StartWrite(&out_[next_++]);  // writes never run their reaction inline
-        return;
-      }
-      shared_->finished = true;
-    }
-    Finish(grpc::Status::OK);
-  }
-
-  void OnCancel() override {
-    {
-      MutexLock lock(&shared_->mu);
-      if (shared_->finished) return;
-      shared_->finished = true;
-    }
-    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
-  }
-
-  void OnDone() override {
-    {
-      MutexLock lock(&shared_->mu);
-      shared_->call = nullptr;
-    }
-    delete this;
-  }
-
  private:
-  void AnswerStatus(v2::Code code, std::string msg) {
-    v2::PullMessageResponse r;
-    SetGrpcStatus(r.mutable_status(), code, msg);
-    MutexLock lock(&shared_->mu);
-    out_.push_back(std::move(r));
-    next_ = 1;
-    StartWrite(&out_[0]);
-  }
-
   void Begin(grpc::CallbackServerContext* ctx,
              const v2::PullMessageRequest& req) {
     const std::string group = req.group().name();
@@ -1996,7 +2002,7 @@ class PullCall final : public grpc::ServerWriteReactor<v2::PullMessageResponse> 
     svc_->Local(std::move(pull), [shared](RemotingCommand resp) {
       MutexLock lock(&shared->mu);
       if (shared->call == nullptr || shared->finished) return;
-      shared->call->OnPullAnswer(std::move(resp));
+      static_cast<PullCall*>(shared->call)->OnPullAnswer(std::move(resp));
     });
   }
 
@@ -2054,17 +2060,13 @@ class PullCall final : public grpc::ServerWriteReactor<v2::PullMessageResponse> 
       next.set_next_offset(pull_answer_.ExtInt64Or("nextBeginOffset", 0));
       out_.push_back(std::move(next));
     }
-    next_ = 1;
-    StartWrite(&out_[0]);
+    StartWritingLocked();
   }
 
   MessagingServiceImpl* svc_;
-  std::shared_ptr<Shared> shared_;
   std::string topic_;
   std::vector<std::string> tags_;
   RemotingCommand pull_answer_;
-  std::vector<v2::PullMessageResponse> out_;
-  size_t next_ = 0;
 };
 
 grpc::ServerWriteReactor<v2::PullMessageResponse>*
@@ -2437,6 +2439,11 @@ Status GrpcServer::Start() {
              "tls.server.mode permissive: the gRPC port serves TLS only (gRPC "
              "cannot take plaintext on the same port)");
   }
+  // Debian builds abseil without NDEBUG, which leaves absl::Mutex's deadlock
+  // detector on: every lock gRPC takes (several per call) then updates a
+  // process-wide lock graph under one global spin lock. Off, as in abseil's
+  // release builds; this process's own locks are common/mutex.h's.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   impl_ = std::make_unique<Impl>();
   impl_->service = std::make_unique<MessagingServiceImpl>(broker_, &port_);
   grpc::ServerBuilder builder;

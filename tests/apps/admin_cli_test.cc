@@ -135,6 +135,15 @@ TEST_F(AdminCliProcessTest, UpdateAndDeleteSubGroupPersistInRocketMQsFile) {
   ASSERT_TRUE(file.contains("subscriptionGroupTable")) << file.dump();
   EXPECT_EQ(file["subscriptionGroupTable"]["CliGroup"]["retryMaxTimes"], 3);
   EXPECT_EQ(file["subscriptionGroupTable"]["CliGroup"]["retryQueueNums"], 2);
+  EXPECT_EQ(file["subscriptionGroupTable"]["CliGroup"]["consumeMessageOrderly"],
+            false);
+  // -o: an orderly group (its gRPC clients get fifo settings and pop orderly).
+  CliRun orderly =
+      Admin("updateSubGroup -b " + broker_ + " -g CliGroup -o true");
+  ASSERT_EQ(orderly.exit_code, 0) << orderly.out;
+  EXPECT_EQ(GroupsFile()["subscriptionGroupTable"]["CliGroup"]
+                        ["consumeMessageOrderly"],
+            true);
 
   CliRun del = Admin("deleteSubGroup -b " + broker_ + " -g CliGroup -r true");
   ASSERT_EQ(del.exit_code, 0) << del.out;
