@@ -146,12 +146,15 @@ powerloss-test: $(TEST_DIR)/build.ninja
 
 # Soak (tests/crash/soak.cc): a real broker under mixed load at about half of its measured peak for MINUTES, with
 # topic creation and consumer churn; samples anonymous RSS, fds and threads every 10 s and fails when they grow
-# after warm-up or when an acknowledged message was not consumed. Ends with one summary line.
+# after warm-up or when an acknowledged message was not consumed. Ends with one summary line; the samples are
+# drawn as build/soak.svg (scripts/soak-plot.py, gnuplot).
 MINUTES ?= 30
 soak: $(TEST_DIR)/build.ninja
 	cmake --build $(TEST_DIR) -j $(JOBS) --target thruster_soak
-	$(TEST_DIR)/tests/crash/thruster_soak --broker $(TEST_DIR)/apps/thruster-broker \
-	  --seconds $$(( $(MINUTES) * 60 )) --sample-ms 10000 --warmup-s 60 --churn-s 20
+	bash -o pipefail -c '$(TEST_DIR)/tests/crash/thruster_soak --broker $(TEST_DIR)/apps/thruster-broker \
+	  --seconds $$(( $(MINUTES) * 60 )) --sample-ms 10000 --warmup-s 60 --churn-s 20 | tee build/soak.log'
+	python3 scripts/soak-plot.py build/soak.log build/soak.svg "make soak MINUTES=$(MINUTES), $$(date -u +%F), $$(nproc) CPUs"
+	@echo "soak: samples in build/soak.log, curves in build/soak.svg"
 
 # Fuzzing (tests/fuzz/): the libFuzzer targets, built with clang in build/fuzz (the `fuzz` preset), each run
 # FUZZ_SECONDS from its in-tree seeds; FUZZ_TARGETS picks some (names as in tests/fuzz/corpus/). Ends with a

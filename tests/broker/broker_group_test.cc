@@ -10,6 +10,7 @@
 #include "namesrv/name_server.h"
 #include "remoting/json.h"
 #include "remoting/remoting_client.h"
+#include "tests/support/in_process.h"
 #include "tests/support/test_util.h"
 
 namespace thruster::broker {
@@ -24,11 +25,8 @@ class BrokerGroupTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_OK(client_.Start());
-    namesrv::NameServerOptions ns_options;
-    ns_options.bind_address = "127.0.0.1";
-    ns_options.port = 0;
-    ns_options.io_threads = 1;
-    namesrv_ = std::make_unique<namesrv::NameServer>(ns_options);
+    namesrv_ = std::make_unique<namesrv::NameServer>(
+        testing::LoopbackNameServerOptions());
     ASSERT_OK(namesrv_->Start());
   }
   void TearDown() override {
@@ -41,20 +39,14 @@ class BrokerGroupTest : public ::testing::Test {
   std::unique_ptr<Broker> MakeBroker(const std::string& name, bool slave,
                                      int listen_port = 0,
                                      bool vip_channel = true) {
-    BrokerConfig bc;
-    bc.bind_address = "127.0.0.1";
+    BrokerConfig bc = testing::LoopbackBrokerConfig(
+        "127.0.0.1:" + std::to_string(namesrv_->port()));
     bc.listen_port = listen_port;
-    bc.namesrv_addr = "127.0.0.1:" + std::to_string(namesrv_->port());
-    bc.io_threads = 1;
     bc.broker_name = "broker-g";
     bc.broker_id = slave ? 1 : 0;
     bc.vip_channel_enabled = vip_channel;
-    store::MessageStoreConfig sc;
-    sc.store_path_root_dir = dir_.path() + "/" + name;
-    sc.mapped_file_size_commit_log = 1 << 20;
-    sc.mapped_file_size_consume_queue = 6000;
-    sc.max_hash_slot_num = 1000;
-    sc.max_index_num = 4000;
+    store::MessageStoreConfig sc =
+        testing::SmallDiskStoreConfig(dir_.path() + "/" + name);
     sc.broker_role =
         slave ? store::BrokerRole::kSlave : store::BrokerRole::kAsyncMaster;
     return std::make_unique<Broker>(bc, sc);

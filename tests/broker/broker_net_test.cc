@@ -21,6 +21,7 @@
 #include "tests/broker/record_util.h"
 #include "tests/remoting/raw_socket.h"
 #include "tests/remoting/wire_fixture.h"
+#include "tests/support/in_process.h"
 #include "tests/support/test_util.h"
 
 namespace thruster::broker {
@@ -42,11 +43,8 @@ class BrokerNetTest : public ::testing::Test {
     ASSERT_OK(client_.Start());
     // The name server the broker registers with, as thruster-broker composes
     // them.
-    namesrv::NameServerOptions ns_options;
-    ns_options.bind_address = "127.0.0.1";
-    ns_options.port = 0;
-    ns_options.io_threads = 1;
-    namesrv_ = std::make_unique<namesrv::NameServer>(ns_options);
+    namesrv_ = std::make_unique<namesrv::NameServer>(
+        testing::LoopbackNameServerOptions());
     ASSERT_OK(namesrv_->Start());
     StartBroker();
   }
@@ -57,17 +55,10 @@ class BrokerNetTest : public ::testing::Test {
   }
 
   void StartBroker(store::FlushDiskType flush = store::FlushDiskType::kAsync) {
-    BrokerConfig bc;
-    bc.bind_address = "127.0.0.1";
-    bc.listen_port = 0;
-    bc.namesrv_addr = "127.0.0.1:" + std::to_string(namesrv_->port());
-    bc.io_threads = 2;
-    store::MessageStoreConfig sc;
-    sc.store_path_root_dir = dir_.path() + "/store";
-    sc.mapped_file_size_commit_log = 4 << 20;
-    sc.mapped_file_size_consume_queue = 6000;
-    sc.max_hash_slot_num = 1000;
-    sc.max_index_num = 4000;
+    BrokerConfig bc = testing::LoopbackBrokerConfig(
+        "127.0.0.1:" + std::to_string(namesrv_->port()), 2);
+    store::MessageStoreConfig sc =
+        testing::SmallDiskStoreConfig(dir_.path() + "/store", 4 << 20);
     sc.max_message_size = kMaxMessageSize;
     sc.flush_disk_type = flush;
     broker_ = std::make_unique<Broker>(bc, sc);
@@ -1001,11 +992,7 @@ TEST_F(BrokerNetTest, SendBackCopiesTheRecordToTheRetryThenTheDeadLetterTopic) {
 
 TEST(BrokerNameServerTest,
      RegistersWithAnExternalNameServerAndUnregistersAtStop) {
-  namesrv::NameServerOptions ns_options;
-  ns_options.bind_address = "127.0.0.1";
-  ns_options.port = 0;
-  ns_options.io_threads = 1;
-  namesrv::NameServer ns(ns_options);
+  namesrv::NameServer ns(testing::LoopbackNameServerOptions());
   ASSERT_OK(ns.Start());
   testing::TempDir dir;
   BrokerConfig bc;

@@ -17,6 +17,7 @@
 #include "remoting/json.h"
 #include "remoting/remoting_client.h"
 #include "tests/broker/record_util.h"
+#include "tests/support/in_process.h"
 #include "tests/support/test_util.h"
 
 namespace thruster::broker {
@@ -35,18 +36,10 @@ class MessageJourneyTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_OK(client_.Start());
-    BrokerConfig bc;
-    bc.bind_address = "127.0.0.1";
-    bc.listen_port = 0;
-    bc.io_threads = 1;
-    store::MessageStoreConfig sc;
-    sc.store_path_root_dir = dir_.path() + "/store";
-    sc.mapped_file_size_commit_log = 1 << 20;
-    sc.mapped_file_size_consume_queue = 6000;
-    sc.max_hash_slot_num = 1000;
-    sc.max_index_num = 4000;
-    broker_ = std::make_unique<Broker>(bc, sc, store::io::DefaultFileSystem(),
-                                       &clock_);
+    broker_ = std::make_unique<Broker>(
+        testing::LoopbackBrokerConfig(),
+        testing::SmallDiskStoreConfig(dir_.path() + "/store"),
+        store::io::DefaultFileSystem(), &clock_);
     ASSERT_OK(broker_->Start());
     addr_ = broker_->broker_addr();
   }

@@ -3,6 +3,7 @@
 // that the test loads with sends and pulls, checked through Prometheus's HTTP
 // API; `promtool check metrics` must find nothing to say about /metrics.
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -12,7 +13,6 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <httplib.h>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -23,9 +23,10 @@
 #include "client/client_instance.h"
 #include "client/producer.h"
 #include "client/pull_consumer.h"
-#include "common/properties.h"
 #include "common/prom_text.h"
+#include "common/properties.h"
 #include "namesrv/name_server.h"
+#include "tests/support/in_process.h"
 #include "tests/support/test_util.h"
 
 namespace thruster {
@@ -102,10 +103,8 @@ std::string ReadAll(const std::string& path) {
 class BrokerMetricsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    namesrv::NameServerOptions ns_options;
-    ns_options.bind_address = "127.0.0.1";
-    ns_options.port = 0;
-    ns_options.io_threads = 1;
+    namesrv::NameServerOptions ns_options =
+        testing::LoopbackNameServerOptions();
     ns_options.metrics_exporter_type = "PROM";
     ns_options.metrics_prom_exporter_host = "127.0.0.1";
     ns_options.metrics_prom_exporter_port = 0;
@@ -254,8 +253,7 @@ TEST(DeployTest, PrometheusScrapeExampleIsValid) {
 }
 
 TEST_F(BrokerMetricsTest, PrometheusScrapesWhatTheBrokerCounted) {
-  ASSERT_TRUE(std::string(PROMETHEUS_BIN).find("NOTFOUND") ==
-              std::string::npos)
+  ASSERT_TRUE(std::string(PROMETHEUS_BIN).find("NOTFOUND") == std::string::npos)
       << "prometheus is not installed (scripts/install-deps.sh)";
   const std::string topic = "MetricsTopic";
   const std::string group = "MetricsGroup";
@@ -313,8 +311,9 @@ TEST_F(BrokerMetricsTest, PrometheusScrapesWhatTheBrokerCounted) {
 
   // promtool has nothing to say about either exposition.
   const std::string ns_text = Scrape(namesrv_->metrics_port());
-  EXPECT_NE(ns_text.find("rocketmq_namesrv_live_brokers{node_type=\"namesrv\","),
-            std::string::npos)
+  EXPECT_NE(
+      ns_text.find("rocketmq_namesrv_live_brokers{node_type=\"namesrv\","),
+      std::string::npos)
       << ns_text;
   for (const std::string* t : {&text, &ns_text}) {
     const std::string file = dir_.path() + "/metrics.txt";
@@ -339,9 +338,10 @@ TEST_F(BrokerMetricsTest, PrometheusScrapesWhatTheBrokerCounted) {
       "{topic=\"" + topic + "\",node_id=\"broker-metrics\"}";
   QueryUntil(port, "sum(rocketmq_messages_in_total" + sel + ")", eq(50));
   QueryUntil(port, "sum(rocketmq_throughput_in_total" + sel + ")", eq(5000));
-  QueryUntil(port, "sum(rocketmq_message_size_bucket{topic=\"" + topic +
-                       "\",le=\"1024\"})",
-             eq(50));
+  QueryUntil(
+      port,
+      "sum(rocketmq_message_size_bucket{topic=\"" + topic + "\",le=\"1024\"})",
+      eq(50));
   QueryUntil(port,
              "sum(rocketmq_messages_out_total{topic=\"" + topic +
                  "\",consumer_group=\"" + group + "\"})",
@@ -366,8 +366,7 @@ TEST_F(BrokerMetricsTest, PrometheusScrapesWhatTheBrokerCounted) {
              [](double v) { return v >= 50; });
   // The name server's own endpoint: the one broker, its REGISTER_BROKER (103)
   // answered.
-  QueryUntil(port,
-             "rocketmq_namesrv_live_brokers{cluster=\"DefaultCluster\"}",
+  QueryUntil(port, "rocketmq_namesrv_live_brokers{cluster=\"DefaultCluster\"}",
              eq(1));
   QueryUntil(port,
              "sum(rocketmq_rpc_latency_count{node_type=\"namesrv\","

@@ -19,6 +19,7 @@
 #include "message/properties.h"
 #include "remoting/remoting_client.h"
 #include "tests/broker/record_util.h"
+#include "tests/support/in_process.h"
 #include "tests/support/test_util.h"
 
 namespace thruster::broker {
@@ -66,21 +67,13 @@ class PopTest : public ::testing::Test {
   }
 
   void StartBroker() {
-    BrokerConfig bc;
-    bc.bind_address = "127.0.0.1";
-    bc.listen_port = 0;
-    bc.io_threads = 2;
+    BrokerConfig bc = testing::LoopbackBrokerConfig("", 2);
     bc.broker_name = "broker-pop";
     // Revive passes are run by the tests (the thread would only repeat them).
     bc.revive_interval = 3600000;
-    store::MessageStoreConfig sc;
-    sc.store_path_root_dir = store_dir_;
-    sc.mapped_file_size_commit_log = 1 << 20;
-    sc.mapped_file_size_consume_queue = 6000;
-    sc.max_hash_slot_num = 1000;
-    sc.max_index_num = 4000;
-    broker_ = std::make_unique<Broker>(bc, sc, store::io::DefaultFileSystem(),
-                                       &clock_);
+    broker_ =
+        std::make_unique<Broker>(bc, testing::SmallDiskStoreConfig(store_dir_),
+                                 store::io::DefaultFileSystem(), &clock_);
     ASSERT_OK(broker_->Start());
     addr_ = broker_->broker_addr();
   }

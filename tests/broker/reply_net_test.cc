@@ -10,6 +10,7 @@
 #include "message/properties.h"
 #include "remoting/remoting_client.h"
 #include "tests/broker/record_util.h"
+#include "tests/support/in_process.h"
 #include "tests/support/test_util.h"
 
 namespace thruster::broker {
@@ -24,17 +25,9 @@ using ::testing::HasSubstr;
 class ReplyNetTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    BrokerConfig bc;
-    bc.bind_address = "127.0.0.1";
-    bc.listen_port = 0;
-    bc.io_threads = 2;
-    store::MessageStoreConfig sc;
-    sc.store_path_root_dir = dir_.path() + "/store";
-    sc.mapped_file_size_commit_log = 4 << 20;
-    sc.mapped_file_size_consume_queue = 6000;
-    sc.max_hash_slot_num = 1000;
-    sc.max_index_num = 4000;
-    broker_ = std::make_unique<Broker>(bc, sc);
+    broker_ = std::make_unique<Broker>(
+        testing::LoopbackBrokerConfig("", 2),
+        testing::SmallDiskStoreConfig(dir_.path() + "/store", 4 << 20));
     ASSERT_OK(broker_->Start());
     addr_ = broker_->broker_addr();
     requester_.RegisterProcessor(

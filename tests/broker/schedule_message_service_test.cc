@@ -24,6 +24,7 @@
 #include "remoting/remoting_client.h"
 #include "store/delay_level_table.h"
 #include "tests/broker/record_util.h"
+#include "tests/support/in_process.h"
 #include "tests/support/test_util.h"
 
 namespace thruster::broker {
@@ -65,16 +66,8 @@ class ScheduleMessageServiceTest : public ::testing::Test {
   }
 
   void StartBroker(const Clock* clock = nullptr) {
-    BrokerConfig bc;
-    bc.bind_address = "127.0.0.1";
-    bc.listen_port = 0;
-    bc.io_threads = 1;
-    store::MessageStoreConfig sc;
-    sc.store_path_root_dir = store_dir_;
-    sc.mapped_file_size_commit_log = 1 << 20;
-    sc.mapped_file_size_consume_queue = 6000;
-    sc.max_hash_slot_num = 1000;
-    sc.max_index_num = 4000;
+    BrokerConfig bc = testing::LoopbackBrokerConfig();
+    store::MessageStoreConfig sc = testing::SmallDiskStoreConfig(store_dir_);
     sc.flush_delay_offset_interval = flush_delay_offset_interval_;
     broker_ = std::make_unique<Broker>(bc, sc, store::io::DefaultFileSystem(),
                                        clock != nullptr ? clock : &clock_);

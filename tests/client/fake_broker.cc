@@ -10,6 +10,7 @@
 #include "message/message.h"
 #include "message/message_id.h"
 #include "remoting/codes.h"
+#include "tests/support/in_process.h"
 
 namespace thruster::client::testing {
 
@@ -19,14 +20,6 @@ namespace rc = remoting::response_code;
 namespace req_code = remoting::request_code;
 
 namespace {
-
-namesrv::NameServerOptions NameServerOnLoopback() {
-  namesrv::NameServerOptions o;
-  o.bind_address = "127.0.0.1";
-  o.port = 0;
-  o.io_threads = 1;
-  return o;
-}
 
 remoting::RemotingServerOptions ServerOnLoopback() {
   remoting::RemotingServerOptions o;
@@ -39,7 +32,8 @@ remoting::RemotingServerOptions ServerOnLoopback() {
 }  // namespace
 
 FakeBroker::FakeBroker()
-    : namesrv_(NameServerOnLoopback()), server_(ServerOnLoopback()) {
+    : namesrv_(thruster::testing::LoopbackNameServerOptions()),
+      server_(ServerOnLoopback()) {
   server_.RegisterProcessor(req_code::kSendMessageV2,
                             [this](RemotingCommand req, Responder r) {
                               HandleSend(std::move(req), std::move(r));

@@ -20,6 +20,7 @@
 #include "common/coding.h"
 #include "message/properties.h"
 #include "namesrv/name_server.h"
+#include "tests/support/in_process.h"
 #include "tests/support/test_util.h"
 
 namespace thruster::client {
@@ -31,24 +32,12 @@ class TimerClientTest : public ::testing::Test {
  protected:
   void SetUp() override {}
   void Start(const Clock* clock) {
-    namesrv::NameServerOptions ns_options;
-    ns_options.bind_address = "127.0.0.1";
-    ns_options.port = 0;
-    ns_options.io_threads = 1;
-    namesrv_ = std::make_unique<namesrv::NameServer>(ns_options);
+    namesrv_ = std::make_unique<namesrv::NameServer>(
+        thruster::testing::LoopbackNameServerOptions());
     ASSERT_OK(namesrv_->Start());
-    broker::BrokerConfig bc;
-    bc.bind_address = "127.0.0.1";
-    bc.broker_ip1 = "127.0.0.1";
-    bc.listen_port = 0;
-    bc.namesrv_addr = Ns();
-    bc.io_threads = 2;
-    store::MessageStoreConfig sc;
-    sc.store_path_root_dir = dir_.path() + "/store";
-    sc.mapped_file_size_commit_log = 8 << 20;
-    sc.mapped_file_size_consume_queue = 20 * 10000;
-    sc.max_hash_slot_num = 1000;
-    sc.max_index_num = 4000;
+    broker::BrokerConfig bc = thruster::testing::LoopbackBrokerConfig(Ns(), 2);
+    store::MessageStoreConfig sc = thruster::testing::SmallDiskStoreConfig(
+        dir_.path() + "/store", 8 << 20, 10000);
     sc.mapped_file_size_timer_log = 1 << 20;
     broker_ = std::make_unique<broker::Broker>(
         bc, sc, store::io::DefaultFileSystem(), clock);

@@ -14,6 +14,7 @@
 #include "client/producer.h"
 #include "client/pull_consumer.h"
 #include "namesrv/name_server.h"
+#include "tests/support/in_process.h"
 #include "tests/support/test_util.h"
 #include "tests/support/tls_certs.h"
 
@@ -34,29 +35,19 @@ class TlsBrokerTest : public ::testing::Test {
     tls.cert_path = server.cert_path;
     tls.key_path = server.key_path;
 
-    namesrv::NameServerOptions ns_options;
-    ns_options.bind_address = "127.0.0.1";
-    ns_options.port = 0;
-    ns_options.io_threads = 1;
+    namesrv::NameServerOptions ns_options =
+        thruster::testing::LoopbackNameServerOptions();
     ns_options.tls = tls;
     namesrv_ = std::make_unique<namesrv::NameServer>(ns_options);
     ASSERT_OK(namesrv_->Start());
 
-    broker::BrokerConfig bc;
-    bc.bind_address = "127.0.0.1";
-    bc.broker_ip1 = "127.0.0.1";
-    bc.listen_port = 0;
-    bc.namesrv_addr = NamesrvAddr();
-    bc.io_threads = 1;
+    broker::BrokerConfig bc =
+        thruster::testing::LoopbackBrokerConfig(NamesrvAddr());
     bc.tls.server = tls;
     bc.tls.client = TlsClient();  // registration goes over TLS too
-    store::MessageStoreConfig sc;
-    sc.store_path_root_dir = dir_.path() + "/store";
-    sc.mapped_file_size_commit_log = 8 << 20;
-    sc.mapped_file_size_consume_queue = 20 * 10000;
-    sc.max_hash_slot_num = 1000;
-    sc.max_index_num = 4000;
-    broker_ = std::make_unique<broker::Broker>(bc, sc);
+    broker_ = std::make_unique<broker::Broker>(
+        bc, thruster::testing::SmallDiskStoreConfig(dir_.path() + "/store",
+                                                    8 << 20, 10000));
     ASSERT_OK(broker_->Start());
   }
   void TearDown() override {

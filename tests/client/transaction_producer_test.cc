@@ -21,6 +21,7 @@
 #include "client/pull_consumer.h"
 #include "common/coding.h"
 #include "namesrv/name_server.h"
+#include "tests/support/in_process.h"
 #include "tests/support/test_util.h"
 
 namespace thruster::client {
@@ -57,27 +58,16 @@ class ScriptedListener : public TransactionListener {
 class TransactionProducerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    namesrv::NameServerOptions ns_options;
-    ns_options.bind_address = "127.0.0.1";
-    ns_options.port = 0;
-    ns_options.io_threads = 1;
-    namesrv_ = std::make_unique<namesrv::NameServer>(ns_options);
+    namesrv_ = std::make_unique<namesrv::NameServer>(
+        thruster::testing::LoopbackNameServerOptions());
     ASSERT_OK(namesrv_->Start());
-    broker::BrokerConfig bc;
-    bc.bind_address = "127.0.0.1";
-    bc.broker_ip1 = "127.0.0.1";
-    bc.listen_port = 0;
-    bc.namesrv_addr = "127.0.0.1:" + std::to_string(namesrv_->port());
-    bc.io_threads = 2;
+    broker::BrokerConfig bc = thruster::testing::LoopbackBrokerConfig(
+        "127.0.0.1:" + std::to_string(namesrv_->port()), 2);
     bc.transaction_timeout = transaction_timeout_;
     bc.transaction_check_interval = 50;
-    store::MessageStoreConfig sc;
-    sc.store_path_root_dir = dir_.path() + "/store";
-    sc.mapped_file_size_commit_log = 4 << 20;
-    sc.mapped_file_size_consume_queue = 20 * 10000;
-    sc.max_hash_slot_num = 1000;
-    sc.max_index_num = 4000;
-    broker_ = std::make_unique<broker::Broker>(bc, sc);
+    broker_ = std::make_unique<broker::Broker>(
+        bc, thruster::testing::SmallDiskStoreConfig(dir_.path() + "/store",
+                                                    4 << 20, 10000));
     ASSERT_OK(broker_->Start());
     ClientOptions o;
     o.namesrv_addr = "127.0.0.1:" + std::to_string(namesrv_->port());
