@@ -719,6 +719,7 @@ void Broker::MakeController() {
     return st;
   };
   hooks.become_master = [this, master_role](int64_t epoch) {
+    replication_->set_controller_id(controller_->replica_id());
     const bool was_slave =
         store_->broker_role() == store::BrokerRole::kSlave;
     TH_RETURN_IF_ERROR(replication_->BecomeMaster(epoch, master_role));
@@ -740,6 +741,7 @@ void Broker::MakeController() {
   };
   hooks.become_slave = [this](int64_t epoch, const std::string& master_addr,
                               const std::string& master_ha_addr) {
+    replication_->set_controller_id(controller_->replica_id());
     TH_RETURN_IF_ERROR(replication_->BecomeSlave(epoch, master_ha_addr));
     MutexLock lock(&master_mu_);
     master_addr_ = master_addr;
@@ -749,8 +751,17 @@ void Broker::MakeController() {
     store_->set_write_deadline(deadline_ms);
   };
   hooks.on_role_change = [this] { RequestRegistration(); };
+  // The in-sync set the HA connections keep (spec/ha.md §7.7), recorded in
+  // etcd by the controller while this replica is the master.
+  hooks.sync_state_set = [this] { return replication_->LocalSyncStateSet(); };
+  hooks.sync_state_set_recorded = [this](const std::set<int64_t>& members) {
+    replication_->OnSyncStateSetRecorded(members);
+  };
   controller_ =
       std::make_unique<ha::EtcdController>(std::move(o), std::move(hooks));
+  if (ha::SyncStateSet* set = replication_->service().sync_state_set())
+    set->set_on_local_change(
+        [ctrl = controller_.get()] { ctrl->Wakeup(); });
 }
 
 }  // namespace thruster::broker

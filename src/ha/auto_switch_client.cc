@@ -41,7 +41,7 @@ void HaClient::ServeAutoSwitch(const std::string& address) {
   connected_.store(true, std::memory_order_release);
   const int write_timeout_ms = config.ha_housekeeping_interval;
   SlaveHandshake hs;
-  hs.slave_id = controller_id_;
+  hs.slave_id = controller_id_.load(std::memory_order_acquire);
   if (Status s = socket.WriteAll(EncodeSlaveHandshake(hs), write_timeout_ms);
       !s.ok()) {
     TH_LOG(ha, kWarn, "HA: handshake to master {} failed: {}", address,
@@ -49,7 +49,7 @@ void HaClient::ServeAutoSwitch(const std::string& address) {
     return;
   }
   TH_LOG(ha, kInfo, "HA: handshake sent to master {} (controller id {})",
-         address, controller_id_);
+         address, hs.slave_id);
   auto send_report = [&](int64_t offset) -> bool {
     Status s = socket.WriteAll(EncodeSlaveReport(offset), write_timeout_ms);
     if (!s.ok()) {

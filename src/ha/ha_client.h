@@ -44,7 +44,11 @@ class HaClient {
   // Before Start(); `epochs` must outlive the client.
   void set_auto_switch(EpochFile* epochs, int64_t controller_id) {
     epochs_ = epochs;
-    controller_id_ = controller_id;
+    set_controller_id(controller_id);
+  }
+  // The id the next handshake sends (the controller's replica id).
+  void set_controller_id(int64_t id) {
+    controller_id_.store(id, std::memory_order_release);
   }
   // Auto-switch: the master's confirm offset, capped by this log's max (-1
   // before the first frame).
@@ -80,7 +84,7 @@ class HaClient {
   std::atomic<bool> connected_{false};
   std::atomic<int64_t> reported_offset_{-1};
   EpochFile* epochs_ = nullptr;
-  int64_t controller_id_ = 0;
+  std::atomic<int64_t> controller_id_{0};
   std::atomic<int64_t> confirm_offset_{-1};
   std::thread thread_;
 };
