@@ -323,7 +323,8 @@ Status Broker::Start() {
       : config_.listen_port != 0        ? config_.listen_port + 1
                                         : 0);
   // Controller mode: the election (etcd) drives BecomeMaster/BecomeSlave;
-  // until then writes are fenced. brokerId stands in for the controller id.
+  // until then writes are fenced. brokerId stands in for the controller id
+  // until the controller's hooks set etcd's replica id (MakeController).
   ha_options.controller_mode = config_.enable_controller_mode;
   ha_options.controller_id = config_.broker_id;
   replication_ = std::make_unique<ha::ReplicationManager>(
