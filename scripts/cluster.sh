@@ -12,6 +12,12 @@
 # 64 MiB: RocketMQ's 1 GiB would cost each broker 2 GiB of disk up front), BROKER_FLAGS (more flags for every
 # broker), CLUSTER_READY_FILE (written once every process listens; for scripts).
 #
+# CONTROLLER=1: controller mode instead of static roles. An etcd (ETCD_BIN, default etcd, on ETCD_PORT 2379 and
+# ETCD_PORT + 1 for its peer port, data under DATA_DIR/etcd) starts first; every broker gets enableControllerMode,
+# etcdEndpoints and allAckInSyncStateSet=true, each group elects its master (the first broker started: it takes
+# brokerId 0, its slave registers with its replica id), and the script waits until each group has both. Kill a
+# master and its slave takes over.
+#
 # Then: `thruster admin clusterList -n 127.0.0.1:9876` shows each broker's role, max offset and slave lag.
 set -u
 
@@ -24,6 +30,9 @@ FLUSH=${FLUSH:-ASYNC_FLUSH}
 SEGMENT=${SEGMENT:-67108864}
 BROKER_FLAGS=${BROKER_FLAGS:-}
 CLUSTER_READY_FILE=${CLUSTER_READY_FILE:-}
+CONTROLLER=${CONTROLLER:-}
+ETCD_BIN=${ETCD_BIN:-etcd}
+ETCD_PORT=${ETCD_PORT:-2379}
 
 for b in thruster-namesrv thruster-broker; do
   if [[ ! -x "$BIN_DIR/$b" ]]; then
@@ -81,22 +90,52 @@ names+=("namesrv")
 wait_for "$namesrv_log" $! "listening on" || fail "the name server did not start (log: $namesrv_log)"
 NAMESRV=127.0.0.1:$NAMESRV_PORT
 
+controller_flags=
+if [[ -n $CONTROLLER ]]; then
+  command -v "$ETCD_BIN" >/dev/null || fail "$ETCD_BIN not found (Debian: etcd-server)"
+  etcd_log="$DATA_DIR/etcd.log"
+  etcd_client=http://127.0.0.1:$ETCD_PORT
+  etcd_peer=http://127.0.0.1:$((ETCD_PORT + 1))
+  "$ETCD_BIN" --name=cluster --data-dir="$DATA_DIR/etcd" --listen-client-urls="$etcd_client" \
+    --advertise-client-urls="$etcd_client" --listen-peer-urls="$etcd_peer" \
+    --initial-advertise-peer-urls="$etcd_peer" --initial-cluster="cluster=$etcd_peer" >"$etcd_log" 2>&1 &
+  pids+=($!)
+  names+=("etcd")
+  wait_for "$etcd_log" $! "ready to serve client requests" || fail "etcd did not start (log: $etcd_log)"
+  controller_flags="--enableControllerMode=true --etcdEndpoints=127.0.0.1:$ETCD_PORT --allAckInSyncStateSet=true"
+fi
+
 rows=()
 port=$BASE_PORT
 for group in broker-a broker-b; do
   for id in 0 1; do
     if [[ $id == 0 ]]; then role=$MASTER_ROLE; else role=SLAVE; fi
+    # Controller mode: the election decides; an elected broker takes the master role.
+    [[ -n $CONTROLLER ]] && role=$MASTER_ROLE
     name="$group-$id"
     log="$DATA_DIR/$name.log"
-    # shellcheck disable=SC2086  # BROKER_FLAGS is a list of flags
+    # shellcheck disable=SC2086  # BROKER_FLAGS and controller_flags are lists of flags
     "$BIN_DIR/thruster-broker" --brokerName="$group" --brokerId="$id" --brokerRole="$role" \
       --flushDiskType="$FLUSH" --mappedFileSizeCommitLog="$SEGMENT" --listenPort="$port" --bindAddress=127.0.0.1 --brokerIP1=127.0.0.1 \
-      --namesrvAddr="$NAMESRV" --storePathRootDir="$DATA_DIR/$name" --logTarget=stderr $BROKER_FLAGS \
+      --namesrvAddr="$NAMESRV" --storePathRootDir="$DATA_DIR/$name" --logTarget=stderr $controller_flags $BROKER_FLAGS \
       >"$log" 2>&1 &
     pids+=($!)
     names+=("$name")
     wait_for "$log" $! "listening on" || fail "$name did not start (log: $log)"
-    rows+=("$(printf '%-9s %-4s %-13s %-16s %-16s %-16s %s' "$group" "$id" "$role" \
+    if [[ -n $CONTROLLER ]]; then
+      # The first broker of a group is elected; the second follows it.
+      if [[ $id == 0 ]]; then pattern="elected master at epoch"; else pattern="controller: slave of"; fi
+      wait_for "$log" $! "$pattern" || fail "$name: no '$pattern' (log: $log)"
+      # The id it registers with: 0 as the master, its replica id as a slave.
+      bid=0
+      if [[ $id != 0 ]]; then
+        role=SLAVE
+        bid=$(grep -oE "replica id [0-9]+" "$log" | head -n 1 | grep -oE "[0-9]+$")
+      fi
+    else
+      bid=$id
+    fi
+    rows+=("$(printf '%-9s %-4s %-13s %-16s %-16s %-16s %s' "$group" "$bid" "$role" \
       "127.0.0.1:$port" "127.0.0.1:$((port + 1))" "127.0.0.1:$((port - 2))" "$DATA_DIR/$name")")
     port=$((port + 10))
   done

@@ -323,7 +323,8 @@ Status Broker::Start() {
       : config_.listen_port != 0        ? config_.listen_port + 1
                                         : 0);
   // Controller mode: the election (etcd) drives BecomeMaster/BecomeSlave;
-  // until then writes are fenced. brokerId stands in for the controller id.
+  // until then writes are fenced. brokerId stands in for the controller id
+  // until the controller's hooks set etcd's replica id (MakeController).
   ha_options.controller_mode = config_.enable_controller_mode;
   ha_options.controller_id = config_.broker_id;
   replication_ = std::make_unique<ha::ReplicationManager>(
@@ -719,6 +720,7 @@ void Broker::MakeController() {
     return st;
   };
   hooks.become_master = [this, master_role](int64_t epoch) {
+    replication_->set_controller_id(controller_->replica_id());
     const bool was_slave =
         store_->broker_role() == store::BrokerRole::kSlave;
     TH_RETURN_IF_ERROR(replication_->BecomeMaster(epoch, master_role));
@@ -740,6 +742,7 @@ void Broker::MakeController() {
   };
   hooks.become_slave = [this](int64_t epoch, const std::string& master_addr,
                               const std::string& master_ha_addr) {
+    replication_->set_controller_id(controller_->replica_id());
     TH_RETURN_IF_ERROR(replication_->BecomeSlave(epoch, master_ha_addr));
     MutexLock lock(&master_mu_);
     master_addr_ = master_addr;
@@ -749,8 +752,17 @@ void Broker::MakeController() {
     store_->set_write_deadline(deadline_ms);
   };
   hooks.on_role_change = [this] { RequestRegistration(); };
+  // The in-sync set the HA connections keep (spec/ha.md §7.7), recorded in
+  // etcd by the controller while this replica is the master.
+  hooks.sync_state_set = [this] { return replication_->LocalSyncStateSet(); };
+  hooks.sync_state_set_recorded = [this](const std::set<int64_t>& members) {
+    replication_->OnSyncStateSetRecorded(members);
+  };
   controller_ =
       std::make_unique<ha::EtcdController>(std::move(o), std::move(hooks));
+  if (ha::SyncStateSet* set = replication_->service().sync_state_set())
+    set->set_on_local_change(
+        [ctrl = controller_.get()] { ctrl->Wakeup(); });
 }
 
 }  // namespace thruster::broker

@@ -114,6 +114,10 @@ std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
   m["haMaxGapNotInSync"] = Str(s.ha_max_gap_not_in_sync);
   m["haSlaveFallbehindMax"] = Str(s.ha_max_gap_not_in_sync);
   m["slaveTimeout"] = Str(s.slave_timeout);
+  m["inSyncReplicas"] = Str(s.in_sync_replicas);
+  m["minInSyncReplicas"] = Str(s.min_in_sync_replicas);
+  m["allAckInSyncStateSet"] = Str(s.all_ack_in_sync_state_set);
+  m["haMaxTimeSlaveNotCatchup"] = Str(s.ha_max_time_slave_not_catchup);
   m["slaveReadEnable"] = Str(b.slave_read_enable);
   m["enableControllerMode"] = Str(b.enable_controller_mode);
   m["etcdEndpoints"] = Str(b.etcd_endpoints);

@@ -84,6 +84,7 @@ int32_t SendResponseCode(store::PutStatus s) {
       return rc::kSlaveNotAvailable;
     case store::PutStatus::kCreateMappedFileFailed:
     case store::PutStatus::kUnknownError:
+    case store::PutStatus::kInSyncReplicasNotEnough:
       return rc::kSystemError;
   }
   return rc::kSystemError;

@@ -41,7 +41,7 @@ void HaClient::ServeAutoSwitch(const std::string& address) {
   connected_.store(true, std::memory_order_release);
   const int write_timeout_ms = config.ha_housekeeping_interval;
   SlaveHandshake hs;
-  hs.slave_id = controller_id_;
+  hs.slave_id = controller_id_.load(std::memory_order_acquire);
   if (Status s = socket.WriteAll(EncodeSlaveHandshake(hs), write_timeout_ms);
       !s.ok()) {
     TH_LOG(ha, kWarn, "HA: handshake to master {} failed: {}", address,
@@ -49,7 +49,7 @@ void HaClient::ServeAutoSwitch(const std::string& address) {
     return;
   }
   TH_LOG(ha, kInfo, "HA: handshake sent to master {} (controller id {})",
-         address, controller_id_);
+         address, hs.slave_id);
   auto send_report = [&](int64_t offset) -> bool {
     Status s = socket.WriteAll(EncodeSlaveReport(offset), write_timeout_ms);
     if (!s.ok()) {
@@ -63,142 +63,118 @@ void HaClient::ServeAutoSwitch(const std::string& address) {
   bool transfer = false;
   int64_t current = -1;
   int64_t last_write_ns = clock_->MonotonicNs();
-  int64_t last_read_ns = last_write_ns;
   std::vector<std::byte> buf(kAutoSwitchReadBufferSize);
-  size_t have = 0;
-  for (;;) {
-    if (stopped_.load(std::memory_order_acquire)) return;
-    {
-      MutexLock lock(&mu_);
-      if (address_version_ != version) return;  // a new master
-    }
-    int64_t now = clock_->MonotonicNs();
-    if (transfer && now - last_write_ns >=
-                        int64_t{config.ha_send_heartbeat_interval} * 1000000) {
-      if (!send_report(current)) return;
-      last_write_ns = now;
-    }
-    Result<size_t> n =
-        socket.ReadSome(std::span(buf).subspan(have), kReadPollMs);
-    if (!n.ok()) {
-      TH_LOG(ha, kWarn, "HA: master {}: {}", address, n.status().ToString());
-      return;
-    }
-    now = clock_->MonotonicNs();
-    if (*n == 0) {
-      if (now - last_read_ns >
-          int64_t{config.ha_housekeeping_interval} * 1000000) {
-        TH_LOG(ha, kWarn, "HA: nothing from master {} for {} ms, reconnecting",
-               address, config.ha_housekeeping_interval);
-        return;
-      }
-      continue;
-    }
-    last_read_ns = now;
-    have += *n;
-    size_t pos = 0;
-    for (;;) {
-      Result<std::optional<MasterMessage>> m = DecodeMasterMessage(
-          std::span<const std::byte>(buf.data() + pos, have - pos),
-          kAutoSwitchReadBufferSize - kAutoSwitchTransferHeaderSize);
-      if (!m.ok()) {
-        TH_LOG(ha, kError, "HA: master {}: {}", address, m.status().ToString());
-        return;
-      }
-      if (!m->has_value()) break;
-      const MasterMessage& msg = **m;
-      const HaState expected =
-          transfer ? HaState::kTransfer : HaState::kHandshake;
-      if (msg.state != expected) {
-        TH_LOG(ha, kError,
-               "HA: master {} sent a message in state {} while this slave is "
-               "in state {}; reconnecting",
-               address, static_cast<int>(msg.state),
-               static_cast<int>(expected));
-        return;
-      }
-      if (!transfer) {
-        // Step 3: cut back to the last point both logs agree on.
-        const int64_t own = OwnMaxOffset();
-        std::vector<EpochEntry> local = epochs_->Entries(own);
-        if (!local.empty()) {
-          std::vector<EpochEntry> master = msg.handshake.entries;
-          for (size_t i = 0; i < master.size(); ++i) {
-            master[i].end_offset = i + 1 < master.size()
-                                       ? master[i + 1].start_offset
-                                       : msg.handshake.max_offset;
+  // Reports start once the handshake is done (§7.8 step 3).
+  ReadAndReport(
+      socket, address, version, buf, &last_write_ns,
+      [&] { return !transfer || send_report(current); },
+      [&](std::span<const std::byte> in) -> std::optional<size_t> {
+        size_t pos = 0;
+        for (;;) {
+          Result<std::optional<MasterMessage>> m = DecodeMasterMessage(
+              in.subspan(pos),
+              kAutoSwitchReadBufferSize - kAutoSwitchTransferHeaderSize);
+          if (!m.ok()) {
+            TH_LOG(ha, kError, "HA: master {}: {}", address,
+                   m.status().ToString());
+            return std::nullopt;
           }
-          const int64_t point = FindConsistentPoint(local, master);
-          if (point < 0) {
+          if (!m->has_value()) break;
+          const MasterMessage& msg = **m;
+          const HaState expected =
+              transfer ? HaState::kTransfer : HaState::kHandshake;
+          if (msg.state != expected) {
             TH_LOG(ha, kError,
-                   "HA: no epoch of this slave matches master {}: the log "
-                   "cannot be repaired automatically (empty the store)",
-                   address);
-            return;
+                   "HA: master {} sent a message in state {} while this "
+                   "slave is in state {}; reconnecting",
+                   address, static_cast<int>(msg.state),
+                   static_cast<int>(expected));
+            return std::nullopt;
           }
-          if (point < own) {
-            Result<int64_t> cut = store_->TruncateTo(point);
-            Status s =
-                cut.ok() ? epochs_->TruncateSuffixByOffset(*cut) : cut.status();
-            if (!s.ok()) {
-              TH_LOG(ha, kError, "HA: truncating to {} failed: {}", point,
-                     s.ToString());
-              return;
+          if (!transfer) {
+            if (!TruncateToConsistentPoint(address, msg.handshake))
+              return std::nullopt;
+            transfer = true;
+            current = OwnMaxOffset();
+            if (!send_report(current)) return std::nullopt;
+            last_write_ns = clock_->MonotonicNs();
+            pos += msg.size;
+            continue;
+          }
+          const AutoSwitchTransferHeader& h = msg.transfer;
+          const int64_t own = OwnMaxOffset();
+          if (own != 0 && own != h.offset) {
+            TH_LOG(ha, kError,
+                   "HA: master {} sent offset {} but this slave's log ends "
+                   "at {}; reconnecting",
+                   address, h.offset, own);
+            return std::nullopt;
+          }
+          if (h.body_size > 0) {
+            if (epochs_->last_epoch() != h.epoch) {
+              if (Status s = epochs_->Append(h.epoch, h.epoch_start_offset);
+                  !s.ok()) {
+                TH_LOG(ha, kError, "HA: epoch {} from master {}: {}", h.epoch,
+                       address, s.ToString());
+                return std::nullopt;
+              }
             }
-            TH_LOG(ha, kInfo,
-                   "HA: truncated to the consistent point {} with master {} "
-                   "(was {})",
-                   point, address, own);
+            Status s = store_->AppendToCommitLog(
+                h.offset,
+                in.subspan(pos + kAutoSwitchTransferHeaderSize,
+                           static_cast<size_t>(h.body_size)));
+            if (!s.ok()) {
+              TH_LOG(ha, kError, "HA: appending {} bytes at {} failed: {}",
+                     h.body_size, h.offset, s.ToString());
+              return std::nullopt;
+            }
+          }
+          pos += msg.size;
+          const int64_t grown = OwnMaxOffset();
+          confirm_offset_.store(std::min(h.confirm_offset, grown),
+                                std::memory_order_release);
+          if (grown > current) {
+            current = grown;
+            if (!send_report(current)) return std::nullopt;
+            last_write_ns = clock_->MonotonicNs();
           }
         }
-        transfer = true;
-        current = OwnMaxOffset();
-        if (!send_report(current)) return;
-        last_write_ns = clock_->MonotonicNs();
-        pos += msg.size;
-        continue;
-      }
-      const AutoSwitchTransferHeader& h = msg.transfer;
-      const int64_t own = OwnMaxOffset();
-      if (own != 0 && own != h.offset) {
-        TH_LOG(ha, kError,
-               "HA: master {} sent offset {} but this slave's log ends at {}; "
-               "reconnecting",
-               address, h.offset, own);
-        return;
-      }
-      if (h.body_size > 0) {
-        if (epochs_->last_epoch() != h.epoch) {
-          if (Status s = epochs_->Append(h.epoch, h.epoch_start_offset);
-              !s.ok()) {
-            TH_LOG(ha, kError, "HA: epoch {} from master {}: {}", h.epoch,
-                   address, s.ToString());
-            return;
-          }
-        }
-        Status s = store_->AppendToCommitLog(
-            h.offset, std::span<const std::byte>(
-                          buf.data() + pos + kAutoSwitchTransferHeaderSize,
-                          static_cast<size_t>(h.body_size)));
-        if (!s.ok()) {
-          TH_LOG(ha, kError, "HA: appending {} bytes at {} failed: {}",
-                 h.body_size, h.offset, s.ToString());
-          return;
-        }
-      }
-      pos += msg.size;
-      const int64_t grown = OwnMaxOffset();
-      confirm_offset_.store(std::min(h.confirm_offset, grown),
-                            std::memory_order_release);
-      if (grown > current) {
-        current = grown;
-        if (!send_report(current)) return;
-        last_write_ns = clock_->MonotonicNs();
-      }
-    }
-    std::memmove(buf.data(), buf.data() + pos, have - pos);
-    have -= pos;
+        return pos;
+      });
+}
+
+bool HaClient::TruncateToConsistentPoint(const std::string& address,
+                                         const MasterHandshake& handshake) {
+  // Step 3: cut back to the last point both logs agree on.
+  const int64_t own = OwnMaxOffset();
+  std::vector<EpochEntry> local = epochs_->Entries(own);
+  if (local.empty()) return true;
+  std::vector<EpochEntry> master = handshake.entries;
+  for (size_t i = 0; i < master.size(); ++i) {
+    master[i].end_offset = i + 1 < master.size() ? master[i + 1].start_offset
+                                                 : handshake.max_offset;
   }
+  const int64_t point = FindConsistentPoint(local, master);
+  if (point < 0) {
+    TH_LOG(ha, kError,
+           "HA: no epoch of this slave matches master {}: the log cannot be "
+           "repaired automatically (empty the store)",
+           address);
+    return false;
+  }
+  if (point < own) {
+    Result<int64_t> cut = store_->TruncateTo(point);
+    Status s = cut.ok() ? epochs_->TruncateSuffixByOffset(*cut) : cut.status();
+    if (!s.ok()) {
+      TH_LOG(ha, kError, "HA: truncating to {} failed: {}", point,
+             s.ToString());
+      return false;
+    }
+    TH_LOG(ha, kInfo,
+           "HA: truncated to the consistent point {} with master {} (was {})",
+           point, address, own);
+  }
+  return true;
 }
 
 }  // namespace thruster::ha

@@ -192,6 +192,7 @@ Status EtcdController::Start(int64_t timeout_ms) {
         std::chrono::milliseconds(200));  // etcd retry pause
   }
   if (!s.ok()) return s;
+  MutexLock lock(&thread_mu_);
   thread_ = std::make_unique<Thread>(
       this, std::max<int64_t>(100, options_.lease_ttl_ms / 3));
   thread_->Start();
@@ -199,9 +200,14 @@ Status EtcdController::Start(int64_t timeout_ms) {
 }
 
 void EtcdController::Stop() {
-  if (thread_) {
-    thread_->Stop();
-    thread_.reset();
+  std::unique_ptr<Thread> thread;
+  {
+    MutexLock lock(&thread_mu_);
+    thread = std::move(thread_);
+  }
+  if (thread) {
+    thread->Stop();
+    thread.reset();
   }
   if (lease_ != 0) {
     // A master steps down at once: its master key goes with the lease.
@@ -329,6 +335,11 @@ void EtcdController::Fence(const char* why) {
 
 void EtcdController::RunOnceForTesting() { Round(); }
 
+void EtcdController::Wakeup() {
+  MutexLock lock(&thread_mu_);
+  if (thread_) thread_->Wakeup();
+}
+
 void EtcdController::Round() {
   const int64_t sent = NowSteadyMs();
   if (lease_ == 0) {
@@ -379,11 +390,11 @@ void EtcdController::Round() {
            kvs.status().ToString());
     return;
   }
-  Act(*kvs, sent, st);
+  Act(*kvs, sent);
 }
 
 void EtcdController::Act(const std::vector<EtcdKeyValue>& kvs,
-                         int64_t lease_sent_ms, const ReplicaStatus& st) {
+                         int64_t lease_sent_ms) {
   std::optional<MasterRecord> master;
   int64_t master_epoch = 0, master_epoch_rev = 0;
   std::set<int64_t> sss;
@@ -460,15 +471,15 @@ void EtcdController::Act(const std::vector<EtcdKeyValue>& kvs,
       master_ha_addr_ = options_.ha_addr;
     }
     if (changed && hooks_.on_role_change) hooks_.on_role_change();
-    // The in-sync set: itself and the alive replicas that reached its max
-    // offset of two rounds ago.
+    // The in-sync set the HA connections keep (§7.7), always with itself.
     std::set<int64_t> want = {me};
-    for (const AliveReplica& r : alive)
-      if (r.id != me && r.status.max_offset >= max_offset_two_rounds_ago_)
-        want.insert(r.id);
-    max_offset_two_rounds_ago_ = max_offset_one_round_ago_;
-    max_offset_one_round_ago_ = st.max_offset;
-    if (want != sss) {
+    if (hooks_.sync_state_set) {
+      std::set<int64_t> local = hooks_.sync_state_set();
+      want.insert(local.begin(), local.end());
+    }
+    if (want == sss) {
+      if (hooks_.sync_state_set_recorded) hooks_.sync_state_set_recorded(sss);
+    } else {
       Json j = {{"syncStateSet", want},
                 {"syncStateSetEpoch", sss_epoch + 1},
                 {"masterEpoch", master->epoch}};
@@ -482,9 +493,12 @@ void EtcdController::Act(const std::vector<EtcdKeyValue>& kvs,
                        sss_rev,
                        {}}},
                      {{prefix_ + "syncStateSet", j.dump(), 0}});
-      if (applied.ok() && *applied)
+      if (applied.ok() && *applied) {
         TH_LOG(ha, kInfo, "controller: syncStateSet {} (epoch {})",
                j["syncStateSet"].dump(), sss_epoch + 1);
+        if (hooks_.sync_state_set_recorded)
+          hooks_.sync_state_set_recorded(want);
+      }
     }
     return;
   }
@@ -558,7 +572,7 @@ void EtcdController::Act(const std::vector<EtcdKeyValue>& kvs,
     lease_ = 0;
     return;
   }
-  max_offset_one_round_ago_ = max_offset_two_rounds_ago_ = st.max_offset;
+  if (hooks_.sync_state_set_recorded) hooks_.sync_state_set_recorded({me});
   {
     MutexLock lock(&mu_);
     acted_epoch_ = epoch;

@@ -36,9 +36,12 @@
 // higher max offset, then lower priority) and only the winner writes the
 // master, masterEpoch + 1 and syncStateSet = {winner} in one transaction that
 // compares the mod revisions of master, masterEpoch and syncStateSet with those
-// it read. The master keeps syncStateSet to the alive replicas that have
-// reached its max offset of one round before (a transaction on the same
-// revisions).
+// it read. The master writes the in-sync set its HA connections maintain
+// (Hooks::sync_state_set, spec §7.7: slaves join when caught up and leave
+// after haMaxTimeSlaveNotCatchup) every round it differs from etcd's, in a
+// transaction on the revisions of the master key (its term) and of the set, so
+// a deposed master cannot change it; what etcd holds is handed back
+// (Hooks::sync_state_set_recorded).
 //
 // Fencing: the master may acknowledge writes only until the time of the last
 // keep-alive that etcd confirmed was *sent* + the granted TTL − a margin
@@ -101,6 +104,11 @@ class EtcdController {
     std::function<void(int64_t deadline_ms)> set_write_deadline;
     // The master this replica knows changed (or became unknown: empty).
     std::function<void()> on_role_change;
+    // As the master: the in-sync set it wants (its own id is always added).
+    // Unset: {itself}.
+    std::function<std::set<int64_t>()> sync_state_set;
+    // As the master: the set etcd records for its term.
+    std::function<void(const std::set<int64_t>&)> sync_state_set_recorded;
   };
 
   EtcdController(EtcdControllerOptions options, Hooks hooks);
@@ -110,9 +118,9 @@ class EtcdController {
 
   // Assigns (or reads) the replica id, waiting up to `timeout_ms` for etcd,
   // then starts the election thread.
-  Status Start(int64_t timeout_ms);
+  Status Start(int64_t timeout_ms) TH_EXCLUDES(thread_mu_);
   // Stops the thread and revokes the lease (a master steps down at once).
-  void Stop();
+  void Stop() TH_EXCLUDES(thread_mu_);
 
   int64_t replica_id() const TH_EXCLUDES(mu_);
   // -1: no known master (fenced); 0: this replica is the master; else its
@@ -128,13 +136,14 @@ class EtcdController {
 
   // One round now, on the caller's thread (tests).
   void RunOnceForTesting();
+  // Runs the next round now (the master's in-sync set changed).
+  void Wakeup() TH_EXCLUDES(thread_mu_);
 
  private:
   class Thread;
   Status AssignReplicaId();
   void Round();
-  void Act(const std::vector<EtcdKeyValue>& kvs, int64_t lease_sent_ms,
-           const ReplicaStatus& st);
+  void Act(const std::vector<EtcdKeyValue>& kvs, int64_t lease_sent_ms);
   void Fence(const char* why);
   int64_t NowSteadyMs() const;
 
@@ -142,14 +151,13 @@ class EtcdController {
   Hooks hooks_;
   std::string prefix_;
   std::unique_ptr<EtcdClient> etcd_;  // used by the round only
-  std::unique_ptr<Thread> thread_;
+  // Start/Stop own it; Wakeup may come from any thread.
+  Mutex thread_mu_;
+  std::unique_ptr<Thread> thread_ TH_GUARDED_BY(thread_mu_);
   int64_t lease_ = 0;
   int64_t lease_ttl_ms_ = 0;  // as granted
   // The write deadline last handed to the store (steady clock ms).
   int64_t deadline_ms_ = 0;
-  // The master's max offset one and two rounds ago (the in-sync rule).
-  int64_t max_offset_one_round_ago_ = 0;
-  int64_t max_offset_two_rounds_ago_ = 0;
 
   mutable Mutex mu_;
   int64_t replica_id_ TH_GUARDED_BY(mu_) = 0;

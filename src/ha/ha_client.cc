@@ -125,8 +125,62 @@ void HaClient::Serve(const std::string& address) {
   int64_t current = OwnMaxOffset();
   if (!send_report(current)) return;
   int64_t last_write_ns = clock_->MonotonicNs();
-  int64_t last_read_ns = last_write_ns;
   std::vector<std::byte> buf(kReadBufferSize);
+  ReadAndReport(
+      socket, address, version, buf, &last_write_ns,
+      [&] { return send_report(current); },
+      [&](std::span<const std::byte> in) -> std::optional<size_t> {
+        size_t pos = 0;
+        for (;;) {
+          std::optional<TransferHeader> h =
+              DecodeTransferHeader(in.subspan(pos));
+          if (!h) break;
+          if (h->size < 0 || static_cast<size_t>(h->size) >
+                                 kReadBufferSize - kTransferHeaderSize) {
+            TH_LOG(ha, kError, "HA: master {} sent a frame of {} bytes",
+                   address, h->size);
+            return std::nullopt;
+          }
+          if (in.size() - pos <
+              kTransferHeaderSize + static_cast<size_t>(h->size))
+            break;
+          const int64_t own = OwnMaxOffset();
+          if (own != 0 && own != h->offset) {
+            TH_LOG(ha, kError,
+                   "HA: master {} sent offset {} but this slave's log ends "
+                   "at {}; reconnecting",
+                   address, h->offset, own);
+            return std::nullopt;
+          }
+          if (h->size > 0) {
+            Status s = store_->AppendToCommitLog(
+                h->offset, in.subspan(pos + kTransferHeaderSize,
+                                      static_cast<size_t>(h->size)));
+            if (!s.ok()) {
+              TH_LOG(ha, kError, "HA: appending {} bytes at {} failed: {}",
+                     h->size, h->offset, s.ToString());
+              return std::nullopt;
+            }
+          }
+          pos += kTransferHeaderSize + static_cast<size_t>(h->size);
+          const int64_t grown = OwnMaxOffset();
+          if (grown > current) {
+            current = grown;
+            if (!send_report(current)) return std::nullopt;
+            last_write_ns = clock_->MonotonicNs();
+          }
+        }
+        return pos;
+      });
+}
+
+void HaClient::ReadAndReport(Socket& socket, const std::string& address,
+                             uint64_t version, std::span<std::byte> buf,
+                             int64_t* last_write_ns,
+                             const std::function<bool()>& heartbeat,
+                             const FrameParser& parse) {
+  const store::MessageStoreConfig& config = store_->config();
+  int64_t last_read_ns = clock_->MonotonicNs();
   size_t have = 0;
   for (;;) {
     if (stopped_.load(std::memory_order_acquire)) return;
@@ -135,13 +189,12 @@ void HaClient::Serve(const std::string& address) {
       if (address_version_ != version) return;  // a new master
     }
     int64_t now = clock_->MonotonicNs();
-    if (now - last_write_ns >=
+    if (now - *last_write_ns >=
         int64_t{config.ha_send_heartbeat_interval} * 1000000) {
-      if (!send_report(current)) return;
-      last_write_ns = now;
+      if (!heartbeat()) return;
+      *last_write_ns = now;
     }
-    Result<size_t> n =
-        socket.ReadSome(std::span(buf).subspan(have), kReadPollMs);
+    Result<size_t> n = socket.ReadSome(buf.subspan(have), kReadPollMs);
     if (!n.ok()) {
       TH_LOG(ha, kWarn, "HA: master {}: {}", address, n.status().ToString());
       return;
@@ -158,48 +211,10 @@ void HaClient::Serve(const std::string& address) {
     }
     last_read_ns = now;
     have += *n;
-    size_t pos = 0;
-    for (;;) {
-      std::optional<TransferHeader> h =
-          DecodeTransferHeader(std::span(buf.data() + pos, have - pos));
-      if (!h) break;
-      if (h->size < 0 || static_cast<size_t>(h->size) >
-                             kReadBufferSize - kTransferHeaderSize) {
-        TH_LOG(ha, kError, "HA: master {} sent a frame of {} bytes", address,
-               h->size);
-        return;
-      }
-      if (have - pos < kTransferHeaderSize + static_cast<size_t>(h->size))
-        break;
-      const int64_t own = OwnMaxOffset();
-      if (own != 0 && own != h->offset) {
-        TH_LOG(ha, kError,
-               "HA: master {} sent offset {} but this slave's log ends at {}; "
-               "reconnecting",
-               address, h->offset, own);
-        return;
-      }
-      if (h->size > 0) {
-        Status s = store_->AppendToCommitLog(
-            h->offset,
-            std::span<const std::byte>(buf.data() + pos + kTransferHeaderSize,
-                                       static_cast<size_t>(h->size)));
-        if (!s.ok()) {
-          TH_LOG(ha, kError, "HA: appending {} bytes at {} failed: {}", h->size,
-                 h->offset, s.ToString());
-          return;
-        }
-      }
-      pos += kTransferHeaderSize + static_cast<size_t>(h->size);
-      const int64_t grown = OwnMaxOffset();
-      if (grown > current) {
-        current = grown;
-        if (!send_report(current)) return;
-        last_write_ns = clock_->MonotonicNs();
-      }
-    }
-    std::memmove(buf.data(), buf.data() + pos, have - pos);
-    have -= pos;
+    const std::optional<size_t> used = parse(buf.first(have));
+    if (!used) return;
+    std::memmove(buf.data(), buf.data() + *used, have - *used);
+    have -= *used;
   }
 }
 

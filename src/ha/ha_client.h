@@ -2,6 +2,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -25,6 +28,8 @@
 namespace thruster::ha {
 
 class EpochFile;
+class Socket;
+struct MasterHandshake;
 
 class HaClient {
  public:
@@ -44,7 +49,11 @@ class HaClient {
   // Before Start(); `epochs` must outlive the client.
   void set_auto_switch(EpochFile* epochs, int64_t controller_id) {
     epochs_ = epochs;
-    controller_id_ = controller_id;
+    set_controller_id(controller_id);
+  }
+  // The id the next handshake sends (the controller's replica id).
+  void set_controller_id(int64_t id) {
+    controller_id_.store(id, std::memory_order_release);
   }
   // Auto-switch: the master's confirm offset, capped by this log's max (-1
   // before the first frame).
@@ -66,6 +75,26 @@ class HaClient {
   // One connection's life; returns when it ends.
   void Serve(const std::string& address);
   void ServeAutoSwitch(const std::string& address);  // auto_switch_client.cc
+  // Auto-switch step 3 (§7.8, §7.9): cuts the store and the epoch file back
+  // to the last point this log shares with the master's epochs. False (logged):
+  // no common point, or the cut failed; the connection ends.
+  bool TruncateToConsistentPoint(const std::string& address,
+                                 const MasterHandshake& handshake);
+  // What a stream does with the bytes read so far: how many it consumed
+  // (whole frames), or nullopt to close the connection.
+  using FrameParser =
+      std::function<std::optional<size_t>(std::span<const std::byte>)>;
+  // The read/report loop of one connection, the same for both streams: once
+  // haSendHeartbeatInterval has passed since *last_write_ns it calls
+  // `heartbeat` (false: close), reads into `buf`, and hands the bytes not yet
+  // consumed to `parse`. Returns when the connection ends: a read error,
+  // nothing from the master for haHousekeepingInterval, a new master address
+  // (`version` is stale), Shutdown, or either callback saying so.
+  void ReadAndReport(Socket& socket, const std::string& address,
+                     uint64_t version, std::span<std::byte> buf,
+                     int64_t* last_write_ns,
+                     const std::function<bool()>& heartbeat,
+                     const FrameParser& parse) TH_EXCLUDES(mu_);
   // Sleeps up to `ms` unless stopped or the address changed.
   void Pause(int64_t ms) TH_EXCLUDES(mu_);
   int64_t OwnMaxOffset();
@@ -80,7 +109,7 @@ class HaClient {
   std::atomic<bool> connected_{false};
   std::atomic<int64_t> reported_offset_{-1};
   EpochFile* epochs_ = nullptr;
-  int64_t controller_id_ = 0;
+  std::atomic<int64_t> controller_id_{0};
   std::atomic<int64_t> confirm_offset_{-1};
   std::thread thread_;
 };

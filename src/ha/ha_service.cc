@@ -31,6 +31,13 @@ class HaService::Connection {
       SetCurrentThreadName("ha-read");
       ReadLoop();
       Close();
+      // Only this thread registers the slave with the in-sync set, so it
+      // also takes it out.
+      if (const int64_t id = slave_id_.load(std::memory_order_acquire);
+          id >= 0) {
+        service_->sync_state_set_->OnDisconnected(id);
+        service_->OnSyncStateSetChanged();
+      }
       exited_.fetch_add(1, std::memory_order_acq_rel);
     });
     writer_ = std::thread([this] {
@@ -81,6 +88,8 @@ class HaService::Connection {
   // Auto-switch: set by the reader once the slave handshake arrived.
   std::atomic<bool> handshake_received_{false};
   std::atomic<bool> sync_from_last_file_{false};
+  // Auto-switch: the slave's controller id from its handshake; -1 before.
+  std::atomic<int64_t> slave_id_{-1};
   std::thread reader_;
   std::thread writer_;
 };
@@ -130,6 +139,13 @@ void HaService::Connection::ReadLoop() {
                  (*m)->handshake.slave_id);
           sync_from_last_file_.store((*m)->handshake.sync_from_last_file,
                                      std::memory_order_release);
+          // Learners (asyncLearner) never join the in-sync set (§7.7).
+          if (slave_id_.load(std::memory_order_acquire) < 0 &&
+              !(*m)->handshake.async_learner) {
+            slave_id_.store((*m)->handshake.slave_id,
+                            std::memory_order_release);
+            service_->sync_state_set_->OnConnected((*m)->handshake.slave_id);
+          }
           handshake_received_.store(true, std::memory_order_release);
           service_->NotifyTransferSome();
         } else {
@@ -179,6 +195,9 @@ bool HaService::Connection::OnReport(int64_t report_value) {
       }
     }
     ack_offset_.store(*report, std::memory_order_release);
+    if (const int64_t id = slave_id_.load(std::memory_order_acquire); id >= 0)
+      service_->sync_state_set_->OnAck(id, *report,
+                                       service_->store_->GetMaxPhyOffset());
     service_->OnAck(*report);
   }
   return true;
@@ -190,7 +209,7 @@ AutoSwitchTransferHeader HaService::Connection::TransferHeader(
   const int64_t max = store->GetMaxPhyOffset();
   AutoSwitchTransferHeader h;
   h.offset = next;
-  h.confirm_offset = max;
+  h.confirm_offset = service_->sync_state_set_->ConfirmOffset(max);
   std::optional<EpochEntry> e = service_->epochs_->FindByOffset(next, max);
   if (!e) {
     std::vector<EpochEntry> all = service_->epochs_->Entries(max);
@@ -269,6 +288,9 @@ void HaService::Connection::WriteLoop() {
     if (data && !data->bytes.empty()) {
       size_t n = std::min(data->bytes.size(),
                           static_cast<size_t>(config.ha_transfer_batch_size));
+      if (const int64_t id = slave_id_.load(std::memory_order_acquire);
+          id >= 0)
+        service_->sync_state_set_->OnTransfer(id, store->GetMaxPhyOffset());
       Status s = write_header(next, &n);
       if (s.ok()) s = socket_.WriteAll(data->bytes.first(n), write_timeout_ms);
       if (!s.ok()) {
@@ -296,7 +318,17 @@ void HaService::Connection::WriteLoop() {
 
 HaService::HaService(store::MessageStore* store, HaServiceOptions options,
                      const Clock* clock)
-    : store_(store), options_(std::move(options)), clock_(clock) {}
+    : store_(store), options_(std::move(options)), clock_(clock) {
+  if (options_.controller_mode) {
+    const store::MessageStoreConfig& c = store_->config();
+    SyncStateSetOptions o;
+    o.max_time_not_catchup_ms = c.ha_max_time_slave_not_catchup;
+    o.all_ack = c.all_ack_in_sync_state_set;
+    o.in_sync_replicas = c.in_sync_replicas;
+    o.min_in_sync_replicas = c.min_in_sync_replicas;
+    sync_state_set_ = std::make_unique<SyncStateSet>(o, clock_);
+  }
+}
 
 HaService::~HaService() { Shutdown(); }
 
@@ -412,6 +444,11 @@ void HaService::OnAck(int64_t offset) {
       break;
     }
   }
+  // In controller mode every slave's ack counts, not only the best one's.
+  if (sync_state_set_ != nullptr) {
+    UpdateReplicaConfirmOffset();
+    raised = true;
+  }
   if (!raised) return;
   {
     MutexLock lock(&wait_mu_);
@@ -420,17 +457,56 @@ void HaService::OnAck(int64_t offset) {
   wait_cv_.SignalAll();
 }
 
+void HaService::UpdateReplicaConfirmOffset() {
+  if (sync_state_set_ == nullptr || !store_->config().all_ack_in_sync_state_set)
+    return;
+  store_->commit_log().set_replica_confirm_offset(
+      sync_state_set_->NeedsAcks()
+          ? sync_state_set_->ConfirmOffset(store_->GetMaxPhyOffset())
+          : -1);
+}
+
+void HaService::OnSyncStateSetChanged() {
+  UpdateReplicaConfirmOffset();
+  {
+    MutexLock lock(&wait_mu_);
+    changed_ = true;
+  }
+  wait_cv_.SignalAll();
+}
+
+bool HaService::Covered(int64_t end) const {
+  return sync_state_set_ != nullptr ? sync_state_set_->Covered(end)
+                                    : push_to_slave_max_offset() >= end;
+}
+
+bool HaService::RefusePut(store::PutResult* refusal) const {
+  if (sync_state_set_ == nullptr || sync_state_set_->EnoughReplicas())
+    return false;
+  refusal->status = store::PutStatus::kInSyncReplicasNotEnough;
+  refusal->error = "in-sync replicas not enough";
+  return true;
+}
+
 void HaService::AwaitReplica(int64_t end, store::PutResult result,
                              std::function<void(store::PutResult)> done) {
-  const int64_t best = push_to_slave_max_offset();
-  const int64_t max_gap = store_->config().ha_max_gap_not_in_sync;
-  if (stopped_.load(std::memory_order_acquire) || connection_count() == 0 ||
-      end - best >= max_gap) {
-    result.status = store::PutStatus::kSlaveNotAvailable;
-    result.error = "no slave is connected, or the best one is too far behind";
-    return done(std::move(result));
+  if (sync_state_set_ != nullptr) {
+    // Controller mode (§4.2, §7.7): no SLAVE_NOT_AVAILABLE; a put that needs
+    // no other copy does not wait.
+    if (!sync_state_set_->NeedsAcks() || sync_state_set_->Covered(end))
+      return done(std::move(result));
+  } else {
+    const int64_t best = push_to_slave_max_offset();
+    const int64_t max_gap = store_->config().ha_max_gap_not_in_sync;
+    if (stopped_.load(std::memory_order_acquire) || connection_count() == 0 ||
+        end - best >= max_gap) {
+      result.status = store::PutStatus::kSlaveNotAvailable;
+      result.error =
+          "no slave is connected, or the best one is too far behind";
+      return done(std::move(result));
+    }
+    if (best >= end) return done(std::move(result));
   }
-  if (best >= end) return done(std::move(result));
   const int64_t deadline =
       clock_->MonotonicNs() + int64_t{store_->config().slave_timeout} * 1000000;
   bool queued = false;
@@ -442,7 +518,7 @@ void HaService::AwaitReplica(int64_t end, store::PutResult result,
     // empty (it then sleeps without a deadline to watch). No ack is missed:
     // one that raised the max before this point is read here; a later one
     // takes wait_mu_ after the push, then signals.
-    if (push_to_slave_max_offset() < end) {
+    if (!Covered(end)) {
       first = waits_.empty();
       waits_.push_back(
           WaitRequest{end, deadline, std::move(result), std::move(done)});
@@ -463,7 +539,6 @@ void HaService::GroupTransferLoop() {
       MutexLock lock(&wait_mu_);
       for (;;) {
         stopping = stopped_.load(std::memory_order_acquire);
-        const int64_t acked = push_to_slave_max_offset();
         const int64_t now = clock_->MonotonicNs();
         int64_t earliest = now + 1000000000;
         // Requests are in append order, but deadlines and offsets are checked
@@ -471,7 +546,7 @@ void HaService::GroupTransferLoop() {
         // One pass: O(waiters) per wake-up, however many it completes.
         std::deque<WaitRequest> remaining;
         for (WaitRequest& w : waits_) {
-          if (w.next_offset <= acked) {
+          if (Covered(w.next_offset)) {
             finished.push_back(std::move(w));
           } else if (now >= w.deadline_ns || stopping) {
             w.result.status = store::PutStatus::kFlushSlaveTimeout;

@@ -13,6 +13,7 @@
 #include "common/mutex.h"
 #include "common/result.h"
 #include "ha/ha_socket.h"
+#include "ha/sync_state_set.h"
 #include "store/message_store.h"
 #include "store/replica_waiter.h"
 
@@ -73,11 +74,24 @@ class HaService final : public store::ReplicaWaiter {
   // Wakes every writer (they otherwise look for new bytes every 100 ms).
   void NotifyTransferSome() TH_EXCLUDES(transfer_mu_);
 
-  // store::ReplicaWaiter: SLAVE_NOT_AVAILABLE at once when no slave is
-  // connected or the best is more than haSlaveFallbehindMax behind `end`;
-  // else waits for an ack ≥ `end` until slaveTimeout (FLUSH_SLAVE_TIMEOUT).
+  // store::ReplicaWaiter. Classic (4.x rules, §4.1): SLAVE_NOT_AVAILABLE at
+  // once when no slave is connected or the best is more than
+  // haSlaveFallbehindMax behind `end`; else waits for an ack ≥ `end` until
+  // slaveTimeout (FLUSH_SLAVE_TIMEOUT). Controller mode (§4.2, §7.7): no wait
+  // unless inSyncReplicas > 1 or allAckInSyncStateSet (then every member of
+  // the in-sync set), FLUSH_SLAVE_TIMEOUT after slaveTimeout.
   void AwaitReplica(int64_t end, store::PutResult result,
                     std::function<void(store::PutResult)> done) override;
+  // Controller mode: IN_SYNC_REPLICAS_NOT_ENOUGH while the in-sync set is
+  // smaller than minInSyncReplicas.
+  bool RefusePut(store::PutResult* refusal) const override;
+
+  // Controller mode (null outside it): the in-sync set the connections feed.
+  SyncStateSet* sync_state_set() { return sync_state_set_.get(); }
+  // After a change of the in-sync set from outside the connections (Reset,
+  // Shrink, SetConfirmed): recomputes the store's replica confirm offset and
+  // wakes the waiting puts.
+  void OnSyncStateSetChanged() TH_EXCLUDES(wait_mu_);
 
  private:
   class Connection;
@@ -91,7 +105,12 @@ class HaService final : public store::ReplicaWaiter {
   void AcceptLoop();
   void GroupTransferLoop();
   // A report from a slave: raises push_to_slave_max_offset and wakes waiters.
-  void OnAck(int64_t offset);
+  void OnAck(int64_t offset) TH_EXCLUDES(wait_mu_);
+  // Whether the acks cover [.., end) by the rules of the mode.
+  bool Covered(int64_t end) const;
+  // Controller mode: the store dispatches no further than what every member
+  // of the in-sync set holds (allAckInSyncStateSet).
+  void UpdateReplicaConfirmOffset();
   // Writers: read the epoch, look for bytes, then WaitTransfer(epoch) sleeps
   // up to 100 ms unless NotifyTransferSome() ran since (no lost wake-up).
   uint64_t TransferEpoch() TH_EXCLUDES(transfer_mu_);
@@ -108,6 +127,7 @@ class HaService final : public store::ReplicaWaiter {
   bool started_ = false;
   std::atomic<int64_t> push_to_slave_max_offset_{0};
   const EpochFile* epochs_ = nullptr;
+  std::unique_ptr<SyncStateSet> sync_state_set_;
 
   mutable Mutex conns_mu_;
   std::vector<std::unique_ptr<Connection>> conns_ TH_GUARDED_BY(conns_mu_);

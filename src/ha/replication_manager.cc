@@ -13,6 +13,7 @@ ReplicationManager::ReplicationManager(store::MessageStore* store,
                                        HaServiceOptions options,
                                        const Clock* clock)
     : store_(store),
+      controller_id_(options.controller_id),
       epochs_(
           options.controller_mode
               ? std::make_unique<EpochFile>(
@@ -133,6 +134,10 @@ Status ReplicationManager::BecomeControllerMaster(int64_t epoch,
   TH_RETURN_IF_ERROR(epochs_->TruncateSuffixByOffset(cut));
   TH_RETURN_IF_ERROR(epochs_->TruncateSuffixByEpoch(e));
   TH_RETURN_IF_ERROR(epochs_->Append(e, cut));
+  // A new master's in-sync set is itself (§7.4 step 4).
+  service_->sync_state_set()->Reset(
+      controller_id_.load(std::memory_order_acquire), cut);
+  service_->OnSyncStateSetChanged();
   if (!store_->WaitForDispatch(10000))
     return Status::Timeout("dispatch did not catch up with the CommitLog");
   epoch_ = epoch;
@@ -156,6 +161,25 @@ int64_t ReplicationManager::confirm_offset() const {
   if (store_->broker_role() != store::BrokerRole::kSlave)
     return store_->GetMaxPhyOffset();
   return std::max<int64_t>(0, client_->confirm_offset());
+}
+
+void ReplicationManager::set_controller_id(int64_t id) {
+  controller_id_.store(id, std::memory_order_release);
+  client_->set_controller_id(id);
+}
+
+std::set<int64_t> ReplicationManager::LocalSyncStateSet() {
+  SyncStateSet* set = service_->sync_state_set();
+  if (set == nullptr) return {};
+  if (set->Shrink(store_->GetMaxPhyOffset())) service_->OnSyncStateSetChanged();
+  return set->local();
+}
+
+void ReplicationManager::OnSyncStateSetRecorded(std::set<int64_t> members) {
+  SyncStateSet* set = service_->sync_state_set();
+  if (set == nullptr) return;
+  set->SetConfirmed(std::move(members));
+  service_->OnSyncStateSetChanged();
 }
 
 int64_t ReplicationManager::epoch() const {

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "common/clock.h"
@@ -78,6 +80,15 @@ class ReplicationManager {
   // broker is a slave without a fixed haMasterAddress.
   void OnMasterHaAddress(std::string address) TH_EXCLUDES(mu_);
 
+  // Controller mode: this replica's controller id (etcd's replica id), sent
+  // in the slave handshake and the master's own member of the in-sync set.
+  void set_controller_id(int64_t id);
+  // Controller mode, as the master (§7.7): the in-sync set it wants now
+  // (after dropping the members that fell behind or disconnected), and the
+  // set the controller recorded for its term.
+  std::set<int64_t> LocalSyncStateSet();
+  void OnSyncStateSetRecorded(std::set<int64_t> members);
+
   int64_t epoch() const TH_EXCLUDES(mu_);
   store::BrokerRole role() const { return store_->broker_role(); }
   uint16_t ha_port() const { return service_->port(); }
@@ -89,6 +100,7 @@ class ReplicationManager {
       TH_REQUIRES(mu_);
 
   store::MessageStore* store_;
+  std::atomic<int64_t> controller_id_{0};
   // Controller mode only; loaded in Start().
   std::unique_ptr<EpochFile> epochs_;
   std::unique_ptr<HaService> service_;

@@ -50,6 +50,8 @@ std::string_view PutStatusName(PutStatus s) {
       return "FLUSH_SLAVE_TIMEOUT";
     case PutStatus::kSlaveNotAvailable:
       return "SLAVE_NOT_AVAILABLE";
+    case PutStatus::kInSyncReplicasNotEnough:
+      return "IN_SYNC_REPLICAS_NOT_ENOUGH";
   }
   return "UNKNOWN_ERROR";
 }
@@ -186,10 +188,14 @@ Status CommitLog::FlushAll() {
 int64_t CommitLog::GetConfirmOffset() const {
   // A slave dispatches what it received (nothing asks its group commit for a
   // flush), as RocketMQ's 4.x dispatch reads up to the max offset.
-  return config_.flush_disk_type == FlushDiskType::kSync &&
-                 config_.broker_role != BrokerRole::kSlave
-             ? queue_.flushed_where()
-             : queue_.GetMaxOffset();
+  if (role_.load(std::memory_order_acquire) == BrokerRole::kSlave)
+    return queue_.GetMaxOffset();
+  const int64_t end = config_.flush_disk_type == FlushDiskType::kSync
+                          ? queue_.flushed_where()
+                          : queue_.GetMaxOffset();
+  const int64_t replicated =
+      replica_confirm_offset_.load(std::memory_order_acquire);
+  return replicated >= 0 ? std::min(end, replicated) : end;
 }
 
 std::optional<SelectResult> CommitLog::GetData(PhysOffset phys) const {

@@ -53,6 +53,9 @@ enum class PutStatus {
   // Stored on the master; no slave connected, or the best one is more than
   // haSlaveFallbehindMax behind (SYNC_MASTER, ha spec §4.1).
   kSlaveNotAvailable,
+  // Not stored: a controller-mode SYNC_MASTER's in-sync set is smaller than
+  // minInSyncReplicas (ha spec §7.7; RocketMQ answers SYSTEM_ERROR).
+  kInSyncReplicasNotEnough,
 };
 std::string_view PutStatusName(PutStatus s);
 
@@ -143,9 +146,21 @@ class CommitLog {
   // Free buffers of the transient store pool; INT32_MAX without the pool
   // (RocketMQ's remainTransientStoreBufferNumbs).
   int remain_transient_store_buffers() const;
-  // Where dispatch may read up to: the flushed offset under SYNC_FLUSH, else
-  // the max offset.
+  // Where dispatch may read up to: the flushed offset under SYNC_FLUSH on a
+  // master, else the max offset (a slave's bytes are flushed by nobody's
+  // request); on a master, also no further than the replica confirm offset
+  // when one is set. The role is the current one (set_broker_role), not the
+  // configured one: a controller may turn a SYNC_FLUSH master into a slave.
   int64_t GetConfirmOffset() const;
+  void set_broker_role(BrokerRole role) {
+    role_.store(role, std::memory_order_release);
+  }
+  // Controller mode with allAckInSyncStateSet (ha spec §7.7): the offset every
+  // member of the in-sync set acknowledged; a master dispatches no further.
+  // -1 (the default): no such limit.
+  void set_replica_confirm_offset(int64_t offset) {
+    replica_confirm_offset_.store(offset, std::memory_order_release);
+  }
   int64_t RollNextFile(int64_t offset) const {
     return offset + file_size() - offset % file_size();
   }
@@ -244,6 +259,8 @@ class CommitLog {
   bool WaitsForFlush(const message::MessageToStore& msg) const;
 
   MessageStoreConfig config_;
+  std::atomic<BrokerRole> role_{config_.broker_role};
+  std::atomic<int64_t> replica_confirm_offset_{-1};
   Checkpoint* checkpoint_;
   const Clock* clock_;
   std::unique_ptr<TransientStorePool> pool_;

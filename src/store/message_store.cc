@@ -103,6 +103,7 @@ Status MessageStore::Load() {
                       Checkpoint::Open(fs_, config_.CheckpointPath()));
   commit_log_ =
       std::make_unique<CommitLog>(fs_, config_, checkpoint_.get(), clock_);
+  commit_log_->set_broker_role(broker_role());
   TH_RETURN_IF_ERROR(commit_log_->Load());
   queues_ = std::make_unique<ConsumeQueueStore>(fs_, config_);
   TH_RETURN_IF_ERROR(queues_->Load());
@@ -253,6 +254,11 @@ PutResult FencedPutResult() {
 }
 }  // namespace
 
+void MessageStore::set_broker_role(BrokerRole role) {
+  role_.store(role, std::memory_order_release);
+  if (commit_log_ != nullptr) commit_log_->set_broker_role(role);
+}
+
 bool MessageStore::RefusedAsSlave(PutResult* refusal) const {
   if (broker_role() != BrokerRole::kSlave) {
     if (!write_fenced()) return false;
@@ -275,6 +281,13 @@ bool WaitsForStore(const MessageToStore& msg) {
   return v == "true";
 }
 }  // namespace
+
+bool MessageStore::RefusedByReplicas(const MessageToStore& msg,
+                                     PutResult* refusal) const {
+  ReplicaWaiter* waiter = replica_waiter_.load(std::memory_order_acquire);
+  return waiter != nullptr && broker_role() == BrokerRole::kSyncMaster &&
+         WaitsForStore(msg) && waiter->RefusePut(refusal);
+}
 
 void MessageStore::AfterPut(bool waits, PutResult result,
                             std::function<void(PutResult)> done) {
@@ -313,7 +326,8 @@ PutResult MessageStore::AfterPutBlocking(const MessageToStore& msg,
 PutResult MessageStore::PutMessage(const MessageToStore& msg) {
   if (disk_full()) return DiskFullResult();
   PutResult refusal;
-  if (RefusedAsSlave(&refusal)) return refusal;
+  if (RefusedAsSlave(&refusal) || RefusedByReplicas(msg, &refusal))
+    return refusal;
   return AfterPutBlocking(msg, commit_log_->PutMessage(msg));
 }
 
@@ -321,7 +335,8 @@ void MessageStore::AsyncPutMessage(const MessageToStore& msg,
                                    std::function<void(PutResult)> done) {
   if (disk_full()) return done(DiskFullResult());
   PutResult refusal;
-  if (RefusedAsSlave(&refusal)) return done(std::move(refusal));
+  if (RefusedAsSlave(&refusal) || RefusedByReplicas(msg, &refusal))
+    return done(std::move(refusal));
   if (replica_waiter_.load(std::memory_order_acquire) == nullptr)
     return commit_log_->AsyncPutMessage(msg, std::move(done));
   commit_log_->AsyncPutMessage(
@@ -334,7 +349,8 @@ void MessageStore::AsyncPutMessage(const MessageToStore& msg,
 PutResult MessageStore::PutMessages(const MessageToStore& batch) {
   if (disk_full()) return DiskFullResult();
   PutResult refusal;
-  if (RefusedAsSlave(&refusal)) return refusal;
+  if (RefusedAsSlave(&refusal) || RefusedByReplicas(batch, &refusal))
+    return refusal;
   return AfterPutBlocking(batch, commit_log_->PutMessages(batch));
 }
 
@@ -342,7 +358,8 @@ void MessageStore::AsyncPutMessages(const MessageToStore& batch,
                                     std::function<void(PutResult)> done) {
   if (disk_full()) return done(DiskFullResult());
   PutResult refusal;
-  if (RefusedAsSlave(&refusal)) return done(std::move(refusal));
+  if (RefusedAsSlave(&refusal) || RefusedByReplicas(batch, &refusal))
+    return done(std::move(refusal));
   if (replica_waiter_.load(std::memory_order_acquire) == nullptr)
     return commit_log_->AsyncPutMessages(batch, std::move(done));
   commit_log_->AsyncPutMessages(

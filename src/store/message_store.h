@@ -199,9 +199,7 @@ class MessageStore {
   BrokerRole broker_role() const {
     return role_.load(std::memory_order_acquire);
   }
-  void set_broker_role(BrokerRole role) {
-    role_.store(role, std::memory_order_release);
-  }
+  void set_broker_role(BrokerRole role);
   // Controller mode's fencing (spec/ha.md §7.10): unless the steady clock
   // (std::chrono::steady_clock, ms) is before `deadline_ms`, every put is
   // refused and a put already in the CommitLog is answered
@@ -282,6 +280,10 @@ class MessageStore {
   StoreRecoveryReport recovery_;
   // SLAVE refusal and the SYNC_MASTER wait (see broker_role()).
   bool RefusedAsSlave(PutResult* refusal) const;
+  // A SYNC_MASTER put that will wait, refused by the ReplicaWaiter before it
+  // is appended.
+  bool RefusedByReplicas(const message::MessageToStore& msg,
+                         PutResult* refusal) const;
   // Routes a completed put through the replica waiter when it must wait.
   void AfterPut(bool waits, PutResult result,
                 std::function<void(PutResult)> done);

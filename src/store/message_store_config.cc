@@ -233,6 +233,15 @@ Result<MessageStoreConfig> MessageStoreConfig::FromProperties(
                              0, std::numeric_limits<int64_t>::max()));
   TH_RETURN_IF_ERROR(
       ReadInt(p, "slaveTimeout", &c.slave_timeout, 1, kI32));
+  TH_RETURN_IF_ERROR(
+      ReadInt(p, "inSyncReplicas", &c.in_sync_replicas, 1, kI32));
+  TH_RETURN_IF_ERROR(
+      ReadInt(p, "minInSyncReplicas", &c.min_in_sync_replicas, 1, kI32));
+  TH_RETURN_IF_ERROR(ReadBool(p, "allAckInSyncStateSet",
+                              &c.all_ack_in_sync_state_set));
+  TH_RETURN_IF_ERROR(ReadInt(p, "haMaxTimeSlaveNotCatchup",
+                             &c.ha_max_time_slave_not_catchup, 1,
+                             std::numeric_limits<int64_t>::max()));
   TH_RETURN_IF_ERROR(ReadBool(p, "timerWheelEnable", &c.timer_wheel_enable));
   TH_RETURN_IF_ERROR(
       ReadInt(p, "timerPrecisionMs", &c.timer_precision_ms, 1, kI32));

@@ -129,6 +129,16 @@ struct MessageStoreConfig {
   // SLAVE_NOT_AVAILABLE at once.
   int64_t ha_max_gap_not_in_sync = 268435456;
   int32_t slave_timeout = 3000;  // slaveTimeout (ms): SYNC_MASTER's wait
+  // Controller mode's in-sync set (ha spec §4.2, §7.7): a SYNC_MASTER put
+  // waits for inSyncReplicas copies (the master counts as one; 1: no wait), or
+  // for every member of the in-sync set with allAckInSyncStateSet; it is
+  // refused (SYSTEM_ERROR) while the set has fewer than minInSyncReplicas
+  // members. A slave whose last catch-up is older than haMaxTimeSlaveNotCatchup
+  // leaves the set.
+  int32_t in_sync_replicas = 1;                   // inSyncReplicas
+  int32_t min_in_sync_replicas = 1;               // minInSyncReplicas
+  bool all_ack_in_sync_state_set = false;         // allAckInSyncStateSet
+  int64_t ha_max_time_slave_not_catchup = 15000;  // haMaxTimeSlaveNotCatchup
   // 5.x timer messages (spec/schedule-and-timer.md §5, §6, §8).
   bool timer_wheel_enable = true;                  // timerWheelEnable
   int32_t timer_precision_ms = 1000;               // timerPrecisionMs

@@ -20,6 +20,13 @@ class ReplicaWaiter {
   // Must not block the caller.
   virtual void AwaitReplica(int64_t end, PutResult result,
                             std::function<void(PutResult)> done) = 0;
+  // Before a SYNC_MASTER put that will wait is appended: true (with
+  // `refusal` filled) when it must not be stored at all (controller mode: the
+  // in-sync set is smaller than minInSyncReplicas, ha spec §7.7).
+  virtual bool RefusePut(PutResult* refusal) const {
+    (void)refusal;
+    return false;
+  }
 };
 
 }  // namespace thruster::store

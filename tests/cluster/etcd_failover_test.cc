@@ -186,6 +186,9 @@ struct FakeReplica {
   std::string following TH_GUARDED_BY(mu);
   int64_t deadline TH_GUARDED_BY(mu) = -1;
   int rounds TH_GUARDED_BY(mu) = 0;
+  // The in-sync set its HA layer would keep as master, and what etcd took.
+  std::set<int64_t> isr TH_GUARDED_BY(mu);
+  std::set<int64_t> recorded TH_GUARDED_BY(mu);
 
   ha::EtcdController::Hooks Hooks() {
     ha::EtcdController::Hooks h;
@@ -212,7 +215,23 @@ struct FakeReplica {
       MutexLock l(&mu);
       deadline = d;
     };
+    h.sync_state_set = [this] {
+      MutexLock l(&mu);
+      return isr;
+    };
+    h.sync_state_set_recorded = [this](const std::set<int64_t>& s) {
+      MutexLock l(&mu);
+      recorded = s;
+    };
     return h;
+  }
+  void SetIsr(std::set<int64_t> s) {
+    MutexLock l(&mu);
+    isr = std::move(s);
+  }
+  std::set<int64_t> Recorded() const {
+    MutexLock l(&mu);
+    return recorded;
   }
   std::string Role() const {
     MutexLock l(&mu);
@@ -268,7 +287,10 @@ TEST_F(EtcdControllerTest, ElectsOneMasterFailsOverAndKeepsReplicaIds) {
   EXPECT_EQ(cb->registration_id(), 2);
   EXPECT_EQ(cb->master_addr(), "a:10911");
 
-  // b joins the in-sync set once it reports a's offsets.
+  // a's HA layer takes b into its in-sync set: the controller records it.
+  EXPECT_TRUE(testing::WaitUntil(
+      [&] { return a.Recorded() == std::set<int64_t>{1}; }, 15s));
+  a.SetIsr({2});
   ha::EtcdClient etcd(etcd_->endpoint(), 1000);
   const std::string prefix = ha::EtcdController::Prefix("C", "g");
   ASSERT_TRUE(testing::WaitUntil(
@@ -278,6 +300,8 @@ TEST_F(EtcdControllerTest, ElectsOneMasterFailsOverAndKeepsReplicaIds) {
                (*s)->value.find("[1,2]") != std::string::npos;
       },
       15s));
+  EXPECT_TRUE(testing::WaitUntil(
+      [&] { return a.Recorded() == std::set<int64_t>{1, 2}; }, 15s));
 
   // The master steps down (its lease revoked): fenced at once, b wins epoch 2.
   ca->Stop();
@@ -306,7 +330,7 @@ TEST_F(EtcdControllerTest, ElectsOneMasterFailsOverAndKeepsReplicaIds) {
 
 TEST_F(EtcdControllerTest, ReplicaOutsideTheInSyncSetIsNotElected) {
   FakeReplica a, b;
-  a.SetMaxOffset(1 << 20);  // b never reaches it: never in sync
+  a.SetMaxOffset(1 << 20);  // b never reaches it: a's set stays {a}
   auto ca = Make("a", &a);
   ASSERT_OK(ca->Start(5000));
   ASSERT_TRUE(WaitRole(a, "master@1")) << a.Role();
@@ -331,8 +355,8 @@ TEST_F(EtcdControllerTest, ReplicaOutsideTheInSyncSetIsNotElected) {
 // Real brokers: a name server, two brokers of group broker-a in controller
 // mode (SYNC_MASTER), a producer.
 
-// A send the broker stored: SEND_OK, or (a SYNC_MASTER without an in-sync
-// slave) SLAVE_NOT_AVAILABLE / FLUSH_SLAVE_TIMEOUT.
+// A send the broker stored: SEND_OK, or FLUSH_SLAVE_TIMEOUT (an in-sync
+// slave did not confirm it in time).
 struct Acked {
   bool send_ok = true;
   std::string body;
@@ -362,14 +386,16 @@ class EtcdFailoverTest : public EtcdTest {
     if (client_) client_->Stop();
   }
   std::unique_ptr<testing::BrokerProcess> Broker(const std::string& name) {
+    std::vector<std::string> flags{
+        "--namesrvAddr=" + namesrv_addr_, "--brokerName=broker-a",
+        "--brokerRole=SYNC_MASTER", "--flushDiskType=SYNC_FLUSH",
+        "--enableControllerMode=true", "--etcdEndpoints=" + etcd_->endpoint(),
+        "--controllerLeaseTtlMs=" + std::to_string(kLeaseTtlMs),
+        // SEND_OK once every in-sync replica holds the message (§7.7).
+        "--allAckInSyncStateSet=true"};
+    flags.insert(flags.end(), extra_flags_.begin(), extra_flags_.end());
     return std::make_unique<testing::BrokerProcess>(
-        THRUSTER_BROKER_BIN, tmp_.path() + "/" + name,
-        std::vector<std::string>{
-            "--namesrvAddr=" + namesrv_addr_, "--brokerName=broker-a",
-            "--brokerRole=SYNC_MASTER", "--flushDiskType=SYNC_FLUSH",
-            "--enableControllerMode=true",
-            "--etcdEndpoints=" + etcd_->endpoint(),
-            "--controllerLeaseTtlMs=" + std::to_string(kLeaseTtlMs)},
+        THRUSTER_BROKER_BIN, tmp_.path() + "/" + name, std::move(flags),
         1 << 20);
   }
   static bool WaitLog(const testing::BrokerProcess& b, const std::string& re,
@@ -479,6 +505,7 @@ class EtcdFailoverTest : public EtcdTest {
   testing::ChildProcess namesrv_;
   std::string namesrv_addr_;
   std::unique_ptr<testing::BrokerProcess> a_, b_;
+  std::vector<std::string> extra_flags_;  // for every broker started
   std::unique_ptr<client::ClientInstance> client_;
   std::unique_ptr<client::AdminClient> admin_;
   std::unique_ptr<client::Producer> producer_;
@@ -498,8 +525,7 @@ TEST_F(EtcdFailoverTest, KilledMasterIsReplacedAndNoAcknowledgedMessageIsLost) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       acked_.back().at - killed)
                       .count();
-  // b alone answers SLAVE_NOT_AVAILABLE (stored, not replicated: 4.x
-  // SYNC_MASTER rules) until a slave follows it.
+  // b alone is its whole in-sync set: SEND_OK without waiting (§7.7).
   std::printf(
       "kill -9 of the master → first stored send on the new master: %lld ms\n",
       static_cast<long long>(ms));
@@ -573,6 +599,80 @@ TEST_F(EtcdFailoverTest, EtcdRestartPausesWritesAndLosesNothing) {
   SendUntil(20, 30s);
   ASSERT_EQ(acked_.size(), 40u);
   ASSERT_NO_FATAL_FAILURE(ExpectAllAckedOn(acked_.back().store_addr));
+}
+
+// spec/ha.md §7.7 on real processes: three replicas with
+// allAckInSyncStateSet. A SEND_OK means both slaves hold the message; a slave
+// that stops (SIGSTOP) leaves the in-sync set after haMaxTimeSlaveNotCatchup
+// (so it cannot be elected, and the master stops waiting for it), and joins
+// it again once it has caught up.
+TEST_F(EtcdFailoverTest, LaggingSlaveLeavesTheInSyncSetAndRejoins) {
+  extra_flags_ = {"--haMaxTimeSlaveNotCatchup=1500", "--slaveTimeout=8000"};
+  ASSERT_NO_FATAL_FAILURE(StartGroup());
+  auto c = Broker("c");
+  ASSERT_OK(c->Start());
+  ASSERT_TRUE(WaitLog(*c, "slave of")) << c->log();
+  ha::EtcdClient etcd(etcd_->endpoint(), 1000);
+  const std::string prefix =
+      ha::EtcdController::Prefix("DefaultCluster", "broker-a");
+  auto etcd_set_is = [&](const std::string& members) {
+    return testing::WaitUntil(
+        [&] {
+          auto v = etcd.Get(prefix + "syncStateSet");
+          return v.ok() && v->has_value() &&
+                 (*v)->value.find("\"syncStateSet\":" + members) !=
+                     std::string::npos;
+        },
+        30s);
+  };
+  ASSERT_TRUE(etcd_set_is("[1,2,3]")) << a_->log();
+
+  // A slave's own CommitLog max offset, as it answers GET_BROKER_HA_STATUS.
+  auto slave_max = [&](const testing::BrokerProcess& b) -> int64_t {
+    auto st = admin_->BrokerHaStatus(b.addr());
+    if (!st.ok()) return -1;
+    std::smatch m;
+    if (!std::regex_search(*st, m,
+                           std::regex(R"("masterCommitLogMaxOffset":(\d+))")))
+      return -1;
+    return std::stoll(m[1].str());
+  };
+  for (int i = 0; i < 10; ++i) {
+    const std::string body = "isr-" + std::to_string(i);
+    client::Message m;
+    m.topic = "FailoverTopic";
+    m.body = std::as_bytes(std::span(body.data(), body.size()));
+    auto r = producer_->Send(m);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->status, client::SendStatus::kSendOk);
+    auto id = message::DecodeMessageId(r->offset_msg_id);
+    ASSERT_TRUE(id.ok());
+    // Asked right after SEND_OK: both slaves already have the record.
+    EXPECT_GT(slave_max(*b_), id->phys_offset) << "send " << i;
+    EXPECT_GT(slave_max(*c), id->phys_offset) << "send " << i;
+  }
+
+  c->Signal(SIGSTOP);
+  const auto stopped = Clock::now();
+  SendUntil(5, 30s);  // the first waits for c until the set drops it
+  ASSERT_TRUE(etcd_set_is("[1,2]")) << a_->log();
+  const auto dropped_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              Clock::now() - stopped)
+                              .count();
+  std::printf("stopped slave left the in-sync set after %lld ms\n",
+              static_cast<long long>(dropped_ms));
+  // haMaxTimeSlaveNotCatchup (1.5 s) + a controller round (1 s) + etcd.
+  EXPECT_LT(dropped_ms, 10000);
+  SendUntil(5, 20s);
+  ASSERT_EQ(acked_.size(), 10u);
+  for (const Acked& x : acked_) EXPECT_TRUE(x.send_ok);
+
+  c->Signal(SIGCONT);
+  ASSERT_TRUE(etcd_set_is("[1,2,3]")) << a_->log() << c->log();
+  SendUntil(3, 20s);
+  const int64_t end = slave_max(*b_);
+  EXPECT_TRUE(testing::WaitUntil([&] { return slave_max(*c) == end; }, 20s));
+  c->Stop();
 }
 
 // `make failover-test ITER=N`: N master kills and N/2 pauses (every third

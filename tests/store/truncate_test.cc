@@ -173,5 +173,39 @@ TEST_F(StoreTruncateTest, CutBeyondTheLogOrBelowItIsRefused) {
             Status::Code::kInvalidArgument);
 }
 
+// A controller turns a SYNC_FLUSH master into a slave: the store now follows
+// its current role, so it dispatches what it received (nobody asks a slave's
+// group commit for a flush) instead of stopping at its flushed offset.
+TEST_F(StoreTruncateTest, SyncFlushMasterTurnedSlaveDispatchesWhatItReceives) {
+  config_.flush_disk_type = FlushDiskType::kSync;
+  config_.broker_role = BrokerRole::kSyncMaster;
+  Open();
+  for (int i = 0; i < 6; ++i)
+    ASSERT_TRUE(PutKeyed("r" + std::to_string(i), i % 2, "k").ok());
+  const int64_t end = store_->GetMaxPhyOffset();
+  std::string log;
+  for (int64_t from = 0; from < end;) {
+    auto d = store_->commit_log().GetData(PhysOffset{from});
+    ASSERT_TRUE(d.has_value());
+    const size_t n = std::min<size_t>(d->bytes.size(),
+                                      static_cast<size_t>(end - from));
+    log.append(reinterpret_cast<const char*>(d->bytes.data()), n);
+    from += static_cast<int64_t>(n);
+  }
+
+  MessageStoreConfig follower = config_;
+  follower.store_path_root_dir = "/follower";
+  MessageStore slave(&fs_, follower, &clock_);
+  ASSERT_OK(slave.Load());
+  ASSERT_OK(slave.Start());
+  slave.set_broker_role(BrokerRole::kSlave);
+  ASSERT_OK(slave.AppendToCommitLog(0, AsBytes(log)));
+  EXPECT_EQ(slave.commit_log().GetConfirmOffset(), end);
+  ASSERT_TRUE(slave.WaitForDispatch(5000));
+  EXPECT_EQ(slave.GetMaxOffsetInQueue("TopicT", 0), 3);
+  EXPECT_EQ(slave.GetMaxOffsetInQueue("TopicT", 1), 3);
+  slave.Shutdown();
+}
+
 }  // namespace
 }  // namespace thruster::store

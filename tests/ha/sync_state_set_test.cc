@@ -1,0 +1,268 @@
+// The in-sync replica set of a controller-mode master (spec/ha.md §7.7): the
+// set's rules on a manual clock, then a master and two slaves on loopback
+// where a SYNC_MASTER put with allAckInSyncStateSet is acknowledged only once
+// every in-sync slave holds it.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "common/clock.h"
+#include "ha/replication_manager.h"
+#include "ha/sync_state_set.h"
+#include "message/host_address.h"
+#include "message/message.h"
+#include "message/properties.h"
+#include "store/message_store.h"
+#include "tests/support/mem_file_system.h"
+#include "tests/support/test_util.h"
+
+namespace thruster::ha {
+namespace {
+
+using IsrIds = std::set<int64_t>;
+
+SyncStateSetOptions IsrOptions(bool all_ack) {
+  SyncStateSetOptions o;
+  o.max_time_not_catchup_ms = 15000;
+  o.all_ack = all_ack;
+  return o;
+}
+
+TEST(SyncStateSetTest, SlaveJoinsWhenCaughtUpAndLeavesAfterTheTimeout) {
+  ManualClock clock;
+  SyncStateSet set(IsrOptions(false), &clock);
+  set.Reset(1, 0);
+  EXPECT_EQ(set.local(), IsrIds({1}));
+  set.OnConnected(2);
+  set.OnTransfer(2, 1000);
+  set.OnAck(2, 500, 1000);  // behind
+  EXPECT_EQ(set.local(), IsrIds({1}));
+  set.OnAck(2, 1000, 1000);  // caught up with the max
+  EXPECT_EQ(set.local(), IsrIds({1, 2}));
+
+  // The master keeps writing; the slave stops acknowledging.
+  set.OnTransfer(2, 5000);
+  clock.Advance(15000);
+  EXPECT_FALSE(set.Shrink(5000));  // exactly at the limit: still in
+  clock.Advance(1);
+  EXPECT_TRUE(set.Shrink(5000));
+  EXPECT_EQ(set.local(), IsrIds({1}));
+
+  // It catches up again: back in.
+  set.OnAck(2, 5000, 5000);
+  EXPECT_EQ(set.local(), IsrIds({1, 2}));
+}
+
+TEST(SyncStateSetTest, ReportReachingAnEarlierTransferCountsFromThen) {
+  ManualClock clock;
+  SyncStateSet set(IsrOptions(false), &clock);
+  set.Reset(1, 0);
+  set.OnConnected(2);
+  set.OnTransfer(2, 100);
+  set.OnAck(2, 100, 100);
+  ASSERT_EQ(set.local(), IsrIds({1, 2}));
+  // A frame sent at t+10 s while the max was 200; the slave reports 200 at
+  // t+20 s when the max has moved on to 300: caught up as of t+10 s.
+  clock.Advance(10000);
+  set.OnTransfer(2, 200);
+  clock.Advance(10000);
+  set.OnAck(2, 200, 300);
+  clock.Advance(5000);  // 15 s after the transfer: in
+  EXPECT_FALSE(set.Shrink(300));
+  clock.Advance(1);
+  EXPECT_TRUE(set.Shrink(300));
+  EXPECT_EQ(set.local(), IsrIds({1}));
+}
+
+TEST(SyncStateSetTest, IdleCaughtUpSlaveStaysAndDisconnectedOneLeaves) {
+  ManualClock clock;
+  SyncStateSet set(IsrOptions(false), &clock);
+  int notified = 0;
+  set.set_on_local_change([&] { ++notified; });
+  set.Reset(1, 0);
+  set.OnConnected(2);
+  set.OnConnected(3);
+  set.OnAck(2, 700, 700);
+  set.OnAck(3, 700, 700);
+  EXPECT_EQ(set.local(), IsrIds({1, 2, 3}));
+  EXPECT_EQ(notified, 2);
+  clock.Advance(60000);  // nothing written: both still hold the max
+  EXPECT_FALSE(set.Shrink(700));
+  set.OnDisconnected(3);
+  EXPECT_EQ(set.local(), IsrIds({1, 2}));
+  EXPECT_EQ(notified, 3);
+  // A slave that is not in the set does not join below the epoch's start.
+  SyncStateSet epoch_set(IsrOptions(false), &clock);
+  epoch_set.Reset(1, 900);
+  epoch_set.OnConnected(2);
+  epoch_set.OnAck(2, 800, 800);
+  EXPECT_EQ(epoch_set.local(), IsrIds({1}));
+}
+
+TEST(SyncStateSetTest, ConfirmOffsetAndWaitsUseEveryMemberWithAllAck) {
+  ManualClock clock;
+  SyncStateSet set(IsrOptions(true), &clock);
+  set.Reset(1, 0);
+  EXPECT_FALSE(set.NeedsAcks());  // alone: nothing to wait for
+  EXPECT_EQ(set.ConfirmOffset(400), 400);
+  set.OnConnected(2);
+  set.OnConnected(3);
+  set.OnAck(2, 400, 400);
+  set.OnAck(3, 400, 400);
+  ASSERT_EQ(set.local(), IsrIds({1, 2, 3}));
+  set.SetConfirmed({1, 2, 3});
+  EXPECT_TRUE(set.NeedsAcks());
+  set.OnAck(2, 900, 1000);
+  set.OnAck(3, 600, 1000);
+  EXPECT_EQ(set.ConfirmOffset(1000), 600);
+  EXPECT_TRUE(set.Covered(600));
+  EXPECT_FALSE(set.Covered(601));
+
+  // 3 disconnects: it leaves `local`, but etcd still lists it, so puts keep
+  // waiting for it and the confirm offset stays where it was.
+  set.OnDisconnected(3);
+  EXPECT_EQ(set.local(), IsrIds({1, 2}));
+  EXPECT_FALSE(set.Covered(700));
+  EXPECT_EQ(set.ConfirmOffset(1000), 600);
+  // etcd takes the smaller set: 2 alone decides.
+  set.SetConfirmed({1, 2});
+  EXPECT_TRUE(set.Covered(900));
+  EXPECT_EQ(set.ConfirmOffset(1000), 900);
+}
+
+TEST(SyncStateSetTest, InSyncReplicasCountsCopiesAndMinInSyncAdmits) {
+  ManualClock clock;
+  SyncStateSetOptions o = IsrOptions(false);
+  o.in_sync_replicas = 2;
+  o.min_in_sync_replicas = 2;
+  SyncStateSet set(o, &clock);
+  set.Reset(1, 0);
+  EXPECT_TRUE(set.NeedsAcks());
+  EXPECT_FALSE(set.EnoughReplicas());  // {1} < 2
+  set.OnConnected(2);
+  set.OnAck(2, 50, 50);
+  EXPECT_TRUE(set.EnoughReplicas());
+  EXPECT_TRUE(set.Covered(50));
+  EXPECT_FALSE(set.Covered(51));  // only the master holds it
+  // A proposed shrink keeps admitting at the larger size until recorded.
+  set.SetConfirmed({1, 2});
+  set.OnDisconnected(2);
+  EXPECT_TRUE(set.EnoughReplicas());
+  set.SetConfirmed({1});
+  EXPECT_FALSE(set.EnoughReplicas());
+}
+
+// ---------------------------------------------------------------------------
+// A SYNC_MASTER with allAckInSyncStateSet and two slaves on loopback.
+
+store::MessageStoreConfig IsrStoreConfig() {
+  store::MessageStoreConfig c;
+  c.store_path_root_dir = "/store";
+  c.mapped_file_size_commit_log = 8192;
+  c.mapped_file_size_consume_queue = 20 * 50;
+  c.max_hash_slot_num = 64;
+  c.max_index_num = 256;
+  c.flush_interval_commit_log = 10;
+  c.flush_interval_consume_queue = 10;
+  c.pre_touch_mapped_file = false;
+  c.all_ack_in_sync_state_set = true;
+  c.slave_timeout = 500;
+  return c;
+}
+
+struct IsrBroker {
+  explicit IsrBroker(int64_t id, int32_t min_in_sync = 1) {
+    store::MessageStoreConfig c = IsrStoreConfig();
+    c.min_in_sync_replicas = min_in_sync;
+    store = std::make_unique<store::MessageStore>(&fs, c);
+    EXPECT_OK(store->Load());
+    EXPECT_OK(store->Start());
+    HaServiceOptions o;
+    o.bind_address = "127.0.0.1";
+    o.port = 0;
+    o.controller_mode = true;
+    o.controller_id = id;
+    repl = std::make_unique<ReplicationManager>(store.get(), o);
+    EXPECT_OK(repl->Start(""));
+  }
+  ~IsrBroker() {
+    repl.reset();
+    store->Shutdown();
+  }
+  std::string address() const {
+    return "127.0.0.1:" + std::to_string(repl->ha_port());
+  }
+  store::PutResult Put(const std::string& body) {
+    static const std::string props = message::EncodeProperties(
+        std::map<std::string, std::string, std::less<>>{{"TAGS", "TagI"}});
+    message::MessageToStore m;
+    m.topic = "TopicI";
+    m.queue_id = 0;
+    m.body = AsBytes(body);
+    m.properties = props;
+    m.born_host = message::HostAddress::V4(127, 0, 0, 1, 50000);
+    m.store_host = message::HostAddress::V4(127, 0, 0, 1, 10911);
+    return store->PutMessage(m);
+  }
+
+  testing::MemFileSystem fs;
+  std::unique_ptr<store::MessageStore> store;
+  std::unique_ptr<ReplicationManager> repl;
+};
+
+TEST(SyncStateSetReplicationTest, AllAckPutIsOnEveryInSyncSlaveWhenAcked) {
+  IsrBroker a(1), b(2), c(3);
+  ASSERT_OK(a.repl->BecomeMaster(1, store::BrokerRole::kSyncMaster));
+  ASSERT_TRUE(a.Put("alone").ok());  // {1}: nothing to wait for
+  ASSERT_OK(b.repl->BecomeSlave(1, a.address()));
+  ASSERT_OK(c.repl->BecomeSlave(1, a.address()));
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return a.repl->LocalSyncStateSet() == IsrIds({1, 2, 3}); }));
+  // What the controller does once etcd took the set.
+  a.repl->OnSyncStateSetRecorded({1, 2, 3});
+
+  for (int i = 0; i < 20; ++i) {
+    store::PutResult r = a.Put("m" + std::to_string(i));
+    ASSERT_EQ(r.status, store::PutStatus::kPutOk) << r.error;
+    const int64_t end = r.phys_offset + r.wrote_bytes;
+    EXPECT_GE(b.store->GetMaxPhyOffset(), end) << "put " << i;
+    EXPECT_GE(c.store->GetMaxPhyOffset(), end) << "put " << i;
+  }
+  // The master's dispatch follows the confirm offset: everything is there.
+  EXPECT_TRUE(testing::WaitUntil(
+      [&] { return a.store->GetMaxOffsetInQueue("TopicI", 0) == 21; }));
+
+  // c goes away: it leaves the local set at once, but until etcd records the
+  // smaller set a put still waits for it (and times out), since c could
+  // still be elected.
+  c.repl.reset();
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return a.repl->LocalSyncStateSet() == IsrIds({1, 2}); }));
+  EXPECT_EQ(a.Put("waits-for-c").status, store::PutStatus::kFlushSlaveTimeout);
+  a.repl->OnSyncStateSetRecorded({1, 2});
+  store::PutResult r = a.Put("b-only");
+  ASSERT_EQ(r.status, store::PutStatus::kPutOk) << r.error;
+  EXPECT_GE(b.store->GetMaxPhyOffset(), r.phys_offset + r.wrote_bytes);
+}
+
+TEST(SyncStateSetReplicationTest, TooFewInSyncReplicasRefusesBeforeStoring) {
+  IsrBroker a(1, /*min_in_sync=*/2), b(2);
+  ASSERT_OK(a.repl->BecomeMaster(1, store::BrokerRole::kSyncMaster));
+  const int64_t before = a.store->GetMaxPhyOffset();
+  store::PutResult r = a.Put("refused");
+  EXPECT_EQ(r.status, store::PutStatus::kInSyncReplicasNotEnough);
+  EXPECT_EQ(r.error, "in-sync replicas not enough");
+  EXPECT_EQ(a.store->GetMaxPhyOffset(), before);  // not stored
+  ASSERT_OK(b.repl->BecomeSlave(1, a.address()));
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return a.repl->LocalSyncStateSet() == IsrIds({1, 2}); }));
+  r = a.Put("admitted");
+  ASSERT_EQ(r.status, store::PutStatus::kPutOk) << r.error;
+  EXPECT_GE(b.store->GetMaxPhyOffset(), r.phys_offset + r.wrote_bytes);
+}
+
+}  // namespace
+}  // namespace thruster::ha
