@@ -74,6 +74,9 @@ std::optional<TimerRefusal> TransformTimerMessage(
   if (tx != message::sysflag::kTransactionNotType &&
       tx != message::sysflag::kTransactionCommitType)
     return std::nullopt;  // half messages ignore TIMER_* (§9 item 4)
+  // Every property looked at below starts with TIMER_: one search settles
+  // the common case of a message without any.
+  if (props->find("TIMER_") == std::string::npos) return std::nullopt;
   if (msg->topic == kTimerTopic ||
       message::FindProperty(*props, timer_prop::kOutMs))
     return std::nullopt;  // already a timer message (a re-put)

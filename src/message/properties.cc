@@ -59,10 +59,27 @@ std::map<std::string, std::string, std::less<>> ParseProperties(
 
 std::optional<std::string_view> FindProperty(std::string_view props,
                                              std::string_view name) {
+  // The pairs ForEachProperty reports, without splitting the ones whose name
+  // cannot match: a pair matches when it starts with the name and the
+  // name-value separator (a name holds no separator, so that is its whole
+  // name) and has a non-empty value. One scan per pair, to its end.
   std::optional<std::string_view> found;
-  ForEachProperty(props, [&](std::string_view n, std::string_view value) {
-    if (n == name) found = value;
-  });
+  if (name.empty()) return found;
+  const size_t n = name.size();
+  size_t begin = 0;
+  while (begin < props.size()) {
+    size_t end = props.find(kPropertySeparator, begin);
+    if (end == std::string_view::npos) end = props.size();
+    if (end - begin > n + 1 && props[begin + n] == kNameValueSeparator &&
+        props[begin] == name[0] &&
+        props.compare(begin + 1, n - 1, name, 1, n - 1) == 0) {
+      // A name with a separator in it is never a pair's name.
+      if (name.find(kNameValueSeparator) != std::string_view::npos)
+        return std::nullopt;
+      found = props.substr(begin + n + 1, end - begin - n - 1);
+    }
+    begin = end + 1;
+  }
   return found;
 }
 
