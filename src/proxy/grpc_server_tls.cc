@@ -33,8 +33,8 @@ Result<std::string> GrpcTlsPlainKey(const std::string& key_pem,
                                     const std::string& password,
                                     const std::string& cert_pem) {
   BIO* in = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(
-      in, nullptr, nullptr, const_cast<char*>(password.c_str()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, nullptr,
+                                          const_cast<char*>(password.c_str()));
   BIO_free(in);
   if (key == nullptr)
     return Status::InvalidArgument(
@@ -47,7 +47,8 @@ Result<std::string> GrpcTlsPlainKey(const std::string& key_pem,
       BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()));
   X509* cert = PEM_read_bio_X509(cert_in, nullptr, nullptr, nullptr);
   BIO_free(cert_in);
-  const bool matches = cert != nullptr && X509_check_private_key(cert, key) == 1;
+  const bool matches =
+      cert != nullptr && X509_check_private_key(cert, key) == 1;
   X509_free(cert);
   if (!matches) {
     EVP_PKEY_free(key);
@@ -66,7 +67,8 @@ Result<std::string> GrpcTlsPlainKey(const std::string& key_pem,
   BIO_free(out);
   EVP_PKEY_free(key);
   if (plain.empty())
-    return Status::InvalidArgument("tls.server.keyPath: cannot re-encode the key");
+    return Status::InvalidArgument(
+        "tls.server.keyPath: cannot re-encode the key");
   return plain;
 }
 

@@ -28,7 +28,11 @@ const ROOTS = path.join(TMP, 'roots.pem');
 const KEY_PASSWORD = 'grpc-key-password';
 const FIRST_SERIAL = '1A01';
 const NEXT_SERIAL = '1A02';
-for (const [ cert, key, serial ] of [ [ CERT, KEY, FIRST_SERIAL ], [ NEXT_CERT, NEXT_KEY, NEXT_SERIAL ] ]) {
+// A certificate and a key that do not belong together (each one's partner is thrown away).
+const ODD_CERT = path.join(TMP, 'odd-cert.pem');
+const ODD_KEY = path.join(TMP, 'odd-key.pem');
+for (const [ cert, key, serial ] of [ [ CERT, KEY, FIRST_SERIAL ], [ NEXT_CERT, NEXT_KEY, NEXT_SERIAL ],
+  [ ODD_CERT, path.join(TMP, 'unused-key.pem'), '1A03' ], [ path.join(TMP, 'unused-cert.pem'), ODD_KEY, '1A04' ] ]) {
   execFileSync('openssl', [ 'req', '-x509', '-newkey', 'rsa:2048', '-passout', `pass:${KEY_PASSWORD}`, '-keyout', key,
     '-out', cert, '-days', '2', '-set_serial', `0x${serial}`, '-subj', '/CN=localhost',
     '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost' ], { stdio: 'ignore' });
@@ -206,40 +210,54 @@ function grpcStatusOn(session) {
   });
 }
 
-test('a certificate replaced on disk reaches new connections; a client connected before keeps working', async () => {
-  const producer = new Producer({ endpoints: broker.endpoints, topics: [ TOPIC ], logger: quietLogger,
-    sslEnabled: true, sessionCredentials: KEYS });
-  await producer.startup();
-  const session = http2.connect(`https://${broker.endpoints}`, { ca: fs.readFileSync(ROOTS), servername: 'localhost' });
-  let fresh;
-  try {
-    assert.ok((await producer.send({ topic: TOPIC, body: Buffer.from('before the reload') })).messageId);
-    assert.equal(await grpcPeerSerial(), FIRST_SERIAL);
-    assert.equal(await grpcStatusOn(session), '0');
+test('a certificate replaced on disk reaches new connections, open ones keep working, a mismatched key is refused',
+  async () => {
+    const producer = new Producer({ endpoints: broker.endpoints, topics: [ TOPIC ], logger: quietLogger,
+      sslEnabled: true, sessionCredentials: KEYS });
+    await producer.startup();
+    const session = http2.connect(`https://${broker.endpoints}`,
+      { ca: fs.readFileSync(ROOTS), servername: 'localhost' });
+    let fresh;
+    try {
+      assert.ok((await producer.send({ topic: TOPIC, body: Buffer.from('before the reload') })).messageId);
+      assert.equal(await grpcPeerSerial(), FIRST_SERIAL);
+      assert.equal(await grpcStatusOn(session), '0');
 
-    // Replaced as a deployment tool does it: each file renamed into place whole, the key first.
-    fs.renameSync(NEXT_KEY, KEY);
-    fs.renameSync(NEXT_CERT, CERT);
-    // The broker looks at the files every 500 ms; wait until a new handshake shows the new certificate.
-    const deadline = Date.now() + 20000;
-    let serial = await grpcPeerSerial();
-    while (serial !== NEXT_SERIAL && Date.now() < deadline) {
-      await new Promise(resolve => setTimeout(resolve, 100));
-      serial = await grpcPeerSerial();
+      // Replaced as a deployment tool does it: each file renamed into place whole, the key first.
+      fs.renameSync(NEXT_KEY, KEY);
+      fs.renameSync(NEXT_CERT, CERT);
+      // The broker looks at the files every 500 ms; wait until a new handshake shows the new certificate.
+      const deadline = Date.now() + 20000;
+      let serial = await grpcPeerSerial();
+      while (serial !== NEXT_SERIAL && Date.now() < deadline) {
+        await new Promise(resolve => setTimeout(resolve, 100));
+        serial = await grpcPeerSerial();
+      }
+      assert.equal(serial, NEXT_SERIAL, `the new certificate was not served:\n${broker.log()}`);
+
+      // The open connections are untouched, and a new client verifies the new certificate.
+      assert.equal(await grpcStatusOn(session), '0');
+      assert.equal(session.socket.getPeerCertificate().serialNumber, FIRST_SERIAL);
+      assert.ok((await producer.send({ topic: TOPIC, body: Buffer.from('after the reload') })).messageId);
+      fresh = new Producer({ endpoints: broker.endpoints, topics: [ TOPIC ], logger: quietLogger, sslEnabled: true,
+        sessionCredentials: KEYS });
+      await fresh.startup();
+      assert.ok((await fresh.send({ topic: TOPIC, body: Buffer.from('new connection') })).messageId);
+
+      // A key that does not match its certificate is refused; the certificate in use stays.
+      fs.renameSync(ODD_KEY, KEY);
+      fs.renameSync(ODD_CERT, CERT);
+      const refusedBy = Date.now() + 20000;
+      while (!/gRPC port: TLS files not reloaded/.test(broker.log()) && Date.now() < refusedBy) {
+        await new Promise(resolve => setTimeout(resolve, 100));
+      }
+      assert.match(broker.log(),
+        /gRPC port: TLS files not reloaded.*no PEM certificate that matches tls.server.keyPath/);
+      assert.equal(await grpcPeerSerial(), NEXT_SERIAL);
+      assert.ok((await producer.send({ topic: TOPIC, body: Buffer.from('after a refused reload') })).messageId);
+    } finally {
+      session.close();
+      await producer.shutdown();
+      if (fresh) await fresh.shutdown();
     }
-    assert.equal(serial, NEXT_SERIAL, `the new certificate was not served:\n${broker.log()}`);
-
-    // The open connections are untouched, and a new client verifies the new certificate.
-    assert.equal(await grpcStatusOn(session), '0');
-    assert.equal(session.socket.getPeerCertificate().serialNumber, FIRST_SERIAL);
-    assert.ok((await producer.send({ topic: TOPIC, body: Buffer.from('after the reload') })).messageId);
-    fresh = new Producer({ endpoints: broker.endpoints, topics: [ TOPIC ], logger: quietLogger, sslEnabled: true,
-      sessionCredentials: KEYS });
-    await fresh.startup();
-    assert.ok((await fresh.send({ topic: TOPIC, body: Buffer.from('new connection') })).messageId);
-  } finally {
-    session.close();
-    await producer.shutdown();
-    if (fresh) await fresh.shutdown();
-  }
-});
+  });
