@@ -37,12 +37,14 @@
 #include "message/message_id.h"
 #include "message/properties.h"
 #include "proxy/grpc_server.h"
+#include "proxy/grpc_server_tls.h"
 #include "proxy/proxy_util.h"
 #include "remoting/codes.h"
 #include "remoting/pop_protocol.h"
 #include "remoting/pull_sys_flag.h"
 #include "remoting/remoting_command.h"
 #include "remoting/route_data.h"
+#include "remoting/tls_file_watch_service.h"
 
 namespace thruster::proxy {
 namespace {
@@ -305,74 +307,6 @@ acl::AclResource GrpcAclTopic(std::string_view topic, uint8_t needed) {
 acl::AclResource GrpcAclGroup(std::string_view group, uint8_t needed) {
   return {std::string(acl::kRetryGroupTopicPrefix) + std::string(group),
           needed};
-}
-
-Result<std::string> GrpcReadPem(const std::string& path, std::string_view key) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return Status::InvalidArgument(std::string(key) + ": cannot read " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// An encrypted PEM key (tls.server.keyPassword) as the plain PEM gRPC takes.
-Result<std::string> GrpcDecryptKey(const std::string& pem,
-                                   const std::string& password) {
-  BIO* in = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(
-      in, nullptr, nullptr, const_cast<char*>(password.c_str()));
-  BIO_free(in);
-  if (key == nullptr)
-    return Status::InvalidArgument(
-        "tls.server.keyPath: the key cannot be read with tls.server.keyPassword");
-  BIO* out = BIO_new(BIO_s_mem());
-  std::string plain;
-  if (PEM_write_bio_PrivateKey(out, key, nullptr, nullptr, 0, nullptr,
-                               nullptr) == 1) {
-    char* data = nullptr;
-    const long n = BIO_get_mem_data(out, &data);
-    if (n > 0) plain.assign(data, static_cast<size_t>(n));
-  }
-  BIO_free(out);
-  EVP_PKEY_free(key);
-  if (plain.empty())
-    return Status::InvalidArgument("tls.server.keyPath: cannot re-encode the key");
-  return plain;
-}
-
-// The gRPC port's credentials for tls.server.* (the remoting port's keys).
-// gRPC cannot take TLS and plaintext on one port, so permissive serves TLS
-// like enforcing.
-Result<std::shared_ptr<grpc::ServerCredentials>> GrpcTlsCredentials(
-    const remoting::TlsServerOptions& tls) {
-  Result<std::string> cert = GrpcReadPem(tls.cert_path, "tls.server.certPath");
-  if (!cert.ok()) return cert.status();
-  Result<std::string> key = GrpcReadPem(tls.key_path, "tls.server.keyPath");
-  if (!key.ok()) return key.status();
-  if (!tls.key_password.empty()) {
-    key = GrpcDecryptKey(*key, tls.key_password);
-    if (!key.ok()) return key.status();
-  }
-  grpc_ssl_client_certificate_request_type request =
-      GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
-  if (tls.need_client_auth == remoting::ClientAuth::kOptional)
-    request = GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
-  if (tls.need_client_auth == remoting::ClientAuth::kRequire)
-    request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
-  grpc::SslServerCredentialsOptions options(request);
-  if (!tls.trust_cert_path.empty()) {
-    Result<std::string> trust =
-        GrpcReadPem(tls.trust_cert_path, "tls.server.trustCertPath");
-    if (!trust.ok()) return trust.status();
-    options.pem_root_certs = *trust;
-  } else if (request != GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE) {
-    return Status::InvalidArgument(
-        "tls.server.need.client.auth needs tls.server.trustCertPath on the "
-        "gRPC port");
-  }
-  options.pem_key_cert_pairs.push_back({*key, *cert});
-  return grpc::SslServerCredentials(options);
 }
 
 }  // namespace
@@ -2412,6 +2346,9 @@ class GrpcClientSweeper final : public ServiceThread {
 };
 
 struct GrpcServer::Impl {
+  // Outlives the server, whose handshakes ask it for the certificate.
+  std::unique_ptr<GrpcServerTls> tls;
+  std::unique_ptr<remoting::TlsFileWatchService> tls_watch;
   std::unique_ptr<MessagingServiceImpl> service;
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<GrpcClientSweeper> sweeper;
@@ -2428,12 +2365,13 @@ Status GrpcServer::Start() {
   std::shared_ptr<grpc::ServerCredentials> credentials =
       grpc::InsecureServerCredentials();
   const remoting::TlsServerOptions& tls = broker_.config().tls.server;
+  std::unique_ptr<GrpcServerTls> server_tls;
   if (tls.mode != remoting::TlsMode::kDisabled) {
-    Result<std::shared_ptr<grpc::ServerCredentials>> c =
-        GrpcTlsCredentials(tls);
+    Result<std::unique_ptr<GrpcServerTls>> c = GrpcServerTls::Create(tls);
     if (!c.ok())
       return Status::InvalidArgument("grpcServerPort: " + c.status().ToString());
-    credentials = *c;
+    server_tls = std::move(*c);
+    credentials = server_tls->credentials();
     if (tls.mode == remoting::TlsMode::kPermissive)
       TH_LOG(broker, kInfo,
              "tls.server.mode permissive: the gRPC port serves TLS only (gRPC "
@@ -2445,6 +2383,7 @@ Status GrpcServer::Start() {
   // release builds; this process's own locks are common/mutex.h's.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   impl_ = std::make_unique<Impl>();
+  impl_->tls = std::move(server_tls);
   impl_->service = std::make_unique<MessagingServiceImpl>(broker_, &port_);
   grpc::ServerBuilder builder;
   int bound = 0;
@@ -2461,6 +2400,14 @@ Status GrpcServer::Start() {
                            EADDRINUSE);
   }
   port_ = static_cast<uint16_t>(bound);
+  if (impl_->tls) {
+    // The files are watched as the remoting port's are (same keys, same
+    // rule); a change reaches new connections, open ones keep theirs.
+    GrpcServerTls* server_tls_ptr = impl_->tls.get();
+    impl_->tls_watch = std::make_unique<remoting::TlsFileWatchService>(
+        [server_tls_ptr] { return server_tls_ptr->Reload(); }, tls);
+    impl_->tls_watch->Start();
+  }
   MessagingServiceImpl* svc = impl_->service.get();
   impl_->sweeper = std::make_unique<GrpcClientSweeper>(svc, broker_);
   impl_->sweeper->Start();
@@ -2479,6 +2426,7 @@ Status GrpcServer::Start() {
 void GrpcServer::Stop() {
   if (!impl_) return;
   broker_.set_transaction_check_relay(nullptr);
+  if (impl_->tls_watch) impl_->tls_watch->Stop();
   impl_->sweeper->Stop();
   // Open calls are cancelled after a short grace; a parked receive finishes
   // on its cancellation, its pop answers into the void later.

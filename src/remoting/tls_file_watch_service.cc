@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "common/logging.h"
 
@@ -22,7 +23,15 @@ std::optional<std::string> ReadWatchedTlsFile(const std::string& path) {
 TlsFileWatchService::TlsFileWatchService(RemotingServer* server,
                                          const TlsServerOptions& options,
                                          int64_t interval_ms)
-    : ServiceThread("tls-watch"), server_(server), interval_ms_(interval_ms) {
+    : TlsFileWatchService([server] { return server->ReloadTls(); }, options,
+                          interval_ms) {}
+
+TlsFileWatchService::TlsFileWatchService(std::function<Status()> reload,
+                                         const TlsServerOptions& options,
+                                         int64_t interval_ms)
+    : ServiceThread("tls-watch"),
+      reload_(std::move(reload)),
+      interval_ms_(interval_ms) {
   MutexLock lock(&mu_);
   cert_.path = options.cert_path;
   key_.path = options.key_path;
@@ -53,7 +62,7 @@ bool TlsFileWatchService::CheckNow() {
   cert_.changed = key_.changed = trust_.changed = false;
   // A failure is logged by the server, which keeps the previous context; the
   // next change of the files tries again.
-  return server_->ReloadTls().ok();
+  return reload_().ok();
 }
 
 void TlsFileWatchService::Run() {

@@ -10,9 +10,11 @@
 // bytes differ from the last ones seen (RocketMQ compares a hash of them).
 //
 // Lifecycle: construct → Start() → Stop(); CheckNow() may be called instead of
-// the thread (tests). `server` must outlive it. Thread-safe.
+// the thread (tests). `server` must outlive it. Thread-safe. A server that is
+// not a RemotingServer (the gRPC port) passes its own reload function.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -30,6 +32,11 @@ class TlsFileWatchService : public ServiceThread {
 
   // Remembers the files' current bytes: a change is measured from now.
   TlsFileWatchService(RemotingServer* server, const TlsServerOptions& options,
+                      int64_t interval_ms = kDefaultIntervalMs);
+  // The same with `reload` run on a change in place of RemotingServer's
+  // ReloadTls (it logs its own failure; the previous context stays).
+  TlsFileWatchService(std::function<Status()> reload,
+                      const TlsServerOptions& options,
                       int64_t interval_ms = kDefaultIntervalMs);
   ~TlsFileWatchService() override { Stop(); }
 
@@ -50,7 +57,7 @@ class TlsFileWatchService : public ServiceThread {
   // True when `f` now differs from what was seen last.
   static bool Refresh(WatchedTlsFile& f);
 
-  RemotingServer* const server_;
+  const std::function<Status()> reload_;
   const int64_t interval_ms_;
   Mutex mu_;
   WatchedTlsFile cert_ TH_GUARDED_BY(mu_);

@@ -10,17 +10,35 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
+const http2 = require('node:http2');
+const tls = require('node:tls');
 const os = require('node:os');
 const path = require('node:path');
 
 // The client checks the broker's certificate against the roots grpc-js reads, when it is loaded, from
 // GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: the certificate is made before the client is required.
+// Two certificates are made: the broker starts with the first; the reload test later puts the second in its place.
+// Both keys are encrypted (tls.server.keyPassword), and the client trusts both.
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'thruster-grpc-sec-'));
 const CERT = path.join(TMP, 'cert.pem');
 const KEY = path.join(TMP, 'key.pem');
-execFileSync('openssl', [ 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', KEY, '-out', CERT, '-days', '2',
-  '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost' ], { stdio: 'ignore' });
-process.env.GRPC_DEFAULT_SSL_ROOTS_FILE_PATH = CERT;
+const NEXT_CERT = path.join(TMP, 'next-cert.pem');
+const NEXT_KEY = path.join(TMP, 'next-key.pem');
+const ROOTS = path.join(TMP, 'roots.pem');
+const KEY_PASSWORD = 'grpc-key-password';
+const FIRST_SERIAL = '1A01';
+const NEXT_SERIAL = '1A02';
+// A certificate and a key that do not belong together (each one's partner is thrown away).
+const ODD_CERT = path.join(TMP, 'odd-cert.pem');
+const ODD_KEY = path.join(TMP, 'odd-key.pem');
+for (const [ cert, key, serial ] of [ [ CERT, KEY, FIRST_SERIAL ], [ NEXT_CERT, NEXT_KEY, NEXT_SERIAL ],
+  [ ODD_CERT, path.join(TMP, 'unused-key.pem'), '1A03' ], [ path.join(TMP, 'unused-cert.pem'), ODD_KEY, '1A04' ] ]) {
+  execFileSync('openssl', [ 'req', '-x509', '-newkey', 'rsa:2048', '-passout', `pass:${KEY_PASSWORD}`, '-keyout', key,
+    '-out', cert, '-days', '2', '-set_serial', `0x${serial}`, '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost' ], { stdio: 'ignore' });
+}
+fs.writeFileSync(ROOTS, fs.readFileSync(CERT, 'utf8') + fs.readFileSync(NEXT_CERT, 'utf8'));
+process.env.GRPC_DEFAULT_SSL_ROOTS_FILE_PATH = ROOTS;
 
 const { Producer, SimpleConsumer } = require('rocketmq-client-nodejs');
 const { RpcClient } = require('rocketmq-client-nodejs/dist/client/RpcClient');
@@ -57,6 +75,7 @@ test.before(async () => {
   broker = await startBroker({ storeDir: path.join(TMP, 'store'), extra: [
     '--enableGrpcServer=true', '--grpcServerPort=0', '--aclEnable=true', `--aclFile=${aclFile}`,
     '--tls.server.mode=enforcing', `--tls.server.certPath=${CERT}`, `--tls.server.keyPath=${KEY}`,
+    `--tls.server.keyPassword=${KEY_PASSWORD}`,
     '--channelExpiredTimeout=2000',
   ] });
 });
@@ -161,3 +180,84 @@ test('the settings of a client that stops heartbeating are dropped after channel
     await producer.shutdown();
   }
 });
+
+// The serial number of the certificate a new TLS handshake on the gRPC port presents.
+function grpcPeerSerial() {
+  const [ host, port ] = broker.endpoints.split(':');
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host, port: Number(port), ALPNProtocols: [ 'h2' ], rejectUnauthorized: false },
+      () => {
+        const serial = socket.getPeerCertificate().serialNumber;
+        socket.destroy();
+        resolve(serial);
+      });
+    socket.on('error', reject);
+  });
+}
+
+// One unary call (an empty QueryRouteRequest) on an HTTP/2 session of its own: its grpc-status.
+function grpcStatusOn(session) {
+  return new Promise((resolve, reject) => {
+    const req = session.request({ ':method': 'POST', ':path': '/apache.rocketmq.v2.MessagingService/QueryRoute',
+      'content-type': 'application/grpc', te: 'trailers' });
+    let status;
+    req.on('response', headers => { status = headers['grpc-status'] ?? status; });
+    req.on('trailers', trailers => { status = trailers['grpc-status'] ?? status; });
+    req.on('close', () => resolve(status));
+    req.on('error', reject);
+    req.resume();
+    req.end(Buffer.alloc(5));  // not compressed, 0 bytes
+  });
+}
+
+test('a certificate replaced on disk reaches new connections, open ones keep working, a mismatched key is refused',
+  async () => {
+    const producer = new Producer({ endpoints: broker.endpoints, topics: [ TOPIC ], logger: quietLogger,
+      sslEnabled: true, sessionCredentials: KEYS });
+    await producer.startup();
+    const session = http2.connect(`https://${broker.endpoints}`,
+      { ca: fs.readFileSync(ROOTS), servername: 'localhost' });
+    let fresh;
+    try {
+      assert.ok((await producer.send({ topic: TOPIC, body: Buffer.from('before the reload') })).messageId);
+      assert.equal(await grpcPeerSerial(), FIRST_SERIAL);
+      assert.equal(await grpcStatusOn(session), '0');
+
+      // Replaced as a deployment tool does it: each file renamed into place whole, the key first.
+      fs.renameSync(NEXT_KEY, KEY);
+      fs.renameSync(NEXT_CERT, CERT);
+      // The broker looks at the files every 500 ms; wait until a new handshake shows the new certificate.
+      const deadline = Date.now() + 20000;
+      let serial = await grpcPeerSerial();
+      while (serial !== NEXT_SERIAL && Date.now() < deadline) {
+        await new Promise(resolve => setTimeout(resolve, 100));
+        serial = await grpcPeerSerial();
+      }
+      assert.equal(serial, NEXT_SERIAL, `the new certificate was not served:\n${broker.log()}`);
+
+      // The open connections are untouched, and a new client verifies the new certificate.
+      assert.equal(await grpcStatusOn(session), '0');
+      assert.equal(session.socket.getPeerCertificate().serialNumber, FIRST_SERIAL);
+      assert.ok((await producer.send({ topic: TOPIC, body: Buffer.from('after the reload') })).messageId);
+      fresh = new Producer({ endpoints: broker.endpoints, topics: [ TOPIC ], logger: quietLogger, sslEnabled: true,
+        sessionCredentials: KEYS });
+      await fresh.startup();
+      assert.ok((await fresh.send({ topic: TOPIC, body: Buffer.from('new connection') })).messageId);
+
+      // A key that does not match its certificate is refused; the certificate in use stays.
+      fs.renameSync(ODD_KEY, KEY);
+      fs.renameSync(ODD_CERT, CERT);
+      const refusedBy = Date.now() + 20000;
+      while (!/gRPC port: TLS files not reloaded/.test(broker.log()) && Date.now() < refusedBy) {
+        await new Promise(resolve => setTimeout(resolve, 100));
+      }
+      assert.match(broker.log(),
+        /gRPC port: TLS files not reloaded.*no PEM certificate that matches tls.server.keyPath/);
+      assert.equal(await grpcPeerSerial(), NEXT_SERIAL);
+      assert.ok((await producer.send({ topic: TOPIC, body: Buffer.from('after a refused reload') })).messageId);
+    } finally {
+      session.close();
+      await producer.shutdown();
+      if (fresh) await fresh.shutdown();
+    }
+  });
