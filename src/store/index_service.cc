@@ -147,8 +147,12 @@ Status IndexService::Load(bool last_exit_ok,
     if (!last_exit_ok && f->end_timestamp() > checkpoint_index_msg_timestamp) {
       TH_LOG(store, kInfo,
              "index: destroying {} after an abnormal stop: end timestamp {} > "
-             "checkpoint {}",
-             path, f->end_timestamp(), checkpoint_index_msg_timestamp);
+             "checkpoint {}; its records from {} on are indexed again",
+             path, f->end_timestamp(), checkpoint_index_msg_timestamp,
+             f->begin_timestamp());
+      if (f->begin_timestamp() > 0)
+        rebuild_from_timestamp_ =
+            std::min(rebuild_from_timestamp_, f->begin_timestamp());
       TH_RETURN_IF_ERROR(f->Destroy());
       ++destroyed;
       continue;

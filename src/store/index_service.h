@@ -128,6 +128,12 @@ class IndexService {
   int64_t index_msg_timestamp() const {
     return index_msg_timestamp_.load(std::memory_order_acquire);
   }
+  // After Load() following an abnormal stop: the earliest begin timestamp of
+  // the files it destroyed for ending after the checkpoint (INT64_MAX: none).
+  // Their entries may go back before the checkpoint's index timestamp (a clean
+  // stop checkpoints the newest file, which the next run keeps filling), so
+  // recovery must index again every record from this time on.
+  int64_t rebuild_from_timestamp() const { return rebuild_from_timestamp_; }
 
   // Store truncation (MessageStore::TruncateTo): records at `phys` and after
   // it are gone, so every file drops their entries (IndexFile::TruncateFrom)
@@ -167,6 +173,7 @@ class IndexService {
   std::vector<std::shared_ptr<IndexFile>> files_ TH_GUARDED_BY(mu_);
   // Read by whoever writes the checkpoint; publishes nothing else.
   std::atomic<int64_t> index_msg_timestamp_{0};
+  int64_t rebuild_from_timestamp_ = INT64_MAX;  // set by Load() only
 };
 
 }  // namespace thruster::store

@@ -136,6 +136,7 @@ Status MessageStore::Load() {
 
 Status MessageStore::Recover(bool last_exit_ok) {
   Recovery recovery(commit_log_.get(), checkpoint_.get(), config_, clock_);
+  recovery.set_index_rebuild_from(index_->rebuild_from_timestamp());
   // Consume queues first: their max phys offset tells the CommitLog what is
   // already dispatched.
   std::vector<std::shared_ptr<ConsumeQueue>> queues = queues_->All();

@@ -60,9 +60,13 @@ Result<RecoveryStats> Recovery::RecoverCommitLog(
   // The newest index file is only durable once rolled or at a clean stop, and
   // abnormal loading drops index files newer than the checkpoint: start early
   // enough to index those records again (RocketMQ's messageIndexSafe rule,
-  // always on), so every recovered record is reachable by key.
-  if (config_.message_index_enable)
+  // always on), so every recovered record is reachable by key. A dropped file
+  // can begin before the checkpoint's time (a clean stop checkpoints the newest
+  // file, and the next run goes on filling it): start from its beginning.
+  if (config_.message_index_enable) {
     min_ts = std::min(min_ts, cp.index_msg_timestamp);
+    min_ts = std::min(min_ts, index_rebuild_from_);
+  }
   for (size_t i = files.size(); i-- > 0;) {
     RecordCheck c = CheckAt(*files[i], 0, crc);
     if (c.status != RecordStatus::kOk || c.record.store_timestamp == 0)

@@ -56,6 +56,10 @@ class Recovery {
   // segment, calls `dispatch` for every valid record at or after
   // `dispatch_from` (abnormal: all), truncates the torn or corrupt tail, zeroes
   // the 8 bytes at the new end, and logs one summary line.
+  // Abnormal recovery scans from a segment old enough to index again every
+  // record from `ts` on (IndexService::rebuild_from_timestamp()).
+  void set_index_rebuild_from(int64_t ts) { index_rebuild_from_ = ts; }
+
   Result<RecoveryStats> RecoverCommitLog(bool last_exit_ok,
                                          int64_t dispatch_from,
                                          const RecoveryDispatchFn& dispatch);
@@ -72,6 +76,7 @@ class Recovery {
   CommitLog* log_;
   Checkpoint* checkpoint_;
   const MessageStoreConfig& config_;
+  int64_t index_rebuild_from_ = INT64_MAX;
   const Clock* clock_;
 };
 
