@@ -19,21 +19,19 @@ void HaStatusProcessor::ProcessRequest(remoting::RemotingCommand request,
   body.Set("master", json::Value::Bool(master));
   body.Set("masterCommitLogMaxOffset", json::Value::Int(max_offset));
   json::Value conns = json::Value::Array();
-  int64_t in_sync = 0;
-  for (const ha::SlaveInfo& s : replication->service().Slaves()) {
-    // Before its first report a slave's position is unknown: not in sync.
-    const bool reported = s.ack_offset >= 0;
-    const int64_t diff = reported ? max_offset - s.ack_offset : max_offset;
-    const bool ok = reported && diff < max_gap_not_in_sync_;
-    if (ok) ++in_sync;
+  const ha::HaRuntimeInfo info =
+      replication->service().RuntimeInfo(max_offset, max_gap_not_in_sync_);
+  for (const ha::SlaveInfo& s : info.slaves) {
+    const int64_t diff =
+        s.ack_offset >= 0 ? max_offset - s.ack_offset : max_offset;
     json::Value c = json::Value::Object();
     c.Set("addr", json::Value::String(s.address));
     c.Set("slaveAckOffset", json::Value::Int(s.ack_offset));
     c.Set("diff", json::Value::Int(diff));
-    c.Set("inSync", json::Value::Bool(ok));
+    c.Set("inSync", json::Value::Bool(s.in_sync));
     conns.Push(std::move(c));
   }
-  body.Set("inSyncSlaveNums", json::Value::Int(in_sync));
+  body.Set("inSyncSlaveNums", json::Value::Int(info.in_sync_slave_nums));
   body.Set("haConnectionInfo", std::move(conns));
   if (!master) {
     json::Value client = json::Value::Object();

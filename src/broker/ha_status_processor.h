@@ -11,7 +11,9 @@
 // broker's replication state as RocketMQ's HARuntimeInfo JSON —
 //   master                    whether this broker is a master
 //   masterCommitLogMaxOffset  its CommitLog max offset
-//   inSyncSlaveNums           slaves less than haMaxGapNotInSync behind it
+//   inSyncSlaveNums           slaves less than haMaxGapNotInSync behind it;
+//                             in controller mode, the in-sync set's members
+//                             less the master (HaService::RuntimeInfo)
 //   haConnectionInfo          per connected slave: addr, slaveAckOffset, diff
 //                             (max offset - ack), inSync
 //   haClientRuntimeInfo       on a slave: masterAddr, maxOffset (its own),

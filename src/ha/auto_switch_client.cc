@@ -110,6 +110,11 @@ void HaClient::ServeAutoSwitch(const std::string& address) {
                    address, h.offset, own);
             return std::nullopt;
           }
+          // §7.7: this slave dispatches no further than its master's
+          // confirm offset; lowered before the append, so no appended byte
+          // is dispatched before the master confirms it.
+          store_->commit_log().set_replica_confirm_offset(
+              std::min(h.confirm_offset, own));
           if (h.body_size > 0) {
             if (epochs_->last_epoch() != h.epoch) {
               if (Status s = epochs_->Append(h.epoch, h.epoch_start_offset);
@@ -133,6 +138,8 @@ void HaClient::ServeAutoSwitch(const std::string& address) {
           const int64_t grown = OwnMaxOffset();
           confirm_offset_.store(std::min(h.confirm_offset, grown),
                                 std::memory_order_release);
+          store_->commit_log().set_replica_confirm_offset(
+              std::min(h.confirm_offset, grown));
           if (grown > current) {
             current = grown;
             if (!send_report(current)) return std::nullopt;

@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <cstring>
+#include <set>
 
 #include "common/logging.h"
 #include "common/service_thread.h"
@@ -54,7 +55,11 @@ class HaService::Connection {
   }
   bool done() const { return exited_.load(std::memory_order_acquire) == 2; }
   SlaveInfo info() const {
-    return SlaveInfo{peer_, ack_offset_.load(std::memory_order_acquire)};
+    SlaveInfo s;
+    s.address = peer_;
+    s.ack_offset = ack_offset_.load(std::memory_order_acquire);
+    s.slave_id = slave_id_.load(std::memory_order_acquire);
+    return s;
   }
 
  private:
@@ -235,12 +240,16 @@ void HaService::Connection::WriteLoop() {
   const bool auto_switch = service_->epochs_ != nullptr;
   // Sends the header of [next, next + n) of either stream (n may shrink: an
   // auto-switch frame ends with its epoch).
+  // The confirm offset of the last auto-switch header sent.
+  int64_t sent_confirm = -1;
   auto write_header = [&](int64_t from, size_t* n) -> Status {
     if (!auto_switch) {
       EncodeTransferHeader(from, static_cast<int32_t>(*n), header);
       return socket_.WriteAll(header, write_timeout_ms);
     }
-    auto h = EncodeAutoSwitchTransferHeader(TransferHeader(from, n));
+    const AutoSwitchTransferHeader th = TransferHeader(from, n);
+    sent_confirm = th.confirm_offset;
+    auto h = EncodeAutoSwitchTransferHeader(th);
     return socket_.WriteAll(h, write_timeout_ms);
   };
   int64_t next = -1;
@@ -302,8 +311,15 @@ void HaService::Connection::WriteLoop() {
       last_write_ns = now;
       continue;
     }
-    if (now - last_write_ns >=
-        int64_t{config.ha_send_heartbeat_interval} * 1000000) {
+    // An empty frame also carries a confirm offset that moved since the last
+    // frame, so a slave's dispatch (bounded by it) follows without waiting
+    // for the heartbeat.
+    const bool confirm_moved =
+        auto_switch && service_->sync_state_set_->ConfirmOffset(
+                           store->GetMaxPhyOffset()) != sent_confirm;
+    if (confirm_moved ||
+        now - last_write_ns >=
+            int64_t{config.ha_send_heartbeat_interval} * 1000000) {
       size_t none = 0;
       if (Status s = write_header(next, &none); !s.ok()) {
         if (!stopped())
@@ -414,6 +430,29 @@ std::vector<SlaveInfo> HaService::Slaves() const {
   return out;
 }
 
+HaRuntimeInfo HaService::RuntimeInfo(int64_t max_offset,
+                                     int64_t max_gap_not_in_sync) const {
+  HaRuntimeInfo info;
+  info.slaves = Slaves();
+  if (sync_state_set_ != nullptr) {
+    // A slave's set is the one it kept from its last term as master, if any.
+    if (store_->broker_role() == store::BrokerRole::kSlave) return info;
+    const std::set<int64_t> members = sync_state_set_->local();
+    for (SlaveInfo& s : info.slaves)
+      s.in_sync = s.slave_id >= 0 && members.contains(s.slave_id);
+    info.in_sync_slave_nums =
+        std::max<int64_t>(0, static_cast<int64_t>(members.size()) - 1);
+    return info;
+  }
+  for (SlaveInfo& s : info.slaves) {
+    // Before its first report a slave's position is unknown: not in sync.
+    s.in_sync =
+        s.ack_offset >= 0 && max_offset - s.ack_offset < max_gap_not_in_sync;
+    if (s.in_sync) ++info.in_sync_slave_nums;
+  }
+  return info;
+}
+
 uint64_t HaService::TransferEpoch() {
   MutexLock lock(&transfer_mu_);
   return transfer_epoch_;
@@ -444,10 +483,12 @@ void HaService::OnAck(int64_t offset) {
       break;
     }
   }
-  // In controller mode every slave's ack counts, not only the best one's.
+  // In controller mode every slave's ack counts, not only the best one's,
+  // and a confirm offset it moved goes to the slaves at once.
   if (sync_state_set_ != nullptr) {
     UpdateReplicaConfirmOffset();
     raised = true;
+    if (store_->config().all_ack_in_sync_state_set) NotifyTransferSome();
   }
   if (!raised) return;
   {
@@ -468,6 +509,7 @@ void HaService::UpdateReplicaConfirmOffset() {
 
 void HaService::OnSyncStateSetChanged() {
   UpdateReplicaConfirmOffset();
+  NotifyTransferSome();
   {
     MutexLock lock(&wait_mu_);
     changed_ = true;

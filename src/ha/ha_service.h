@@ -48,6 +48,16 @@ class EpochFile;
 struct SlaveInfo {
   std::string address;      // the slave's peer address
   int64_t ack_offset = -1;  // its last report; -1 before the first
+  // Controller mode: the controller id from its handshake (-1 before it).
+  int64_t slave_id = -1;
+  // Filled by HaService::RuntimeInfo only.
+  bool in_sync = false;
+};
+
+// The master side of GET_BROKER_HA_STATUS (RocketMQ's HARuntimeInfo).
+struct HaRuntimeInfo {
+  std::vector<SlaveInfo> slaves;  // the open connections, in_sync filled
+  int64_t in_sync_slave_nums = 0;
 };
 
 class HaService final : public store::ReplicaWaiter {
@@ -71,6 +81,15 @@ class HaService final : public store::ReplicaWaiter {
   }
   int connection_count() const TH_EXCLUDES(conns_mu_);
   std::vector<SlaveInfo> Slaves() const TH_EXCLUDES(conns_mu_);
+  // Which slaves count as in sync with a master at `max_offset`. Classic
+  // (4.x): a slave that reported and is less than `max_gap_not_in_sync`
+  // (haMaxGapNotInSync) behind. Controller mode (RocketMQ 5's
+  // AutoSwitchHAService): a slave is in sync when it is in the local in-sync
+  // set, and inSyncSlaveNums is that set's size less the master (0 while
+  // this broker is a slave).
+  HaRuntimeInfo RuntimeInfo(int64_t max_offset,
+                            int64_t max_gap_not_in_sync) const
+      TH_EXCLUDES(conns_mu_);
   // Wakes every writer (they otherwise look for new bytes every 100 ms).
   void NotifyTransferSome() TH_EXCLUDES(transfer_mu_);
 
@@ -91,7 +110,7 @@ class HaService final : public store::ReplicaWaiter {
   // After a change of the in-sync set from outside the connections (Reset,
   // Shrink, SetConfirmed): recomputes the store's replica confirm offset and
   // wakes the waiting puts.
-  void OnSyncStateSetChanged() TH_EXCLUDES(wait_mu_);
+  void OnSyncStateSetChanged() TH_EXCLUDES(wait_mu_, transfer_mu_);
 
  private:
   class Connection;
@@ -105,7 +124,7 @@ class HaService final : public store::ReplicaWaiter {
   void AcceptLoop();
   void GroupTransferLoop();
   // A report from a slave: raises push_to_slave_max_offset and wakes waiters.
-  void OnAck(int64_t offset) TH_EXCLUDES(wait_mu_);
+  void OnAck(int64_t offset) TH_EXCLUDES(wait_mu_, transfer_mu_);
   // Whether the acks cover [.., end) by the rules of the mode.
   bool Covered(int64_t end) const;
   // Controller mode: the store dispatches no further than what every member

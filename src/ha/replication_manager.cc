@@ -134,6 +134,9 @@ Status ReplicationManager::BecomeControllerMaster(int64_t epoch,
   TH_RETURN_IF_ERROR(epochs_->TruncateSuffixByOffset(cut));
   TH_RETURN_IF_ERROR(epochs_->TruncateSuffixByEpoch(e));
   TH_RETURN_IF_ERROR(epochs_->Append(e, cut));
+  // The old master's confirm offset no longer bounds dispatch: what
+  // survived the cut is this master's log.
+  store_->commit_log().set_replica_confirm_offset(-1);
   // A new master's in-sync set is itself (§7.4 step 4).
   service_->sync_state_set()->Reset(
       controller_id_.load(std::memory_order_acquire), cut);

@@ -187,12 +187,13 @@ Status CommitLog::FlushAll() {
 
 int64_t CommitLog::GetConfirmOffset() const {
   // A slave dispatches what it received (nothing asks its group commit for a
-  // flush), as RocketMQ's 4.x dispatch reads up to the max offset.
-  if (role_.load(std::memory_order_acquire) == BrokerRole::kSlave)
-    return queue_.GetMaxOffset();
-  const int64_t end = config_.flush_disk_type == FlushDiskType::kSync
-                          ? queue_.flushed_where()
-                          : queue_.GetMaxOffset();
+  // flush), as RocketMQ's 4.x dispatch reads up to the max offset; in
+  // controller mode only up to its master's confirm offset (RocketMQ 5).
+  const int64_t end =
+      role_.load(std::memory_order_acquire) != BrokerRole::kSlave &&
+              config_.flush_disk_type == FlushDiskType::kSync
+          ? queue_.flushed_where()
+          : queue_.GetMaxOffset();
   const int64_t replicated =
       replica_confirm_offset_.load(std::memory_order_acquire);
   return replicated >= 0 ? std::min(end, replicated) : end;

@@ -148,18 +148,22 @@ class CommitLog {
   int remain_transient_store_buffers() const;
   // Where dispatch may read up to: the flushed offset under SYNC_FLUSH on a
   // master, else the max offset (a slave's bytes are flushed by nobody's
-  // request); on a master, also no further than the replica confirm offset
+  // request); in either role also no further than the replica confirm offset
   // when one is set. The role is the current one (set_broker_role), not the
   // configured one: a controller may turn a SYNC_FLUSH master into a slave.
   int64_t GetConfirmOffset() const;
   void set_broker_role(BrokerRole role) {
     role_.store(role, std::memory_order_release);
   }
-  // Controller mode with allAckInSyncStateSet (ha spec §7.7): the offset every
-  // member of the in-sync set acknowledged; a master dispatches no further.
+  // Controller mode (ha spec §7.7): on a master with allAckInSyncStateSet,
+  // the offset every member of the in-sync set acknowledged; on a slave, the
+  // confirm offset its master last sent. Dispatch goes no further.
   // -1 (the default): no such limit.
   void set_replica_confirm_offset(int64_t offset) {
     replica_confirm_offset_.store(offset, std::memory_order_release);
+  }
+  int64_t replica_confirm_offset() const {
+    return replica_confirm_offset_.load(std::memory_order_acquire);
   }
   int64_t RollNextFile(int64_t offset) const {
     return offset + file_size() - offset % file_size();

@@ -637,6 +637,16 @@ TEST_F(EtcdFailoverTest, LaggingSlaveLeavesTheInSyncSetAndRejoins) {
       return -1;
     return std::stoll(m[1].str());
   };
+  // The master's inSyncSlaveNums: the in-sync set less itself.
+  auto in_sync_slaves = [&]() -> int64_t {
+    auto st = admin_->BrokerHaStatus(a_->addr());
+    if (!st.ok()) return -1;
+    std::smatch m;
+    if (!std::regex_search(*st, m, std::regex(R"("inSyncSlaveNums":(\d+))")))
+      return -1;
+    return std::stoll(m[1].str());
+  };
+  EXPECT_TRUE(testing::WaitUntil([&] { return in_sync_slaves() == 2; }, 10s));
   for (int i = 0; i < 10; ++i) {
     const std::string body = "isr-" + std::to_string(i);
     client::Message m;
@@ -656,6 +666,7 @@ TEST_F(EtcdFailoverTest, LaggingSlaveLeavesTheInSyncSetAndRejoins) {
   const auto stopped = Clock::now();
   SendUntil(5, 30s);  // the first waits for c until the set drops it
   ASSERT_TRUE(etcd_set_is("[1,2]")) << a_->log();
+  EXPECT_EQ(in_sync_slaves(), 1);
   const auto dropped_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                               Clock::now() - stopped)
                               .count();
@@ -669,6 +680,7 @@ TEST_F(EtcdFailoverTest, LaggingSlaveLeavesTheInSyncSetAndRejoins) {
 
   c->Signal(SIGCONT);
   ASSERT_TRUE(etcd_set_is("[1,2,3]")) << a_->log() << c->log();
+  EXPECT_TRUE(testing::WaitUntil([&] { return in_sync_slaves() == 2; }, 10s));
   SendUntil(3, 20s);
   const int64_t end = slave_max(*b_);
   EXPECT_TRUE(testing::WaitUntil([&] { return slave_max(*c) == end; }, 20s));

@@ -264,5 +264,75 @@ TEST(SyncStateSetReplicationTest, TooFewInSyncReplicasRefusesBeforeStoring) {
   EXPECT_GE(b.store->GetMaxPhyOffset(), r.phys_offset + r.wrote_bytes);
 }
 
+// RocketMQ 5: a slave's dispatch stops at the confirm offset its master sends,
+// so a consumer of the slave never sees a record some member lacks.
+TEST(SyncStateSetReplicationTest, SlaveDispatchesOnlyUpToTheMastersConfirm) {
+  IsrBroker a(1), b(2), c(3);
+  ASSERT_OK(a.repl->BecomeMaster(1, store::BrokerRole::kSyncMaster));
+  ASSERT_OK(b.repl->BecomeSlave(1, a.address()));
+  ASSERT_OK(c.repl->BecomeSlave(1, a.address()));
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return a.repl->LocalSyncStateSet() == IsrIds({1, 2, 3}); }));
+  a.repl->OnSyncStateSetRecorded({1, 2, 3});
+  store::PutResult r = a.Put("on-every-member");
+  ASSERT_EQ(r.status, store::PutStatus::kPutOk) << r.error;
+  const int64_t first_end = r.phys_offset + r.wrote_bytes;
+  EXPECT_TRUE(testing::WaitUntil(
+      [&] { return c.store->GetMaxOffsetInQueue("TopicI", 0) == 1; }));
+
+  // b goes away but stays recorded: the confirm offset stays where b's last
+  // ack left it, so what only a and c hold is not confirmed.
+  b.repl.reset();
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return a.repl->LocalSyncStateSet() == IsrIds({1, 3}); }));
+  r = a.Put("not-on-b");
+  EXPECT_EQ(r.status, store::PutStatus::kFlushSlaveTimeout);
+  const int64_t second_end = r.phys_offset + r.wrote_bytes;
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return c.store->GetMaxPhyOffset() >= second_end; }));
+  // c's CommitLog holds the record; its dispatch has caught up with what it
+  // may dispatch, which ends before the record.
+  ASSERT_TRUE(c.store->WaitForDispatch(5000));
+  EXPECT_EQ(c.store->commit_log().GetConfirmOffset(), first_end);
+  EXPECT_EQ(c.store->GetMaxOffsetInQueue("TopicI", 0), 1);
+  EXPECT_EQ(a.store->GetMaxOffsetInQueue("TopicI", 0), 1);
+
+  // Once the controller records {1, 3}, c's ack confirms the record and the
+  // master sends the new confirm offset without waiting for a heartbeat.
+  a.repl->OnSyncStateSetRecorded({1, 3});
+  EXPECT_TRUE(testing::WaitUntil(
+      [&] { return c.store->GetMaxOffsetInQueue("TopicI", 0) == 2; }));
+  EXPECT_EQ(c.store->commit_log().GetConfirmOffset(), second_end);
+  EXPECT_TRUE(testing::WaitUntil(
+      [&] { return a.store->GetMaxOffsetInQueue("TopicI", 0) == 2; }));
+}
+
+// GET_BROKER_HA_STATUS's inSyncSlaveNums in controller mode: the in-sync
+// set's members less the master, whatever haMaxGapNotInSync says.
+TEST(SyncStateSetReplicationTest, RuntimeInfoCountsTheInSyncSet) {
+  IsrBroker a(1), b(2);
+  ASSERT_OK(a.repl->BecomeMaster(1, store::BrokerRole::kSyncMaster));
+  HaRuntimeInfo info = a.repl->service().RuntimeInfo(0, 1);
+  EXPECT_EQ(info.in_sync_slave_nums, 0);
+  EXPECT_TRUE(info.slaves.empty());
+  ASSERT_TRUE(a.Put("before-b").ok());
+  ASSERT_OK(b.repl->BecomeSlave(1, a.address()));
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return a.repl->LocalSyncStateSet() == IsrIds({1, 2}); }));
+  // A gap of 0 puts nobody in sync by the 4.x rule; the set says b is.
+  info = a.repl->service().RuntimeInfo(a.store->GetMaxPhyOffset(), 0);
+  EXPECT_EQ(info.in_sync_slave_nums, 1);
+  ASSERT_EQ(info.slaves.size(), 1u);
+  EXPECT_EQ(info.slaves[0].slave_id, 2);
+  EXPECT_TRUE(info.slaves[0].in_sync);
+
+  // b leaves the set when its connection closes: 0 again.
+  b.repl.reset();
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return a.repl->LocalSyncStateSet() == IsrIds({1}); }));
+  info = a.repl->service().RuntimeInfo(a.store->GetMaxPhyOffset(), 1 << 30);
+  EXPECT_EQ(info.in_sync_slave_nums, 0);
+}
+
 }  // namespace
 }  // namespace thruster::ha
