@@ -17,6 +17,7 @@
 #include "message/properties.h"
 #include "store/message_store.h"
 #include "tests/support/mem_file_system.h"
+#include "tests/support/small_store.h"
 #include "tests/support/test_util.h"
 
 namespace thruster::ha {
@@ -159,15 +160,7 @@ TEST(SyncStateSetTest, InSyncReplicasCountsCopiesAndMinInSyncAdmits) {
 // A SYNC_MASTER with allAckInSyncStateSet and two slaves on loopback.
 
 store::MessageStoreConfig IsrStoreConfig() {
-  store::MessageStoreConfig c;
-  c.store_path_root_dir = "/store";
-  c.mapped_file_size_commit_log = 8192;
-  c.mapped_file_size_consume_queue = 20 * 50;
-  c.max_hash_slot_num = 64;
-  c.max_index_num = 256;
-  c.flush_interval_commit_log = 10;
-  c.flush_interval_consume_queue = 10;
-  c.pre_touch_mapped_file = false;
+  store::MessageStoreConfig c = thruster::testing::SmallStoreConfig();
   c.all_ack_in_sync_state_set = true;
   c.slave_timeout = 500;
   return c;
