@@ -233,6 +233,8 @@ test('kill -9 during a SYNC_FLUSH produce run loses no acknowledged message',
     const storeDir = path.join(tmp, 'store');
     const extra = [ '--flushDiskType=SYNC_FLUSH' ];
     const first = await startBroker({ storeDir, extra });
+    await waitFor(() => first.haPort(), 10000, 'the HA port in the broker log');
+    const haListenPort = first.haPort();
     const nameSrv = `127.0.0.1:${first.namesrvPort}`;
     const topic = `CRASH_${RUN_ID}`;
     await createTopic(nameSrv, first.addr, topic);
@@ -266,7 +268,7 @@ test('kill -9 during a SYNC_FLUSH produce run loses no acknowledged message',
     await withTimeout(producer.close(), 5000, 'producer close').catch(() => {});
     const ackedCount = acked.size;
 
-    const second = await startBroker({ storeDir, listenPort: first.port, namesrvPort: first.namesrvPort, extra });
+    const second = await startBroker({ storeDir, listenPort: first.port, namesrvPort: first.namesrvPort, haListenPort, extra });
     t.after(() => stopBroker(second));
     const { consumer, deliveries } = newConsumer(nameSrv, `CGC_${RUN_ID}`, topic, '*');
     await consumer.ready();

@@ -32,12 +32,15 @@ function withTimeout(promise, ms, what) {
 
 // Starts thruster-broker (THRUSTER_BROKER) with its embedded name server on loopback, small store files and logs on
 // stderr, plus `extra` flags; resolves once it printed where it listens:
-//   { child, port, addr, namesrvPort, nameSrv, endpoints (the gRPC endpoint, when enabled), log() }.
-function startBroker({ storeDir, listenPort = 0, namesrvPort = 0, extra = [] }) {
+//   { child, port, addr, namesrvPort, nameSrv, endpoints (the gRPC endpoint, when enabled), haPort(), log() }.
+// A restart on the same listenPort must also pass haListenPort (the first run's haPort()): otherwise the broker
+// takes listenPort + 1, which anything on the machine may hold by then.
+function startBroker({ storeDir, listenPort = 0, namesrvPort = 0, haListenPort = 0, extra = [] }) {
   const args = [
     `--storePathRootDir=${storeDir}`,
     `--listenPort=${listenPort}`,
     `--namesrvListenPort=${namesrvPort}`,
+    ...(haListenPort ? [ `--haListenPort=${haListenPort}` ] : []),
     '--bindAddress=127.0.0.1',
     '--brokerIP1=127.0.0.1',
     '--mappedFileSizeCommitLog=16777216',
@@ -70,6 +73,10 @@ function startBroker({ storeDir, listenPort = 0, namesrvPort = 0, extra = [] }) 
         child, port, addr: `127.0.0.1:${port}`,
         namesrvPort: ns ? Number(ns[1]) : undefined, nameSrv: ns ? `127.0.0.1:${ns[1]}` : undefined,
         endpoints: grpc ? `127.0.0.1:${grpc[1]}` : undefined,
+        haPort: () => {
+          const ha = /HA port (\d+)/.exec(log);
+          return ha ? Number(ha[1]) : undefined;
+        },
         log: () => log,
       });
     });
