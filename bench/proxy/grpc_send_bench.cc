@@ -1,11 +1,17 @@
-// Send throughput over gRPC (apache.rocketmq.v2 SendMessage), shaped as `thruster bench produce`: P producers
-// (one channel each) keep N sends in flight, 1 KiB bodies by default, one message per SendMessage; reports
-// msgs/s of the measured run. The async callback stub is used, so no thread waits per send.
+// Send and receive throughput over gRPC (apache.rocketmq.v2), shaped as `thruster bench produce` / `consume`.
+// Send (the default): P producers (one channel each) keep N sends in flight, 1 KiB bodies by default, one message
+// per SendMessage; reports msgs/s of the measured run. The async callback stub is used, so no thread waits per send.
 //   thruster_grpc_send_bench --target 127.0.0.1:8081 --topic BenchGrpc --producers 4 --inflight 100
 //                            --messages 400000 --size 1024
+// Receive (`--mode receive`): a SimpleConsumer's loop on the topic's backlog: C consumers (one channel each) with D
+// ReceiveMessage calls in flight each (batch 32, as the 5.x clients ask), every batch acknowledged by one
+// AckMessage; reports msgs/s until `--messages` were received and acknowledged.
+//   thruster_grpc_send_bench --mode receive --target 127.0.0.1:8081 --topic BenchGrpc --group BenchGrpcGroup
+//                            --consumers 4 --depth 4 --messages 400000
 #include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -15,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "apache/rocketmq/v2/service.grpc.pb.h"
@@ -31,6 +38,11 @@ struct BenchArgs {
   long messages = 400000;
   long warmup = 20000;
   size_t size = 1024;
+  std::string mode = "send";
+  std::string group = "BenchGrpcGroup";
+  int consumers = 4;
+  int depth = 4;
+  int batch = 32;
 };
 
 // A channel with its own connection: channels to one target with the same arguments otherwise share gRPC's global
@@ -120,6 +132,102 @@ double RunOnce(const BenchArgs& args, long messages, long* failed_out) {
   return static_cast<double>(messages) / secs;
 }
 
+// The receive loop: consumers x depth threads, each with a ReceiveMessage call at a time on its consumer's channel
+// (long-polled, 5 s) and one AckMessage per batch, until `messages` were acknowledged in all.
+class ReceiveRun {
+ public:
+  ReceiveRun(const BenchArgs& args, long messages) : args_(args), messages_(messages) {}
+
+  // msgs/s from the first receive to the `messages`-th acknowledged message; *failed counts refused acks.
+  double Run(long* failed) {
+    std::vector<std::unique_ptr<v2::MessagingService::Stub>> stubs;
+    for (int c = 0; c < args_.consumers; ++c)
+      stubs.push_back(v2::MessagingService::NewStub(OwnChannel(args_.target)));
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> threads;
+    for (int c = 0; c < args_.consumers; ++c)
+      for (int d = 0; d < args_.depth; ++d)
+        threads.emplace_back([this, c, stub = stubs[static_cast<size_t>(c)].get()] { Loop(c, stub); });
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return acked_ >= messages_ || failed_ > 0; });
+      done_ = true;
+      end_ = std::chrono::steady_clock::now();
+      for (grpc::ClientContext* ctx : open_) ctx->TryCancel();  // the long polls of an empty topic
+    }
+    for (std::thread& t : threads) t.join();
+    *failed = failed_;
+    return static_cast<double>(acked_) / std::chrono::duration<double>(end_ - start).count();
+  }
+
+ private:
+  void Loop(int consumer, v2::MessagingService::Stub* stub) {
+    const std::string client_id = "bench-consumer-" + std::to_string(consumer);
+    for (;;) {
+      grpc::ClientContext ctx;
+      ctx.AddMetadata("x-mq-client-id", client_id);
+      ctx.AddMetadata("x-mq-protocol", "v2");
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (done_) return;
+        open_.push_back(&ctx);
+      }
+      v2::ReceiveMessageRequest req;
+      req.mutable_group()->set_name(args_.group);
+      req.mutable_message_queue()->mutable_topic()->set_name(args_.topic);
+      req.mutable_filter_expression()->set_type(v2::TAG);
+      req.mutable_filter_expression()->set_expression("*");
+      req.set_batch_size(args_.batch);
+      req.mutable_invisible_duration()->set_seconds(30);
+      req.mutable_long_polling_timeout()->set_seconds(5);
+      v2::AckMessageRequest ack;
+      ack.mutable_group()->set_name(args_.group);
+      ack.mutable_topic()->set_name(args_.topic);
+      std::unique_ptr<grpc::ClientReader<v2::ReceiveMessageResponse>> reader = stub->ReceiveMessage(&ctx, req);
+      v2::ReceiveMessageResponse resp;
+      while (reader->Read(&resp)) {
+        if (resp.has_message()) {
+          v2::AckMessageEntry* e = ack.add_entries();
+          e->set_message_id(resp.message().system_properties().message_id());
+          e->set_receipt_handle(resp.message().system_properties().receipt_handle());
+        }
+      }
+      reader->Finish().IgnoreError();  // an empty poll or a cancelled one ends the same way
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        open_.erase(std::find(open_.begin(), open_.end(), &ctx));
+      }
+      if (ack.entries_size() == 0) continue;
+      grpc::ClientContext actx;
+      actx.AddMetadata("x-mq-client-id", client_id);
+      actx.AddMetadata("x-mq-protocol", "v2");
+      v2::AckMessageResponse aresp;
+      grpc::Status s = stub->AckMessage(&actx, ack, &aresp);
+      long ok = 0;
+      if (s.ok())
+        for (const v2::AckMessageResultEntry& r : aresp.entries()) ok += r.status().code() == v2::OK;
+      std::lock_guard<std::mutex> lock(mu_);
+      if (ok != ack.entries_size()) {
+        if (failed_++ == 0)
+          std::fprintf(stderr, "ack failed: %s %s\n", s.error_message().c_str(), aresp.status().message().c_str());
+      }
+      acked_ += ok;
+      if (acked_ >= messages_) cv_.notify_all();
+    }
+  }
+
+  const BenchArgs& args_;
+  const long messages_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  long acked_ = 0;
+  long failed_ = 0;
+  bool done_ = false;
+  std::vector<grpc::ClientContext*> open_;
+  std::chrono::steady_clock::time_point end_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -135,6 +243,11 @@ int main(int argc, char** argv) {
     else if (k == "--messages") args.messages = std::atol(v);
     else if (k == "--warmup") args.warmup = std::atol(v);
     else if (k == "--size") args.size = static_cast<size_t>(std::atol(v));
+    else if (k == "--mode") args.mode = v;
+    else if (k == "--group") args.group = v;
+    else if (k == "--consumers") args.consumers = std::atoi(v);
+    else if (k == "--depth") args.depth = std::atoi(v);
+    else if (k == "--batch") args.batch = std::atoi(v);
     else if (k == "--absl-deadlock-detection") no_absl_fix = std::string(v) == "on";
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
@@ -159,6 +272,17 @@ int main(int argc, char** argv) {
     }
   }
   long failed = 0;
+  if (args.mode == "receive") {
+    ReceiveRun run(args, args.messages);
+    const double rate = run.Run(&failed);
+    std::printf("grpc receive: %d consumers x %d receives in flight, batch %d, %ld messages: %.0f msgs/s (%ld failed)\n",
+                args.consumers, args.depth, args.batch, args.messages, rate, failed);
+    return failed == 0 ? 0 : 1;
+  }
+  if (args.mode != "send") {
+    std::fprintf(stderr, "--mode is send or receive, not %s\n", args.mode.c_str());
+    return 2;
+  }
   if (args.warmup > 0) RunOnce(args, args.warmup, &failed);
   const double rate = RunOnce(args, args.messages, &failed);
   std::printf("grpc send: %d producers x %d in flight, %zu B, %ld messages: %.0f msgs/s (%ld failed)\n",
