@@ -300,6 +300,43 @@ TEST(SyncStateSetReplicationTest, SlaveDispatchesOnlyUpToTheMastersConfirm) {
       [&] { return a.store->GetMaxOffsetInQueue("TopicI", 0) == 2; }));
 }
 
+// A slave elected while it holds bytes past its old master's confirm offset
+// (the master died before confirming them) becomes master: the bound goes
+// before the cut, so the cut's dispatch reaches the end of the complete
+// records and keeps them, as RocketMQ 5's changeToMaster does. Found by the
+// 150-round failover loop: the bound stayed, the cut refused ("dispatch
+// stopped at ...") and every later election failed the same way.
+TEST(SyncStateSetReplicationTest, SlaveHoldingUnconfirmedBytesBecomesMaster) {
+  IsrBroker a(1), b(2), c(3);
+  ASSERT_OK(a.repl->BecomeMaster(1, store::BrokerRole::kSyncMaster));
+  ASSERT_OK(b.repl->BecomeSlave(1, a.address()));
+  ASSERT_OK(c.repl->BecomeSlave(1, a.address()));
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return a.repl->LocalSyncStateSet() == IsrIds({1, 2, 3}); }));
+  a.repl->OnSyncStateSetRecorded({1, 2, 3});
+  ASSERT_EQ(a.Put("on-every-member").status, store::PutStatus::kPutOk);
+  b.repl.reset();
+  store::PutResult r = a.Put("only-on-a-and-c");
+  EXPECT_EQ(r.status, store::PutStatus::kFlushSlaveTimeout);
+  const int64_t second_end = r.phys_offset + r.wrote_bytes;
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return c.store->GetMaxPhyOffset() >= second_end; }));
+  ASSERT_TRUE(c.store->WaitForDispatch(5000));
+  ASSERT_LT(c.store->commit_log().GetConfirmOffset(), second_end);
+  ASSERT_EQ(c.store->GetMaxOffsetInQueue("TopicI", 0), 1);
+
+  // a dies before confirming the second record; c is elected.
+  a.repl.reset();
+  ASSERT_OK(c.repl->BecomeMaster(2, store::BrokerRole::kSyncMaster));
+  EXPECT_EQ(c.store->GetMaxPhyOffset(), second_end);
+  EXPECT_EQ(c.store->GetMaxOffsetInQueue("TopicI", 0), 2);
+  EXPECT_EQ(c.repl->last_epoch(), 2);
+  // With its set reset to itself, the new master takes writes.
+  EXPECT_EQ(c.Put("after-the-election").status, store::PutStatus::kPutOk);
+  EXPECT_TRUE(testing::WaitUntil(
+      [&] { return c.store->GetMaxOffsetInQueue("TopicI", 0) == 3; }));
+}
+
 // GET_BROKER_HA_STATUS's inSyncSlaveNums in controller mode: the in-sync
 // set's members less the master, whatever haMaxGapNotInSync says.
 TEST(SyncStateSetReplicationTest, RuntimeInfoCountsTheInSyncSet) {
