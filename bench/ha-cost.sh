@@ -101,6 +101,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
       --logTarget=stderr $(master_args "$c") >"$dir/master.log" 2>&1 &
     PIDS=($!)
     wait_log "$dir/master.log" "listening on" || { echo "$c: master did not start:"; tail -n 30 "$dir/master.log"; exit 1; }
+    # The producer routes through the name server: wait (20 s) until the master registered its default topic there.
+    for _ in $(seq 1 400); do
+      "$BIN/thruster" admin topicRoute -n "127.0.0.1:$np" -t TBW102 >/dev/null 2>&1 && break
+      sleep 0.05  # polling the name server for a route, with a deadline
+    done
     if [[ $c != single ]]; then
       sp=$(free_port)
       shp=$(free_port)
