@@ -4,7 +4,6 @@
 // every in-sync slave holds it.
 #include <gtest/gtest.h>
 
-#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -12,11 +11,8 @@
 #include "common/clock.h"
 #include "ha/replication_manager.h"
 #include "ha/sync_state_set.h"
-#include "message/host_address.h"
-#include "message/message.h"
-#include "message/properties.h"
 #include "store/message_store.h"
-#include "tests/support/mem_file_system.h"
+#include "tests/ha/controller_broker.h"
 #include "tests/support/small_store.h"
 #include "tests/support/test_util.h"
 
@@ -166,44 +162,16 @@ store::MessageStoreConfig IsrStoreConfig() {
   return c;
 }
 
-struct IsrBroker {
-  explicit IsrBroker(int64_t id, int32_t min_in_sync = 1) {
+// A broker of the group: the shared controller-mode fixture with the store
+// config above.
+struct IsrBroker : ControllerBroker {
+  explicit IsrBroker(int64_t id, int32_t min_in_sync = 1)
+      : ControllerBroker(id, IsrStoreConfigWithMin(min_in_sync)) {}
+  static store::MessageStoreConfig IsrStoreConfigWithMin(int32_t min_in_sync) {
     store::MessageStoreConfig c = IsrStoreConfig();
     c.min_in_sync_replicas = min_in_sync;
-    store = std::make_unique<store::MessageStore>(&fs, c);
-    EXPECT_OK(store->Load());
-    EXPECT_OK(store->Start());
-    HaServiceOptions o;
-    o.bind_address = "127.0.0.1";
-    o.port = 0;
-    o.controller_mode = true;
-    o.controller_id = id;
-    repl = std::make_unique<ReplicationManager>(store.get(), o);
-    EXPECT_OK(repl->Start(""));
+    return c;
   }
-  ~IsrBroker() {
-    repl.reset();
-    store->Shutdown();
-  }
-  std::string address() const {
-    return "127.0.0.1:" + std::to_string(repl->ha_port());
-  }
-  store::PutResult Put(const std::string& body) {
-    static const std::string props = message::EncodeProperties(
-        std::map<std::string, std::string, std::less<>>{{"TAGS", "TagI"}});
-    message::MessageToStore m;
-    m.topic = "TopicI";
-    m.queue_id = 0;
-    m.body = AsBytes(body);
-    m.properties = props;
-    m.born_host = message::HostAddress::V4(127, 0, 0, 1, 50000);
-    m.store_host = message::HostAddress::V4(127, 0, 0, 1, 10911);
-    return store->PutMessage(m);
-  }
-
-  testing::MemFileSystem fs;
-  std::unique_ptr<store::MessageStore> store;
-  std::unique_ptr<ReplicationManager> repl;
 };
 
 TEST(SyncStateSetReplicationTest, AllAckPutIsOnEveryInSyncSlaveWhenAcked) {
