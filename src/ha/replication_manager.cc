@@ -130,13 +130,15 @@ Status ReplicationManager::BecomeControllerMaster(int64_t epoch,
       return Status::Busy("the HA client did not let go of its master");
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  // The old master's confirm offset no longer bounds dispatch: what
+  // survives the cut is this master's log. Lifted before the cut, which
+  // dispatches every record before it, so each queue's next offset counts
+  // the records the old master had not confirmed.
+  store_->commit_log().set_replica_confirm_offset(-1);
   TH_ASSIGN_OR_RETURN(int64_t cut, store_->TruncateTo(INT64_MAX));
   TH_RETURN_IF_ERROR(epochs_->TruncateSuffixByOffset(cut));
   TH_RETURN_IF_ERROR(epochs_->TruncateSuffixByEpoch(e));
   TH_RETURN_IF_ERROR(epochs_->Append(e, cut));
-  // The old master's confirm offset no longer bounds dispatch: what
-  // survived the cut is this master's log.
-  store_->commit_log().set_replica_confirm_offset(-1);
   // A new master's in-sync set is itself (§7.4 step 4).
   service_->sync_state_set()->Reset(
       controller_id_.load(std::memory_order_acquire), cut);

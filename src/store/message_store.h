@@ -231,11 +231,13 @@ class MessageStore {
   // Controller mode (ha spec §7.6, §7.8 step 1, §7.9; RocketMQ's
   // truncateFiles): cuts the CommitLog back to min(`offset`, the end of its
   // last complete record), so bytes received but not parseable go too, and
-  // makes the rest follow: every record before the cut is dispatched first,
+  // makes the rest follow: every record before the cut is dispatched first
+  // (only up to the replica confirm offset, when one holds dispatch back),
   // consume queues drop their units at or after the cut
   // (truncateDirtyLogicFiles), the index forgets them, each queue's next
-  // offset comes from its consume queue again, dispatch resumes at the cut,
-  // the checkpoint's confirm offset is capped by it. Runs beside the store's
+  // offset comes from its consume queue again, dispatch resumes at the cut
+  // (or where the confirm offset held it), the checkpoint's confirm offset is
+  // capped by it. Runs beside the store's
   // threads; puts must be fenced (FenceWrites) or the role SLAVE with no
   // replication running. Returns the cut; INT64_MAX cuts only the tail.
   Result<int64_t> TruncateTo(int64_t offset);

@@ -138,12 +138,16 @@ Result<int64_t> ReputService::CutBack(
   MutexLock lock(&pass_mu_);
   const int64_t cut = std::min(offset, LastCompleteRecordEndLocked());
   DoReputTo(cut);
-  if (reput_from_offset() < cut) {
+  // A controller-mode slave dispatches no further than its master's confirm
+  // offset: records between it and the cut stay in the log, undispatched.
+  const int64_t reachable = std::min(cut, log_->GetConfirmOffset());
+  if (reput_from_offset() < reachable) {
     return Status::IOError(fmt::format(
         "truncating to {}: dispatch stopped at {}", cut, reput_from_offset()));
   }
   TH_RETURN_IF_ERROR(truncate(cut));
-  reput_from_offset_.store(cut, std::memory_order_release);
+  reput_from_offset_.store(std::min(reput_from_offset(), cut),
+                           std::memory_order_release);
   return cut;
 }
 

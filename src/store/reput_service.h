@@ -58,9 +58,10 @@ class ReputService final : public ServiceThread {
   // Store truncation (MessageStore::TruncateTo), holding every dispatch pass
   // off: finds the end of the last complete record reachable from the
   // dispatch position, takes cut = min(`offset`, that end), dispatches every
-  // record before the cut (so the queues know where each queue ends), runs
-  // `truncate(cut)`, and resumes dispatch from the cut. Returns the cut, or
-  // the error of the dispatch or of `truncate`.
+  // record before the cut up to the confirm offset (so the queues know where
+  // each queue ends), runs `truncate(cut)`, and resumes dispatch from the cut
+  // or from where the confirm offset held it, whichever is lower. Returns the
+  // cut, or the error of the dispatch or of `truncate`.
   Result<int64_t> CutBack(int64_t offset,
                           const std::function<Status(int64_t cut)>& truncate)
       TH_EXCLUDES(pass_mu_);
