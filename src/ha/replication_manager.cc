@@ -33,6 +33,8 @@ ReplicationManager::~ReplicationManager() { Shutdown(); }
 Status ReplicationManager::Start(std::string master_ha_address) {
   if (epochs_ != nullptr) {
     TH_RETURN_IF_ERROR(epochs_->Load());
+    // Records a restarted slave's master never confirmed stay invisible.
+    TH_RETURN_IF_ERROR(store_->KeepConfirmOffset());
     // Controller mode: nothing is written until an election says so.
     store_->FenceWrites(true);
   }

@@ -241,6 +241,18 @@ class MessageStore {
   // threads; puts must be fenced (FenceWrites) or the role SLAVE with no
   // replication running. Returns the cut; INT64_MAX cuts only the tail.
   Result<int64_t> TruncateTo(int64_t offset);
+  // Controller mode, once after Load (ReplicationManager::Start; RocketMQ 5
+  // loads its confirm offset from the checkpoint, store spec §9.1 "Start
+  // value"): dispatch goes no further than the confirm offset the checkpoint
+  // held at Load (within the CommitLog) until replication sets another
+  // (CommitLog::set_replica_confirm_offset); the queue units and index entries
+  // recovery made for records past it are dropped again; from then on every
+  // checkpoint keeps the confirm offset. So a slave's consumers never see,
+  // after a restart, a record its master did not confirm. A checkpoint
+  // holding 0 (a store that never kept one) limits nothing. Later calls do
+  // nothing; without it the checkpoint's field keeps its loaded value, as
+  // static roles need.
+  Status KeepConfirmOffset();
   // Fencing (ha spec §7.10): while fenced every put fails with
   // SERVICE_NOT_AVAILABLE; replicated bytes still go in. On return no put is
   // in the middle of its append.
@@ -297,6 +309,8 @@ class MessageStore {
   std::atomic<ReplicaWaiter*> replica_waiter_{nullptr};
   bool loaded_ = false;
   bool started_ = false;
+  int64_t loaded_confirm_offset_ = 0;  // the checkpoint's, at Load
+  bool confirm_offset_kept_ = false;   // KeepConfirmOffset ran
   bool shut_down_ = false;
 };
 

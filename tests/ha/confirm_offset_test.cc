@@ -65,6 +65,30 @@ class SlaveConfirmOffsetTest : public ::testing::Test {
   int64_t second_end_ = 0;
 };
 
+TEST_F(SlaveConfirmOffsetTest, RestartedSlaveDispatchesOnlyUpToTheKeptConfirm) {
+  b_.Restart();
+  // The CommitLog keeps the unconfirmed record; the queue does not show it.
+  EXPECT_EQ(b_.store->GetMaxPhyOffset(), second_end_);
+  EXPECT_EQ(b_.store->checkpoint().Get().confirm_phy_offset, first_end_);
+  ASSERT_TRUE(b_.store->WaitForDispatch(5000));
+  EXPECT_EQ(b_.store->commit_log().GetConfirmOffset(), first_end_);
+  EXPECT_EQ(b_.store->GetMaxOffsetInQueue("TopicI", 0), 1);
+
+  // Following its master again, b rejoins the local set; the master's confirm
+  // offset still waits for c, and so does b's queue.
+  ASSERT_OK(b_.repl->BecomeSlave(1, a_.address()));
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    return a_.repl->LocalSyncStateSet() == std::set<int64_t>({1, 2});
+  }));
+  ASSERT_TRUE(b_.store->WaitForDispatch(5000));
+  EXPECT_EQ(b_.store->GetMaxOffsetInQueue("TopicI", 0), 1);
+  // Once etcd records {1, 2}, the master's confirm offset passes the record.
+  a_.repl->OnSyncStateSetRecorded({1, 2});
+  EXPECT_TRUE(testing::WaitUntil(
+      [&] { return b_.store->GetMaxOffsetInQueue("TopicI", 0) == 2; }));
+  EXPECT_EQ(b_.store->commit_log().GetConfirmOffset(), second_end_);
+}
+
 TEST_F(SlaveConfirmOffsetTest, SlaveHoldingAnUnconfirmedRecordBecomesMaster) {
   // b is elected: what survives in its log is its own, dispatched, and the
   // next put continues the queue after it.
