@@ -97,8 +97,8 @@ TEST(AutoSwitchProtocolTest, DecodesWholeMessagesOnly) {
 struct AutoSwitchBroker : ControllerBroker {
   explicit AutoSwitchBroker(int64_t controller_id)
       : ControllerBroker(ControllerBrokerOptions{
-            controller_id, testing::SmallStoreConfig(), "TopicE", "TagE",
-            300}) {}
+            controller_id, testing::SmallStoreConfig(), "TopicE", "TagE", 300,
+            SystemClock::Default()}) {}
 };
 
 TEST(AutoSwitchFailoverTest, ReturningOldMasterIsCutToTheConsistentPoint) {

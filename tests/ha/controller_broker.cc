@@ -23,7 +23,8 @@ ControllerBroker::ControllerBroker(ControllerBrokerOptions o)
 ControllerBroker::ControllerBroker(int64_t controller_id,
                                    store::MessageStoreConfig config)
     : ControllerBroker(ControllerBrokerOptions{controller_id, std::move(config),
-                                               "TopicI", "TagI", 0}) {}
+                                               "TopicI", "TagI", 0,
+                                               SystemClock::Default()}) {}
 
 ControllerBroker::~ControllerBroker() {
   repl.reset();
@@ -43,7 +44,7 @@ void ControllerBroker::StartReplication() {
   o.port = 0;
   o.controller_mode = true;
   o.controller_id = id;
-  repl = std::make_unique<ReplicationManager>(store.get(), o);
+  repl = std::make_unique<ReplicationManager>(store.get(), o, options.clock);
   EXPECT_OK(repl->Start(""));
 }
 

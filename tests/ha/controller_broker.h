@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "common/clock.h"
 #include "ha/replication_manager.h"
 #include "store/message_store.h"
 #include "store/message_store_config.h"
@@ -19,6 +20,9 @@ struct ControllerBrokerOptions {
   std::string topic = "TopicI";
   std::string tags = "TagI";
   size_t body_padding = 0;  // dots appended to every body Put() stores
+  // The replication manager's (HA connections, the in-sync set); the store
+  // keeps the system clock. Must outlive the broker.
+  const Clock* clock = SystemClock::Default();
 };
 
 // One controller-mode broker for the ha tests: a store on its own in-memory

@@ -2,15 +2,23 @@
 // set's rules on a manual clock, then a master and two slaves on loopback
 // where a SYNC_MASTER put with allAckInSyncStateSet is acknowledged only once
 // every in-sync slave holds it.
+#include "ha/sync_state_set.h"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <memory>
+#include <optional>
 #include <set>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
+#include "ha/auto_switch_protocol.h"
+#include "ha/ha_socket.h"
 #include "ha/replication_manager.h"
-#include "ha/sync_state_set.h"
 #include "store/message_store.h"
 #include "tests/ha/controller_broker.h"
 #include "tests/support/small_store.h"
@@ -293,6 +301,72 @@ TEST(SyncStateSetReplicationTest, RuntimeInfoCountsTheInSyncSet) {
       [&] { return a.repl->LocalSyncStateSet() == IsrIds({1}); }));
   info = a.repl->service().RuntimeInfo(a.store->GetMaxPhyOffset(), 1 << 30);
   EXPECT_EQ(info.in_sync_slave_nums, 0);
+}
+
+// The shrink check runs on the set's own timer (ha-isr-check), on the
+// manual clock: a slave that stops acknowledging leaves the local set just
+// after haMaxTimeSlaveNotCatchup with no controller round at all, and the
+// controller is told at once. The slave is a bare socket speaking the
+// auto-switch stream, so it can stop reporting while staying connected.
+TEST(SyncStateSetReplicationTest, ShrinkRunsOnItsOwnTimer) {
+  ManualClock clock;
+  store::MessageStoreConfig config = IsrStoreConfig();
+  config.all_ack_in_sync_state_set = false;
+  config.ha_max_time_slave_not_catchup = 200;
+  ControllerBroker a(
+      ControllerBrokerOptions{1, config, "TopicI", "TagI", 0, &clock});
+  ASSERT_OK(a.repl->BecomeMaster(1, store::BrokerRole::kAsyncMaster));
+  ASSERT_TRUE(a.Put("before-the-slave").ok());
+  SyncStateSet* set = a.repl->service().sync_state_set();
+  std::atomic<int> proposed{0};
+  set->set_on_local_change([&] { proposed.fetch_add(1); });
+
+  Result<Socket> slave = Connect(a.address(), 2000);
+  ASSERT_OK(slave.status());
+  std::vector<std::byte> in(1 << 16);
+  size_t have = 0;
+  auto next_message = [&]() -> std::optional<MasterMessage> {
+    for (int i = 0; i < 50; ++i) {
+      auto m = DecodeMasterMessage(std::span(in).first(have), in.size());
+      if (!m.ok()) return std::nullopt;
+      if (m->has_value()) {
+        std::copy(in.begin() + static_cast<std::ptrdiff_t>((*m)->size),
+                  in.begin() + static_cast<std::ptrdiff_t>(have), in.begin());
+        have -= (*m)->size;
+        return **m;
+      }
+      Result<size_t> n = slave->ReadSome(std::span(in).subspan(have), 100);
+      if (!n.ok()) return std::nullopt;
+      have += *n;
+    }
+    return std::nullopt;
+  };
+  ASSERT_OK(slave->WriteAll(EncodeSlaveHandshake({false, false, 2}), 2000));
+  ASSERT_TRUE(next_message().has_value());  // the master's handshake
+  ASSERT_OK(
+      slave->WriteAll(EncodeSlaveReport(a.store->GetMaxPhyOffset()), 2000));
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    return set->local() == IsrIds({1, 2});
+  }));
+  EXPECT_EQ(proposed.load(), 1);
+
+  // The master writes on; the slave receives the frame and stays silent.
+  ASSERT_TRUE(a.Put("never-acknowledged").ok());
+  std::optional<MasterMessage> frame;
+  do {
+    frame = next_message();
+  } while (frame && frame->transfer.body_size == 0);
+  ASSERT_TRUE(frame.has_value());
+
+  clock.Advance(200);  // exactly haMaxTimeSlaveNotCatchup: still in
+  const int64_t seen = a.repl->service().SyncStateSetChecksForTesting();
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    return a.repl->service().SyncStateSetChecksForTesting() >= seen + 2;
+  }));
+  EXPECT_EQ(set->local(), IsrIds({1, 2}));
+  clock.Advance(1);
+  EXPECT_TRUE(testing::WaitUntil([&] { return set->local() == IsrIds({1}); }));
+  EXPECT_EQ(proposed.load(), 2);
 }
 
 }  // namespace
