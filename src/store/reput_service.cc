@@ -183,6 +183,8 @@ Result<int64_t> ReputService::CutBack(
         "truncating to {}: dispatch stopped at {}", cut, reput_from_offset()));
   }
   TH_RETURN_IF_ERROR(truncate(cut));
+  // The bytes after the cut change: a record held at it is gone.
+  held_record_start_.store(-1, std::memory_order_relaxed);
   reput_from_offset_.store(std::min(reput_from_offset(), cut),
                            std::memory_order_release);
   return cut;
