@@ -360,6 +360,12 @@ Status HaService::Start() {
     SetCurrentThreadName("ha-group-xfer");
     GroupTransferLoop();
   });
+  if (sync_state_set_ != nullptr) {
+    sync_state_set_checker_ = std::make_unique<SyncStateSetChecker>(
+        [this] { return CheckSyncStateSet(); },
+        store_->config().ha_max_time_slave_not_catchup, clock_);
+    sync_state_set_checker_->Start();
+  }
   TH_LOG(ha, kInfo, "HA service listening on {}:{}", options_.bind_address,
          port_);
   return Status::OK();
@@ -367,6 +373,7 @@ Status HaService::Start() {
 
 void HaService::Shutdown() {
   if (!started_ || stopped_.exchange(true, std::memory_order_acq_rel)) return;
+  if (sync_state_set_checker_ != nullptr) sync_state_set_checker_->Stop();
   if (accept_thread_.joinable()) accept_thread_.join();
   listener_.Close();
   std::vector<std::unique_ptr<Connection>> conns;
@@ -382,6 +389,16 @@ void HaService::Shutdown() {
     wait_cv_.SignalAll();
   }
   if (group_thread_.joinable()) group_thread_.join();
+}
+
+int64_t HaService::CheckSyncStateSet() {
+  // A slave's set is the one it kept from its last term as master (if any):
+  // nothing to shrink, and its confirm offset is its master's.
+  if (store_->broker_role() == store::BrokerRole::kSlave)
+    return clock_->NowMs() + store_->config().ha_max_time_slave_not_catchup;
+  if (sync_state_set_->ShrinkOnTimer(store_->GetMaxPhyOffset()))
+    OnSyncStateSetChanged();
+  return sync_state_set_->NextShrinkMs();
 }
 
 void HaService::AcceptLoop() {

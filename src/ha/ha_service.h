@@ -14,6 +14,7 @@
 #include "common/result.h"
 #include "ha/ha_socket.h"
 #include "ha/sync_state_set.h"
+#include "ha/sync_state_set_checker.h"
 #include "store/message_store.h"
 #include "store/replica_waiter.h"
 
@@ -111,6 +112,13 @@ class HaService final : public store::ReplicaWaiter {
   // Shrink, SetConfirmed): recomputes the store's replica confirm offset and
   // wakes the waiting puts.
   void OnSyncStateSetChanged() TH_EXCLUDES(wait_mu_, transfer_mu_);
+  // How many shrink checks the in-sync set's timer ran (0 outside controller
+  // mode).
+  int64_t SyncStateSetChecksForTesting() const {
+    return sync_state_set_checker_ != nullptr
+               ? sync_state_set_checker_->checks()
+               : 0;
+  }
 
  private:
   class Connection;
@@ -130,6 +138,9 @@ class HaService final : public store::ReplicaWaiter {
   // Controller mode: the store dispatches no further than what every member
   // of the in-sync set holds (allAckInSyncStateSet).
   void UpdateReplicaConfirmOffset();
+  // The shrink check of the in-sync set while this broker is a master; returns
+  // when it is next due (SyncStateSetChecker).
+  int64_t CheckSyncStateSet() TH_EXCLUDES(wait_mu_, transfer_mu_);
   // Writers: read the epoch, look for bytes, then WaitTransfer(epoch) sleeps
   // up to 100 ms unless NotifyTransferSome() ran since (no lost wake-up).
   uint64_t TransferEpoch() TH_EXCLUDES(transfer_mu_);
@@ -165,6 +176,8 @@ class HaService final : public store::ReplicaWaiter {
 
   std::thread accept_thread_;
   std::thread group_thread_;
+  // Controller mode: the in-sync set's shrink check (ha-isr-check).
+  std::unique_ptr<SyncStateSetChecker> sync_state_set_checker_;
 };
 
 }  // namespace thruster::ha

@@ -33,6 +33,8 @@ ReplicationManager::~ReplicationManager() { Shutdown(); }
 Status ReplicationManager::Start(std::string master_ha_address) {
   if (epochs_ != nullptr) {
     TH_RETURN_IF_ERROR(epochs_->Load());
+    // Records a restarted slave's master never confirmed stay invisible.
+    TH_RETURN_IF_ERROR(store_->KeepConfirmOffset());
     // Controller mode: nothing is written until an election says so.
     store_->FenceWrites(true);
   }
@@ -130,9 +132,10 @@ Status ReplicationManager::BecomeControllerMaster(int64_t epoch,
       return Status::Busy("the HA client did not let go of its master");
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  // The old master's confirm offset no longer bounds dispatch, and must not
-  // bound the cut's: every complete record this replica holds stays and is
-  // dispatched as this master's log (spec/ha.md §7.6); only a torn tail goes.
+  // The old master's confirm offset no longer bounds dispatch: what
+  // survives the cut is this master's log. Lifted before the cut, which
+  // dispatches every record before it, so each queue's next offset counts
+  // the records the old master had not confirmed.
   store_->commit_log().set_replica_confirm_offset(-1);
   TH_ASSIGN_OR_RETURN(int64_t cut, store_->TruncateTo(INT64_MAX));
   TH_RETURN_IF_ERROR(epochs_->TruncateSuffixByOffset(cut));

@@ -98,6 +98,30 @@ bool SyncStateSet::Shrink(int64_t master_max) {
   return changed;
 }
 
+bool SyncStateSet::ShrinkOnTimer(int64_t master_max) {
+  if (!Shrink(master_max)) return false;
+  std::function<void()> notify;
+  {
+    MutexLock lock(&mu_);
+    notify = on_local_change_;
+  }
+  if (notify) notify();
+  return true;
+}
+
+int64_t SyncStateSet::NextShrinkMs() const {
+  MutexLock lock(&mu_);
+  int64_t next = INT64_MAX;
+  for (int64_t id : local_) {
+    if (id == self_) continue;
+    auto s = slaves_.find(id);
+    if (s == slaves_.end()) return clock_->NowMs();
+    next = std::min(
+        next, s->second.caught_up_ms + options_.max_time_not_catchup_ms + 1);
+  }
+  return next;
+}
+
 std::set<int64_t> SyncStateSet::local() const {
   MutexLock lock(&mu_);
   return local_;

@@ -60,6 +60,15 @@ class SyncStateSet {
   // connected (an idle slave that acked `master_max` is caught up now).
   // True when `local` changed.
   bool Shrink(int64_t master_max) TH_EXCLUDES(mu_);
+  // Shrink on the set's own timer (SyncStateSetChecker): a change is also
+  // reported to set_on_local_change's callback, so the controller proposes it
+  // at once.
+  bool ShrinkOnTimer(int64_t master_max) TH_EXCLUDES(mu_);
+  // When Shrink may next drop a member, in the clock's milliseconds: the
+  // earliest time a member's last catch-up becomes older than
+  // haMaxTimeSlaveNotCatchup (now for a member without a connection);
+  // INT64_MAX when only the master is in `local`.
+  int64_t NextShrinkMs() const TH_EXCLUDES(mu_);
 
   std::set<int64_t> local() const TH_EXCLUDES(mu_);
   std::set<int64_t> confirmed() const TH_EXCLUDES(mu_);

@@ -19,6 +19,8 @@ void FlushConsumeQueueService::FlushOnce(bool thorough) {
   if (thorough && logics > 0) checkpoint_->set_logics_msg_timestamp(logics);
   int64_t idx = index_->index_msg_timestamp();
   if (idx > 0) checkpoint_->set_index_msg_timestamp(idx);
+  if (keep_confirm_offset_.load(std::memory_order_acquire))
+    checkpoint_->set_confirm_phy_offset(reput_->confirm_offset());
   st = checkpoint_->Flush();
   if (!st.ok())
     TH_LOG(store, kError, "flush-cq: checkpoint: {}", st.ToString());
@@ -46,6 +48,8 @@ Status FlushConsumeQueueService::FlushAllAndCheckpoint() {
     if (logics > 0) checkpoint_->set_logics_msg_timestamp(logics);
     if (index_->index_msg_timestamp() > 0)
       checkpoint_->set_index_msg_timestamp(index_->index_msg_timestamp());
+    if (keep_confirm_offset_.load(std::memory_order_acquire))
+      checkpoint_->set_confirm_phy_offset(reput_->confirm_offset());
     st = checkpoint_->Flush();
   }
   return st;

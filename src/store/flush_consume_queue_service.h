@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+
 #include "common/clock.h"
 #include "common/mutex.h"
 #include "common/result.h"
@@ -49,6 +51,12 @@ class FlushConsumeQueueService final : public ServiceThread {
   // longer rebuild a queue entry that pointed into it and was lost, and a
   // record the dispatcher never reached would leave a hole in its queue.
   Result<int64_t> FlushDispatched();
+  // Controller mode (MessageStore::KeepConfirmOffset): from now on each
+  // checkpoint also writes the CommitLog's confirm offset (store spec §6.1
+  // confirmPhyOffset). Off, the field keeps the value it was loaded with.
+  void set_keep_confirm_offset(bool keep) {
+    keep_confirm_offset_.store(keep, std::memory_order_release);
+  }
 
  protected:
   void Run() override;
@@ -61,6 +69,7 @@ class FlushConsumeQueueService final : public ServiceThread {
   const MessageStoreConfig& config_;
   const Clock* clock_;
   Mutex flush_mu_;  // one flush pass at a time
+  std::atomic<bool> keep_confirm_offset_{false};
 };
 
 }  // namespace thruster::store

@@ -101,6 +101,7 @@ Status MessageStore::Load() {
   recovery_.last_exit_ok = last_exit_ok;
   TH_ASSIGN_OR_RETURN(checkpoint_,
                       Checkpoint::Open(fs_, config_.CheckpointPath()));
+  loaded_confirm_offset_ = checkpoint_->Get().confirm_phy_offset;
   commit_log_ =
       std::make_unique<CommitLog>(fs_, config_, checkpoint_.get(), clock_);
   commit_log_->set_broker_role(broker_role());
@@ -397,6 +398,33 @@ Result<int64_t> MessageStore::TruncateTo(int64_t offset) {
     }
     return Status::OK();
   });
+}
+
+Status MessageStore::KeepConfirmOffset() {
+  if (!loaded_) return Status::InvalidArgument("KeepConfirmOffset before Load");
+  if (confirm_offset_kept_) return Status::OK();
+  confirm_offset_kept_ = true;
+  flush_cq_service_->set_keep_confirm_offset(true);
+  if (loaded_confirm_offset_ <= 0) return Status::OK();
+  const int64_t max = commit_log_->GetMaxOffset();
+  const int64_t kept =
+      std::clamp(loaded_confirm_offset_, commit_log_->GetMinOffset(), max);
+  commit_log_->set_replica_confirm_offset(kept);
+  const int64_t resume = reput_->RecordBoundaryAtOrBefore(kept);
+  Result<int64_t> resumed =
+      reput_->CutBack(resume, [this](int64_t cut) -> Status {
+        for (const std::shared_ptr<ConsumeQueue>& cq : queues_->All()) {
+          if (cq->max_phys_offset() > cut)
+            TH_RETURN_IF_ERROR(cq->TruncateDirtyLogicFiles(PhysOffset{cut}));
+        }
+        return index_->TruncateFrom(cut);
+      });
+  if (!resumed.ok()) return resumed.status();
+  TH_LOG(store, kInfo,
+         "dispatch waits at the checkpoint's confirm offset {} (CommitLog "
+         "ends at {}) until replication confirms more",
+         kept, max);
+  return Status::OK();
 }
 
 GetMessageResult MessageStore::GetMessage(

@@ -231,14 +231,28 @@ class MessageStore {
   // Controller mode (ha spec §7.6, §7.8 step 1, §7.9; RocketMQ's
   // truncateFiles): cuts the CommitLog back to min(`offset`, the end of its
   // last complete record), so bytes received but not parseable go too, and
-  // makes the rest follow: every record before the cut is dispatched first,
+  // makes the rest follow: every record before the cut is dispatched first
+  // (only up to the replica confirm offset, when one holds dispatch back),
   // consume queues drop their units at or after the cut
   // (truncateDirtyLogicFiles), the index forgets them, each queue's next
-  // offset comes from its consume queue again, dispatch resumes at the cut,
-  // the checkpoint's confirm offset is capped by it. Runs beside the store's
+  // offset comes from its consume queue again, dispatch resumes at the cut
+  // (or where the confirm offset held it), the checkpoint's confirm offset is
+  // capped by it. Runs beside the store's
   // threads; puts must be fenced (FenceWrites) or the role SLAVE with no
   // replication running. Returns the cut; INT64_MAX cuts only the tail.
   Result<int64_t> TruncateTo(int64_t offset);
+  // Controller mode, once after Load (ReplicationManager::Start; RocketMQ 5
+  // loads its confirm offset from the checkpoint, store spec §9.1 "Start
+  // value"): dispatch goes no further than the confirm offset the checkpoint
+  // held at Load (within the CommitLog) until replication sets another
+  // (CommitLog::set_replica_confirm_offset); the queue units and index entries
+  // recovery made for records past it are dropped again; from then on every
+  // checkpoint keeps the confirm offset. So a slave's consumers never see,
+  // after a restart, a record its master did not confirm. A checkpoint
+  // holding 0 (a store that never kept one) limits nothing. Later calls do
+  // nothing; without it the checkpoint's field keeps its loaded value, as
+  // static roles need.
+  Status KeepConfirmOffset();
   // Fencing (ha spec §7.10): while fenced every put fails with
   // SERVICE_NOT_AVAILABLE; replicated bytes still go in. On return no put is
   // in the middle of its append.
@@ -295,6 +309,8 @@ class MessageStore {
   std::atomic<ReplicaWaiter*> replica_waiter_{nullptr};
   bool loaded_ = false;
   bool started_ = false;
+  int64_t loaded_confirm_offset_ = 0;  // the checkpoint's, at Load
+  bool confirm_offset_kept_ = false;   // KeepConfirmOffset ran
   bool shut_down_ = false;
 };
 

@@ -54,7 +54,11 @@ bool ReputService::DoReputTo(int64_t limit) {
     while (pos < bytes.size() && reput < end) {
       RecordCheck c = CheckRecord(bytes.subspan(pos), false);
       if (c.status == RecordStatus::kOk) {
-        if (reput + c.size > end) break;
+        if (reput + c.size > end) {
+          held_record_start_.store(reput, std::memory_order_relaxed);
+          held_record_end_.store(reput + c.size, std::memory_order_relaxed);
+          break;
+        }
         Status st = Dispatch(c.record, reput, c.size);
         if (!st.ok()) {
           // Never skip a record: retry it on the next pass (both dispatchers
@@ -88,7 +92,15 @@ bool ReputService::DoReputTo(int64_t limit) {
         reput += c.size;
         continue;
       }
-      // Not a record: nothing more is readable here yet.
+      // Not a record: nothing more is readable here yet. A slave may hold
+      // only the head of a record its master confirmed up to the middle of.
+      if (c.status == RecordStatus::kTorn &&
+          (c.size <= 0 || reput + c.size > end)) {
+        held_record_start_.store(reput, std::memory_order_relaxed);
+        held_record_end_.store(
+            c.size > 0 ? reput + c.size : std::numeric_limits<int64_t>::max(),
+            std::memory_order_relaxed);
+      }
       break;
     }
     reput_from_offset_.store(reput, std::memory_order_release);
@@ -133,17 +145,48 @@ int64_t ReputService::LastCompleteRecordEndLocked() const {
   return std::min(pos, max);
 }
 
+int64_t ReputService::dispatch_behind_bytes() const {
+  const int64_t confirm = log_->GetConfirmOffset();
+  const int64_t reput = reput_from_offset();
+  if (reput == held_record_start_.load(std::memory_order_relaxed) &&
+      confirm < held_record_end_.load(std::memory_order_relaxed))
+    return 0;
+  return confirm - reput;
+}
+
+int64_t ReputService::RecordBoundaryAtOrBefore(int64_t offset) const {
+  int64_t pos =
+      std::max(offset - offset % log_->file_size(), log_->GetMinOffset());
+  if (pos >= offset) return pos;
+  auto data = log_->GetData(PhysOffset{pos});
+  if (!data) return pos;
+  size_t at = 0;
+  while (pos < offset && at < data->bytes.size()) {
+    RecordCheck c = CheckRecord(data->bytes.subspan(at), false);
+    if (c.status != RecordStatus::kOk || pos + c.size > offset) break;
+    pos += c.size;
+    at += static_cast<size_t>(c.size);
+  }
+  return pos;
+}
+
 Result<int64_t> ReputService::CutBack(
     int64_t offset, const std::function<Status(int64_t cut)>& truncate) {
   MutexLock lock(&pass_mu_);
   const int64_t cut = std::min(offset, LastCompleteRecordEndLocked());
   DoReputTo(cut);
-  if (reput_from_offset() < cut) {
+  // A controller-mode slave dispatches no further than its master's confirm
+  // offset: records between it and the cut stay in the log, undispatched.
+  const int64_t reachable = std::min(cut, log_->GetConfirmOffset());
+  if (reput_from_offset() < reachable) {
     return Status::IOError(fmt::format(
         "truncating to {}: dispatch stopped at {}", cut, reput_from_offset()));
   }
   TH_RETURN_IF_ERROR(truncate(cut));
-  reput_from_offset_.store(cut, std::memory_order_release);
+  // The bytes after the cut change: a record held at it is gone.
+  held_record_start_.store(-1, std::memory_order_relaxed);
+  reput_from_offset_.store(std::min(reput_from_offset(), cut),
+                           std::memory_order_release);
   return cut;
 }
 

@@ -58,9 +58,10 @@ class ReputService final : public ServiceThread {
   // Store truncation (MessageStore::TruncateTo), holding every dispatch pass
   // off: finds the end of the last complete record reachable from the
   // dispatch position, takes cut = min(`offset`, that end), dispatches every
-  // record before the cut (so the queues know where each queue ends), runs
-  // `truncate(cut)`, and resumes dispatch from the cut. Returns the cut, or
-  // the error of the dispatch or of `truncate`.
+  // record before the cut up to the confirm offset (so the queues know where
+  // each queue ends), runs `truncate(cut)`, and resumes dispatch from the cut
+  // or from where the confirm offset held it, whichever is lower. Returns the
+  // cut, or the error of the dispatch or of `truncate`.
   Result<int64_t> CutBack(int64_t offset,
                           const std::function<Status(int64_t cut)>& truncate)
       TH_EXCLUDES(pass_mu_);
@@ -87,9 +88,17 @@ class ReputService final : public ServiceThread {
   int64_t logics_msg_timestamp() const {
     return logics_msg_timestamp_.load(std::memory_order_acquire);
   }
-  int64_t dispatch_behind_bytes() const {
-    return log_->GetConfirmOffset() - reput_from_offset();
-  }
+  // Confirmed bytes not yet dispatched; 0 while dispatch waits at a record
+  // the confirm offset falls inside (nothing more can be dispatched before
+  // replication confirms the rest).
+  int64_t dispatch_behind_bytes() const;
+  // Where dispatch may read up to (CommitLog::GetConfirmOffset).
+  int64_t confirm_offset() const { return log_->GetConfirmOffset(); }
+  // The end of the last complete record that ends at or before `offset`,
+  // looking from the start of the segment holding `offset` (that start when
+  // no record there ends by `offset`): a confirm offset may fall inside a
+  // record (HA frames cut records), dispatch resumes only at a record start.
+  int64_t RecordBoundaryAtOrBefore(int64_t offset) const;
   // Polls until dispatch caught up with the confirm offset (true) or
   // `timeout_ms` passed on the clock (false).
   bool WaitForDispatch(int64_t timeout_ms) const;
@@ -115,6 +124,10 @@ class ReputService final : public ServiceThread {
   mutable Mutex pass_mu_;
   std::atomic<int64_t> reput_from_offset_{0};
   std::atomic<int64_t> logics_msg_timestamp_{0};
+  // The record the last pass stopped at because the confirm offset falls
+  // inside it: its start and end (dispatch_behind_bytes reads them).
+  std::atomic<int64_t> held_record_start_{-1};
+  std::atomic<int64_t> held_record_end_{-1};
   mutable Mutex listener_mu_;
   MessageArrivingListener listener_ TH_GUARDED_BY(listener_mu_);
   bool draining_ = false;          // confined to this thread

@@ -4,7 +4,6 @@
 // to the consistent point and ends with the new master's log byte for byte.
 #include <gtest/gtest.h>
 
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,11 +12,8 @@
 #include "ha/auto_switch_protocol.h"
 #include "ha/epoch_file.h"
 #include "ha/replication_manager.h"
-#include "message/host_address.h"
-#include "message/message.h"
-#include "message/properties.h"
 #include "store/message_store.h"
-#include "tests/support/mem_file_system.h"
+#include "tests/ha/controller_broker.h"
 #include "tests/support/test_util.h"
 #include "tests/support/small_store.h"
 
@@ -96,67 +92,13 @@ TEST(AutoSwitchProtocolTest, DecodesWholeMessagesOnly) {
   EXPECT_FALSE(DecodeMasterMessage(frame, 1024).ok());
 }
 
-store::MessageStoreConfig AutoSwitchConfig() {
-  return testing::SmallStoreConfig();
-}
-
-// One controller-mode broker: its store and its replication manager.
-struct AutoSwitchBroker {
-  explicit AutoSwitchBroker(int64_t controller_id) : id(controller_id) {
-    store = std::make_unique<store::MessageStore>(&fs, AutoSwitchConfig());
-    EXPECT_OK(store->Load());
-    EXPECT_OK(store->Start());
-    StartReplication();
-  }
-  ~AutoSwitchBroker() {
-    repl.reset();
-    store->Shutdown();
-  }
-  void StartReplication() {
-    repl.reset();
-    HaServiceOptions o;
-    o.bind_address = "127.0.0.1";
-    o.port = 0;
-    o.controller_mode = true;
-    o.controller_id = id;
-    repl = std::make_unique<ReplicationManager>(store.get(), o);
-    EXPECT_OK(repl->Start(""));
-  }
-  std::string address() const {
-    return "127.0.0.1:" + std::to_string(repl->ha_port());
-  }
-  store::PutResult Put(const std::string& body) {
-    static const std::string props = message::EncodeProperties(
-        std::map<std::string, std::string, std::less<>>{{"TAGS", "TagE"}});
-    message::MessageToStore m;
-    m.topic = "TopicE";
-    m.queue_id = 0;
-    const std::string padded = body + std::string(300, '.');
-    m.body = AsBytes(padded);
-    m.properties = props;
-    m.born_host = message::HostAddress::V4(127, 0, 0, 1, 50000);
-    m.store_host = message::HostAddress::V4(127, 0, 0, 1, 10911);
-    return store->PutMessage(m);
-  }
-  std::string Log() {
-    std::string out;
-    int64_t from = 0;
-    const int64_t to = store->GetMaxPhyOffset();
-    while (from < to) {
-      auto d = store->commit_log().GetData(store::PhysOffset{from});
-      if (!d || d->bytes.empty()) break;
-      const size_t n =
-          std::min<size_t>(d->bytes.size(), static_cast<size_t>(to - from));
-      out.append(reinterpret_cast<const char*>(d->bytes.data()), n);
-      from += static_cast<int64_t>(n);
-    }
-    return out;
-  }
-
-  const int64_t id;
-  testing::MemFileSystem fs;
-  std::unique_ptr<store::MessageStore> store;
-  std::unique_ptr<ReplicationManager> repl;
+// A broker of the group: the shared controller-mode fixture, with bodies
+// padded so that 30 messages fill more than one 8 KiB segment.
+struct AutoSwitchBroker : ControllerBroker {
+  explicit AutoSwitchBroker(int64_t controller_id)
+      : ControllerBroker(ControllerBrokerOptions{
+            controller_id, testing::SmallStoreConfig(), "TopicE", "TagE", 300,
+            SystemClock::Default()}) {}
 };
 
 TEST(AutoSwitchFailoverTest, ReturningOldMasterIsCutToTheConsistentPoint) {

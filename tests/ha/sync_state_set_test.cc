@@ -2,21 +2,25 @@
 // set's rules on a manual clock, then a master and two slaves on loopback
 // where a SYNC_MASTER put with allAckInSyncStateSet is acknowledged only once
 // every in-sync slave holds it.
+#include "ha/sync_state_set.h"
+
 #include <gtest/gtest.h>
 
-#include <map>
+#include <algorithm>
+#include <atomic>
 #include <memory>
+#include <optional>
 #include <set>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
+#include "ha/auto_switch_protocol.h"
+#include "ha/ha_socket.h"
 #include "ha/replication_manager.h"
-#include "ha/sync_state_set.h"
-#include "message/host_address.h"
-#include "message/message.h"
-#include "message/properties.h"
 #include "store/message_store.h"
-#include "tests/support/mem_file_system.h"
+#include "tests/ha/controller_broker.h"
 #include "tests/support/small_store.h"
 #include "tests/support/test_util.h"
 
@@ -166,44 +170,16 @@ store::MessageStoreConfig IsrStoreConfig() {
   return c;
 }
 
-struct IsrBroker {
-  explicit IsrBroker(int64_t id, int32_t min_in_sync = 1) {
+// A broker of the group: the shared controller-mode fixture with the store
+// config above.
+struct IsrBroker : ControllerBroker {
+  explicit IsrBroker(int64_t id, int32_t min_in_sync = 1)
+      : ControllerBroker(id, IsrStoreConfigWithMin(min_in_sync)) {}
+  static store::MessageStoreConfig IsrStoreConfigWithMin(int32_t min_in_sync) {
     store::MessageStoreConfig c = IsrStoreConfig();
     c.min_in_sync_replicas = min_in_sync;
-    store = std::make_unique<store::MessageStore>(&fs, c);
-    EXPECT_OK(store->Load());
-    EXPECT_OK(store->Start());
-    HaServiceOptions o;
-    o.bind_address = "127.0.0.1";
-    o.port = 0;
-    o.controller_mode = true;
-    o.controller_id = id;
-    repl = std::make_unique<ReplicationManager>(store.get(), o);
-    EXPECT_OK(repl->Start(""));
+    return c;
   }
-  ~IsrBroker() {
-    repl.reset();
-    store->Shutdown();
-  }
-  std::string address() const {
-    return "127.0.0.1:" + std::to_string(repl->ha_port());
-  }
-  store::PutResult Put(const std::string& body) {
-    static const std::string props = message::EncodeProperties(
-        std::map<std::string, std::string, std::less<>>{{"TAGS", "TagI"}});
-    message::MessageToStore m;
-    m.topic = "TopicI";
-    m.queue_id = 0;
-    m.body = AsBytes(body);
-    m.properties = props;
-    m.born_host = message::HostAddress::V4(127, 0, 0, 1, 50000);
-    m.store_host = message::HostAddress::V4(127, 0, 0, 1, 10911);
-    return store->PutMessage(m);
-  }
-
-  testing::MemFileSystem fs;
-  std::unique_ptr<store::MessageStore> store;
-  std::unique_ptr<ReplicationManager> repl;
 };
 
 TEST(SyncStateSetReplicationTest, AllAckPutIsOnEveryInSyncSlaveWhenAcked) {
@@ -300,43 +276,6 @@ TEST(SyncStateSetReplicationTest, SlaveDispatchesOnlyUpToTheMastersConfirm) {
       [&] { return a.store->GetMaxOffsetInQueue("TopicI", 0) == 2; }));
 }
 
-// A slave elected while it holds bytes past its old master's confirm offset
-// (the master died before confirming them) becomes master: the bound goes
-// before the cut, so the cut's dispatch reaches the end of the complete
-// records and keeps them, as RocketMQ 5's changeToMaster does. Found by the
-// 150-round failover loop: the bound stayed, the cut refused ("dispatch
-// stopped at ...") and every later election failed the same way.
-TEST(SyncStateSetReplicationTest, SlaveHoldingUnconfirmedBytesBecomesMaster) {
-  IsrBroker a(1), b(2), c(3);
-  ASSERT_OK(a.repl->BecomeMaster(1, store::BrokerRole::kSyncMaster));
-  ASSERT_OK(b.repl->BecomeSlave(1, a.address()));
-  ASSERT_OK(c.repl->BecomeSlave(1, a.address()));
-  ASSERT_TRUE(testing::WaitUntil(
-      [&] { return a.repl->LocalSyncStateSet() == IsrIds({1, 2, 3}); }));
-  a.repl->OnSyncStateSetRecorded({1, 2, 3});
-  ASSERT_EQ(a.Put("on-every-member").status, store::PutStatus::kPutOk);
-  b.repl.reset();
-  store::PutResult r = a.Put("only-on-a-and-c");
-  EXPECT_EQ(r.status, store::PutStatus::kFlushSlaveTimeout);
-  const int64_t second_end = r.phys_offset + r.wrote_bytes;
-  ASSERT_TRUE(testing::WaitUntil(
-      [&] { return c.store->GetMaxPhyOffset() >= second_end; }));
-  ASSERT_TRUE(c.store->WaitForDispatch(5000));
-  ASSERT_LT(c.store->commit_log().GetConfirmOffset(), second_end);
-  ASSERT_EQ(c.store->GetMaxOffsetInQueue("TopicI", 0), 1);
-
-  // a dies before confirming the second record; c is elected.
-  a.repl.reset();
-  ASSERT_OK(c.repl->BecomeMaster(2, store::BrokerRole::kSyncMaster));
-  EXPECT_EQ(c.store->GetMaxPhyOffset(), second_end);
-  EXPECT_EQ(c.store->GetMaxOffsetInQueue("TopicI", 0), 2);
-  EXPECT_EQ(c.repl->last_epoch(), 2);
-  // With its set reset to itself, the new master takes writes.
-  EXPECT_EQ(c.Put("after-the-election").status, store::PutStatus::kPutOk);
-  EXPECT_TRUE(testing::WaitUntil(
-      [&] { return c.store->GetMaxOffsetInQueue("TopicI", 0) == 3; }));
-}
-
 // GET_BROKER_HA_STATUS's inSyncSlaveNums in controller mode: the in-sync
 // set's members less the master, whatever haMaxGapNotInSync says.
 TEST(SyncStateSetReplicationTest, RuntimeInfoCountsTheInSyncSet) {
@@ -362,6 +301,72 @@ TEST(SyncStateSetReplicationTest, RuntimeInfoCountsTheInSyncSet) {
       [&] { return a.repl->LocalSyncStateSet() == IsrIds({1}); }));
   info = a.repl->service().RuntimeInfo(a.store->GetMaxPhyOffset(), 1 << 30);
   EXPECT_EQ(info.in_sync_slave_nums, 0);
+}
+
+// The shrink check runs on the set's own timer (ha-isr-check), on the
+// manual clock: a slave that stops acknowledging leaves the local set just
+// after haMaxTimeSlaveNotCatchup with no controller round at all, and the
+// controller is told at once. The slave is a bare socket speaking the
+// auto-switch stream, so it can stop reporting while staying connected.
+TEST(SyncStateSetReplicationTest, ShrinkRunsOnItsOwnTimer) {
+  ManualClock clock;
+  store::MessageStoreConfig config = IsrStoreConfig();
+  config.all_ack_in_sync_state_set = false;
+  config.ha_max_time_slave_not_catchup = 200;
+  ControllerBroker a(
+      ControllerBrokerOptions{1, config, "TopicI", "TagI", 0, &clock});
+  ASSERT_OK(a.repl->BecomeMaster(1, store::BrokerRole::kAsyncMaster));
+  ASSERT_TRUE(a.Put("before-the-slave").ok());
+  SyncStateSet* set = a.repl->service().sync_state_set();
+  std::atomic<int> proposed{0};
+  set->set_on_local_change([&] { proposed.fetch_add(1); });
+
+  Result<Socket> slave = Connect(a.address(), 2000);
+  ASSERT_OK(slave.status());
+  std::vector<std::byte> in(1 << 16);
+  size_t have = 0;
+  auto next_message = [&]() -> std::optional<MasterMessage> {
+    for (int i = 0; i < 50; ++i) {
+      auto m = DecodeMasterMessage(std::span(in).first(have), in.size());
+      if (!m.ok()) return std::nullopt;
+      if (m->has_value()) {
+        std::copy(in.begin() + static_cast<std::ptrdiff_t>((*m)->size),
+                  in.begin() + static_cast<std::ptrdiff_t>(have), in.begin());
+        have -= (*m)->size;
+        return **m;
+      }
+      Result<size_t> n = slave->ReadSome(std::span(in).subspan(have), 100);
+      if (!n.ok()) return std::nullopt;
+      have += *n;
+    }
+    return std::nullopt;
+  };
+  ASSERT_OK(slave->WriteAll(EncodeSlaveHandshake({false, false, 2}), 2000));
+  ASSERT_TRUE(next_message().has_value());  // the master's handshake
+  ASSERT_OK(
+      slave->WriteAll(EncodeSlaveReport(a.store->GetMaxPhyOffset()), 2000));
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    return set->local() == IsrIds({1, 2});
+  }));
+  EXPECT_EQ(proposed.load(), 1);
+
+  // The master writes on; the slave receives the frame and stays silent.
+  ASSERT_TRUE(a.Put("never-acknowledged").ok());
+  std::optional<MasterMessage> frame;
+  do {
+    frame = next_message();
+  } while (frame && frame->transfer.body_size == 0);
+  ASSERT_TRUE(frame.has_value());
+
+  clock.Advance(200);  // exactly haMaxTimeSlaveNotCatchup: still in
+  const int64_t seen = a.repl->service().SyncStateSetChecksForTesting();
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    return a.repl->service().SyncStateSetChecksForTesting() >= seen + 2;
+  }));
+  EXPECT_EQ(set->local(), IsrIds({1, 2}));
+  clock.Advance(1);
+  EXPECT_TRUE(testing::WaitUntil([&] { return set->local() == IsrIds({1}); }));
+  EXPECT_EQ(proposed.load(), 2);
 }
 
 }  // namespace

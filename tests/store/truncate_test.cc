@@ -207,5 +207,75 @@ TEST_F(StoreTruncateTest, SyncFlushMasterTurnedSlaveDispatchesWhatItReceives) {
   slave.Shutdown();
 }
 
+// Controller mode keeps the confirm offset in the checkpoint (store spec §6.1,
+// §9.1): after a restart dispatch stops where it stood, at the start of the
+// record the kept offset falls inside, until replication confirms more. A
+// store that never kept it leaves the field alone.
+TEST_F(StoreTruncateTest, KeptConfirmOffsetHoldsDispatchAfterARestart) {
+  Open();
+  ASSERT_TRUE(PutKeyed("aaa", 0, "k1").ok());
+  PutResult second = PutKeyed("bbb", 0, "k2");
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(PutKeyed("ccc", 0, "k3").ok());
+  // A confirm offset inside the second record, as an HA frame can leave it.
+  const int64_t inside = second.phys_offset + second.wrote_bytes / 2;
+  store_->Shutdown();
+  Open();
+  EXPECT_EQ(store_->checkpoint().Get().confirm_phy_offset, 0);
+  store_->checkpoint().set_confirm_phy_offset(inside);
+  store_->Shutdown();
+
+  Open();
+  ASSERT_OK(store_->KeepConfirmOffset());
+  EXPECT_EQ(store_->commit_log().GetConfirmOffset(), inside);
+  ASSERT_TRUE(
+      testing::WaitUntil([&] { return store_->dispatch_behind_bytes() <= 0; }));
+  EXPECT_EQ(Pull(0), std::vector<std::string>({"aaa"}));
+  EXPECT_EQ(Found("k1"), 1u);
+  EXPECT_EQ(Found("k2"), 0u);
+  EXPECT_EQ(store_->GetMaxPhyOffset(),
+            second.phys_offset + second.wrote_bytes * 2);
+  // Replication confirms the rest.
+  store_->commit_log().set_replica_confirm_offset(-1);
+  ASSERT_TRUE(testing::WaitUntil([&] { return Pull(0).size() == 3; }));
+  EXPECT_EQ(Pull(0), std::vector<std::string>({"aaa", "bbb", "ccc"}));
+  EXPECT_EQ(Found("k2"), 1u);
+  const int64_t end = store_->GetMaxPhyOffset();
+  store_->Shutdown();
+  Open();
+  EXPECT_EQ(store_->checkpoint().Get().confirm_phy_offset, end);
+}
+
+// A slave that holds only the head of a record its master confirmed up to the
+// middle of has dispatched all it can: it is not behind (a shutdown would
+// otherwise wait for it and leave `abort`).
+TEST_F(StoreTruncateTest, SlaveHoldingPartOfAConfirmedRecordIsNotBehind) {
+  Open();
+  PutResult first = PutKeyed("aaa", 0, "k1");
+  PutResult second = PutKeyed("bbb", 0, "k2");
+  ASSERT_TRUE(first.ok() && second.ok());
+  std::string log;
+  auto d = store_->commit_log().GetData(PhysOffset{0});
+  ASSERT_TRUE(d.has_value());
+  const int64_t half = second.phys_offset + second.wrote_bytes / 2;
+  log.append(reinterpret_cast<const char*>(d->bytes.data()),
+             static_cast<size_t>(half));
+
+  MessageStoreConfig follower = config_;
+  follower.store_path_root_dir = "/follower";
+  MessageStore slave(&fs_, follower, &clock_);
+  ASSERT_OK(slave.Load());
+  ASSERT_OK(slave.Start());
+  slave.set_broker_role(BrokerRole::kSlave);
+  slave.commit_log().set_replica_confirm_offset(half);
+  ASSERT_OK(slave.AppendToCommitLog(0, AsBytes(log)));
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return slave.GetMaxOffsetInQueue("TopicT", 0) == 1; }));
+  EXPECT_TRUE(
+      testing::WaitUntil([&] { return slave.dispatch_behind_bytes() == 0; }));
+  slave.Shutdown();
+  EXPECT_FALSE(fs_.Exists("/follower/abort"));
+}
+
 }  // namespace
 }  // namespace thruster::store
