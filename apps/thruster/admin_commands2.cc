@@ -1,5 +1,6 @@
 // `thruster admin statsAll|cleanExpiredCQ`: mqadmin's commands of those names,
-// with its option letters and output columns, each also with --json.
+// with its option letters and output columns, each also with --json;
+// `thruster admin recallMessage` (RocketMQ 5.3's recall of a timer message).
 //
 // statsAll asks each master for what it has: GET_TOPIC_STATS_INFO (put rate
 // over the last minute, queue offsets), QUERY_TOPIC_CONSUME_BY_WHO,
@@ -18,6 +19,7 @@
 
 #include "client/admin_client.h"
 #include "client/client_instance.h"
+#include "client/producer.h"
 #include "remoting/codes.h"
 #include "remoting/json.h"
 #include "thruster/commands.h"
@@ -37,6 +39,7 @@ struct Admin2Args : AdminConnection {
   std::string broker;
   std::string cluster;
   bool active_only = false;
+  std::string recall_handle;
 };
 
 using Admin2Command =
@@ -305,6 +308,20 @@ Status CleanExpiredCq(const Admin2Args& a, client::AdminClient& admin) {
   return Status::OK();
 }
 
+// Cancels a pending timer message (RECALL_MESSAGE) by the recall handle its
+// send answered, on the broker the handle names.
+Status RecallMessageCommand(const Admin2Args& a, client::AdminClient& admin) {
+  client::Producer producer(admin.client());
+  TH_ASSIGN_OR_RETURN(std::string msg_id,
+                      producer.RecallMessage(a.topic, a.recall_handle));
+  if (a.json) {
+    fmt::print("{}\n", nlohmann::json{{"msgId", msg_id}}.dump());
+  } else {
+    fmt::print("recalled {}\n", msg_id);
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 void AddAdminCommands2(CLI::App& admin, int* exit_code) {
@@ -332,6 +349,15 @@ void AddAdminCommands2(CLI::App& admin, int* exit_code) {
           CleanExpiredCq);
   c->add_option("-b,--brokerAddr", a.broker, "on this broker (host:port)");
   c->add_option("-c,--cluster", a.cluster, "on every master of this cluster");
+
+  c = add("recallMessage",
+          "cancel a timer message that is not due yet by its recall handle",
+          RecallMessageCommand);
+  c->set_help_flag("--help", "print this help message and exit");
+  c->add_option("-t,--topic", a.topic, "topic name")->required();
+  c->add_option("-h,--recallHandle", a.recall_handle,
+                "the recall handle the send answered")
+      ->required();
 }
 
 }  // namespace thruster::cli

@@ -36,8 +36,8 @@ void AddTlsOptions(CLI::App& cmd, remoting::TlsClientOptions* tls);
 // `thruster admin updateAclConfig|deleteAclConfig|clusterAclConfigVersion|
 // updateGlobalWhiteAddr` (acl_commands.cc), added to the `admin` command.
 void AddAclAdminCommands(CLI::App& admin, int* exit_code);
-// `thruster admin statsAll|cleanExpiredCQ` (admin_commands2.cc), added to the
-// `admin` command.
+// `thruster admin statsAll|cleanExpiredCQ|recallMessage` (admin_commands2.cc),
+// added to the `admin` command.
 void AddAdminCommands2(CLI::App& admin, int* exit_code);
 // `thruster dashboard`: the web dashboard (dashboard_command.cc).
 void AddDashboardCommand(CLI::App& app, int* exit_code);

@@ -19,6 +19,7 @@
 #include "broker/pop_message_processor.h"
 #include "broker/pull_message_processor.h"
 #include "broker/query_message_processor.h"
+#include "broker/recall_message_processor.h"
 #include "broker/reset_offset_processor.h"
 #include "broker/reply_message_processor.h"
 #include "broker/send_message_processor.h"
@@ -663,6 +664,9 @@ void Broker::RegisterProcessors() {
           *store_,
           [this] { return replication_ready_.load(std::memory_order_acquire); },
           store_config_.ha_max_gap_not_in_sync));
+  RegisterProcessor(
+      {code::kRecallMessage},
+      std::make_unique<RecallMessageProcessor>(ctx, *store_, *topics_));
   RegisterProcessor({code::kGetAllDelayOffset},
                     std::make_unique<DelayOffsetProcessor>(*schedule_));
   journey_ = std::make_unique<MessageJourney>(ctx, *store_, *topics_, *offsets_,

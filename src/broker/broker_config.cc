@@ -103,6 +103,10 @@ Result<BrokerConfig> BrokerConfig::FromProperties(const Properties& props) {
   TH_RETURN_IF_ERROR(ReadBool(props, "rejectTransactionMessage",
                               &c.reject_transaction_message));
   TH_RETURN_IF_ERROR(
+      ReadBool(props, "recallMessageEnable", &c.recall_message_enable));
+  TH_RETURN_IF_ERROR(ReadBool(props, "allowRecallWhenBrokerNotWriteable",
+                              &c.allow_recall_when_broker_not_writeable));
+  TH_RETURN_IF_ERROR(
       ReadBool(props, "enablePropertyFilter", &c.enable_property_filter));
   TH_RETURN_IF_ERROR(
       ReadString(props, "metricsExporterType", &c.metrics_exporter_type));

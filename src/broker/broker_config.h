@@ -68,6 +68,13 @@ struct BrokerConfig {
   int32_t transaction_check_max = 15;          // transactionCheckMax
   int64_t transaction_check_interval = 60000;  // transactionCheckInterval (ms)
   bool reject_transaction_message = false;     // rejectTransactionMessage
+  // Recall of timer messages (spec/schedule-and-timer.md §7, RocketMQ 5.3):
+  // RECALL_MESSAGE is refused (NO_PERMISSION) unless recallMessageEnable; with
+  // allowRecallWhenBrokerNotWriteable a broker without write permission still
+  // takes recalls. Keys: recallMessageEnable,
+  // allowRecallWhenBrokerNotWriteable.
+  bool recall_message_enable = false;
+  bool allow_recall_when_broker_not_writeable = true;
   // SQL92 subscriptions (broker/filter/sql_filter.h).
   bool enable_property_filter = false;  // enablePropertyFilter
   // Metrics (RocketMQ 5's keys): DISABLE or PROM (a Prometheus /metrics

@@ -54,6 +54,9 @@ std::map<std::string, std::string> AllEntries(const BrokerConfig& b,
   m["transactionCheckMax"] = Str(b.transaction_check_max);
   m["transactionCheckInterval"] = Str(b.transaction_check_interval);
   m["rejectTransactionMessage"] = Str(b.reject_transaction_message);
+  m["recallMessageEnable"] = Str(b.recall_message_enable);
+  m["allowRecallWhenBrokerNotWriteable"] =
+      Str(b.allow_recall_when_broker_not_writeable);
   m["enablePropertyFilter"] = Str(b.enable_property_filter);
   m["aclEnable"] = Str(b.acl_enable);
   m["aclFile"] = Str(b.acl_file);

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <limits>
 #include <random>
 
@@ -19,6 +20,7 @@
 #include "message/message_id.h"
 #include "message/properties.h"
 #include "remoting/json.h"
+#include "remoting/recall_handle.h"
 
 namespace thruster::broker {
 namespace {
@@ -166,6 +168,25 @@ int32_t SendResponseCode(store::PutStatus s) {
       return rc::kSystemError;
   }
   return rc::kSystemError;
+}
+
+// The recall handle of a message the timer transform parked (§7): none for a
+// retry topic's message or one that is not parked.
+std::string RecallHandleFor(const BrokerConfig& config,
+                            const message::MessageToStore& msg,
+                            std::string_view real_topic, bool retry_topic,
+                            const std::string& uniq_key) {
+  if (retry_topic || uniq_key.empty() || msg.topic != kTimerTopic ||
+      real_topic == kTimerTopic)
+    return "";
+  const auto out = message::FindProperty(msg.properties, timer_prop::kOutMs);
+  if (!out) return "";
+  int64_t out_ms = 0;
+  auto [end, ec] =
+      std::from_chars(out->data(), out->data() + out->size(), out_ms);
+  if (ec != std::errc() || end != out->data() + out->size()) return "";
+  return remoting::EncodeRecallHandle(remoting::RecallHandle{
+      std::string(real_topic), config.broker_name, out_ms + 1, uniq_key});
 }
 
 void AppendProperty(std::string* props, std::string_view name,
@@ -355,6 +376,9 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
             store_.config(), context_.clock.NowMs(), &msg, &properties))
       return fail(refusal->code, std::move(refusal->remark));
   }
+  // A parked timer message can be recalled until it is due (§7).
+  std::string recall_handle =
+      RecallHandleFor(context_.config, msg, topic, retry_topic, uniq_key);
 
   const int32_t answer_queue_id = h.queue_id;
   const bool batch = h.batch;
@@ -370,7 +394,7 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
   // The Responder stamps opaque, response flag and serialize type, so the
   // answer is built from scratch when the put completes.
   auto done = [this, r, answer_queue_id, batch, uniq_key = std::move(uniq_key),
-               topic, msg_type,
+               recall_handle = std::move(recall_handle), topic, msg_type,
                body_bytes](store::PutResult result) mutable {
     RemotingCommand resp;
     resp.set_code(SendResponseCode(result.status));
@@ -394,6 +418,8 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
       resp.SetExt("queueId", answer_queue_id);
       resp.SetExt("queueOffset", result.queue_offset);
       if (!uniq_key.empty()) resp.SetExt("transactionId", uniq_key);
+      if (!recall_handle.empty())
+        resp.SetExt("recallHandle", std::move(recall_handle));
       stats_.AddPut(std::max(1, result.msg_num));
       if (metrics::BrokerMetrics* m = stats_.metrics())
         m->CountIn(topic, msg_type, std::max(1, result.msg_num), body_bytes);

@@ -114,6 +114,8 @@ std::string ResponseCodeName(int32_t code) {
       return "NO_MESSAGE";
     case rc::kFlowControl:
       return "FLOW_CONTROL";
+    case rc::kIllegalOperation:
+      return "ILLEGAL_OPERATION";
     case rc::kGoAway:
       return "GO_AWAY";
     default:

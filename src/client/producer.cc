@@ -8,6 +8,7 @@
 #include "common/logging.h"
 #include "message/properties.h"
 #include "remoting/codes.h"
+#include "remoting/recall_handle.h"
 
 namespace thruster::client {
 
@@ -279,7 +280,35 @@ Result<SendResult> Producer::ParseResponse(const RemotingCommand& resp,
   r.queue = target.queue;
   r.queue.queue_id = *queue_id;
   r.queue_offset = *queue_offset;
+  if (auto handle = resp.FindExt("recallHandle"))
+    r.recall_handle = std::string(*handle);
   return r;
+}
+
+Result<std::string> Producer::RecallMessage(const std::string& topic,
+                                            const std::string& recall_handle) {
+  Result<remoting::RecallHandle> h =
+      remoting::DecodeRecallHandle(recall_handle);
+  if (!h.ok()) return h.status();
+  Result<std::string> addr = client_->FindBrokerMaster(h->broker_name);
+  if (!addr.ok()) {
+    // Not seen yet: the topic's route names the brokers that serve it.
+    TH_RETURN_IF_ERROR(client_->FetchTopicRoute(topic).status());
+    addr = client_->FindBrokerMaster(h->broker_name);
+    if (!addr.ok()) return addr.status();
+  }
+  RemotingCommand req =
+      ClientInstance::NewRequest(remoting::request_code::kRecallMessage);
+  req.SetExt("producerGroup", options_.group);
+  req.SetExt("topic", topic);
+  req.SetExt("recallHandle", recall_handle);
+  req.SetExt("brokerName", h->broker_name);
+  TH_ASSIGN_OR_RETURN(RemotingCommand resp,
+                      client_->InvokeBroker(*addr, std::move(req)));
+  if (resp.code() != rc::kSuccess)
+    return StatusFromResponse(resp,
+                              fmt::format("recall in {} at {}", topic, *addr));
+  return std::string(resp.ExtOr("msgId", ""));
 }
 
 Result<SendResult> Producer::Send(const Message& msg) {

@@ -96,6 +96,9 @@ struct SendResult {
   std::string offset_msg_id;  // the broker's offset id (§5.8)
   MessageQueue queue;
   int64_t queue_offset = 0;
+  // For a timer message the broker parked (5.3): what RecallMessage takes to
+  // cancel it before it is due; empty otherwise.
+  std::string recall_handle;
 };
 
 using SendCallback = std::function<void(Result<SendResult>)>;
@@ -132,6 +135,15 @@ class Producer {
   Status TrySendAsync(const Message& msg, SendCallback cb);
   // Waits until every asynchronous send has completed.
   void Flush() TH_EXCLUDES(window_mu_);
+
+  // RECALL_MESSAGE (RocketMQ 5.3, spec/schedule-and-timer.md §7): cancels the
+  // timer message of `topic` whose send answered `recall_handle`, on the
+  // broker the handle names; returns the message's UNIQ_KEY. The broker's
+  // refusal (NO_PERMISSION when recallMessageEnable is off, ILLEGAL_OPERATION
+  // for a bad or expired handle, ...) as an error; InvalidArgument for a handle
+  // that does not decode, NotFound when no route names its broker.
+  Result<std::string> RecallMessage(const std::string& topic,
+                                    const std::string& recall_handle);
 
   // The writable queues of `topic` as the producer chooses among them (§6.1).
   Result<std::vector<MessageQueue>> FetchPublishQueues(

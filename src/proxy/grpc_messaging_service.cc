@@ -370,11 +370,10 @@ class MessagingServiceImpl final : public v2::MessagingService::CallbackService 
   grpc::ServerUnaryReactor* QueryOffset(grpc::CallbackServerContext* ctx,
                                         const v2::QueryOffsetRequest* req,
                                         v2::QueryOffsetResponse* resp) override;
-  grpc::ServerUnaryReactor* RecallMessage(grpc::CallbackServerContext* ctx,
-                                          const v2::RecallMessageRequest*,
-                                          v2::RecallMessageResponse*) override {
-    return Unimplemented(ctx, "RecallMessage");
-  }
+  // RECALL_MESSAGE with producerGroup = topic (§9.13).
+  grpc::ServerUnaryReactor* RecallMessage(
+      grpc::CallbackServerContext* ctx, const v2::RecallMessageRequest* req,
+      v2::RecallMessageResponse* resp) override;
   grpc::ServerUnaryReactor* SyncLiteSubscription(
       grpc::CallbackServerContext* ctx, const v2::SyncLiteSubscriptionRequest*,
       v2::SyncLiteSubscriptionResponse*) override {
@@ -1212,6 +1211,7 @@ void MessagingServiceImpl::SendOne(
       e.set_message_id(message_id);
       e.set_transaction_id(std::string(resp.ExtOr("transactionId", "")));
       e.set_offset(resp.ExtInt64Or("queueOffset", 0));
+      e.set_recall_handle(std::string(resp.ExtOr("recallHandle", "")));
       if (transactional) {
         Result<message::MessageIdParts> id =
             message::DecodeMessageId(resp.ExtOr("msgId", ""));
@@ -1354,6 +1354,56 @@ grpc::ServerUnaryReactor* MessagingServiceImpl::EndTransaction(
     } else {
       SetGrpcStatus(resp->mutable_status(), v2::INTERNAL_SERVER_ERROR,
                     answer.remark());
+    }
+    r->Finish(grpc::Status::OK);
+  });
+  return r;
+}
+
+// A broker's answer to a request the proxy has no mapping of its own for, as
+// RocketMQ's proxy reports it (its ResponseBuilder): a few codes have a gRPC
+// equivalent, every other failure is INTERNAL_SERVER_ERROR with the remark.
+static v2::Code GrpcCodeOfBrokerAnswer(int32_t code) {
+  switch (code) {
+    case rc::kSuccess:
+      return v2::OK;
+    case rc::kSystemBusy:
+      return v2::TOO_MANY_REQUESTS;
+    case rc::kRequestCodeNotSupported:
+      return v2::NOT_IMPLEMENTED;
+    case rc::kSubscriptionGroupNotExist:
+      return v2::CONSUMER_GROUP_NOT_FOUND;
+    default:
+      return v2::INTERNAL_SERVER_ERROR;
+  }
+}
+
+grpc::ServerUnaryReactor* MessagingServiceImpl::RecallMessage(
+    grpc::CallbackServerContext* ctx, const v2::RecallMessageRequest* req,
+    v2::RecallMessageResponse* resp) {
+  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  const std::string& topic = req->topic().name();
+  if (topic.empty()) {
+    SetGrpcStatus(resp->mutable_status(), v2::ILLEGAL_TOPIC,
+                  "the topic is empty");
+    r->Finish(grpc::Status::OK);
+    return r;
+  }
+  if (RefuseUnary(ctx, r, resp, {GrpcAclTopic(topic, acl::perm::kPub)},
+                  remoting::request_code::kRecallMessage))
+    return r;
+  RemotingCommand recall =
+      RemotingCommand::CreateRequest(remoting::request_code::kRecallMessage);
+  recall.SetExt("producerGroup", topic);
+  recall.SetExt("topic", topic);
+  recall.SetExt("recallHandle", req->recall_handle());
+  Local(std::move(recall), [r, resp](RemotingCommand answer) {
+    const v2::Code code = GrpcCodeOfBrokerAnswer(answer.code());
+    if (code == v2::OK) {
+      resp->set_message_id(std::string(answer.ExtOr("msgId", "")));
+      SetGrpcStatus(resp->mutable_status(), v2::OK, "OK");
+    } else {
+      SetGrpcStatus(resp->mutable_status(), code, answer.remark());
     }
     r->Finish(grpc::Status::OK);
   });

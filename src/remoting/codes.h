@@ -89,6 +89,9 @@ inline constexpr int32_t kPushReplyMessageToClient = 326;
 inline constexpr int32_t kAddWritePermOfBroker = 327;
 inline constexpr int32_t kGetTopicConfig = 351;
 inline constexpr int32_t kLitePullMessage = 361;
+// RECALL_MESSAGE [5.3]: cancel a timer message by its recall handle
+// (spec/schedule-and-timer.md §7).
+inline constexpr int32_t kRecallMessage = 370;
 inline constexpr int32_t kBrokerHeartbeat = 904;
 // GET_BROKER_HA_STATUS [5.x]: the master's slaves and their acks
 // (HARuntimeInfo).

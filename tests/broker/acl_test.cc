@@ -260,6 +260,15 @@ TEST_F(AclValidatorTest, PermissionsFollowTopicAndGroupPerms) {
       HasSubstr("group:groupA"));
   // Codes with no resources need only a valid signature.
   EXPECT_EQ(Admit(Signed(Req(code::kGetMaxOffset, {{"topic", "topicA"}}))), "");
+  // A recall needs PUB on its topic, as a send does.
+  EXPECT_EQ(Admit(Signed(Req(code::kRecallMessage, {{"producerGroup", "p"},
+                                                    {"topic", "topicB"},
+                                                    {"recallHandle", "h"}}))),
+            "");
+  EXPECT_THAT(Admit(Signed(Req(code::kRecallMessage, {{"producerGroup", "p"},
+                                                      {"topic", "topicC"},
+                                                      {"recallHandle", "h"}}))),
+              HasSubstr("No PUB permission for topic:topicC"));
 }
 
 TEST_F(AclValidatorTest, HeartbeatNeedsSubOnEveryConsumerGroupAndTopic) {

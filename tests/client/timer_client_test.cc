@@ -1,4 +1,5 @@
-// Timer messages from our client: the producer's delivery-time setters, and
+// Timer messages from our client: the producer's delivery-time setters, recall
+// (the producer's and `thruster admin recallMessage`), and
 // `thruster bench produce --timer-ratio` / `thruster bench timer` against an
 // in-process broker.
 #include <sys/wait.h>
@@ -36,6 +37,7 @@ class TimerClientTest : public ::testing::Test {
         thruster::testing::LoopbackNameServerOptions());
     ASSERT_OK(namesrv_->Start());
     broker::BrokerConfig bc = thruster::testing::LoopbackBrokerConfig(Ns(), 2);
+    bc.recall_message_enable = recall_message_enable_;
     store::MessageStoreConfig sc = thruster::testing::SmallDiskStoreConfig(
         dir_.path() + "/store", 8 << 20, 10000);
     sc.mapped_file_size_timer_log = 1 << 20;
@@ -99,6 +101,7 @@ class TimerClientTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  bool recall_message_enable_ = false;
   ManualClock clock_{kT0};
   std::unique_ptr<namesrv::NameServer> namesrv_;
   std::unique_ptr<broker::Broker> broker_;
@@ -154,6 +157,63 @@ TEST_F(TimerClientTest, ProducerSetsADeliveryTimeTheBrokerKeeps) {
   EXPECT_EQ(AsStringView(got[1].body), "in-4000ms");
   EXPECT_EQ(AsStringView(got[2].body), "in-5s");
   EXPECT_EQ(message::FindProperty(got[2].properties, "TIMER_DELAY_SEC"), "5");
+}
+
+// RocketMQ 5.3's recall: the send result's handle, Producer::RecallMessage
+// and `thruster admin recallMessage` each cancel a message before it is due;
+// the one not recalled is delivered.
+TEST_F(TimerClientTest, RecallCancelsATimerMessageBeforeItIsDue) {
+  recall_message_enable_ = true;
+  Start(&clock_);
+  CreateTopic("RecallTopic");
+  Producer producer(client_.get(), ProducerOptions{.group = "PG"});
+  std::vector<SendResult> sent;
+  for (const char* body : {"by-api", "by-cli", "kept"}) {
+    Message m;
+    m.topic = "RecallTopic";
+    m.body = AsBytes(body);
+    m.SetDelayTimeSec(5);
+    Result<SendResult> r = producer.Send(m);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_FALSE(r->recall_handle.empty());
+    sent.push_back(*r);
+  }
+  Message plain;
+  plain.topic = "RecallTopic";
+  plain.body = AsBytes("plain");
+  Result<SendResult> p = producer.Send(plain);
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->recall_handle.empty());
+
+  Result<std::string> id =
+      producer.RecallMessage("RecallTopic", sent[0].recall_handle);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_EQ(*id, sent[0].msg_id);
+  CliResult r = Run("admin recallMessage -n " + Ns() + " -t RecallTopic -h " +
+                    sent[1].recall_handle + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["msgId"], sent[1].msg_id);
+  // A handle of another topic is the broker's ILLEGAL_OPERATION.
+  CreateTopic("OtherTopic");
+  Result<std::string> wrong =
+      producer.RecallMessage("OtherTopic", sent[2].recall_handle);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().ToString().find("ILLEGAL_OPERATION"),
+            std::string::npos)
+      << wrong.status().ToString();
+  r = Run("admin recallMessage -n " + Ns() + " -t RecallTopic -h garbage");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("recall handle is invalid"), std::string::npos) << r.err;
+
+  ASSERT_TRUE(broker_->store().WaitForDispatch(5000));
+  ASSERT_TRUE(broker_->timer()->RunPassForTesting());
+  clock_.Set(kT0 + 6000);
+  ASSERT_TRUE(broker_->timer()->RunPassForTesting());
+  PullResult keep;
+  std::vector<message::DecodedRecord> got = Pull("RecallTopic", &keep);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(AsStringView(got[0].body), "plain");
+  EXPECT_EQ(AsStringView(got[1].body), "kept");
 }
 
 TEST_F(TimerClientTest, BenchProduceSendsTheAskedShareAsTimers) {

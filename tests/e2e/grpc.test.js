@@ -39,7 +39,7 @@ test.before(async () => {
   // Transaction checks start 1 s after a half message is written and run every second, so the orphaned
   // transaction test takes seconds, not a minute.
   broker = await startBroker({ storeDir, extra: [ '--enableGrpcServer=true', '--grpcServerPort=0',
-    '--transactionTimeOut=1000', '--transactionCheckInterval=1000' ] });
+    '--transactionTimeOut=1000', '--transactionCheckInterval=1000', '--recallMessageEnable=true' ] });
 });
 
 test.after(async () => {
@@ -222,6 +222,33 @@ test('a delayed message is delivered at its delivery timestamp, not before', asy
   assert.ok(receivedAt >= at.getTime() - 50, `delivered ${at.getTime() - receivedAt} ms before its time`);
   assert.equal(got[0].deliveryTimestamp.getTime(), at.getTime(), 'the delivery timestamp travels with it');
   await consumer.ack(got[0]);
+  await consumer.shutdown();
+});
+
+test('a recalled delayed message is never delivered, the one sent beside it is', async () => {
+  const topic = `GrpcRecall${RUN_ID}`;
+  const group = `GrpcGroupR${RUN_ID}`;
+  const producer = await newProducer([ topic ]);
+  const at = new Date(Date.now() + 3000);
+  const recalled = await producer.send({ topic, deliveryTimestamp: at, body: Buffer.from('recalled') });
+  const kept = await producer.send({ topic, deliveryTimestamp: at, body: Buffer.from('kept') });
+  // Due one slot later: once a receive has it, the recalled one (due first) would have been found too (a
+  // receive reads every queue).
+  const later = await producer.send({ topic, deliveryTimestamp: new Date(at.getTime() + 1000),
+    body: Buffer.from('later') });
+  assert.ok(recalled.recallHandle, 'the send receipt carries a recall handle');
+  const receipt = await producer.recallMessage(topic, recalled.recallHandle);
+  assert.equal(receipt.messageId, recalled.messageId);
+  // The broker's ILLEGAL_OPERATION, reported as RocketMQ's proxy reports it.
+  await assert.rejects(producer.recallMessage(topic, 'not-a-handle'),
+    new RegExp(`recall handle is invalid.*code: ${def.Code.INTERNAL_SERVER_ERROR}`));
+  await producer.shutdown();
+
+  const consumer = await newConsumer(group, new Map([ [ topic, '*' ] ]));
+  const got = await receiveUntil(consumer, g => g.some(m => m.messageId === later.messageId), 20000);
+  assert.deepEqual(got.map(m => m.body.toString()).sort(), [ 'kept', 'later' ]);
+  assert.ok(got.some(m => m.messageId === kept.messageId));
+  for (const m of got) await consumer.ack(m);
   await consumer.shutdown();
 });
 

@@ -119,6 +119,9 @@ Result<std::vector<AclResource>> RequiredResources(const RemotingCommand& req) {
     case code::kSendBatchMessage:
       AddSendTopic(out, req.ExtOr("b", ""));
       break;
+    case code::kRecallMessage:
+      AddTopic(out, req.ExtOr("topic", ""), perm::kPub);
+      break;
     case code::kConsumerSendMsgBack:
       AddGroup(out, req.ExtOr("group", ""));
       break;
