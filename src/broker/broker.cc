@@ -47,14 +47,18 @@ constexpr int32_t kScheduleTopicQueueNums = 18;
 
 }  // namespace
 
-// The `broker-sched` thread: once a second it samples the stats and runs
-// whatever periodic job is due (offset persistence, client expiry, name-server
-// registration); it is also woken for an early registration after a topic
-// change.
+// The broker's periodic threads: once a second each runs its job with the
+// time. `broker-sched` samples the stats and runs whatever periodic job is due
+// (offset persistence, client expiry, name-server registration); it is also
+// woken for an early registration after a topic change or a role change.
+// `broker-slave-sync` runs a slave's calls to its master (the offset forward,
+// the metadata copy): a paused master holds those calls until they time out,
+// and that must not hold back the registration that tells clients who the
+// master is now.
 class Broker::Scheduler : public ServiceThread {
  public:
-  explicit Scheduler(Broker* broker)
-      : ServiceThread("broker-sched"), broker_(broker) {}
+  Scheduler(Broker* broker, std::string name, void (Broker::*job)(int64_t))
+      : ServiceThread(std::move(name)), broker_(broker), job_(job) {}
   ~Scheduler() override { Stop(); }
 
  protected:
@@ -62,12 +66,13 @@ class Broker::Scheduler : public ServiceThread {
     while (!stopped()) {
       WaitForRunning(1000);
       if (stopped()) break;
-      broker_->RunPeriodicJobs(broker_->clock_->NowMs());
+      (broker_->*job_)(broker_->clock_->NowMs());
     }
   }
 
  private:
   Broker* broker_;
+  void (Broker::*job_)(int64_t);
 };
 
 Broker::Broker(BrokerConfig config, store::MessageStoreConfig store_config,
@@ -355,8 +360,14 @@ Status Broker::Start() {
   if (config_.enable_controller_mode) MakeController();
   RegisterAllNameServers()
       .IgnoreError();  // logged; retried every registerNameServerPeriod
-  scheduler_ = std::make_unique<Scheduler>(this);
+  scheduler_ = std::make_unique<Scheduler>(this, "broker-sched",
+                                           &Broker::RunPeriodicJobs);
   scheduler_->Start();
+  if (slave_sync_ || offset_forwarder_) {
+    slave_scheduler_ = std::make_unique<Scheduler>(this, "broker-slave-sync",
+                                                   &Broker::RunSlaveJobs);
+    slave_scheduler_->Start();
+  }
   if (controller_) {
     // etcd may still be starting: wait a few lease periods for it.
     if (Status s = controller_->Start(
@@ -383,6 +394,7 @@ void Broker::Shutdown() {
   if (controller_) controller_->Stop();  // a master steps down first
   if (metrics_) metrics_->Stop();
   if (scheduler_) scheduler_->Stop();
+  if (slave_scheduler_) slave_scheduler_->Stop();
   if (acl_watch_) acl_watch_->Stop();
   if (tls_watch_) tls_watch_->Stop();
   if (server_) server_->Stop();
@@ -505,6 +517,9 @@ void Broker::RunPeriodicJobs(int64_t now_ms) {
     last_register_ms_ = now_ms;
     RegisterAllNameServers().IgnoreError();  // logged; retried next period
   }
+}
+
+void Broker::RunSlaveJobs(int64_t now_ms) {
   // Offsets committed here while a slave go to the master before the sync
   // copies the master's back (slave_offset_forwarder.h).
   if (offset_forwarder_ && offset_forwarder_->pending() > 0) {

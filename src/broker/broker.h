@@ -153,7 +153,10 @@ class Broker {
   // Asks the scheduler to register with the name servers soon (after a topic
   // change).
   void RequestRegistration();
+  // `broker-sched`: stats, offset persistence, client expiry, registration.
   void RunPeriodicJobs(int64_t now_ms);
+  // `broker-slave-sync`: the offset forward and the metadata copy of a slave.
+  void RunSlaveJobs(int64_t now_ms);
   // A registration answer's masterAddr / haServerAddr (slaves).
   void OnMasterAddresses(std::string master_addr, std::string ha_addr)
       TH_EXCLUDES(master_mu_);
@@ -226,16 +229,17 @@ class Broker {
   // server is already serving while Start() creates it.
   std::atomic<ha::ReplicationManager*> replication_ready_{nullptr};
   // Slaves: the metadata copy from the master (spec/ha.md §5), run by the
-  // scheduler 3 s after start and every 10 s.
+  // `broker-slave-sync` thread 3 s after start and every 10 s.
   std::unique_ptr<SlaveSynchronize> slave_sync_;
   // Consumer offsets committed here while a slave, forwarded to the master
   // every second (owned by processors_).
   SlaveOffsetForwarder* offset_forwarder_ = nullptr;
-  bool offset_forward_failing_ = false;  // `broker-sched` only
+  bool offset_forward_failing_ = false;  // `broker-slave-sync` only
   int64_t next_slave_sync_ms_ = 0;
   mutable Mutex master_mu_;
   std::string master_addr_ TH_GUARDED_BY(master_mu_);
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<Scheduler> slave_scheduler_;  // slaves and controller mode
   std::vector<std::string> namesrv_addrs_;
   std::atomic<bool> registration_requested_{false};
   // When each periodic job last ran; `broker-sched` only.
