@@ -1,5 +1,7 @@
 #include "ha/ha_client.h"
 
+#include <sys/socket.h>
+
 #include <array>
 #include <chrono>
 #include <cstring>
@@ -37,6 +39,8 @@ void HaClient::Shutdown() {
   {
     MutexLock lock(&mu_);
     ++address_version_;
+    // A read of the master blocks for up to a poll (kReadPollMs): wake it.
+    if (active_fd_ >= 0) ::shutdown(active_fd_, SHUT_RDWR);
   }
   cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
@@ -180,6 +184,18 @@ void HaClient::ReadAndReport(Socket& socket, const std::string& address,
                              const std::function<bool()>& heartbeat,
                              const FrameParser& parse) {
   const store::MessageStoreConfig& config = store_->config();
+  {
+    MutexLock lock(&mu_);
+    if (stopped_.load(std::memory_order_acquire)) return;
+    active_fd_ = socket.fd();
+  }
+  struct ActiveFdReset {
+    HaClient* client;
+    ~ActiveFdReset() {
+      MutexLock lock(&client->mu_);
+      client->active_fd_ = -1;
+    }
+  } active_fd_reset{this};
   int64_t last_read_ns = clock_->MonotonicNs();
   size_t have = 0;
   for (;;) {

@@ -105,6 +105,9 @@ class HaClient {
   CondVar cv_;
   std::string master_address_ TH_GUARDED_BY(mu_);
   uint64_t address_version_ TH_GUARDED_BY(mu_) = 0;
+  // The master connection ReadAndReport is serving (-1: none), so that
+  // Shutdown can wake its read at once instead of at the poll's timeout.
+  int active_fd_ TH_GUARDED_BY(mu_) = -1;
   std::atomic<bool> stopped_{false};
   std::atomic<bool> connected_{false};
   std::atomic<int64_t> reported_offset_{-1};

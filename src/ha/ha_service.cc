@@ -1,5 +1,7 @@
 #include "ha/ha_service.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -374,6 +376,9 @@ Status HaService::Start() {
 void HaService::Shutdown() {
   if (!started_ || stopped_.exchange(true, std::memory_order_acq_rel)) return;
   if (sync_state_set_checker_ != nullptr) sync_state_set_checker_->Stop();
+  // Wakes the accept thread's poll at once (a listening socket shut down
+  // reads as ready and accept fails), rather than at its next timeout.
+  if (listener_.valid()) ::shutdown(listener_.fd(), SHUT_RDWR);
   if (accept_thread_.joinable()) accept_thread_.join();
   listener_.Close();
   std::vector<std::unique_ptr<Connection>> conns;
@@ -406,6 +411,7 @@ void HaService::AcceptLoop() {
     std::string peer;
     Result<Socket> s = Accept(listener_, kAcceptPollMs, &peer);
     ReapClosed();
+    if (stopped_.load(std::memory_order_acquire)) break;
     if (!s.ok()) {
       TH_LOG(ha, kWarn, "HA accept failed: {}", s.status().ToString());
       continue;
