@@ -45,6 +45,7 @@ class Plot:
         self.xlabel, self.ylabel, self.y2label = xlabel, ylabel, y2label
         self.logx, self.logy = logx, logy
         self.series = []  # (name, points, axis, style)
+        self.settings = []  # extra gnuplot lines (tics, box width)
 
     def add(self, name, points, axis="x1y1", style="linespoints"):
         pts = [(x, y) for x, y in points if x is not None and y is not None]
@@ -55,7 +56,7 @@ class Plot:
         if not self.series:
             return False
         lines = [
-            "set terminal svg size 900,560 dynamic font 'sans,11'",
+            "set terminal svg size 900,560 dynamic font 'sans,11' noenhanced",
             f'set output "{esc(self.out)}"',
             f'set title "{esc(self.title)}" font ",11"',
             f'set label 1 "{esc(self.command)}" at screen 0.01, screen 0.015 font ",9"',
@@ -70,6 +71,7 @@ class Plot:
             lines.append("set logscale x 2" if self.logx == 2 else "set logscale x")
         if self.y2label:
             lines += [f'set y2label "{self.y2label}"', "set y2tics", "set ytics nomirror", "set y2range [0:*]"]
+        lines += self.settings
         parts = []
         for i, (name, pts, axis, style) in enumerate(self.series):
             dat = os.path.join(tmp, f"{os.path.basename(self.out)}.{i}.dat")
@@ -141,15 +143,19 @@ def plots_for(name, rows, svg):
             p.add(f"{fl} flush", col(rows, "threads", "msgs_per_sec", lambda r, fl=fl: r["flush"] == fl))
         return [p]
     if name == "cold-backlog":
+        # One group of four bars per measured backlog size (one row each).
         t, c = title_of(rows, "Cold backlog: consume MB/s against the disk's sequential read")
-        r = rows[-1]
-        p = Plot(path(), t, c, "", "MB/s (10^6) / k msgs/s")
-        vals = [("disk read MB/s (dd iflag=direct)", r["disk_read_mb_per_sec"]),
-                ("cold consume MB/s", r["consume_mb_per_sec"]),
-                ("producer alone k msgs/s", (num(r["producer_alone_msgs_per_sec"]) or 0) / 1000),
-                ("producer during the read k msgs/s", (num(r["producer_during_msgs_per_sec"]) or 0) / 1000)]
-        for i, (label, v) in enumerate(vals):
-            p.add(label, [(i + 1, num(v))], style="boxes")
+        p = Plot(path(), t, c, "backlog", "MB/s (10^6) / k msgs/s")
+        p.settings += ["set boxwidth 0.9", "set xrange [0:%d]" % (5 * len(rows))]
+        tics = ", ".join(f'"{r["backlog_mb"]} MB" {5 * j + 2.5}' for j, r in enumerate(rows))
+        p.settings.append(f"set xtics ({tics})")
+        series = [("disk read MB/s (dd iflag=direct)", lambda r: num(r["disk_read_mb_per_sec"])),
+                  ("cold consume MB/s", lambda r: num(r["consume_mb_per_sec"])),
+                  ("producer alone k msgs/s", lambda r: (num(r["producer_alone_msgs_per_sec"]) or 0) / 1000),
+                  ("producer during the read k msgs/s",
+                   lambda r: (num(r["producer_during_msgs_per_sec"]) or 0) / 1000)]
+        for i, (label, get) in enumerate(series):
+            p.add(label, [(5 * j + i + 1, get(r)) for j, r in enumerate(rows)], style="boxes")
         return [p]
     return []
 
