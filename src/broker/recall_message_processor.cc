@@ -17,14 +17,6 @@ using remoting::RemotingCommand;
 
 constexpr std::string_view kRecallTag = "_RECALL_TAG_";
 
-void AppendRecallProperty(std::string* props, std::string_view name,
-                          std::string_view value) {
-  props->append(name);
-  props->push_back(message::kNameValueSeparator);
-  props->append(value);
-  props->push_back(message::kPropertySeparator);
-}
-
 }  // namespace
 
 RecallMessageProcessor::RecallMessageProcessor(const BrokerContext& context,
@@ -83,12 +75,12 @@ void RecallMessageProcessor::ProcessRequest(RemotingCommand req,
                     ", not between now and timerMaxDelaySec ahead");
 
   std::string props;
-  AppendRecallProperty(&props, message::prop::kTags, kRecallTag);
-  AppendRecallProperty(&props, message::prop::kUniqKey, handle->uniq_key);
-  AppendRecallProperty(&props, timer_prop::kDelUniqKey,
-                       handle->topic + "+" + handle->uniq_key);
-  AppendRecallProperty(&props, timer_prop::kDeliverMs,
-                       std::to_string(handle->timestamp_ms));
+  message::AppendProperty(&props, message::prop::kTags, kRecallTag);
+  message::AppendProperty(&props, message::prop::kUniqKey, handle->uniq_key);
+  message::AppendProperty(&props, timer_prop::kDelUniqKey,
+                          handle->topic + "+" + handle->uniq_key);
+  message::AppendProperty(&props, timer_prop::kDeliverMs,
+                          std::to_string(handle->timestamp_ms));
   static constexpr char kBody[] = {'0'};
   message::MessageToStore msg;
   msg.topic = handle->topic;

@@ -41,10 +41,7 @@ void SetProperty(std::string* props, std::string_view name,
     out.append(pair);
     out.push_back(message::kPropertySeparator);
   }
-  out.append(name);
-  out.push_back(message::kNameValueSeparator);
-  out.append(value);
-  out.push_back(message::kPropertySeparator);
+  message::AppendProperty(&out, name, value);
   *props = std::move(out);
 }
 
@@ -323,7 +320,8 @@ bool ScheduleMessageService::Deliver(int64_t phys, int32_t level) {
            phys);
     return true;
   }
-  // A half message parked in the schedule topic is dropped, as RocketMQ does (§3.1).
+  // A half message parked in the schedule topic is dropped, as RocketMQ does
+  // (§3.1).
   if (*real_topic == kTransHalfTopic) {
     TH_LOG(broker, kWarn, "schedule: half message at phys offset {} discarded",
            phys);

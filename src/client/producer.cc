@@ -33,15 +33,6 @@ message::HostAddress UniqKeyHost(uint32_t ipv4) {
       static_cast<uint8_t>(ipv4 >> 8), static_cast<uint8_t>(ipv4), 0);
 }
 
-void AppendProperty(std::string* out, std::string_view name,
-                    std::string_view value) {
-  if (name.empty() || value.empty()) return;
-  out->append(name);
-  out->push_back(message::kNameValueSeparator);
-  out->append(value);
-  out->push_back(message::kPropertySeparator);
-}
-
 }  // namespace
 
 std::string_view SendStatusName(SendStatus s) {
@@ -217,12 +208,13 @@ RemotingCommand Producer::BuildRequest(const Message& msg, const Target& target,
                                        const char* uniq_key) {
   std::string props;
   props.reserve(64 + msg.tags.size() + msg.keys.size());
-  AppendProperty(&props, message::prop::kUniqKey,
-                 std::string_view(uniq_key, message::kUniqKeyLength));
-  AppendProperty(&props, message::prop::kWait, "true");
-  AppendProperty(&props, message::prop::kTags, msg.tags);
-  AppendProperty(&props, message::prop::kKeys, msg.keys);
-  for (const auto& [k, v] : msg.properties) AppendProperty(&props, k, v);
+  message::AppendProperty(&props, message::prop::kUniqKey,
+                          std::string_view(uniq_key, message::kUniqKeyLength));
+  message::AppendProperty(&props, message::prop::kWait, "true");
+  message::AppendProperty(&props, message::prop::kTags, msg.tags);
+  message::AppendProperty(&props, message::prop::kKeys, msg.keys);
+  for (const auto& [k, v] : msg.properties)
+    message::AppendProperty(&props, k, v);
 
   RemotingCommand req =
       ClientInstance::NewRequest(remoting::request_code::kSendMessageV2);

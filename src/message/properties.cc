@@ -25,6 +25,15 @@ void ForEachProperty(std::string_view s, Fn&& fn) {
 
 }  // namespace
 
+void AppendProperty(std::string* props, std::string_view name,
+                    std::string_view value) {
+  if (name.empty() || value.empty()) return;
+  props->append(name);
+  props->push_back(kNameValueSeparator);
+  props->append(value);
+  props->push_back(kPropertySeparator);
+}
+
 std::string EncodeProperties(
     const std::map<std::string, std::string, std::less<>>& props) {
   size_t n = 0;
@@ -35,6 +44,7 @@ std::string EncodeProperties(
   out.reserve(n);
   for (const auto& [name, value] : props) {
     if (value.empty()) continue;
+    // An empty name is written as it always was (AppendProperty leaves it out).
     out.append(name);
     out.push_back(kNameValueSeparator);
     out.append(value);

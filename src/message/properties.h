@@ -27,6 +27,11 @@ inline constexpr std::string_view kCrc32 = "__CRC32#";
 inline constexpr char kNameValueSeparator = 0x01;
 inline constexpr char kPropertySeparator = 0x02;
 
+// Appends one pair as `name 0x01 value 0x02`, the way EncodeProperties writes
+// it; a pair with an empty name or value is left out (ParseProperties would
+// drop it).
+void AppendProperty(std::string* props, std::string_view name,
+                    std::string_view value);
 // Encode writes `name 0x01 value 0x02` for every pair (empty values skipped).
 std::string EncodeProperties(
     const std::map<std::string, std::string, std::less<>>& props);

@@ -1122,17 +1122,6 @@ static std::optional<std::pair<v2::Code, std::string>> CheckGrpcMessage(
   return std::nullopt;
 }
 
-// Appends one property as message::EncodeProperties writes it (an empty
-// value is left out, as there).
-static void AppendGrpcProperty(std::string* out, std::string_view name,
-                               std::string_view value) {
-  if (value.empty()) return;
-  out->append(name);
-  out->push_back(message::kNameValueSeparator);
-  out->append(value);
-  out->push_back(message::kPropertySeparator);
-}
-
 void MessagingServiceImpl::SendOne(
     const v2::Message& m, int32_t queue_id, const std::string& remote,
     std::function<void(v2::SendResultEntry)> done) {
@@ -1144,41 +1133,42 @@ void MessagingServiceImpl::SendOne(
   std::string props;
   props.reserve(256);
   for (const auto& [k, v] : m.user_properties())
-    AppendGrpcProperty(&props, k, v);
-  if (sp.has_tag()) AppendGrpcProperty(&props, message::prop::kTags, sp.tag());
+    message::AppendProperty(&props, k, v);
+  if (sp.has_tag())
+    message::AppendProperty(&props, message::prop::kTags, sp.tag());
   if (sp.keys_size() > 0) {
     std::string keys;
     for (const std::string& k : sp.keys()) {
       if (!keys.empty()) keys += ' ';
       keys += k;
     }
-    AppendGrpcProperty(&props, message::prop::kKeys, keys);
+    message::AppendProperty(&props, message::prop::kKeys, keys);
   }
-  AppendGrpcProperty(&props, message::prop::kUniqKey, sp.message_id());
+  message::AppendProperty(&props, message::prop::kUniqKey, sp.message_id());
   int32_t sys_flag = 0;
   const bool transactional = sp.message_type() == v2::TRANSACTION;
   if (transactional) {
-    AppendGrpcProperty(&props, kPropTranMsg, "true");
+    message::AppendProperty(&props, kPropTranMsg, "true");
     sys_flag |= message::sysflag::kTransactionPreparedType;
     if (sp.has_orphaned_transaction_recovery_duration()) {
       const int64_t sec = std::min(
           DurationMs(sp.orphaned_transaction_recovery_duration()) / 1000,
           kGrpcMaxTransactionRecoverySec);
       if (sec > 0)
-        AppendGrpcProperty(&props, kPropCheckImmunity, std::to_string(sec));
+        message::AppendProperty(&props, kPropCheckImmunity, std::to_string(sec));
     }
   }
   if (sp.body_encoding() == v2::GZIP) sys_flag |= message::sysflag::kCompressed;
   if (sp.has_delivery_timestamp())
-    AppendGrpcProperty(&props, kPropTimerDeliverMs,
+    message::AppendProperty(&props, kPropTimerDeliverMs,
                        std::to_string(TimestampMs(sp.delivery_timestamp())));
   if (sp.has_message_group())
-    AppendGrpcProperty(&props, kPropShardingKey, sp.message_group());
+    message::AppendProperty(&props, kPropShardingKey, sp.message_group());
   if (sp.has_trace_context())
-    AppendGrpcProperty(&props, kPropTraceContext, sp.trace_context());
-  AppendGrpcProperty(&props, kPropBornHost,
+    message::AppendProperty(&props, kPropTraceContext, sp.trace_context());
+  message::AppendProperty(&props, kPropBornHost,
                      sp.born_host().empty() ? remote : sp.born_host());
-  AppendGrpcProperty(&props, kPropProducerGroup, topic);
+  message::AppendProperty(&props, kPropProducerGroup, topic);
   const int64_t born = sp.has_born_timestamp()
                            ? TimestampMs(sp.born_timestamp())
                            : NowMs();

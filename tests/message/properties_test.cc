@@ -36,6 +36,23 @@ TEST(PropertiesTest, EncodeSkipsEmptyValues) {
   EXPECT_EQ(EncodeProperties({}), "");
 }
 
+TEST(PropertiesTest, AppendWritesOnePairAsEncodeDoes) {
+  std::string props;
+  AppendProperty(&props, "TAGS", "TagA");
+  EXPECT_EQ(props, EncodeProperties({{"TAGS", "TagA"}}));
+  AppendProperty(&props, "KEYS", "k1 k2");
+  EXPECT_EQ(props, P("TAGS|TagA;KEYS|k1 k2;"));
+  EXPECT_THAT(ParseProperties(props),
+              ElementsAre(Pair("KEYS", "k1 k2"), Pair("TAGS", "TagA")));
+}
+
+TEST(PropertiesTest, AppendLeavesOutEmptyNamesAndValues) {
+  std::string props = P("A|1;");
+  AppendProperty(&props, "B", "");
+  AppendProperty(&props, "", "2");
+  EXPECT_EQ(props, P("A|1;"));
+}
+
 TEST(PropertiesTest, ParseRoundTripsEncode) {
   const Props props = {
       {"KEYS", "key-1 order-0"}, {"TAGS", "TagA"}, {"UNIQ_KEY", "ABC"}};
