@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Queues: produce spread over TOPICS x QUEUES (`thruster bench produce --topics N --queues Q`, 4x100, 1 KiB),
 # then one consumer pulling all of it back (`thruster bench consume --topics N`), a fresh broker per point.
-# msgs/s and p99 of both, client and broker CPU per message. Writes $OUT/queues.csv.
-#   POINTS="1x8 1x100 10x100 100x100" MESSAGES=100000 CQ_FILE=120000
-# CQ_FILE is the broker's mappedFileSizeConsumeQueue (bytes per consume-queue file, 20 per entry): each queue
-# that gets a message allocates one such file, so RocketMQ's 6,000,000 takes 60 GB of disk at 10,000 queues.
+# msgs/s and p99 of both, client and broker CPU per message, and after the consume the consume-queue files
+# (how many queues got messages), the disk they take (du) and the broker's open descriptors. Writes $OUT/queues.csv.
+#   POINTS="1x8 1x100 10x100 100x100" MESSAGES=100000 CQ_FILE=6000000
+# CQ_FILE is the broker's mappedFileSizeConsumeQueue (bytes per consume-queue file, 20 per entry; RocketMQ's
+# default). The files are sparse: a queue takes disk for its entries (in 64 KiB reserve steps), not CQ_FILE.
 source "$(dirname "$0")/lib.sh"
 POINTS=${POINTS:-"1x8 1x100 10x100 100x100"}
 MESSAGES=${MESSAGES:-100000}
-CQ_FILE=${CQ_FILE:-120000}
+CQ_FILE=${CQ_FILE:-6000000}
 CURVE_KNOBS="POINTS='$POINTS' MESSAGES=$MESSAGES CQ_FILE=$CQ_FILE"
 csv_open queues topics queues_per_topic queues messages produce_msgs_per_sec produce_p99_us \
   produce_client_cpu_us_per_msg produce_broker_cpu_us_per_msg produce_client_bound consume_msgs_per_sec \
-  consume_p99_us consume_broker_cpu_us_per_msg errors
+  consume_p99_us consume_broker_cpu_us_per_msg errors cq_files cq_disk_kib broker_fds
 for point in $POINTS; do
   t=${point%x*}
   q=${point#*x}
@@ -26,7 +27,10 @@ for point in $POINTS; do
     --runs 1 --warmup-messages 0 --commit false --broker-pid "$BROKER_PID" --json </dev/null) || true
   read -r crate cp99 cbcpu cerrs <<<"$(jget "$cout" msgs_per_sec p99_us broker_cpu_us_per_msg errors)"
   [[ -n $crate ]] || echo "consume at $point: $cout" >&2
+  cq_files=$(find "$STORE/consumequeue" -type f 2>/dev/null | wc -l)
+  cq_kib=$(du -sk "$STORE/consumequeue" 2>/dev/null | cut -f1)
+  fds=$(ls "/proc/$BROKER_PID/fd" 2>/dev/null | wc -l)
   csv_row "$t" "$q" $((t * q)) "$MESSAGES" "$rate" "$p99" "$ccpu" "$bcpu" "$bound" "$crate" "$cp99" "$cbcpu" \
-    $(( ${errs:-0} + ${cerrs:-0} ))
+    $(( ${errs:-0} + ${cerrs:-0} )) "$cq_files" "${cq_kib:-}" "$fds"
   stop_broker
 done

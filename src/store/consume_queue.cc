@@ -38,7 +38,9 @@ ConsumeQueue::ConsumeQueue(io::FileSystem* fs, const std::string& cq_root,
     : topic_(std::move(topic)),
       queue_id_(queue_id),
       files_(fs, QueueDir(cq_root, topic_, queue_id),
-             cq_format::RoundFileSize(file_size)) {}
+             cq_format::RoundFileSize(file_size)) {
+  files_.set_reserve_step(kReserveStep);
+}
 
 std::string ConsumeQueue::QueueDir(const std::string& cq_root,
                                    std::string_view topic, int32_t queue_id) {
@@ -103,6 +105,7 @@ Status ConsumeQueue::Recover() {
 Status ConsumeQueue::AppendEntry(const Entry& e) {
   TH_ASSIGN_OR_RETURN(auto file,
                       files_.GetLastMappedFile(files_.GetMaxWrotePosition()));
+  TH_RETURN_IF_ERROR(file->ReserveTo(file->write_pos() + kUnit32));
   std::array<std::byte, cq_format::kEntrySize> buf;
   cq_format::EncodeEntry(e, buf);
   TH_CHECK(file->AppendBytes(buf),
@@ -111,17 +114,19 @@ Status ConsumeQueue::AppendEntry(const Entry& e) {
   return Status::OK();
 }
 
-void ConsumeQueue::FillPreBlank(MappedFile& file, int32_t fill_to) {
+Status ConsumeQueue::FillPreBlank(MappedFile& file, int32_t fill_to) {
   TH_CHECK(file.write_pos() == 0 && fill_to % kUnit32 == 0 &&
-               fill_to <= file.file_size(),
+               fill_to + kUnit32 <= file.file_size(),
            "pre-blank fill of {} to {} from write pos {}", file.path(), fill_to,
            file.write_pos());
+  TH_RETURN_IF_ERROR(file.ReserveTo(fill_to + kUnit32));
   std::span<std::byte> out = file.WritableSpan();
   for (int32_t pos = 0; pos < fill_to; pos += kUnit32) {
     cq_format::EncodeEntry(cq_format::kPreBlankEntry,
                            out.subspan(static_cast<size_t>(pos)));
   }
   file.AdvanceWritePos(fill_to);
+  return Status::OK();
 }
 
 Status ConsumeQueue::PutMessagePositionInfo(PhysOffset phys, int32_t size,
@@ -154,7 +159,7 @@ Status ConsumeQueue::PutMessagePositionInfo(PhysOffset phys, int32_t size,
     TH_ASSIGN_OR_RETURN(auto file, files_.GetLastMappedFile(expected));
     const auto fill_to = static_cast<int32_t>(expected - file->base_offset());
     if (fill_to > 0) {
-      FillPreBlank(*file, fill_to);
+      TH_RETURN_IF_ERROR(FillPreBlank(*file, fill_to));
       TH_LOG(store, kInfo,
              "consume queue {}: first entry at queue offset {}, pre-blank "
              "filler in {}",

@@ -50,6 +50,13 @@ using StoreTimestampLookup =
 // mapped after the file is deleted.
 class ConsumeQueue {
  public:
+  // The files are sparse, as RocketMQ's are (RandomAccessFile.setLength): a
+  // queue costs disk for the entries it holds, not mappedFileSizeConsumeQueue
+  // bytes from its first message on. Blocks are reserved (fallocate) ahead of
+  // the appender in steps of this many bytes, so a full disk is an IOError
+  // from PutMessagePositionInfo(), never a SIGBUS on a store into the mapping.
+  static constexpr int32_t kReserveStep = 64 << 10;
+
   // `cq_root` is the store's consume-queue directory (<store
   // root>/consumequeue). `file_size` is mappedFileSizeConsumeQueue, rounded up
   // to a whole number of entries.
@@ -91,7 +98,9 @@ class ConsumeQueue {
   // end (a hole; only a dispatch bug can cause it) is logged as an error and
   // filled with pre-blank entries, so every entry stays at its own queue
   // offset; a hole longer than one file is refused with InvalidArgument. An
-  // IOError comes from creating a file. On OK the entry is readable; it is
+  // IOError comes from creating a file or reserving its blocks (ENOSPC: the
+  // disk is full); nothing is written then, and the same call succeeds once
+  // the cause is gone. On OK the entry is readable; it is
   // durable once Flush() passes it. Retrying, marking the store's logic-queue
   // error and advancing the checkpoint's logicsMsgTimestamp (spec §4.3 steps
   // 6-7) are the caller's business.
@@ -179,8 +188,9 @@ class ConsumeQueue {
   // last one is full.
   Status AppendEntry(const cq_format::Entry& e);
   // Writes pre-blank filler from the start of `file` up to file pos `fill_to`
-  // (an empty file).
-  void FillPreBlank(MappedFile& file, int32_t fill_to);
+  // (an empty file), reserving blocks for the entry after it as well. IOError:
+  // nothing written.
+  Status FillPreBlank(MappedFile& file, int32_t fill_to);
   // Zeroes the units from `end` (the queue's new end) up to the first zero one
   // and syncs them (spec §10.5 clears the one at the end; a cut in a running
   // store leaves more).

@@ -1,5 +1,6 @@
 #include "store/mapped_file.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/logging.h"
@@ -49,18 +50,38 @@ MappedFile::~MappedFile() {
   if (buf != nullptr && pool_ != nullptr) pool_->Return(buf);
 }
 
-Result<std::shared_ptr<MappedFile>> MappedFile::Create(
-    io::FileSystem* fs, const std::string& path, int64_t file_size,
-    TransientStorePool* pool) {
+namespace {
+Result<std::unique_ptr<io::MappedRegion>> MapSegmentFile(
+    io::FileSystem* fs, const std::string& path, int64_t file_size, bool create,
+    int32_t reserve_step) {
+  if (reserve_step < 0) {
+    return Status::InvalidArgument(
+        fmt::format("reserve step {} for {}", reserve_step, path));
+  }
+  const auto size = static_cast<size_t>(file_size);
+  if (reserve_step > 0) return fs->MapSparse(path, size, create);
+  return fs->Map(
+      path, size,
+      create ? io::OpenMode::kCreateOrOpen : io::OpenMode::kOpenExisting);
+}
+}  // namespace
+
+Result<std::shared_ptr<MappedFile>> MappedFile::Create(io::FileSystem* fs,
+                                                       const std::string& path,
+                                                       int64_t file_size,
+                                                       TransientStorePool* pool,
+                                                       int32_t reserve_step) {
   if (file_size <= 0 || file_size > INT32_MAX) {
     return Status::InvalidArgument(
         fmt::format("segment size {} out of range for {}", file_size, path));
   }
   TH_ASSIGN_OR_RETURN(int64_t base, FileNameToOffset(BaseName(path)));
-  TH_ASSIGN_OR_RETURN(auto region, fs->Map(path, static_cast<size_t>(file_size),
-                                           io::OpenMode::kCreateOrOpen));
+  TH_ASSIGN_OR_RETURN(auto region,
+                      MapSegmentFile(fs, path, file_size,
+                                     /*create=*/true, reserve_step));
   std::shared_ptr<MappedFile> f(new MappedFile(
       fs, path, base, static_cast<int32_t>(file_size), std::move(region)));
+  f->reserve_step_ = reserve_step;
   if (pool != nullptr) {
     f->pool_ = pool;
     f->pool_buffer_.store(pool->Borrow(), std::memory_order_release);
@@ -69,16 +90,19 @@ Result<std::shared_ptr<MappedFile>> MappedFile::Create(
 }
 
 Result<std::shared_ptr<MappedFile>> MappedFile::OpenExisting(
-    io::FileSystem* fs, const std::string& path, int64_t file_size) {
+    io::FileSystem* fs, const std::string& path, int64_t file_size,
+    int32_t reserve_step) {
   if (file_size <= 0 || file_size > INT32_MAX) {
     return Status::InvalidArgument(
         fmt::format("segment size {} out of range for {}", file_size, path));
   }
   TH_ASSIGN_OR_RETURN(int64_t base, FileNameToOffset(BaseName(path)));
-  TH_ASSIGN_OR_RETURN(auto region, fs->Map(path, static_cast<size_t>(file_size),
-                                           io::OpenMode::kOpenExisting));
+  TH_ASSIGN_OR_RETURN(auto region,
+                      MapSegmentFile(fs, path, file_size,
+                                     /*create=*/false, reserve_step));
   std::shared_ptr<MappedFile> f(new MappedFile(
       fs, path, base, static_cast<int32_t>(file_size), std::move(region)));
+  f->reserve_step_ = reserve_step;
   f->SetPositions(static_cast<int32_t>(file_size));
   return f;
 }
@@ -126,6 +150,27 @@ bool MappedFile::AppendBytesAt(int32_t pos, std::span<const std::byte> data) {
   std::memcpy(base + pos, data.data(), data.size());
   AdvanceWritePos(pos + static_cast<int32_t>(data.size()) - w);
   return true;
+}
+
+Status MappedFile::ReserveTo(int32_t end) {
+  if (reserve_step_ == 0) return Status::OK();
+  const int32_t reserved = reserved_end_.load(std::memory_order_relaxed);
+  if (end <= reserved) return Status::OK();
+  if (end > file_size_) {
+    return Status::InvalidArgument(fmt::format(
+        "reserve up to {} past the end {} of {}", end, file_size_, path_));
+  }
+  // From the appender's page: a file opened again starts with nothing
+  // reserved, and everything below write pos holds written bytes (blocks).
+  const int32_t page_begin = write_pos() & ~(kOsPageSize - 1);
+  const int32_t begin = std::max(reserved, page_begin);
+  const int64_t step = reserve_step_;
+  const auto new_end = static_cast<int32_t>(
+      std::min<int64_t>(file_size_, (end + step - 1) / step * step));
+  TH_RETURN_IF_ERROR(region_->Reserve(static_cast<size_t>(begin),
+                                      static_cast<size_t>(new_end)));
+  reserved_end_.store(new_end, std::memory_order_relaxed);
+  return Status::OK();
 }
 
 Status MappedFile::AppendThroughFile(std::span<const std::byte> data) {

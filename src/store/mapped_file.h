@@ -48,14 +48,17 @@ class MappedFile : public std::enable_shared_from_this<MappedFile> {
  public:
   // Creates (or opens, if present) `path` at `file_size` bytes; positions start
   // at 0. With a pool, a buffer is borrowed from it if one is free (else
-  // appends go straight to the mapping).
+  // appends go straight to the mapping). With `reserve_step` > 0 the file is
+  // sparse (io::FileSystem::MapSparse) and its appender calls ReserveTo()
+  // before it stores bytes; 0: every block is allocated here.
   static Result<std::shared_ptr<MappedFile>> Create(
       io::FileSystem* fs, const std::string& path, int64_t file_size,
-      TransientStorePool* pool = nullptr);
+      TransientStorePool* pool = nullptr, int32_t reserve_step = 0);
   // Opens an existing full-size file; every position starts at file_size
-  // (recovery moves them back).
+  // (recovery moves them back). `reserve_step` as for Create().
   static Result<std::shared_ptr<MappedFile>> OpenExisting(
-      io::FileSystem* fs, const std::string& path, int64_t file_size);
+      io::FileSystem* fs, const std::string& path, int64_t file_size,
+      int32_t reserve_step = 0);
   ~MappedFile();
 
   const std::string& path() const { return path_; }
@@ -92,6 +95,18 @@ class MappedFile : public std::enable_shared_from_this<MappedFile> {
   // Writes `data` at file pos `pos` (must be >= write pos and fit) and sets
   // write pos to its end.
   bool AppendBytesAt(int32_t pos, std::span<const std::byte> data);
+  // For a sparse file: makes sure disk blocks back file positions up to `end`
+  // before the appender stores bytes there (a store into a page without blocks
+  // on a full disk would be a SIGBUS). Blocks are allocated from the appender's
+  // page on, in whole `reserve_step`s ending on a multiple of the step (or at
+  // the file's end), so one call serves the next step's appends. IOError
+  // (ENOSPC on a full disk) changes nothing: the caller must not store the
+  // bytes, and a later call tries again. OK at once for a file allocated
+  // whole. Appender only.
+  Status ReserveTo(int32_t end);
+  int32_t reserved_end() const {
+    return reserved_end_.load(std::memory_order_relaxed);
+  }
   // Writes `data` at write pos with a positional file write (no page faults on
   // the mapping) and publishes it. For segments without a pool buffer; IOError
   // leaves write pos where it was.
@@ -184,6 +199,11 @@ class MappedFile : public std::enable_shared_from_this<MappedFile> {
   std::atomic<bool> available_{true};
   std::atomic<int32_t> touched_end_{0};
   std::atomic<int32_t> touch_requested_end_{0};
+  // Sparse files only (0 for a file allocated whole): the step of ReserveTo()
+  // and the end of the blocks it has reserved so far (the appender's; atomic
+  // only because recovery and the `dispatch` thread take turns as appender).
+  int32_t reserve_step_ = 0;
+  std::atomic<int32_t> reserved_end_{0};
 
  public:
   // The appender asks for pre-touching up to `end` once per step; true when

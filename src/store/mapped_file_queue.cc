@@ -52,8 +52,8 @@ Status MappedFileQueue::Load() {
           "{}: base offset {} is not a multiple of the segment size {}", path,
           *base, file_size_));
     }
-    TH_ASSIGN_OR_RETURN(auto f,
-                        MappedFile::OpenExisting(fs_, path, file_size_));
+    TH_ASSIGN_OR_RETURN(
+        auto f, MappedFile::OpenExisting(fs_, path, file_size_, reserve_step_));
     loaded.push_back(std::move(f));
   }
   MutexLock lock(&mu_);
@@ -96,7 +96,8 @@ Result<std::shared_ptr<MappedFile>> MappedFileQueue::CreateSegment(
     TH_ASSIGN_OR_RETURN(f, allocator_->PutRequestAndReturnMappedFile(
                                path, next_next, file_size_));
   } else {
-    TH_ASSIGN_OR_RETURN(f, MappedFile::Create(fs_, path, file_size_, pool_));
+    TH_ASSIGN_OR_RETURN(
+        f, MappedFile::Create(fs_, path, file_size_, pool_, reserve_step_));
   }
   // Make the new name durable, so a power loss cannot drop a segment that holds
   // synced data.

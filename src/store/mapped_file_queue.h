@@ -37,6 +37,13 @@ class MappedFileQueue {
   // directory is created and counts as empty.
   Status Load();
 
+  // Makes the segments this queue creates or loads from now on sparse, with
+  // blocks reserved ahead of the appender in steps of `step` bytes (see
+  // MappedFile::ReserveTo); 0 (the default) allocates every segment whole.
+  // Set before Load(). Not for a queue with an allocator.
+  void set_reserve_step(int32_t step) { reserve_step_ = step; }
+  int32_t reserve_step() const { return reserve_step_; }
+
   const std::string& dir() const { return dir_; }
   int64_t file_size() const { return file_size_; }
   bool empty() const;
@@ -123,6 +130,7 @@ class MappedFileQueue {
   int64_t file_size_;
   AllocateService* allocator_;
   TransientStorePool* pool_;
+  int32_t reserve_step_ = 0;  // set before use, then read-only
   mutable Mutex mu_;
   std::vector<std::shared_ptr<MappedFile>> files_ TH_GUARDED_BY(mu_);
   std::atomic<int64_t> flushed_where_{0};

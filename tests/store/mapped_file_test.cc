@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "common/coding.h"
 #include "store/transient_store_pool.h"
@@ -126,6 +128,54 @@ TEST_F(MappedFileTest, FlushErrorIsReported) {
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().IsIOError());
   EXPECT_EQ(f->flush_pos(), 0);
+}
+
+// A sparse segment gets its blocks reserved in whole steps from the
+// appender's page, ending on a step boundary or the file's end; a failed
+// reservation changes nothing and is tried again.
+TEST_F(MappedFileTest, SparseSegmentReservesWholeStepsAheadOfTheAppender) {
+  using Op = FaultFileSystem::Op;
+  FaultFileSystem fs(std::make_unique<MemFileSystem>());
+  ASSERT_OK(fs.CreateDirs("/s"));
+  const std::string path = "/s/00000000000000000000";
+  ASSERT_OK_AND_ASSIGN(auto f, MappedFile::Create(&fs, path, 10000, nullptr,
+                                                  /*reserve_step=*/4096));
+  auto ranges = [&fs] {
+    std::vector<std::pair<size_t, size_t>> out;
+    for (const auto& c : fs.RangeCallsForTesting(Op::kReserve))
+      out.emplace_back(c.begin, c.end);
+    return out;
+  };
+  using Ranges = std::vector<std::pair<size_t, size_t>>;
+  ASSERT_OK(f->ReserveTo(20));
+  ASSERT_OK(f->ReserveTo(4096));  // inside the first step: no call
+  EXPECT_EQ(ranges(), (Ranges{{0, 4096}}));
+  ASSERT_TRUE(f->AppendBytes(std::vector<std::byte>(4090)));
+  fs.FailNth(Op::kReserve, 1);
+  EXPECT_TRUE(f->ReserveTo(4110).IsIOError());
+  EXPECT_EQ(f->reserved_end(), 4096);
+  ASSERT_OK(f->ReserveTo(4110));
+  ASSERT_OK(f->ReserveTo(9000));  // the last step ends at the file's end
+  EXPECT_EQ(ranges(),
+            (Ranges{{0, 4096}, {4096, 8192}, {4096, 8192}, {8192, 10000}}));
+  EXPECT_EQ(f->reserved_end(), 10000);
+  EXPECT_EQ(f->ReserveTo(10001).code(), Status::Code::kInvalidArgument);
+
+  // Opened again (a restart) with the appender recovered to 5000: the blocks
+  // below its page hold written bytes, so reserving starts at its page.
+  f.reset();
+  ASSERT_OK_AND_ASSIGN(auto g, MappedFile::OpenExisting(&fs, path, 10000,
+                                                        /*reserve_step=*/4096));
+  g->SetPositions(5000);
+  ASSERT_OK(g->ReserveTo(5020));
+  EXPECT_EQ(ranges().back(), (std::pair<size_t, size_t>{4096, 8192}));
+
+  // A segment allocated whole reserves nothing.
+  ASSERT_OK_AND_ASSIGN(
+      auto whole, MappedFile::Create(&fs, "/s/00000000000000010000", 10000));
+  const size_t before = ranges().size();
+  ASSERT_OK(whole->ReserveTo(9000));
+  EXPECT_EQ(ranges().size(), before);
 }
 
 }  // namespace

@@ -465,5 +465,43 @@ TEST_F(MessageStoreTest, TopicsDeletedWhileTheirQueuesAreFlushed) {
   EXPECT_EQ(r.queue_offset, 0);
 }
 
+// A disk too full to reserve consume-queue blocks: the puts still land in the
+// CommitLog, the dispatch retries without skipping a record, and the queue
+// fills in once space returns; a process killed while it is failing rebuilds
+// the queue from the CommitLog.
+TEST_F(MessageStoreTest,
+       FullDiskAtAConsumeQueueReserveHoldsTheDispatchAndLosesNothing) {
+  using Op = FaultFileSystem::Op;
+  Open();
+  fs_.FailAll(Op::kReserve);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Put("r" + std::to_string(i), 0).ok());
+  // The dispatch tried and retried (each try reserves once and fails).
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return fs_.CallsForTesting(Op::kReserve) >= 3; }));
+  EXPECT_EQ(store_->GetMaxOffsetInQueue("TopicA", 0), 0);
+  fs_.ClearFaults();
+  ASSERT_TRUE(store_->WaitForDispatch(5000));
+  EXPECT_EQ(PullAll("TopicA", 0),
+            (std::vector<std::string>{"r0", "r1", "r2", "r3", "r4"}));
+
+  fs_.FailAll(Op::kReserve);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Put("k" + std::to_string(i), 1).ok());
+  const int calls = fs_.CallsForTesting(Op::kReserve);
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return fs_.CallsForTesting(Op::kReserve) >= calls + 2; }));
+  EXPECT_EQ(store_->GetMaxOffsetInQueue("TopicA", 1), 0);
+  // Killed: what it wrote stays (the page cache survives a kill), nothing of
+  // its shutdown reaches the files.
+  fs_.FailPaths("/");
+  store_.reset();
+  fs_.ClearFaults();
+  Open();
+  ASSERT_FALSE(store_->recovery_report().last_exit_ok);
+  EXPECT_EQ(PullAll("TopicA", 1),
+            (std::vector<std::string>{"k0", "k1", "k2", "k3", "k4"}));
+  EXPECT_EQ(PullAll("TopicA", 0),
+            (std::vector<std::string>{"r0", "r1", "r2", "r3", "r4"}));
+}
+
 }  // namespace
 }  // namespace thruster::store

@@ -38,6 +38,12 @@ class FaultRegion final : public MappedRegion {
         fs_->Check(FaultFileSystem::Op::kWriteback, base_->path()));
     return base_->Writeback(b, e, wait);
   }
+  Status Reserve(size_t b, size_t e) override {
+    fs_->RecordRange(FaultFileSystem::Op::kReserve, base_->path(), b, e, false);
+    TH_RETURN_IF_ERROR(
+        fs_->Check(FaultFileSystem::Op::kReserve, base_->path()));
+    return base_->Reserve(b, e);
+  }
   void DropCache(size_t b, size_t e) override {
     fs_->RecordRange(FaultFileSystem::Op::kDropCache, base_->path(), b, e,
                      false);
@@ -60,6 +66,11 @@ void FaultFileSystem::FailNth(Op op, int n) {
   fail_at_[op] = calls_[op] + n;
 }
 
+void FaultFileSystem::FailAll(Op op) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fail_all_.insert(op);
+}
+
 void FaultFileSystem::FailPaths(std::string substr) {
   std::lock_guard<std::mutex> lock(mu_);
   fail_paths_ = std::move(substr);
@@ -68,6 +79,7 @@ void FaultFileSystem::FailPaths(std::string substr) {
 void FaultFileSystem::ClearFaults() {
   std::lock_guard<std::mutex> lock(mu_);
   fail_at_.clear();
+  fail_all_.clear();
   fail_paths_.clear();
 }
 
@@ -119,7 +131,7 @@ int64_t FaultFileSystem::AllCallsForTesting() {
 Status FaultFileSystem::Check(Op op, const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
   int n = ++calls_[op];
-  if (op != Op::kWriteback && op != Op::kDropCache) {
+  if (op != Op::kWriteback && op != Op::kDropCache && op != Op::kReserve) {
     if (++all_calls_ == cut_at_ && mem() != nullptr) {
       mem()->CutPower(cut_seed_);
       cut_done_ = true;
@@ -128,12 +140,14 @@ Status FaultFileSystem::Check(Op op, const std::string& path) {
       return Status::IOError("power cut before this call on " + path, EIO);
     }
   }
-  int err = op == Op::kMap ? ENOSPC : EIO;
+  int err = op == Op::kMap || op == Op::kReserve ? ENOSPC : EIO;
   auto it = fail_at_.find(op);
   if (it != fail_at_.end() && it->second == n) {
     fail_at_.erase(it);
     return Status::IOError("injected fault on " + path, err);
   }
+  if (fail_all_.count(op) != 0)
+    return Status::IOError("injected fault on " + path, err);
   if (!fail_paths_.empty() && path.find(fail_paths_) != std::string::npos) {
     return Status::IOError("injected fault on " + path, err);
   }
@@ -144,6 +158,15 @@ Result<std::unique_ptr<MappedRegion>> FaultFileSystem::Map(
     const std::string& path, size_t size, store::io::OpenMode mode) {
   TH_RETURN_IF_ERROR(Check(Op::kMap, path));
   auto r = base_->Map(path, size, mode);
+  if (!r.ok()) return r.status();
+  return std::unique_ptr<MappedRegion>(
+      std::make_unique<FaultRegion>(this, std::move(r).value()));
+}
+
+Result<std::unique_ptr<MappedRegion>> FaultFileSystem::MapSparse(
+    const std::string& path, size_t size, bool create) {
+  TH_RETURN_IF_ERROR(Check(Op::kMap, path));
+  auto r = base_->MapSparse(path, size, create);
   if (!r.ok()) return r.status();
   return std::unique_ptr<MappedRegion>(
       std::make_unique<FaultRegion>(this, std::move(r).value()));

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,11 +29,12 @@ class FaultFileSystem : public store::io::FileSystem {
     kCreateDirs,
     kLock,
     kWriteback,
-    kDropCache  // recorded only: DropCache cannot fail
+    kDropCache,  // recorded only: DropCache cannot fail
+    kReserve     // MappedRegion::Reserve (fails with ENOSPC, a full disk)
   };
-  // One MappedRegion::Writeback or DropCache call as it reached this file
-  // system. `base_offset` is the segment's offset from its 20-digit name (-1
-  // for other names), so begin/end can be read as stream offsets.
+  // One MappedRegion::Writeback, DropCache or Reserve call as it reached this
+  // file system. `base_offset` is the segment's offset from its 20-digit name
+  // (-1 for other names), so begin/end can be read as stream offsets.
   struct RangeCall {
     std::string path;
     int64_t base_offset = -1;
@@ -51,8 +53,11 @@ class FaultFileSystem : public store::io::FileSystem {
       : base_(std::move(base)) {}
 
   // The n-th call (1-based, counting from now) of `op` fails with an I/O error
-  // (ENOSPC for kMap, EIO else).
+  // (ENOSPC for kMap and kReserve, EIO else).
   void FailNth(Op op, int n);
+  // Every call of `op` fails (as FailNth's would) until ClearFaults(): a disk
+  // that stays full.
+  void FailAll(Op op);
   // Every call of any operation on a path containing `substr` fails (empty:
   // stop).
   void FailPaths(std::string substr);
@@ -61,26 +66,28 @@ class FaultFileSystem : public store::io::FileSystem {
   void SetSyncDelayMs(int ms) { sync_delay_ms_.store(ms); }
   int sync_delay_ms() const { return sync_delay_ms_.load(); }
   int CallsForTesting(Op op);
-  // Every kWriteback or kDropCache call so far (failed ones included), oldest
-  // first.
+  // Every kWriteback, kDropCache or kReserve call so far (failed ones
+  // included), oldest first.
   std::vector<RangeCall> RangeCallsForTesting(Op op);
   void RecordRange(Op op, const std::string& path, size_t begin, size_t end,
                    bool wait);
   void SimulatePowerLoss();
   // Cuts the power (MemFileSystem::CutPower(seed)) when the n-th call (1-based,
-  // counting from now) of any operation but kWriteback/kDropCache arrives; that
-  // call and every later one fails. 0 disarms.
+  // counting from now) of any operation but kWriteback/kDropCache/kReserve
+  // arrives; that call and every later one fails. 0 disarms.
   void CutPowerAtCall(int64_t n, uint64_t seed);
   // Whether the armed cut happened.
   bool power_cut();
   // The operation and path of the call the cut hit.
   std::pair<Op, std::string> cut_call();
-  // Calls of every operation but kWriteback/kDropCache so far.
+  // Calls of every operation but kWriteback/kDropCache/kReserve so far.
   int64_t AllCallsForTesting();
   MemFileSystem* mem() { return dynamic_cast<MemFileSystem*>(base_.get()); }
 
   Result<std::unique_ptr<store::io::MappedRegion>> Map(
       const std::string& path, size_t size, store::io::OpenMode mode) override;
+  Result<std::unique_ptr<store::io::MappedRegion>> MapSparse(
+      const std::string& path, size_t size, bool create) override;
   Result<std::vector<store::io::DirEntry>> ListDir(
       const std::string& dir) override {
     return base_->ListDir(dir);
@@ -114,6 +121,7 @@ class FaultFileSystem : public store::io::FileSystem {
   std::mutex mu_;
   std::map<Op, int> calls_;
   std::map<Op, int> fail_at_;
+  std::set<Op> fail_all_;  // guarded by mu_
   std::string fail_paths_;
   std::atomic<int> sync_delay_ms_{0};
   std::map<Op, std::vector<RangeCall>> range_calls_;  // guarded by mu_

@@ -62,6 +62,17 @@ class MappedRegion {
   virtual Status Writeback(size_t /*begin*/, size_t /*end*/, bool /*wait*/) {
     return Status::OK();
   }
+  // Allocates the disk blocks of file positions [begin, end), so that stores
+  // into those pages cannot fail for want of space. A region from
+  // FileSystem::MapSparse() has blocks only where this (or a write) put them,
+  // and a store through the mapping into a page without blocks on a full disk
+  // is a SIGBUS, not an error: its writer calls this first. IOError (ENOSPC
+  // when the disk is full) means nothing may be stored there yet; a later call
+  // may succeed once space returns. Default: nothing to do (Map() allocates
+  // the whole file).
+  virtual Status Reserve(size_t /*begin*/, size_t /*end*/) {
+    return Status::OK();
+  }
   // Unmaps the pages of [begin, end) from this mapping and drops them from the
   // page cache if they are clean (MADV_DONTNEED, then POSIX_FADV_DONTNEED); the
   // bytes stay in the file and a later access reads them back. A hint: nothing
@@ -99,6 +110,20 @@ class FileSystem {
   virtual Result<std::unique_ptr<MappedRegion>> Map(const std::string& path,
                                                     size_t size,
                                                     OpenMode mode) = 0;
+  // Maps `path` read-write at `size` bytes, for the many small files that
+  // should cost disk only for what is written (consume queues, as RocketMQ's
+  // sparse RandomAccessFile.setLength files do): with `create` a missing file
+  // is created at its full size but sparse, and an existing shorter one is
+  // extended the same way; blocks come from MappedRegion::Reserve(), which the
+  // writer calls before storing into a page. The region keeps no descriptor
+  // open (ten thousand queues must not need ten thousand descriptors); its
+  // calls that need one open the file again. Default: Map(), which allocates
+  // the whole file (Reserve() then has nothing to do).
+  virtual Result<std::unique_ptr<MappedRegion>> MapSparse(
+      const std::string& path, size_t size, bool create) {
+    return Map(path, size,
+               create ? OpenMode::kCreateOrOpen : OpenMode::kOpenExisting);
+  }
   virtual Result<std::vector<DirEntry>> ListDir(const std::string& dir) = 0;
   virtual bool Exists(const std::string& path) = 0;
   virtual Result<uint64_t> FileSize(const std::string& path) = 0;

@@ -10,13 +10,45 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <vector>
 
 namespace thruster::store::io {
 namespace {
 
+// The descriptor one call of a region works through: the region's own, or,
+// for a region that keeps none (MapSparse), the file opened again for the call.
+class PosixRegionCallFd {
+ public:
+  PosixRegionCallFd(int kept, const std::string& path) : fd_(kept) {
+    if (fd_ >= 0) return;
+    fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd_ < 0) {
+      open_errno_ = errno;
+    } else {
+      owned_ = true;
+    }
+  }
+  PosixRegionCallFd(const PosixRegionCallFd&) = delete;
+  PosixRegionCallFd& operator=(const PosixRegionCallFd&) = delete;
+  ~PosixRegionCallFd() {
+    if (owned_) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  Status status(const std::string& path) const {
+    if (fd_ >= 0) return Status::OK();
+    return Status::IOError("open " + path, open_errno_);
+  }
+
+ private:
+  int fd_;
+  int open_errno_ = 0;
+  bool owned_ = false;
+};
+
 class PosixMappedRegion final : public MappedRegion {
  public:
+  // `fd` < 0: the region keeps no descriptor (see FileSystem::MapSparse).
   PosixMappedRegion(std::string path, int fd, std::byte* addr, size_t size)
       : path_(std::move(path)), fd_(fd), addr_(addr), size_(size) {}
   ~PosixMappedRegion() override {
@@ -24,6 +56,8 @@ class PosixMappedRegion final : public MappedRegion {
     if (fd_ >= 0) ::close(fd_);
   }
   Status WriteZerosAndSync() override {
+    PosixRegionCallFd f(fd_, path_);
+    TH_RETURN_IF_ERROR(f.status(path_));
     // In steps of 8 MiB, each started on its way to the disk at once and waited
     // for one step later: never more than two steps sit in the disk's queue,
     // so a group commit's small sync waits behind at most ~16 MiB of zeros
@@ -38,7 +72,7 @@ class PosixMappedRegion final : public MappedRegion {
     size_t off = 0;
     while (off < size_) {
       size_t n = std::min(zeros.size(), size_ - off);
-      ssize_t w = ::pwrite(fd_, zeros.data(), n, static_cast<off_t>(off));
+      ssize_t w = ::pwrite(f.get(), zeros.data(), n, static_cast<off_t>(off));
       if (w < 0) {
         if (errno == EINTR) continue;
         return Status::IOError("write zeros " + path_, errno);
@@ -46,19 +80,24 @@ class PosixMappedRegion final : public MappedRegion {
       off += static_cast<size_t>(w);
       if (off % kStep == 0 || off == size_) {
         size_t step_begin = (off - 1) / kStep * kStep;
-        TH_RETURN_IF_ERROR(Writeback(step_begin, off, /*wait=*/false));
-        if (step_begin >= kStep)
-          TH_RETURN_IF_ERROR(Writeback(step_begin - kStep, step_begin, true));
+        TH_RETURN_IF_ERROR(
+            WritebackFd(f.get(), step_begin, off, /*wait=*/false));
+        if (step_begin >= kStep) {
+          TH_RETURN_IF_ERROR(
+              WritebackFd(f.get(), step_begin - kStep, step_begin, true));
+        }
       }
     }
-    if (::fdatasync(fd_) != 0)
+    if (::fdatasync(f.get()) != 0)
       return Status::IOError("fdatasync " + path_, errno);
     return Status::OK();
   }
   Status Write(size_t pos, std::span<const std::byte> data) override {
+    PosixRegionCallFd f(fd_, path_);
+    TH_RETURN_IF_ERROR(f.status(path_));
     size_t off = 0;
     while (off < data.size()) {
-      ssize_t w = ::pwrite(fd_, data.data() + off, data.size() - off,
+      ssize_t w = ::pwrite(f.get(), data.data() + off, data.size() - off,
                            static_cast<off_t>(pos + off));
       if (w < 0) {
         if (errno == EINTR) continue;
@@ -71,11 +110,25 @@ class PosixMappedRegion final : public MappedRegion {
   Status Writeback(size_t begin, size_t end, bool wait) override {
     if (end > size_) end = size_;
     if (begin >= end) return Status::OK();
-    unsigned flags = SYNC_FILE_RANGE_WRITE;
-    if (wait) flags |= SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WAIT_AFTER;
-    if (::sync_file_range(fd_, static_cast<off_t>(begin),
-                          static_cast<off_t>(end - begin), flags) != 0)
-      return Status::IOError("sync_file_range " + path_, errno);
+    PosixRegionCallFd f(fd_, path_);
+    TH_RETURN_IF_ERROR(f.status(path_));
+    return WritebackFd(f.get(), begin, end, wait);
+  }
+  Status Reserve(size_t begin, size_t end) override {
+    if (end > size_) end = size_;
+    if (begin >= end) return Status::OK();
+    PosixRegionCallFd f(fd_, path_);
+    TH_RETURN_IF_ERROR(f.status(path_));
+    // Mode 0 allocates the blocks (unwritten extents on ext4/XFS) without
+    // changing the file size; blocks already there are left alone.
+    int rc = ::posix_fallocate(f.get(), static_cast<off_t>(begin),
+                               static_cast<off_t>(end - begin));
+    if (rc != 0) {
+      return Status::IOError("fallocate " + path_ + " at " +
+                                 std::to_string(begin) + ".." +
+                                 std::to_string(end),
+                             rc);
+    }
     return Status::OK();
   }
   void DropCache(size_t begin, size_t end) override {
@@ -83,7 +136,9 @@ class PosixMappedRegion final : public MappedRegion {
     begin &= ~size_t{4095};
     if (begin >= end) return;
     ::madvise(addr_ + begin, end - begin, MADV_DONTNEED);
-    ::posix_fadvise(fd_, static_cast<off_t>(begin),
+    PosixRegionCallFd f(fd_, path_);
+    if (f.get() < 0) return;  // a hint: the mapping's pages are gone already
+    ::posix_fadvise(f.get(), static_cast<off_t>(begin),
                     static_cast<off_t>(end - begin), POSIX_FADV_DONTNEED);
   }
   std::span<std::byte> bytes() override { return {addr_, size_}; }
@@ -141,6 +196,15 @@ class PosixMappedRegion final : public MappedRegion {
   const std::string& path() const override { return path_; }
 
  private:
+  Status WritebackFd(int fd, size_t begin, size_t end, bool wait) {
+    unsigned flags = SYNC_FILE_RANGE_WRITE;
+    if (wait) flags |= SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WAIT_AFTER;
+    if (::sync_file_range(fd, static_cast<off_t>(begin),
+                          static_cast<off_t>(end - begin), flags) != 0)
+      return Status::IOError("sync_file_range " + path_, errno);
+    return Status::OK();
+  }
+
   std::string path_;
   int fd_;
   std::byte* addr_;
@@ -219,6 +283,31 @@ Result<std::unique_ptr<MappedRegion>> PosixFileSystem::Map(
   f.fd = -1;  // the region keeps the descriptor for positional writes
   return std::unique_ptr<MappedRegion>(std::make_unique<PosixMappedRegion>(
       path, fd, static_cast<std::byte*>(addr), size));
+}
+
+Result<std::unique_ptr<MappedRegion>> PosixFileSystem::MapSparse(
+    const std::string& path, size_t size, bool create) {
+  Fd f;
+  f.fd =
+      ::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+  if (f.fd < 0) return Status::IOError("open " + path, errno);
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) return Status::IOError("fstat " + path, errno);
+  if (static_cast<size_t>(st.st_size) < size) {
+    // The full logical size, no blocks: the writer reserves them ahead of
+    // itself (MappedRegion::Reserve).
+    if (::ftruncate(f.fd, static_cast<off_t>(size)) != 0) {
+      int err = errno;
+      if (st.st_size == 0 && create) ::unlink(path.c_str());
+      return Status::IOError("ftruncate " + path, err);
+    }
+  }
+  void* addr =
+      ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, f.fd, 0);
+  if (addr == MAP_FAILED) return Status::IOError("mmap " + path, errno);
+  // The mapping holds the file; `f` closes the descriptor.
+  return std::unique_ptr<MappedRegion>(std::make_unique<PosixMappedRegion>(
+      path, -1, static_cast<std::byte*>(addr), size));
 }
 
 Result<std::vector<DirEntry>> PosixFileSystem::ListDir(const std::string& dir) {

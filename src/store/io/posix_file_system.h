@@ -5,12 +5,16 @@
 namespace thruster::store::io {
 
 // FileSystem on POSIX calls:
-// open/posix_fallocate/mmap/msync/fdatasync/rename/fcntl. Thread-safe.
+// open/posix_fallocate/ftruncate/mmap/msync/fdatasync/rename/fcntl.
+// Thread-safe.
 class PosixFileSystem final : public FileSystem {
  public:
   Result<std::unique_ptr<MappedRegion>> Map(const std::string& path,
                                             size_t size,
                                             OpenMode mode) override;
+  Result<std::unique_ptr<MappedRegion>> MapSparse(const std::string& path,
+                                                  size_t size,
+                                                  bool create) override;
   Result<std::vector<DirEntry>> ListDir(const std::string& dir) override;
   bool Exists(const std::string& path) override;
   Result<uint64_t> FileSize(const std::string& path) override;

@@ -1,6 +1,8 @@
 #include "store/io/posix_file_system.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstring>
@@ -9,6 +11,7 @@
 
 #include "common/coding.h"
 #include "store/mapped_file.h"
+#include "tests/support/process.h"
 #include "tests/support/test_util.h"
 
 namespace thruster::store::io {
@@ -51,6 +54,45 @@ TEST(PosixFileSystemTest, WritebackStartsAndWaitsForTheDiskWrite) {
                       std::istreambuf_iterator<char>());
   ASSERT_EQ(content.size(), 16384u);
   EXPECT_EQ(content.substr(0, 12288), std::string(12288, 'x'));
+}
+
+int64_t AllocatedBytesOf(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return -1;
+  return static_cast<int64_t>(st.st_blocks) * 512;
+}
+
+TEST(PosixFileSystemTest, MapSparseAllocatesOnlyWhatIsReservedAndKeepsNoFd) {
+  TempDir dir;
+  PosixFileSystem fs;
+  std::string path = JoinPath(dir.path(), "cq");
+  const int64_t fds = testing::OpenFdCount(::getpid());
+  {
+    ASSERT_OK_AND_ASSIGN(auto region,
+                         fs.MapSparse(path, 1 << 20, /*create=*/true));
+    EXPECT_EQ(testing::OpenFdCount(::getpid()), fds);
+    ASSERT_OK_AND_ASSIGN(uint64_t size, fs.FileSize(path));
+    EXPECT_EQ(size, uint64_t{1} << 20);
+    EXPECT_EQ(AllocatedBytesOf(path), 0);
+    ASSERT_OK(region->Reserve(0, 8192));
+    EXPECT_GE(AllocatedBytesOf(path), 8192);
+    EXPECT_LT(AllocatedBytesOf(path), 64 << 10);
+    std::memcpy(region->bytes().data() + 100, "abc", 3);
+    ASSERT_OK(region->Sync(100, 103));
+    // Calls that need a descriptor open the file for themselves.
+    ASSERT_OK(region->Write(200, AsBytes(std::string_view("def"))));
+    ASSERT_OK(region->Writeback(0, 4096, /*wait=*/true));
+    EXPECT_EQ(std::memcmp(region->bytes().data() + 200, "def", 3), 0);
+    EXPECT_EQ(testing::OpenFdCount(::getpid()), fds);
+  }
+  // Opened again (and not created): the bytes are there; a missing file is
+  // an error without `create`.
+  ASSERT_OK_AND_ASSIGN(auto again,
+                       fs.MapSparse(path, 1 << 20, /*create=*/false));
+  EXPECT_EQ(std::memcmp(again->bytes().data() + 100, "abc", 3), 0);
+  EXPECT_FALSE(
+      fs.MapSparse(JoinPath(dir.path(), "nope"), 4096, /*create=*/false).ok());
+  EXPECT_FALSE(fs.Exists(JoinPath(dir.path(), "nope")));
 }
 
 TEST(PosixFileSystemTest, SecondLockOnSameFileIsBusy) {
