@@ -153,10 +153,15 @@ Result<std::shared_ptr<const Producer::PublishInfo>> Producer::LoadPublishInfo(
                                    topic)
                      : fmt::format("topic {} has no writable queue", topic));
   }
-  std::shared_ptr<const PublishInfo> result = std::move(info);
   MutexLock lock(&mu_);
-  publish_[topic] = result;
-  return result;
+  auto& slot = publish_[topic];
+  if (slot != nullptr) {
+    info->send_which_queue.store(
+        slot->send_which_queue.load(std::memory_order_relaxed),
+        std::memory_order_relaxed);
+  }
+  slot = std::move(info);
+  return slot;
 }
 
 Result<std::shared_ptr<const Producer::PublishInfo>> Producer::GetPublishInfo(
@@ -192,7 +197,8 @@ Result<Producer::Target> Producer::SelectQueue(const Message& msg,
     return Status::InvalidArgument(fmt::format(
         "topic {} has no writable queue {}", msg.topic, msg.queue_id));
   }
-  uint32_t start = next_queue_.fetch_add(1, std::memory_order_relaxed);
+  uint32_t start =
+      info->send_which_queue.fetch_add(1, std::memory_order_relaxed);
   if (!avoid_broker.empty()) {
     for (size_t i = 0; i < n; ++i) {
       size_t k = (start + i) % n;

@@ -155,6 +155,11 @@ class Producer {
     std::vector<std::string> addrs;  // master address of queues[i]
     int64_t fetched_ms = 0;
     bool from_default_topic = false;  // route of TBW102 (§6.2)
+    // RocketMQ's sendWhichQueue: the round-robin position of this topic's
+    // sends, per topic so that a producer sending to many topics still
+    // spreads each topic's messages over all of its queues. Carried over when
+    // the route is refreshed.
+    mutable std::atomic<uint32_t> send_which_queue{0};
   };
   struct Target {
     MessageQueue queue;
@@ -202,7 +207,6 @@ class Producer {
   ClientInstance* const client_;
   const ProducerOptions options_;
   message::UniqKeyGenerator uniq_;
-  std::atomic<uint32_t> next_queue_{0};
 
   Mutex mu_;
   std::map<std::string, std::shared_ptr<const PublishInfo>> publish_

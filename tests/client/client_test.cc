@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -164,6 +165,30 @@ TEST_F(ClientTest, SendUsesTheV2HeaderAndRoundRobinsOverQueues) {
   EXPECT_EQ(props["TAGS"], "TagA");
   EXPECT_EQ(props["KEYS"], "k1 k2");
   EXPECT_EQ(props["UNIQ_KEY"].size(), message::kUniqKeyLength);
+}
+
+TEST_F(ClientTest, EachTopicRoundRobinsOverAllOfItsQueues) {
+  // RocketMQ keeps sendWhichQueue per topic: a producer that alternates
+  // between two 4-queue topics still sends each topic's messages to all four
+  // of its queues in turn (one shared counter would put every TopicA message
+  // on queues 0 and 2).
+  broker_.AddTopic("TopicB", 4);
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
+  Producer producer(instance_.get(), ProducerOptions{.group = "PG"});
+  std::map<std::string, std::vector<int32_t>> queues;
+  for (int i = 0; i < 16; ++i) {
+    Message m = Msg("hello");
+    m.topic = i % 2 == 0 ? "TopicA" : "TopicB";
+    ASSERT_OK_AND_ASSIGN(SendResult r, producer.Send(m));
+    EXPECT_EQ(r.queue.topic, m.topic);
+    queues[m.topic].push_back(r.queue.queue_id);
+  }
+  for (const auto& [topic, ids] : queues) {
+    ASSERT_EQ(ids.size(), 8u) << topic;
+    EXPECT_EQ(std::set<int32_t>(ids.begin(), ids.end()).size(), 4u) << topic;
+    for (size_t i = 0; i + 4 < ids.size(); ++i)
+      EXPECT_EQ(ids[i], ids[i + 4]) << topic;
+  }
 }
 
 TEST_F(ClientTest, SendToAMissingTopicWithoutAutoCreationIsNotFound) {
