@@ -1,6 +1,7 @@
 #include "broker/pull_request_hold_service.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "common/logging.h"
 
@@ -26,10 +27,13 @@ void PullRequestHoldService::Suspend(HeldPull pull) {
     earlier = pull.deadline_ns < earliest_deadline_ns_;
     earliest_deadline_ns_ = std::min(earliest_deadline_ns_, pull.deadline_ns);
     held_[key].push_back(std::move(pull));
+    any_held_.store(true, std::memory_order_relaxed);
   }
   // A message may have arrived between the pull's read and the insert above;
   // its notification found nothing to wake, so look once more now that the pull
-  // is visible.
+  // is visible. The fence pairs with NotifyMessageArriving's: either that one
+  // sees any_held_ set, or this read sees the message.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   const bool arrived = max_offset_(key.first, key.second) > offset;
   if (arrived) {
     MutexLock lock(&mu_);
@@ -42,6 +46,11 @@ void PullRequestHoldService::NotifyMessageArriving(std::string_view topic,
                                                    int32_t queue_id,
                                                    int64_t next_offset,
                                                    int64_t tags_code) {
+  // Nothing held (the common case without long-polling consumers): no lock.
+  // The fence orders the caller's publication of the message before the
+  // read (see Suspend).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (!any_held_.load(std::memory_order_relaxed)) return;
   {
     MutexLock lock(&mu_);
     if (held_.find(std::pair<std::string_view, int32_t>(topic, queue_id)) ==
@@ -96,6 +105,7 @@ std::vector<HeldPull> PullRequestHoldService::CollectReady(
     it = pulls.empty() ? held_.erase(it) : std::next(it);
   }
   earliest_deadline_ns_ = earliest;
+  any_held_.store(!held_.empty(), std::memory_order_relaxed);
   *next_deadline_ns = earliest;
   return ready;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -92,6 +93,9 @@ class PullRequestHoldService : public ServiceThread {
   std::map<Key, std::vector<HeldPull>, KeyLess> held_ TH_GUARDED_BY(mu_);
   std::vector<Arrival> arrivals_ TH_GUARDED_BY(mu_);
   int64_t earliest_deadline_ns_ TH_GUARDED_BY(mu_) = INT64_MAX;
+  // !held_.empty(), stored under mu_ whenever held_ changes; read without it
+  // by NotifyMessageArriving.
+  std::atomic<bool> any_held_{false};
 };
 
 }  // namespace thruster::broker

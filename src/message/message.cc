@@ -1,5 +1,7 @@
 #include "message/message.h"
 
+#include "message/jhash.h"
+
 namespace thruster::message {
 namespace {
 
@@ -57,13 +59,26 @@ uint32_t NextCodePoint(std::string_view s, size_t* i) {
 
 }  // namespace
 
-int32_t JHash(std::string_view s) {
+int32_t JHash(std::string_view s) { return JHashContinue(0, s); }
+
+int32_t JHashContinue(int32_t seed, std::string_view s) {
   // Unsigned arithmetic gives Java's 32-bit wrap-around without signed
   // overflow.
-  uint32_t h = 0;
+  constexpr uint32_t kPow31[] = {1u, 31u, 961u, 29791u, 923521u};
+  auto h = static_cast<uint32_t>(seed);
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+  const size_t n = s.size();
   size_t i = 0;
-  while (i < s.size()) {
-    const auto b = static_cast<uint8_t>(s[i]);
+  while (i < n) {
+    // Four ASCII bytes in one step: h * 31^4 + b0 * 31^3 + ... + b3, which
+    // is the four single steps below multiplied out.
+    if (n - i >= 4 && ((p[i] | p[i + 1] | p[i + 2] | p[i + 3]) & 0x80) == 0) {
+      h = h * kPow31[4] + p[i] * kPow31[3] + p[i + 1] * kPow31[2] +
+          p[i + 2] * kPow31[1] + p[i + 3];
+      i += 4;
+      continue;
+    }
+    const uint8_t b = p[i];
     if (b < 0x80) {
       h = 31 * h + b;
       ++i;

@@ -1,5 +1,7 @@
 #include "message/properties.h"
 
+#include "message/find_properties.h"
+
 namespace thruster::message {
 namespace {
 
@@ -91,6 +93,36 @@ std::optional<std::string_view> FindProperty(std::string_view props,
     begin = end + 1;
   }
   return found;
+}
+
+void FindProperties(std::string_view props,
+                    std::span<const std::string_view> names,
+                    std::span<std::optional<std::string_view>> values) {
+  for (size_t k = 0; k < names.size(); ++k) values[k].reset();
+  // A name holding the separator is never a pair's name; an empty one never
+  // matches either (FindProperty's rules), so neither is looked for.
+  bool any = false;
+  for (std::string_view name : names) {
+    any = any || (!name.empty() &&
+                  name.find(kNameValueSeparator) == std::string_view::npos);
+  }
+  if (!any) return;
+  size_t begin = 0;
+  while (begin < props.size()) {
+    size_t end = props.find(kPropertySeparator, begin);
+    if (end == std::string_view::npos) end = props.size();
+    // The pair's name ends at its first name-value separator; the value after
+    // it must not be empty.
+    const std::string_view pair = props.substr(begin, end - begin);
+    const size_t sep = pair.find(kNameValueSeparator);
+    if (sep != std::string_view::npos && sep > 0 && sep + 1 < pair.size()) {
+      const std::string_view name = pair.substr(0, sep);
+      for (size_t k = 0; k < names.size(); ++k) {
+        if (names[k] == name) values[k] = pair.substr(sep + 1);
+      }
+    }
+    begin = end + 1;
+  }
 }
 
 }  // namespace thruster::message

@@ -102,9 +102,14 @@ Status ConsumeQueue::Recover() {
   return Status::OK();
 }
 
-Status ConsumeQueue::AppendEntry(const Entry& e) {
-  TH_ASSIGN_OR_RETURN(auto file,
-                      files_.GetLastMappedFile(files_.GetMaxWrotePosition()));
+Status ConsumeQueue::AppendEntry(const Entry& e, MappedFile* last) {
+  std::shared_ptr<MappedFile> next;
+  MappedFile* file = last;
+  if (file == nullptr || file->IsFull()) {
+    TH_ASSIGN_OR_RETURN(next,
+                        files_.GetLastMappedFile(files_.GetMaxWrotePosition()));
+    file = next.get();
+  }
   TH_RETURN_IF_ERROR(file->ReserveTo(file->write_pos() + kUnit32));
   std::array<std::byte, cq_format::kEntrySize> buf;
   cq_format::EncodeEntry(e, buf);
@@ -148,7 +153,7 @@ Status ConsumeQueue::PutMessagePositionInfo(PhysOffset phys, int32_t size,
   const int64_t expected = queue_offset * kUnit;
   auto last = files_.GetLastMappedFile();
   const bool no_entries =
-      last == nullptr || (files_.size() == 1 && last->write_pos() == 0);
+      last == nullptr || (last->write_pos() == 0 && files_.size() == 1);
   if (no_entries) {
     // The queue's first entry: its file must be the one holding `expected`,
     // with filler in front of it.
@@ -168,8 +173,12 @@ Status ConsumeQueue::PutMessagePositionInfo(PhysOffset phys, int32_t size,
     set_min_logic_offset(expected);
     files_.set_flushed_where(file->base_offset());
     files_.set_committed_where(file->base_offset());
+    last = nullptr;  // the files may have changed above
   }
-  const int64_t end = files_.GetMaxWrotePosition();
+  // Only this thread adds files or writes entries, and the newest file is
+  // never deleted under it: `last` is still the newest.
+  const int64_t end = last != nullptr ? last->base_offset() + last->write_pos()
+                                      : files_.GetMaxWrotePosition();
   if (expected < end) {
     TH_LOG(store, kWarn,
            "consume queue {}: queue offset {} already written (end {}), phys "
@@ -188,9 +197,11 @@ Status ConsumeQueue::PutMessagePositionInfo(PhysOffset phys, int32_t size,
            "it with pre-blank",
            dir(), queue_offset, end / kUnit);
     for (int64_t at = end; at < expected; at += kUnit)
-      TH_RETURN_IF_ERROR(AppendEntry(cq_format::kPreBlankEntry));
+      TH_RETURN_IF_ERROR(AppendEntry(cq_format::kPreBlankEntry, nullptr));
+    last = nullptr;
   }
-  TH_RETURN_IF_ERROR(AppendEntry(Entry{phys_offset, size, tags_code}));
+  TH_RETURN_IF_ERROR(
+      AppendEntry(Entry{phys_offset, size, tags_code}, last.get()));
   max_phys_offset_.store(phys_offset + size, std::memory_order_release);
   return Status::OK();
 }

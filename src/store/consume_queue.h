@@ -185,8 +185,9 @@ class ConsumeQueue {
 
  private:
   // Appends one entry at the end of the queue, rolling to a new file when the
-  // last one is full.
-  Status AppendEntry(const cq_format::Entry& e);
+  // last one is full. `last`: the newest file when the caller holds it, else
+  // nullptr (it is looked up).
+  Status AppendEntry(const cq_format::Entry& e, MappedFile* last);
   // Writes pre-blank filler from the start of `file` up to file pos `fill_to`
   // (an empty file), reserving blocks for the entry after it as well. IOError:
   // nothing written.

@@ -82,6 +82,7 @@ Status ConsumeQueueStore::DeleteTopic(std::string_view topic) {
                               std::string(topic));
     gone = std::move(it->second);
     queues_.erase(it);
+    generation_.fetch_add(1, std::memory_order_acq_rel);
   }
   for (auto& [id, cq] : gone) TH_RETURN_IF_ERROR(cq->Destroy());
   return Status::OK();
@@ -101,6 +102,7 @@ Status ConsumeQueueStore::RemoveQueue(std::string_view topic,
       }
       if (t->second.empty()) queues_.erase(t);
     }
+    generation_.fetch_add(1, std::memory_order_acq_rel);
   }
   if (!gone)
     return Status::NotFound("no consume queue " + std::string(topic) + "/" +
@@ -110,6 +112,7 @@ Status ConsumeQueueStore::RemoveQueue(std::string_view topic,
 
 Status ConsumeQueueStore::DestroyAll() {
   MutexLock lock(&mu_);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   for (auto& [topic, by_id] : queues_) {
     for (auto& [id, cq] : by_id) TH_RETURN_IF_ERROR(cq->Destroy());
   }

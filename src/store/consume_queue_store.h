@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -53,6 +54,12 @@ class ConsumeQueueStore {
   Status DestroyAll();
   // Flushes every queue until nothing is pending at `least_pages`.
   Status FlushAll(int least_pages);
+  // Moves whenever a queue leaves the table (DeleteTopic, RemoveQueue,
+  // DestroyAll): a copy of what Find…() returned is stale once it moved
+  // (DispatchQueueCache checks it).
+  uint64_t generation() const {
+    return generation_.load(std::memory_order_acquire);
+  }
 
  private:
   io::FileSystem* fs_;
@@ -61,6 +68,8 @@ class ConsumeQueueStore {
   std::map<std::string, std::map<int32_t, std::shared_ptr<ConsumeQueue>>,
            std::less<>>
       queues_ TH_GUARDED_BY(mu_);
+  // Stored under mu_ after the table changed; read without it.
+  std::atomic<uint64_t> generation_{0};
 };
 
 }  // namespace thruster::store

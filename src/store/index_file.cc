@@ -116,12 +116,42 @@ void IndexFile::WriteHeader() {
 
 bool IndexFile::PutKey(std::string_view key, int64_t phys_offset,
                        int64_t store_timestamp) {
-  const int32_t hash = index_format::IndexHash(key);
-  const auto slot_pos =
-      static_cast<size_t>(index_format::SlotPos(hash, slot_num_));
+  return PutKeyHash(index_format::IndexHash(key), phys_offset, store_timestamp);
+}
+
+bool IndexFile::PutKeyHash(int32_t key_hash, int64_t phys_offset,
+                           int64_t store_timestamp) {
+  MutexLock lock(&mu_);
+  if (header_.index_count >= index_num_) return false;
+  PutHashLocked(key_hash, phys_offset, store_timestamp);
+  WriteHeader();
+  dirty_ = true;
+  return true;
+}
+
+IndexFile::PutKeysOutcome IndexFile::PutKeys(
+    std::span<const int32_t> key_hashes, int64_t phys_offset,
+    int64_t store_timestamp) {
   MutexLock lock(&mu_);
   const int32_t n = header_.index_count;
-  if (n >= index_num_) return false;
+  if (n >= index_num_ || static_cast<int64_t>(key_hashes.size()) >
+                             static_cast<int64_t>(index_num_) - n)
+    return PutKeysOutcome::kNoRoom;
+  if (phys_offset < header_.end_phys_offset ||
+      (phys_offset == header_.end_phys_offset && header_.end_timestamp > 0))
+    return PutKeysOutcome::kAlreadyIndexed;
+  for (int32_t hash : key_hashes)
+    PutHashLocked(hash, phys_offset, store_timestamp);
+  WriteHeader();
+  dirty_ = true;
+  return PutKeysOutcome::kPut;
+}
+
+void IndexFile::PutHashLocked(int32_t hash, int64_t phys_offset,
+                              int64_t store_timestamp) {
+  const auto slot_pos =
+      static_cast<size_t>(index_format::SlotPos(hash, slot_num_));
+  const int32_t n = header_.index_count;
   std::span<std::byte> map = file_->mutable_mapping();
   int32_t prev = LoadI32(map.data() + slot_pos);
   if (prev <= 0 || prev >= n) prev = 0;
@@ -143,9 +173,6 @@ bool IndexFile::PutKey(std::string_view key, int64_t phys_offset,
   ++header_.index_count;
   header_.end_phys_offset = phys_offset;
   header_.end_timestamp = store_timestamp;
-  WriteHeader();
-  dirty_ = true;
-  return true;
 }
 
 void IndexFile::SelectPhyOffsets(int32_t key_hash, size_t max_num,

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +66,23 @@ class IndexFile {
   // nothing, when the file is full.
   bool PutKey(std::string_view key, int64_t phys_offset,
               int64_t store_timestamp);
+  // PutKey() for a key already hashed (index_format::IndexHash).
+  bool PutKeyHash(int32_t key_hash, int64_t phys_offset,
+                  int64_t store_timestamp);
+
+  enum class PutKeysOutcome {
+    kPut,             // every entry written
+    kAlreadyIndexed,  // the record is at or below the end phys offset
+    kNoRoom,          // the file cannot take all of them
+  };
+  // The keys of one record, by hash (index_format::IndexHash of each
+  // "topic#key"), under one lock: kNoRoom, writing nothing, when the file is
+  // full or has fewer free entries than `key_hashes`; else kAlreadyIndexed,
+  // writing nothing, when `phys_offset` is below the end phys offset, or equal
+  // to it with an end timestamp set (IndexService's rule); else the entries,
+  // byte for byte what PutKey() gives key after key, and kPut.
+  PutKeysOutcome PutKeys(std::span<const int32_t> key_hashes,
+                         int64_t phys_offset, int64_t store_timestamp);
 
   // Appends to `out` the phys offsets of entries with hash `key_hash`
   // (index_format::IndexHash of the key) stored within [begin, end] (ms,
@@ -109,6 +127,10 @@ class IndexFile {
   IndexFile(std::shared_ptr<MappedFile> file, int32_t slot_num,
             int32_t index_num, const index_format::Header& h);
   void WriteHeader() TH_REQUIRES(mu_);
+  // Writes entry index_count for `key_hash` and links its slot; the header is
+  // updated in memory only (the caller writes it). index_count < index_num.
+  void PutHashLocked(int32_t key_hash, int64_t phys_offset,
+                     int64_t store_timestamp) TH_REQUIRES(mu_);
 
   std::shared_ptr<MappedFile> file_;
   const int32_t slot_num_;

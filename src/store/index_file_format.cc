@@ -6,14 +6,29 @@
 
 #include "common/check.h"
 #include "common/coding.h"
+#include "message/jhash.h"
 #include "message/message.h"
 
 namespace thruster::store::index_format {
 
-int32_t IndexHash(std::string_view key) {
-  int32_t h = message::JHash(key);
+namespace {
+
+// |h|, with |i32 min| read as 0 (spec §5.1).
+int32_t IndexHashFromJHash(int32_t h) {
   if (h == std::numeric_limits<int32_t>::min()) return 0;
   return h < 0 ? -h : h;
+}
+
+}  // namespace
+
+int32_t IndexHash(std::string_view key) {
+  return IndexHashFromJHash(message::JHash(key));
+}
+
+int32_t IndexHashOf(int32_t topic_hash, std::string_view key) {
+  // "#" is ASCII, so the topic's last UTF-8 sequence ends before it.
+  return IndexHashFromJHash(
+      message::JHashContinue(message::JHashContinue(topic_hash, "#"), key));
 }
 
 std::string BuildKey(std::string_view topic, std::string_view key) {

@@ -122,6 +122,9 @@ inline constexpr int64_t EntryPos(int32_t slot_num, int32_t n) {
 int32_t IndexHash(std::string_view key);
 // The indexed key for a message key of `topic`: "topic#key" (spec §5.2).
 std::string BuildKey(std::string_view topic, std::string_view key);
+// IndexHash(BuildKey(topic, key)) without building the key. `topic_hash` is
+// message::JHash(topic) (the dispatch thread computes it once per record).
+int32_t IndexHashOf(int32_t topic_hash, std::string_view key);
 // The time diff stored for a message stored at `store_timestamp` in a file
 // whose header begins at `begin_timestamp`: whole seconds, clamped to [0, i32
 // max]; 0 while `begin_timestamp` <= 0.

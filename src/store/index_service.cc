@@ -206,13 +206,12 @@ Result<std::shared_ptr<IndexFile>> IndexService::CreateNextFile(
   return f;
 }
 
-Status IndexService::PutKey(std::shared_ptr<IndexFile>* file,
-                            std::string_view key, const IndexRecord& record) {
-  std::string full_key = index_format::BuildKey(record.topic, key);
-  if ((*file)->PutKey(full_key, record.phys_offset, record.store_timestamp))
+Status IndexService::PutKey(std::shared_ptr<IndexFile>* file, int32_t key_hash,
+                            const IndexRecord& record) {
+  if ((*file)->PutKeyHash(key_hash, record.phys_offset, record.store_timestamp))
     return Status::OK();
   TH_ASSIGN_OR_RETURN(*file, GetOrCreateLastFile());
-  if ((*file)->PutKey(full_key, record.phys_offset, record.store_timestamp))
+  if ((*file)->PutKeyHash(key_hash, record.phys_offset, record.store_timestamp))
     return Status::OK();
   return Status::ResourceExhausted(
       fmt::format("index file {} full right after creation", (*file)->path()));
@@ -222,13 +221,32 @@ Status IndexService::BuildIndex(const IndexRecord& record) {
   if (sysflag::TransactionType(record.sys_flag) ==
       sysflag::kTransactionRollbackType)
     return Status::OK();
-  std::vector<std::string_view> keys;
-  if (record.uniq_key && !record.uniq_key->empty())
-    keys.push_back(*record.uniq_key);
-  if (record.keys)
-    ForEachKey(*record.keys,
-               [&](std::string_view key) { keys.push_back(key); });
-  if (keys.empty()) return Status::OK();
+  // The hashes of "topic#key" for UNIQ_KEY, then each KEYS token, the topic
+  // hashed once.
+  std::vector<int32_t>& hashes = key_hashes_;
+  hashes.clear();
+  const bool has_uniq = record.uniq_key && !record.uniq_key->empty();
+  if (!has_uniq && !record.keys) return Status::OK();
+  const int32_t topic_hash = message::JHash(record.topic);
+  if (has_uniq)
+    hashes.push_back(index_format::IndexHashOf(topic_hash, *record.uniq_key));
+  if (record.keys) {
+    ForEachKey(*record.keys, [&](std::string_view key) {
+      hashes.push_back(index_format::IndexHashOf(topic_hash, key));
+    });
+  }
+  if (hashes.empty()) return Status::OK();
+  // Usually the newest file takes them all, checks included, in one step.
+  std::shared_ptr<IndexFile> last;
+  {
+    MutexLock lock(&mu_);
+    if (!files_.empty()) last = files_.back();
+  }
+  if (last != nullptr &&
+      last->PutKeys(hashes, record.phys_offset, record.store_timestamp) !=
+          IndexFile::PutKeysOutcome::kNoRoom)
+    return Status::OK();
+  // No file yet, or the newest cannot take them all: roll.
   TH_ASSIGN_OR_RETURN(auto file, GetOrCreateLastFile());
   const index_format::Header h = file->header();
   // The newest file's end phys offset is the last record indexed, and whole (a
@@ -237,13 +255,13 @@ Status IndexService::BuildIndex(const IndexRecord& record) {
       (record.phys_offset == h.end_phys_offset && h.end_timestamp > 0)) {
     return Status::OK();
   }
-  const auto needed = static_cast<int64_t>(keys.size());
+  const auto needed = static_cast<int64_t>(hashes.size());
   if (needed > file->free_entries() && h.index_count > 1 &&
       needed < options_.max_index_num) {
     TH_ASSIGN_OR_RETURN(file, CreateNextFile(file));
   }
-  for (std::string_view key : keys)
-    TH_RETURN_IF_ERROR(PutKey(&file, key, record));
+  for (int32_t key_hash : hashes)
+    TH_RETURN_IF_ERROR(PutKey(&file, key_hash, record));
   return Status::OK();
 }
 

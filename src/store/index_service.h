@@ -161,7 +161,7 @@ class IndexService {
   Result<std::shared_ptr<IndexFile>> CreateNextFile(
       const std::shared_ptr<IndexFile>& last);
   // Adds one key, rolling to a new file once when `*file` is full.
-  Status PutKey(std::shared_ptr<IndexFile>* file, std::string_view key,
+  Status PutKey(std::shared_ptr<IndexFile>* file, int32_t key_hash,
                 const IndexRecord& record);
   void AdvanceIndexMsgTimestamp(int64_t ts);
 
@@ -174,6 +174,8 @@ class IndexService {
   // Read by whoever writes the checkpoint; publishes nothing else.
   std::atomic<int64_t> index_msg_timestamp_{0};
   int64_t rebuild_from_timestamp_ = INT64_MAX;  // set by Load() only
+  // BuildIndex's scratch (its thread only): one record's key hashes.
+  std::vector<int32_t> key_hashes_;
 };
 
 }  // namespace thruster::store

@@ -1,11 +1,14 @@
 #include "store/reput_service.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <iterator>
 #include <limits>
 #include <thread>
 
 #include "common/logging.h"
+#include "message/find_properties.h"
 #include "message/properties.h"
 
 namespace thruster::store {
@@ -13,7 +16,6 @@ namespace thruster::store {
 namespace sysflag = message::sysflag;
 namespace prop = message::prop;
 using message::CheckRecord;
-using message::FindProperty;
 using message::RecordCheck;
 using message::RecordStatus;
 using message::TagsCode;
@@ -24,6 +26,7 @@ bool ReputService::DoReput() {
 }
 
 bool ReputService::DoReputTo(int64_t limit) {
+  queue_cache_.DropIfStale();
   bool moved = false;
   int64_t min = log_->GetMinOffset();
   int64_t reput = reput_from_offset_.load(std::memory_order_acquire);
@@ -59,7 +62,7 @@ bool ReputService::DoReputTo(int64_t limit) {
           held_record_end_.store(reput + c.size, std::memory_order_relaxed);
           break;
         }
-        Status st = Dispatch(c.record, reput, c.size);
+        Status st = DispatchLocked(c.record, reput, c.size);
         if (!st.ok()) {
           // Never skip a record: retry it on the next pass (both dispatchers
           // are idempotent).
@@ -103,6 +106,8 @@ bool ReputService::DoReputTo(int64_t limit) {
       }
       break;
     }
+    // The pending arrivals' topics point into `data`.
+    NotifyArrivals();
     reput_from_offset_.store(reput, std::memory_order_release);
     if (failed) break;
     if (roll) {
@@ -221,37 +226,76 @@ bool ReputService::DoReputIgnoringStop() {
 
 Status ReputService::Dispatch(const message::DecodedRecord& rec, int64_t phys,
                               int32_t size) {
-  int32_t tx = sysflag::TransactionType(rec.sys_flag);
-  auto tags = FindProperty(rec.properties, prop::kTags);
+  MutexLock lock(&pass_mu_);
+  Status st = DispatchLocked(rec, phys, size);
+  NotifyArrivals();
+  return st;
+}
+
+Status ReputService::DispatchLocked(const message::DecodedRecord& rec,
+                                    int64_t phys, int32_t size) {
+  const int32_t tx = sysflag::TransactionType(rec.sys_flag);
+  // Every property the dispatchers read, in one scan of the properties.
+  static constexpr std::string_view kDispatchProperties[] = {
+      prop::kTags, prop::kKeys, prop::kUniqKey, prop::kDelay};
+  std::array<std::optional<std::string_view>, std::size(kDispatchProperties)>
+      found;
+  message::FindProperties(rec.properties, kDispatchProperties, found);
+  const std::optional<std::string_view>& tags = found[0];
+  const std::optional<std::string_view>& keys = found[1];
+  const std::optional<std::string_view>& uniq_key = found[2];
+  const std::optional<std::string_view>& delay = found[3];
   int64_t tags_code = TagsCode(tags);
   // A parked delayed message is indexed by its delivery time (store spec §4.2).
-  if (rec.topic == kScheduleTopic) {
-    if (auto delay = FindProperty(rec.properties, prop::kDelay)) {
-      if (std::optional<int32_t> level = ParseDelayLevel(*delay);
-          level && *level > 0)
-        tags_code = delay_levels_.DeliverTimestamp(*level, rec.store_timestamp);
-    }
+  if (rec.topic == kScheduleTopic && delay) {
+    if (std::optional<int32_t> level = ParseDelayLevel(*delay);
+        level && *level > 0)
+      tags_code = delay_levels_.DeliverTimestamp(*level, rec.store_timestamp);
   }
-  if (tx == sysflag::kTransactionNotType ||
-      tx == sysflag::kTransactionCommitType) {
-    TH_ASSIGN_OR_RETURN(
-        auto cq, queues_->FindOrCreateConsumeQueue(rec.topic, rec.queue_id));
-    TH_RETURN_IF_ERROR(cq->PutMessagePositionInfo(
+  const bool to_queue = tx == sysflag::kTransactionNotType ||
+                        tx == sysflag::kTransactionCommitType;
+  DispatchQueueCache::Slot* slot = nullptr;
+  if (to_queue) {
+    TH_ASSIGN_OR_RETURN(slot, queue_cache_.Find(rec.topic, rec.queue_id));
+    TH_RETURN_IF_ERROR(slot->queue->PutMessagePositionInfo(
         PhysOffset{phys}, size, tags_code, QueueOffset{rec.queue_offset}));
     logics_msg_timestamp_.store(rec.store_timestamp, std::memory_order_release);
   }
   if (config_.message_index_enable) {
-    TH_RETURN_IF_ERROR(index_->BuildIndex(IndexRecord::FromProperties(
-        rec.topic, rec.properties, phys, rec.store_timestamp, rec.sys_flag)));
+    TH_RETURN_IF_ERROR(index_->BuildIndex(IndexRecord{
+        rec.topic, keys, uniq_key, phys, rec.store_timestamp, rec.sys_flag}));
   }
-  if (tx == sysflag::kTransactionNotType ||
-      tx == sysflag::kTransactionCommitType) {
-    MutexLock lock(&listener_mu_);
-    if (listener_)
-      listener_(rec.topic, rec.queue_id, rec.queue_offset + 1, tags_code,
-                rec.store_timestamp);
+  if (!to_queue) return Status::OK();
+  const int64_t next = rec.queue_offset + 1;
+  if (slot->arrival_epoch == arrival_epoch_ &&
+      arrivals_[slot->arrival].tags_code == tags_code) {
+    PendingArrival& a = arrivals_[slot->arrival];
+    a.next_queue_offset = std::max(a.next_queue_offset, next);
+    a.store_timestamp = rec.store_timestamp;
+  } else {
+    slot->arrival_epoch = arrival_epoch_;
+    slot->arrival = arrivals_.size();
+    arrivals_.push_back(PendingArrival{rec.topic, rec.queue_id, next, tags_code,
+                                       rec.store_timestamp});
   }
+  if (++pending_records_ >= kMaxPendingRecords) NotifyArrivals();
   return Status::OK();
+}
+
+void ReputService::NotifyArrivals() {
+  pending_records_ = 0;
+  if (arrivals_.empty()) return;
+  ++arrival_epoch_;
+  {
+    MutexLock lock(&listener_mu_);
+    if (listener_) {
+      for (const PendingArrival& a : arrivals_) {
+        listener_(a.topic, a.queue_id, a.next_queue_offset, a.tags_code,
+                  a.store_timestamp);
+      }
+    }
+  }
+  arrivals_.clear();
 }
 
 void ReputService::SetMessageArrivingListener(

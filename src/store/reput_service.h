@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/mutex.h"
@@ -12,13 +13,17 @@
 #include "store/commit_log.h"
 #include "store/consume_queue_store.h"
 #include "store/delay_level_table.h"
+#include "store/dispatch_queue_cache.h"
 #include "store/index_service.h"
 #include "store/message_store_config.h"
 
 namespace thruster::store {
 
-// Called on the `dispatch` thread after each message becomes visible in its
-// consume queue (long polling wakes held pulls from here). Must not block.
+// Called on the `dispatch` thread once messages are visible in their consume
+// queue (long polling wakes held pulls from here). Within a dispatch pass
+// (at most 1024 records at a time), once for each run of one queue's messages
+// with one tags code (other queues' messages may come between), with the next
+// queue offset after the newest of them. Must not block.
 using MessageArrivingListener = std::function<void(
     std::string_view topic, int32_t queue_id, int64_t next_queue_offset,
     int64_t tags_code, int64_t store_timestamp)>;
@@ -45,13 +50,15 @@ class ReputService final : public ServiceThread {
         config_(config),
         clock_(clock),
         delay_levels_(
-            DelayLevelTable::ParseOrDefault(config.message_delay_level)) {}
+            DelayLevelTable::ParseOrDefault(config.message_delay_level)),
+        queue_cache_(queues) {}
   ~ReputService() override { Stop(); }
 
-  // Runs both dispatchers (consume queue, index) for one record. Both are
-  // idempotent: a record dispatched twice changes nothing.
-  Status Dispatch(const message::DecodedRecord& rec, int64_t phys,
-                  int32_t size);
+  // Runs both dispatchers (consume queue, index) for one record, then tells
+  // the listener. Both are idempotent: a record dispatched twice changes
+  // nothing. For recovery, before Start().
+  Status Dispatch(const message::DecodedRecord& rec, int64_t phys, int32_t size)
+      TH_EXCLUDES(pass_mu_);
   // Runs until caught up with the confirm offset. Returns true when it moved.
   bool DoReput() TH_EXCLUDES(pass_mu_);
 
@@ -108,6 +115,12 @@ class ReputService final : public ServiceThread {
 
  private:
   bool DoReputIgnoringStop() TH_EXCLUDES(pass_mu_);
+  // Dispatch() within a pass: the arrival joins the pending ones (see
+  // arrivals_), told by NotifyArrivals().
+  Status DispatchLocked(const message::DecodedRecord& rec, int64_t phys,
+                        int32_t size) TH_REQUIRES(pass_mu_);
+  // Tells the listener every pending arrival, oldest first, and forgets them.
+  void NotifyArrivals() TH_REQUIRES(pass_mu_);
   // One dispatch pass up to `limit`.
   bool DoReputTo(int64_t limit) TH_REQUIRES(pass_mu_);
   int64_t LastCompleteRecordEndLocked() const TH_REQUIRES(pass_mu_);
@@ -128,6 +141,26 @@ class ReputService final : public ServiceThread {
   // inside it: its start and end (dispatch_behind_bytes reads them).
   std::atomic<int64_t> held_record_start_{-1};
   std::atomic<int64_t> held_record_end_{-1};
+  // The consume queues by (topic, queue id), for DispatchLocked.
+  DispatchQueueCache queue_cache_ TH_GUARDED_BY(pass_mu_);
+  // Arrivals dispatched but not yet told to the listener, oldest first: one
+  // per run of records of one queue with one tags code (a later record of the
+  // same queue and tags code moves its next queue offset on; a long poll
+  // woken by the earlier offset is woken by the later one too). Told at the
+  // end of every stretch of the CommitLog a pass reads, and every
+  // kMaxPendingRecords records: the topics are views into those bytes.
+  struct PendingArrival {
+    std::string_view topic;
+    int32_t queue_id = 0;
+    int64_t next_queue_offset = 0;
+    int64_t tags_code = 0;
+    int64_t store_timestamp = 0;
+  };
+  static constexpr int kMaxPendingRecords = 1024;
+  std::vector<PendingArrival> arrivals_ TH_GUARDED_BY(pass_mu_);
+  int pending_records_ TH_GUARDED_BY(pass_mu_) = 0;
+  // Tags DispatchQueueCache slots with the batch their `arrival` belongs to.
+  uint64_t arrival_epoch_ TH_GUARDED_BY(pass_mu_) = 1;
   mutable Mutex listener_mu_;
   MessageArrivingListener listener_ TH_GUARDED_BY(listener_mu_);
   bool draining_ = false;          // confined to this thread

@@ -3,6 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "message/find_properties.h"
 #include "tests/support/test_util.h"
 
 namespace thruster::message {
@@ -103,6 +109,38 @@ TEST(PropertiesTest, FindPropertyMatchesParse) {
   EXPECT_EQ(FindProperty("", "A"), std::nullopt);
   for (const auto& [name, value] : ParseProperties(s))
     EXPECT_EQ(FindProperty(s, name), value);
+}
+
+TEST(PropertiesTest, FindPropertiesAgreesWithFindProperty) {
+  const std::vector<std::string> inputs = {
+      P("KEYS|k1 k2;TAGS|TagA;A|1;A|2;E|;TAGSX|no"),
+      P("TAGS|x;TAGS|;TAGS|y|z;UNIQ_KEY|u1;KEYS|;;|v;DELAY|3"),
+      P("TAGS"),
+      P("|TAGS;TAGS|;KEYS;UNIQ_KEY|a;UNIQ_KEY|b;"),
+      P("WAIT|true;UNIQ_KEY|C0A8;TAGS|t"),
+      "",
+      P(";;;"),
+  };
+  const std::vector<std::string_view> names = {
+      "TAGS", "KEYS", "UNIQ_KEY", "DELAY", "A", "E|x", "", "TAGSX"};
+  const std::string sep_name = P("E|x");
+  std::vector<std::string_view> with_sep = names;
+  with_sep[5] = sep_name;  // a name holding the separator never matches
+  for (const std::string& s : inputs) {
+    std::vector<std::optional<std::string_view>> values(with_sep.size(),
+                                                        "stale");
+    FindProperties(s, with_sep, values);
+    for (size_t i = 0; i < with_sep.size(); ++i)
+      EXPECT_EQ(values[i], FindProperty(s, with_sep[i]))
+          << "name " << with_sep[i] << " in " << s;
+  }
+  std::optional<std::string_view> v[3];
+  const std::string_view three[] = {"TAGS", "KEYS", "UNIQ_KEY"};
+  const std::string props = P("UNIQ_KEY|u;KEYS|k;TAGS|t");
+  FindProperties(props, three, v);
+  EXPECT_EQ(v[0], "t");
+  EXPECT_EQ(v[1], "k");
+  EXPECT_EQ(v[2], "u");
 }
 
 }  // namespace

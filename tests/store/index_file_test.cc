@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "common/coding.h"
 #include "message/message.h"
@@ -69,6 +73,24 @@ TEST(IndexFileFormatTest, HashOfIntMinIsZero) {
             index_format::IndexHash("BB"));  // equal Java hash codes
 }
 
+TEST(IndexFileFormatTest, HashOfTopicAndKeyEqualsHashOfTheBuiltKey) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"T", "order-1"},
+      {"IrPerMessage", "C0A80A0B00002A9F0000000000000001"},
+      {"Topic\xC3\xA9", "cl\xC3\xA9 \xF0\x9F\x98\x80"},
+      {"T\xC3", "k"},  // a malformed topic tail
+      {"", ""},
+      {"T", ""}};
+  for (const auto& [topic, key] : cases) {
+    EXPECT_EQ(index_format::IndexHashOf(JHash(topic), key),
+              index_format::IndexHash(index_format::BuildKey(topic, key)))
+        << topic << "#" << key;
+  }
+  // Equal Java hash codes stay equal ("Aa" and "BB").
+  EXPECT_EQ(index_format::IndexHashOf(JHash("Aa"), "x"),
+            index_format::IndexHash("BB#x"));
+}
+
 TEST(IndexFileFormatTest, GoldenHeaderAndEntries) {
   std::array<std::byte, index_format::kHeaderSize> h{};
   index_format::EncodeHeader(
@@ -114,6 +136,53 @@ TEST_F(IndexFileTest, WorkedExampleBytesAndLookup) {
   EXPECT_THAT(Select(*f, "T#order-1", 64, 1700000000000, 1700000010000),
               ElementsAre(1073741931, 1073741824));
   EXPECT_THAT(Select(*f, "T#order-2"), IsEmpty());
+}
+
+TEST_F(IndexFileTest, PutKeysWritesWhatPutKeyWritesKeyAfterKey) {
+  // Two files side by side: one takes each record's keys with PutKey, the
+  // other with one PutKeys; 4 slots make keys share slots and chains.
+  constexpr char kOther[] = "/store/index/20231114221320124";
+  auto one = Create(4, 12);
+  ASSERT_OK_AND_ASSIGN(auto all, IndexFile::Create(&fs_, kOther, 4, 12, 0, 0));
+  const std::vector<std::vector<std::string>> records = {
+      {"T#u1", "T#k1", "T#k2"}, {"T#u2"}, {"T#u3", "T#k1"}, {"T#u4", "T#k2"}};
+  int64_t phys = 100;
+  int64_t ts = 1700000000123;
+  for (const auto& keys : records) {
+    std::vector<int32_t> hashes;
+    for (const std::string& k : keys) {
+      ASSERT_TRUE(one->PutKey(k, phys, ts));
+      hashes.push_back(index_format::IndexHash(k));
+    }
+    EXPECT_EQ(all->PutKeys(hashes, phys, ts), IndexFile::PutKeysOutcome::kPut);
+    phys += 100;
+    ts += 1500;
+  }
+  ASSERT_OK_AND_ASSIGN(std::string a, fs_.ReadFile(kPath));
+  ASSERT_OK_AND_ASSIGN(std::string b, fs_.ReadFile(kOther));
+  EXPECT_EQ(testing::UpperHex(AsBytes(a)), testing::UpperHex(AsBytes(b)));
+  EXPECT_EQ(one->header(), all->header());
+  EXPECT_THAT(Select(*all, "T#k1"), ElementsAre(300, 100));
+
+  // The same record again, or an older one: nothing written.
+  const Header before = all->header();
+  const int32_t k3[] = {index_format::IndexHash("T#k3")};
+  EXPECT_EQ(all->PutKeys(k3, 400, ts),
+            IndexFile::PutKeysOutcome::kAlreadyIndexed);
+  EXPECT_EQ(all->PutKeys(k3, 50, ts),
+            IndexFile::PutKeysOutcome::kAlreadyIndexed);
+  // 8 of 12 entries used (entry 0 is never used): 3 free, so 4 keys do not
+  // fit and nothing is written; 3 do.
+  const int32_t four[] = {k3[0], k3[0], k3[0], k3[0]};
+  EXPECT_EQ(all->PutKeys(four, 500, ts), IndexFile::PutKeysOutcome::kNoRoom);
+  EXPECT_EQ(all->header(), before);
+  ASSERT_OK_AND_ASSIGN(std::string c, fs_.ReadFile(kOther));
+  EXPECT_EQ(c, b);
+  EXPECT_EQ(all->PutKeys(std::span(four).first(3), 500, ts),
+            IndexFile::PutKeysOutcome::kPut);
+  EXPECT_TRUE(all->IsFull());
+  EXPECT_EQ(all->PutKeys({}, 600, ts), IndexFile::PutKeysOutcome::kNoRoom);
+  EXPECT_THAT(Select(*all, "T#k3"), ElementsAre(500, 500, 500));
 }
 
 TEST_F(IndexFileTest, ForcedHashCollisionReturnsBothCandidates) {
