@@ -4,7 +4,9 @@
 
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <optional>
+#include <vector>
 
 #include "common/coding.h"
 #include "remoting/json.h"
@@ -154,6 +156,17 @@ class FastJsonHeaderReader {
     }
     return std::nullopt;
   }
+  // AsText's text without a copy, for a scalar that is not null.
+  static std::string_view TextOf(const Scalar& v) {
+    switch (v.kind) {
+      case Kind::kTrue:
+        return "true";
+      case Kind::kFalse:
+        return "false";
+      default:
+        return v.text;
+    }
+  }
   // An int32 member; false where the general decoder would reject it.
   static bool ToInt32(const Scalar& v, int32_t* out) {
     if (v.kind != Kind::kNumber && v.kind != Kind::kString) return false;
@@ -225,7 +238,7 @@ class FastJsonHeaderReader {
     while (true) {
       if (!ReadName(&name) || !ReadScalar(&v)) return false;
       if (v.kind != Kind::kNull) {  // null means absent (§1.3)
-        ext_.insert_or_assign(name, *AsText(std::move(v)));
+        ext_.insert_or_assign(name, TextOf(v));
       }
       SkipWs();
       if (Eat(',')) continue;
@@ -245,6 +258,10 @@ class FastJsonHeaderReader {
   std::string remark_;
   ExtFields ext_;
 };
+
+Status DecodeBinaryHeaderIn(std::span<const std::byte> header,
+                            std::shared_ptr<const void> frame,
+                            RemotingCommand* cmd);
 
 }  // namespace
 
@@ -298,14 +315,26 @@ Result<RemotingCommand> DecodeFramePayload(std::span<const std::byte> payload) {
         "header length {} beyond frame ({} bytes after the header-length word)",
         header_length, rest));
   }
-  auto header = payload.subspan(kHeaderLengthWordSize, header_length);
   RemotingCommand cmd;
+  if (type == static_cast<uint8_t>(SerializeType::kRocketMq)) {
+    // One copy of the frame, which the command keeps: the ext fields and the
+    // body point into it (no string per field, no second body buffer).
+    std::shared_ptr<std::byte[]> frame =
+        std::make_shared_for_overwrite<std::byte[]>(payload.size());
+    if (!payload.empty())
+      std::memcpy(frame.get(), payload.data(), payload.size());
+    const std::span<const std::byte> copy(frame.get(), payload.size());
+    TH_RETURN_IF_ERROR(DecodeBinaryHeaderIn(
+        copy.subspan(kHeaderLengthWordSize, header_length), frame, &cmd));
+    cmd.set_serialize_type(SerializeType::kRocketMq);
+    cmd.set_body_in_frame(
+        copy.subspan(kHeaderLengthWordSize + header_length), std::move(frame));
+    return cmd;
+  }
+  auto header = payload.subspan(kHeaderLengthWordSize, header_length);
   if (type == static_cast<uint8_t>(SerializeType::kJson)) {
     TH_RETURN_IF_ERROR(DecodeJsonHeader(AsStringView(header), &cmd));
     cmd.set_serialize_type(SerializeType::kJson);
-  } else if (type == static_cast<uint8_t>(SerializeType::kRocketMq)) {
-    TH_RETURN_IF_ERROR(DecodeBinaryHeader(header, &cmd));
-    cmd.set_serialize_type(SerializeType::kRocketMq);
   } else {
     return Status::Corruption(fmt::format("unknown serialize type {}", type));
   }
@@ -444,8 +473,14 @@ Status EncodeBinaryHeader(const RemotingCommand& cmd, std::string* out) {
   return Status::OK();
 }
 
-Status DecodeBinaryHeader(std::span<const std::byte> header,
-                          RemotingCommand* cmd) {
+namespace {
+
+// DecodeBinaryHeader, with `frame` keeping `header`'s bytes alive: the ext
+// fields then point into them instead of holding copies (when the command has
+// none yet).
+Status DecodeBinaryHeaderIn(std::span<const std::byte> header,
+                            std::shared_ptr<const void> frame,
+                            RemotingCommand* cmd) {
   ByteReader r(header);
   int16_t code = r.I16();
   int8_t language = r.I8();
@@ -474,24 +509,49 @@ Status DecodeBinaryHeader(std::span<const std::byte> header,
   }
   ByteReader ext(r.Bytes(static_cast<size_t>(ext_len)));
   ExtFields& fields = cmd->mutable_ext_fields();
+  const bool borrow = fields.empty();
+  if (borrow) {
+    fields.BorrowFrom(std::move(frame));
+    fields.reserve(16);
+  }
+  Status status = Status::OK();
   while (ext.remaining() > 0) {
     int16_t key_len = ext.I16();
-    if (!ext.ok() || key_len < 0)
-      return Status::Corruption("binary header: bad ext key length");
+    if (!ext.ok() || key_len < 0) {
+      status = Status::Corruption("binary header: bad ext key length");
+      break;
+    }
     std::string_view key =
         AsStringView(ext.Bytes(static_cast<size_t>(key_len)));
     int32_t value_len = ext.I32();
     if (!ext.ok() || value_len < 0 ||
         static_cast<size_t>(value_len) > ext.remaining()) {
-      return Status::Corruption("binary header: bad ext value length");
+      status = Status::Corruption("binary header: bad ext value length");
+      break;
     }
     std::string_view value =
         AsStringView(ext.Bytes(static_cast<size_t>(value_len)));
     if (key.empty() || value.empty())
       continue;  // empty decodes as null: absent
-    fields.insert_or_assign(std::string(key), std::string(value));
+    if (borrow) {
+      fields.AppendBorrowed(key, value);
+    } else {
+      fields.insert_or_assign(key, value);
+    }
   }
-  return Status::OK();
+  if (borrow) fields.Seal();
+  return status;
+}
+
+}  // namespace
+
+Status DecodeBinaryHeader(std::span<const std::byte> header,
+                          RemotingCommand* cmd) {
+  // A copy the fields can point into: the caller's bytes may go first.
+  auto copy = std::make_shared<std::vector<std::byte>>(header.begin(),
+                                                       header.end());
+  std::span<const std::byte> bytes(*copy);
+  return DecodeBinaryHeaderIn(bytes, std::move(copy), cmd);
 }
 
 Status EncodeFramePrefix(const RemotingCommand& cmd, std::string* out) {

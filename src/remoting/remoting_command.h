@@ -28,15 +28,25 @@ inline constexpr int32_t kFlagOneway = 0x2;    // RPC_ONEWAY bit
 
 // The ext fields of one command, sorted by name: the output is deterministic
 // (Java's own order is hash order, which carries no meaning) and lookups take a
-// string_view. A flat vector rather than a tree: a header has about a dozen
-// fields, so one allocation holds them all and a scan finds one quickly. Offers
-// the subset of std::map's interface the code uses. A plain value: not
-// thread-safe (callers serialise).
+// string_view. A flat vector of (name, value) views rather than a tree: a
+// header has about a dozen fields, so one allocation holds them all and a scan
+// finds one quickly. The text lives either in a decoded frame the fields keep
+// alive (decoders borrow it: no copy per field) or in the fields' own text
+// blocks (insert_or_assign copies into them, several values per allocation).
+// Offers the subset of std::map's interface the code uses. A plain value:
+// copying copies the text; not thread-safe (callers serialise).
 class ExtFields {
  public:
-  using value_type = std::pair<std::string, std::string>;
+  using value_type = std::pair<std::string_view, std::string_view>;
   using const_iterator = std::vector<value_type>::const_iterator;
   using iterator = const_iterator;
+
+  ExtFields() = default;
+  ExtFields(const ExtFields& other);
+  ExtFields& operator=(const ExtFields& other);
+  ExtFields(ExtFields&& other) noexcept;
+  ExtFields& operator=(ExtFields&& other) noexcept;
+  ~ExtFields();
 
   const_iterator begin() const { return items_.begin(); }
   const_iterator end() const { return items_.end(); }
@@ -46,15 +56,58 @@ class ExtFields {
   bool contains(std::string_view name) const { return find(name) != end(); }
   // Removes `name`; returns how many fields were removed (0 or 1).
   size_t erase(std::string_view name);
-  // Sets `name` to `value`, replacing the value of an existing field.
-  void insert_or_assign(std::string name, std::string value);
+  // Sets `name` to `value` (both copied), replacing the value of an existing
+  // field.
+  void insert_or_assign(std::string_view name, std::string_view value);
+  // Sets `name` to the decimal text of `value`, written straight into the
+  // fields' text.
+  void AssignInt(std::string_view name, int64_t value);
   void clear() { items_.clear(); }
   void reserve(size_t n) { items_.reserve(n); }
 
-  friend bool operator==(const ExtFields&, const ExtFields&) = default;
+  // For decoders, on empty fields only: BorrowFrom(frame), then AppendBorrowed
+  // for each field in wire order (name and value must lie in `frame`'s bytes,
+  // which these fields keep alive from now on), then Seal(), which sorts them
+  // by name once; of a name given twice the later value stays.
+  void BorrowFrom(std::shared_ptr<const void> frame);
+  void AppendBorrowed(std::string_view name, std::string_view value) {
+    if (!items_.empty() && !NameBefore(items_.back().first, name))
+      unsorted_ = true;
+    items_.emplace_back(name, value);
+  }
+  void Seal();
+
+  friend bool operator==(const ExtFields& a, const ExtFields& b) {
+    return a.items_ == b.items_;
+  }
 
  private:
+  // A block of text owned by these fields; the text follows the header in the
+  // same allocation. Blocks never move, so views into them stay valid.
+  struct TextBlock {
+    TextBlock* prev;
+    size_t capacity;
+    size_t used;
+  };
+  // a < b in name order, settling one-letter names without a memcmp call.
+  static bool NameBefore(std::string_view a, std::string_view b) {
+    if (!a.empty() && !b.empty() && a[0] != b[0])
+      return static_cast<unsigned char>(a[0]) <
+             static_cast<unsigned char>(b[0]);
+    return a < b;
+  }
+  // Room for `n` bytes of text that live as long as these fields.
+  char* AllocateText(size_t n);
+  std::string_view CopyText(std::string_view text);
+  // Sets `name` (copied) to `value`, which already lives in these fields.
+  void Put(std::string_view name, std::string_view owned_value);
+  void FreeText();
+
   std::vector<value_type> items_;  // ascending by name, names unique
+  // The decoded frame borrowed views point into (null when none).
+  std::shared_ptr<const void> frame_;
+  TextBlock* text_ = nullptr;  // the newest block, linked to older ones
+  bool unsorted_ = false;      // between AppendBorrowed and Seal only
 };
 
 // A body segment that is sent after the command's own body without being
@@ -69,7 +122,8 @@ struct BodySegment {
 
 // A remoting command. A plain value: not thread-safe (callers serialise), cheap
 // to move. The body is the command's own bytes followed by any extra segments;
-// decoding always produces a single owned body.
+// decoding produces a single body (for a binary header, bytes of the decoded
+// frame the command shares with its copies; never written to).
 class RemotingCommand {
  public:
   RemotingCommand() = default;
@@ -110,15 +164,18 @@ class RemotingCommand {
   // signatures cover it). ---
   const ExtFields& ext_fields() const { return ext_fields_; }
   ExtFields& mutable_ext_fields() { return ext_fields_; }
-  void SetExt(std::string name, std::string value);
-  void SetExt(std::string name, const char* value) {
-    SetExt(std::move(name), std::string(value));
+  void SetExt(std::string_view name, std::string_view value) {
+    ext_fields_.insert_or_assign(name, value);
   }
-  void SetExt(std::string name, int64_t value);
-  void SetExt(std::string name, int32_t value) {
-    SetExt(std::move(name), static_cast<int64_t>(value));
+  void SetExt(std::string_view name, int64_t value) {
+    ext_fields_.AssignInt(name, value);
   }
-  void SetExtBool(std::string name, bool value);
+  void SetExt(std::string_view name, int32_t value) {
+    ext_fields_.AssignInt(name, value);
+  }
+  void SetExtBool(std::string_view name, bool value) {
+    ext_fields_.insert_or_assign(name, value ? "true" : "false");
+  }
   // The raw value, or nullopt when the field is absent.
   std::optional<std::string_view> FindExt(std::string_view name) const;
   // A mandatory field: InvalidArgument "missing header field <name>" when
@@ -138,16 +195,31 @@ class RemotingCommand {
   bool ExtBoolOr(std::string_view name, bool def) const;
 
   // --- body ---
-  std::span<const std::byte> body() const { return body_; }
-  std::string_view body_view() const {
-    return {reinterpret_cast<const char*>(body_.data()), body_.size()};
+  std::span<const std::byte> body() const {
+    return body_in_frame_ ? frame_body_ : std::span<const std::byte>(body_);
   }
-  void set_body(std::vector<std::byte> body) { body_ = std::move(body); }
+  std::string_view body_view() const {
+    auto b = body();
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+  }
+  void set_body(std::vector<std::byte> body) {
+    body_ = std::move(body);
+    DropFrameBody();
+  }
   void set_body(std::string_view body);
   void set_body(std::span<const std::byte> body) {
     body_.assign(body.begin(), body.end());
+    DropFrameBody();
   }
-  std::vector<std::byte> release_body() { return std::move(body_); }
+  // The body is `body`, not copied: bytes of a decoded frame that `frame`
+  // keeps valid (shared by copies of this command).
+  void set_body_in_frame(std::span<const std::byte> body,
+                         std::shared_ptr<const void> frame) {
+    body_.clear();
+    frame_body_ = body;
+    frame_ = std::move(frame);
+    body_in_frame_ = true;
+  }
 
   // Extra segments written after body() without copying (responses only need
   // this; see BodySegment).
@@ -171,7 +243,17 @@ class RemotingCommand {
   std::string remark_;
   ExtFields ext_fields_;
   SerializeType serialize_type_ = SerializeType::kJson;
-  std::vector<std::byte> body_;
+  void DropFrameBody() {
+    body_in_frame_ = false;
+    frame_body_ = {};
+    frame_.reset();
+  }
+
+  std::vector<std::byte> body_;  // unless body_in_frame_
+  // set_body_in_frame: the body's bytes and what keeps them valid.
+  std::span<const std::byte> frame_body_;
+  std::shared_ptr<const void> frame_;
+  bool body_in_frame_ = false;
   std::vector<BodySegment> body_segments_;
 };
 

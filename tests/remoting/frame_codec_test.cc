@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -463,6 +466,123 @@ TEST(RemotingCommandTest, CreateResponseCopiesOpaqueAndSetsTheResponseFlag) {
   EXPECT_EQ(ResponseCodeFromStatus(Status::Corruption("x")),
             response_code::kSystemError);
   EXPECT_EQ(ResponseCodeFromStatus(Status::OK()), response_code::kSuccess);
+}
+
+// A binary-header request keeps one copy of its frame: the fields and body
+// point into it, so they outlive the read buffer, survive copies and moves of
+// the command, and encode back to the same bytes.
+TEST(FrameCodecTest, BinaryFrameDecodesIntoItsOwnCopy) {
+  RemotingCommand request = SendV2Request();
+  request.set_serialize_type(SerializeType::kRocketMq);
+  ASSERT_OK_AND_ASSIGN(const std::string frame, EncodeFrame(request));
+  std::string wire = frame;
+  ASSERT_OK_AND_ASSIGN(RemotingCommand decoded, DecodeFrame(AsBytes(wire)));
+  wire.assign(wire.size(), 'x');  // the read buffer is reused
+  EXPECT_EQ(decoded.ext_fields(), request.ext_fields());
+  EXPECT_EQ(decoded.body_view(), "Hello");
+  RemotingCommand copy = decoded;
+  RemotingCommand moved = std::move(decoded);
+  decoded = RemotingCommand();
+  EXPECT_EQ(copy.ext_fields(), request.ext_fields());
+  EXPECT_EQ(moved.ext_fields(), request.ext_fields());
+  EXPECT_EQ(moved.ExtOr("b", ""), "TopicTest");
+  ASSERT_OK_AND_ASSIGN(std::string again, EncodeFrame(moved));
+  EXPECT_EQ(again, frame);
+  ASSERT_OK_AND_ASSIGN(std::string from_copy, EncodeFrame(copy));
+  EXPECT_EQ(from_copy, frame);
+  // A field set on the decoded command joins the borrowed ones in order.
+  moved.SetExt("bb", int64_t{-12});
+  moved.SetExt("a", "PG2");
+  EXPECT_EQ(moved.ExtOr("bb", ""), "-12");
+  EXPECT_EQ(moved.ExtOr("a", ""), "PG2");
+  EXPECT_EQ(std::next(moved.ext_fields().find("b"))->first, "bb");
+  // set_body replaces the frame's body.
+  moved.set_body(std::string_view("other"));
+  EXPECT_EQ(moved.body_view(), "other");
+  EXPECT_EQ(copy.body_view(), "Hello");
+}
+
+// Wire order does not matter: a binary header's fields come out sorted by
+// name, a repeated name keeps its later value, and the re-encoded header lists
+// them in that order, as a command built field by field does.
+TEST(FrameCodecTest, BinaryHeaderFieldsAreSortedOnceDecoded) {
+  std::string header;
+  ByteWriter w(&header);
+  w.I16(310);
+  w.I8(0);
+  w.I16(409);
+  w.I32(5);
+  w.I32(0);
+  w.I32(0);  // no remark
+  std::string ext;
+  ByteWriter e(&ext);
+  for (auto [k, v] : {std::pair{"zz", "1"}, std::pair{"b", "2"},
+                      std::pair{"a", "3"}, std::pair{"b", "4"},
+                      std::pair{"B", "5"}, std::pair{"", "6"}}) {
+    e.I16(static_cast<int16_t>(std::string_view(k).size()));
+    e.Bytes(AsBytes(std::string_view(k)));
+    e.I32(static_cast<int32_t>(std::string_view(v).size()));
+    e.Bytes(AsBytes(std::string_view(v)));
+  }
+  w.I32(static_cast<int32_t>(ext.size()));
+  w.Bytes(AsBytes(ext));
+  const std::string frame =
+      Be32(static_cast<uint32_t>(4 + header.size() + 2)) +
+      Be32((1u << 24) | static_cast<uint32_t>(header.size())) + header + "hi";
+  ASSERT_OK_AND_ASSIGN(RemotingCommand decoded, DecodeFrame(AsBytes(frame)));
+  std::vector<std::pair<std::string, std::string>> items(
+      decoded.ext_fields().begin(), decoded.ext_fields().end());
+  EXPECT_EQ(items, (std::vector<std::pair<std::string, std::string>>{
+                       {"B", "5"}, {"a", "3"}, {"b", "4"}, {"zz", "1"}}));
+  RemotingCommand built = RemotingCommand::CreateRequest(310);
+  built.set_version(409);
+  built.set_opaque(5);
+  built.set_serialize_type(SerializeType::kRocketMq);
+  built.SetExt("zz", "1");
+  built.SetExt("b", "4");
+  built.SetExt("a", "3");
+  built.SetExt("B", "5");
+  built.set_body(std::string_view("hi"));
+  EXPECT_EQ(decoded.ext_fields(), built.ext_fields());
+  ASSERT_OK_AND_ASSIGN(std::string from_decoded, EncodeFrame(decoded));
+  ASSERT_OK_AND_ASSIGN(std::string from_built, EncodeFrame(built));
+  EXPECT_EQ(from_decoded, from_built);
+  // A cut header is still an error.
+  std::string cut = frame.substr(0, frame.size() - 2 - 3);
+  cut.replace(0, 4, Be32(static_cast<uint32_t>(cut.size() - 4)));
+  cut.replace(4, 4, Be32((1u << 24) | static_cast<uint32_t>(cut.size() - 8)));
+  Result<RemotingCommand> bad = DecodeFrame(AsBytes(cut));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(bad.status().IsCorruption()) << bad.status().ToString();
+}
+
+// ExtFields' own text (values set one by one, small and large, in several
+// blocks) survives copies and moves of the fields; copies are independent.
+TEST(RemotingCommandTest, ExtFieldsCopiesOwnTheirText) {
+  ExtFields f;
+  const std::string big(1000, 'v');
+  for (int i = 0; i < 40; ++i)
+    f.insert_or_assign(fmt::format("name{:02}", i), fmt::format("value{}", i));
+  f.insert_or_assign("big", big);
+  f.AssignInt("n", -9223372036854775807 - 1);
+  ExtFields copy(f);
+  ExtFields moved(std::move(f));
+  f = ExtFields();
+  f.insert_or_assign("other", "x");
+  EXPECT_EQ(copy, moved);
+  EXPECT_EQ(copy.size(), 42u);
+  EXPECT_EQ(copy.find("big")->second, big);
+  EXPECT_EQ(copy.find("n")->second, "-9223372036854775808");
+  EXPECT_EQ(copy.find("name39")->second, "value39");
+  moved.insert_or_assign("name00", "changed");
+  EXPECT_EQ(copy.find("name00")->second, "value0");
+  ExtFields assigned;
+  assigned.insert_or_assign("gone", "y");
+  assigned = moved;
+  EXPECT_EQ(assigned, moved);
+  EXPECT_FALSE(assigned.contains("gone"));
+  assigned = std::move(copy);
+  EXPECT_EQ(assigned.find("name00")->second, "value0");
 }
 
 }  // namespace
