@@ -10,9 +10,9 @@
 #include <random>
 
 #include "broker/metrics/broker_metrics.h"
-#include "broker/transactional_message_service.h"
 #include "broker/schedule_message_service.h"
 #include "broker/timer_message_service.h"
+#include "broker/transactional_message_service.h"
 #include "common/coding.h"
 #include "common/logging.h"
 #include "message/batch_codec.h"
@@ -127,13 +127,14 @@ Result<SendHeader> ParseSendHeader(const RemotingCommand& req) {
       h.topic, RequireSendField(f.Get("topic", 'b'), f.Name("topic", "b")));
   h.default_topic = f.Get("defaultTopic", 'c');
   if (h.default_topic.empty()) h.default_topic = kAutoCreateTopicKey;
-  h.default_topic_queue_nums = SendInt32Or(f.Get("defaultTopicQueueNums", 'd'), 4);
+  h.default_topic_queue_nums =
+      SendInt32Or(f.Get("defaultTopicQueueNums", 'd'), 4);
   TH_ASSIGN_OR_RETURN(h.queue_id, RequireSendInt32(f.Get("queueId", 'e'),
                                                    f.Name("queueId", "e")));
   h.sys_flag = SendInt32Or(f.Get("sysFlag", 'f'), 0);
-  TH_ASSIGN_OR_RETURN(
-      h.born_timestamp,
-      RequireSendInt64(f.Get("bornTimestamp", 'g'), f.Name("bornTimestamp", "g")));
+  TH_ASSIGN_OR_RETURN(h.born_timestamp,
+                      RequireSendInt64(f.Get("bornTimestamp", 'g'),
+                                       f.Name("bornTimestamp", "g")));
   h.flag = SendInt32Or(f.Get("flag", 'h'), 0);
   h.properties = f.Get("properties", 'i');
   h.reconsume_times = SendInt32Or(f.Get("reconsumeTimes", 'j'), 0);
@@ -187,14 +188,6 @@ std::string RecallHandleFor(const BrokerConfig& config,
   if (ec != std::errc() || end != out->data() + out->size()) return "";
   return remoting::EncodeRecallHandle(remoting::RecallHandle{
       std::string(real_topic), config.broker_name, out_ms + 1, uniq_key});
-}
-
-void AppendProperty(std::string* props, std::string_view name,
-                    std::string_view value) {
-  props->append(name);
-  props->push_back(message::kNameValueSeparator);
-  props->append(value);
-  props->push_back(message::kPropertySeparator);
 }
 
 }  // namespace
@@ -327,11 +320,11 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
       uniq_key = std::string(*u);
     } else {
       uniq_key = uniq_keys_.Next(context_.clock.NowMs());
-      AppendProperty(&properties, message::prop::kUniqKey, uniq_key);
+      message::AppendProperty(&properties, message::prop::kUniqKey, uniq_key);
     }
     if (!message::FindProperty(properties, "CLUSTER"))
-      AppendProperty(&properties, "CLUSTER",
-                     context_.config.broker_cluster_name);
+      message::AppendProperty(&properties, "CLUSTER",
+                              context_.config.broker_cluster_name);
   }
 
   message::MessageToStore msg;
@@ -494,11 +487,12 @@ void SendMessageProcessor::ConsumerSendMsgBack(RemotingCommand req,
 
   std::string properties(orig.properties);
   if (!message::FindProperty(properties, "RETRY_TOPIC")) {
-    AppendProperty(&properties, "RETRY_TOPIC", orig.topic);
+    message::AppendProperty(&properties, "RETRY_TOPIC", orig.topic);
   }
   if (!message::FindProperty(properties, "ORIGIN_MESSAGE_ID")) {
-    AppendProperty(&properties, "ORIGIN_MESSAGE_ID",
-                   message::CreateMessageId(orig.store_host, orig.phys_offset));
+    message::AppendProperty(
+        &properties, "ORIGIN_MESSAGE_ID",
+        message::CreateMessageId(orig.store_host, orig.phys_offset));
   }
   SetProperty(&properties, message::prop::kWait, "false");
   const int32_t level =
