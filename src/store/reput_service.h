@@ -45,7 +45,6 @@ class ReputService final : public ServiceThread {
                const MessageStoreConfig& config, const Clock* clock)
       : ServiceThread("dispatch"),
         log_(log),
-        queues_(queues),
         index_(index),
         config_(config),
         clock_(clock),
@@ -127,7 +126,6 @@ class ReputService final : public ServiceThread {
   bool stopped() const { return !draining_ && ServiceThread::stopped(); }
 
   CommitLog* log_;
-  ConsumeQueueStore* queues_;
   IndexService* index_;
   const MessageStoreConfig& config_;
   const Clock* clock_;
