@@ -40,6 +40,10 @@ ConsumeQueue::ConsumeQueue(io::FileSystem* fs, const std::string& cq_root,
       files_(fs, QueueDir(cq_root, topic_, queue_id),
              cq_format::RoundFileSize(file_size)) {
   files_.set_reserve_step(kReserveStep);
+  // A new queue's directory syncs (its file in the queue id's directory, that
+  // directory in the topic's, the topic's in the root) run on the flush-cq
+  // thread, not on dispatch: ~10 ms each under load.
+  files_.set_defer_dir_sync(2);
 }
 
 std::string ConsumeQueue::QueueDir(const std::string& cq_root,

@@ -86,8 +86,13 @@ std::vector<std::shared_ptr<MappedFile>> MappedFileQueue::Snapshot() const {
   return files_;
 }
 
+size_t MappedFileQueue::pending_dir_syncs() const {
+  MutexLock lock(&mu_);
+  return pending_dir_syncs_.size();
+}
+
 Result<std::shared_ptr<MappedFile>> MappedFileQueue::CreateSegment(
-    int64_t base_offset) {
+    int64_t base_offset, bool first) {
   std::string path = io::JoinPath(dir_, OffsetToFileName(base_offset));
   std::shared_ptr<MappedFile> f;
   if (allocator_ != nullptr) {
@@ -100,23 +105,57 @@ Result<std::shared_ptr<MappedFile>> MappedFileQueue::CreateSegment(
         f, MappedFile::Create(fs_, path, file_size_, pool_, reserve_step_));
   }
   // Make the new name durable, so a power loss cannot drop a segment that holds
-  // synced data.
-  TH_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+  // synced data: now, or before the next flush.
+  if (!defer_dir_sync_) {
+    TH_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+    return f;
+  }
+  std::vector<std::string> dirs{dir_};
+  for (int i = 0; first && i < defer_parent_levels_; ++i)
+    dirs.push_back(io::DirName(dirs.back()));
+  MutexLock lock(&mu_);
+  for (auto& d : dirs) {
+    if (std::find(pending_dir_syncs_.begin(), pending_dir_syncs_.end(), d) ==
+        pending_dir_syncs_.end())
+      pending_dir_syncs_.push_back(std::move(d));
+  }
   return f;
+}
+
+Status MappedFileQueue::SyncPendingDirs() {
+  std::vector<std::string> dirs;
+  {
+    MutexLock lock(&mu_);
+    if (pending_dir_syncs_.empty()) return Status::OK();
+    dirs.swap(pending_dir_syncs_);
+  }
+  for (size_t i = 0; i < dirs.size(); ++i) {
+    Status s = fs_->SyncDir(dirs[i]);
+    if (!s.ok()) {
+      MutexLock lock(&mu_);
+      pending_dir_syncs_.insert(pending_dir_syncs_.begin(),
+                                dirs.begin() + static_cast<std::ptrdiff_t>(i),
+                                dirs.end());
+      return s;
+    }
+  }
+  return Status::OK();
 }
 
 Result<std::shared_ptr<MappedFile>> MappedFileQueue::GetLastMappedFile(
     int64_t start_offset) {
   int64_t create_at;
+  bool first;
   {
     MutexLock lock(&mu_);
     if (!files_.empty() && !files_.back()->IsFull()) return files_.back();
-    create_at = files_.empty() ? start_offset - start_offset % file_size_
-                               : files_.back()->base_offset() + file_size_;
+    first = files_.empty();
+    create_at = first ? start_offset - start_offset % file_size_
+                      : files_.back()->base_offset() + file_size_;
   }
   // Created outside the lock: readers keep going while the allocator delivers
   // the file.
-  TH_ASSIGN_OR_RETURN(auto f, CreateSegment(create_at));
+  TH_ASSIGN_OR_RETURN(auto f, CreateSegment(create_at, first));
   MutexLock lock(&mu_);
   if (!files_.empty() && files_.back()->base_offset() >= create_at)
     return files_.back();
@@ -174,6 +213,7 @@ int64_t MappedFileQueue::GetMaxWrotePosition() const {
 
 Result<bool> MappedFileQueue::Flush(int least_pages) {
   MutexLock lock(&flush_mu_);
+  TH_RETURN_IF_ERROR(SyncPendingDirs());
   int64_t where = flushed_where();
   auto f = FindMappedFileByOffset(where, where == 0);
   if (f == nullptr) return true;

@@ -44,6 +44,21 @@ class MappedFileQueue {
   void set_reserve_step(int32_t step) { reserve_step_ = step; }
   int32_t reserve_step() const { return reserve_step_; }
 
+  // Moves the directory sync that makes a new segment's name durable from the
+  // thread that creates the segment to the next Flush(), which runs it before
+  // the flush that makes the segment's data durable: a power loss still cannot
+  // drop a segment whose data was synced. The queue's first segment also syncs
+  // the `parent_levels` directories above dir(), whose entries Load() may have
+  // just created. For queues created on a hot thread in numbers (the consume
+  // queues, on the dispatch thread), where each directory sync can take ~10 ms.
+  // Set before Load().
+  void set_defer_dir_sync(int parent_levels) {
+    defer_dir_sync_ = true;
+    defer_parent_levels_ = parent_levels;
+  }
+  // Directory syncs deferred and not yet run (for tests).
+  size_t pending_dir_syncs() const;
+
   const std::string& dir() const { return dir_; }
   int64_t file_size() const { return file_size_; }
   bool empty() const;
@@ -121,7 +136,11 @@ class MappedFileQueue {
   Status DestroyAll();
 
  private:
-  Result<std::shared_ptr<MappedFile>> CreateSegment(int64_t base_offset);
+  Result<std::shared_ptr<MappedFile>> CreateSegment(int64_t base_offset,
+                                                    bool first);
+  // Runs the deferred directory syncs, oldest first; the ones a failure left
+  // stay pending.
+  Status SyncPendingDirs() TH_REQUIRES(flush_mu_);
   Status WritebackLocked(int64_t least_bytes, int64_t max_in_flight_bytes,
                          int64_t drop_below) TH_REQUIRES(flush_mu_);
 
@@ -131,8 +150,11 @@ class MappedFileQueue {
   AllocateService* allocator_;
   TransientStorePool* pool_;
   int32_t reserve_step_ = 0;  // set before use, then read-only
+  bool defer_dir_sync_ = false;  // set before use, then read-only
+  int defer_parent_levels_ = 0;  // set before use, then read-only
   mutable Mutex mu_;
   std::vector<std::shared_ptr<MappedFile>> files_ TH_GUARDED_BY(mu_);
+  std::vector<std::string> pending_dir_syncs_ TH_GUARDED_BY(mu_);
   std::atomic<int64_t> flushed_where_{0};
   std::atomic<int64_t> committed_where_{0};
   std::atomic<int64_t> store_timestamp_{0};

@@ -117,6 +117,72 @@ TEST_F(MappedFileQueueTest, FlushMovesFlushedWhereOneSegmentAtATime) {
   EXPECT_TRUE(unchanged);
 }
 
+// A consume queue's new segment leaves its directory syncs to the next flush
+// (off the dispatch thread), and that flush runs them before it syncs data.
+TEST(MappedFileQueueDeferredDirSyncTest, FlushSyncsTheNewNamesBeforeTheData) {
+  auto* mem = new MemFileSystem();
+  testing::FaultFileSystem fs{std::unique_ptr<io::FileSystem>(mem)};
+  using Op = testing::FaultFileSystem::Op;
+  MappedFileQueue q(&fs, "/store/consumequeue/T/3", kSize);
+  q.set_defer_dir_sync(2);
+  ASSERT_OK(q.Load());
+  const int syncs_before = fs.CallsForTesting(Op::kSyncDir);
+  ASSERT_OK_AND_ASSIGN(auto f, q.GetLastMappedFile(0));
+  std::string bytes(100, 'x');
+  ASSERT_TRUE(f->AppendBytes(AsBytes(bytes)));
+  // Nothing synced on the creating thread: the queue's directory, the topic's
+  // and the root's wait for the flush.
+  EXPECT_EQ(fs.CallsForTesting(Op::kSyncDir), syncs_before);
+  EXPECT_EQ(q.pending_dir_syncs(), 3u);
+
+  // A flush whose directory sync fails syncs no data and keeps the syncs.
+  fs.FailNth(Op::kSyncDir, 1);
+  EXPECT_FALSE(q.Flush(0).ok());
+  EXPECT_EQ(q.flushed_where(), 0);
+  EXPECT_EQ(q.pending_dir_syncs(), 3u);
+
+  const int syncs_failed = fs.CallsForTesting(Op::kSyncDir);
+  ASSERT_OK_AND_ASSIGN(bool unchanged, q.Flush(0));
+  EXPECT_FALSE(unchanged);
+  EXPECT_EQ(q.flushed_where(), 100);
+  EXPECT_EQ(q.pending_dir_syncs(), 0u);
+  EXPECT_EQ(fs.CallsForTesting(Op::kSyncDir), syncs_failed + 3);
+
+  // What the flush made durable survives a power loss, name and bytes.
+  fs.SimulatePowerLoss();
+  ASSERT_TRUE(fs.Exists("/store/consumequeue/T/3/00000000000000000000"));
+  ASSERT_OK_AND_ASSIGN(std::string after,
+                       fs.ReadFile("/store/consumequeue/T/3/00000000000000000000"));
+  EXPECT_EQ(after.substr(0, 100), bytes);
+
+  // Later segments sync only their own directory (a loaded segment counts as
+  // full).
+  MappedFileQueue q2(&fs, "/store/consumequeue/T/3", kSize);
+  q2.set_defer_dir_sync(2);
+  ASSERT_OK(q2.Load());
+  ASSERT_OK_AND_ASSIGN(auto f2, q2.GetLastMappedFile(0));
+  EXPECT_EQ(f2->base_offset(), kSize);
+  ASSERT_TRUE(f2->AppendBytes(AsBytes(std::string(kSize, 'y'))));
+  ASSERT_OK_AND_ASSIGN(auto f3, q2.GetLastMappedFile(0));
+  EXPECT_EQ(f3->base_offset(), 2 * kSize);
+  EXPECT_EQ(q2.pending_dir_syncs(), 1u);
+}
+
+// Without the deferral a new segment's name is durable before it is used.
+TEST(MappedFileQueueDeferredDirSyncTest, ByDefaultTheCreatorSyncsTheDirectory) {
+  auto* mem = new MemFileSystem();
+  testing::FaultFileSystem fs{std::unique_ptr<io::FileSystem>(mem)};
+  using Op = testing::FaultFileSystem::Op;
+  MappedFileQueue q(&fs, "/store/commitlog", kSize);
+  ASSERT_OK(q.Load());
+  const int syncs_before = fs.CallsForTesting(Op::kSyncDir);
+  ASSERT_OK(q.GetLastMappedFile(0).status());
+  EXPECT_EQ(fs.CallsForTesting(Op::kSyncDir), syncs_before + 1);
+  EXPECT_EQ(q.pending_dir_syncs(), 0u);
+  fs.SimulatePowerLoss();
+  EXPECT_TRUE(fs.Exists("/store/commitlog/00000000000000000000"));
+}
+
 TEST_F(MappedFileQueueTest, DeleteExpiredStopsAtFirstKeptAndNeverTakesTheLast) {
   auto q = Open();
   Fill(*q, 4);
