@@ -547,13 +547,13 @@ void Broker::RegisterProcessor(std::initializer_list<int32_t> codes,
     local_table_[code] = p;
     remoting::RequestHandler handler;
     if (metrics_) {
-      handler = [p, m = &metrics_->counters(), code](RemotingCommand req,
-                                                     remoting::Responder r) {
+      handler = [p, m = &metrics_->counters(), code](
+                    RemotingCommand&& req, remoting::Responder&& r) {
         r.Observe(m, code, metrics::BrokerMetrics::NowNs());
         p->ProcessRequest(std::move(req), std::move(r));
       };
     } else {
-      handler = [p](RemotingCommand req, remoting::Responder r) {
+      handler = [p](RemotingCommand&& req, remoting::Responder&& r) {
         p->ProcessRequest(std::move(req), std::move(r));
       };
     }

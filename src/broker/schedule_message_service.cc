@@ -59,8 +59,17 @@ Status ParkIfDelayed(const store::DelayLevelTable& levels,
   if (tx != message::sysflag::kTransactionNotType &&
       tx != message::sysflag::kTransactionCommitType)
     return Status::OK();  // half messages ignore DELAY (§9 item 4)
-  std::optional<std::string_view> delay =
-      message::FindProperty(*props, prop::kDelay);
+  return ParkIfDelayed(levels, msg, props,
+                       message::FindProperty(*props, prop::kDelay));
+}
+
+Status ParkIfDelayed(const store::DelayLevelTable& levels,
+                     message::MessageToStore* msg, std::string* props,
+                     std::optional<std::string_view> delay) {
+  const int32_t tx = message::sysflag::TransactionType(msg->sys_flag);
+  if (tx != message::sysflag::kTransactionNotType &&
+      tx != message::sysflag::kTransactionCommitType)
+    return Status::OK();  // half messages ignore DELAY (§9 item 4)
   if (!delay) return Status::OK();
   std::optional<int32_t> level = store::ParseDelayLevel(*delay);
   if (!level) {

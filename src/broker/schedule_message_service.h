@@ -38,6 +38,11 @@ bool IsDelayed(std::string_view props);
 // illegal).
 Status ParkIfDelayed(const store::DelayLevelTable& levels,
                      message::MessageToStore* msg, std::string* props);
+// The same with `delay` what FindProperty(*props, "DELAY") gives (for a caller
+// that found it in one scan with other properties); it may view `*props`.
+Status ParkIfDelayed(const store::DelayLevelTable& levels,
+                     message::MessageToStore* msg, std::string* props,
+                     std::optional<std::string_view> delay);
 
 // RocketMQ's ScheduleMessageService (§3) as the `schedule` thread: for each
 // level it walks SCHEDULE_TOPIC_XXXX queue level-1 from its saved offset and

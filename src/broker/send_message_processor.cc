@@ -17,6 +17,7 @@
 #include "common/logging.h"
 #include "message/batch_codec.h"
 #include "message/commit_log_format.h"
+#include "message/find_properties.h"
 #include "message/message_id.h"
 #include "message/properties.h"
 #include "remoting/json.h"
@@ -73,6 +74,22 @@ class SendExtFields {
   std::string_view slots_[kSlots];
 };
 
+// json::ParseInt64, with the plain digits every client sends (up to 18, which
+// cannot overflow) read without a from_chars call.
+std::optional<int64_t> ParseSendInt64(std::string_view v) {
+  if (!v.empty() && v.size() <= 18) {
+    int64_t n = 0;
+    size_t i = 0;
+    for (; i < v.size(); ++i) {
+      const auto d = static_cast<unsigned char>(v[i] - '0');
+      if (d > 9) break;
+      n = n * 10 + d;
+    }
+    if (i == v.size()) return n;
+  }
+  return remoting::json::ParseInt64(v);
+}
+
 // RemotingCommand's typed accessors (RequireExt*, Ext*Or), on a value.
 Result<std::string_view> RequireSendField(std::string_view v,
                                           const char* name) {
@@ -83,7 +100,7 @@ Result<std::string_view> RequireSendField(std::string_view v,
 }
 Result<int64_t> RequireSendInt64(std::string_view v, const char* name) {
   TH_ASSIGN_OR_RETURN(std::string_view text, RequireSendField(v, name));
-  auto i = remoting::json::ParseInt64(text);
+  auto i = ParseSendInt64(text);
   if (!i)
     return Status::InvalidArgument(
         fmt::format("header field {} is not a number: {}", name, text));
@@ -100,7 +117,7 @@ Result<int32_t> RequireSendInt32(std::string_view v, const char* name) {
 }
 int32_t SendInt32Or(std::string_view v, int32_t def) {
   if (v.empty()) return def;
-  int64_t i = remoting::json::ParseInt64(v).value_or(def);
+  int64_t i = ParseSendInt64(v).value_or(def);
   if (i < std::numeric_limits<int32_t>::min() ||
       i > std::numeric_limits<int32_t>::max())
     return def;
@@ -171,6 +188,26 @@ int32_t SendResponseCode(store::PutStatus s) {
   return rc::kSystemError;
 }
 
+// UNIQ_KEY, CLUSTER, TRAN_MSG and DELAY of a properties text, found in one
+// scan (FindProperties); each as FindProperty gives it. The views point into
+// the text scanned.
+class SendProperties {
+ public:
+  explicit SendProperties(std::string_view props) {
+    message::FindProperties(props, kNames, values_);
+  }
+  std::optional<std::string_view> uniq_key() const { return values_[0]; }
+  std::optional<std::string_view> cluster() const { return values_[1]; }
+  std::optional<std::string_view> tran_msg() const { return values_[2]; }
+  std::optional<std::string_view> delay() const { return values_[3]; }
+
+ private:
+  static constexpr std::string_view kNames[] = {message::prop::kUniqKey,
+                                                "CLUSTER", txn_prop::kTranMsg,
+                                                message::prop::kDelay};
+  std::optional<std::string_view> values_[std::size(kNames)];
+};
+
 // The recall handle of a message the timer transform parked (§7): none for a
 // retry topic's message or one that is not parked.
 std::string RecallHandleFor(const BrokerConfig& config,
@@ -211,12 +248,12 @@ void SendMessageProcessor::ProcessRequest(RemotingCommand request,
   if (request.code() == remoting::request_code::kConsumerSendMsgBack) {
     ConsumerSendMsgBack(std::move(request), std::move(responder));
   } else {
-    SendMessage(std::move(request), std::move(responder));
+    SendMessage(request, std::move(responder));
   }
 }
 
-void SendMessageProcessor::SendMessage(RemotingCommand req,
-                                       remoting::Responder r) {
+void SendMessageProcessor::SendMessage(const RemotingCommand& req,
+                                       remoting::Responder&& r) {
   auto fail = [&](int32_t code, std::string remark) {
     RemotingCommand resp = req.CreateResponse(code, std::move(remark));
     resp.SetExt("MSG_REGION", context_.config.region_id);
@@ -312,19 +349,33 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
     }
   }
 
-  std::string properties(h.properties);
+  // The properties the send looks at, from one scan of the producer's text:
+  // views into the request, which outlives this call. Appending a pair to a
+  // text that does not end with the pair separator runs the new pair on into
+  // the last one, so then the text is scanned again after each append (the
+  // views then point into `properties`).
+  // Room for the UNIQ_KEY and CLUSTER pairs appended below.
+  std::string properties;
+  properties.reserve(h.properties.size() + 64 +
+                     context_.config.broker_cluster_name.size());
+  properties.assign(h.properties);
+  SendProperties found(h.properties);
+  const bool sealed = h.properties.empty() ||
+                      h.properties.back() == message::kPropertySeparator;
   std::string uniq_key;
   if (!h.batch) {
-    if (auto u = message::FindProperty(properties, message::prop::kUniqKey);
-        u && !u->empty()) {
-      uniq_key = std::string(*u);
+    if (found.uniq_key() && !found.uniq_key()->empty()) {
+      uniq_key = std::string(*found.uniq_key());
     } else {
       uniq_key = uniq_keys_.Next(context_.clock.NowMs());
       message::AppendProperty(&properties, message::prop::kUniqKey, uniq_key);
+      if (!sealed) found = SendProperties(properties);
     }
-    if (!message::FindProperty(properties, "CLUSTER"))
+    if (!found.cluster()) {
       message::AppendProperty(&properties, "CLUSTER",
                               context_.config.broker_cluster_name);
+      if (!sealed) found = SendProperties(properties);
+    }
   }
 
   message::MessageToStore msg;
@@ -348,7 +399,8 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
   msg.reconsume_times = h.reconsume_times;
   // A prepared message is stored as a half message (spec/transactions.md §2).
   std::string half_properties;
-  if (!h.batch && IsPreparedMessage(properties, h.reconsume_times)) {
+  if (!h.batch &&
+      IsPreparedMessage(found.tran_msg(), found.delay(), h.reconsume_times)) {
     if (context_.config.reject_transaction_message) {
       return fail(rc::kNoPermission,
                   "the broker[" + context_.config.broker_name +
@@ -361,7 +413,8 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
   // be delayed, as in RocketMQ).
   if (h.batch && IsDelayed(properties))
     return fail(rc::kMessageIllegal, "a batch message cannot be delayed");
-  if (Status s = ParkIfDelayed(delay_levels_, &msg, &properties); !s.ok())
+  if (Status s = ParkIfDelayed(delay_levels_, &msg, &properties, found.delay());
+      !s.ok())
     return fail(rc::kMessageIllegal, std::string(s.message()));
   // TIMER_* properties park it in rmq_sys_wheel_timer (5.x timer messages).
   if (!h.batch && half_properties.empty()) {
@@ -386,7 +439,8 @@ void SendMessageProcessor::SendMessage(RemotingCommand req,
   const auto body_bytes = static_cast<int64_t>(body.size());
   // The Responder stamps opaque, response flag and serialize type, so the
   // answer is built from scratch when the put completes.
-  auto done = [this, r, answer_queue_id, batch, uniq_key = std::move(uniq_key),
+  auto done = [this, r = std::move(r), answer_queue_id, batch,
+               uniq_key = std::move(uniq_key),
                recall_handle = std::move(recall_handle), topic, msg_type,
                body_bytes](store::PutResult result) mutable {
     RemotingCommand resp;

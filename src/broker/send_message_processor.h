@@ -29,7 +29,8 @@ class SendMessageProcessor final : public RequestProcessor {
                       remoting::Responder responder) override;
 
  private:
-  void SendMessage(remoting::RemotingCommand req, remoting::Responder r);
+  void SendMessage(const remoting::RemotingCommand& req,
+                   remoting::Responder&& r);
   // A retried record copied back into the group's retry topic, parked for its
   // back-off delay level, or into its dead-letter topic once it was retried
   // enough (spec/schedule-and-timer.md §4.1).

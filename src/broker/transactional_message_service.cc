@@ -45,10 +45,20 @@ std::string_view Get(const PropertyMap& m, std::string_view name) {
 bool IsPreparedMessage(std::string_view properties, int32_t reconsume_times) {
   std::optional<std::string_view> tran =
       message::FindProperty(properties, txn_prop::kTranMsg);
+  if (!tran) return false;
+  return IsPreparedMessage(
+      tran,
+      reconsume_times > 0
+          ? message::FindProperty(properties, message::prop::kDelay)
+          : std::nullopt,
+      reconsume_times);
+}
+
+bool IsPreparedMessage(std::optional<std::string_view> tran,
+                       std::optional<std::string_view> delay,
+                       int32_t reconsume_times) {
   if (!tran || !EqualsIgnoreCase(*tran, "true")) return false;
   if (reconsume_times > 0) {
-    std::optional<std::string_view> delay =
-        message::FindProperty(properties, message::prop::kDelay);
     if (delay) {
       std::optional<int64_t> level = ParseInt64(*delay);
       if (level && *level > 0) return false;

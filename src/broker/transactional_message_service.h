@@ -55,6 +55,11 @@ inline constexpr std::string_view kPreparedQueueOffset =
 // property parses as true, unless it is a consumer's resend of a committed one
 // (reconsume times and DELAY both > 0).
 bool IsPreparedMessage(std::string_view properties, int32_t reconsume_times);
+// The same, from the properties' TRAN_MSG and DELAY values as FindProperty
+// gives them (for a caller that found them in one scan with others).
+bool IsPreparedMessage(std::optional<std::string_view> tran_msg,
+                       std::optional<std::string_view> delay,
+                       int32_t reconsume_times);
 
 // Rewrites a prepared message into its half record (spec §2 step 2):
 // REAL_TOPIC, REAL_QID and __transactionId__ added, sysflag transaction bits

@@ -539,7 +539,7 @@ void ProcessorTable::Register(int32_t code, RequestHandler handler) {
 }
 
 void ProcessorTable::Dispatch(const std::shared_ptr<Connection>& conn,
-                              RemotingCommand request) const {
+                              RemotingCommand&& request) const {
   Responder responder(conn, request);
   auto it = handlers_.find(request.code());
   if (it != handlers_.end()) {

@@ -56,9 +56,10 @@ class ConnectionHandler {
  public:
   virtual ~ConnectionHandler() = default;
   // A request (not a response) arrived. Runs on the connection's strand (a net
-  // thread): must not block.
+  // thread): must not block. `request` may be moved from (taken by reference
+  // so that the hand-offs up to the processor move it once).
   virtual void OnRequest(const std::shared_ptr<Connection>& conn,
-                         RemotingCommand request) = 0;
+                         RemotingCommand&& request) = 0;
   // The connection closed (peer, idle, protocol error or Close()). Called once,
   // on the strand.
   virtual void OnClose(const std::shared_ptr<Connection>& conn) = 0;
@@ -339,9 +340,11 @@ class Responder {
 
 // Handles one request; runs on a net thread, so it must not block (hand slow
 // work to another thread and keep the Responder). Every non-oneway request must
-// eventually get exactly one Send().
+// eventually get exactly one Send(). The arguments may be moved from: taken by
+// reference, so a handler that takes them by value moves each once, and one
+// that passes them on by reference moves nothing.
 using RequestHandler =
-    std::function<void(RemotingCommand request, Responder responder)>;
+    std::function<void(RemotingCommand&& request, Responder&& responder)>;
 
 // Request code → handler, with a default that answers
 // REQUEST_CODE_NOT_SUPPORTED (§2.6). Not thread-safe for registration; lookups
@@ -351,7 +354,7 @@ class ProcessorTable {
   void Register(int32_t code, RequestHandler handler);
   void SetDefault(RequestHandler handler) { default_ = std::move(handler); }
   void Dispatch(const std::shared_ptr<Connection>& conn,
-                RemotingCommand request) const;
+                RemotingCommand&& request) const;
 
  private:
   std::unordered_map<int32_t, RequestHandler> handlers_;

@@ -161,7 +161,7 @@ void RemotingClient::CloseConnection(const std::string& addr) {
 }
 
 void RemotingClient::OnRequest(const std::shared_ptr<Connection>& conn,
-                               RemotingCommand request) {
+                               RemotingCommand&& request) {
   processors_.Dispatch(conn, std::move(request));
 }
 

@@ -80,7 +80,7 @@ class RemotingClient : private ConnectionHandler {
   Result<std::shared_ptr<Connection>> GetOrConnect(const std::string& addr)
       TH_EXCLUDES(connect_mu_, mu_);
   void OnRequest(const std::shared_ptr<Connection>& conn,
-                 RemotingCommand request) override;
+                 RemotingCommand&& request) override;
   void OnClose(const std::shared_ptr<Connection>& conn) override
       TH_EXCLUDES(mu_);
   int32_t NextOpaque() override;

@@ -176,7 +176,7 @@ size_t RemotingServer::connection_count() const {
 }
 
 void RemotingServer::OnRequest(const std::shared_ptr<Connection>& conn,
-                               RemotingCommand request) {
+                               RemotingCommand&& request) {
   if (request_hook_ && !request_hook_(conn, request)) return;
   processors_.Dispatch(conn, std::move(request));
 }

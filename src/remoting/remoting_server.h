@@ -94,7 +94,7 @@ class RemotingServer : private ConnectionHandler {
  private:
   void DoAccept();
   void OnRequest(const std::shared_ptr<Connection>& conn,
-                 RemotingCommand request) override;
+                 RemotingCommand&& request) override;
   void OnClose(const std::shared_ptr<Connection>& conn) override
       TH_EXCLUDES(mu_);
   int32_t NextOpaque() override;

@@ -13,7 +13,7 @@ using ::testing::HasSubstr;
 class IdleHandler : public remoting::ConnectionHandler {
  public:
   void OnRequest(const std::shared_ptr<remoting::Connection>&,
-                 RemotingCommand) override {}
+                 RemotingCommand&&) override {}
   void OnClose(const std::shared_ptr<remoting::Connection>&) override {}
   int32_t NextOpaque() override { return 1; }
 };

@@ -271,6 +271,47 @@ TEST(ParkIfDelayedTest, RewritesTopicQueueAndPropertiesAsRocketMQ) {
   EXPECT_FALSE(ParkIfDelayed(levels, &msg, &bad).ok());
 }
 
+// The overload for a DELAY found beforehand (in one scan with other
+// properties) parks, clamps and refuses as the one that looks it up.
+TEST(ParkIfDelayedTest, TakesTheDelayFoundBeforehand) {
+  store::DelayLevelTable levels;
+  std::string props = Props({{"TAGS", "TagA"}, {"DELAY", "99"}});
+  message::MessageToStore msg;
+  msg.topic = "TopicTest";
+  msg.queue_id = 1;
+  msg.properties = props;
+  ASSERT_OK(ParkIfDelayed(levels, &msg, &props,
+                          message::FindProperty(props, "DELAY")));
+  EXPECT_EQ(msg.topic, "SCHEDULE_TOPIC_XXXX");
+  EXPECT_EQ(msg.queue_id, 17);
+  EXPECT_EQ(msg.properties, props);
+  EXPECT_EQ(message::FindProperty(props, "DELAY"), "18");
+  EXPECT_EQ(message::FindProperty(props, "REAL_TOPIC"), "TopicTest");
+  EXPECT_EQ(message::FindProperty(props, "REAL_QID"), "1");
+
+  std::string none = Props({{"TAGS", "TagA"}});
+  message::MessageToStore plain;
+  plain.topic = "T";
+  plain.properties = none;
+  ASSERT_OK(ParkIfDelayed(levels, &plain, &none, std::nullopt));
+  EXPECT_EQ(plain.topic, "T");
+  EXPECT_EQ(none, Props({{"TAGS", "TagA"}}));
+
+  std::string half = Props({{"DELAY", "2"}});
+  message::MessageToStore prepared;
+  prepared.topic = "T";
+  prepared.sys_flag = message::sysflag::kTransactionPreparedType;
+  prepared.properties = half;
+  ASSERT_OK(ParkIfDelayed(levels, &prepared, &half, "2"));
+  EXPECT_EQ(prepared.topic, "T");
+
+  std::string bad = Props({{"DELAY", "soon"}});
+  plain.properties = bad;
+  Status s = ParkIfDelayed(levels, &plain, &bad, "soon");
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("'soon' is not a delay level"));
+}
+
 TEST_F(ScheduleMessageServiceTest, DelayLevelsFireAtTheirDueTimeInOrder) {
   CreateTopic("TD", 2);
   const int64_t p1 = SendDelayed("TD", "one", 1, 1);

@@ -184,6 +184,35 @@ class TransactionProcessorTest : public ProcessorTest {
   std::unique_ptr<TransactionalMessageCheckService> check_thread_;
 };
 
+// From the properties' text or from TRAN_MSG and DELAY found beforehand, the
+// same answer: TRAN_MSG true (any case) is prepared, unless it is a resend
+// (reconsume times > 0) with a DELAY level > 0.
+TEST(IsPreparedMessageTest, FoundValuesAgreeWithTheText) {
+  struct Case {
+    std::string props;
+    int32_t reconsume_times;
+    bool prepared;
+  };
+  const Case cases[] = {
+      {Props({{"TRAN_MSG", "true"}}), 0, true},
+      {Props({{"TRAN_MSG", "TRUE"}}), 0, true},
+      {Props({{"TRAN_MSG", "false"}}), 0, false},
+      {Props({{"TAGS", "a"}}), 0, false},
+      {Props({{"TRAN_MSG", "true"}, {"DELAY", "3"}}), 0, true},
+      {Props({{"TRAN_MSG", "true"}, {"DELAY", "3"}}), 1, false},
+      {Props({{"TRAN_MSG", "true"}, {"DELAY", "0"}}), 1, true},
+      {Props({{"TRAN_MSG", "true"}}), 2, true},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.props);
+    EXPECT_EQ(IsPreparedMessage(c.props, c.reconsume_times), c.prepared);
+    EXPECT_EQ(IsPreparedMessage(message::FindProperty(c.props, "TRAN_MSG"),
+                                message::FindProperty(c.props, "DELAY"),
+                                c.reconsume_times),
+              c.prepared);
+  }
+}
+
 TEST_F(TransactionProcessorTest, HalfMessageIsStoredAsRocketMQStoresIt) {
   RemotingCommand resp = SendHalf("order-42", "U1");
   // The answer names the requested queue and the half queue offset.

@@ -1,8 +1,7 @@
 #include "remoting/frame_codec.h"
 
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <iterator>
 #include <string>
@@ -19,6 +18,10 @@ std::string Be32(uint32_t v) {
   std::string s(4, '\0');
   StoreI32(s.data(), static_cast<int32_t>(v));
   return s;
+}
+
+std::string Be16(uint16_t v) {
+  return {static_cast<char>(v >> 8), static_cast<char>(v & 0xff)};
 }
 
 std::string FromHex(std::string_view hex) {
@@ -215,6 +218,52 @@ TEST(FrameCodecTest, BinaryHeaderRejectsLengthsBeyondHeader) {
   std::string ext_header = header.substr(0, 13) + Be32(0) + Be32(500);
   s = DecodeBinaryHeader(AsBytes(ext_header), &cmd);
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+}
+
+// Each way an ext field's lengths can run past the fields is an error naming
+// the length that does; the fields before it are not an error on their own.
+TEST(FrameCodecTest, BinaryHeaderRejectsExtFieldLengthsBeyondTheFields) {
+  auto decode = [](const std::string& ext) {
+    std::string header;
+    ByteWriter w(&header);
+    w.I16(310);
+    w.I8(0);
+    w.I16(409);
+    w.I32(1);
+    w.I32(0);
+    w.I32(0);  // no remark
+    w.I32(static_cast<int32_t>(ext.size()));
+    w.Bytes(AsBytes(ext));
+    RemotingCommand cmd;
+    return DecodeBinaryHeader(AsBytes(header), &cmd);
+  };
+  auto field = [](std::string_view k, std::string_view v) {
+    std::string out;
+    ByteWriter w(&out);
+    w.I16(static_cast<int16_t>(k.size()));
+    w.Bytes(AsBytes(k));
+    w.I32(static_cast<int32_t>(v.size()));
+    w.Bytes(AsBytes(v));
+    return out;
+  };
+  const std::string good = field("a", "1");
+  EXPECT_OK(decode(good));
+  const std::string key_error = "binary header: bad ext key length";
+  const std::string value_error = "binary header: bad ext value length";
+  const std::pair<std::string, std::string> cases[] = {
+      {good + std::string(1, '\0'), key_error},        // half a name length
+      {good + std::string("\xff\xff", 2), key_error},  // negative name length
+      {good + Be16(5) + "ab", value_error},            // name past the end
+      {good + Be16(1) + "b" + std::string(2, '\0'),
+       value_error},  // half a value length
+      {good + Be16(1) + "b" + Be32(0xffffffffu), value_error},  // negative
+      {good + Be16(1) + "b" + Be32(3) + "xy", value_error},     // past the end
+  };
+  for (const auto& [ext, error] : cases) {
+    Status s = decode(ext);
+    EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+    EXPECT_EQ(s.message(), error) << s.ToString();
+  }
 }
 
 TEST(FrameCodecTest, BinaryHeaderCannotCarryLargeCodes) {
@@ -516,9 +565,9 @@ TEST(FrameCodecTest, BinaryHeaderFieldsAreSortedOnceDecoded) {
   w.I32(0);  // no remark
   std::string ext;
   ByteWriter e(&ext);
-  for (auto [k, v] : {std::pair{"zz", "1"}, std::pair{"b", "2"},
-                      std::pair{"a", "3"}, std::pair{"b", "4"},
-                      std::pair{"B", "5"}, std::pair{"", "6"}}) {
+  for (auto [k, v] :
+       {std::pair{"zz", "1"}, std::pair{"b", "2"}, std::pair{"a", "3"},
+        std::pair{"b", "4"}, std::pair{"B", "5"}, std::pair{"", "6"}}) {
     e.I16(static_cast<int16_t>(std::string_view(k).size()));
     e.Bytes(AsBytes(std::string_view(k)));
     e.I32(static_cast<int32_t>(std::string_view(v).size()));
