@@ -104,32 +104,44 @@ Result<int32_t> EncodeRecord(const MessageToStore& m, int32_t max_message_size,
   return total_size;
 }
 
-RecordCheck CheckRecord(std::span<const std::byte> in, bool check_crc) {
+namespace {
+
+// TOTALSIZE and MAGICCODE checked against `in`, the checks CheckRecord and
+// CheckRecordForDispatch share: kOk with `size` = TOTALSIZE when a message
+// record of that size lies within `in`.
+RecordCheckStatus CheckHead(std::span<const std::byte> in) {
   if (in.size() < kHeaderSize)
-    return Fail(RecordStatus::kTorn, "fewer than 8 bytes left");
+    return {RecordStatus::kTorn, -1, "fewer than 8 bytes left"};
   const std::byte* p = in.data();
   const int32_t total_size = LoadI32(p);
   const int32_t magic = LoadI32(p + 4);
   if (magic != kMagicV1 && magic != kMagicV2 && magic != kMagicBlank) {
-    return Fail(RecordStatus::kCorrupt, total_size == 0 && magic == 0
-                                            ? "zero bytes, no record"
-                                            : "bad magic code");
+    return {RecordStatus::kCorrupt, -1,
+            total_size == 0 && magic == 0 ? "zero bytes, no record"
+                                          : "bad magic code"};
   }
-  if (total_size < 0) return Fail(RecordStatus::kCorrupt, "negative TOTALSIZE");
+  if (total_size < 0) return {RecordStatus::kCorrupt, -1, "negative TOTALSIZE"};
   // A message record cannot be shorter than its length and magic; reporting
   // such a TOTALSIZE as kLengthMismatch would tell a reader to skip 0 bytes.
   if (magic != kMagicBlank && total_size < 8)
-    return Fail(RecordStatus::kCorrupt, "TOTALSIZE below 8");
+    return {RecordStatus::kCorrupt, -1, "TOTALSIZE below 8"};
   if (static_cast<size_t>(total_size) > in.size())
-    return Fail(RecordStatus::kTorn, "record shorter than TOTALSIZE");
+    return {RecordStatus::kTorn, -1, "record shorter than TOTALSIZE"};
   if (magic == kMagicBlank) {
     if (total_size < kBlankMinLength)
-      return Fail(RecordStatus::kCorrupt, "blank record shorter than 8 bytes");
-    RecordCheck c;
-    c.status = RecordStatus::kBlank;
-    c.size = total_size;
-    return c;
+      return {RecordStatus::kCorrupt, -1, "blank record shorter than 8 bytes"};
+    return {RecordStatus::kBlank, total_size, {}};
   }
+  return {RecordStatus::kOk, total_size, {}};
+}
+
+}  // namespace
+
+RecordCheck CheckRecord(std::span<const std::byte> in, bool check_crc) {
+  const RecordCheckStatus head = CheckHead(in);
+  if (head.status != RecordStatus::kOk)
+    return Fail(head.status, head.error, head.size);
+  const int32_t total_size = head.size;
 
   // Fields are read against `in` (not TOTALSIZE), so a wrong TOTALSIZE surfaces
   // as kLengthMismatch, as in RocketMQ; a length field that runs past `in` is
@@ -186,6 +198,75 @@ RecordCheck CheckRecord(std::span<const std::byte> in, bool check_crc) {
   c.status = RecordStatus::kOk;
   c.size = total_size;
   return c;
+}
+
+RecordCheckStatus CheckRecordForDispatch(std::span<const std::byte> in,
+                                         DecodedRecord* record) {
+  const RecordCheckStatus head = CheckHead(in);
+  if (head.status != RecordStatus::kOk) return head;
+  constexpr auto Corrupt = [](std::string_view error) {
+    return RecordCheckStatus{RecordStatus::kCorrupt, -1, error};
+  };
+  // CheckRecord's checks in CheckRecord's order, each field read at its
+  // offset: the hosts' sizes follow from SYSFLAG, every length is checked
+  // against `in` before the bytes it covers are used.
+  const std::byte* p = in.data();
+  const size_t n = in.size();
+  if (n < static_cast<size_t>(kSysFlagPos) + sizeof(int32_t))
+    return Corrupt("header runs past the end of data");
+  const int32_t sys_flag = LoadI32(p + kSysFlagPos);
+  const size_t born =
+      static_cast<size_t>(HostSize((sys_flag & sysflag::kBornHostV6) != 0));
+  const size_t store =
+      static_cast<size_t>(HostSize((sys_flag & sysflag::kStoreHostV6) != 0));
+  const size_t store_ts_pos = static_cast<size_t>(kBornHostPos) + born;
+  // BODYLENGTH follows STORETIMESTAMP, the store host, RECONSUMETIMES and
+  // PREPAREDTXOFFSET.
+  const size_t body_length_pos = store_ts_pos + 8 + store + 4 + 8;
+  if (n < body_length_pos + sizeof(int32_t))
+    return Corrupt("header runs past the end of data");
+  const int32_t body_length = LoadI32(p + body_length_pos);
+  if (body_length < 0) return Corrupt("negative BODYLENGTH");
+  size_t pos = body_length_pos + sizeof(int32_t);
+  if (n - pos < static_cast<size_t>(body_length))
+    return Corrupt("body runs past the end of data");
+  pos += static_cast<size_t>(body_length);
+
+  const int32_t magic = LoadI32(p + 4);
+  const size_t topic_length_size = magic == kMagicV2 ? 2 : 1;
+  constexpr std::string_view kTopicOrPropertiesPast =
+      "topic or properties run past the end of data";
+  if (n - pos < topic_length_size) return Corrupt(kTopicOrPropertiesPast);
+  const int topic_length =
+      topic_length_size == 2 ? LoadI16(p + pos) : static_cast<int8_t>(p[pos]);
+  if (topic_length < 0) return Corrupt("negative TOPICLENGTH");
+  pos += topic_length_size;
+  if (n - pos < static_cast<size_t>(topic_length) + sizeof(int16_t))
+    return Corrupt(kTopicOrPropertiesPast);
+  const size_t topic_pos = pos;
+  pos += static_cast<size_t>(topic_length);
+  const int16_t properties_length = LoadI16(p + pos);
+  if (properties_length < 0) return Corrupt("negative PROPERTIESLENGTH");
+  pos += sizeof(int16_t);
+  if (n - pos < static_cast<size_t>(properties_length))
+    return Corrupt(kTopicOrPropertiesPast);
+  if (pos + static_cast<size_t>(properties_length) !=
+      static_cast<size_t>(head.size)) {
+    return {RecordStatus::kLengthMismatch, head.size,
+            "TOTALSIZE disagrees with the field lengths"};
+  }
+  DecodedRecord& r = *record;
+  r.total_size = head.size;
+  r.magic = magic;
+  r.queue_id = LoadI32(p + kQueueIdPos);
+  r.queue_offset = LoadI64(p + kQueueOffsetPos);
+  r.sys_flag = sys_flag;
+  r.store_timestamp = LoadI64(p + store_ts_pos);
+  r.topic = std::string_view(reinterpret_cast<const char*>(p + topic_pos),
+                             static_cast<size_t>(topic_length));
+  r.properties = std::string_view(reinterpret_cast<const char*>(p + pos),
+                                  static_cast<size_t>(properties_length));
+  return head;
 }
 
 }  // namespace thruster::message
