@@ -3,6 +3,7 @@
 #include <cstring>
 #include <limits>
 
+#include "common/check.h"
 #include "common/crc32.h"
 
 namespace thruster::message {
@@ -21,10 +22,17 @@ int64_t RecordSize64(const MessageToStore& m) {
          static_cast<int64_t>(m.properties.size());
 }
 
-void PutHost(ByteWriter& w, const HostAddress& h) {
-  w.Bytes(std::string_view(reinterpret_cast<const char*>(h.ip.data()),
-                           h.v6 ? 16 : 4));
-  w.I32(h.port);
+// Copies `n` bytes to `p`; returns the end.
+std::byte* PutBytes(std::byte* p, const void* data, size_t n) {
+  if (n > 0) std::memcpy(p, data, n);
+  return p + n;
+}
+
+// A host as the record holds it: the 4 or 16 address bytes, then the port.
+std::byte* PutHost(std::byte* p, const HostAddress& h) {
+  p = PutBytes(p, h.ip.data(), h.v6 ? 16 : 4);
+  StoreI32(p, h.port);
+  return p + sizeof(int32_t);
 }
 
 HostAddress GetHost(const std::byte* p, bool v6) {
@@ -75,32 +83,37 @@ Result<int32_t> EncodeRecord(const MessageToStore& m, int32_t max_message_size,
   if (m.born_host.v6) sys_flag |= sysflag::kBornHostV6;
   if (m.store_host.v6) sys_flag |= sysflag::kStoreHostV6;
 
-  out->reserve(out->size() + static_cast<size_t>(total_size));
-  ByteWriter w(out);
-  w.I32(total_size);
-  w.I32(v2 ? kMagicV2 : kMagicV1);
-  w.I32(Crc32R(m.body));
-  w.I32(m.queue_id);
-  w.I32(m.flag);
-  w.I64(0);  // QUEUEOFFSET, patched in the put lock
-  w.I64(0);  // PHYSICALOFFSET, patched in the put lock
-  w.I32(sys_flag);
-  w.I64(m.born_timestamp);
-  PutHost(w, m.born_host);
-  w.I64(0);  // STORETIMESTAMP, patched in the put lock
-  PutHost(w, m.store_host);
-  w.I32(m.reconsume_times);
-  w.I64(m.prepared_transaction_offset);
-  w.I32(static_cast<int32_t>(m.body.size()));
-  w.Bytes(m.body);
+  // Every field stored at its offset into the record's bytes, zeroed first:
+  // QUEUEOFFSET, PHYSICALOFFSET and STORETIMESTAMP stay zero here and are
+  // patched in the put lock.
+  const size_t start = out->size();
+  out->resize(start + static_cast<size_t>(total_size));
+  std::byte* const rec = reinterpret_cast<std::byte*>(out->data()) + start;
+  StoreI32(rec, total_size);
+  StoreI32(rec + 4, v2 ? kMagicV2 : kMagicV1);
+  StoreI32(rec + kBodyCrcPos, Crc32R(m.body));
+  StoreI32(rec + kQueueIdPos, m.queue_id);
+  StoreI32(rec + kFlagPos, m.flag);
+  StoreI32(rec + kSysFlagPos, sys_flag);
+  StoreI64(rec + kBornTimestampPos, m.born_timestamp);
+  std::byte* p = PutHost(rec + kBornHostPos, m.born_host);
+  p += sizeof(int64_t);  // STORETIMESTAMP
+  p = PutHost(p, m.store_host);
+  StoreI32(p, m.reconsume_times);
+  StoreI64(p + 4, m.prepared_transaction_offset);
+  StoreI32(p + 12, static_cast<int32_t>(m.body.size()));
+  p = PutBytes(p + 16, m.body.data(), m.body.size());
   if (v2) {
-    w.I16(static_cast<int16_t>(m.topic.size()));
+    StoreI16(p, static_cast<int16_t>(m.topic.size()));
+    p += sizeof(int16_t);
   } else {
-    w.I8(static_cast<int8_t>(m.topic.size()));
+    *p++ = static_cast<std::byte>(m.topic.size());
   }
-  w.Bytes(m.topic);
-  w.I16(static_cast<int16_t>(m.properties.size()));
-  w.Bytes(m.properties);
+  p = PutBytes(p, m.topic.data(), m.topic.size());
+  StoreI16(p, static_cast<int16_t>(m.properties.size()));
+  p = PutBytes(p + 2, m.properties.data(), m.properties.size());
+  TH_CHECK(p == rec + total_size, "record encoded to {} bytes, TOTALSIZE {}",
+           p - rec, total_size);
   return total_size;
 }
 

@@ -63,7 +63,9 @@ inline constexpr int32_t kMagicV1 = static_cast<int32_t>(0xDAA320A7);
 inline constexpr int32_t kMagicV2 = static_cast<int32_t>(0xDAA320AB);
 inline constexpr int32_t kMagicBlank = static_cast<int32_t>(0xCBD43194);
 inline constexpr int32_t kBlankMinLength = 8;  // END_FILE_MIN_BLANK_LENGTH
+inline constexpr int kBodyCrcPos = 8;
 inline constexpr int kQueueIdPos = 12;
+inline constexpr int kFlagPos = 16;
 inline constexpr int kQueueOffsetPos = 20;
 inline constexpr int kPhysOffsetPos = 28;
 inline constexpr int kSysFlagPos = 36;
@@ -75,7 +77,9 @@ inline constexpr int kMaxTopicLengthV1 = 127;
 // the eight i32 and five i64 fields from TOTALSIZE to BODYLENGTH, plus the i16
 // PROPERTIESLENGTH.
 inline constexpr int kRecordFixedSize = 74;
+static_assert(kBodyCrcPos == 2 * 4);
 static_assert(kQueueIdPos == 3 * 4);
+static_assert(kFlagPos == 4 * 4);
 static_assert(kQueueOffsetPos == 5 * 4);
 static_assert(kPhysOffsetPos == kQueueOffsetPos + 8);
 static_assert(kSysFlagPos == kPhysOffsetPos + 8);

@@ -1,6 +1,7 @@
 #include "store/commit_log.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <limits>
 
@@ -221,8 +222,8 @@ void QueueKey(std::string* key, std::string_view topic, int32_t queue_id) {
   key->assign(topic);
   key->push_back('-');
   char buf[16];
-  auto n = fmt::format_to_n(buf, sizeof(buf), "{}", queue_id).size;
-  key->append(buf, n);
+  const char* end = std::to_chars(buf, buf + sizeof(buf), queue_id).ptr;
+  key->append(buf, static_cast<size_t>(end - buf));
 }
 }  // namespace
 
