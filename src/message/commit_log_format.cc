@@ -62,8 +62,13 @@ int32_t RecordSize(const MessageToStore& m) {
              : static_cast<int32_t>(size);
 }
 
-Result<int32_t> EncodeRecord(const MessageToStore& m, int32_t max_message_size,
-                             std::string* out) {
+namespace {
+
+// EncodeRecord, with the body's bytes (`with_body`) or without them
+// (EncodeRecordWithoutBody: `*body_pos` gets where they would go).
+Result<int32_t> EncodeRecordTo(const MessageToStore& m,
+                               int32_t max_message_size, std::string* out,
+                               bool with_body, size_t* body_pos) {
   if (m.topic.empty()) return Status::InvalidArgument("empty topic");
   if (m.topic.size() >
       static_cast<size_t>(std::numeric_limits<int16_t>::max())) {
@@ -87,7 +92,9 @@ Result<int32_t> EncodeRecord(const MessageToStore& m, int32_t max_message_size,
   // QUEUEOFFSET, PHYSICALOFFSET and STORETIMESTAMP stay zero here and are
   // patched in the put lock.
   const size_t start = out->size();
-  out->resize(start + static_cast<size_t>(total_size));
+  const size_t body_bytes = with_body ? m.body.size() : 0;
+  out->resize(start + static_cast<size_t>(total_size) - m.body.size() +
+              body_bytes);
   std::byte* const rec = reinterpret_cast<std::byte*>(out->data()) + start;
   StoreI32(rec, total_size);
   StoreI32(rec + 4, v2 ? kMagicV2 : kMagicV1);
@@ -102,7 +109,9 @@ Result<int32_t> EncodeRecord(const MessageToStore& m, int32_t max_message_size,
   StoreI32(p, m.reconsume_times);
   StoreI64(p + 4, m.prepared_transaction_offset);
   StoreI32(p + 12, static_cast<int32_t>(m.body.size()));
-  p = PutBytes(p + 16, m.body.data(), m.body.size());
+  p += 16;
+  if (body_pos != nullptr) *body_pos = static_cast<size_t>(p - rec);
+  p = PutBytes(p, m.body.data(), body_bytes);
   if (v2) {
     StoreI16(p, static_cast<int16_t>(m.topic.size()));
     p += sizeof(int16_t);
@@ -112,9 +121,24 @@ Result<int32_t> EncodeRecord(const MessageToStore& m, int32_t max_message_size,
   p = PutBytes(p, m.topic.data(), m.topic.size());
   StoreI16(p, static_cast<int16_t>(m.properties.size()));
   p = PutBytes(p + 2, m.properties.data(), m.properties.size());
-  TH_CHECK(p == rec + total_size, "record encoded to {} bytes, TOTALSIZE {}",
-           p - rec, total_size);
+  TH_CHECK(p - rec + static_cast<std::ptrdiff_t>(m.body.size() - body_bytes) ==
+               total_size,
+           "record encoded to {} bytes, TOTALSIZE {}", p - rec, total_size);
   return total_size;
+}
+
+}  // namespace
+
+Result<int32_t> EncodeRecord(const MessageToStore& m, int32_t max_message_size,
+                             std::string* out) {
+  return EncodeRecordTo(m, max_message_size, out, /*with_body=*/true, nullptr);
+}
+
+Result<int32_t> EncodeRecordWithoutBody(const MessageToStore& m,
+                                        int32_t max_message_size,
+                                        std::string* out, size_t* body_pos) {
+  return EncodeRecordTo(m, max_message_size, out, /*with_body=*/false,
+                        body_pos);
 }
 
 namespace {

@@ -104,6 +104,15 @@ int32_t RecordSize(const MessageToStore& m);
 // longer than 32767 bytes, topic longer than 32767 bytes or empty.
 Result<int32_t> EncodeRecord(const MessageToStore& m, int32_t max_message_size,
                              std::string* out);
+// EncodeRecord without the body's bytes: appends to `out` the record's bytes
+// before BODY (TOTALSIZE to BODYLENGTH) and after it (TOPICLENGTH to the end),
+// and sets `*body_pos` to the length of the first part, so that part, then
+// `m.body`, then the rest is the record EncodeRecord writes. For an appender
+// that copies the body straight from the message into the segment. Returns
+// TOTALSIZE (the whole record's); same errors as EncodeRecord.
+Result<int32_t> EncodeRecordWithoutBody(const MessageToStore& m,
+                                        int32_t max_message_size,
+                                        std::string* out, size_t* body_pos);
 
 // Writes the fields assigned in the put lock into an encoded record at `rec`.
 inline void PatchInLockFields(std::byte* rec, int64_t queue_offset,

@@ -292,6 +292,44 @@ TEST_F(CommitLogFormatTest, EncodeRejectsInvalidMessages) {
   EXPECT_EQ(out.size(), 107u);  // a rejected message appends nothing
 }
 
+TEST_F(CommitLogFormatTest, EncodeWithoutBodyLeavesTheBodysGap) {
+  MessageToStore v6 = A1();
+  ASSERT_OK_AND_ASSIGN(v6.born_host, HostAddress::Parse("[fd00::10]:50000"));
+  ASSERT_OK_AND_ASSIGN(v6.store_host, HostAddress::Parse("[fd00::1]:10911"));
+  const std::string long_topic(200, 't');
+  MessageToStore v2 = A1();
+  v2.topic = long_topic;
+  MessageToStore empty = A1();
+  empty.body = {};
+  for (const MessageToStore& m : {A1(), v6, v2, empty}) {
+    std::string whole = "prefix";
+    ASSERT_OK_AND_ASSIGN(int32_t size,
+                         EncodeRecord(m, kMaxMessageSize, &whole));
+    std::string parts = "prefix";
+    size_t body_pos = 0;
+    ASSERT_OK_AND_ASSIGN(
+        int32_t parts_size,
+        EncodeRecordWithoutBody(m, kMaxMessageSize, &parts, &body_pos));
+    EXPECT_EQ(parts_size, size);
+    ASSERT_EQ(parts.size() - 6 + m.body.size(), static_cast<size_t>(size));
+    EXPECT_EQ(body_pos, static_cast<size_t>(size) - m.body.size() -
+                            (m.topic.size() > 127 ? 2 : 1) - m.topic.size() -
+                            2 - m.properties.size());
+    // The record is the first part, the body, then the rest.
+    EXPECT_EQ(parts.substr(0, 6 + body_pos) +
+                  std::string(AsStringView(m.body)) +
+                  parts.substr(6 + body_pos),
+              whole);
+  }
+  std::string out;
+  size_t body_pos = 0;
+  MessageToStore bad = A1();
+  bad.topic = "";
+  EXPECT_FALSE(
+      EncodeRecordWithoutBody(bad, kMaxMessageSize, &out, &body_pos).ok());
+  EXPECT_TRUE(out.empty());
+}
+
 TEST_F(CommitLogFormatTest, EveryTruncationIsTorn) {
   const std::string rec = Encode(A1());
   for (size_t n = 0; n < rec.size(); ++n) {
