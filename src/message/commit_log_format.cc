@@ -3,6 +3,7 @@
 #include <cstring>
 #include <limits>
 
+#include "common/check.h"
 #include "common/crc32.h"
 
 namespace thruster::message {
@@ -21,10 +22,17 @@ int64_t RecordSize64(const MessageToStore& m) {
          static_cast<int64_t>(m.properties.size());
 }
 
-void PutHost(ByteWriter& w, const HostAddress& h) {
-  w.Bytes(std::string_view(reinterpret_cast<const char*>(h.ip.data()),
-                           h.v6 ? 16 : 4));
-  w.I32(h.port);
+// Copies `n` bytes to `p`; returns the end.
+std::byte* PutBytes(std::byte* p, const void* data, size_t n) {
+  if (n > 0) std::memcpy(p, data, n);
+  return p + n;
+}
+
+// A host as the record holds it: the 4 or 16 address bytes, then the port.
+std::byte* PutHost(std::byte* p, const HostAddress& h) {
+  p = PutBytes(p, h.ip.data(), h.v6 ? 16 : 4);
+  StoreI32(p, h.port);
+  return p + sizeof(int32_t);
 }
 
 HostAddress GetHost(const std::byte* p, bool v6) {
@@ -54,8 +62,13 @@ int32_t RecordSize(const MessageToStore& m) {
              : static_cast<int32_t>(size);
 }
 
-Result<int32_t> EncodeRecord(const MessageToStore& m, int32_t max_message_size,
-                             std::string* out) {
+namespace {
+
+// EncodeRecord, with the body's bytes (`with_body`) or without them
+// (EncodeRecordWithoutBody: `*body_pos` gets where they would go).
+Result<int32_t> EncodeRecordTo(const MessageToStore& m,
+                               int32_t max_message_size, std::string* out,
+                               bool with_body, size_t* body_pos) {
   if (m.topic.empty()) return Status::InvalidArgument("empty topic");
   if (m.topic.size() >
       static_cast<size_t>(std::numeric_limits<int16_t>::max())) {
@@ -75,61 +88,97 @@ Result<int32_t> EncodeRecord(const MessageToStore& m, int32_t max_message_size,
   if (m.born_host.v6) sys_flag |= sysflag::kBornHostV6;
   if (m.store_host.v6) sys_flag |= sysflag::kStoreHostV6;
 
-  out->reserve(out->size() + static_cast<size_t>(total_size));
-  ByteWriter w(out);
-  w.I32(total_size);
-  w.I32(v2 ? kMagicV2 : kMagicV1);
-  w.I32(Crc32R(m.body));
-  w.I32(m.queue_id);
-  w.I32(m.flag);
-  w.I64(0);  // QUEUEOFFSET, patched in the put lock
-  w.I64(0);  // PHYSICALOFFSET, patched in the put lock
-  w.I32(sys_flag);
-  w.I64(m.born_timestamp);
-  PutHost(w, m.born_host);
-  w.I64(0);  // STORETIMESTAMP, patched in the put lock
-  PutHost(w, m.store_host);
-  w.I32(m.reconsume_times);
-  w.I64(m.prepared_transaction_offset);
-  w.I32(static_cast<int32_t>(m.body.size()));
-  w.Bytes(m.body);
+  // Every field stored at its offset into the record's bytes, zeroed first:
+  // QUEUEOFFSET, PHYSICALOFFSET and STORETIMESTAMP stay zero here and are
+  // patched in the put lock.
+  const size_t start = out->size();
+  const size_t body_bytes = with_body ? m.body.size() : 0;
+  out->resize(start + static_cast<size_t>(total_size) - m.body.size() +
+              body_bytes);
+  std::byte* const rec = reinterpret_cast<std::byte*>(out->data()) + start;
+  StoreI32(rec, total_size);
+  StoreI32(rec + 4, v2 ? kMagicV2 : kMagicV1);
+  StoreI32(rec + kBodyCrcPos, Crc32R(m.body));
+  StoreI32(rec + kQueueIdPos, m.queue_id);
+  StoreI32(rec + kFlagPos, m.flag);
+  StoreI32(rec + kSysFlagPos, sys_flag);
+  StoreI64(rec + kBornTimestampPos, m.born_timestamp);
+  std::byte* p = PutHost(rec + kBornHostPos, m.born_host);
+  p += sizeof(int64_t);  // STORETIMESTAMP
+  p = PutHost(p, m.store_host);
+  StoreI32(p, m.reconsume_times);
+  StoreI64(p + 4, m.prepared_transaction_offset);
+  StoreI32(p + 12, static_cast<int32_t>(m.body.size()));
+  p += 16;
+  if (body_pos != nullptr) *body_pos = static_cast<size_t>(p - rec);
+  p = PutBytes(p, m.body.data(), body_bytes);
   if (v2) {
-    w.I16(static_cast<int16_t>(m.topic.size()));
+    StoreI16(p, static_cast<int16_t>(m.topic.size()));
+    p += sizeof(int16_t);
   } else {
-    w.I8(static_cast<int8_t>(m.topic.size()));
+    *p++ = static_cast<std::byte>(m.topic.size());
   }
-  w.Bytes(m.topic);
-  w.I16(static_cast<int16_t>(m.properties.size()));
-  w.Bytes(m.properties);
+  p = PutBytes(p, m.topic.data(), m.topic.size());
+  StoreI16(p, static_cast<int16_t>(m.properties.size()));
+  p = PutBytes(p + 2, m.properties.data(), m.properties.size());
+  TH_CHECK(p - rec + static_cast<std::ptrdiff_t>(m.body.size() - body_bytes) ==
+               total_size,
+           "record encoded to {} bytes, TOTALSIZE {}", p - rec, total_size);
   return total_size;
 }
 
-RecordCheck CheckRecord(std::span<const std::byte> in, bool check_crc) {
+}  // namespace
+
+Result<int32_t> EncodeRecord(const MessageToStore& m, int32_t max_message_size,
+                             std::string* out) {
+  return EncodeRecordTo(m, max_message_size, out, /*with_body=*/true, nullptr);
+}
+
+Result<int32_t> EncodeRecordWithoutBody(const MessageToStore& m,
+                                        int32_t max_message_size,
+                                        std::string* out, size_t* body_pos) {
+  return EncodeRecordTo(m, max_message_size, out, /*with_body=*/false,
+                        body_pos);
+}
+
+namespace {
+
+// TOTALSIZE and MAGICCODE checked against `in`, the checks CheckRecord and
+// CheckRecordForDispatch share: kOk with `size` = TOTALSIZE when a message
+// record of that size lies within `in`.
+RecordCheckStatus CheckHead(std::span<const std::byte> in) {
   if (in.size() < kHeaderSize)
-    return Fail(RecordStatus::kTorn, "fewer than 8 bytes left");
+    return {RecordStatus::kTorn, -1, "fewer than 8 bytes left"};
   const std::byte* p = in.data();
   const int32_t total_size = LoadI32(p);
   const int32_t magic = LoadI32(p + 4);
   if (magic != kMagicV1 && magic != kMagicV2 && magic != kMagicBlank) {
-    return Fail(RecordStatus::kCorrupt, total_size == 0 && magic == 0
-                                            ? "zero bytes, no record"
-                                            : "bad magic code");
+    return {RecordStatus::kCorrupt, -1,
+            total_size == 0 && magic == 0 ? "zero bytes, no record"
+                                          : "bad magic code"};
   }
-  if (total_size < 0) return Fail(RecordStatus::kCorrupt, "negative TOTALSIZE");
+  if (total_size < 0) return {RecordStatus::kCorrupt, -1, "negative TOTALSIZE"};
   // A message record cannot be shorter than its length and magic; reporting
   // such a TOTALSIZE as kLengthMismatch would tell a reader to skip 0 bytes.
   if (magic != kMagicBlank && total_size < 8)
-    return Fail(RecordStatus::kCorrupt, "TOTALSIZE below 8");
+    return {RecordStatus::kCorrupt, -1, "TOTALSIZE below 8"};
   if (static_cast<size_t>(total_size) > in.size())
-    return Fail(RecordStatus::kTorn, "record shorter than TOTALSIZE");
+    return {RecordStatus::kTorn, -1, "record shorter than TOTALSIZE"};
   if (magic == kMagicBlank) {
     if (total_size < kBlankMinLength)
-      return Fail(RecordStatus::kCorrupt, "blank record shorter than 8 bytes");
-    RecordCheck c;
-    c.status = RecordStatus::kBlank;
-    c.size = total_size;
-    return c;
+      return {RecordStatus::kCorrupt, -1, "blank record shorter than 8 bytes"};
+    return {RecordStatus::kBlank, total_size, {}};
   }
+  return {RecordStatus::kOk, total_size, {}};
+}
+
+}  // namespace
+
+RecordCheck CheckRecord(std::span<const std::byte> in, bool check_crc) {
+  const RecordCheckStatus head = CheckHead(in);
+  if (head.status != RecordStatus::kOk)
+    return Fail(head.status, head.error, head.size);
+  const int32_t total_size = head.size;
 
   // Fields are read against `in` (not TOTALSIZE), so a wrong TOTALSIZE surfaces
   // as kLengthMismatch, as in RocketMQ; a length field that runs past `in` is
@@ -186,6 +235,75 @@ RecordCheck CheckRecord(std::span<const std::byte> in, bool check_crc) {
   c.status = RecordStatus::kOk;
   c.size = total_size;
   return c;
+}
+
+RecordCheckStatus CheckRecordForDispatch(std::span<const std::byte> in,
+                                         DecodedRecord* record) {
+  const RecordCheckStatus head = CheckHead(in);
+  if (head.status != RecordStatus::kOk) return head;
+  constexpr auto Corrupt = [](std::string_view error) {
+    return RecordCheckStatus{RecordStatus::kCorrupt, -1, error};
+  };
+  // CheckRecord's checks in CheckRecord's order, each field read at its
+  // offset: the hosts' sizes follow from SYSFLAG, every length is checked
+  // against `in` before the bytes it covers are used.
+  const std::byte* p = in.data();
+  const size_t n = in.size();
+  if (n < static_cast<size_t>(kSysFlagPos) + sizeof(int32_t))
+    return Corrupt("header runs past the end of data");
+  const int32_t sys_flag = LoadI32(p + kSysFlagPos);
+  const size_t born =
+      static_cast<size_t>(HostSize((sys_flag & sysflag::kBornHostV6) != 0));
+  const size_t store =
+      static_cast<size_t>(HostSize((sys_flag & sysflag::kStoreHostV6) != 0));
+  const size_t store_ts_pos = static_cast<size_t>(kBornHostPos) + born;
+  // BODYLENGTH follows STORETIMESTAMP, the store host, RECONSUMETIMES and
+  // PREPAREDTXOFFSET.
+  const size_t body_length_pos = store_ts_pos + 8 + store + 4 + 8;
+  if (n < body_length_pos + sizeof(int32_t))
+    return Corrupt("header runs past the end of data");
+  const int32_t body_length = LoadI32(p + body_length_pos);
+  if (body_length < 0) return Corrupt("negative BODYLENGTH");
+  size_t pos = body_length_pos + sizeof(int32_t);
+  if (n - pos < static_cast<size_t>(body_length))
+    return Corrupt("body runs past the end of data");
+  pos += static_cast<size_t>(body_length);
+
+  const int32_t magic = LoadI32(p + 4);
+  const size_t topic_length_size = magic == kMagicV2 ? 2 : 1;
+  constexpr std::string_view kTopicOrPropertiesPast =
+      "topic or properties run past the end of data";
+  if (n - pos < topic_length_size) return Corrupt(kTopicOrPropertiesPast);
+  const int topic_length =
+      topic_length_size == 2 ? LoadI16(p + pos) : static_cast<int8_t>(p[pos]);
+  if (topic_length < 0) return Corrupt("negative TOPICLENGTH");
+  pos += topic_length_size;
+  if (n - pos < static_cast<size_t>(topic_length) + sizeof(int16_t))
+    return Corrupt(kTopicOrPropertiesPast);
+  const size_t topic_pos = pos;
+  pos += static_cast<size_t>(topic_length);
+  const int16_t properties_length = LoadI16(p + pos);
+  if (properties_length < 0) return Corrupt("negative PROPERTIESLENGTH");
+  pos += sizeof(int16_t);
+  if (n - pos < static_cast<size_t>(properties_length))
+    return Corrupt(kTopicOrPropertiesPast);
+  if (pos + static_cast<size_t>(properties_length) !=
+      static_cast<size_t>(head.size)) {
+    return {RecordStatus::kLengthMismatch, head.size,
+            "TOTALSIZE disagrees with the field lengths"};
+  }
+  DecodedRecord& r = *record;
+  r.total_size = head.size;
+  r.magic = magic;
+  r.queue_id = LoadI32(p + kQueueIdPos);
+  r.queue_offset = LoadI64(p + kQueueOffsetPos);
+  r.sys_flag = sys_flag;
+  r.store_timestamp = LoadI64(p + store_ts_pos);
+  r.topic = std::string_view(reinterpret_cast<const char*>(p + topic_pos),
+                             static_cast<size_t>(topic_length));
+  r.properties = std::string_view(reinterpret_cast<const char*>(p + pos),
+                                  static_cast<size_t>(properties_length));
+  return head;
 }
 
 }  // namespace thruster::message

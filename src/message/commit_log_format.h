@@ -63,6 +63,9 @@ inline constexpr int32_t kMagicV1 = static_cast<int32_t>(0xDAA320A7);
 inline constexpr int32_t kMagicV2 = static_cast<int32_t>(0xDAA320AB);
 inline constexpr int32_t kMagicBlank = static_cast<int32_t>(0xCBD43194);
 inline constexpr int32_t kBlankMinLength = 8;  // END_FILE_MIN_BLANK_LENGTH
+inline constexpr int kBodyCrcPos = 8;
+inline constexpr int kQueueIdPos = 12;
+inline constexpr int kFlagPos = 16;
 inline constexpr int kQueueOffsetPos = 20;
 inline constexpr int kPhysOffsetPos = 28;
 inline constexpr int kSysFlagPos = 36;
@@ -74,6 +77,9 @@ inline constexpr int kMaxTopicLengthV1 = 127;
 // the eight i32 and five i64 fields from TOTALSIZE to BODYLENGTH, plus the i16
 // PROPERTIESLENGTH.
 inline constexpr int kRecordFixedSize = 74;
+static_assert(kBodyCrcPos == 2 * 4);
+static_assert(kQueueIdPos == 3 * 4);
+static_assert(kFlagPos == 4 * 4);
 static_assert(kQueueOffsetPos == 5 * 4);
 static_assert(kPhysOffsetPos == kQueueOffsetPos + 8);
 static_assert(kSysFlagPos == kPhysOffsetPos + 8);
@@ -98,6 +104,15 @@ int32_t RecordSize(const MessageToStore& m);
 // longer than 32767 bytes, topic longer than 32767 bytes or empty.
 Result<int32_t> EncodeRecord(const MessageToStore& m, int32_t max_message_size,
                              std::string* out);
+// EncodeRecord without the body's bytes: appends to `out` the record's bytes
+// before BODY (TOTALSIZE to BODYLENGTH) and after it (TOPICLENGTH to the end),
+// and sets `*body_pos` to the length of the first part, so that part, then
+// `m.body`, then the rest is the record EncodeRecord writes. For an appender
+// that copies the body straight from the message into the segment. Returns
+// TOTALSIZE (the whole record's); same errors as EncodeRecord.
+Result<int32_t> EncodeRecordWithoutBody(const MessageToStore& m,
+                                        int32_t max_message_size,
+                                        std::string* out, size_t* body_pos);
 
 // Writes the fields assigned in the put lock into an encoded record at `rec`.
 inline void PatchInLockFields(std::byte* rec, int64_t queue_offset,
@@ -165,5 +180,23 @@ struct RecordCheck {
 // mismatch → kCorrupt, parsed length != TOTALSIZE → kLengthMismatch. kTorn and
 // kCorrupt have size -1. Does not allocate.
 RecordCheck CheckRecord(std::span<const std::byte> in, bool check_crc);
+
+// RecordCheck without the decoded record.
+struct RecordCheckStatus {
+  RecordStatus status = RecordStatus::kTorn;
+  int32_t size = -1;
+  std::string_view error;
+};
+
+// CheckRecord(in, false) for the `dispatch` thread, which reads seven fields
+// of each record: the same status, size and error for every input. On kOk it
+// sets only total_size, magic, queue_id, queue_offset, sys_flag,
+// store_timestamp, topic and properties of `*record` and leaves the other
+// fields as they were (the caller reuses one DecodedRecord across records);
+// otherwise `*record` is unchanged. Each field is read at its offset rather
+// than field by field, and the hosts are not decoded. Does not allocate; never
+// reads outside `in`.
+RecordCheckStatus CheckRecordForDispatch(std::span<const std::byte> in,
+                                         DecodedRecord* record);
 
 }  // namespace thruster::message

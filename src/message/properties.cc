@@ -1,5 +1,7 @@
 #include "message/properties.h"
 
+#include <cstring>
+
 #include "message/find_properties.h"
 
 namespace thruster::message {
@@ -99,26 +101,32 @@ void FindProperties(std::string_view props,
                     std::span<const std::string_view> names,
                     std::span<std::optional<std::string_view>> values) {
   for (size_t k = 0; k < names.size(); ++k) values[k].reset();
-  // A name holding the separator is never a pair's name; an empty one never
-  // matches either (FindProperty's rules), so neither is looked for.
-  bool any = false;
-  for (std::string_view name : names) {
-    any = any || (!name.empty() &&
-                  name.find(kNameValueSeparator) == std::string_view::npos);
-  }
-  if (!any) return;
+  // A pair's name ends at its first name-value separator and is not empty, so
+  // an empty name or one holding the separator never matches (FindProperty's
+  // rules) without being looked at.
+  const char* const data = props.data();
+  const size_t size = props.size();
   size_t begin = 0;
-  while (begin < props.size()) {
-    size_t end = props.find(kPropertySeparator, begin);
-    if (end == std::string_view::npos) end = props.size();
-    // The pair's name ends at its first name-value separator; the value after
-    // it must not be empty.
-    const std::string_view pair = props.substr(begin, end - begin);
-    const size_t sep = pair.find(kNameValueSeparator);
-    if (sep != std::string_view::npos && sep > 0 && sep + 1 < pair.size()) {
-      const std::string_view name = pair.substr(0, sep);
-      for (size_t k = 0; k < names.size(); ++k) {
-        if (names[k] == name) values[k] = pair.substr(sep + 1);
+  while (begin < size) {
+    const void* hit =
+        std::memchr(data + begin, kPropertySeparator, size - begin);
+    const size_t end =
+        hit != nullptr
+            ? static_cast<size_t>(static_cast<const char*>(hit) - data)
+            : size;
+    // The value after the name-value separator must not be empty.
+    const void* at =
+        std::memchr(data + begin, kNameValueSeparator, end - begin);
+    if (at != nullptr) {
+      const auto sep = static_cast<size_t>(static_cast<const char*>(at) - data);
+      if (sep > begin && sep + 1 < end) {
+        const std::string_view name(data + begin, sep - begin);
+        for (size_t k = 0; k < names.size(); ++k) {
+          // The first byte first: most names differ there, without a call.
+          const std::string_view want = names[k];
+          if (want.size() == name.size() && want[0] == name[0] && want == name)
+            values[k] = std::string_view(data + sep + 1, end - sep - 1);
+        }
       }
     }
     begin = end + 1;

@@ -1,6 +1,7 @@
 #include "store/commit_log.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <limits>
 
@@ -21,6 +22,7 @@ namespace prop = message::prop;
 using message::CheckRecord;
 using message::EncodeBlank;
 using message::EncodeRecord;
+using message::EncodeRecordWithoutBody;
 using message::FindProperty;
 using message::kBlankMinLength;
 using message::kMaxPropertiesLength;
@@ -221,8 +223,8 @@ void QueueKey(std::string* key, std::string_view topic, int32_t queue_id) {
   key->assign(topic);
   key->push_back('-');
   char buf[16];
-  auto n = fmt::format_to_n(buf, sizeof(buf), "{}", queue_id).size;
-  key->append(buf, n);
+  const char* end = std::to_chars(buf, buf + sizeof(buf), queue_id).ptr;
+  key->append(buf, static_cast<size_t>(end - buf));
 }
 }  // namespace
 
@@ -330,6 +332,9 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
   thread_local std::string key;
   buf.clear();
   sizes.clear();
+  // Set when `buf` holds the record without its body (see below): where the
+  // body goes.
+  size_t body_pos = std::string::npos;
   if (batch) {
     if (sysflag::TransactionType(msg.sys_flag) !=
         sysflag::kTransactionNotType) {
@@ -340,7 +345,12 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
     if (!s.ok())
       return Failed(PutStatus::kMessageIllegal, std::string(s.message()));
   } else {
-    auto r = EncodeRecord(msg, config_.max_message_size, &buf);
+    // Positional writes need the whole record in one buffer; a copy into the
+    // mapping takes the body straight from `msg` (one copy of it, not two).
+    auto r = positional_writes_
+                 ? EncodeRecord(msg, config_.max_message_size, &buf)
+                 : EncodeRecordWithoutBody(msg, config_.max_message_size, &buf,
+                                           &body_pos);
     if (!r.ok()) {
       bool props =
           msg.properties.size() > static_cast<size_t>(kMaxPropertiesLength);
@@ -350,7 +360,9 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
     }
     sizes.push_back(*r);
   }
-  int32_t total = static_cast<int32_t>(buf.size());
+  const int32_t total = body_pos == std::string::npos
+                            ? static_cast<int32_t>(buf.size())
+                            : sizes[0];
   if (static_cast<int64_t>(total) + kBlankMinLength >
       config_.mapped_file_size_commit_log) {
     return Failed(
@@ -439,7 +451,7 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
         rec, takes_queue_offset ? queue_offset + static_cast<int64_t>(i) : 0, p,
         now);
     if (batch) result.batch_phys_offsets.push_back(p);
-    rec += sizes[i];
+    if (i + 1 < sizes.size()) rec += sizes[i];
     p += sizes[i];
   }
   if (positional_writes_ && !file->has_pool_buffer()) {
@@ -451,6 +463,14 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
   } else if (batch && sizes.size() > 1) {
     if (!CopyBatch(dest, buf))
       return Failed(PutStatus::kUnknownError, "batch copy stopped for a test");
+    file->AdvanceWritePos(total);
+  } else if (body_pos != std::string::npos) {
+    std::byte* to = dest.data();
+    std::memcpy(to, buf.data(), body_pos);
+    to += body_pos;
+    if (!msg.body.empty()) std::memcpy(to, msg.body.data(), msg.body.size());
+    to += msg.body.size();
+    std::memcpy(to, buf.data() + body_pos, buf.size() - body_pos);
     file->AdvanceWritePos(total);
   } else {
     std::memcpy(dest.data(), buf.data(), buf.size());

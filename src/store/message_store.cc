@@ -317,7 +317,8 @@ PutResult MessageStore::AfterPutBlocking(const MessageToStore& msg,
                                          PutResult result) {
   if (replica_waiter_.load(std::memory_order_acquire) == nullptr ||
       broker_role() != BrokerRole::kSyncMaster)
-    return (result.ok() && write_fenced()) ? FencedPutResult() : result;
+    return (result.ok() && write_fenced()) ? FencedPutResult()
+                                           : std::move(result);
   std::promise<PutResult> p;
   std::future<PutResult> f = p.get_future();
   AfterPut(WaitsForStore(msg), std::move(result),

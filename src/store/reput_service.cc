@@ -15,8 +15,9 @@ namespace thruster::store {
 
 namespace sysflag = message::sysflag;
 namespace prop = message::prop;
-using message::CheckRecord;
-using message::RecordCheck;
+using message::CheckRecordForDispatch;
+using message::DecodedRecord;
+using message::RecordCheckStatus;
 using message::RecordStatus;
 using message::TagsCode;
 
@@ -51,18 +52,20 @@ bool ReputService::DoReputTo(int64_t limit) {
       break;
     }
     auto bytes = data->bytes;
+    DecodedRecord rec;
     size_t pos = 0;
     bool roll = false;
     bool failed = false;
     while (pos < bytes.size() && reput < end) {
-      RecordCheck c = CheckRecord(bytes.subspan(pos), false);
+      const RecordCheckStatus c =
+          CheckRecordForDispatch(bytes.subspan(pos), &rec);
       if (c.status == RecordStatus::kOk) {
         if (reput + c.size > end) {
           held_record_start_.store(reput, std::memory_order_relaxed);
           held_record_end_.store(reput + c.size, std::memory_order_relaxed);
           break;
         }
-        Status st = DispatchLocked(c.record, reput, c.size);
+        Status st = DispatchLocked(rec, reput, c.size);
         if (!st.ok()) {
           // Never skip a record: retry it on the next pass (both dispatchers
           // are idempotent).
@@ -138,7 +141,8 @@ int64_t ReputService::LastCompleteRecordEndLocked() const {
       }
       break;
     }
-    RecordCheck c = CheckRecord(data->bytes, false);
+    DecodedRecord rec;
+    const RecordCheckStatus c = CheckRecordForDispatch(data->bytes, &rec);
     if (c.status == RecordStatus::kOk) {
       pos += c.size;
     } else if (c.status == RecordStatus::kBlank) {
@@ -166,8 +170,10 @@ int64_t ReputService::RecordBoundaryAtOrBefore(int64_t offset) const {
   auto data = log_->GetData(PhysOffset{pos});
   if (!data) return pos;
   size_t at = 0;
+  DecodedRecord rec;
   while (pos < offset && at < data->bytes.size()) {
-    RecordCheck c = CheckRecord(data->bytes.subspan(at), false);
+    const RecordCheckStatus c =
+        CheckRecordForDispatch(data->bytes.subspan(at), &rec);
     if (c.status != RecordStatus::kOk || pos + c.size > offset) break;
     pos += c.size;
     at += static_cast<size_t>(c.size);

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/crc32.h"
@@ -290,6 +292,44 @@ TEST_F(CommitLogFormatTest, EncodeRejectsInvalidMessages) {
   EXPECT_EQ(out.size(), 107u);  // a rejected message appends nothing
 }
 
+TEST_F(CommitLogFormatTest, EncodeWithoutBodyLeavesTheBodysGap) {
+  MessageToStore v6 = A1();
+  ASSERT_OK_AND_ASSIGN(v6.born_host, HostAddress::Parse("[fd00::10]:50000"));
+  ASSERT_OK_AND_ASSIGN(v6.store_host, HostAddress::Parse("[fd00::1]:10911"));
+  const std::string long_topic(200, 't');
+  MessageToStore v2 = A1();
+  v2.topic = long_topic;
+  MessageToStore empty = A1();
+  empty.body = {};
+  for (const MessageToStore& m : {A1(), v6, v2, empty}) {
+    std::string whole = "prefix";
+    ASSERT_OK_AND_ASSIGN(int32_t size,
+                         EncodeRecord(m, kMaxMessageSize, &whole));
+    std::string parts = "prefix";
+    size_t body_pos = 0;
+    ASSERT_OK_AND_ASSIGN(
+        int32_t parts_size,
+        EncodeRecordWithoutBody(m, kMaxMessageSize, &parts, &body_pos));
+    EXPECT_EQ(parts_size, size);
+    ASSERT_EQ(parts.size() - 6 + m.body.size(), static_cast<size_t>(size));
+    EXPECT_EQ(body_pos, static_cast<size_t>(size) - m.body.size() -
+                            (m.topic.size() > 127 ? 2 : 1) - m.topic.size() -
+                            2 - m.properties.size());
+    // The record is the first part, the body, then the rest.
+    EXPECT_EQ(parts.substr(0, 6 + body_pos) +
+                  std::string(AsStringView(m.body)) +
+                  parts.substr(6 + body_pos),
+              whole);
+  }
+  std::string out;
+  size_t body_pos = 0;
+  MessageToStore bad = A1();
+  bad.topic = "";
+  EXPECT_FALSE(
+      EncodeRecordWithoutBody(bad, kMaxMessageSize, &out, &body_pos).ok());
+  EXPECT_TRUE(out.empty());
+}
+
 TEST_F(CommitLogFormatTest, EveryTruncationIsTorn) {
   const std::string rec = Encode(A1());
   for (size_t n = 0; n < rec.size(); ++n) {
@@ -379,6 +419,95 @@ TEST_F(CommitLogFormatTest, RandomCorruptionNeverReadsOutsideTheInput) {
     const RecordCheck c = CheckPrefix(bad, n, (rng() & 1) != 0);
     if (c.status == RecordStatus::kOk) {
       EXPECT_LE(static_cast<size_t>(c.size), n);
+    }
+  }
+}
+
+// CheckRecordForDispatch must agree with CheckRecord(in, false) on status,
+// size, error and the fields it decodes, for every input: checked on heap
+// copies sized exactly (ASan catches a read past the span).
+void ExpectDispatchCheckAgrees(const std::string& bytes, size_t n,
+                               const std::string& what) {
+  std::vector<std::byte> copy(n);
+  if (n > 0) std::memcpy(copy.data(), bytes.data(), n);
+  const RecordCheck full = CheckRecord(copy, false);
+  // Fields CheckRecordForDispatch does not decode must keep what they held.
+  DecodedRecord l;
+  l.body_crc = 11;
+  l.phys_offset = 22;
+  l.born_host = HostAddress::V4(1, 2, 3, 4, 5);
+  const RecordCheckStatus light = CheckRecordForDispatch(copy, &l);
+  ASSERT_EQ(light.status, full.status) << what << ", length " << n;
+  EXPECT_EQ(light.size, full.size) << what << ", length " << n;
+  EXPECT_EQ(light.error, full.error) << what << ", length " << n;
+  EXPECT_EQ(l.body_crc, 11);
+  EXPECT_EQ(l.phys_offset, 22);
+  EXPECT_EQ(l.born_host, HostAddress::V4(1, 2, 3, 4, 5));
+  if (full.status != RecordStatus::kOk) {
+    EXPECT_EQ(l.topic.data(), nullptr) << what << ", length " << n;
+    return;
+  }
+  const DecodedRecord& f = full.record;
+  EXPECT_EQ(l.total_size, f.total_size) << what;
+  EXPECT_EQ(l.magic, f.magic) << what;
+  EXPECT_EQ(l.queue_id, f.queue_id) << what;
+  EXPECT_EQ(l.queue_offset, f.queue_offset) << what;
+  EXPECT_EQ(l.sys_flag, f.sys_flag) << what;
+  EXPECT_EQ(l.store_timestamp, f.store_timestamp) << what;
+  EXPECT_EQ(l.topic.data(), f.topic.data()) << what;
+  EXPECT_EQ(l.topic.size(), f.topic.size()) << what;
+  EXPECT_EQ(l.properties.data(), f.properties.data()) << what;
+  EXPECT_EQ(l.properties.size(), f.properties.size()) << what;
+}
+
+TEST_F(CommitLogFormatTest, DispatchCheckAgreesWithCheckRecord) {
+  MessageToStore v6 = A1();
+  ASSERT_OK_AND_ASSIGN(v6.born_host, HostAddress::Parse("[fd00::10]:50000"));
+  ASSERT_OK_AND_ASSIGN(v6.store_host, HostAddress::Parse("[fd00::1]:10911"));
+  MessageToStore store_v6 = A1();
+  ASSERT_OK_AND_ASSIGN(store_v6.store_host,
+                       HostAddress::Parse("[fd00::1]:10911"));
+  const std::string long_topic(200, 't');
+  MessageToStore v2 = A1();
+  v2.topic = long_topic;
+  MessageToStore empty = A1();
+  empty.body = {};
+  empty.properties = {};
+  std::string blank(16, '\0');
+  EncodeBlank(reinterpret_cast<std::byte*>(blank.data()), 16);
+  const std::vector<std::pair<std::string, std::string>> records = {
+      {"A.1", Encode(A1(), 7, 1073741824, 1700000000123)},
+      {"both hosts v6", Encode(v6, 9, 4096, 1700000000456)},
+      {"store host v6", Encode(store_v6, 1, 0, 1700000000789)},
+      {"v2 topic", Encode(v2)},
+      {"empty body and properties", Encode(empty)},
+      {"blank", blank},
+  };
+  std::mt19937_64 rng(::thruster::testing::TestSeed());
+  for (const auto& [what, rec] : records) {
+    // Every truncation, the record alone and with bytes behind it.
+    const std::string padded = rec + std::string(24, '\x5a');
+    for (size_t n = 0; n <= padded.size(); ++n)
+      ExpectDispatchCheckAgrees(padded, n, what);
+    // Every byte set to values that hit the length fields' edges.
+    for (size_t i = 0; i < rec.size(); ++i) {
+      for (int v : {0x00, 0x01, 0x7F, 0x80, 0xFF}) {
+        std::string bad = padded;
+        bad[i] = static_cast<char>(v);
+        ExpectDispatchCheckAgrees(bad, rec.size(),
+                                  what + " byte " + std::to_string(i));
+        ExpectDispatchCheckAgrees(bad, bad.size(),
+                                  what + " byte " + std::to_string(i));
+      }
+    }
+    // Random corruption of several bytes at random lengths.
+    for (int i = 0; i < 5000; ++i) {
+      std::string bad = padded;
+      const int flips = 1 + static_cast<int>(rng() % 4);
+      for (int f = 0; f < flips; ++f)
+        bad[rng() % bad.size()] = static_cast<char>(rng());
+      ExpectDispatchCheckAgrees(bad, rng() % (bad.size() + 1),
+                                what + " random");
     }
   }
 }
