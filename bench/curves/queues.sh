@@ -27,14 +27,16 @@ for point in $POINTS; do
   [[ -n $rate ]] || echo "produce at $point: $out" >&2
   # Consume only what the broker has dispatched to the consume queues: until then a pull finds queues empty.
   wait_start=$(date +%s.%N)
+  fails=0
   for _ in $(seq 1 6000); do
-    behind=$("$BIN/thruster" admin brokerStatus --namesrv "127.0.0.1:$NP" --brokerAddr "127.0.0.1:$BP" --json \
+    behind=$("$BIN/thruster" admin brokerStatus --namesrvAddr "127.0.0.1:$NP" --brokerAddr "127.0.0.1:$BP" --json \
       </dev/null 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["dispatchBehindBytes"])' \
       2>/dev/null) || behind=
     [[ $behind == 0 ]] && break
+    [[ -n $behind ]] && fails=0 || { ((++fails < 20)) || break; }
     sleep 0.1
   done
-  [[ $behind == 0 ]] || echo "dispatch at $point still $behind bytes behind after 600 s" >&2
+  [[ $behind == 0 ]] || echo "dispatch at $point: still behind (${behind:-broker status unreadable})" >&2
   dispatch_wait=$(python3 -c "import time; print(f'{time.time() - $wait_start:.1f}')")
   cout=$("$BIN/thruster" bench consume --namesrv "127.0.0.1:$NP" --topic Q --topics "$t" --group QueuesCurve \
     --runs 1 --warmup-messages 0 --commit false --broker-pid "$BROKER_PID" --json </dev/null) || true
