@@ -44,6 +44,7 @@ ConsumeQueue::ConsumeQueue(io::FileSystem* fs, const std::string& cq_root,
   // directory in the topic's, the topic's in the root) run on the flush-cq
   // thread, not on dispatch: ~10 ms each under load.
   files_.set_defer_dir_sync(2);
+  files_.set_random_access_while_appending(true);
 }
 
 std::string ConsumeQueue::QueueDir(const std::string& cq_root,

@@ -56,6 +56,9 @@ Status MappedFileQueue::Load() {
         auto f, MappedFile::OpenExisting(fs_, path, file_size_, reserve_step_));
     loaded.push_back(std::move(f));
   }
+  // The appender goes on in the last segment (recovery sets its positions).
+  if (random_access_while_appending_ && !loaded.empty())
+    loaded.back()->Advise(io::Advice::kRandom);
   MutexLock lock(&mu_);
   files_ = std::move(loaded);
   return Status::OK();
@@ -159,6 +162,10 @@ Result<std::shared_ptr<MappedFile>> MappedFileQueue::GetLastMappedFile(
   MutexLock lock(&mu_);
   if (!files_.empty() && files_.back()->base_offset() >= create_at)
     return files_.back();
+  if (random_access_while_appending_) {
+    f->Advise(io::Advice::kRandom);
+    if (!files_.empty()) files_.back()->Advise(io::Advice::kNormal);
+  }
   files_.push_back(f);
   if (files_.size() == 1) {
     flushed_where_.store(create_at, std::memory_order_release);

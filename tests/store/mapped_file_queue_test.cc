@@ -168,6 +168,46 @@ TEST(MappedFileQueueDeferredDirSyncTest, FlushSyncsTheNewNamesBeforeTheData) {
   EXPECT_EQ(q2.pending_dir_syncs(), 1u);
 }
 
+// The segment being appended to is advised random (no read-around on its
+// faults); the one before goes back to normal when the next takes over, and a
+// reloaded queue's last segment, which the appender goes on filling, is advised
+// random again.
+TEST(MappedFileQueueRandomAccessTest, OnlyTheSegmentBeingAppendedToIsRandom) {
+  auto* mem = new MemFileSystem();
+  testing::FaultFileSystem fs{std::unique_ptr<io::FileSystem>(mem)};
+  using Op = testing::FaultFileSystem::Op;
+  auto advice = [&fs] {
+    std::vector<std::pair<int64_t, io::Advice>> out;
+    for (const auto& c : fs.RangeCallsForTesting(Op::kAdvise))
+      out.emplace_back(c.base_offset, static_cast<io::Advice>(c.begin));
+    return out;
+  };
+  using A = io::Advice;
+  {
+    MappedFileQueue q(&fs, "/store/consumequeue/T/0", kSize);
+    q.set_random_access_while_appending(true);
+    ASSERT_OK(q.Load());
+    ASSERT_OK_AND_ASSIGN(auto f, q.GetLastMappedFile(0));
+    EXPECT_EQ(advice(), (std::vector<std::pair<int64_t, A>>{{0, A::kRandom}}));
+    ASSERT_TRUE(f->AppendBytes(AsBytes(std::string(kSize, 'z'))));
+    ASSERT_OK(q.GetLastMappedFile(0).status());
+    EXPECT_EQ(advice(), (std::vector<std::pair<int64_t, A>>{
+                            {0, A::kRandom}, {kSize, A::kRandom}, {0, A::kNormal}}));
+  }
+  MappedFileQueue reloaded(&fs, "/store/consumequeue/T/0", kSize);
+  reloaded.set_random_access_while_appending(true);
+  ASSERT_OK(reloaded.Load());
+  auto calls = advice();
+  ASSERT_EQ(calls.size(), 4u);
+  EXPECT_EQ(calls.back(), (std::pair<int64_t, A>{kSize, A::kRandom}));
+
+  // Without the setting nothing is advised.
+  MappedFileQueue plain(&fs, "/store/commitlog", kSize);
+  ASSERT_OK(plain.Load());
+  ASSERT_OK(plain.GetLastMappedFile(0).status());
+  EXPECT_EQ(advice().size(), 4u);
+}
+
 // Without the deferral a new segment's name is durable before it is used.
 TEST(MappedFileQueueDeferredDirSyncTest, ByDefaultTheCreatorSyncsTheDirectory) {
   auto* mem = new MemFileSystem();

@@ -24,7 +24,11 @@ class FaultRegion final : public MappedRegion {
   }
   Status Lock() override { return base_->Lock(); }
   Status Unlock() override { return base_->Unlock(); }
-  void Advise(store::io::Advice a) override { base_->Advise(a); }
+  void Advise(store::io::Advice a) override {
+    fs_->RecordRange(FaultFileSystem::Op::kAdvise, base_->path(),
+                     static_cast<size_t>(a), 0, false);
+    base_->Advise(a);
+  }
   Status PopulateWrite(size_t b, size_t e) override {
     return base_->PopulateWrite(b, e);
   }
