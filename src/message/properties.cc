@@ -1,7 +1,5 @@
 #include "message/properties.h"
 
-#include <cstring>
-
 #include "message/find_properties.h"
 
 namespace thruster::message {
@@ -101,36 +99,17 @@ void FindProperties(std::string_view props,
                     std::span<const std::string_view> names,
                     std::span<std::optional<std::string_view>> values) {
   for (size_t k = 0; k < names.size(); ++k) values[k].reset();
-  // A pair's name ends at its first name-value separator and is not empty, so
-  // an empty name or one holding the separator never matches (FindProperty's
+  // The pairs' names are never empty and hold no name-value separator, so an
+  // empty name or one holding the separator never matches (FindProperty's
   // rules) without being looked at.
-  const char* const data = props.data();
-  const size_t size = props.size();
-  size_t begin = 0;
-  while (begin < size) {
-    const void* hit =
-        std::memchr(data + begin, kPropertySeparator, size - begin);
-    const size_t end =
-        hit != nullptr
-            ? static_cast<size_t>(static_cast<const char*>(hit) - data)
-            : size;
-    // The value after the name-value separator must not be empty.
-    const void* at =
-        std::memchr(data + begin, kNameValueSeparator, end - begin);
-    if (at != nullptr) {
-      const auto sep = static_cast<size_t>(static_cast<const char*>(at) - data);
-      if (sep > begin && sep + 1 < end) {
-        const std::string_view name(data + begin, sep - begin);
-        for (size_t k = 0; k < names.size(); ++k) {
-          // The first byte first: most names differ there, without a call.
-          const std::string_view want = names[k];
-          if (want.size() == name.size() && want[0] == name[0] && want == name)
-            values[k] = std::string_view(data + sep + 1, end - sep - 1);
-        }
-      }
+  ForEachProperty(props, [&](std::string_view name, std::string_view value) {
+    for (size_t k = 0; k < names.size(); ++k) {
+      // The first byte first: most names differ there, without a call.
+      const std::string_view want = names[k];
+      if (want.size() == name.size() && want[0] == name[0] && want == name)
+        values[k] = value;
     }
-    begin = end + 1;
-  }
+  });
 }
 
 }  // namespace thruster::message

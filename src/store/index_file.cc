@@ -137,8 +137,7 @@ IndexFile::PutKeysOutcome IndexFile::PutKeys(
   if (n >= index_num_ || static_cast<int64_t>(key_hashes.size()) >
                              static_cast<int64_t>(index_num_) - n)
     return PutKeysOutcome::kNoRoom;
-  if (phys_offset < header_.end_phys_offset ||
-      (phys_offset == header_.end_phys_offset && header_.end_timestamp > 0))
+  if (index_format::AlreadyIndexed(header_, phys_offset))
     return PutKeysOutcome::kAlreadyIndexed;
   for (int32_t hash : key_hashes)
     PutHashLocked(hash, phys_offset, store_timestamp);

@@ -78,8 +78,8 @@ class IndexFile {
   // The keys of one record, by hash (index_format::IndexHash of each
   // "topic#key"), under one lock: kNoRoom, writing nothing, when the file is
   // full or has fewer free entries than `key_hashes`; else kAlreadyIndexed,
-  // writing nothing, when `phys_offset` is below the end phys offset, or equal
-  // to it with an end timestamp set (IndexService's rule); else the entries,
+  // writing nothing, when index_format::AlreadyIndexed(header, phys_offset)
+  // (IndexService's rule); else the entries,
   // byte for byte what PutKey() gives key after key, and kPut.
   PutKeysOutcome PutKeys(std::span<const int32_t> key_hashes,
                          int64_t phys_offset, int64_t store_timestamp);

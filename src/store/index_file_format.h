@@ -88,6 +88,14 @@ struct Header {
   bool operator==(const Header&) const = default;
 };
 
+// Whether the record at `phys_offset` is already indexed by the newest file,
+// whose header is `h`: its end phys offset is the last record indexed, and
+// whole once its end time is set (a fresh file has none).
+inline bool AlreadyIndexed(const Header& h, int64_t phys_offset) {
+  return phys_offset < h.end_phys_offset ||
+         (phys_offset == h.end_phys_offset && h.end_timestamp > 0);
+}
+
 struct Entry {
   int32_t key_hash = 0;
   int64_t phys_offset = 0;

@@ -249,12 +249,7 @@ Status IndexService::BuildIndex(const IndexRecord& record) {
   // No file yet, or the newest cannot take them all: roll.
   TH_ASSIGN_OR_RETURN(auto file, GetOrCreateLastFile());
   const index_format::Header h = file->header();
-  // The newest file's end phys offset is the last record indexed, and whole (a
-  // fresh file has no end time).
-  if (record.phys_offset < h.end_phys_offset ||
-      (record.phys_offset == h.end_phys_offset && h.end_timestamp > 0)) {
-    return Status::OK();
-  }
+  if (index_format::AlreadyIndexed(h, record.phys_offset)) return Status::OK();
   const auto needed = static_cast<int64_t>(hashes.size());
   if (needed > file->free_entries() && h.index_count > 1 &&
       needed < options_.max_index_num) {
