@@ -55,10 +55,6 @@ bool IsDelayed(std::string_view props) {
 
 Status ParkIfDelayed(const store::DelayLevelTable& levels,
                      message::MessageToStore* msg, std::string* props) {
-  const int32_t tx = message::sysflag::TransactionType(msg->sys_flag);
-  if (tx != message::sysflag::kTransactionNotType &&
-      tx != message::sysflag::kTransactionCommitType)
-    return Status::OK();  // half messages ignore DELAY (§9 item 4)
   return ParkIfDelayed(levels, msg, props,
                        message::FindProperty(*props, prop::kDelay));
 }
