@@ -1155,19 +1155,21 @@ void MessagingServiceImpl::SendOne(
           DurationMs(sp.orphaned_transaction_recovery_duration()) / 1000,
           kGrpcMaxTransactionRecoverySec);
       if (sec > 0)
-        message::AppendProperty(&props, kPropCheckImmunity, std::to_string(sec));
+        message::AppendProperty(&props, kPropCheckImmunity,
+                                std::to_string(sec));
     }
   }
   if (sp.body_encoding() == v2::GZIP) sys_flag |= message::sysflag::kCompressed;
   if (sp.has_delivery_timestamp())
-    message::AppendProperty(&props, kPropTimerDeliverMs,
-                       std::to_string(TimestampMs(sp.delivery_timestamp())));
+    message::AppendProperty(
+        &props, kPropTimerDeliverMs,
+        std::to_string(TimestampMs(sp.delivery_timestamp())));
   if (sp.has_message_group())
     message::AppendProperty(&props, kPropShardingKey, sp.message_group());
   if (sp.has_trace_context())
     message::AppendProperty(&props, kPropTraceContext, sp.trace_context());
   message::AppendProperty(&props, kPropBornHost,
-                     sp.born_host().empty() ? remote : sp.born_host());
+                          sp.born_host().empty() ? remote : sp.born_host());
   message::AppendProperty(&props, kPropProducerGroup, topic);
   const int64_t born = sp.has_born_timestamp()
                            ? TimestampMs(sp.born_timestamp())

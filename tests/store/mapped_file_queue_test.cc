@@ -151,8 +151,9 @@ TEST(MappedFileQueueDeferredDirSyncTest, FlushSyncsTheNewNamesBeforeTheData) {
   // What the flush made durable survives a power loss, name and bytes.
   fs.SimulatePowerLoss();
   ASSERT_TRUE(fs.Exists("/store/consumequeue/T/3/00000000000000000000"));
-  ASSERT_OK_AND_ASSIGN(std::string after,
-                       fs.ReadFile("/store/consumequeue/T/3/00000000000000000000"));
+  ASSERT_OK_AND_ASSIGN(
+      std::string after,
+      fs.ReadFile("/store/consumequeue/T/3/00000000000000000000"));
   EXPECT_EQ(after.substr(0, 100), bytes);
 
   // Later segments sync only their own directory (a loaded segment counts as
@@ -191,8 +192,9 @@ TEST(MappedFileQueueRandomAccessTest, OnlyTheSegmentBeingAppendedToIsRandom) {
     EXPECT_EQ(advice(), (std::vector<std::pair<int64_t, A>>{{0, A::kRandom}}));
     ASSERT_TRUE(f->AppendBytes(AsBytes(std::string(kSize, 'z'))));
     ASSERT_OK(q.GetLastMappedFile(0).status());
-    EXPECT_EQ(advice(), (std::vector<std::pair<int64_t, A>>{
-                            {0, A::kRandom}, {kSize, A::kRandom}, {0, A::kNormal}}));
+    EXPECT_EQ(advice(),
+              (std::vector<std::pair<int64_t, A>>{
+                  {0, A::kRandom}, {kSize, A::kRandom}, {0, A::kNormal}}));
   }
   MappedFileQueue reloaded(&fs, "/store/consumequeue/T/0", kSize);
   reloaded.set_random_access_while_appending(true);
@@ -313,7 +315,8 @@ TEST(MappedFileQueueWritebackTest, DropsWholeAlignedBlocksWithoutGaps) {
       ASSERT_OK_AND_ASSIGN(auto f, q.GetLastMappedFile(0));
       int64_t room = kSeg - f->write_pos();
       auto take = static_cast<size_t>(std::min(n, room));
-      ASSERT_TRUE(f->AppendBytes(AsBytes(std::string_view(chunk).substr(0, take))));
+      ASSERT_TRUE(
+          f->AppendBytes(AsBytes(std::string_view(chunk).substr(0, take))));
       n -= static_cast<int64_t>(take);
     }
     wrote += static_cast<int64_t>(chunk.size());

@@ -185,17 +185,17 @@ TEST(SparseConsumeQueueTest, EntriesOfANewFileTakeOnlyTheirOwnPages) {
   ASSERT_OK(cq.Load());
   ASSERT_OK(cq.Recover());
   for (int64_t i = 0; i < 3; ++i) {
-    ASSERT_OK(cq.PutMessagePositionInfo(PhysOffset{i * 100}, 100, i,
-                                        QueueOffset{i}));
+    ASSERT_OK(
+        cq.PutMessagePositionInfo(PhysOffset{i * 100}, 100, i, QueueOffset{i}));
   }
   auto file = cq.mapped_file_queue_for_testing()->GetLastMappedFile();
   ASSERT_NE(file, nullptr);
   std::span<const std::byte> m = file->mapping();
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   std::vector<unsigned char> resident((m.size() + page - 1) / page);
-  ASSERT_EQ(::mincore(const_cast<std::byte*>(m.data()), m.size(),
-                      resident.data()),
-            0);
+  ASSERT_EQ(
+      ::mincore(const_cast<std::byte*>(m.data()), m.size(), resident.data()),
+      0);
   size_t in_core = 0;
   for (unsigned char r : resident) in_core += r & 1;
   EXPECT_GE(in_core, 1u);
