@@ -182,6 +182,9 @@ struct FakeReplica {
   mutable Mutex mu;
   ha::ReplicaStatus status TH_GUARDED_BY(mu);
   std::string role TH_GUARDED_BY(mu) = "none";
+  // The role as of the controller's last on_role_change: by then it has
+  // published what goes with it (registration id, master address, deadline).
+  std::string announced TH_GUARDED_BY(mu) = "none@0";
   int64_t epoch TH_GUARDED_BY(mu) = 0;
   std::string following TH_GUARDED_BY(mu);
   int64_t deadline TH_GUARDED_BY(mu) = -1;
@@ -223,6 +226,10 @@ struct FakeReplica {
       MutexLock l(&mu);
       recorded = s;
     };
+    h.on_role_change = [this] {
+      MutexLock l(&mu);
+      announced = role + "@" + std::to_string(epoch);
+    };
     return h;
   }
   void SetIsr(std::set<int64_t> s) {
@@ -236,6 +243,10 @@ struct FakeReplica {
   std::string Role() const {
     MutexLock l(&mu);
     return role + "@" + std::to_string(epoch);
+  }
+  std::string Announced() const {
+    MutexLock l(&mu);
+    return announced;
   }
   int Rounds() const {
     MutexLock l(&mu);
@@ -267,8 +278,10 @@ class EtcdControllerTest : public EtcdTest {
     o.elect_unclean = unclean;
     return std::make_unique<ha::EtcdController>(o, r->Hooks());
   }
+  // Waits until the controller has acted on the role `want` and announced it:
+  // the replica's hook runs first, the controller's own state follows.
   static bool WaitRole(const FakeReplica& r, const std::string& want) {
-    return testing::WaitUntil([&] { return r.Role() == want; }, 15s);
+    return testing::WaitUntil([&] { return r.Announced() == want; }, 15s);
   }
 };
 
