@@ -29,25 +29,23 @@ void FetchJournal::Record(std::string_view group, std::string_view topic,
   auto it = shard.rings.find(QueueKeyView{group, topic, queue_id});
   if (it == shard.rings.end()) {
     if (shard.rings.size() >= kMaxQueues / kShards) {
-      auto oldest =
-          std::min_element(shard.rings.begin(), shard.rings.end(),
-                           [](const auto& a, const auto& b) {
-                             return a.second.last_ms < b.second.last_ms;
-                           });
-      shard.rings.erase(oldest);
+      shard.rings.erase(*shard.order.front());
+      shard.order.pop_front();
     }
     it =
         shard.rings
             .emplace(QueueKey{std::string(group), std::string(topic), queue_id},
                      Ring{})
             .first;
+    it->second.order = shard.order.insert(shard.order.end(), &it->first);
+  } else {
+    shard.order.splice(shard.order.end(), shard.order, it->second.order);
   }
   Ring& ring = it->second;
   ring.ranges[ring.next] =
       Range{begin_offset, end_offset, now_ms, connection_id, kind};
   ring.next = (ring.next + 1) % kRangesPerQueue;
   ring.count = std::min(ring.count + 1, kRangesPerQueue);
-  ring.last_ms = now_ms;
 }
 
 void FetchJournal::NoteConnection(uint64_t connection_id,

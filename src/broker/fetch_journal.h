@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <map>
 #include <string>
 #include <string_view>
@@ -22,7 +23,9 @@
 // kRangesPerQueue ranges (about kBytesPerQueue bytes with its key), and at most
 // kMaxConnections connection names. Once the slots are full, fetches of a new
 // (group, topic, queue) replace the slot fetched least recently in the same
-// shard; once the connection names are full, the oldest is forgotten.
+// shard (kept in fetch order, so finding it costs no scan: a consumer of more
+// queues than kMaxQueues replaces one on most pulls); once the connection
+// names are full, the oldest is forgotten.
 //
 // Thread-safe: Record() runs on every net thread (one shard mutex, no
 // allocation once a slot exists and its connection is named), Find*() from any
@@ -97,15 +100,19 @@ class FetchJournal {
       return a.queue_id < b.queue_id;
     }
   };
+  // The shard's slots from the least to the most recently fetched, by their
+  // keys (a map's keys do not move).
+  using FetchOrder = std::list<const QueueKey*>;
   struct Ring {
     std::array<Range, kRangesPerQueue> ranges{};
     size_t next = 0;   // where the next range goes
     size_t count = 0;  // ranges held (saturates at kRangesPerQueue)
-    int64_t last_ms = 0;
+    FetchOrder::iterator order;  // this slot's place in its shard's order
   };
   struct Shard {
     mutable Mutex mu;
     std::map<QueueKey, Ring, KeyLess> rings TH_GUARDED_BY(mu);
+    FetchOrder order TH_GUARDED_BY(mu);
   };
   struct ConnectionName {
     std::string client_id;

@@ -348,5 +348,25 @@ TEST(FetchJournalTest, KeepsTheLastRangesPerQueueAndNamesClients) {
           .empty());
 }
 
+TEST(FetchJournalTest, ReplacesTheSlotFetchedLeastRecently) {
+  FetchJournal j(nullptr);
+  const auto n = static_cast<int32_t>(FetchJournal::kMaxQueues);
+  // "AHot" is fetched between every new queue's first fetch, all at the same
+  // time of day, so only the order of the fetches can tell it apart.
+  for (int32_t q = 0; q < n * 4; ++q) {
+    j.Record("G", "AHot", 0, q, q + 1, 1000, 0, "x", FetchJournal::Kind::kPull);
+    j.Record("G", "BCold", q, 0, 1, 1000, 0, "x", FetchJournal::Kind::kPull);
+  }
+  EXPECT_LE(j.queue_count(), FetchJournal::kMaxQueues);
+  // The hot slot was never replaced: it still holds its last 16 ranges.
+  const auto ranges = static_cast<int32_t>(FetchJournal::kRangesPerQueue);
+  EXPECT_EQ(j.FindFetches("G", "AHot", 0, n * 4 - ranges).size(), 1u);
+  EXPECT_EQ(j.FindFetches("G", "AHot", 0, n * 4 - 1).size(), 1u);
+  EXPECT_EQ(j.FindFetches("G", "BCold", n * 4 - 1, 0).size(), 1u);
+  // The first cold queues went first.
+  EXPECT_TRUE(j.FindFetches("G", "BCold", 0, 0).empty());
+  EXPECT_TRUE(j.FindFetches("G", "BCold", 1, 0).empty());
+}
+
 }  // namespace
 }  // namespace thruster::broker
