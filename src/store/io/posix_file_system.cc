@@ -351,6 +351,11 @@ Result<int64_t> PosixFileSystem::ModifiedTimeMs(const std::string& path) {
 
 Status PosixFileSystem::CreateDirs(const std::string& dir) {
   if (dir.empty()) return Status::OK();
+  // Most calls name one new directory in an existing parent (a new consume
+  // queue's, on the dispatch thread): one mkdir. The walk from the root only
+  // when a parent is missing.
+  if (::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST) return Status::OK();
+  if (errno != ENOENT) return Status::IOError("mkdir " + dir, errno);
   std::string cur;
   size_t pos = 0;
   while (pos != std::string::npos) {

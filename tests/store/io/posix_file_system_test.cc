@@ -95,6 +95,24 @@ TEST(PosixFileSystemTest, MapSparseAllocatesOnlyWhatIsReservedAndKeepsNoFd) {
   EXPECT_FALSE(fs.Exists(JoinPath(dir.path(), "nope")));
 }
 
+TEST(PosixFileSystemTest, CreateDirsMakesMissingParentsAndAcceptsExisting) {
+  TempDir dir;
+  PosixFileSystem fs;
+  const std::string deep = JoinPath(dir.path(), "a/b/c");
+  ASSERT_OK(fs.CreateDirs(deep));
+  struct stat st {};
+  ASSERT_EQ(::stat(deep.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  ASSERT_OK(fs.CreateDirs(deep));  // exists: fine
+  const std::string sibling = JoinPath(dir.path(), "a/b/d");
+  ASSERT_OK(fs.CreateDirs(sibling));  // parent exists: one level
+  ASSERT_EQ(::stat(sibling.c_str(), &st), 0);
+  // A file in the way is an error, whether it is the parent or an ancestor.
+  ASSERT_OK(fs.WriteFile(JoinPath(dir.path(), "f"), "x"));
+  EXPECT_FALSE(fs.CreateDirs(JoinPath(dir.path(), "f/g")).ok());
+  EXPECT_FALSE(fs.CreateDirs(JoinPath(dir.path(), "f/g/h")).ok());
+}
+
 TEST(PosixFileSystemTest, SecondLockOnSameFileIsBusy) {
   TempDir dir;
   PosixFileSystem fs;
