@@ -51,6 +51,10 @@ csv_row() {
   echo "$CURVE_NPROC,$CURVE_MODEL,$CURVE_DATE,$CURVE_COMMIT,$CURVE_LOAD,$CURVE_CMD,$vals" | tee -a "$CURVE_CSV"
 }
 
+# CURVE_KEEP_STORES=1 (set by a curve, not a knob): stop_broker leaves the point's store, and they all go when
+# the curve ends. For curves that create many files: ext4 without a journal (this VM's disk) passes over every
+# inode freed in the last 60-300 s when it allocates one, so a point that creates 10,000 files right after the
+# previous point deleted 10,000 spends most of its dispatch thread in the kernel's inode search.
 # start_broker [--key=value ...] : a fresh broker (name server inside) on free ports with an empty store
 # under $CURVE_WORK; sets BROKER_PID, NP (name server port), BP (broker port), STORE.
 start_broker() {
@@ -76,7 +80,7 @@ stop_broker() {
     wait "$BROKER_PID" 2>/dev/null || true
     BROKER_PID=
   fi
-  [[ -z ${STORE:-} ]] || rm -rf "$STORE"
+  [[ -z ${STORE:-} || -n ${CURVE_KEEP_STORES:-} ]] || rm -rf "$STORE"
 }
 # jget JSON FIELD... : the fields of one JSON object, space-separated (numbers rounded to 2 decimals).
 jget() {

@@ -9,6 +9,10 @@
 # CQ_FILE is the broker's mappedFileSizeConsumeQueue (bytes per consume-queue file, 20 per entry; RocketMQ's
 # default). The files are sparse: a queue takes disk for its entries (in 64 KiB reserve steps), not CQ_FILE.
 source "$(dirname "$0")/lib.sh"
+# Every point's store stays until the curve ends (see lib.sh): no point creates its queues' files right after the
+# previous point deleted as many. Run the curve again only a few minutes after the last one ended, for the same
+# reason.
+CURVE_KEEP_STORES=1
 POINTS=${POINTS:-"1x8 1x100 10x100 100x100"}
 MESSAGES=${MESSAGES:-100000}
 CQ_FILE=${CQ_FILE:-6000000}
