@@ -49,7 +49,8 @@ class FetchJournal {
   };
   static constexpr size_t kBytesPerQueue =
       sizeof(std::array<Range, kRangesPerQueue>) + 3 * sizeof(int64_t) +
-      2 * sizeof(std::string) + 96;  // + the key's text and map node, about
+      2 * sizeof(std::string) + 3 * sizeof(void*) +  // its fetch-order node
+      96;  // + the key's text and map node, about
 
   // A fetch as the journey shows it.
   struct Fetch {
