@@ -8,6 +8,9 @@
 #   POINTS="1x8 1x100 10x100 100x100" MESSAGES=100000 CQ_FILE=6000000
 # CQ_FILE is the broker's mappedFileSizeConsumeQueue (bytes per consume-queue file, 20 per entry; RocketMQ's
 # default). The files are sparse: a queue takes disk for its entries (in 64 KiB reserve steps), not CQ_FILE.
+# BROKER_FLAGS: more broker flags, e.g. "--commitLogCacheKeepMb=0" to keep every written page: with the default the
+# broker keeps only 256 MiB behind the writer while no consumer group is online, as none is during the produce
+# here, so beyond that the consume reads pages back from the disk.
 source "$(dirname "$0")/lib.sh"
 # Every point's store stays until the curve ends (see lib.sh): no point creates its queues' files right after the
 # previous point deleted as many. Run the curve again only a few minutes after the last one ended, for the same
@@ -16,14 +19,16 @@ CURVE_KEEP_STORES=1
 POINTS=${POINTS:-"1x8 1x100 10x100 100x100"}
 MESSAGES=${MESSAGES:-100000}
 CQ_FILE=${CQ_FILE:-6000000}
-CURVE_KNOBS="POINTS='$POINTS' MESSAGES=$MESSAGES CQ_FILE=$CQ_FILE"
+BROKER_FLAGS=${BROKER_FLAGS:-}
+CURVE_KNOBS="POINTS='$POINTS' MESSAGES=$MESSAGES CQ_FILE=$CQ_FILE${BROKER_FLAGS:+ BROKER_FLAGS='$BROKER_FLAGS'}"
 csv_open queues topics queues_per_topic queues messages produce_msgs_per_sec produce_p99_us \
   produce_client_cpu_us_per_msg produce_broker_cpu_us_per_msg produce_client_bound consume_msgs_per_sec \
   dispatch_wait_s consume_p99_us consume_broker_cpu_us_per_msg errors cq_files cq_disk_kib broker_fds
 for point in $POINTS; do
   t=${point%x*}
   q=${point#*x}
-  start_broker --mappedFileSizeConsumeQueue="$CQ_FILE"
+  # shellcheck disable=SC2086  # BROKER_FLAGS is a list of flags
+  start_broker --mappedFileSizeConsumeQueue="$CQ_FILE" $BROKER_FLAGS
   out=$("$BIN/thruster" bench produce --namesrv "127.0.0.1:$NP" --topic Q --topics "$t" --queues "$q" \
     --messages "$MESSAGES" --runs 1 --warmup-bytes 0 --broker-pid "$BROKER_PID" --json </dev/null) || true
   read -r rate p99 ccpu bcpu bound errs <<<"$(jget "$out" msgs_per_sec p99_us client_cpu_us_per_msg \
