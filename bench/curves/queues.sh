@@ -51,6 +51,8 @@ for point in $POINTS; do
     --runs 1 --warmup-messages 0 --commit false --broker-pid "$BROKER_PID" --json </dev/null) || true
   read -r crate cp99 cbcpu cerrs <<<"$(jget "$cout" msgs_per_sec p99_us broker_cpu_us_per_msg errors)"
   [[ -n $crate ]] || echo "consume at $point: $cout" >&2
+  [[ ${cerrs:-0} == 0 ]] || echo "consume at $point: $cerrs errors, the first: $(jget "$cout" first_error)" >&2
+  [[ ${errs:-0} == 0 ]] || echo "produce at $point: $errs errors, the first: $(jget "$out" first_error)" >&2
   cq_files=$(find "$STORE/consumequeue" -type f 2>/dev/null | wc -l)
   cq_kib=$(du -sk "$STORE/consumequeue" 2>/dev/null | cut -f1)
   fds=$(ls "/proc/$BROKER_PID/fd" 2>/dev/null | wc -l)

@@ -263,6 +263,11 @@ Status Broker::Start() {
       std::chrono::seconds(config_.server_channel_max_idle_time_seconds);
   options.connection.max_pending_write_bytes =
       static_cast<size_t>(config_.server_channel_max_pending_write_bytes);
+  // A client that asks for more than it reads at once is served at its pace:
+  // its requests wait in its socket while a quarter of the bound is queued for
+  // it (see ConnectionOptions::pause_reads_above_bytes).
+  options.connection.pause_reads_above_bytes =
+      options.connection.max_pending_write_bytes / 4;
   options.tls = config_.tls.server;
   server_ = std::make_unique<remoting::RemotingServer>(options);
   if (config_.vip_channel_enabled) {

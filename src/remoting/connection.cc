@@ -116,12 +116,47 @@ bool Connection::TakeRead(size_t n) {
   if (filled && read_buf_.size() < 4 * kInitialReadBuffer)
     read_buf_.resize(read_buf_.size() * 2);
   if (!writing_ && !write_queue_.empty()) DoWrite();
-  return true;
+  return !reads_paused_;
+}
+
+void Connection::MaybeResumeReads() {
+  if (!reads_paused_ || resume_posted_ ||
+      queued_bytes_ > options_.pause_reads_above_bytes / 2)
+    return;
+  // Posted: DoWrite may run inside TakeRead, whose caller must not read too.
+  resume_posted_ = true;
+  asio::post(socket_.get_executor(),
+             [self = shared_from_this()] { self->ResumeReads(); });
+}
+
+void Connection::ResumeReads() {
+  resume_posted_ = false;
+  if (!reads_paused_ || closed_.load(std::memory_order_acquire)) return;
+  reads_paused_ = false;
+  if (!TakeRead(0)) return;  // closed, or paused again by what was buffered
+  if (tls_) {
+    DoTlsRead();
+  } else {
+    DoRead();
+  }
 }
 
 bool Connection::ProcessFrames() {
   size_t consumed = 0;
   while (true) {
+    if (options_.pause_reads_above_bytes > 0 &&
+        queued_bytes_ > options_.pause_reads_above_bytes) {
+      if (!pause_logged_) {  // once per connection: a big consumer pauses often
+        pause_logged_ = true;
+        TH_LOG(remoting, kInfo,
+               "pausing reads from {}: {} bytes queued for it (more than {}); "
+               "its requests wait until half of that is written",
+               remote_address_, queued_bytes_,
+               options_.pause_reads_above_bytes);
+      }
+      reads_paused_ = true;
+      break;
+    }
     auto avail = std::span<const std::byte>(read_buf_.data() + consumed,
                                             read_len_ - consumed);
     Result<size_t> frame_size = PeekFrameSize(avail, options_.max_frame_length);
@@ -317,6 +352,7 @@ void Connection::DoWrite() {
     Touch();
     auto written = static_cast<size_t>(n);
     queued_bytes_ -= std::min(queued_bytes_, written);
+    MaybeResumeReads();
     while (written > 0) {
       iovec& v = write_iovs_[write_index_];
       if (written < v.iov_len) {

@@ -47,6 +47,15 @@ struct ConnectionOptions {
   // Bytes queued for a peer that does not read; beyond this the connection is
   // closed so one slow client cannot hold unbounded memory.
   size_t max_pending_write_bytes = 256u * 1024 * 1024;
+  // Stop taking requests off the socket while more than this is queued for
+  // the peer, and take them again once half of it is written (0: never). A
+  // peer that asks for more than it reads at once (a consumer of thousands of
+  // queues with one pull each in flight) then waits for its answers in its own
+  // socket, not in this queue, and is served at the pace it reads instead of
+  // being cut off at max_pending_write_bytes; a peer that reads nothing is
+  // closed by idle_timeout. Only for a side whose peer reads while it writes
+  // (a server: the clients' io threads always read).
+  size_t pause_reads_above_bytes = 0;
 };
 
 // What a Connection calls back into (RemotingServer, RemotingClient). Must
@@ -195,8 +204,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ArmIdleTimer();
   void CloseOnStrand(std::string_view reason);
   // Bookkeeping after `n` bytes landed in read_buf_: frames dispatched,
-  // buffer resized, answers written. False when the connection closed.
+  // buffer resized, answers written. False when the connection closed or
+  // reading paused (pause_reads_above_bytes): the caller then reads no more.
   bool TakeRead(size_t n);
+  // After a write: once a paused read side's queue is down to half the pause
+  // threshold, posts ResumeReads.
+  void MaybeResumeReads();
+  // Takes the frames left in read_buf_ when reading paused, then reads on.
+  void ResumeReads();
 
   // TLS (connection_tls.cc), all on the strand. The plaintext path never
   // enters them: DoRead/OnRead are only used without a session, DoWrite hands
@@ -241,6 +256,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
   // Inside ProcessFrames or DrainInbox: frames queued now wait for its end.
   bool processing_ = false;
+  // No read is outstanding and frames wait in read_buf_ until the queue
+  // drains (pause_reads_above_bytes); resume_posted_: ResumeReads is posted.
+  bool reads_paused_ = false;
+  bool resume_posted_ = false;
+  bool pause_logged_ = false;
   std::vector<Outgoing> draining_;  // DrainInbox's batch; reused
   bool close_notified_ = false;
   std::string close_reason_;  // why CloseOnStrand closed it (for late requests)

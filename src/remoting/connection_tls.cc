@@ -202,6 +202,7 @@ void Connection::DoTlsWrite() {
       Touch();
       tls_out_pos_ += n;
       queued_bytes_ -= std::min(queued_bytes_, n);
+      MaybeResumeReads();
       continue;
     }
     const int err = SSL_get_error(tls_->ssl(), r);

@@ -457,12 +457,14 @@ TEST_F(HostileClientTest, AbsurdPullsGetClearAnswers) {
   ExpectServed("after absurd pulls");
 }
 
-// A client that sends pulls and never reads the responses: the broker queues
-// them up to its per-connection bound (256 MiB) and then closes that
-// connection; its memory stays bounded and a well-behaved client is served
-// throughout.
-TEST_F(HostileClientTest, SlowReaderIsCutOffAndMemoryStaysBounded) {
-  ASSERT_NO_FATAL_FAILURE(StartBroker());
+// A client that sends pulls and never reads the responses: once a quarter of
+// the per-connection bound (256 MiB) is queued for it the broker stops taking
+// its requests, so what it holds stays bounded, and with nothing read or
+// written for serverChannelMaxIdleTimeSeconds it closes the connection; a
+// well-behaved client is served throughout.
+TEST_F(HostileClientTest, SlowReaderIsPausedThenClosedAndMemoryStaysBounded) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartBroker({"--serverChannelMaxIdleTimeSeconds=3"}));
   GoodSendLatency(64, 64 * 1024);  // 4 MiB to pull
   const int64_t rss0 = RssKb();
   RawConn conn(port_);
@@ -472,6 +474,8 @@ TEST_F(HostileClientTest, SlowReaderIsCutOffAndMemoryStaysBounded) {
   int sent = 0;
   bool cut_off = false;
   int64_t rss_max = rss0;
+  // Sends block once the broker stops reading and the sockets are full, until
+  // the broker closes the idle connection.
   for (; sent < 20000; ++sent) {
     RemotingCommand p = PullRequest(0, 32);
     p.set_opaque(sent);
@@ -484,28 +488,30 @@ TEST_F(HostileClientTest, SlowReaderIsCutOffAndMemoryStaysBounded) {
   if (!cut_off) cut_off = conn.WaitClosed(60s);
   rss_max = std::max(rss_max, RssKb());
   std::printf(
-      "slow reader: %d pulls sent before the cut; broker RSS %lld KiB before, "
-      "%lld KiB at most (+%lld KiB)\n",
+      "slow reader: %d pulls sent before the close; broker RSS %lld KiB "
+      "before, %lld KiB at most (+%lld KiB)\n",
       sent, static_cast<long long>(rss0), static_cast<long long>(rss_max),
       static_cast<long long>(rss_max - rss0));
-  EXPECT_TRUE(cut_off)
-      << "the broker kept queueing for a peer that never reads";
-  EXPECT_NE(broker_->log().find("queued for a peer that does not read"),
-            std::string::npos);
+  EXPECT_TRUE(cut_off) << "the broker kept a peer that never reads";
+  const std::string log = broker_->log();
+  EXPECT_NE(log.find("pausing reads from"), std::string::npos);
+  EXPECT_NE(log.find("closing idle connection"), std::string::npos);
   // The queued responses reference the CommitLog's mapping; what the broker
   // holds for them stays below the 256 MiB bound.
   EXPECT_LT(rss_max - rss0, 256 * 1024);
   ExpectServed("after the slow reader");
 }
 
-// The same bound set by serverChannelMaxPendingWriteBytes: a 4 MiB bound cuts
-// the slow reader off once about that much is queued (the default would let
-// 256 MiB pile up), and the well-behaved client is still served.
+// Where reading pauses is set by serverChannelMaxPendingWriteBytes (a
+// quarter of it): with a 4 MiB bound the broker stops taking the slow
+// reader's pulls once more than 1 MiB is queued, after the first 2 MiB answer,
+// never reaching the bound; the well-behaved client is still served.
 TEST_F(HostileClientTest,
-       SlowReaderBoundIsSetByServerChannelMaxPendingWriteBytes) {
+       SlowReaderPauseIsSetByServerChannelMaxPendingWriteBytes) {
   constexpr int64_t kBound = 4 * 1024 * 1024;
   ASSERT_NO_FATAL_FAILURE(StartBroker(
-      {"--serverChannelMaxPendingWriteBytes=" + std::to_string(kBound)}));
+      {"--serverChannelMaxPendingWriteBytes=" + std::to_string(kBound),
+       "--serverChannelMaxIdleTimeSeconds=3"}));
   GoodSendLatency(64, 64 * 1024);  // 4 MiB to pull: ~2 MiB per response
   RawConn conn(port_);
   ASSERT_TRUE(conn.ok());
@@ -522,23 +528,28 @@ TEST_F(HostileClientTest,
     }
   }
   if (!cut_off) cut_off = conn.WaitClosed(60s);
-  EXPECT_TRUE(cut_off) << "the broker kept queueing past the configured bound";
-  // "closing <peer>: <N> bytes queued for a peer that does not read": N is the
-  // bound plus at most the one response that crossed it.
+  EXPECT_TRUE(cut_off) << "the broker kept a peer that never reads";
+  // "pausing reads from <peer>: <N> bytes queued for it (more than <T>)": N is
+  // the first answer, over T = a quarter of the bound and under the bound.
   const std::string log = broker_->log();
-  const std::string marker = " bytes queued for a peer that does not read";
+  const std::string marker = " bytes queued for it (more than ";
   const size_t at = log.find(marker);
-  ASSERT_NE(at, std::string::npos);
+  ASSERT_NE(at, std::string::npos) << "reading never paused";
   size_t begin = at;
   while (begin > 0 && std::isdigit(static_cast<unsigned char>(log[begin - 1])))
     --begin;
   const int64_t queued = std::stoll(log.substr(begin, at - begin));
+  const int64_t threshold = std::stoll(log.substr(at + marker.size()));
   std::printf(
-      "slow reader, bound %lld: cut off after %d pulls with %lld bytes "
-      "queued\n",
-      static_cast<long long>(kBound), sent, static_cast<long long>(queued));
-  EXPECT_GT(queued, kBound);
-  EXPECT_LT(queued, 2 * kBound);
+      "slow reader, bound %lld: reads paused with %lld bytes queued (more "
+      "than %lld)\n",
+      static_cast<long long>(kBound), static_cast<long long>(queued),
+      static_cast<long long>(threshold));
+  EXPECT_EQ(threshold, kBound / 4);
+  EXPECT_GT(queued, kBound / 4);
+  EXPECT_LT(queued, kBound);
+  EXPECT_EQ(log.find("queued for a peer that does not read"),
+            std::string::npos);
   ExpectServed("after the slow reader");
 }
 

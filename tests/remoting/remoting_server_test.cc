@@ -618,6 +618,44 @@ TEST_F(RemotingServerTest, ClientThatStopsReadingDoesNotStallOthers) {
   EXPECT_TRUE(Eventually([&] { return closed_.load() >= 1; }));
 }
 
+// A client that asks for more than the queue bound at once but reads: with
+// pause_reads_above_bytes the server stops taking its requests while 8 MiB is
+// queued for it, and serves all of them as it reads, where the same burst
+// without the pause is cut off at 32 MiB (the test above).
+TEST_F(RemotingServerTest, ClientThatAsksForMoreThanTheBoundIsServedAsItReads) {
+  ConnectionOptions conn;
+  conn.max_pending_write_bytes = 32u << 20;
+  conn.pause_reads_above_bytes = 8u << 20;
+  StartServer(conn);
+  // The socket's default buffers: the burst is read by the server at once,
+  // and its 64 MiB of answers are far more than the socket takes.
+  RawSocket reader(server_->port(), /*recv_timeout_ms=*/5000);
+  constexpr int kRequests = 64;  // 64 MiB of answers
+  std::string burst;
+  for (int i = 0; i < kRequests; ++i) {
+    RemotingCommand req = RemotingCommand::CreateRequest(kBig);
+    req.set_opaque(i);
+    burst += Frame(req);
+  }
+  ASSERT_TRUE(reader.SendAll(burst));
+  for (int i = 0; i < kRequests; ++i) {
+    auto frame = reader.ReadFrame();
+    ASSERT_TRUE(frame.has_value()) << "answer " << i << " never came";
+    RemotingCommand r = Decode(*frame);
+    EXPECT_EQ(r.opaque(), i);
+    EXPECT_EQ(r.code(), response_code::kSuccess);
+    EXPECT_EQ(r.body().size(), size_t{1} << 20);
+  }
+  EXPECT_EQ(closed_.load(), 0);
+  // Still open and taking requests.
+  RemotingCommand echo = RemotingCommand::CreateRequest(kEcho);
+  echo.set_opaque(1000);
+  ASSERT_TRUE(reader.SendAll(Frame(echo)));
+  auto frame = reader.ReadFrame();
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_EQ(Decode(*frame).opaque(), 1000);
+}
+
 TEST_F(RemotingServerTest, StopFailsPendingRequestsAndIsIdempotent) {
   StartServer();
   auto client = StartClient();
