@@ -106,8 +106,8 @@ class FetchJournal {
   using FetchOrder = std::list<const QueueKey*>;
   struct Ring {
     std::array<Range, kRangesPerQueue> ranges{};
-    size_t next = 0;   // where the next range goes
-    size_t count = 0;  // ranges held (saturates at kRangesPerQueue)
+    size_t next = 0;             // where the next range goes
+    size_t count = 0;            // ranges held (saturates at kRangesPerQueue)
     FetchOrder::iterator order;  // this slot's place in its shard's order
   };
   struct Shard {

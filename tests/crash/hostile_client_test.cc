@@ -463,8 +463,7 @@ TEST_F(HostileClientTest, AbsurdPullsGetClearAnswers) {
 // written for serverChannelMaxIdleTimeSeconds it closes the connection; a
 // well-behaved client is served throughout.
 TEST_F(HostileClientTest, SlowReaderIsPausedThenClosedAndMemoryStaysBounded) {
-  ASSERT_NO_FATAL_FAILURE(
-      StartBroker({"--serverChannelMaxIdleTimeSeconds=3"}));
+  ASSERT_NO_FATAL_FAILURE(StartBroker({"--serverChannelMaxIdleTimeSeconds=3"}));
   GoodSendLatency(64, 64 * 1024);  // 4 MiB to pull
   const int64_t rss0 = RssKb();
   RawConn conn(port_);
