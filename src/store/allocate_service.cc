@@ -35,7 +35,7 @@ Result<std::shared_ptr<MappedFile>> AllocateService::Build(
       // The rest follows the writer (RequestPreTouch): a whole segment of dirty
       // zero pages would be written back by the kernel ahead of the data and
       // throttle the writer.
-      file->PreTouch(kInitialTouch);
+      PreTouch(*file, kInitialTouch);
       file->RaiseTouchRequest(kInitialTouch);
     }
   }
@@ -123,7 +123,7 @@ void AllocateService::Run() {
     }
     if (touch) {
       // The writer is getting close to the touched end: keep ahead of it.
-      touch->PreTouch(touch->touch_requested_end());
+      PreTouch(*touch, touch->touch_requested_end());
       {
         MutexLock lock(&mu_);
         touching_ = false;
@@ -176,6 +176,16 @@ void AllocateService::Run() {
     cv_.SignalAll();
     TH_LOG(store, kDebug, "allocate: {} ready in {} ms", path,
            (clock_->MonotonicNs() - t0) / 1000000);
+  }
+}
+
+void AllocateService::PreTouch(MappedFile& file, int32_t end) {
+  end = std::min(end, file.file_size());
+  for (int32_t at = file.touched_end(); at < end;) {
+    const int32_t step = std::min(end - at, kTouchStep);
+    if (frame_source_) frame_source_(step);
+    file.PreTouch(at + step);
+    at += step;
   }
 }
 

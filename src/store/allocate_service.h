@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -67,10 +68,20 @@ class AllocateService : public ServiceThread {
   // Stops the thread and destroys pre-built segments never handed out.
   void Shutdown();
 
+  // Called with a byte count before each kTouchStep of pre-touching: frees
+  // about that many clean page-cache pages (the CommitLog's deferred drops),
+  // so the pages faulted in next reuse frames freed a moment ago. Set before
+  // Start(); must stay callable until Shutdown().
+  using FrameSource = std::function<void(int64_t bytes)>;
+  void SetFrameSource(FrameSource source) { frame_source_ = std::move(source); }
+
   // How far ahead of the writer pages are faulted in, and how much of a new
   // segment is touched up front.
   static constexpr int32_t kTouchAhead = 256 << 20;
   static constexpr int32_t kInitialTouch = 512 << 20;
+  // Pre-touching goes in steps of this many bytes, each after the frame
+  // source freed as many.
+  static constexpr int32_t kTouchStep = 16 << 20;
 
  protected:
   void Run() override;
@@ -90,6 +101,9 @@ class AllocateService : public ServiceThread {
   bool Idle() const TH_REQUIRES(mu_);
   Result<std::shared_ptr<MappedFile>> Build(const std::string& path,
                                             int64_t file_size);
+  // Pre-touches `file` up to `end` in kTouchStep steps, each fed by the frame
+  // source.
+  void PreTouch(MappedFile& file, int32_t end);
 
   io::FileSystem* fs_;
   TransientStorePool* pool_;
@@ -105,6 +119,7 @@ class AllocateService : public ServiceThread {
   bool touching_ TH_GUARDED_BY(mu_) = false;  // a pre-touch is running
   std::vector<std::pair<int64_t, std::shared_ptr<MappedFile>>> munlocks_
       TH_GUARDED_BY(mu_);
+  FrameSource frame_source_;  // set before Start(), then read-only
 };
 
 }  // namespace thruster::store

@@ -87,7 +87,16 @@ CommitLog::CommitLog(io::FileSystem* fs, const MessageStoreConfig& config,
       touch_ahead_(config.pre_touch_mapped_file &&
                    !config.warm_maped_file_enable &&
                    config.flush_disk_type == FlushDiskType::kAsync &&
-                   !config.write_without_mmap) {}
+                   !config.write_without_mmap) {
+  if (touch_ahead_ && pool_ == nullptr) {
+    // The flush thread's drops (commitLogCacheKeepMb) wait for the allocate
+    // thread, which frees them right before it faults in as many pages ahead
+    // of the writer.
+    queue_.set_defer_drops(kMaxDeferredDropBytes);
+    allocator_->SetFrameSource(
+        [q = &queue_](int64_t bytes) { q->DropDeferred(bytes); });
+  }
+}
 
 CommitLog::~CommitLog() { Shutdown(); }
 

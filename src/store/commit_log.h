@@ -290,6 +290,11 @@ class CommitLog {
   // Async flush with pre-touch: the allocate thread faults pages in a little
   // ahead of the writer.
   const bool touch_ahead_;
+  // With touch_ahead_, the written-back pages commitLogCacheKeepMb lets go
+  // wait (at most this many bytes) until the allocate thread reuses their
+  // frames: two bursts of pre-touching.
+  static constexpr int64_t kMaxDeferredDropBytes =
+      int64_t{2} * AllocateService::kTouchAhead;
   std::atomic<bool> writeable_{true};
   // Written under put_mu_ (set_puts_fenced), read by appends under it.
   std::atomic<bool> puts_fenced_{false};

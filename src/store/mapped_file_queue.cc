@@ -291,11 +291,68 @@ Status MappedFileQueue::WritebackLocked(int64_t least_bytes,
     const int64_t to =
         r.end == r.file->file_size() ? r.end : r.end / kDropAlign * kDropAlign;
     if (to > from) {
-      r.file->DropCache(static_cast<int32_t>(from), static_cast<int32_t>(to));
+      DropOrDefer(std::move(r.file), static_cast<int32_t>(from),
+                  static_cast<int32_t>(to));
       dropped_where_ = base + to;
     }
   }
   return Status::OK();
+}
+
+void MappedFileQueue::DropOrDefer(std::shared_ptr<MappedFile> file,
+                                  int32_t begin, int32_t end) {
+  if (max_deferred_drop_bytes_ < 0) {
+    file->DropCache(begin, end);
+    return;
+  }
+  std::vector<DropRange> now;
+  {
+    MutexLock lock(&drop_mu_);
+    deferred_drop_bytes_ += end - begin;
+    deferred_drops_.push_back(DropRange{std::move(file), begin, end});
+    if (deferred_drop_bytes_ > max_deferred_drop_bytes_)
+      TakeDeferred(deferred_drop_bytes_ - max_deferred_drop_bytes_, &now);
+  }
+  for (auto& d : now) d.file->DropCache(d.begin, d.end);
+}
+
+int64_t MappedFileQueue::DropDeferred(int64_t bytes) {
+  std::vector<DropRange> now;
+  int64_t dropped = 0;
+  {
+    MutexLock lock(&drop_mu_);
+    dropped = TakeDeferred(bytes, &now);
+  }
+  for (auto& d : now) d.file->DropCache(d.begin, d.end);
+  return dropped;
+}
+
+int64_t MappedFileQueue::TakeDeferred(int64_t bytes,
+                                      std::vector<DropRange>* out) {
+  int64_t taken = 0;
+  while (taken < bytes && !deferred_drops_.empty()) {
+    DropRange& front = deferred_drops_.front();
+    // Whole, or cut at the first folio boundary past what is asked for; the
+    // rest stays deferred.
+    auto cut = static_cast<int32_t>(std::min<int64_t>(
+        front.end, (front.begin + bytes - taken + kDropAlign - 1) /
+                       kDropAlign * kDropAlign));
+    taken += cut - front.begin;
+    if (cut == front.end) {
+      out->push_back(std::move(front));
+      deferred_drops_.pop_front();
+    } else {
+      out->push_back(DropRange{front.file, front.begin, cut});
+      front.begin = cut;
+    }
+  }
+  deferred_drop_bytes_ -= taken;
+  return taken;
+}
+
+int64_t MappedFileQueue::deferred_drop_bytes() const {
+  MutexLock lock(&drop_mu_);
+  return deferred_drop_bytes_;
 }
 
 Result<bool> MappedFileQueue::Commit(int least_pages) {
@@ -319,6 +376,11 @@ Status MappedFileQueue::TruncateDirtyFiles(int64_t offset) {
   writeback_in_flight_bytes_ = 0;
   written_back_.clear();
   dropped_where_ = std::min(dropped_where_, offset);
+  {
+    MutexLock lock(&drop_mu_);
+    deferred_drops_.clear();
+    deferred_drop_bytes_ = 0;
+  }
   std::vector<std::shared_ptr<MappedFile>> to_destroy;
   {
     MutexLock lock(&mu_);

@@ -127,6 +127,20 @@ class MappedFileQueue {
   // leaves every folio its edges cut through: drops of arbitrary 4 MiB ranges
   // left about 40% of the pages cached.
   static constexpr int32_t kDropAlign = 2 << 20;
+  // Hands the drops Writeback would make to DropDeferred instead, keeping at
+  // most `max_bytes` of them waiting (Writeback drops the oldest beyond that
+  // itself). For the CommitLog, whose `allocate` thread faults in pages ahead
+  // of the writer: a frame freed just before it is faulted in again is reused
+  // while the host still backs it, where one left free for a second or two has
+  // been reported free and taken back (first touch then costs ~10x; see
+  // store/README.md). Set before use.
+  void set_defer_drops(int64_t max_bytes) { max_deferred_drop_bytes_ = max_bytes; }
+  // Drops at least `bytes` of the deferred ranges (to the next kDropAlign
+  // boundary), oldest first, or all of them when fewer wait; returns the bytes
+  // dropped. From any thread.
+  int64_t DropDeferred(int64_t bytes) TH_EXCLUDES(drop_mu_);
+  // Bytes of deferred drops waiting (tests, runtime info).
+  int64_t deferred_drop_bytes() const TH_EXCLUDES(drop_mu_);
   // Commits the segment holding committed_where. Returns true when nothing
   // moved; IOError when the write failed.
   Result<bool> Commit(int least_pages) TH_EXCLUDES(flush_mu_);
@@ -154,6 +168,18 @@ class MappedFileQueue {
   Status SyncPendingDirs() TH_REQUIRES(flush_mu_);
   Status WritebackLocked(int64_t least_bytes, int64_t max_in_flight_bytes,
                          int64_t drop_below) TH_REQUIRES(flush_mu_);
+  struct DropRange {
+    std::shared_ptr<MappedFile> file;
+    int32_t begin = 0;
+    int32_t end = 0;
+  };
+  // Drops [begin, end) of `file` now, or defers it (set_defer_drops).
+  void DropOrDefer(std::shared_ptr<MappedFile> file, int32_t begin,
+                   int32_t end) TH_EXCLUDES(drop_mu_);
+  // Moves at least `bytes` of the deferred drops (to the next kDropAlign
+  // boundary), oldest first, into `out`; returns how many bytes moved.
+  int64_t TakeDeferred(int64_t bytes, std::vector<DropRange>* out)
+      TH_REQUIRES(drop_mu_);
 
   io::FileSystem* fs_;
   std::string dir_;
@@ -189,6 +215,11 @@ class MappedFileQueue {
   int64_t dropped_where_ TH_GUARDED_BY(flush_mu_) =
       0;  // everything below has been dropped
   int64_t writeback_in_flight_bytes_ TH_GUARDED_BY(flush_mu_) = 0;
+
+  int64_t max_deferred_drop_bytes_ = -1;  // < 0: drop at once; read-only
+  mutable Mutex drop_mu_;
+  std::deque<DropRange> deferred_drops_ TH_GUARDED_BY(drop_mu_);  // oldest first
+  int64_t deferred_drop_bytes_ TH_GUARDED_BY(drop_mu_) = 0;
 };
 
 }  // namespace thruster::store

@@ -337,5 +337,104 @@ TEST(MappedFileQueueWritebackTest, DropsWholeAlignedBlocksWithoutGaps) {
   EXPECT_GE(next, wrote - 3 * kAlign - kAlign - (256 << 10));
 }
 
+// With set_defer_drops the drops Writeback chooses wait for DropDeferred (the
+// allocate thread frees them right before it faults in as many pages), except
+// what goes beyond the cap, which Writeback drops at once. Either way they come
+// oldest first, without gaps, on kDropAlign boundaries, and never reach the
+// drop offset.
+TEST(MappedFileQueueWritebackTest, DeferredDropsWaitForTheirReuseUpToTheCap) {
+  testing::FaultFileSystem fs(std::make_unique<MemFileSystem>());
+  constexpr int64_t kAlign = MappedFileQueue::kDropAlign;
+  constexpr int64_t kSeg = 8 * kAlign;
+  constexpr int64_t kCap = 3 * kAlign;
+  MappedFileQueue q(&fs, "/store/commitlog", kSeg);
+  q.set_defer_drops(kCap);
+  ASSERT_OK(q.Load());
+  using Op = testing::FaultFileSystem::Op;
+  auto drops = [&] { return fs.RangeCallsForTesting(Op::kDropCache); };
+  auto dropped_end = [&] {
+    int64_t next = 0;
+    for (const auto& d : drops()) {
+      EXPECT_EQ(d.stream_begin(), next) << "a gap or an overlap";
+      EXPECT_TRUE(d.end % kAlign == 0 || static_cast<int64_t>(d.end) == kSeg)
+          << d.end;
+      next = d.stream_end();
+    }
+    return next;
+  };
+  const std::string chunk(static_cast<size_t>(kAlign), 'd');
+  int64_t wrote = 0;
+  auto append_and_write_back = [&](int chunks, int64_t keep) {
+    for (int i = 0; i < chunks; ++i) {
+      ASSERT_OK_AND_ASSIGN(auto f, q.GetLastMappedFile(0));
+      ASSERT_TRUE(f->AppendBytes(AsBytes(chunk)));
+      wrote += kAlign;
+      ASSERT_OK(q.Writeback(256 << 10, 1 << 20,
+                            std::max<int64_t>(0, wrote - keep)));
+    }
+  };
+  // 5 MiB may go (6 written, keep 1), within the cap: nothing is dropped yet.
+  append_and_write_back(3, kAlign);
+  EXPECT_TRUE(drops().empty());
+  const int64_t waiting = q.deferred_drop_bytes();
+  EXPECT_GT(waiting, 0);
+  EXPECT_LE(waiting, kCap);
+  // The allocate thread asks for 1 MiB: the oldest 2 MiB block goes.
+  EXPECT_EQ(q.DropDeferred(1 << 20), kAlign);
+  EXPECT_EQ(dropped_end(), kAlign);
+  EXPECT_EQ(q.deferred_drop_bytes(), waiting - kAlign);
+  // Past the cap Writeback drops the oldest itself, across segments.
+  append_and_write_back(12, kAlign);
+  EXPECT_LE(q.deferred_drop_bytes(), kCap);
+  EXPECT_GE(q.deferred_drop_bytes(), kCap - kAlign);
+  const int64_t before = dropped_end();
+  EXPECT_GT(before, kSeg);
+  // Asking for more than waits drops all of it, up to where Writeback stopped.
+  const int64_t rest = q.deferred_drop_bytes();
+  EXPECT_EQ(q.DropDeferred(int64_t{1} << 40), rest);
+  EXPECT_EQ(q.deferred_drop_bytes(), 0);
+  EXPECT_EQ(dropped_end(), before + rest);
+  EXPECT_LE(dropped_end(), wrote - kAlign);
+  EXPECT_EQ(q.DropDeferred(kAlign), 0);
+}
+
+// A truncation forgets the drops still waiting: the pages they name may hold
+// bytes written after the cut.
+TEST(MappedFileQueueWritebackTest, TruncationForgetsDeferredDrops) {
+  testing::FaultFileSystem fs(std::make_unique<MemFileSystem>());
+  constexpr int64_t kAlign = MappedFileQueue::kDropAlign;
+  MappedFileQueue q(&fs, "/store/commitlog", 8 * kAlign);
+  q.set_defer_drops(8 * kAlign);
+  ASSERT_OK(q.Load());
+  ASSERT_OK_AND_ASSIGN(auto f, q.GetLastMappedFile(0));
+  ASSERT_TRUE(f->AppendBytes(AsBytes(std::string(3 * kAlign, 'd'))));
+  ASSERT_OK(q.Writeback(256 << 10, 0, kAlign * 3));
+  EXPECT_EQ(q.deferred_drop_bytes(), 3 * kAlign);
+  ASSERT_TRUE(f->AppendBytes(AsBytes(std::string(kAlign, 'e'))));
+  ASSERT_OK(q.TruncateDirtyFiles(kAlign));
+  EXPECT_EQ(q.deferred_drop_bytes(), 0);
+  EXPECT_EQ(q.DropDeferred(kAlign), 0);
+  EXPECT_TRUE(
+      fs.RangeCallsForTesting(testing::FaultFileSystem::Op::kDropCache).empty());
+}
+
+// The allocate thread pre-touches in kTouchStep steps, asking the frame source
+// for as many bytes before each.
+TEST(AllocateServiceFrameSourceTest, AsksForFramesBeforeEachTouchStep) {
+  MemFileSystem fs;
+  AllocateService alloc(&fs, nullptr, AllocateOptions{});
+  constexpr int64_t kSeg = 2 * AllocateService::kTouchStep + 4096;
+  std::vector<int64_t> asked;
+  std::shared_ptr<MappedFile> file;
+  alloc.SetFrameSource([&](int64_t bytes) { asked.push_back(bytes); });
+  ASSERT_OK(fs.CreateDirs("/store/commitlog"));
+  ASSERT_OK_AND_ASSIGN(
+      file, alloc.PutRequestAndReturnMappedFile(
+                "/store/commitlog/00000000000000000000", "", kSeg));
+  EXPECT_EQ(asked, (std::vector<int64_t>{AllocateService::kTouchStep,
+                                         AllocateService::kTouchStep, 4096}));
+  EXPECT_EQ(file->touched_end(), kSeg);
+}
+
 }  // namespace
 }  // namespace thruster::store
