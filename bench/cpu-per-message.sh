@@ -12,6 +12,9 @@
 #              gigabytes are written into memory the kernel has not handed out yet, which the `allocate` thread
 #              pays for when it pre-faults them; with WARMUP past commitLogCacheKeepMb's keep the measured run
 #              writes into recycled page frames, as a broker does in steady state (e.g. WARMUP=1500000).
+#   PERF=FILE  also `perf record -g` the broker over the measured run into FILE (where the time goes, kernel
+#              included: `perf report -i FILE --no-children --sort comm,dso,sym`); PERF_FLAGS replaces its -g
+#              (e.g. "--call-graph dwarf -F 999" where frame pointers are missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MESSAGES=${1:-400000}
@@ -65,10 +68,21 @@ fi
 "$BIN/thruster" bench produce --namesrv "127.0.0.1:$np" --producers "$PRODUCERS" --inflight "$INFLIGHT" \
   --size "$SIZE" --messages "${WARMUP:-$((MESSAGES / 4))}" --runs 1 --warmup-bytes 0 --json </dev/null >/dev/null ||
   true
+PERF_PID=
+if [[ -n ${PERF:-} ]]; then
+  # shellcheck disable=SC2086
+  perf record -q ${PERF_FLAGS:--g} -p "$PID" -o "$PERF" 2>"$WORK/perf.log" &
+  PERF_PID=$!
+  for _ in $(seq 1 100); do grep -q . "$WORK/perf.log" 2>/dev/null || [[ -s $PERF ]] && break; sleep 0.05; done
+fi
 sample >"$WORK/before"
 out=$("$BIN/thruster" bench produce --namesrv "127.0.0.1:$np" --producers "$PRODUCERS" --inflight "$INFLIGHT" \
   --size "$SIZE" --messages "$MESSAGES" --runs 1 --warmup-bytes 0 --json </dev/null) || true
 sample >"$WORK/after"
+if [[ -n $PERF_PID ]]; then
+  kill -INT "$PERF_PID"
+  wait "$PERF_PID" || true
+fi
 python3 - "$WORK/before" "$WORK/after" "$MESSAGES" "$(getconf CLK_TCK)" "$out" "$PRODUCERS" "$INFLIGHT" "$SIZE" \
   "${WARMUP:-$((MESSAGES / 4))}" <<'PY'
 import json, re, sys

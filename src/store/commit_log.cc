@@ -385,7 +385,7 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
   QueueKey(&key, msg.topic, msg.queue_id);
 
   PutResult result;
-  MutexLock lock(&put_mu_);
+  SpinningMutexLock lock(&put_mu_);
   if (puts_fenced_.load(std::memory_order_acquire)) {
     return Failed(PutStatus::kServiceNotAvailable,
                   "writes are fenced: this broker is not the elected master");
