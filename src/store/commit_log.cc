@@ -407,13 +407,13 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
     }
   } clear_lock_time{&begin_time_in_lock_, &stats_, clock_,
                     stats_.enabled() ? clock_->MonotonicNs() : -1};
-  auto file_r = queue_.GetLastMappedFile(0);
+  auto file_r = LastFileForAppend();
   if (!file_r.ok()) {
     return Failed(
         PutStatus::kCreateMappedFileFailed,
         "cannot create a CommitLog segment: " + file_r.status().ToString());
   }
-  std::shared_ptr<MappedFile> file = std::move(file_r).value();
+  MappedFile* file = *file_r;
   std::span<std::byte> dest = file->WritableSpan();
   if (static_cast<int64_t>(total) + kBlankMinLength >
       static_cast<int64_t>(dest.size())) {
@@ -437,15 +437,16 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
       file->AdvanceWritePos(static_cast<int32_t>(dest.size()));
     }
     if (config_.warm_maped_file_enable) {
-      allocator_->ScheduleMunlock(file, clock_->MonotonicNs() / 1000000 + 6000);
+      allocator_->ScheduleMunlock(append_file_,
+                                  clock_->MonotonicNs() / 1000000 + 6000);
     }
-    file_r = queue_.GetLastMappedFile(0);
+    file_r = LastFileForAppend();
     if (!file_r.ok()) {
       return Failed(
           PutStatus::kCreateMappedFileFailed,
           "cannot create a CommitLog segment: " + file_r.status().ToString());
     }
-    file = std::move(file_r).value();
+    file = *file_r;
     dest = file->WritableSpan();
   }
   auto [it, inserted] = queue_offsets_.try_emplace(key, 0);
@@ -493,7 +494,7 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
     if (w + AllocateService::kTouchAhead > file->touch_requested_end() &&
         file->touch_requested_end() < file->file_size() &&
         file->RaiseTouchRequest(w + 2 * AllocateService::kTouchAhead)) {
-      allocator_->RequestPreTouch(file);
+      allocator_->RequestPreTouch(append_file_);
     }
   }
   result.status = PutStatus::kPutOk;
@@ -501,6 +502,20 @@ PutResult CommitLog::Append(const MessageToStore& msg, bool batch) {
   result.msg_num = static_cast<int32_t>(sizes.size());
   result.store_timestamp = now;
   return result;
+}
+
+Result<MappedFile*> CommitLog::LastFileForAppend() {
+  // Read before the queue is asked: a change after it makes the next call ask
+  // again.
+  const uint64_t version = queue_.version();
+  if (append_file_ != nullptr && append_file_version_ == version &&
+      !append_file_->IsFull()) {
+    return append_file_.get();
+  }
+  append_file_ = nullptr;
+  TH_ASSIGN_OR_RETURN(append_file_, queue_.GetLastMappedFile(0));
+  append_file_version_ = version;
+  return append_file_.get();
 }
 
 int64_t CommitLog::lock_time_ms() const {

@@ -261,6 +261,9 @@ class CommitLog {
   // A sync put refused because the group commit is stopping.
   static void SetShuttingDown(PutResult& result);
   bool WaitsForFlush(const message::MessageToStore& msg) const;
+  // The segment to append to: append_file_ while the queue has not changed
+  // and it is not full, else the queue's last (created when needed).
+  Result<MappedFile*> LastFileForAppend() TH_REQUIRES(put_mu_);
 
   MessageStoreConfig config_;
   std::atomic<BrokerRole> role_{config_.broker_role};
@@ -279,6 +282,12 @@ class CommitLog {
   std::atomic<int64_t> begin_time_in_lock_{0};
   StoreStats stats_;
   int64_t last_store_timestamp_ TH_GUARDED_BY(put_mu_) = 0;
+  // The segment appends go to, kept between appends with the queue's version
+  // it was taken at: an append reuses it while that version holds and it has
+  // room, with no lock of the queue's and no reference count touched (a
+  // cache line the dispatch and flush threads share).
+  std::shared_ptr<MappedFile> append_file_ TH_GUARDED_BY(put_mu_);
+  uint64_t append_file_version_ TH_GUARDED_BY(put_mu_) = 0;
   std::unordered_map<std::string, int64_t> queue_offsets_
       TH_GUARDED_BY(put_mu_);
   // StopNextBatchCopyForTesting; -1 when off.

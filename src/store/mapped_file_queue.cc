@@ -61,6 +61,7 @@ Status MappedFileQueue::Load() {
     loaded.back()->Advise(io::Advice::kRandom);
   MutexLock lock(&mu_);
   files_ = std::move(loaded);
+  BumpVersion();
   return Status::OK();
 }
 
@@ -167,6 +168,7 @@ Result<std::shared_ptr<MappedFile>> MappedFileQueue::GetLastMappedFile(
     if (!files_.empty()) files_.back()->Advise(io::Advice::kNormal);
   }
   files_.push_back(f);
+  BumpVersion();
   if (files_.size() == 1) {
     flushed_where_.store(create_at, std::memory_order_release);
     committed_where_.store(create_at, std::memory_order_release);
@@ -397,6 +399,7 @@ Status MappedFileQueue::TruncateDirtyFiles(int64_t offset) {
       }
     }
     files_ = std::move(keep);
+    BumpVersion();
   }
   for (auto& f : to_destroy) TH_RETURN_IF_ERROR(f->Destroy());
   if (!to_destroy.empty()) TH_RETURN_IF_ERROR(fs_->SyncDir(dir_));
@@ -412,6 +415,7 @@ Status MappedFileQueue::DeleteFirstSegments(size_t count) {
                 files_.begin() + static_cast<std::ptrdiff_t>(count));
     files_.erase(files_.begin(),
                  files_.begin() + static_cast<std::ptrdiff_t>(count));
+    if (count > 0) BumpVersion();
   }
   for (auto& f : gone) TH_RETURN_IF_ERROR(f->Destroy());
   if (!gone.empty()) TH_RETURN_IF_ERROR(fs_->SyncDir(dir_));
@@ -434,6 +438,7 @@ Status MappedFileQueue::DestroyAll() {
   {
     MutexLock lock(&mu_);
     gone.swap(files_);
+    BumpVersion();
   }
   for (auto& f : gone) TH_RETURN_IF_ERROR(f->Destroy());
   flushed_where_.store(0);

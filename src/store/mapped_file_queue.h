@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -86,6 +87,10 @@ class MappedFileQueue {
   std::shared_ptr<MappedFile> FindMappedFileByOffset(
       int64_t offset, bool return_first_on_not_found = false) const;
   std::vector<std::shared_ptr<MappedFile>> Snapshot() const;
+  // Changes whenever the segment list does (a segment added, truncated away,
+  // deleted, or the list loaded or destroyed): a caller that keeps a segment
+  // it got from here knows it is still the list's while this stays the same.
+  uint64_t version() const { return version_.load(std::memory_order_acquire); }
 
   int64_t GetMinOffset()
       const;  // first base (skipping a first segment being destroyed)
@@ -193,6 +198,10 @@ class MappedFileQueue {
   mutable Mutex mu_;
   std::vector<std::shared_ptr<MappedFile>> files_ TH_GUARDED_BY(mu_);
   std::vector<std::string> pending_dir_syncs_ TH_GUARDED_BY(mu_);
+  std::atomic<uint64_t> version_{0};  // written under mu_
+  void BumpVersion() TH_REQUIRES(mu_) {
+    version_.fetch_add(1, std::memory_order_release);
+  }
   std::atomic<int64_t> flushed_where_{0};
   std::atomic<int64_t> committed_where_{0};
   std::atomic<int64_t> store_timestamp_{0};

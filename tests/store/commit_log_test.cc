@@ -157,6 +157,37 @@ TEST_F(CommitLogTest, RollsSegmentWhenRecordDoesNotFit) {
   for (auto& r : results) EXPECT_EQ(ReadBody(r.phys_offset), body);
 }
 
+// An append reuses the segment it appended to last while the segment list is
+// unchanged: a truncation back into an earlier segment, or the segments being
+// destroyed, must send the next append to the list's new last segment.
+TEST_F(CommitLogTest, AppendsFollowTruncationIntoAnEarlierSegment) {
+  Open();
+  std::vector<int64_t> phys;
+  for (int i = 0; i < 12; ++i) {
+    PutResult r = Put("m" + std::to_string(i) + std::string(600, 'x'));
+    ASSERT_EQ(r.status, PutStatus::kPutOk);
+    phys.push_back(r.phys_offset);
+  }
+  // Three segments, the last one with room for more.
+  ASSERT_GE(phys.back(), 2 * 4096);
+  ASSERT_LT(phys.back() - 2 * 4096, 2048);
+  ASSERT_LT(phys[1], 4096);
+  ASSERT_OK(log_->TruncateTo(phys[1]));
+  EXPECT_FALSE(fs_.Exists(SegmentPath(2 * 4096)));
+  PutResult r = Put("after-truncate");
+  ASSERT_EQ(r.status, PutStatus::kPutOk);
+  EXPECT_EQ(r.phys_offset, phys[1]);
+  EXPECT_EQ(ReadBody(r.phys_offset), "after-truncate");
+  EXPECT_EQ(log_->GetMaxOffset(), phys[1] + r.wrote_bytes);
+  // The next ones roll into a new second segment as before.
+  for (int i = 0; i < 6; ++i) {
+    r = Put("again" + std::to_string(i) + std::string(900, 'y'));
+    ASSERT_EQ(r.status, PutStatus::kPutOk);
+  }
+  EXPECT_GE(r.phys_offset, 4096);
+  EXPECT_EQ(ReadBody(r.phys_offset), "again5" + std::string(900, 'y'));
+}
+
 TEST_F(CommitLogTest, OversizedMessageIsRejectedAndLogKeepsWorking) {
   config_.max_message_size = 2000;
   Open();
