@@ -88,6 +88,10 @@ CommitLog::CommitLog(io::FileSystem* fs, const MessageStoreConfig& config,
                    !config.warm_maped_file_enable &&
                    config.flush_disk_type == FlushDiskType::kAsync &&
                    !config.write_without_mmap) {
+  // Appends store through the mapping: unmap what the flush thread writes back
+  // (one TLB shootdown per range instead of one per page).
+  if (pool_ == nullptr && !positional_writes_)
+    queue_.set_unmap_before_writeback(true);
   if (touch_ahead_ && pool_ == nullptr) {
     // The flush thread's drops (commitLogCacheKeepMb) wait for the allocate
     // thread, which frees them right before it faults in as many pages ahead

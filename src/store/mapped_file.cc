@@ -218,6 +218,10 @@ void MappedFile::DropCache(int32_t begin, int32_t end) {
   region_->DropCache(static_cast<size_t>(begin), static_cast<size_t>(end));
 }
 
+void MappedFile::Unmap(int32_t begin, int32_t end) {
+  region_->Unmap(static_cast<size_t>(begin), static_cast<size_t>(end));
+}
+
 Result<int32_t> MappedFile::Commit(int least_pages) {
   std::byte* buf = pool_buffer_.load(std::memory_order_acquire);
   if (buf == nullptr) return write_pos();

@@ -139,6 +139,9 @@ class MappedFile : public std::enable_shared_from_this<MappedFile> {
   // Drops the clean cached pages of file positions [begin, end) (see
   // io::MappedRegion::DropCache).
   void DropCache(int32_t begin, int32_t end);
+  // Unmaps the whole pages of file positions [begin, end), which stay cached
+  // (see io::MappedRegion::Unmap).
+  void Unmap(int32_t begin, int32_t end);
 
   // --- reader side (thread-safe) ---
   // [pos, pos + size) if it lies below read pos and the file is not destroyed.

@@ -259,6 +259,7 @@ Status MappedFileQueue::WritebackLocked(int64_t least_bytes,
     if (end < f->file_size()) end &= ~(kOsPageSize - 1);
     if (end - begin < least_bytes && end < f->file_size()) break;
     if (end > begin) {
+      if (unmap_before_writeback_) f->Unmap(begin, end);
       TH_RETURN_IF_ERROR(f->Writeback(begin, end, /*wait=*/false));
       writeback_in_flight_bytes_ += end - begin;
       writeback_in_flight_.push_back(WritebackRange{f, begin, end});

@@ -139,6 +139,11 @@ class MappedFileQueue {
   // while the host still backs it, where one left free for a second or two has
   // been reported free and taken back (first touch then costs ~10x; see
   // store/README.md). Set before use.
+  // Unmaps each range Writeback starts from the mapping first (see
+  // io::MappedRegion::Unmap): for a queue whose appender stores through the
+  // mapping, whose writable pages would otherwise each cost a TLB shootdown
+  // when the kernel write-protects them for the write. Set before use.
+  void set_unmap_before_writeback(bool on) { unmap_before_writeback_ = on; }
   void set_defer_drops(int64_t max_bytes) { max_deferred_drop_bytes_ = max_bytes; }
   // Drops at least `bytes` of the deferred ranges (to the next kDropAlign
   // boundary), oldest first, or all of them when fewer wait; returns the bytes
@@ -226,6 +231,7 @@ class MappedFileQueue {
   int64_t writeback_in_flight_bytes_ TH_GUARDED_BY(flush_mu_) = 0;
 
   int64_t max_deferred_drop_bytes_ = -1;  // < 0: drop at once; read-only
+  bool unmap_before_writeback_ = false;    // set before use, then read-only
   mutable Mutex drop_mu_;
   std::deque<DropRange> deferred_drops_ TH_GUARDED_BY(drop_mu_);  // oldest first
   int64_t deferred_drop_bytes_ TH_GUARDED_BY(drop_mu_) = 0;

@@ -436,5 +436,38 @@ TEST(AllocateServiceFrameSourceTest, AsksForFramesBeforeEachTouchStep) {
   EXPECT_EQ(file->touched_end(), kSeg);
 }
 
+// A queue whose appender stores through the mapping unmaps each range before
+// it starts writing it back (one TLB shootdown per range, not per page).
+TEST(MappedFileQueueWritebackTest, UnmapsEachRangeBeforeItsWriteback) {
+  using Op = testing::FaultFileSystem::Op;
+  for (bool unmap : {false, true}) {
+    testing::FaultFileSystem fs(std::make_unique<MemFileSystem>());
+    MappedFileQueue q(&fs, "/store/commitlog", 65536);
+    q.set_unmap_before_writeback(unmap);
+    ASSERT_OK(q.Load());
+    for (int i = 0; i < 12; ++i) {
+      ASSERT_OK_AND_ASSIGN(auto f, q.GetLastMappedFile(0));
+      ASSERT_TRUE(f->AppendBytes(AsBytes(std::string(8192, 'w'))));
+      ASSERT_OK(q.Writeback(8192, 16384, -1));
+    }
+    std::vector<testing::FaultFileSystem::RangeCall> started;
+    for (const auto& c : fs.RangeCallsForTesting(Op::kWriteback)) {
+      if (!c.wait) started.push_back(c);
+    }
+    ASSERT_FALSE(started.empty());
+    const auto unmapped = fs.RangeCallsForTesting(Op::kUnmap);
+    if (!unmap) {
+      EXPECT_TRUE(unmapped.empty());
+      continue;
+    }
+    ASSERT_EQ(unmapped.size(), started.size());
+    for (size_t i = 0; i < started.size(); ++i) {
+      EXPECT_EQ(unmapped[i].path, started[i].path);
+      EXPECT_EQ(unmapped[i].begin, started[i].begin);
+      EXPECT_EQ(unmapped[i].end, started[i].end);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace thruster::store

@@ -53,6 +53,10 @@ class FaultRegion final : public MappedRegion {
                      false);
     base_->DropCache(b, e);
   }
+  void Unmap(size_t b, size_t e) override {
+    fs_->RecordRange(FaultFileSystem::Op::kUnmap, base_->path(), b, e, false);
+    base_->Unmap(b, e);
+  }
   Status WriteZerosAndSync() override {
     TH_RETURN_IF_ERROR(fs_->Check(FaultFileSystem::Op::kSync, base_->path()));
     return base_->WriteZerosAndSync();

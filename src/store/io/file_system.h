@@ -78,6 +78,13 @@ class MappedRegion {
   // bytes stay in the file and a later access reads them back. A hint: nothing
   // is reported. Default: nothing to do.
   virtual void DropCache(size_t /*begin*/, size_t /*end*/) {}
+  // Removes the whole pages of [begin, end) from this mapping (MADV_DONTNEED)
+  // and leaves them in the page cache, dirty or clean: a later access maps
+  // them again with the same bytes. Writing back a page still mapped writable
+  // write-protects it first, one TLB shootdown per page to every CPU running
+  // the process; unmapped beforehand, a range costs one. A hint: nothing is
+  // reported. Default: nothing to do.
+  virtual void Unmap(size_t /*begin*/, size_t /*end*/) {}
   virtual const std::string& path() const = 0;
 };
 

@@ -141,6 +141,12 @@ class PosixMappedRegion final : public MappedRegion {
     ::posix_fadvise(f.get(), static_cast<off_t>(begin),
                     static_cast<off_t>(end - begin), POSIX_FADV_DONTNEED);
   }
+  void Unmap(size_t begin, size_t end) override {
+    if (end > size_) end = size_;
+    begin = (begin + 4095) & ~size_t{4095};
+    end &= ~size_t{4095};
+    if (begin < end) ::madvise(addr_ + begin, end - begin, MADV_DONTNEED);
+  }
   std::span<std::byte> bytes() override { return {addr_, size_}; }
   Status Sync(size_t begin, size_t end) override {
     if (end > size_) end = size_;

@@ -1,6 +1,7 @@
 #include "store/io/posix_file_system.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,6 +55,50 @@ TEST(PosixFileSystemTest, WritebackStartsAndWaitsForTheDiskWrite) {
                       std::istreambuf_iterator<char>());
   ASSERT_EQ(content.size(), 16384u);
   EXPECT_EQ(content.substr(0, 12288), std::string(12288, 'x'));
+}
+
+// Whether the page at `addr` is mapped in this process (/proc/self/pagemap,
+// bit 63: present).
+bool PageMapped(const void* addr) {
+  const int fd = ::open("/proc/self/pagemap", O_RDONLY);
+  EXPECT_GE(fd, 0);
+  const auto page = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(addr)) /
+                    static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  uint64_t entry = 0;
+  const ssize_t n =
+      ::pread(fd, &entry, sizeof entry, static_cast<off_t>(page * 8));
+  ::close(fd);
+  EXPECT_EQ(n, static_cast<ssize_t>(sizeof entry));
+  return (entry >> 63) != 0;
+}
+
+// Unmap takes the whole pages of a range out of the mapping and keeps their
+// bytes, written but not yet synced: they read back through the mapping and
+// reach the file.
+TEST(PosixFileSystemTest, UnmapKeepsDirtyBytesAndRemovesWholePagesOnly) {
+  TempDir dir;
+  PosixFileSystem fs;
+  std::string path = JoinPath(dir.path(), "seg");
+  {
+    ASSERT_OK_AND_ASSIGN(auto region,
+                         fs.Map(path, 16384, OpenMode::kCreateOrOpen));
+    std::byte* b = region->bytes().data();
+    std::memset(b, 'u', 16384);
+    ASSERT_TRUE(PageMapped(b) && PageMapped(b + 4096) && PageMapped(b + 8192));
+    region->Unmap(100, 8192 + 100);  // whole pages inside: only [4096, 8192)
+    EXPECT_TRUE(PageMapped(b));
+    EXPECT_FALSE(PageMapped(b + 4096));
+    EXPECT_TRUE(PageMapped(b + 8192));
+    EXPECT_EQ(std::memcmp(b + 4096, std::string(4096, 'u').data(), 4096), 0);
+    region->Unmap(0, 16384);
+    EXPECT_FALSE(PageMapped(b + 12288));
+    region->Unmap(0, 1 << 20);  // clipped
+    ASSERT_OK(region->Sync(0, 16384));
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string content((std::istreambuf_iterator<char>(in)),
+                      std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, std::string(16384, 'u'));
 }
 
 int64_t AllocatedBytesOf(const std::string& path) {
