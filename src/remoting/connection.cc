@@ -606,7 +606,14 @@ void RunEventLoop(asio::io_context& loop, int busy_poll_us,
   while (!loop.stopped()) {
     auto until = Clock::now() + window;
     do {
-      if (loop.poll(ec) > 0) until = Clock::now() + window;
+      if (loop.poll(ec) > 0) {
+        until = Clock::now() + window;
+      } else {
+        // Nothing ready: let a runnable thread of this core have it before the
+        // next poll (a client or the dispatch thread on a small machine) rather
+        // than spinning through its time slice.
+        std::this_thread::yield();
+      }
       if (ec || loop.stopped()) return;
     } while (Clock::now() < until);
     loop.run_one(ec);

@@ -33,7 +33,9 @@ struct RemotingServerOptions {
   // blocks (0: block at once). On a VM, waking a thread whose CPU has gone idle
   // costs ~17 us per hop (one request/response on loopback: p50 22 us on one
   // CPU, 58 us across two); a polling thread takes the next request without
-  // that wake-up. Costs CPU only while requests keep coming.
+  // that wake-up. Costs CPU only while requests keep coming. Between empty
+  // polls it yields its CPU to any runnable thread there, so on a machine
+  // shared with the clients polling does not take their time.
   int busy_poll_us = 0;
   ConnectionOptions connection;
   // tls.server.*: with a mode other than kDisabled, Start() loads the
