@@ -3,8 +3,8 @@
 # `thruster bench produce` against it (4 producers x 100 in flight, 1 KiB by default), and reads every broker
 # thread's utime + stime from /proc/<pid>/task/*/stat right before and right after the measured run. Prints, per
 # thread name (net-0, net-1, ... summed as net-*), the CPU time divided by the messages stored, in us per message,
-# and the broker's total. The client runs on the same machine: on a small machine its CPU competes with the
-# broker's, so compare builds or settings with runs made one right after the other.
+# with its user and system parts, and the broker's total. The client runs on the same machine: on a small machine
+# its CPU competes with the broker's, so compare builds or settings with runs made one right after the other.
 # Usage: bench/cpu-per-message.sh [MESSAGES] [PRODUCERS] [INFLIGHT] [SIZE] [BROKER FLAGS...]   (needs `make build`)
 #   e.g. bench/cpu-per-message.sh 400000 4 100 1024 --commitLogCacheKeepMb=0
 #   BIN=DIR bench/cpu-per-message.sh ...   runs the thruster-broker and thruster in DIR
@@ -48,7 +48,7 @@ sample() {
     # fields[0] is field 3 (state): utime = field 14 = fields[11], stime = fields[12].
     tid=${f#/proc/"$PID"/task/}
     tid=${tid%/stat}
-    echo "$tid ${name// /_} $((fields[11] + fields[12]))"
+    echo "$tid ${name// /_} ${fields[11]} ${fields[12]}"
   done
 }
 
@@ -89,8 +89,8 @@ import json, re, sys
 def load(path):
     d = {}
     for line in open(path):
-        tid, name, ticks = line.split()
-        d[tid] = (name, int(ticks))
+        tid, name, user, system = line.split()
+        d[tid] = (name, int(user), int(system))
     return d
 before, after = load(sys.argv[1]), load(sys.argv[2])
 messages, hz = int(sys.argv[3]), int(sys.argv[4])
@@ -102,18 +102,21 @@ rate = run.get("msgs_per_sec")
 if run.get("first_error"):
     print("send errors (the figures count every message asked for):", run["first_error"])
 groups = {}
-for tid, (name, ticks) in after.items():
-    delta = ticks - before.get(tid, (name, 0))[1]
+for tid, (name, user, system) in after.items():
+    _, user0, system0 = before.get(tid, (name, 0, 0))
     key = re.sub(r"-\d+$", "-*", name)
-    groups[key] = groups.get(key, 0) + delta
-total = sum(groups.values())
+    g = groups.setdefault(key, [0, 0])
+    g[0] += user - user0
+    g[1] += system - system0
+total = sum(u + k for u, k in groups.values())
+us = lambda ticks: ticks / hz * 1e6 / messages
 print(f"# {messages} msgs of {sys.argv[8]} B, {sys.argv[6]} producers x {sys.argv[7]} in flight"
       + (f", {rate:.0f} msgs/s" if rate else "") + f", after a warm-up of {sys.argv[9]} msgs")
-print(f"{'thread':16} {'us/msg':>8} {'share':>6}")
-for key, ticks in sorted(groups.items(), key=lambda kv: -kv[1]):
-    if ticks <= 0:
+print(f"{'thread':16} {'us/msg':>8} {'share':>6} {'user':>6} {'system':>6}")
+for key, (u, k) in sorted(groups.items(), key=lambda kv: -sum(kv[1])):
+    if u + k <= 0:
         continue
-    us = ticks / hz * 1e6 / messages
-    print(f"{key:16} {us:8.2f} {ticks / total if total else 0:6.0%}")
-print(f"{'broker total':16} {total / hz * 1e6 / messages:8.2f}")
+    print(f"{key:16} {us(u + k):8.2f} {(u + k) / total if total else 0:6.0%} {us(u):6.2f} {us(k):6.2f}")
+user_total = sum(u for u, _ in groups.values())
+print(f"{'broker total':16} {us(total):8.2f} {'':6} {us(user_total):6.2f} {us(total - user_total):6.2f}")
 PY
