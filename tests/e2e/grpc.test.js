@@ -309,13 +309,15 @@ test('FIFO group: one message group in flight per queue, in order; an un-acked m
     await sendRound(0, 4);
 
     const consumer = await newConsumer(ORDERLY_GROUP, new Map([ [ topic, '*' ] ]));
-    const first = await receiveUntil(consumer, g => g.length >= 12, 30000);
+    // Received messages stay invisible for 60 s: longer than both loops below may take on a loaded machine (each
+    // empty receive long-polls 5 s), so nothing comes back to them before it is acked or let go on purpose.
+    const first = await receiveUntil(consumer, g => g.length >= 12, 30000, 60000);
     for (const g of groups) assert.deepEqual(bodiesOf(first, g), range(g, 0, 4), `${g} in send order`);
     // The free groups are acked; the held group's four stay in flight.
     for (const m of first) if (m.messageGroup !== held) await consumer.ack(m);
 
     await sendRound(4, 6);
-    const second = await receiveUntil(consumer, g => g.length >= 4, 30000);
+    const second = await receiveUntil(consumer, g => g.length >= 4, 30000, 60000);
     for (const g of free) assert.deepEqual(bodiesOf(second, g), range(g, 4, 6), `${g} goes on`);
     assert.deepEqual(bodiesOf(second, held), [], 'the held group waits behind its un-acked messages');
     for (const m of second) await consumer.ack(m);
