@@ -338,8 +338,8 @@ int64_t MappedFileQueue::TakeDeferred(int64_t bytes,
     // Whole, or cut at the first folio boundary past what is asked for; the
     // rest stays deferred.
     auto cut = static_cast<int32_t>(std::min<int64_t>(
-        front.end, (front.begin + bytes - taken + kDropAlign - 1) /
-                       kDropAlign * kDropAlign));
+        front.end, (front.begin + bytes - taken + kDropAlign - 1) / kDropAlign *
+                       kDropAlign));
     taken += cut - front.begin;
     if (cut == front.end) {
       out->push_back(std::move(front));

@@ -144,7 +144,9 @@ class MappedFileQueue {
   // mapping, whose writable pages would otherwise each cost a TLB shootdown
   // when the kernel write-protects them for the write. Set before use.
   void set_unmap_before_writeback(bool on) { unmap_before_writeback_ = on; }
-  void set_defer_drops(int64_t max_bytes) { max_deferred_drop_bytes_ = max_bytes; }
+  void set_defer_drops(int64_t max_bytes) {
+    max_deferred_drop_bytes_ = max_bytes;
+  }
   // Drops at least `bytes` of the deferred ranges (to the next kDropAlign
   // boundary), oldest first, or all of them when fewer wait; returns the bytes
   // dropped. From any thread.
@@ -184,8 +186,8 @@ class MappedFileQueue {
     int32_t end = 0;
   };
   // Drops [begin, end) of `file` now, or defers it (set_defer_drops).
-  void DropOrDefer(std::shared_ptr<MappedFile> file, int32_t begin,
-                   int32_t end) TH_EXCLUDES(drop_mu_);
+  void DropOrDefer(std::shared_ptr<MappedFile> file, int32_t begin, int32_t end)
+      TH_EXCLUDES(drop_mu_);
   // Moves at least `bytes` of the deferred drops (to the next kDropAlign
   // boundary), oldest first, into `out`; returns how many bytes moved.
   int64_t TakeDeferred(int64_t bytes, std::vector<DropRange>* out)
@@ -231,9 +233,10 @@ class MappedFileQueue {
   int64_t writeback_in_flight_bytes_ TH_GUARDED_BY(flush_mu_) = 0;
 
   int64_t max_deferred_drop_bytes_ = -1;  // < 0: drop at once; read-only
-  bool unmap_before_writeback_ = false;    // set before use, then read-only
+  bool unmap_before_writeback_ = false;   // set before use, then read-only
   mutable Mutex drop_mu_;
-  std::deque<DropRange> deferred_drops_ TH_GUARDED_BY(drop_mu_);  // oldest first
+  std::deque<DropRange> deferred_drops_
+      TH_GUARDED_BY(drop_mu_);  // oldest first
   int64_t deferred_drop_bytes_ TH_GUARDED_BY(drop_mu_) = 0;
 };
 

@@ -369,8 +369,8 @@ TEST(MappedFileQueueWritebackTest, DeferredDropsWaitForTheirReuseUpToTheCap) {
       ASSERT_OK_AND_ASSIGN(auto f, q.GetLastMappedFile(0));
       ASSERT_TRUE(f->AppendBytes(AsBytes(chunk)));
       wrote += kAlign;
-      ASSERT_OK(q.Writeback(256 << 10, 1 << 20,
-                            std::max<int64_t>(0, wrote - keep)));
+      ASSERT_OK(
+          q.Writeback(256 << 10, 1 << 20, std::max<int64_t>(0, wrote - keep)));
     }
   };
   // 5 MiB may go (6 written, keep 1), within the cap: nothing is dropped yet.
@@ -414,8 +414,8 @@ TEST(MappedFileQueueWritebackTest, TruncationForgetsDeferredDrops) {
   ASSERT_OK(q.TruncateDirtyFiles(kAlign));
   EXPECT_EQ(q.deferred_drop_bytes(), 0);
   EXPECT_EQ(q.DropDeferred(kAlign), 0);
-  EXPECT_TRUE(
-      fs.RangeCallsForTesting(testing::FaultFileSystem::Op::kDropCache).empty());
+  EXPECT_TRUE(fs.RangeCallsForTesting(testing::FaultFileSystem::Op::kDropCache)
+                  .empty());
 }
 
 // The allocate thread pre-touches in kTouchStep steps, asking the frame source
@@ -428,9 +428,9 @@ TEST(AllocateServiceFrameSourceTest, AsksForFramesBeforeEachTouchStep) {
   std::shared_ptr<MappedFile> file;
   alloc.SetFrameSource([&](int64_t bytes) { asked.push_back(bytes); });
   ASSERT_OK(fs.CreateDirs("/store/commitlog"));
-  ASSERT_OK_AND_ASSIGN(
-      file, alloc.PutRequestAndReturnMappedFile(
-                "/store/commitlog/00000000000000000000", "", kSeg));
+  ASSERT_OK_AND_ASSIGN(file,
+                       alloc.PutRequestAndReturnMappedFile(
+                           "/store/commitlog/00000000000000000000", "", kSeg));
   EXPECT_EQ(asked, (std::vector<int64_t>{AllocateService::kTouchStep,
                                          AllocateService::kTouchStep, 4096}));
   EXPECT_EQ(file->touched_end(), kSeg);

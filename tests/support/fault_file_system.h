@@ -31,8 +31,8 @@ class FaultFileSystem : public store::io::FileSystem {
     kWriteback,
     kDropCache,  // recorded only: DropCache cannot fail
     kReserve,    // MappedRegion::Reserve (fails with ENOSPC, a full disk)
-    kAdvise,     // recorded only, as a RangeCall whose `begin` is the io::Advice
-    kUnmap       // recorded only: Unmap cannot fail
+    kAdvise,  // recorded only, as a RangeCall whose `begin` is the io::Advice
+    kUnmap    // recorded only: Unmap cannot fail
   };
   // One MappedRegion::Writeback, DropCache or Reserve call as it reached this
   // file system. `base_offset` is the segment's offset from its 20-digit name
