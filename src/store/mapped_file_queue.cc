@@ -262,14 +262,14 @@ Status MappedFileQueue::WritebackLocked(int64_t least_bytes,
       if (unmap_before_writeback_) f->Unmap(begin, end);
       TH_RETURN_IF_ERROR(f->Writeback(begin, end, /*wait=*/false));
       writeback_in_flight_bytes_ += end - begin;
-      writeback_in_flight_.push_back(WritebackRange{f, begin, end});
+      writeback_in_flight_.push_back(FileRange{f, begin, end});
     }
     writeback_where_ = f->base_offset() + end;
     if (end < f->file_size()) break;
   }
   while (writeback_in_flight_bytes_ > max_in_flight_bytes &&
          !writeback_in_flight_.empty()) {
-    WritebackRange r = std::move(writeback_in_flight_.front());
+    FileRange r = std::move(writeback_in_flight_.front());
     writeback_in_flight_.pop_front();
     writeback_in_flight_bytes_ -= r.end - r.begin;
     TH_RETURN_IF_ERROR(r.file->Writeback(r.begin, r.end, /*wait=*/true));
@@ -284,7 +284,7 @@ Status MappedFileQueue::WritebackLocked(int64_t least_bytes,
   while (!written_back_.empty() && written_back_.front().file->base_offset() +
                                            written_back_.front().end <=
                                        drop_below) {
-    WritebackRange r = std::move(written_back_.front());
+    FileRange r = std::move(written_back_.front());
     written_back_.pop_front();
     // From where the last drop stopped (the ranges follow one another; a
     // segment's bytes before its first range were flushed), to the last
@@ -308,11 +308,11 @@ void MappedFileQueue::DropOrDefer(std::shared_ptr<MappedFile> file,
     file->DropCache(begin, end);
     return;
   }
-  std::vector<DropRange> now;
+  std::vector<FileRange> now;
   {
     MutexLock lock(&drop_mu_);
     deferred_drop_bytes_ += end - begin;
-    deferred_drops_.push_back(DropRange{std::move(file), begin, end});
+    deferred_drops_.push_back(FileRange{std::move(file), begin, end});
     if (deferred_drop_bytes_ > max_deferred_drop_bytes_)
       TakeDeferred(deferred_drop_bytes_ - max_deferred_drop_bytes_, &now);
   }
@@ -320,7 +320,7 @@ void MappedFileQueue::DropOrDefer(std::shared_ptr<MappedFile> file,
 }
 
 int64_t MappedFileQueue::DropDeferred(int64_t bytes) {
-  std::vector<DropRange> now;
+  std::vector<FileRange> now;
   int64_t dropped = 0;
   {
     MutexLock lock(&drop_mu_);
@@ -331,10 +331,10 @@ int64_t MappedFileQueue::DropDeferred(int64_t bytes) {
 }
 
 int64_t MappedFileQueue::TakeDeferred(int64_t bytes,
-                                      std::vector<DropRange>* out) {
+                                      std::vector<FileRange>* out) {
   int64_t taken = 0;
   while (taken < bytes && !deferred_drops_.empty()) {
-    DropRange& front = deferred_drops_.front();
+    FileRange& front = deferred_drops_.front();
     // Whole, or cut at the first folio boundary past what is asked for; the
     // rest stays deferred.
     auto cut = static_cast<int32_t>(std::min<int64_t>(
@@ -345,7 +345,7 @@ int64_t MappedFileQueue::TakeDeferred(int64_t bytes,
       out->push_back(std::move(front));
       deferred_drops_.pop_front();
     } else {
-      out->push_back(DropRange{front.file, front.begin, cut});
+      out->push_back(FileRange{front.file, front.begin, cut});
       front.begin = cut;
     }
   }

@@ -132,6 +132,11 @@ class MappedFileQueue {
   // leaves every folio its edges cut through: drops of arbitrary 4 MiB ranges
   // left about 40% of the pages cached.
   static constexpr int32_t kDropAlign = 2 << 20;
+  // Unmaps each range Writeback starts from the mapping first (see
+  // io::MappedRegion::Unmap): for a queue whose appender stores through the
+  // mapping, whose writable pages would otherwise each cost a TLB shootdown
+  // when the kernel write-protects them for the write. Set before use.
+  void set_unmap_before_writeback(bool on) { unmap_before_writeback_ = on; }
   // Hands the drops Writeback would make to DropDeferred instead, keeping at
   // most `max_bytes` of them waiting (Writeback drops the oldest beyond that
   // itself). For the CommitLog, whose `allocate` thread faults in pages ahead
@@ -139,11 +144,6 @@ class MappedFileQueue {
   // while the host still backs it, where one left free for a second or two has
   // been reported free and taken back (first touch then costs ~10x; see
   // store/README.md). Set before use.
-  // Unmaps each range Writeback starts from the mapping first (see
-  // io::MappedRegion::Unmap): for a queue whose appender stores through the
-  // mapping, whose writable pages would otherwise each cost a TLB shootdown
-  // when the kernel write-protects them for the write. Set before use.
-  void set_unmap_before_writeback(bool on) { unmap_before_writeback_ = on; }
   void set_defer_drops(int64_t max_bytes) {
     max_deferred_drop_bytes_ = max_bytes;
   }
@@ -180,7 +180,8 @@ class MappedFileQueue {
   Status SyncPendingDirs() TH_REQUIRES(flush_mu_);
   Status WritebackLocked(int64_t least_bytes, int64_t max_in_flight_bytes,
                          int64_t drop_below) TH_REQUIRES(flush_mu_);
-  struct DropRange {
+  // [begin, end) of one segment: a writeback started or done, a drop deferred.
+  struct FileRange {
     std::shared_ptr<MappedFile> file;
     int32_t begin = 0;
     int32_t end = 0;
@@ -190,7 +191,7 @@ class MappedFileQueue {
       TH_EXCLUDES(drop_mu_);
   // Moves at least `bytes` of the deferred drops (to the next kDropAlign
   // boundary), oldest first, into `out`; returns how many bytes moved.
-  int64_t TakeDeferred(int64_t bytes, std::vector<DropRange>* out)
+  int64_t TakeDeferred(int64_t bytes, std::vector<FileRange>* out)
       TH_REQUIRES(drop_mu_);
 
   io::FileSystem* fs_;
@@ -219,14 +220,9 @@ class MappedFileQueue {
   // Writeback state (flush thread, under flush_mu_): where the next range
   // starts (-1: start at flushed_where), and the ranges started but not waited
   // for.
-  struct WritebackRange {
-    std::shared_ptr<MappedFile> file;
-    int32_t begin = 0;
-    int32_t end = 0;
-  };
   int64_t writeback_where_ TH_GUARDED_BY(flush_mu_) = -1;
-  std::deque<WritebackRange> writeback_in_flight_ TH_GUARDED_BY(flush_mu_);
-  std::deque<WritebackRange> written_back_
+  std::deque<FileRange> writeback_in_flight_ TH_GUARDED_BY(flush_mu_);
+  std::deque<FileRange> written_back_
       TH_GUARDED_BY(flush_mu_);  // not yet dropped, oldest first
   int64_t dropped_where_ TH_GUARDED_BY(flush_mu_) =
       0;  // everything below has been dropped
@@ -235,7 +231,7 @@ class MappedFileQueue {
   int64_t max_deferred_drop_bytes_ = -1;  // < 0: drop at once; read-only
   bool unmap_before_writeback_ = false;   // set before use, then read-only
   mutable Mutex drop_mu_;
-  std::deque<DropRange> deferred_drops_
+  std::deque<FileRange> deferred_drops_
       TH_GUARDED_BY(drop_mu_);  // oldest first
   int64_t deferred_drop_bytes_ TH_GUARDED_BY(drop_mu_) = 0;
 };
